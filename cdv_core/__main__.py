@@ -1,0 +1,80 @@
+"""Command line: `python -m cdv_core demo|info …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from cdv_core import fmt, settings as settings_mod, store
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cdv_core import demo
+
+    out = Path(args.out)
+    if out.exists():
+        if not args.force:
+            print(f"Le fichier {out} existe déjà. Choisissez un autre chemin avec --out, "
+                  "ou ajoutez --force pour le remplacer.", file=sys.stderr)
+            return 1
+        try:  # refuse to replace a store that another process holds
+            store.connect(out).close()
+        except store.StoreError as exc:
+            if "déjà ouvert" in str(exc):
+                print(exc, file=sys.stderr)
+                return 1
+        out.unlink()
+        Path(str(out) + ".wal").unlink(missing_ok=True)
+    start = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    demo.build_store(out, scale=args.scale, seed=args.seed)
+    seconds = fmt.number(time.perf_counter() - start, 1)
+    print(f"Territoire « {args.scale} » (graine {args.seed}) écrit dans {out} en {seconds} s.")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    try:
+        con = store.connect(args.store, read_only=False)
+    except store.StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    cur = con.cursor()
+    print(f"Fichier : {args.store}")
+    print(f"Schéma n° {store.schema_version(cur)}, version des données {store.store_version(cur)}")
+    for table in store.table_names(cur):
+        n = cur.execute("SELECT count(*) FROM " + table).fetchall()[0][0]
+        print(f"  {table:<24} {fmt.integer(n):>12}")
+    con.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    default_store = str(settings_mod.load().store_path)
+    parser = argparse.ArgumentParser(prog="python -m cdv_core", description="Pilotage des contrats de ville")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="créer une base de démonstration")
+    p.add_argument("--scale", choices=("demo", "national"), default="demo")
+    p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--out", default=default_store)
+    p.add_argument("--force", action="store_true", help="remplacer le fichier s'il existe")
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("info", help="décrire une base")
+    p.add_argument("--store", default=default_store)
+    p.set_defaults(func=_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Enums and rules of the domain (DESIGN §2). The store's CHECK constraints use the same lists."""
+
+from __future__ import annotations
+
+from datetime import date
+
+AXES: tuple[str, ...] = (
+    "Emploi et insertion",
+    "Éducation et émancipation",
+    "Transition écologique",
+    "Sécurité et tranquillité",
+    "Cadre de vie",
+    "Santé",
+    "Participation citoyenne",
+    "Lutte contre les discriminations",
+)
+
+THEMATIQUES_P147: dict[str, str] = {
+    "1.1": "Éducation",
+    "1.2": "Santé",
+    "1.3": "Parentalité et droits sociaux",
+    "1.4": "Culture",
+    "1.5": "Lien social, citoyenneté et participation",
+    "1.5a": "Jeunesse",
+    "1.5b": "Sport",
+    "1.6": "Lutte contre les discriminations",
+    "2.1": "Emploi",
+    "2.2": "Développement économique",
+    "3.1": "Cadre de vie et renouvellement urbain",
+    "3.2": "Tranquillité publique",
+    "4.1": "Pilotage et ingénierie",
+    "4.2": "Structures mutualisatrices",
+}
+
+FINANCEURS: tuple[str, ...] = (
+    "État P147", "État droit commun", "commune", "EPCI", "département", "région", "CAF",
+    "bailleurs", "FSE+", "Banque des territoires", "autres",
+)
+CREDITS_SPECIFIQUES = "État P147"  # everything else is droit commun
+
+MODES_FINANCEMENT: tuple[str, ...] = ("AAP", "CPO", "subvention de fonctionnement", "investissement")
+CPO_TARGET_SHARE = 0.50  # national target: at least half of the funding through CPO
+HORS_QPV_MAX_SHARE = 0.025  # poches de pauvreté: at most 2.5 % of the departmental P147 envelope
+
+TYPES_STRUCTURE: tuple[str, ...] = (
+    "association sans salarié", "association avec salariés", "collectivité",
+    "établissement public", "bailleur", "entreprise", "autre",
+)
+SMALL_ASSOCIATION = "association sans salarié"
+
+STATUTS_ACTION: tuple[str, ...] = ("déposée", "accordée", "refusée", "en cours", "réalisée", "abandonnée")
+STATUTS_ACTION_FUNDED: tuple[str, ...] = ("accordée", "en cours", "réalisée")
+
+TYPES_INSTANCE: dict[str, int] = {  # type → default expected cadence, in months
+    "COPIL": 12,
+    "COTECH": 4,
+    "comité des financeurs": 12,
+    "équipe projet": 1,
+    "conseil citoyen": 3,
+    "table de quartier": 1,
+    "revue de projet de quartier": 12,
+    "autre": 12,
+}
+RESIDENT_BODIES: tuple[str, ...] = ("conseil citoyen", "table de quartier")
+
+STATUTS_REUNION: tuple[str, ...] = ("prévue", "tenue", "annulée", "reportée")
+STATUTS_DECISION: tuple[str, ...] = ("à faire", "en cours", "faite", "abandonnée")
+
+TYPES_JALON: tuple[str, ...] = (
+    "signature", "appel à projets", "programmation", "revue annuelle", "rapport annuel",
+    "consultation conseils citoyens", "actualisation 2027", "renouvellement CPO", "évaluation",
+    "fin du contrat", "autre",
+)
+ACTUALISATION_TYPE = "actualisation 2027"
+# When a contract has no dated actualisation milestone, the legal horizon is the year 2027.
+ACTUALISATION_DEFAULT_DATE = date(2027, 12, 31)
+
+SENS_INDICATEUR: dict[str, str] = {"hausse": "hausse souhaitée", "baisse": "baisse souhaitée", "neutre": "sans sens"}
+SECRET_MARKERS: dict[str, str] = {
+    "nd": "non disponible",
+    "ns": "non significatif",
+    "s": "secret statistique",
+    "so": "sans objet",
+}
+
+QPV_2024_PATTERN = r"^QN(\d{3}|02[AB])\d{2}[NMIC]$"
+QPV_2015_PATTERN = r"^QP(\d{3}|02[AB])\d{3}$"

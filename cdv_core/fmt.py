@@ -1,0 +1,84 @@
+"""French formatting of numbers, amounts, percentages and dates (used by pages and exports)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+NBSP = "\u00a0"        # before € and %
+THIN_NBSP = "\u202f"   # thousands separator (narrow no-break space)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value, decimals: int = 0, *, missing: str = "—") -> str:
+    """`1234567.891` → `1 234 567,89` (narrow no-break space, decimal comma)."""
+    if _missing(value):
+        return missing
+    text = f"{float(value):,.{decimals}f}"
+    return text.replace(",", THIN_NBSP).replace(".", ",")
+
+
+def integer(value, *, missing: str = "—") -> str:
+    return number(value, 0, missing=missing)
+
+
+def euros(value, decimals: int = 0, *, missing: str = "—") -> str:
+    """`1234567` → `1 234 567 €`."""
+    if _missing(value):
+        return missing
+    return number(value, decimals) + NBSP + "€"
+
+
+def euros_compact(value, *, missing: str = "—") -> str:
+    """Large amounts for headline cards: `1,2 M€`, `350 k€`, `950 €`."""
+    if _missing(value):
+        return missing
+    v = float(value)
+    if abs(v) >= 1_000_000:
+        return number(v / 1_000_000, 1) + NBSP + "M€"
+    if abs(v) >= 10_000:
+        return number(v / 1_000, 0) + NBSP + "k€"
+    return euros(v)
+
+
+def percent(share, decimals: int = 1, *, missing: str = "—") -> str:
+    """A share in [0, 1]: `0.125` → `12,5 %`."""
+    if _missing(share):
+        return missing
+    return number(float(share) * 100, decimals) + NBSP + "%"
+
+
+def day(value: date | datetime | None, *, missing: str = "—") -> str:
+    """`date(2024, 3, 31)` → `31/03/2024`."""
+    if value is None:
+        return missing
+    return value.strftime("%d/%m/%Y")
+
+
+def timestamp(value: datetime | None, *, missing: str = "—") -> str:
+    if value is None:
+        return missing
+    return value.strftime("%d/%m/%Y à %H:%M")
+
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
+SHORT_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+DAYS = ("dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi")
+SHORT_DAYS = ("dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam.")
+
+
+def long_day(value: date | None, *, missing: str = "—") -> str:
+    """`date(2027, 6, 30)` → `30 juin 2027`."""
+    if value is None:
+        return missing
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """`plural(2, "action")` → `2 actions` (French: 0 and 1 take the singular)."""
+    word = singular if abs(n) < 2 else (plural_form or singular + "s")
+    return f"{integer(n)} {word}"

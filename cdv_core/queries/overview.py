@@ -1,0 +1,96 @@
+"""« Vue d'ensemble »: headline figures, countdown to the 2027 actualisation, alerts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cdv_core.domain import model
+from cdv_core.queries import financements, gouvernance, territoire
+
+
+def headline(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+    """The overview's figures for the selection and the year of the `donnees_au` date."""
+    annee = donnees_au.year
+    figures = territoire.territory_figures(cur, contrat=contrat)
+    figures["annee"] = annee
+    figures["actions_annee"] = financements.actions_of_year(cur, contrat=contrat, annee=annee)
+    figures |= financements.funding_totals(cur, contrat=contrat, annee=annee)
+    return figures
+
+
+def actualisation(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+    """The next 2027 actualisation date of the selection and the days left until it."""
+    row = cur.execute(
+        """SELECT min(date_prevue) FROM jalon
+           WHERE type_jalon = $type AND date_realisation IS NULL
+             AND ($contrat IS NULL OR code_contrat = $contrat)""",
+        {"type": model.ACTUALISATION_TYPE, "contrat": contrat},
+    ).fetchall()[0]
+    target = row[0] or model.ACTUALISATION_DEFAULT_DATE
+    return {"date": target, "jours": (target - donnees_au).days, "jalon_enregistre": row[0] is not None}
+
+
+def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """Gaps in what the contract should document: one row per kind of gap, with a count."""
+    return cur.sql(
+        """SELECT * FROM (
+             SELECT 'QPV sans projet de quartier' AS manque,
+                    count(*) AS nombre, string_agg(q.libelle, ', ' ORDER BY q.libelle) AS detail,
+                    'Projets de quartier' AS page
+             FROM quartier q ANTI JOIN projet_quartier p USING (code_qp)
+             WHERE $contrat IS NULL OR q.code_contrat = $contrat
+             UNION ALL
+             SELECT 'Objectifs sans indicateur', count(*), NULL, 'Indicateurs'
+             FROM objectif o ANTI JOIN objectif_indicateur oi USING (code_objectif)
+             WHERE $contrat IS NULL OR o.code_contrat = $contrat
+             UNION ALL
+             SELECT 'Actions terminées sans statut final déclaré', count(*), NULL, 'Actions et financements'
+             FROM action a
+             WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
+               AND a.statut IN ('accordée', 'en cours') AND a.date_fin < $au
+             UNION ALL
+             SELECT 'Quartiers sans population renseignée', count(*), NULL, 'Mise à jour des données'
+             FROM quartier q WHERE ($contrat IS NULL OR q.code_contrat = $contrat) AND q.population IS NULL
+           ) WHERE nombre > 0""",
+        params={"contrat": contrat, "au": donnees_au},
+    ).pl()
+
+
+def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+           unpaid_months: int, tolerance_days: int) -> pl.DataFrame:
+    """All alerts of the overview, most serious first: (gravite, categorie, message, page)."""
+    late = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au,
+                                        tolerance_days=tolerance_days).filter(pl.col("en_retard"))
+    unpaid = financements.unpaid_grants(cur, contrat=contrat, donnees_au=donnees_au, months=unpaid_months)
+    gaps = missing_data(cur, contrat=contrat, donnees_au=donnees_au)
+    rows: list[dict] = []
+    if late.height:
+        rows.append({
+            "gravite": "haute", "categorie": "Gouvernance",
+            "message": f"{late.height} instance(s) en retard sur leur cadence : "
+                       + ", ".join(late["libelle"].head(4).to_list()) + (" …" if late.height > 4 else ""),
+            "page": "Gouvernance",
+        })
+    if unpaid.height:
+        total = float(unpaid["montant_accorde"].sum())
+        rows.append({
+            "gravite": "haute", "categorie": "Financements",
+            "message": f"{unpaid.height} subvention(s) accordée(s) non versée(s) plus de {unpaid_months} mois "
+                       f"après la décision, pour {_euros(total)}",
+            "page": "Actions et financements",
+        })
+    for gap in gaps.iter_rows(named=True):  # a handful of gap kinds, not data rows
+        detail = f" : {gap['detail']}" if gap["detail"] else ""
+        rows.append({"gravite": "moyenne", "categorie": "Données manquantes",
+                     "message": f"{gap['manque']} : {gap['nombre']}{detail}", "page": gap["page"]})
+    return pl.DataFrame(rows, schema={"gravite": pl.String, "categorie": pl.String, "message": pl.String,
+                                      "page": pl.String})
+
+
+def _euros(value: float) -> str:
+    from cdv_core import fmt
+
+    return fmt.euros(value)

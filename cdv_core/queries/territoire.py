@@ -1,0 +1,47 @@
+"""Contracts and quartiers of a selection."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cdv_core import store
+
+
+def contracts(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every contract, for the selector: code, libellé, période."""
+    return cur.sql(
+        "SELECT code_contrat, libelle, date_debut, date_fin, date_signature FROM contrat ORDER BY libelle"
+    ).pl()
+
+
+def quartiers(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+    return cur.sql(
+        """SELECT q.code_qp, q.libelle, q.code_contrat, q.insee_com, q.lib_com, q.population,
+                  q.longitude, q.latitude, q.contour IS NOT NULL AS a_contour
+           FROM quartier q WHERE $contrat IS NULL OR q.code_contrat = $contrat ORDER BY q.code_qp""",
+        params={"contrat": contrat},
+    ).pl()
+
+
+def store_context(cur: duckdb.DuckDBPyConnection) -> dict:
+    """What the sidebar needs to know about the store: demo or not, and its data date."""
+    donnees_au = store.meta(cur, "donnees_au")
+    return {
+        "demo": store.meta(cur, "demo"),
+        "donnees_au": date.fromisoformat(donnees_au) if donnees_au else None,
+        "version": store.store_version(cur),
+    }
+
+
+def territory_figures(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
+    """Number of contracts, of QPV and the population living in QPV for the selection."""
+    n_contrats, n_qpv, population = cur.execute(
+        """SELECT (SELECT count(*) FROM contrat WHERE $contrat IS NULL OR code_contrat = $contrat),
+                  count(*), coalesce(sum(population), 0)
+           FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat""",
+        {"contrat": contrat},
+    ).fetchall()[0]
+    return {"contrats": n_contrats, "quartiers": n_qpv, "population": int(population)}

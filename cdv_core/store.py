@@ -1,0 +1,287 @@
+"""The DuckDB store: opening (with French errors), numbered migrations, store version, writes.
+
+One DuckDB file holds everything. Every committed write goes through `transaction()`, which
+checks the cross-table rules before COMMIT and bumps the store version that read caches are
+keyed on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+APP_NAME = "cdv"
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message is French and says what to do."""
+
+
+class IntegrityError(StoreError):
+    """A write would break a rule of the domain; nothing was written."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "Écriture refusée, rien n'a été modifié : " + " ; ".join(problems[:5])
+            + (f" (et {len(problems) - 5} autre(s))" if len(problems) > 5 else "")
+        )
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migrations shipped with the code, in order: (number, SQL)."""
+    found = []
+    for entry in resources.files("cdv_core.migrations").iterdir():
+        m = re.fullmatch(r"(\d{4})_[a-z0-9_]+\.sql", entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def latest_schema_version() -> int:
+    return migrations()[-1][0]
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open an existing store file, translating DuckDB's failures into French StoreErrors.
+
+    Never creates, overwrites or deletes the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"Le fichier de données {path} est introuvable.")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(_explain_open_error(path, exc)) from exc
+    try:
+        migrate(con)
+    except StoreError:
+        con.close()
+        raise
+    return con
+
+
+def open_or_create(path: Path | str, *, seed: int = 2024) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """Open the store, creating it with the demo territory when the file is absent.
+
+    Returns the connection and whether the demo store was just created. The demo is written to
+    a temporary file first and moved in place, so a crash never leaves a half-built store.
+    """
+    path = Path(path)
+    created = False
+    if not path.exists():
+        from cdv_core import demo  # local: demo imports store
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cdv-demo-", suffix=".duckdb", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp)
+        try:
+            demo.build_store(tmp, scale="demo", seed=seed)
+            try:
+                os.link(tmp, path)  # fails if another process created it meanwhile: keep theirs
+                created = True
+            except FileExistsError:
+                pass
+        finally:
+            for leftover in (tmp, tmp + ".wal"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+    return connect(path), created
+
+
+def _explain_open_error(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "lock" in text.lower():
+        return (
+            f"Le fichier de données {path} est déjà ouvert par un autre programme "
+            "(l'application ou une commande en cours). DuckDB n'autorise qu'un seul processus "
+            "en écriture : fermez l'autre programme (ou arrêtez l'application) puis réessayez. "
+            "Le fichier n'a pas été modifié."
+        )
+    if "version" in text.lower() and ("newer" in text.lower() or "can only read" in text.lower()
+                                      or "created with" in text.lower()):
+        return (
+            f"Le fichier de données {path} a été écrit par une version plus récente de DuckDB. "
+            "Mettez à jour l'application (pip install -r requirements.txt) ou indiquez un autre "
+            "fichier avec la variable CDV_STORE. Le fichier n'a pas été modifié."
+        )
+    return (
+        f"Le fichier de données {path} ne peut pas être lu : il semble endommagé ou n'est pas "
+        "un fichier DuckDB. Il n'a été ni modifié ni supprimé. Restaurez une sauvegarde, ou "
+        "déplacez-le et relancez l'application pour recréer les données de démonstration. "
+        f"(Détail technique : {text.splitlines()[0][:200]})"
+    )
+
+
+def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params=None):
+    """The first column of the first row, or None when there is no row (reads the result whole:
+    DuckDB 2 keeps a connection busy while a result is partly fetched)."""
+    rows = cur.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def table_names(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The store's tables (the allow-list for any table name used in SQL)."""
+    return [r[0] for r in cur.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+
+
+def schema_version(cur: duckdb.DuckDBPyConnection) -> int:
+    has_meta = cur.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'store_meta'"
+    ).fetchall()[0][0]
+    if not has_meta:
+        return 0
+    row = scalar(cur, "SELECT valeur FROM store_meta WHERE cle = 'schema_version'")
+    return int(row) if row is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply the migrations the store does not have yet, each in its own transaction."""
+    cur = con.cursor()
+    current = schema_version(cur)
+    latest = latest_schema_version()
+    if current > latest:
+        raise StoreError(
+            f"Ce fichier de données est au schéma n° {current}, plus récent que celui que connaît "
+            f"cette version de l'application (n° {latest}). Mettez à jour l'application. "
+            "Le fichier n'a pas été modifié."
+        )
+    for number, sql in migrations():
+        if number <= current:
+            continue
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute(sql)
+            cur.execute(
+                "INSERT INTO store_meta VALUES ('schema_version', ?), ('store_version', '0') "
+                "ON CONFLICT (cle) DO UPDATE SET valeur = excluded.valeur "
+                "WHERE store_meta.cle = 'schema_version'",
+                [str(number)],
+            )
+            _bump_version(cur)
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+    return latest
+
+
+def store_version(cur: duckdb.DuckDBPyConnection) -> int:
+    return int(cur.execute("SELECT valeur FROM store_meta WHERE cle = 'store_version'").fetchall()[0][0])
+
+
+def meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    return scalar(cur, "SELECT valeur FROM store_meta WHERE cle = ?", [key])
+
+
+def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    cur.execute(
+        "INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (cle) DO UPDATE SET valeur = excluded.valeur",
+        [key, value],
+    )
+
+
+def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(
+        "UPDATE store_meta SET valeur = CAST(CAST(valeur AS INTEGER) + 1 AS VARCHAR) "
+        "WHERE cle = 'store_version'"
+    )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One committed write: BEGIN, the caller's statements, integrity checks, version bump, COMMIT.
+
+    Any exception (including a broken rule) rolls everything back.
+    """
+    cur = con.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+        if check:
+            problems = integrity_errors(cur)
+            if problems:
+                raise IntegrityError(problems)
+        _bump_version(cur)
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+
+
+# Cross-table rules, each a query returning a French description per offending row.
+# Fixed SQL only: no user value is ever formatted into these strings.
+_INTEGRITY_RULES: tuple[str, ...] = (
+    """SELECT 'quartier ' || q.code_qp || ' : contrat ' || q.code_contrat || ' inconnu'
+       FROM quartier q ANTI JOIN contrat c USING (code_contrat)""",
+    """SELECT 'objectif ' || o.code_objectif || ' : quartier ' || o.code_qp || ' inconnu ou hors du contrat'
+       FROM objectif o WHERE o.code_qp IS NOT NULL AND NOT EXISTS (
+         SELECT 1 FROM quartier q WHERE q.code_qp = o.code_qp AND q.code_contrat = o.code_contrat)""",
+    """SELECT 'objectif ' || o.code_objectif || ' : contrat ' || o.code_contrat || ' inconnu'
+       FROM objectif o ANTI JOIN contrat c USING (code_contrat)""",
+    """SELECT 'action ' || a.code_action || ' : porteur ' || a.id_porteur || ' inconnu'
+       FROM action a ANTI JOIN porteur p USING (id_porteur)""",
+    """SELECT 'action ' || a.code_action || ' : contrat ' || a.code_contrat || ' inconnu'
+       FROM action a ANTI JOIN contrat c USING (code_contrat)""",
+    """SELECT 'action ' || a.code_action || ' : années ' || a.annee_debut || '-' || a.annee_fin
+              || ' hors de la période du contrat'
+       FROM action a JOIN contrat c USING (code_contrat)
+       WHERE a.annee_debut < year(c.date_debut) OR a.annee_fin > year(c.date_fin)""",
+    """SELECT 'lien action-quartier ' || x.code_action || ' / ' || x.code_qp || ' : action ou quartier inconnu'
+       FROM action_quartier x
+       WHERE NOT EXISTS (SELECT 1 FROM action a WHERE a.code_action = x.code_action)
+          OR NOT EXISTS (SELECT 1 FROM quartier q WHERE q.code_qp = x.code_qp)""",
+    """SELECT 'action ' || code_action || ' : la somme des parts par quartier dépasse 100 %'
+       FROM action_quartier GROUP BY code_action HAVING sum(part) > 1.0001""",
+    """SELECT 'lien action-objectif ' || x.code_action || ' / ' || x.code_objectif || ' : action ou objectif inconnu'
+       FROM action_objectif x
+       WHERE NOT EXISTS (SELECT 1 FROM action a WHERE a.code_action = x.code_action)
+          OR NOT EXISTS (SELECT 1 FROM objectif o WHERE o.code_objectif = x.code_objectif)""",
+    """SELECT 'financement ' || f.code_action || ' ' || f.financeur || ' ' || f.annee || ' : action inconnue'
+       FROM financement f ANTI JOIN action a USING (code_action)""",
+    """SELECT 'financement ' || f.code_action || ' ' || f.financeur || ' ' || f.annee
+              || ' : année hors de la période du contrat'
+       FROM financement f JOIN action a USING (code_action) JOIN contrat c USING (code_contrat)
+       WHERE f.annee < year(c.date_debut) OR f.annee > year(c.date_fin)""",
+    """SELECT 'valeur ' || v.code_indicateur || ' : indicateur inconnu'
+       FROM (SELECT DISTINCT code_indicateur FROM valeur_indicateur) v ANTI JOIN indicateur i USING (code_indicateur)""",
+    """SELECT 'cible ' || t.code_indicateur || ' / ' || t.code_qp || ' : indicateur ou quartier inconnu'
+       FROM cible_indicateur t
+       WHERE NOT EXISTS (SELECT 1 FROM indicateur i WHERE i.code_indicateur = t.code_indicateur)
+          OR NOT EXISTS (SELECT 1 FROM quartier q WHERE q.code_qp = t.code_qp)""",
+    """SELECT 'instance ' || i.code_instance || ' : contrat ' || i.code_contrat || ' inconnu'
+       FROM instance i ANTI JOIN contrat c USING (code_contrat)""",
+    """SELECT 'réunion ' || r.id_reunion || ' : instance ' || r.code_instance || ' inconnue'
+       FROM reunion r ANTI JOIN instance i USING (code_instance)""",
+    """SELECT 'réunion ' || r.id_reunion || ' du ' || strftime(r.date_reunion, '%d/%m/%Y')
+              || ' : date hors de la période du contrat ('
+              || strftime(c.date_debut, '%d/%m/%Y') || ' - ' || strftime(c.date_fin, '%d/%m/%Y') || ')'
+       FROM reunion r JOIN instance i USING (code_instance) JOIN contrat c USING (code_contrat)
+       WHERE r.date_reunion < c.date_debut OR r.date_reunion > c.date_fin""",
+    """SELECT 'décision ' || d.id_decision || ' : réunion ' || d.id_reunion || ' inconnue'
+       FROM decision d ANTI JOIN reunion r USING (id_reunion)""",
+    """SELECT 'jalon ' || j.id_jalon || ' : contrat ' || j.code_contrat || ' inconnu'
+       FROM jalon j ANTI JOIN contrat c USING (code_contrat)""",
+)
+
+
+def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50) -> list[str]:
+    """Cross-table rules that no CHECK constraint can express; empty when the store is sound."""
+    problems: list[str] = []
+    for rule in _INTEGRITY_RULES:
+        problems += [row[0] for row in cur.execute(rule + f" LIMIT {int(limit)}").fetchall()]
+        if len(problems) >= limit:
+            break
+    return problems

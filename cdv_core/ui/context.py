@@ -1,0 +1,130 @@
+"""Every page starts with `bootstrap()`: page config, store, sidebar context, URL query string.
+
+`bootstrap()` is idempotent and self-sufficient, so a page opened by deep link on a fresh server
+(Streamlit then runs the page file without `app.py`) gets the same config, store and sidebar.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import streamlit as st
+
+from cdv_core import fmt, settings as settings_mod, store
+from cdv_core.queries import territoire
+
+ALL_CONTRACTS = "__tous__"
+_CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
+_CTX_AU = "ctx_donnees_au"
+write_lock = threading.Lock()     # the app process is the store's single writer
+
+
+@dataclass(frozen=True)
+class Context:
+    store_path: str
+    version: int
+    contrat: str | None            # None: « Tous les contrats »
+    contrat_libelle: str
+    donnees_au: date
+    demo: str | None
+    settings: settings_mod.Settings
+
+
+@st.cache_resource(show_spinner="Ouverture des données…")
+def _open(store_path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    return store.open_or_create(store_path)
+
+
+def connection(store_path: str) -> duckdb.DuckDBPyConnection:
+    return _open(store_path)[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, _fn):
+    cur = connection(store_path).cursor()
+    try:
+        return _fn(cur, **dict(kwargs))
+    finally:
+        cur.close()
+
+
+def cached(ctx: Context, fn, /, **kwargs):
+    """Run a `cdv_core.queries` function on a fresh cursor, cached on the store version."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached_call(name, ctx.store_path, ctx.version, tuple(sorted(kwargs.items())), fn)
+
+
+def bootstrap(page_title: str) -> Context:
+    """Page config, store, sidebar (contract, « données au »), URL sync. Call first on every page."""
+    st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide")
+    cfg = settings_mod.load()
+    store_path = str(cfg.store_path)
+    try:
+        con, created = _open(store_path)
+    except store.StoreError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    cur = con.cursor()
+    try:
+        info = territoire.store_context(cur)
+    finally:
+        cur.close()
+    probe = Context(store_path, info["version"], None, "", info["donnees_au"] or date.today(), info["demo"], cfg)
+    contracts = cached(probe, territoire.contracts)
+    codes = contracts["code_contrat"].to_list()
+    labels = dict(zip(codes, contracts["libelle"].to_list()))
+
+    _init_from_url(codes, probe.donnees_au)
+    with st.sidebar:
+        st.markdown("**Pilotage des contrats de ville**")
+        options = [ALL_CONTRACTS, *codes]
+        current = st.session_state.get(_CTX_CONTRAT, ALL_CONTRACTS)
+        choice = st.selectbox(
+            "Contrat", options, index=options.index(current) if current in options else 0,
+            format_func=lambda c: "Tous les contrats" if c == ALL_CONTRACTS else labels.get(c, c),
+            key="sidebar_contrat",
+        )
+        au = st.date_input("Données au", value=st.session_state.get(_CTX_AU, probe.donnees_au),
+                           format="DD/MM/YYYY", key="sidebar_donnees_au",
+                           help="Date à laquelle les retards, échéances et comptes à rebours sont évalués.")
+        st.session_state[_CTX_CONTRAT] = choice
+        st.session_state[_CTX_AU] = au
+        if info["demo"]:
+            st.info("**Données de démonstration** : territoire fictif, chiffres générés.", icon=":material/science:")
+            if created:
+                st.caption("La base de démonstration vient d'être créée.")
+        st.caption(f"Base : version {info['version']} · {fmt.day(info['donnees_au'])}")
+    contrat = None if choice == ALL_CONTRACTS else choice
+    st.query_params["contrat"] = choice if contrat else "tous"
+    st.query_params["au"] = au.isoformat()
+    return Context(store_path, info["version"], contrat,
+                   labels.get(contrat, "Tous les contrats") if contrat else "Tous les contrats",
+                   au, info["demo"], cfg)
+
+
+def _init_from_url(codes: list[str], default_au: date) -> None:
+    """On a session's first run, take the selection from the URL (a shared link)."""
+    if _CTX_CONTRAT in st.session_state:
+        return
+    wanted = st.query_params.get("contrat")
+    if wanted and wanted != "tous":
+        if wanted in codes:
+            st.session_state[_CTX_CONTRAT] = wanted
+        else:
+            st.toast(f"Contrat « {wanted} » inconnu : affichage de tous les contrats.", icon=":material/warning:")
+    au = st.query_params.get("au")
+    try:
+        st.session_state[_CTX_AU] = date.fromisoformat(au) if au else default_au
+    except ValueError:
+        st.session_state[_CTX_AU] = default_au
+
+
+def page_header(title: str, ctx: Context, *, subtitle: str | None = None) -> None:
+    st.title(title)
+    parts = [f"**{ctx.contrat_libelle}**", f"données au **{fmt.day(ctx.donnees_au)}**"]
+    if subtitle:
+        parts.append(subtitle)
+    st.caption(" · ".join(parts))

@@ -1,0 +1,70 @@
+"""« Vue d'ensemble »: headline figures, countdown to the 2027 actualisation, alerts."""
+
+import streamlit as st
+
+from cdv_core import fmt, ui
+from cdv_core.domain import model
+from cdv_core.queries import overview
+
+ctx = ui.bootstrap("Vue d'ensemble")
+ui.page_header("Vue d'ensemble", ctx)
+
+figures = ui.cached(ctx, overview.headline, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
+countdown = ui.cached(ctx, overview.actualisation, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
+alerts = ui.cached(ctx, overview.alerts, contrat=ctx.contrat, donnees_au=ctx.donnees_au,
+                   unpaid_months=ctx.settings.unpaid_months, tolerance_days=ctx.settings.cadence_tolerance_days)
+year = figures["annee"]
+
+with st.container(key="overview_territoire"):
+    cols = st.columns(4)
+    with cols[0]:
+        ui.kpi("Contrats de ville", fmt.integer(figures["contrats"]))
+    with cols[1]:
+        ui.kpi("Quartiers prioritaires", fmt.integer(figures["quartiers"]))
+    with cols[2]:
+        ui.kpi("Habitants des QPV", fmt.integer(figures["population"]),
+               help="Somme des populations des QPV de la sélection (dernier recensement importé).")
+    with cols[3]:
+        ui.kpi(f"Actions {year}", fmt.integer(figures["actions_annee"]),
+               help=f"Actions annuelles de {year} et actions pluriannuelles (CPO) couvrant {year}, hors actions refusées.")
+
+with st.container(key="overview_financement"):
+    cols = st.columns(4)
+    with cols[0]:
+        ui.kpi(f"Montant accordé {year}", fmt.euros(figures["accorde"]),
+               help=f"Somme des montants accordés par tous les financeurs pour l'exercice {year}.")
+    with cols[1]:
+        paid_rate = figures["verse"] / figures["accorde"] if figures["accorde"] else None
+        ui.kpi(f"Montant versé {year}", fmt.euros(figures["verse"]),
+               delta=f"{fmt.percent(paid_rate)} de l'accordé" if paid_rate is not None else None,
+               delta_color="off")
+    with cols[2]:
+        share = figures["part_cpo"]
+        ui.kpi(f"Crédits P147 en CPO {year}", fmt.percent(share),
+               delta=(f"cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}" if share is not None else None),
+               delta_color="normal" if share is not None and share >= model.CPO_TARGET_SHARE else "inverse",
+               help="Montants accordés par l'État (programme 147) aux actions en convention pluriannuelle "
+                    "d'objectifs, rapportés à l'ensemble des crédits P147 accordés de l'exercice.")
+    with cols[3]:
+        days = countdown["jours"]
+        label = f"J-{fmt.integer(days)}" if days >= 0 else f"dépassée de {fmt.plural(-days, 'jour')}"
+        ui.kpi("Actualisation 2027", label,
+               help=f"Échéance : {fmt.long_day(countdown['date'])}"
+                    + ("" if countdown["jalon_enregistre"] else " (aucun jalon enregistré : fin 2027 par défaut)"))
+
+st.subheader("Alertes")
+if alerts.is_empty():
+    st.success("Aucune alerte pour cette sélection.", icon=":material/check_circle:")
+pages_by_title = {
+    "Gouvernance": "pages/gouvernance.py",
+    "Actions et financements": "pages/financements.py",
+    "Projets de quartier": "pages/projets_quartier.py",
+    "Indicateurs": "pages/indicateurs.py",
+    "Mise à jour des données": "pages/mise_a_jour.py",
+}
+with st.container(key="overview_alertes"):
+    for alert in alerts.iter_rows(named=True):  # a handful of alert kinds
+        box = st.warning if alert["gravite"] == "haute" else st.info
+        box(f"**{alert['categorie']}** — {alert['message']}", icon=":material/warning:" if alert["gravite"] == "haute" else ":material/info:")
+        if alert["page"] in pages_by_title:
+            st.page_link(pages_by_title[alert["page"]], label=f"Voir « {alert['page']} »", icon=":material/arrow_forward:")

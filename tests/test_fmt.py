@@ -1,0 +1,28 @@
+from datetime import date
+
+from cdv_core import fmt
+
+
+def test_french_numbers_amounts_and_dates():
+    assert fmt.euros(1234567) == "1\u202f234\u202f567\u00a0€"
+    assert fmt.percent(0.125) == "12,5\u00a0%"
+    assert fmt.day(date(2024, 3, 31)) == "31/03/2024"
+    assert fmt.number(1234.5, 2) == "1\u202f234,50"
+    assert fmt.long_day(date(2027, 6, 30)) == "30 juin 2027"
+
+
+def test_missing_values_are_a_dash_not_zero():
+    assert fmt.euros(None) == "—"
+    assert fmt.percent(float("nan")) == "—"
+    assert fmt.day(None) == "—"
+
+
+def test_plural_follows_french_rule():
+    assert fmt.plural(0, "jour") == "0 jour"
+    assert fmt.plural(1, "jour") == "1 jour"
+    assert fmt.plural(2, "jour") == "2 jours"
+
+
+def test_compact_amounts():
+    assert fmt.euros_compact(1_260_000) == "1,3\u00a0M€"
+    assert fmt.euros_compact(350_000) == "350\u00a0k€"
