@@ -9,6 +9,7 @@ builds in seconds. The `demo` scale is a fictional but plausible territory in Ha
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import pkgutil
 import zlib
@@ -248,10 +249,10 @@ def _hex_contour(lon: float, lat: float, radius_km: float, wobble: np.ndarray) -
     for i, w in enumerate(wobble):
         angle = 2 * math.pi * i / len(wobble)
         r = radius_km * (0.8 + 0.4 * w)
-        points.append([round(lon + r / (111.3 * math.cos(math.radians(lat))) * math.cos(angle), 5),
-                       round(lat + r / 111.3 * math.sin(angle), 5)])
+        points.append([round(float(lon + r / (111.3 * math.cos(math.radians(lat))) * math.cos(angle)), 5),
+                       round(float(lat + r / 111.3 * math.sin(angle)), 5)])
     points.append(points[0])
-    return '{"type":"Polygon","coordinates":[' + str(points) + "]}"
+    return json.dumps({"type": "Polygon", "coordinates": [points]})
 
 
 # --- territory ------------------------------------------------------------------------------
