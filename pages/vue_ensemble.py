@@ -5,6 +5,7 @@ import streamlit as st
 from cdv_core import fmt, ui
 from cdv_core.domain import model
 from cdv_core.queries import overview
+from cdv_core.ui import nav
 
 ctx = ui.bootstrap("Vue d'ensemble")
 ui.page_header("Vue d'ensemble", ctx)
@@ -55,16 +56,8 @@ with st.container(key="overview_financement"):
 st.subheader("Alertes")
 if alerts.is_empty():
     st.success("Aucune alerte pour cette sélection.", icon=":material/check_circle:")
-pages_by_title = {
-    "Gouvernance": "pages/gouvernance.py",
-    "Actions et financements": "pages/financements.py",
-    "Projets de quartier": "pages/projets_quartier.py",
-    "Indicateurs": "pages/indicateurs.py",
-    "Mise à jour des données": "pages/mise_a_jour.py",
-}
 with st.container(key="overview_alertes"):
     for alert in alerts.iter_rows(named=True):  # a handful of alert kinds
         box = st.warning if alert["gravite"] == "haute" else st.info
         box(f"**{alert['categorie']}** — {alert['message']}", icon=":material/warning:" if alert["gravite"] == "haute" else ":material/info:")
-        if alert["page"] in pages_by_title:
-            st.page_link(pages_by_title[alert["page"]], label=f"Voir « {alert['page']} »", icon=":material/arrow_forward:")
+        st.page_link(nav.page_path(alert["page"]), label=f"Voir « {alert['page']} »", icon=":material/arrow_forward:")

@@ -15,6 +15,7 @@ import streamlit as st
 
 from cdv_core import fmt, settings as settings_mod, store
 from cdv_core.queries import territoire
+from cdv_core.ui import nav
 
 ALL_CONTRACTS = "__tous__"
 _CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
@@ -80,6 +81,9 @@ def bootstrap(page_title: str) -> Context:
     _init_from_url(codes, probe.donnees_au)
     with st.sidebar:
         st.markdown("**Pilotage des contrats de ville**")
+        for spec in nav.PAGES:
+            st.page_link(spec.path, label=spec.title, icon=spec.icon)
+        st.divider()
         options = [ALL_CONTRACTS, *codes]
         current = st.session_state.get(_CTX_CONTRAT, ALL_CONTRACTS)
         choice = st.selectbox(

@@ -1,0 +1,33 @@
+"""The app's pages, in one list: app.py declares them to st.navigation and bootstrap() draws
+the same sidebar links, so a page opened by deep link on a fresh server (which Streamlit runs
+without app.py) shows the same navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    url_path: str
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/vue_ensemble.py", "Vue d'ensemble", ":material/dashboard:", "vue_ensemble"),
+    PageSpec("pages/projets_quartier.py", "Projets de quartier", ":material/holiday_village:", "projets_quartier"),
+    PageSpec("pages/financements.py", "Actions et financements", ":material/euro:", "financements"),
+    PageSpec("pages/indicateurs.py", "Indicateurs", ":material/monitoring:", "indicateurs"),
+    PageSpec("pages/gouvernance.py", "Gouvernance", ":material/groups:", "gouvernance"),
+    PageSpec("pages/jalons.py", "Jalons et actualisation 2027", ":material/flag:", "jalons"),
+    PageSpec("pages/mise_a_jour.py", "Mise à jour des données", ":material/upload_file:", "mise_a_jour"),
+    PageSpec("pages/acteurs.py", "Acteurs et ingénierie", ":material/diversity_3:", "acteurs"),
+    PageSpec("pages/seance.py", "Séance et exports", ":material/co_present:", "seance"),
+)
+
+
+def page_path(title: str) -> str:
+    """The file of the page with this French title (for st.page_link)."""
+    return next(p.path for p in PAGES if p.title == title)

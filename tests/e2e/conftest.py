@@ -1,0 +1,118 @@
+"""End-to-end fixtures: the real app under `streamlit run` and Debian's headless Chromium.
+
+In CI (CI=true) a missing browser or Playwright is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def _require_browser():
+    problem = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problem = "le paquet Python playwright n'est pas installé (pip install -r requirements-dev.txt)"
+    if problem is None and not os.path.exists(CHROMIUM):
+        problem = f"Chromium est absent ({CHROMIUM}) : apt-get install -y chromium chromium-driver"
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Test de bout en bout impossible : " + problem)
+        pytest.skip(problem)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, store_path: Path, log_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "CDV_STORE": str(store_path)}
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit s'est arrêté (code {self.proc.returncode}), voir {log_path}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"streamlit ne répond pas sur {self.url}, voir {log_path}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A fresh `streamlit run app.py` on a free port, whose store file does not exist yet
+    (so the app creates the demo store on start, as on a new machine)."""
+    _require_browser()
+    server = LiveServer(tmp_path / "store" / "cdv.duckdb", tmp_path / "streamlit.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser_page():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def settle(page, timeout: float = 60_000) -> None:
+    """Wait until the script has finished running and no skeleton is left (no sleeps)."""
+    page.locator(READY).wait_for(state="attached", timeout=timeout)
+    page.get_by_test_id("stSkeleton").first.wait_for(state="detached", timeout=timeout)
+
+
+def shot(page, name: str) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+__all__ = ["ARTIFACTS", "LiveServer", "settle", "shot", "shutil"]
