@@ -1,0 +1,1 @@
+"""Validated writes made from the app's forms (one module per screen), each in one transaction."""
