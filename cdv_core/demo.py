@@ -543,6 +543,7 @@ def _actions(rng, contrats, quartiers, porteurs, objectifs, scale: Scale):
     served = (actions.filter(~pl.col("hors_qpv"))
                      .select("code_action", "code_contrat", "n_qpv_served", "seq")
                      .join(q_n, on="code_contrat")
+                     .sort("seq")  # joins do not keep row order: sort before drawing
                      .with_columns(pl.Series("u_q", rng.random(actions.filter(~pl.col("hors_qpv")).height)))
                      .with_columns((pl.col("u_q") * pl.col("q_n")).floor().cast(pl.UInt32).alias("q0")))
     first = served.with_columns(pl.col("q0").alias("q_i"), pl.lit(1).alias("k"))
@@ -691,13 +692,13 @@ def _indicateurs(rng, contrats, quartiers, objectifs, scale: Scale):
 
     # Baseline (the 2022 vintage, the latest known at signature) and 2030 target per QPV.
     base_year = date(2022, 1, 1) if date(2022, 1, 1) in [date(int(y), 1, 1) for y in years] else date(int(years[-1]), 1, 1)
-    pairs = obj_ind.filter(pl.col("code_qp").is_not_null()).select("code_indicateur", "code_qp").unique()
+    pairs = (obj_ind.filter(pl.col("code_qp").is_not_null()).select("code_indicateur", "code_qp").unique()
+                    .sort("code_indicateur", "code_qp"))
     baseline = qpv_values.filter(pl.col("date_valeur") == base_year).select(
         "code_indicateur", pl.col("code_territoire").alias("code_qp"), pl.col("valeur").alias("valeur_reference"))
-    gain = rng.uniform(0.06, 0.18, pairs.height)
+    pairs = pairs.with_columns(pl.Series("gain", rng.uniform(0.06, 0.18, pairs.height)))
     cibles = (pairs.join(baseline, on=["code_indicateur", "code_qp"], how="left")
                    .join(indicateur.select("code_indicateur", "sens"), on="code_indicateur")
-                   .with_columns(pl.Series("gain", gain))
                    .with_columns(
                        pl.when(pl.col("valeur_reference").is_null()).then(None).otherwise(pl.lit(base_year)).alias("date_reference"),
                        (pl.col("valeur_reference") * (1 + pl.when(pl.col("sens") == "hausse").then(pl.col("gain"))
@@ -781,7 +782,8 @@ def _gouvernance(rng, contrats, quartiers, actions, scale: Scale):
     # Decisions of the held deciding meetings.
     deciding = (reunion.join(instance.select("code_instance", "type_instance", "code_contrat"), on="code_instance")
                        .filter((pl.col("statut") == "tenue") & pl.col("type_instance").is_in(
-                           ["COPIL", "COTECH", "comité des financeurs", "revue de projet de quartier"])))
+                           ["COPIL", "COTECH", "comité des financeurs", "revue de projet de quartier"]))
+                       .sort("id_reunion"))
     nd = rng.integers(1, 4, deciding.height)
     di = np.repeat(np.arange(deciding.height), nd)
     nd_total = len(di)
@@ -805,6 +807,7 @@ def _gouvernance(rng, contrats, quartiers, actions, scale: Scale):
         pl.len().over("code_contrat").cast(pl.UInt32).alias("a_n"))
     a_n = act_by_contract.group_by("code_contrat").agg(pl.col("a_n").first())
     decision_action = (linked.join(a_n, on="code_contrat")
+                             .sort("id_decision")
                              .with_columns(pl.Series("u", rng.random(linked.height)))
                              .with_columns((pl.col("u") * pl.col("a_n")).floor().cast(pl.UInt32).alias("a_i"))
                              .join(act_by_contract.drop("a_n"), on=["code_contrat", "a_i"])
@@ -845,7 +848,8 @@ def _jalons(rng, contrats, scale: Scale) -> pl.DataFrame:
                            pl.lit("Actualisation du contrat (clause de revoyure)").alias("libelle"),
                            pl.Series("date_prevue", [date(2027, 6, 30) if x < 0.5 else date(2027, 12, 31)
                                                      for x in rng.random(n)]), pl.lit(2027).alias("annee"))
-    jalon = pl.concat([sign, base.select(sign.columns), actu], how="vertical_relaxed")
+    jalon = pl.concat([sign, base.select(sign.columns), actu], how="vertical_relaxed").sort(
+        "code_contrat", "date_prevue", "type_jalon", "libelle")
     m = jalon.height
     u = rng.random(m)
     done = (pl.col("date_prevue") <= pl.lit(ref)) & pl.Series(u < 0.9)

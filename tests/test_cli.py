@@ -1,0 +1,29 @@
+"""Command line: French messages and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "cdv_core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_demo_command_is_deterministic_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "a.duckdb"
+    done = _cli("demo", "--out", str(out), "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    assert "écrit dans" in done.stdout
+    again = _cli("demo", "--out", str(out))
+    assert again.returncode == 1
+    assert "existe déjà" in again.stderr
+    info = _cli("info", "--store", str(out))
+    assert info.returncode == 0 and "contrat" in info.stdout
+
+
+def test_bad_usage_exits_2():
+    assert _cli("nimporte-quoi").returncode == 2

@@ -1,0 +1,68 @@
+"""AppTest: the app and every page run on the demo store; the selection drives the figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdv_core.ui.nav import PAGES
+from tests.conftest import ROOT, run_app
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_every_page_file_is_in_the_navigation():
+    on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
+    assert on_disk == {p.path for p in PAGES}
+
+
+@pytest.mark.parametrize("page", [Path(p.path).stem for p in PAGES])
+def test_page_runs_without_exception(app_env, page):
+    at = run_app(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title, "each page shows its French title"
+    assert at.sidebar.selectbox(key="sidebar_contrat").value == "__tous__"
+
+
+def test_overview_figures_follow_the_contract_selector(app_env):
+    at = run_app()
+    assert _metric(at, "Quartiers prioritaires") == "12"
+    at.sidebar.selectbox(key="sidebar_contrat").set_value("CV-DEMO-MONT").run()
+    assert not at.exception
+    assert _metric(at, "Quartiers prioritaires") == "2"
+    assert _metric(at, "Contrats de ville") == "1"
+    assert at.query_params["contrat"] == "CV-DEMO-MONT"
+
+
+def test_selection_is_read_from_the_url(app_env):
+    at = run_app(query={"contrat": "CV-DEMO-BRE", "au": "2026-06-30"})
+    assert _metric(at, "Quartiers prioritaires") == "4"
+    assert at.sidebar.date_input(key="sidebar_donnees_au").value.isoformat() == "2026-06-30"
+
+
+def test_selection_survives_a_page_change(app_env):
+    at = run_app(query={"contrat": "CV-DEMO-VERM"})
+    at.switch_page("pages/gouvernance.py").run()
+    assert at.sidebar.selectbox(key="sidebar_contrat").value == "CV-DEMO-VERM"
+    at.switch_page("pages/vue_ensemble.py").run()
+    assert _metric(at, "Quartiers prioritaires") == "6"
+
+
+def test_unknown_contract_in_url_falls_back_to_all(app_env):
+    at = run_app(query={"contrat": "CV-INCONNU"})
+    assert not at.exception
+    assert _metric(at, "Quartiers prioritaires") == "12"
+
+
+def test_unusable_store_shows_a_french_error(tmp_path, monkeypatch):
+    bad = tmp_path / "cdv.duckdb"
+    bad.write_bytes(b"pas une base" * 500)
+    monkeypatch.setenv("CDV_STORE", str(bad))
+    monkeypatch.chdir(ROOT)
+    at = run_app()
+    assert not at.exception
+    assert any("endommagé" in e.value for e in at.error)
+    assert bad.read_bytes() == b"pas une base" * 500

@@ -1,0 +1,147 @@
+"""Store: migrations, version, integrity checks and French errors on unusable files."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+
+import duckdb
+import pytest
+
+from cdv_core import store
+from tests.conftest import ROOT, insert, minimal_contract
+
+_SHIPPED_MIGRATIONS = store.migrations
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_store_is_at_latest_schema(empty_store):
+    cur = empty_store.cursor()
+    assert store.schema_version(cur) == store.latest_schema_version()
+    assert {"contrat", "quartier", "action", "financement", "reunion", "jalon", "import_log"} <= set(store.table_names(cur))
+
+
+def test_old_store_is_upgraded_and_keeps_its_data(tmp_path, monkeypatch):
+    path = tmp_path / "old.duckdb"
+    first = store.migrations()[:1]
+    monkeypatch.setattr(store, "migrations", lambda: first)
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    minimal_contract(con)
+    con.close()
+    monkeypatch.undo()
+    extra = (999, "CREATE TABLE essai_migration (x INTEGER); INSERT INTO essai_migration VALUES (42);")
+    monkeypatch.setattr(store, "migrations", lambda: [*_SHIPPED_MIGRATIONS(), extra])
+    con = store.connect(path)
+    cur = con.cursor()
+    assert store.schema_version(cur) == 999
+    assert cur.execute("SELECT x FROM essai_migration").fetchall() == [(42,)]
+    assert cur.execute("SELECT code_contrat FROM contrat").fetchall() == [("CV-T",)]
+    con.close()
+
+
+def test_store_from_a_newer_version_is_refused_untouched(tmp_path):
+    path = tmp_path / "newer.duckdb"
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    con.execute("UPDATE store_meta SET valeur = '9999' WHERE cle = 'schema_version'")
+    con.close()
+    before = _sha(path)
+    with pytest.raises(store.StoreError, match="plus récent"):
+        store.connect(path)
+    assert _sha(path) == before
+
+
+def test_corrupt_file_gives_french_error_and_is_kept(tmp_path):
+    path = tmp_path / "corrupt.duckdb"
+    path.write_bytes(b"ceci n'est pas une base DuckDB" * 200)
+    before = _sha(path)
+    with pytest.raises(store.StoreError, match="endommagé"):
+        store.connect(path)
+    assert path.exists() and _sha(path) == before
+
+
+def test_store_held_by_another_process_is_explained(tmp_path):
+    path = tmp_path / "held.duckdb"
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    con.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(path)!r})
+            print("pret", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "pret"
+        with pytest.raises(store.StoreError, match="déjà ouvert par un autre programme"):
+            store.connect(path)
+        cli = subprocess.run([sys.executable, "-m", "cdv_core", "info", "--store", str(path)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 1
+        assert "déjà ouvert par un autre programme" in cli.stderr
+        assert "Traceback" not in cli.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_missing_file_is_not_created_by_connect(tmp_path):
+    with pytest.raises(store.StoreError, match="introuvable"):
+        store.connect(tmp_path / "absent.duckdb")
+    assert not (tmp_path / "absent.duckdb").exists()
+
+
+def test_open_or_create_builds_the_demo_once(tmp_path):
+    path = tmp_path / "sub" / "cdv.duckdb"
+    con, created = store.open_or_create(path)
+    assert created
+    assert store.meta(con.cursor(), "demo") == "demo"
+    con.close()
+    con, created = store.open_or_create(path)
+    assert not created
+    con.close()
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".cdv-demo")] == []
+
+
+def test_every_committed_write_bumps_the_version(empty_store):
+    cur = empty_store.cursor()
+    v0 = store.store_version(cur)
+    with store.transaction(empty_store) as tx:
+        minimal_contract(tx)
+    assert store.store_version(cur) == v0 + 1
+
+
+def test_rule_violation_rolls_back_everything(empty_store):
+    with store.transaction(empty_store) as tx:
+        minimal_contract(tx)
+        insert(tx, "instance", [{"code_instance": "I1", "code_contrat": "CV-T", "type_instance": "COPIL",
+                                 "libelle": "COPIL", "cadence_mois": 12}])
+    cur = empty_store.cursor()
+    version = store.store_version(cur)
+    with pytest.raises(store.IntegrityError, match="hors de la période du contrat"):
+        with store.transaction(empty_store) as tx:
+            insert(tx, "reunion", [{"id_reunion": "R1", "code_instance": "I1", "date_reunion": date(2031, 2, 1),
+                                    "statut": "tenue"}])
+    assert cur.execute("SELECT count(*) FROM reunion").fetchall() == [(0,)]
+    assert store.store_version(cur) == version
+
+
+@pytest.mark.parametrize("table,row,fragment", [
+    ("financement", {"code_action": "A1", "financeur": "CAF", "annee": 2024, "montant_accorde": -5}, "montant_accorde"),
+    ("quartier", {"code_qp": "QP075001", "libelle": "x", "code_contrat": "CV-T", "insee_dep": "75",
+                  "insee_com": "75118", "lib_com": "Paris"}, "code_qp"),
+    ("reunion", {"id_reunion": "R", "code_instance": "I", "date_reunion": date(2025, 1, 1), "statut": "tenue",
+                 "nb_participants": 3, "nb_habitants": 5}, "nb_habitants"),
+])
+def test_domain_constraints_are_enforced(empty_store, table, row, fragment):
+    with pytest.raises(duckdb.ConstraintException, match=fragment):
+        insert(empty_store, table, [row])
