@@ -51,10 +51,26 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+class _FrenchParser(argparse.ArgumentParser):
+    """argparse with French usage errors (exit code 2)."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.print_usage(sys.stderr)
+        self.exit(2, f"Utilisation incorrecte : {message}. Aide : python -m cdv_core --help\n")
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("usage:", "utilisation :", 1)
+
+    def format_help(self) -> str:
+        return super().format_help().replace("usage:", "utilisation :", 1).replace(
+            "options:", "options :").replace("show this help message and exit", "afficher cette aide")
+
+
 def build_parser() -> argparse.ArgumentParser:
     default_store = str(settings_mod.load().store_path)
-    parser = argparse.ArgumentParser(prog="python -m cdv_core", description="Pilotage des contrats de ville")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _FrenchParser(prog="python -m cdv_core", description="Pilotage des contrats de ville")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_FrenchParser,
+                                title="commandes")
     p = sub.add_parser("demo", help="créer une base de démonstration")
     p.add_argument("--scale", choices=("demo", "national"), default="demo")
     p.add_argument("--seed", type=int, default=2024)

@@ -119,3 +119,13 @@ def test_no_alert_when_everything_is_in_order(handmade):
     alerts = overview.alerts(handmade, contrat=None, donnees_au=date(2025, 7, 1), unpaid_months=6, tolerance_days=30)
     assert not any("instance" in m for m in alerts["message"].to_list())
     assert not any("subvention" in m for m in alerts["message"].to_list())
+
+
+def test_soft_rules_are_warnings_not_errors(handmade, empty_store):
+    insert(empty_store, "financement", [{"code_action": "A2", "financeur": "CAF", "annee": 2025,
+                                         "montant_demande": 100, "montant_accorde": 100, "montant_verse": 150}])
+    checks = overview.soft_check_warnings(handmade, contrat="CV-A")
+    assert dict(zip(checks["controle"], checks["nombre"])) == {
+        "Lignes de financement dont le versé dépasse l'accordé": 1}
+    alerts = overview.alerts(handmade, contrat=None, donnees_au=date(2025, 7, 1), unpaid_months=6, tolerance_days=30)
+    assert "Contrôles de cohérence" in alerts["categorie"].to_list()

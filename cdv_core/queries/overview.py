@@ -59,6 +59,23 @@ def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
     ).pl()
 
 
+def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+    """Soft rules of the domain, reported as warnings (never blocking): one row per kind."""
+    return cur.sql(
+        """SELECT * FROM (
+             SELECT 'Lignes de financement dont le versé dépasse l''accordé' AS controle, count(*) AS nombre,
+                    'Actions et financements' AS page
+             FROM financement f JOIN action a USING (code_action)
+             WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_verse > f.montant_accorde
+             UNION ALL
+             SELECT 'Lignes de financement dont l''accordé dépasse le demandé', count(*), 'Actions et financements'
+             FROM financement f JOIN action a USING (code_action)
+             WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > f.montant_demande
+           ) WHERE nombre > 0""",
+        params={"contrat": contrat},
+    ).pl()
+
+
 def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
            unpaid_months: int, tolerance_days: int) -> pl.DataFrame:
     """All alerts of the overview, most serious first: (gravite, categorie, message, page)."""
@@ -66,6 +83,7 @@ def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: d
                                         tolerance_days=tolerance_days).filter(pl.col("en_retard"))
     unpaid = financements.unpaid_grants(cur, contrat=contrat, donnees_au=donnees_au, months=unpaid_months)
     gaps = missing_data(cur, contrat=contrat, donnees_au=donnees_au)
+    checks = soft_check_warnings(cur, contrat=contrat)
     rows: list[dict] = []
     if late.height:
         rows.append({
@@ -86,6 +104,9 @@ def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: d
         detail = f" : {gap['detail']}" if gap["detail"] else ""
         rows.append({"gravite": "moyenne", "categorie": "Données manquantes",
                      "message": f"{gap['manque']} : {gap['nombre']}{detail}", "page": gap["page"]})
+    for check in checks.iter_rows(named=True):  # a handful of rule kinds, not data rows
+        rows.append({"gravite": "moyenne", "categorie": "Contrôles de cohérence",
+                     "message": f"{check['controle']} : {check['nombre']}", "page": check["page"]})
     return pl.DataFrame(rows, schema={"gravite": pl.String, "categorie": pl.String, "message": pl.String,
                                       "page": pl.String})
 
