@@ -82,3 +82,33 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """`plural(2, "action")` → `2 actions` (French: 0 and 1 take the singular)."""
     word = singular if abs(n) < 2 else (plural_form or singular + "s")
     return f"{integer(n)} {word}"
+
+
+# --- vectorised (Polars) versions, for formatting whole table columns without Python loops ---
+
+def number_expr(expr, decimals: int = 0):
+    """Polars expression: a numeric column formatted like `number()` (null stays null)."""
+    import polars as pl
+
+    value = expr.cast(pl.Float64)
+    sign = pl.when(value.round(decimals) < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    total = (value.abs() * 10**decimals).round(0).cast(pl.Int64)  # integer count of the last unit
+    whole = (total // 10**decimals).cast(pl.String)
+    grouped = (whole.str.reverse().str.replace_all(r"(\d{3})", "${1}" + THIN_NBSP).str.reverse()
+               .str.strip_chars_start(THIN_NBSP))
+    if decimals <= 0:
+        return sign + grouped
+    return sign + grouped + pl.lit(",") + (total % 10**decimals).cast(pl.String).str.zfill(decimals)
+
+
+def euros_expr(expr, decimals: int = 0):
+    return number_expr(expr, decimals) + NBSP + "€"
+
+
+def percent_expr(share_expr, decimals: int = 1):
+    return number_expr(share_expr * 100, decimals) + NBSP + "%"
+
+
+def day_expr(expr):
+    """Polars expression: a date column as `JJ/MM/AAAA`."""
+    return expr.dt.strftime("%d/%m/%Y")

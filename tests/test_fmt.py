@@ -26,3 +26,16 @@ def test_plural_follows_french_rule():
 def test_compact_amounts():
     assert fmt.euros_compact(1_260_000) == "1,3\u00a0M€"
     assert fmt.euros_compact(350_000) == "350\u00a0k€"
+
+
+def test_vectorised_formats_match_the_scalar_ones():
+    import polars as pl
+
+    values = [1234567.891, 999.999, 0.0, 12.0, -1234.0, 5.5]
+    frame = pl.DataFrame({"x": values + [None], "d": [date(2024, 3, 31)] * 7})
+    out = frame.select(fmt.number_expr(pl.col("x"), 2).alias("n"), fmt.euros_expr(pl.col("x")).alias("e"),
+                       fmt.percent_expr(pl.col("x") / 100).alias("p"), fmt.day_expr(pl.col("d")).alias("d"))
+    assert out["n"].to_list() == [fmt.number(v, 2) for v in values] + [None]
+    assert out["e"].to_list()[:5] == [fmt.euros(v) for v in values[:5]]
+    assert out["p"][0] == fmt.percent(values[0] / 100)
+    assert out["d"][0] == "31/03/2024"
