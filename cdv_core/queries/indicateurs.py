@@ -1,0 +1,363 @@
+"""« Indicateurs »: dictionary and freshness, trajectories, gap to the reference territory,
+comparison across QPV, aggregates over the selection.
+
+Values with `valeur` NULL carry their reason in `secret` (nd/ns/s/so, secret statistique):
+they are returned with a `motif` label, never turned into 0, and never enter an aggregate.
+The gap and trend rules live in `cdv_core.domain.gaps`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cdv_core.domain import gaps, model
+
+REFERENCE_TYPES: dict[str, str] = {  # allowed reference territories → label
+    "commune": "Commune",
+    "EPCI": "EPCI",
+    "France": "France",
+}
+
+_MOTIF = pl.col("secret").replace_strict(model.SECRET_MARKERS, default=None, return_dtype=pl.String)
+
+
+def _fold(expr: pl.Expr) -> pl.Expr:
+    """Lower case without accents (for searching « Éducation » with « education »)."""
+    return expr.str.normalize("NFD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+
+
+# --- dictionary -----------------------------------------------------------------------------
+
+def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+               max_age_months: int) -> pl.DataFrame:
+    """Every indicator with its latest vintage in the selection's QPV and its freshness.
+
+    `derniere_date` is the latest `date_valeur` of a QPV value of the selection (a suppressed
+    value counts: it is a published vintage). The indicator is « ancienne » when that date is
+    more than `max_age_months` before `donnees_au`, « aucune valeur » when there is none.
+    """
+    return cur.sql(
+        """WITH sel AS (SELECT code_qp FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat),
+           qv AS (SELECT v.code_indicateur, v.date_valeur, v.valeur
+                  FROM valeur_indicateur v SEMI JOIN sel ON v.code_territoire = sel.code_qp
+                  WHERE v.type_territoire = 'QPV'),
+           last AS (SELECT code_indicateur, max(date_valeur) AS derniere_date FROM qv GROUP BY ALL),
+           counts AS (SELECT qv.code_indicateur, count(qv.valeur) AS qpv_renseignes,
+                             count(*) - count(qv.valeur) AS qpv_secret
+                      FROM qv JOIN last ON qv.code_indicateur = last.code_indicateur
+                                        AND qv.date_valeur = last.derniere_date
+                      GROUP BY ALL),
+           refs AS (SELECT DISTINCT code_indicateur FROM valeur_indicateur WHERE type_territoire <> 'QPV')
+           SELECT i.code_indicateur, i.libelle, i.unite, i.sens, i.source, i.axe, i.agregation,
+                  l.derniere_date, coalesce(c.qpv_renseignes, 0) AS qpv_renseignes,
+                  coalesce(c.qpv_secret, 0) AS qpv_secret,
+                  i.code_indicateur IN (SELECT code_indicateur FROM refs) AS a_reference,
+                  CASE WHEN l.derniere_date IS NULL THEN 'aucune valeur'
+                       WHEN l.derniere_date < CAST($au - to_months($age) AS DATE) THEN 'ancienne'
+                       ELSE 'à jour' END AS fraicheur
+           FROM indicateur i LEFT JOIN last l USING (code_indicateur)
+           LEFT JOIN counts c USING (code_indicateur)
+           ORDER BY i.axe NULLS LAST, i.libelle""",
+        params={"contrat": contrat, "au": donnees_au, "age": max_age_months},
+    ).pl().with_columns(
+        pl.col("sens").replace_strict(model.SENS_INDICATEUR, default=pl.col("sens")).alias("sens_libelle"),
+    )
+
+
+def display_unit(unite: str | None) -> str:
+    """The unit written after a value: nothing for a plain count (`nb`)."""
+    return "" if unite in (None, "nb") else "\u00a0" + unite
+
+
+def filter_dictionary(frame: pl.DataFrame, text: str | None) -> pl.DataFrame:
+    """Rows whose code, libellé, unit, source or thématique contain every word of `text`
+    (case and accents ignored)."""
+    needle = pl.DataFrame({"t": [text or ""]}).select(_fold(pl.col("t"))).item().split()
+    if not needle:
+        return frame
+    haystack = _fold(pl.concat_str([pl.col(c).fill_null("") for c in
+                                    ("code_indicateur", "libelle", "unite", "source", "axe")], separator=" "))
+    return frame.filter(pl.all_horizontal([haystack.str.contains(w, literal=True) for w in needle]))
+
+
+# --- one indicator ------------------------------------------------------------------------------
+
+def _selection_cte() -> str:
+    # The QPV of the selection with what their reference territories and baseline need.
+    return """sel AS (
+        SELECT q.code_qp, q.libelle, q.code_contrat, q.insee_com, q.lib_com, q.population,
+               q.siren_epci, c.siren_signataire, coalesce(c.date_signature, c.date_debut) AS date_signature
+        FROM quartier q JOIN contrat c USING (code_contrat)
+        WHERE ($contrat IS NULL OR q.code_contrat = $contrat))"""
+
+
+def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: str,
+               autres: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Values over time of the `focus` QPV, of the `autres` QPV, and of the focus QPV's
+    reference territories (its commune, its EPCI — `quartier.siren_epci`, else the contract's
+    signatory — and France).
+
+    Columns: type_serie ('QPV' or a key of REFERENCE_TYPES), code_territoire, serie (label),
+    date_valeur, valeur (NULL when suppressed), secret, motif (French reason when suppressed).
+    """
+    frame = cur.sql(
+        """WITH sel AS (
+             SELECT q.code_qp, q.libelle, q.insee_com, q.lib_com, q.siren_epci, c.siren_signataire
+             FROM quartier q JOIN contrat c USING (code_contrat)
+             WHERE list_contains($qpv, q.code_qp)),
+           vals AS (SELECT * FROM valeur_indicateur WHERE code_indicateur = $ind),
+           focus AS (SELECT * FROM sel WHERE code_qp = $focus),
+           epci AS (  -- the QPV's own EPCI when it has values, else the contract's signatory
+             SELECT arg_min(code, prio) AS code FROM (
+               SELECT siren_epci AS code, 1 AS prio FROM focus UNION ALL SELECT siren_signataire, 2 FROM focus)
+             WHERE code IN (SELECT code_territoire FROM vals WHERE type_territoire = 'EPCI'))
+           SELECT 'QPV' AS type_serie, v.code_territoire, s.libelle AS serie, v.date_valeur, v.valeur, v.secret
+           FROM vals v JOIN sel s ON v.type_territoire = 'QPV' AND v.code_territoire = s.code_qp
+           UNION ALL
+           SELECT 'commune', v.code_territoire, 'Commune : ' || f.lib_com, v.date_valeur, v.valeur, v.secret
+           FROM vals v JOIN focus f ON v.type_territoire = 'commune' AND v.code_territoire = f.insee_com
+           UNION ALL
+           SELECT 'EPCI', v.code_territoire, 'EPCI ' || v.code_territoire, v.date_valeur, v.valeur, v.secret
+           FROM vals v JOIN epci e ON v.type_territoire = 'EPCI' AND v.code_territoire = e.code
+           UNION ALL
+           SELECT 'France', v.code_territoire, 'France', v.date_valeur, v.valeur, v.secret
+           FROM vals v WHERE v.type_territoire = 'France' AND v.code_territoire = 'FR'
+           ORDER BY 1 DESC, 3, 4""",
+        params={"ind": code_indicateur, "focus": focus, "qpv": [focus, *autres]},
+    ).pl()
+    return frame.with_columns(_MOTIF.alias("motif"))
+
+
+def targets(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, qpv: tuple[str, ...]) -> pl.DataFrame:
+    """Baseline (valeur de référence) and target (cible) of each QPV that has one."""
+    return cur.sql(
+        """SELECT c.code_qp, q.libelle AS serie, c.valeur_reference, c.date_reference, c.valeur_cible, c.date_cible
+           FROM cible_indicateur c JOIN quartier q USING (code_qp)
+           WHERE c.code_indicateur = $ind AND list_contains($qpv, c.code_qp)
+           ORDER BY q.libelle""",
+        params={"ind": code_indicateur, "qpv": list(qpv)},
+    ).pl()
+
+
+def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None) -> pl.DataFrame:
+    """The selection's QPV taken together, per date, by the indicator's aggregation rule
+    (`gaps.aggregation_method`): a sum for a summable count, else the mean weighted by the QPV
+    population. Suppressed values (and QPV without population, for a weighted mean) are left
+    out: `qpv_inclus` of `qpv_total` QPV say how complete each point is."""
+    unite, agregation = cur.execute(
+        "SELECT unite, agregation FROM indicateur WHERE code_indicateur = $ind", {"ind": code_indicateur}
+    ).fetchall()[0]
+    method = gaps.aggregation_method(unite, agregation)
+    frame = cur.sql(
+        """WITH sel AS (SELECT code_qp, population FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat)
+           SELECT v.date_valeur,
+                  CASE WHEN $somme THEN sum(v.valeur)
+                       ELSE sum(v.valeur * s.population) FILTER (WHERE s.population > 0)
+                            / sum(s.population) FILTER (WHERE s.population > 0 AND v.valeur IS NOT NULL) END AS valeur,
+                  CASE WHEN $somme THEN count(v.valeur)
+                       ELSE count(v.valeur) FILTER (WHERE s.population > 0) END AS qpv_inclus,
+                  (SELECT count(*) FROM sel) AS qpv_total
+           FROM valeur_indicateur v JOIN sel s ON v.code_territoire = s.code_qp
+           WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV'
+           GROUP BY v.date_valeur ORDER BY v.date_valeur""",
+        params={"ind": code_indicateur, "contrat": contrat, "somme": method == "somme"},
+    ).pl()
+    return frame.with_columns(pl.lit(method).alias("methode"))
+
+
+def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
+               reference: str) -> pl.DataFrame:
+    """One row per QPV of the selection at the selection's latest vintage (`date_valeur`, the
+    same for every row): value (or the reason it is missing), the `reference` territory's value
+    of the same year, the gap, the baseline and its gap, the trend since the baseline, target.
+
+    Baseline: the QPV's `cible_indicateur.valeur_reference` (at `date_reference`); failing that,
+    the latest known QPV value on or before the contract's signature (`source_base`). A
+    reference value is taken from the same year as the QPV value (latest in that year).
+    """
+    if reference not in REFERENCE_TYPES:
+        raise ValueError(f"Territoire de référence inconnu : {reference}")
+    frame = cur.sql(
+        "WITH " + _selection_cte() + """,
+           ind AS (SELECT * FROM indicateur WHERE code_indicateur = $ind),
+           qv AS (SELECT v.code_territoire AS code_qp, v.date_valeur, v.valeur, v.secret
+                  FROM valeur_indicateur v SEMI JOIN sel ON v.code_territoire = sel.code_qp
+                  WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV'),
+           vintage AS (SELECT max(date_valeur) AS d FROM qv),
+           latest AS (SELECT qv.* FROM qv, vintage WHERE qv.date_valeur = vintage.d),
+           signature_value AS (
+             SELECT qv.code_qp, arg_max(qv.valeur, qv.date_valeur) AS valeur, max(qv.date_valeur) AS date_valeur
+             FROM qv JOIN sel USING (code_qp)
+             WHERE qv.valeur IS NOT NULL AND qv.date_valeur <= sel.date_signature GROUP BY ALL),
+           cible AS (SELECT * FROM cible_indicateur WHERE code_indicateur = $ind),
+           base AS (
+             SELECT sel.code_qp,
+                    CASE WHEN c.valeur_reference IS NOT NULL THEN c.valeur_reference ELSE sv.valeur END AS valeur_base,
+                    CASE WHEN c.valeur_reference IS NOT NULL THEN c.date_reference ELSE sv.date_valeur END AS date_base,
+                    CASE WHEN c.valeur_reference IS NOT NULL THEN 'valeur de référence'
+                         WHEN sv.valeur IS NOT NULL THEN 'dernière valeur connue à la signature' END AS source_base,
+                    c.valeur_cible, c.date_cible
+             FROM sel LEFT JOIN cible c USING (code_qp) LEFT JOIN signature_value sv USING (code_qp)),
+           ref_year AS (
+             SELECT code_territoire, year(date_valeur) AS annee, arg_max(valeur, date_valeur) AS valeur
+             FROM valeur_indicateur
+             WHERE code_indicateur = $ind AND type_territoire = $ref AND valeur IS NOT NULL GROUP BY ALL),
+           ref_code AS (  -- the candidate territory that has values (EPCI: the QPV's, else the signatory)
+             SELECT code_qp, arg_min(code, prio) AS code_reference FROM (
+               SELECT code_qp, CASE $ref WHEN 'commune' THEN insee_com WHEN 'EPCI' THEN siren_epci ELSE 'FR' END AS code,
+                      1 AS prio FROM sel
+               UNION ALL SELECT code_qp, siren_signataire, 2 FROM sel WHERE $ref = 'EPCI')
+             WHERE code IN (SELECT code_territoire FROM ref_year) GROUP BY ALL)
+           SELECT sel.code_qp, sel.libelle, sel.code_contrat, sel.lib_com, sel.population,
+                  (SELECT d FROM vintage) AS date_valeur, l.valeur, l.secret,
+                  rc.code_reference, rl.valeur AS valeur_reference_territoire,
+                  b.valeur_base, b.date_base, b.source_base, rb.valeur AS valeur_reference_territoire_base,
+                  b.valeur_cible, b.date_cible, ind.unite, ind.sens
+           FROM sel CROSS JOIN ind
+           LEFT JOIN latest l USING (code_qp)
+           LEFT JOIN base b USING (code_qp)
+           LEFT JOIN ref_code rc USING (code_qp)
+           LEFT JOIN ref_year rl ON rl.code_territoire = rc.code_reference
+                                AND rl.annee = year((SELECT d FROM vintage))
+           LEFT JOIN ref_year rb ON rb.code_territoire = rc.code_reference AND rb.annee = year(b.date_base)
+           ORDER BY sel.libelle""",
+        params={"ind": code_indicateur, "contrat": contrat, "ref": reference},
+    ).pl()
+    rate = pl.col("unite").is_in(list(gaps.RATE_UNITS))
+    frame = frame.with_columns(
+        _MOTIF.alias("motif"),
+        gaps.gap_expr(pl.col("valeur"), pl.col("valeur_reference_territoire"), rate).alias("ecart"),
+        gaps.gap_expr(pl.col("valeur_base"), pl.col("valeur_reference_territoire_base"), rate).alias("ecart_base"),
+    )
+    return frame.with_columns(*gaps.trend_expr(
+        base_gap=pl.col("ecart_base"), latest_gap=pl.col("ecart"),
+        base_value=pl.col("valeur_base"), latest_value=pl.col("valeur"),
+        base_date=pl.col("date_base"), latest_date=pl.col("date_valeur"), sens=pl.col("sens"),
+    )).with_columns(
+        pl.when(pl.col("valeur").is_null() & pl.col("secret").is_null())
+          .then(pl.when(pl.col("date_valeur").is_null()).then(pl.lit("aucune valeur"))
+                  .otherwise(pl.lit("pas de valeur à cette date")))
+          .otherwise(pl.col("motif")).alias("motif"),
+        pl.col("tendance").replace_strict(gaps.TREND_LABELS, default=None).alias("tendance_libelle"),
+    ).drop("unite", "sens")
+
+
+def secret_summary(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
+    """The suppressed points of a trajectory (never plotted), with their reason."""
+    return (trajectory_frame.filter(pl.col("valeur").is_null())
+            .select("serie", "date_valeur", "secret", "motif").sort("serie", "date_valeur"))
+
+
+def plotted(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
+    """The points a chart may draw: known values only (a suppressed value is never a 0)."""
+    return trajectory_frame.filter(pl.col("valeur").is_not_null())
+
+
+def gap_series(trajectory_frame: pl.DataFrame, *, focus: str, reference: str, unite: str) -> pl.DataFrame:
+    """The focus QPV's gap to the `reference` territory, year by year (same-year values)."""
+    if reference not in REFERENCE_TYPES:
+        raise ValueError(f"Territoire de référence inconnu : {reference}")
+    qpv = (trajectory_frame.filter((pl.col("type_serie") == "QPV") & (pl.col("code_territoire") == focus))
+           .select("date_valeur", pl.col("valeur").alias("valeur_qpv"), pl.col("date_valeur").dt.year().alias("annee")))
+    ref = (trajectory_frame.filter((pl.col("type_serie") == reference) & pl.col("valeur").is_not_null())
+           .sort("date_valeur").group_by(pl.col("date_valeur").dt.year().alias("annee")).agg(pl.col("valeur").last()))
+    return (qpv.join(ref, on="annee", how="inner")
+               .with_columns(gaps.gap_expr(pl.col("valeur_qpv"), pl.col("valeur"), pl.lit(gaps.is_rate(unite))).alias("ecart"))
+               .filter(pl.col("ecart").is_not_null())
+               .select("date_valeur", "ecart").sort("date_valeur"))
+
+
+def markers(comparison_frame: pl.DataFrame, qpv: tuple[str, ...]) -> pl.DataFrame:
+    """Baseline and target points of the charted QPV (only those that exist)."""
+    rows = comparison_frame.filter(pl.col("code_qp").is_in(list(qpv)))
+    base = rows.select(pl.col("libelle").alias("serie"), pl.col("date_base").alias("date_valeur"),
+                       pl.col("valeur_base").alias("valeur"), pl.lit("Point de départ").alias("repere"))
+    cible = rows.select(pl.col("libelle").alias("serie"), pl.col("date_cible").alias("date_valeur"),
+                        pl.col("valeur_cible").alias("valeur"), pl.lit("Cible").alias("repere"))
+    return pl.concat([base, cible]).drop_nulls(["date_valeur", "valeur"])
+
+
+# --- French display tables (strings; the downloads keep typed values) ---------------------------
+
+def fr_number_expr(expr: pl.Expr, decimals: int = 1, *, signed: bool = False) -> pl.Expr:
+    """Vectorised `fmt.number`: `-1234.56` → `-1 234,6` (narrow no-break space, decimal comma)."""
+    text = expr.round(decimals).abs().cast(pl.Decimal(38, decimals)).cast(pl.String)
+    for _ in range(5):  # one thousands group per pass (no look-ahead in Polars regexes)
+        text = text.str.replace(r"(\d)(\d{3})([^\d]|$)", "${1}\u202f${2}${3}")
+    text = text.str.replace(".", ",", literal=True)
+    sign = (pl.when(expr.round(decimals) < 0).then(pl.lit("-"))
+              .when(pl.lit(signed) & (expr.round(decimals) > 0)).then(pl.lit("+")).otherwise(pl.lit("")))
+    return pl.when(expr.is_null()).then(pl.lit(None, pl.String)).otherwise(sign + text)
+
+
+def _with_unit(expr: pl.Expr, unite: str, decimals: int = 1, *, signed: bool = False) -> pl.Expr:
+    return fr_number_expr(expr, decimals, signed=signed) + pl.lit(display_unit(unite))
+
+
+def _fr_date(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.strftime("%d/%m/%Y")
+
+
+def comparison_table(frame: pl.DataFrame, *, unite: str) -> pl.DataFrame:
+    """The comparison frame with French column names and formatted values: a suppressed value
+    reads as its reason (« secret statistique »), never as 0."""
+    gu = gaps.gap_unit(unite)
+    evolution_unit = (pl.when(pl.col("mesure_tendance") == "écart").then(pl.lit(display_unit(gu)))
+                        .otherwise(pl.lit(display_unit(unite))))
+    return frame.select(
+        pl.col("libelle").alias("Quartier"),
+        pl.col("lib_com").alias("Commune"),
+        pl.coalesce(_with_unit(pl.col("valeur"), unite), pl.col("motif")).alias("Valeur"),
+        _with_unit(pl.col("valeur_reference_territoire"), unite).fill_null("—").alias("Territoire de référence"),
+        _with_unit(pl.col("ecart"), gu, signed=True).fill_null("—").alias("Écart"),
+        pl.when(pl.col("valeur_base").is_not_null())
+          .then(_with_unit(pl.col("valeur_base"), unite) + pl.lit(" (") + _fr_date(pl.col("date_base")) + pl.lit(")"))
+          .otherwise(pl.lit("—")).alias("Point de départ"),
+        _with_unit(pl.col("ecart_base"), gu, signed=True).fill_null("—").alias("Écart au départ"),
+        (fr_number_expr(pl.col("evolution"), 1, signed=True) + evolution_unit + pl.lit(" (") + pl.col("mesure_tendance")
+         + pl.lit(")")).fill_null("—").alias("Évolution"),
+        pl.col("tendance_libelle").alias("Tendance"),
+        pl.when(pl.col("valeur_cible").is_not_null())
+          .then(_with_unit(pl.col("valeur_cible"), unite) + pl.lit(" (") + _fr_date(pl.col("date_cible")) + pl.lit(")"))
+          .otherwise(pl.lit("—")).alias("Cible"),
+    )
+
+
+def comparison_export(frame: pl.DataFrame) -> pl.DataFrame:
+    """The comparison frame for download: typed values, French column names."""
+    return frame.select(
+        pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"),
+        pl.col("code_contrat").alias("Contrat"), pl.col("lib_com").alias("Commune"),
+        pl.col("date_valeur").alias("Date de la valeur"), pl.col("valeur").alias("Valeur"),
+        pl.col("secret").alias("Secret"), pl.col("motif").alias("Motif valeur manquante"),
+        pl.col("code_reference").alias("Code territoire de référence"),
+        pl.col("valeur_reference_territoire").alias("Valeur territoire de référence"),
+        pl.col("ecart").alias("Écart"), pl.col("valeur_base").alias("Point de départ"),
+        pl.col("date_base").alias("Date du point de départ"), pl.col("source_base").alias("Origine du point de départ"),
+        pl.col("ecart_base").alias("Écart au départ"), pl.col("evolution").alias("Évolution"),
+        pl.col("mesure_tendance").alias("Évolution mesurée sur"), pl.col("tendance_libelle").alias("Tendance"),
+        pl.col("valeur_cible").alias("Cible"), pl.col("date_cible").alias("Date de la cible"),
+    )
+
+
+def trajectory_export(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
+    return trajectory_frame.select(
+        pl.col("serie").alias("Série"), pl.col("type_serie").alias("Type de territoire"),
+        pl.col("code_territoire").alias("Code territoire"), pl.col("date_valeur").alias("Date"),
+        pl.col("valeur").alias("Valeur"), pl.col("secret").alias("Secret"),
+        pl.col("motif").alias("Motif valeur manquante"),
+    )
+
+
+def dictionary_table(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        pl.col("libelle").alias("Libellé"), pl.col("unite").alias("Unité"), pl.col("sens_libelle").alias("Sens"),
+        _fr_date(pl.col("derniere_date")).fill_null("—").alias("Dernière valeur"),
+        pl.col("fraicheur").alias("Fraîcheur"),
+        pl.col("qpv_renseignes").alias("QPV renseignés"), pl.col("qpv_secret").alias("QPV sans valeur (secret…)"),
+        pl.col("source").alias("Source"), pl.col("axe").alias("Thématique"),
+        pl.col("agregation").alias("Agrégation"), pl.col("code_indicateur").alias("Code"),
+    )
