@@ -1,4 +1,8 @@
-"""Governance: cadence of the instances."""
+"""Governance: cadence of the instances, meetings calendar, residents' participation, decision log
+and the annual obligations. The cadence rule is stated in `cdv_core.domain.cadence`.
+
+Every function takes the cursor first and filters on `contrat` (None: every contract).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,24 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from cdv_core.domain import cadence, model
+
+FIRST_YEAR, LAST_YEAR = 2024, 2030
+DECISION_OPEN: tuple[str, ...] = ("à faire", "en cours")
+RAPPORT_DELAI_MOIS = 1  # the draft rapport annuel goes to the conseils citoyens ≥ 1 month before the vote
+REVUE_TYPE = "revue de projet de quartier"
+REVUE_OBJET_PATTERN = "%revue annuelle%"
+
+# The instances of the selection with their reference date (last held meeting, else creation,
+# else contract start), as of $au. Shared by the cadence and the yearly counts.
+_INSTANCES = """
+    SELECT i.code_instance, i.code_contrat, i.code_qp, i.type_instance, i.libelle, i.cadence_mois,
+           coalesce(i.date_creation, c.date_debut) AS date_creation
+    FROM instance i JOIN contrat c USING (code_contrat)
+    WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+      AND coalesce(i.date_creation, c.date_debut) <= $au
+"""
+
 
 def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
                      tolerance_days: int) -> pl.DataFrame:
@@ -14,25 +36,296 @@ def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
 
     An instance is late when its last held meeting (or, if it never met, its creation) is older
     than its expected cadence plus `tolerance_days` at the `donnees_au` date. Cancelled and
-    postponed meetings do not count as held.
+    postponed meetings do not count as held. See `cdv_core.domain.cadence` for the exact rule.
+    Columns: code_instance, code_contrat, code_qp, type_instance, libelle, cadence_mois,
+    date_creation, derniere_tenue, prochaine_prevue, tenues_12_mois, habitants_12_mois,
+    tenues_annee, attendues_annee (calendar year of `donnees_au`), echeance, jours_retard, en_retard.
     """
     return cur.sql(
-        """WITH last AS (
+        f"""WITH inst AS ({_INSTANCES}),
+           last AS (
              SELECT code_instance,
                     max(date_reunion) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au) AS derniere_tenue,
                     min(date_reunion) FILTER (WHERE statut = 'prévue' AND date_reunion > $au) AS prochaine_prevue,
                     count(*) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au
-                                     AND date_reunion > $au - INTERVAL 12 MONTH) AS tenues_12_mois
-             FROM reunion GROUP BY code_instance)
-           SELECT i.code_instance, i.code_contrat, i.code_qp, i.type_instance, i.libelle, i.cadence_mois,
-                  i.date_creation, l.derniere_tenue, l.prochaine_prevue, coalesce(l.tenues_12_mois, 0) AS tenues_12_mois,
-                  CAST(coalesce(l.derniere_tenue, i.date_creation) + to_months(i.cadence_mois)
-                       + to_days($tolerance) AS DATE) AS echeance,
-                  (coalesce(l.derniere_tenue, i.date_creation) + to_months(i.cadence_mois)
-                       + to_days($tolerance)) < $au AS en_retard
-           FROM instance i LEFT JOIN last l USING (code_instance)
-           WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
-             AND (i.date_creation IS NULL OR i.date_creation <= $au)
-           ORDER BY en_retard DESC, i.code_contrat, i.type_instance, i.libelle""",
+                                     AND date_reunion > $au - INTERVAL 12 MONTH) AS tenues_12_mois,
+                    CAST(sum(nb_habitants) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au
+                                     AND date_reunion > $au - INTERVAL 12 MONTH) AS BIGINT) AS habitants_12_mois,
+                    count(*) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au
+                                     AND year(date_reunion) = year($au)) AS tenues_annee
+             FROM reunion WHERE code_instance IN (SELECT code_instance FROM inst)
+             GROUP BY code_instance),
+           due AS (
+             SELECT inst.*, l.derniere_tenue, l.prochaine_prevue,
+                    coalesce(l.tenues_12_mois, 0) AS tenues_12_mois,
+                    coalesce(l.habitants_12_mois, 0) AS habitants_12_mois,
+                    coalesce(l.tenues_annee, 0) AS tenues_annee,
+                    CAST((2 * datediff('month', greatest(make_date(year($au), 1, 1), inst.date_creation),
+                                       CAST($au AS DATE) + 1) + inst.cadence_mois)
+                         // (2 * inst.cadence_mois) AS INTEGER) AS attendues_annee,
+                    CAST(coalesce(l.derniere_tenue, inst.date_creation) + to_months(inst.cadence_mois)
+                         + to_days($tolerance) AS DATE) AS echeance
+             FROM inst LEFT JOIN last l USING (code_instance))
+           SELECT code_instance, code_contrat, code_qp, type_instance, libelle, cadence_mois, date_creation,
+                  derniere_tenue, prochaine_prevue, tenues_12_mois, habitants_12_mois, tenues_annee,
+                  attendues_annee, echeance,
+                  CAST(greatest(datediff('day', echeance, CAST($au AS DATE)), 0) AS INTEGER) AS jours_retard,
+                  echeance < $au AS en_retard
+           FROM due
+           ORDER BY en_retard DESC, jours_retard DESC, code_contrat, type_instance, libelle""",
         params={"contrat": contrat, "au": donnees_au, "tolerance": tolerance_days},
     ).pl()
+
+
+def cadence_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                    tolerance_days: int) -> pl.DataFrame:
+    """Per instance type: instances, late ones, meetings held this year vs expected, held in 12 months."""
+    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days)
+    order = {t: i for i, t in enumerate(model.TYPES_INSTANCE)}
+    return (frame.group_by("type_instance")
+                 .agg(pl.len().alias("instances"), pl.col("en_retard").sum().alias("en_retard"),
+                      pl.col("tenues_annee").sum(), pl.col("attendues_annee").sum(),
+                      pl.col("tenues_12_mois").sum(), pl.col("habitants_12_mois").sum())
+                 .with_columns(pl.col("type_instance").replace_strict(order, default=99).alias("_o"))
+                 .sort("_o").drop("_o"))
+
+
+def yearly_meetings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """Per year 2024–2030 and instance type: meetings held (up to `donnees_au`), expected (by the
+    cadence rule, for the months elapsed), planned (statut « prévue »), cancelled or postponed."""
+    return cur.sql(
+        f"""WITH inst AS ({_INSTANCES}),
+           years AS (SELECT range AS annee FROM range({FIRST_YEAR}, {LAST_YEAR + 1})),
+           expected AS (
+             SELECT inst.type_instance, y.annee,
+                    sum(CASE WHEN greatest(make_date(y.annee, 1, 1), inst.date_creation)
+                                  <= least(make_date(y.annee, 12, 31), CAST($au AS DATE))
+                             THEN (2 * datediff('month', greatest(make_date(y.annee, 1, 1), inst.date_creation),
+                                                least(make_date(y.annee, 12, 31), CAST($au AS DATE)) + 1)
+                                   + inst.cadence_mois) // (2 * inst.cadence_mois) ELSE 0 END) AS attendues
+             FROM inst CROSS JOIN years y GROUP BY ALL),
+           counted AS (
+             SELECT inst.type_instance, year(r.date_reunion) AS annee,
+                    count(*) FILTER (WHERE r.statut = 'tenue' AND r.date_reunion <= $au) AS tenues,
+                    count(*) FILTER (WHERE r.statut = 'prévue' OR (r.statut = 'tenue' AND r.date_reunion > $au)) AS prevues,
+                    count(*) FILTER (WHERE r.statut IN ('annulée', 'reportée')) AS annulees_reportees
+             FROM reunion r JOIN inst USING (code_instance)
+             WHERE year(r.date_reunion) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
+             GROUP BY ALL)
+           SELECT e.annee::INTEGER AS annee, e.type_instance,
+                  coalesce(c.tenues, 0) AS tenues, CAST(e.attendues AS BIGINT) AS attendues,
+                  coalesce(c.prevues, 0) AS prevues, coalesce(c.annulees_reportees, 0) AS annulees_reportees
+           FROM expected e LEFT JOIN counted c USING (type_instance, annee)
+           ORDER BY annee, type_instance""",
+        params={"contrat": contrat, "au": donnees_au},
+    ).pl()
+
+
+def meetings_by_month(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """Meetings 2024–2030 counted per month and statut (a small frame even at national scale).
+    A meeting « tenue » dated after `donnees_au` is counted as planned."""
+    return cur.sql(
+        f"""SELECT CAST(date_trunc('month', r.date_reunion) AS DATE) AS mois,
+                  CASE WHEN r.statut = 'tenue' AND r.date_reunion > $au THEN 'prévue' ELSE r.statut END AS statut,
+                  count(*) AS reunions
+           FROM reunion r JOIN instance i USING (code_instance)
+           WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+             AND year(r.date_reunion) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
+           GROUP BY ALL ORDER BY mois, statut""",
+        params={"contrat": contrat, "au": donnees_au},
+    ).pl()
+
+
+def meetings_timeline(cur: duckdb.DuckDBPyConnection, *, contrat: str, limit: int = 3000) -> pl.DataFrame:
+    """Every meeting 2024–2030 of one contract with its instance (for a per-instance calendar)."""
+    return cur.sql(
+        f"""SELECT r.id_reunion, r.date_reunion, r.statut, i.type_instance, i.libelle AS instance,
+                  r.nb_participants, r.nb_habitants, r.objet
+           FROM reunion r JOIN instance i USING (code_instance)
+           WHERE i.code_contrat = $contrat AND year(r.date_reunion) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
+           ORDER BY r.date_reunion LIMIT $limit""",
+        params={"contrat": contrat, "limit": limit},
+    ).pl()
+
+
+def participation_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """Per instance type and year: held meetings, participants, residents present, residents per
+    meeting (meetings with an unknown residents count are left out of the mean)."""
+    return cur.sql(
+        """SELECT year(r.date_reunion)::INTEGER AS annee, i.type_instance,
+                  count(*) AS reunions_tenues,
+                  CAST(coalesce(sum(r.nb_participants), 0) AS BIGINT) AS participants,
+                  CAST(coalesce(sum(r.nb_habitants), 0) AS BIGINT) AS habitants,
+                  avg(r.nb_habitants) AS habitants_par_reunion,
+                  sum(r.nb_habitants) / nullif(sum(r.nb_participants) FILTER (WHERE r.nb_habitants IS NOT NULL), 0)
+                      AS part_habitants
+           FROM reunion r JOIN instance i USING (code_instance)
+           WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+             AND r.statut = 'tenue' AND r.date_reunion <= $au
+           GROUP BY ALL ORDER BY annee, type_instance""",
+        params={"contrat": contrat, "au": donnees_au},
+    ).pl()
+
+
+def residents_per_meeting(cur: duckdb.DuckDBPyConnection, *, contrat: str, donnees_au: date,
+                          limit: int = 3000) -> pl.DataFrame:
+    """Residents present at each held meeting of one contract's residents' bodies and COPIL."""
+    return cur.sql(
+        """SELECT r.date_reunion, i.type_instance, i.libelle AS instance, r.nb_participants, r.nb_habitants
+           FROM reunion r JOIN instance i USING (code_instance)
+           WHERE i.code_contrat = $contrat AND r.statut = 'tenue' AND r.date_reunion <= $au
+             AND r.nb_habitants IS NOT NULL
+           ORDER BY r.date_reunion LIMIT $limit""",
+        params={"contrat": contrat, "au": donnees_au, "limit": limit},
+    ).pl()
+
+
+def residents_bodies(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                     active_months: int = cadence.ACTIVE_MONTHS) -> pl.DataFrame:
+    """Per QPV: its conseil citoyen (if any) and whether it met in the last `active_months` months,
+    and whether any residents' body (conseil citoyen or table de quartier) of the QPV is active."""
+    return cur.sql(
+        """WITH bodies AS (
+             SELECT i.code_qp, i.type_instance,
+                    max(r.date_reunion) FILTER (WHERE r.statut = 'tenue' AND r.date_reunion <= $au) AS derniere_tenue
+             FROM instance i LEFT JOIN reunion r USING (code_instance)
+             WHERE i.code_qp IS NOT NULL AND list_contains($types, i.type_instance)
+               AND ($contrat IS NULL OR i.code_contrat = $contrat)
+             GROUP BY ALL)
+           SELECT q.code_qp, q.libelle AS quartier, q.code_contrat, q.lib_com,
+                  bool_or(b.type_instance = 'conseil citoyen') IS TRUE AS a_conseil_citoyen,
+                  max(b.derniere_tenue) FILTER (WHERE b.type_instance = 'conseil citoyen') AS derniere_reunion_cc,
+                  coalesce(bool_or(b.type_instance = 'conseil citoyen'
+                                   AND b.derniere_tenue > $au - to_months($months)), false) AS conseil_citoyen_actif,
+                  max(b.derniere_tenue) AS derniere_reunion_habitants,
+                  coalesce(bool_or(b.derniere_tenue > $au - to_months($months)), false) AS instance_habitants_active
+           FROM quartier q LEFT JOIN bodies b USING (code_qp)
+           WHERE $contrat IS NULL OR q.code_contrat = $contrat
+           GROUP BY ALL
+           ORDER BY instance_habitants_active, conseil_citoyen_actif, q.code_contrat, q.code_qp""",
+        params={"contrat": contrat, "au": donnees_au, "months": active_months,
+                "types": list(model.RESIDENT_BODIES)},
+    ).pl()
+
+
+def decision_log(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                 statuts: tuple[str, ...] | None = None, code_instance: str | None = None,
+                 overdue_only: bool = False, limit: int = 500) -> pl.DataFrame:
+    """Decisions of the selected meetings: overdue first (open decisions whose due date is
+    before `donnees_au`, longest delay first), then the other open ones, then the closed ones
+    (faite / abandonnée), each by due date. Linked action codes are comma-joined."""
+    return cur.sql(
+        """WITH d AS (
+             SELECT d.id_decision, r.date_reunion, i.libelle AS instance, i.type_instance, i.code_contrat,
+                    d.libelle, d.responsable, d.date_echeance, d.statut,
+                    d.statut IN ('à faire', 'en cours') AS ouverte,
+                    (d.statut IN ('à faire', 'en cours') AND d.date_echeance < $au) IS TRUE AS en_retard,
+                    CASE WHEN d.statut IN ('à faire', 'en cours') AND d.date_echeance < $au
+                         THEN datediff('day', d.date_echeance, CAST($au AS DATE)) END AS jours_retard
+             FROM decision d JOIN reunion r USING (id_reunion) JOIN instance i USING (code_instance)
+             WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+               AND ($instance IS NULL OR i.code_instance = $instance)
+               AND ($statuts IS NULL OR list_contains($statuts, d.statut))),
+           picked AS (
+             SELECT * FROM d WHERE NOT $overdue OR en_retard
+             ORDER BY en_retard DESC, ouverte DESC, jours_retard DESC NULLS LAST, date_echeance NULLS LAST, id_decision
+             LIMIT $limit)
+           SELECT p.*, (SELECT string_agg(code_action, ', ' ORDER BY code_action)
+                        FROM decision_action x WHERE x.id_decision = p.id_decision) AS actions_liees
+           FROM picked p
+           ORDER BY en_retard DESC, ouverte DESC, jours_retard DESC NULLS LAST, date_echeance NULLS LAST, id_decision""",
+        params={"contrat": contrat, "au": donnees_au, "instance": code_instance,
+                "statuts": list(statuts) if statuts else None, "overdue": overdue_only, "limit": limit},
+    ).pl()
+
+
+def decision_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+    """Decisions of the selection: total, open (à faire / en cours), overdue, done."""
+    total, ouvertes, en_retard, faites = cur.execute(
+        """SELECT count(*),
+                  count(*) FILTER (WHERE d.statut IN ('à faire', 'en cours')),
+                  count(*) FILTER (WHERE d.statut IN ('à faire', 'en cours') AND d.date_echeance < $au),
+                  count(*) FILTER (WHERE d.statut = 'faite')
+           FROM decision d JOIN reunion r USING (id_reunion) JOIN instance i USING (code_instance)
+           WHERE $contrat IS NULL OR i.code_contrat = $contrat""",
+        {"contrat": contrat, "au": donnees_au},
+    ).fetchall()[0]
+    return {"total": total, "ouvertes": ouvertes, "en_retard": en_retard, "faites": faites}
+
+
+def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                       delai_mois: int = RAPPORT_DELAI_MOIS) -> pl.DataFrame:
+    """Per contract and year from 2024 to the year of `donnees_au`, the three annual obligations:
+
+    - COPIL: at least one COPIL meeting held in the year;
+    - revue annuelle: at least one held meeting of an instance of type « revue de projet de
+      quartier », or of any instance whose objet mentions « revue annuelle » (circulaire du
+      7 novembre 2024);
+    - rapport annuel (exercice = the year): the draft goes to the conseils citoyens (jalon
+      « consultation conseils citoyens ») at least `delai_mois` month(s) before the vote (jalon
+      « rapport annuel »); realised dates are used, planned dates while not realised.
+
+    Statut of each: « respectée », « non respectée », « en cours » (year or deadline not over and
+    not met yet), « à venir » (rapport: vote not yet due), « non renseignée » (rapport: a jalon is
+    missing).
+    """
+    return cur.sql(
+        f"""WITH years AS (SELECT range::INTEGER AS annee FROM range({FIRST_YEAR}, year($au) + 1)),
+           cy AS (SELECT c.code_contrat, c.libelle AS contrat, y.annee FROM contrat c CROSS JOIN years y
+                  WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
+                    AND y.annee BETWEEN year(c.date_debut) AND year(c.date_fin)),
+           held AS (
+             SELECT i.code_contrat, year(r.date_reunion)::INTEGER AS annee,
+                    count(*) FILTER (WHERE i.type_instance = 'COPIL') AS copil_tenus,
+                    count(*) FILTER (WHERE i.type_instance = $revue_type
+                                     OR r.objet ILIKE $revue_objet) AS revues_tenues
+             FROM reunion r JOIN instance i USING (code_instance)
+             WHERE r.statut = 'tenue' AND r.date_reunion <= $au
+               AND ($contrat IS NULL OR i.code_contrat = $contrat)
+             GROUP BY ALL),
+           rap AS (
+             SELECT code_contrat, annee,
+                    min(coalesce(date_realisation, date_prevue)) FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS date_consultation,
+                    bool_and(date_realisation IS NOT NULL) FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS consultation_faite,
+                    max(coalesce(date_realisation, date_prevue)) FILTER (WHERE type_jalon = 'rapport annuel') AS date_vote,
+                    bool_and(date_realisation IS NOT NULL) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_fait
+             FROM jalon
+             WHERE type_jalon IN ('consultation conseils citoyens', 'rapport annuel')
+               AND ($contrat IS NULL OR code_contrat = $contrat)
+             GROUP BY ALL),
+           j AS (
+             SELECT cy.*, coalesce(h.copil_tenus, 0) AS copil_tenus, coalesce(h.revues_tenues, 0) AS revues_tenues,
+                    rap.date_consultation, rap.date_vote, rap.consultation_faite, rap.vote_fait,
+                    CAST(rap.date_vote - to_months($delai) AS DATE) AS consultation_limite
+             FROM cy LEFT JOIN held h USING (code_contrat, annee) LEFT JOIN rap USING (code_contrat, annee))
+           SELECT code_contrat, contrat, annee, copil_tenus,
+                  CASE WHEN copil_tenus >= 1 THEN 'respectée'
+                       WHEN annee = year($au) THEN 'en cours' ELSE 'non respectée' END AS copil_statut,
+                  revues_tenues,
+                  CASE WHEN revues_tenues >= 1 THEN 'respectée'
+                       WHEN annee = year($au) THEN 'en cours' ELSE 'non respectée' END AS revue_statut,
+                  date_consultation, date_vote,
+                  datediff('day', date_consultation, date_vote) AS ecart_jours,
+                  CASE WHEN date_consultation IS NULL OR date_vote IS NULL THEN 'non renseignée'
+                       WHEN date_consultation > consultation_limite THEN
+                            CASE WHEN vote_fait OR consultation_faite THEN 'non respectée'
+                                 ELSE 'délai prévu insuffisant' END
+                       WHEN vote_fait AND consultation_faite THEN 'respectée'
+                       WHEN NOT consultation_faite AND consultation_limite < $au THEN 'non respectée'
+                       WHEN date_vote > $au THEN 'à venir'
+                       ELSE 'en cours' END AS rapport_statut
+           FROM j ORDER BY code_contrat, annee""",
+        params={"contrat": contrat, "au": donnees_au, "delai": delai_mois, "revue_type": REVUE_TYPE,
+                "revue_objet": REVUE_OBJET_PATTERN},
+    ).pl()
+
+
+def instance_choices(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                     tolerance_days: int) -> pl.DataFrame:
+    """The instances offered in the meeting form (late ones first), with their contract period."""
+    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days)
+    periods = cur.sql(
+        "SELECT code_contrat, date_debut, date_fin FROM contrat WHERE $contrat IS NULL OR code_contrat = $contrat",
+        params={"contrat": contrat}).pl()
+    return (frame.select("code_instance", "code_contrat", "libelle", "type_instance", "en_retard")
+                 .join(periods, on="code_contrat", how="left", maintain_order="left"))

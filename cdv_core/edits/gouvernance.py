@@ -1,0 +1,205 @@
+"""Recording a meeting (réunion) of a governance instance and its decisions, from the form of the
+« Gouvernance » page.
+
+`validate_meeting` returns French error messages (empty when the input is acceptable);
+`record_meeting` validates, then writes the meeting and its decisions in one
+`store.transaction` (which also checks the cross-table rules, e.g. the meeting date inside the
+contract period) and returns the new meeting id, or the errors and writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from cdv_core import fmt, store
+from cdv_core.domain import model
+
+_URL = re.compile(r"^(https?://\S+|\S+\.(pdf|docx?|odt))$", re.IGNORECASE)
+_SPLIT = re.compile(r"[;,\s]+")
+MAX_TEXT = 500
+REPLACEABLE: tuple[str, ...] = ("prévue", "reportée")  # meetings that a record may complete
+
+
+@dataclass(frozen=True)
+class DecisionDraft:
+    libelle: str
+    responsable: str | None = None
+    date_echeance: date | None = None
+    statut: str = "à faire"
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeetingDraft:
+    code_instance: str
+    date_reunion: date | None
+    statut: str
+    nb_participants: int | None = None
+    nb_habitants: int | None = None
+    objet: str | None = None
+    lien_compte_rendu: str | None = None
+    decisions: tuple[DecisionDraft, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    errors: list[str]
+    id_reunion: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_action_codes(text: str | None) -> tuple[str, ...]:
+    """Action codes typed in a text box, separated by commas, semicolons or spaces."""
+    return tuple(dict.fromkeys(c for c in _SPLIT.split((text or "").strip()) if c))
+
+
+def validate_meeting(cur: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today: date,
+                     replaces: str | None = None) -> list[str]:
+    """Every problem of the draft, in French (never stops at the first one). `replaces`: the id of
+    a planned (« prévue » or « reportée ») meeting of the same instance that the draft records."""
+    errors: list[str] = []
+    if replaces is not None:
+        found = cur.execute("SELECT code_instance, statut FROM reunion WHERE id_reunion = $r",
+                            {"r": replaces}).fetchall()
+        if not found:
+            errors.append(f"Réunion « {replaces} » introuvable : elle a peut-être été modifiée entre-temps.")
+        elif found[0][0] != draft.code_instance:
+            errors.append(f"La réunion « {replaces} » appartient à une autre instance.")
+        elif found[0][1] not in REPLACEABLE:
+            errors.append(f"La réunion « {replaces} » est déjà « {found[0][1]} » : seule une réunion prévue ou "
+                          "reportée peut être complétée.")
+    rows = cur.execute(
+        """SELECT i.code_contrat, i.libelle, c.date_debut, c.date_fin
+           FROM instance i JOIN contrat c USING (code_contrat) WHERE i.code_instance = $i""",
+        {"i": draft.code_instance},
+    ).fetchall()
+    contrat = rows[0] if rows else None
+    if contrat is None:
+        errors.append(f"Instance « {draft.code_instance} » inconnue : choisissez une instance dans la liste.")
+    if draft.statut not in model.STATUTS_REUNION:
+        errors.append(f"Statut de réunion « {draft.statut} » inconnu (attendu : {', '.join(model.STATUTS_REUNION)}).")
+    if draft.date_reunion is None:
+        errors.append("La date de la réunion est obligatoire.")
+    else:
+        if contrat is not None and not (contrat[2] <= draft.date_reunion <= contrat[3]):
+            errors.append(f"La date de la réunion ({fmt.day(draft.date_reunion)}) est hors de la période du contrat "
+                          f"({fmt.day(contrat[2])} - {fmt.day(contrat[3])}).")
+        if draft.statut == "tenue" and draft.date_reunion > today:
+            errors.append(f"Une réunion « tenue » ne peut pas être datée dans le futur ({fmt.day(draft.date_reunion)}) : "
+                          "choisissez le statut « prévue ».")
+    for label, value in (("participants", draft.nb_participants), ("habitants présents", draft.nb_habitants)):
+        if value is not None and value < 0:
+            errors.append(f"Le nombre de {label} ne peut pas être négatif ({value}).")
+    if (draft.nb_participants is not None and draft.nb_habitants is not None
+            and draft.nb_habitants > draft.nb_participants):
+        errors.append(f"Le nombre d'habitants présents ({draft.nb_habitants}) dépasse le nombre de participants "
+                      f"({draft.nb_participants}).")
+    if draft.statut != "tenue" and (draft.nb_participants or draft.nb_habitants):
+        errors.append("Des participants ne peuvent être saisis que pour une réunion « tenue ».")
+    if draft.statut != "tenue" and draft.decisions:
+        errors.append("Des décisions ne peuvent être enregistrées que pour une réunion « tenue ».")
+    if draft.objet and len(draft.objet) > MAX_TEXT:
+        errors.append(f"L'objet est trop long ({len(draft.objet)} caractères, {MAX_TEXT} au plus).")
+    if draft.lien_compte_rendu and not _URL.match(draft.lien_compte_rendu.strip()):
+        errors.append("Le lien du compte rendu doit être une adresse web (https://…) ou un nom de fichier "
+                      "(.pdf, .doc, .docx, .odt).")
+    wanted = sorted({code for d in draft.decisions for code in d.actions})
+    known = set()
+    if wanted and contrat is not None:
+        known = {r[0] for r in cur.execute(
+            "SELECT code_action FROM action WHERE code_contrat = $c AND list_contains($codes, code_action)",
+            {"c": contrat[0], "codes": wanted}).fetchall()}
+    for n, d in enumerate(draft.decisions, start=1):
+        where = f"Décision {n}"
+        if not (d.libelle or "").strip():
+            errors.append(f"{where} : le libellé est obligatoire.")
+        elif len(d.libelle) > MAX_TEXT:
+            errors.append(f"{where} : le libellé est trop long ({len(d.libelle)} caractères, {MAX_TEXT} au plus).")
+        if d.statut not in model.STATUTS_DECISION:
+            errors.append(f"{where} : statut « {d.statut} » inconnu (attendu : {', '.join(model.STATUTS_DECISION)}).")
+        if d.date_echeance is not None and draft.date_reunion is not None and d.date_echeance < draft.date_reunion:
+            errors.append(f"{where} : l'échéance ({fmt.day(d.date_echeance)}) précède la réunion "
+                          f"({fmt.day(draft.date_reunion)}).")
+        unknown = [c for c in d.actions if c not in known]
+        if unknown and contrat is not None:
+            errors.append(f"{where} : action(s) inconnue(s) dans ce contrat : {', '.join(unknown)}.")
+    return errors
+
+
+def next_meeting_id(cur: duckdb.DuckDBPyConnection, code_instance: str) -> str:
+    """`R-<code_instance>-<n>` with n one more than the instance's highest number (3 digits)."""
+    n = store.scalar(
+        cur,
+        """SELECT coalesce(max(try_cast(regexp_extract(id_reunion, '-(\\d+)$', 1) AS INTEGER)), 0) + 1
+           FROM reunion WHERE code_instance = $i AND starts_with(id_reunion, $prefix)""",
+        {"i": code_instance, "prefix": f"R-{code_instance}-"},
+    )
+    candidate = f"R-{code_instance}-{n:03d}"
+    while store.scalar(cur, "SELECT count(*) FROM reunion WHERE id_reunion = $id", {"id": candidate}):
+        n += 1
+        candidate = f"R-{code_instance}-{n:03d}"
+    return candidate
+
+
+def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today: date,
+                   replaces: str | None = None) -> RecordResult:
+    """Validate, then write the meeting and its decisions in one transaction.
+
+    With `replaces` (the id of a planned or postponed meeting of the same instance) that meeting is
+    completed in place (same id) instead of a new one being added. Nothing is written when there
+    is any error. The caller holds the app's write lock.
+    """
+    cur = con.cursor()
+    try:
+        errors = validate_meeting(cur, draft, today=today, replaces=replaces)
+    finally:
+        cur.close()
+    if errors:
+        return RecordResult(errors)
+    try:
+        with store.transaction(con) as tx:
+            values = {"i": draft.code_instance, "d": draft.date_reunion, "s": draft.statut,
+                      "p": draft.nb_participants, "h": draft.nb_habitants, "o": _clean(draft.objet),
+                      "l": _clean(draft.lien_compte_rendu)}
+            if replaces is None:
+                id_reunion = next_meeting_id(tx, draft.code_instance)
+                tx.execute(
+                    """INSERT INTO reunion (id_reunion, code_instance, date_reunion, statut, nb_participants,
+                                            nb_habitants, objet, lien_compte_rendu)
+                       VALUES ($id, $i, $d, $s, $p, $h, $o, $l)""", {"id": id_reunion} | values)
+                first = 1
+            else:
+                id_reunion = replaces
+                tx.execute(
+                    """UPDATE reunion SET date_reunion = $d, statut = $s, nb_participants = $p, nb_habitants = $h,
+                                          objet = coalesce($o, objet), lien_compte_rendu = coalesce($l, lien_compte_rendu)
+                       WHERE id_reunion = $id AND code_instance = $i""", {"id": id_reunion} | values)
+                first = 1 + store.scalar(tx, "SELECT count(*) FROM decision WHERE id_reunion = $r", {"r": id_reunion})
+            for n, d in enumerate(draft.decisions, start=first):
+                id_decision = f"D-{id_reunion[2:]}-{n}"
+                tx.execute(
+                    """INSERT INTO decision (id_decision, id_reunion, libelle, responsable, date_echeance, statut)
+                       VALUES ($id, $r, $lib, $resp, $due, $s)""",
+                    {"id": id_decision, "r": id_reunion, "lib": d.libelle.strip(), "resp": _clean(d.responsable),
+                     "due": d.date_echeance, "s": d.statut},
+                )
+                for code in d.actions:
+                    tx.execute("INSERT INTO decision_action (id_decision, code_action) VALUES ($d, $a)",
+                               {"d": id_decision, "a": code})
+    except store.IntegrityError as exc:
+        return RecordResult(list(exc.problems))
+    except duckdb.ConstraintException as exc:  # a CHECK the validation did not foresee
+        return RecordResult([f"Écriture refusée par la base, rien n'a été modifié ({str(exc).splitlines()[0][:200]})."])
+    return RecordResult([], id_reunion)
+
+
+def _clean(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return text or None
