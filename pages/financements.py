@@ -1,13 +1,450 @@
-"""« Actions et financements » — placeholder until the screen is built."""
+"""« Actions et financements »: the programmation, from demandé to versé, per funder, year and quartier."""
 
+import functools
+
+import altair as alt
+import polars as pl
 import streamlit as st
 
-from cdv_core import ui
+from cdv_core import fmt, tables, ui
+from cdv_core.domain import model
+from cdv_core.queries import financements as fin
+from cdv_core.ui.downloads import download_buttons
+
+ALL_YEARS = "tous"
+TABLE_CAP = 200            # rows shown; the downloads hold the whole table
+DIRECT_DOWNLOAD_MAX = 1000  # above, files are built on click (an XLSX of 40 000 rows takes seconds)
+
+
+def _fmt(column: str, formatter) -> pl.Expr:
+    """A column shown in French format (a few hundred rows at most), « — » when missing."""
+    return pl.col(column).map_elements(formatter, return_dtype=pl.String).fill_null("—")
+
 
 ctx = ui.bootstrap("Actions et financements")
 ui.page_header("Actions et financements", ctx)
-st.info(
-    "Cet écran est en préparation. Il présentera la programmation par exercice, thématique, financeur et quartier : du montant demandé au montant versé, part des CPO, crédits spécifiques et droit commun. "
-    "Aucun chiffre n'est affiché ici tant qu'il n'est pas calculé à partir des données.",
-    icon=":material/construction:",
-)
+options = ui.cached(ctx, fin.filter_options, contrat=ctx.contrat)
+
+# --- filters, mirrored in the URL (keys fin_*) and kept across page changes -------------------
+years = [ALL_YEARS, *[str(y) for y in options["annees"]]]
+qpv_labels = dict(zip(options["quartiers"]["code_qp"].to_list(), options["quartiers"]["libelle"].to_list()))
+objectifs = options["objectifs"]
+obj_labels = ({} if objectifs is None else
+              dict(zip(objectifs["code_objectif"].to_list(),
+                       (objectifs["axe"] + " — " + objectifs["libelle"]).to_list())))
+MULTI = {  # widget key → (filter name, allowed values)
+    "fin_them": ("thematiques", list(model.THEMATIQUES_P147)),
+    "fin_fin": ("financeurs", list(model.FINANCEURS)),
+    "fin_mode": ("modes", list(model.MODES_FINANCEMENT)),
+    "fin_porteur": ("types_porteur", list(model.TYPES_STRUCTURE)),
+    "fin_qpv": ("qpv", list(qpv_labels)),
+    "fin_axe": ("axes", list(options["axes"])),
+    "fin_obj": ("objectifs", list(obj_labels)),
+    "fin_statut": ("statuts", list(model.STATUTS_ACTION)),
+}
+default_year = str(ctx.donnees_au.year) if str(ctx.donnees_au.year) in years else ALL_YEARS
+
+if "fin_saved" not in st.session_state:  # first run of the session: a shared link sets the filters
+    saved = {key: [v for v in st.query_params.get_all(key) if v in allowed] for key, (_, allowed) in MULTI.items()}
+    wanted_year = st.query_params.get("fin_annee")
+    saved["fin_annee"] = wanted_year if wanted_year in years else default_year
+    saved["fin_action"] = st.query_params.get("fin_action")
+    st.session_state["fin_saved"] = saved
+saved = st.session_state["fin_saved"]
+for key, (_, allowed) in MULTI.items():  # restore after a page change; drop values another contract lacks
+    current = st.session_state.get(key, saved.get(key, []))
+    st.session_state[key] = [v for v in current if v in allowed]
+year_now = st.session_state.get("fin_annee", saved["fin_annee"])
+st.session_state["fin_annee"] = year_now if year_now in years else default_year
+
+
+def _reset_filters() -> None:
+    for key in MULTI:
+        st.session_state[key] = []
+    st.session_state["fin_annee"] = default_year
+
+
+with st.container(key="fin_filtres", border=True):
+    row = st.columns(4)
+    row[0].selectbox("Exercice", years, key="fin_annee",
+                     format_func=lambda y: "Toutes les années" if y == ALL_YEARS else y)
+    row[1].multiselect("Thématique (P147)", MULTI["fin_them"][1], key="fin_them", placeholder="Toutes",
+                       format_func=lambda c: f"{c} {model.THEMATIQUES_P147[c]}")
+    row[2].multiselect("Financeur", MULTI["fin_fin"][1], key="fin_fin", placeholder="Tous")
+    row[3].multiselect("Mode de financement", MULTI["fin_mode"][1], key="fin_mode", placeholder="Tous")
+    row = st.columns(4)
+    row[0].multiselect("Type de porteur", MULTI["fin_porteur"][1], key="fin_porteur", placeholder="Tous")
+    row[1].multiselect("Quartier (QPV)", MULTI["fin_qpv"][1], key="fin_qpv", placeholder="Tous",
+                       format_func=lambda c: f"{qpv_labels.get(c, c)} ({c})",
+                       help="Les montants d'une action sont comptés au prorata de sa part dans les QPV choisis : "
+                            "rien n'est compté deux fois. Les actions hors QPV sont alors exclues.")
+    if objectifs is not None:
+        with row[2]:
+            axes_col, obj_col = st.columns(2)
+        axes_col.multiselect("Axe", MULTI["fin_axe"][1], key="fin_axe", placeholder="Tous")
+        obj_col.multiselect("Objectif", MULTI["fin_obj"][1], key="fin_obj", placeholder="Tous",
+                            format_func=lambda c: obj_labels.get(c, c))
+    else:
+        row[2].multiselect("Axe", MULTI["fin_axe"][1], key="fin_axe", placeholder="Tous",
+                           help="Choisissez un contrat pour filtrer aussi par objectif.")
+    row[3].multiselect("Statut de l'action", MULTI["fin_statut"][1], key="fin_statut", placeholder="Tous (hors refusées)")
+    st.button("Réinitialiser les filtres", key="fin_reset", on_click=_reset_filters, icon=":material/filter_alt_off:")
+
+annee_choice = st.session_state["fin_annee"]
+annee = None if annee_choice == ALL_YEARS else int(annee_choice)
+filters = {name: tuple(st.session_state.get(key, [])) for key, (name, _) in MULTI.items()}
+if objectifs is None:
+    filters["objectifs"] = ()
+
+saved.update({key: list(st.session_state.get(key, [])) for key in MULTI}, fin_annee=annee_choice)
+for key in MULTI:  # write back to the URL without touching the keys bootstrap manages
+    if saved[key]:
+        st.query_params[key] = saved[key]
+    elif key in st.query_params:
+        del st.query_params[key]
+st.query_params["fin_annee"] = annee_choice
+active = sum(bool(v) for v in filters.values())
+periode = "toutes années" if annee is None else f"exercice {annee}"
+
+# --- headline figures -------------------------------------------------------------------------
+counts = ui.cached(ctx, fin.action_counts, contrat=ctx.contrat, annee=annee, **filters)
+totals = ui.cached(ctx, fin.funding_totals, contrat=ctx.contrat, annee=annee, **filters)
+
+st.caption(f"Sélection : {periode}" + (f", {fmt.plural(active, 'filtre')} actif" + ("s" if active > 1 else "")
+                                        if active else ", aucun autre filtre")
+           + (" · montants au prorata des QPV choisis" if filters["qpv"] else ""))
+with st.container(key="fin_chiffres"):
+    cols = st.columns(5)
+    with cols[0]:
+        ui.kpi("Actions", fmt.integer(counts["actions"]),
+               help="Actions de la sélection actives sur l'exercice (annuelles ou pluriannuelles le couvrant), "
+                    "hors actions refusées sauf si le filtre « Statut » les demande.")
+    with cols[1]:
+        ui.kpi("Porteurs", fmt.integer(counts["porteurs"]), help="Structures distinctes portant ces actions.")
+    with cols[2]:
+        ui.kpi("Montant demandé", fmt.euros_compact(totals["demande"]),
+               help=f"{fmt.euros(totals['demande'])} : somme des montants demandés aux financeurs retenus.")
+    with cols[3]:
+        ui.kpi("Montant accordé", fmt.euros_compact(totals["accorde"]),
+               delta=f"{fmt.percent(totals['taux_accord'])} du demandé" if totals["taux_accord"] is not None else None,
+               delta_color="off", help=f"{fmt.euros(totals['accorde'])} accordés (votés) ; taux d'accord = accordé / demandé.")
+    with cols[4]:
+        ui.kpi("Montant versé", fmt.euros_compact(totals["verse"]),
+               delta=(f"{fmt.percent(totals['taux_versement'])} de l'accordé"
+                      if totals["taux_versement"] is not None else None),
+               delta_color="off", help=f"{fmt.euros(totals['verse'])} versés ; taux de versement = versé / accordé.")
+    cols = st.columns(5)
+    with cols[0]:
+        share = totals["part_cpo"]
+        ui.kpi("Crédits P147 en CPO", fmt.percent(share),
+               delta=f"cible ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}" if share is not None else None,
+               delta_color="normal" if share is not None and share >= model.CPO_TARGET_SHARE else "inverse",
+               help="Montants accordés par l'État (programme 147) aux actions en convention pluriannuelle "
+                    "d'objectifs, rapportés à l'ensemble des crédits P147 accordés (même règle que la vue d'ensemble).")
+    with cols[1]:
+        ui.kpi("Crédits spécifiques", fmt.euros_compact(totals["p147_accorde"]),
+               delta=f"{fmt.percent(totals['part_p147'])} de l'accordé" if totals["part_p147"] is not None else None,
+               delta_color="off",
+               help=f"{fmt.euros(totals['p147_accorde'])} accordés par l'État au titre du programme 147 "
+                    "(politique de la ville).")
+    with cols[2]:
+        dc_share = None if totals["part_p147"] is None else 1 - totals["part_p147"]
+        ui.kpi("Droit commun", fmt.euros_compact(totals["droit_commun_accorde"]),
+               delta=f"{fmt.percent(dc_share)} de l'accordé" if dc_share is not None else None, delta_color="off",
+               help=f"{fmt.euros(totals['droit_commun_accorde'])} : tous les autres crédits accordés (État hors P147, "
+                    "collectivités, CAF, bailleurs, FSE+…).")
+    with cols[3]:
+        ui.kpi("Petites associations", fmt.percent(totals["part_petites_assos"]),
+               delta=f"{fmt.euros(totals['petites_assos_accorde'])} accordés", delta_color="off",
+               help="Part de l'accordé allant aux associations sans salarié.")
+    with cols[4]:
+        hq = totals["part_hors_qpv"]
+        ui.kpi("Hors QPV (P147)", fmt.percent(hq),
+               delta=(f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)} dépassé" if totals["hors_qpv_depasse"]
+                      else f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)}") if hq is not None else None,
+               delta_color="inverse" if totals["hors_qpv_depasse"] else "off",
+               help="Part des crédits P147 accordés aux actions hors QPV (poches de pauvreté). Règle nationale : "
+                    "au plus 2,5 % de l'enveloppe P147 départementale (détail par département dans les alertes).")
+
+# --- charts -----------------------------------------------------------------------------------
+AMOUNT_AXIS = alt.Axis(format=",.0f")
+FUNDER_COLORS = ["#1f4e8c", "#6c9bd2", "#d62728", "#ff9896", "#2ca02c", "#98df8a", "#ff7f0e", "#ffbb78",
+                 "#9467bd", "#8c564b", "#7f7f7f"]  # one per model.FINANCEURS, État P147 darkest
+TIP = ",.0f"
+
+by_year = ui.cached(ctx, fin.funding_by_funder_year, contrat=ctx.contrat, **filters)
+by_them = ui.cached(ctx, fin.funding_by_thematique, contrat=ctx.contrat, annee=annee, **filters)
+cpo = ui.cached(ctx, fin.cpo_commitments, contrat=ctx.contrat, **filters)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Accordé par financeur et par exercice")
+    st.caption("Toutes années ; les autres filtres s'appliquent.")
+    if by_year.is_empty():
+        st.info("Aucun financement pour cette sélection.", icon=":material/info:")
+    else:
+        chart = alt.Chart(by_year).mark_bar().encode(
+            x=alt.X("annee:O", title="Exercice", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("accorde:Q", title="Montant accordé (€)", axis=AMOUNT_AXIS, stack="zero"),
+            color=alt.Color("financeur:N", title="Financeur", sort=list(model.FINANCEURS),
+                            scale=alt.Scale(domain=list(model.FINANCEURS), range=FUNDER_COLORS)),
+            order=alt.Order("financeur:N"),
+            tooltip=[alt.Tooltip("annee:O", title="Exercice"), alt.Tooltip("financeur:N", title="Financeur"),
+                     alt.Tooltip("accorde:Q", title="Accordé (€)", format=TIP),
+                     alt.Tooltip("verse:Q", title="Versé (€)", format=TIP)],
+        ).properties(height=320)
+        st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_financeurs")
+with right:
+    st.subheader("Accordé par thématique")
+    st.caption(f"{periode.capitalize()} ; thématiques nationales du programme 147.")
+    if by_them.is_empty():
+        st.info("Aucun financement pour cette sélection.", icon=":material/info:")
+    else:
+        chart = alt.Chart(by_them).mark_bar().encode(
+            y=alt.Y("thematique_libelle:N", title=None, sort=by_them["thematique_libelle"].to_list(),
+                    axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+            x=alt.X("accorde:Q", title="Montant accordé (€)", axis=AMOUNT_AXIS),
+            tooltip=[alt.Tooltip("thematique_libelle:N", title="Thématique"),
+                     alt.Tooltip("actions:Q", title="Actions"),
+                     alt.Tooltip("demande:Q", title="Demandé (€)", format=TIP),
+                     alt.Tooltip("accorde:Q", title="Accordé (€)", format=TIP),
+                     alt.Tooltip("verse:Q", title="Versé (€)", format=TIP)],
+        ).properties(height=max(220, 24 * by_them.height))
+        st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_thematiques")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Du demandé au versé")
+    st.caption(f"{periode.capitalize()} ; taux de chaque étape par rapport à la précédente.")
+    funnel = pl.DataFrame({
+        "etape": ["Demandé", "Accordé", "Versé"],
+        "montant": [totals["demande"], totals["accorde"], totals["verse"]],
+        "taux": ["", fmt.percent(totals["taux_accord"]), fmt.percent(totals["taux_versement"])],
+    }).with_columns(
+        pl.format("{}{}", _fmt("montant", fmt.euros),
+                  pl.when(pl.col("taux") == "").then(pl.lit("")).otherwise(" (" + pl.col("taux") + ")"))
+        .alias("etiquette"))
+    base = alt.Chart(funnel).encode(
+        y=alt.Y("etape:N", title=None, sort=["Demandé", "Accordé", "Versé"]),
+        x=alt.X("montant:Q", title="Montant (€)", axis=AMOUNT_AXIS,
+                scale=alt.Scale(domain=[0, max(totals["demande"], totals["accorde"], totals["verse"], 1) * 1.45])),
+        tooltip=[alt.Tooltip("etape:N", title="Étape"), alt.Tooltip("etiquette:N", title="Montant")],
+    )
+    chart = (base.mark_bar(color="#3b6ea8") + base.mark_text(align="left", dx=4, color="#1f2937")
+             .encode(text="etiquette:N")).properties(height=200)
+    st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_entonnoir")
+with right:
+    st.subheader("Engagements CPO 2024–2030")
+    st.caption("Montants des CPO par exercice, tels qu'enregistrés année par année.")
+    cpo_long = cpo.unpivot(index="annee", on=["accorde", "verse"], variable_name="etape", value_name="montant") \
+                  .with_columns(pl.col("etape").replace_strict({"accorde": "Accordé", "verse": "Versé"}))
+    chart = alt.Chart(cpo_long).mark_bar().encode(
+        x=alt.X("annee:O", title="Exercice", axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("etape:N", sort=["Accordé", "Versé"]),
+        y=alt.Y("montant:Q", title="Montant (€)", axis=AMOUNT_AXIS),
+        color=alt.Color("etape:N", title=None, sort=["Accordé", "Versé"],
+                        scale=alt.Scale(range=["#3b6ea8", "#8fb8de"])),
+        tooltip=[alt.Tooltip("annee:O", title="Exercice"), alt.Tooltip("etape:N", title="Étape"),
+                 alt.Tooltip("montant:Q", title="Montant (€)", format=TIP)],
+    ).properties(height=200)
+    st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_cpo")
+
+# --- alerts -----------------------------------------------------------------------------------
+months = ctx.settings.unpaid_months
+# Alerts look at every exercice (an old unpaid grant matters most); the other filters apply.
+unpaid = ui.cached(ctx, fin.unpaid_grants, contrat=ctx.contrat, donnees_au=ctx.donnees_au, months=months, **filters)
+ended = ui.cached(ctx, fin.ended_without_status, contrat=ctx.contrat, donnees_au=ctx.donnees_au, **filters)
+bad_siret = ui.cached(ctx, fin.invalid_sirets, contrat=ctx.contrat, **filters)
+hors_qpv = ui.cached(ctx, fin.hors_qpv_by_departement, contrat=ctx.contrat, annee=annee, **filters)
+over = hors_qpv.filter(pl.col("depasse"))
+
+st.subheader("Alertes")
+st.caption("Toutes années pour les versements, statuts et SIRET ; exercice sélectionné pour la règle hors QPV ; "
+           "les autres filtres s'appliquent.")
+ALERT_CAP = 100
+
+
+def _show(frame: pl.DataFrame, columns: dict[str, str], *, key: str) -> None:
+    shown = frame.head(ALERT_CAP)
+    out = shown.select(list(columns)).with_columns(
+        [_fmt(c, fmt.euros) for c in columns if c.startswith("montant")]
+        + [_fmt(c, fmt.day) for c in columns if c.startswith("date")]
+    ).rename(columns)
+    st.dataframe(out, hide_index=True, width="stretch", key=key)
+    if frame.height > ALERT_CAP:
+        st.caption(f"{fmt.integer(ALERT_CAP)} premières lignes sur {fmt.integer(frame.height)}.")
+
+
+tabs = st.tabs([
+    f"Non versées après {months} mois ({fmt.integer(unpaid.height)})",
+    f"Terminées sans statut final ({fmt.integer(ended.height)})",
+    f"SIRET invalides ({fmt.integer(bad_siret.height)})",
+    f"Hors QPV au-delà de {fmt.percent(model.HORS_QPV_MAX_SHARE)} ({fmt.integer(over.height)})",
+])
+with tabs[0]:
+    if unpaid.is_empty():
+        st.success(f"Aucune subvention accordée restée sans versement plus de {months} mois après la décision.",
+                   icon=":material/check_circle:")
+    else:
+        st.warning(f"{fmt.plural(unpaid.height, 'ligne')} de financement accordée(s) sans aucun versement "
+                   f"{months} mois après la décision, pour {fmt.euros(float(unpaid['montant_accorde'].sum()))}.",
+                   icon=":material/warning:")
+        _show(unpaid, {"code_action": "Code action", "action": "Action", "porteur": "Porteur",
+                       "financeur": "Financeur", "annee": "Exercice", "montant_accorde": "Accordé",
+                       "date_decision": "Décision", "jours_depuis_decision": "Jours depuis la décision"},
+              key="fin_alerte_impayes")
+with tabs[1]:
+    if ended.is_empty():
+        st.success("Toutes les actions terminées ont un statut final déclaré.", icon=":material/check_circle:")
+    else:
+        st.warning(f"{fmt.plural(ended.height, 'action')} terminée(s) encore « accordée » ou « en cours » : "
+                   "déclarez-les réalisées ou abandonnées.", icon=":material/warning:")
+        _show(ended, {"code_action": "Code action", "action": "Action", "porteur": "Porteur", "statut": "Statut",
+                      "date_fin": "Fin prévue", "date_statut": "Dernier statut déclaré"}, key="fin_alerte_statut")
+with tabs[2]:
+    if bad_siret.is_empty():
+        st.success("Tous les SIRET des porteurs de la sélection sont valides.", icon=":material/check_circle:")
+    else:
+        st.warning(f"{fmt.plural(bad_siret.height, 'porteur')} avec un SIRET invalide (clé de Luhn erronée) : "
+                   "à corriger dans la prochaine mise à jour.", icon=":material/warning:")
+        _show(bad_siret, {"porteur": "Porteur", "siret": "SIRET", "rna": "RNA", "type_structure": "Type",
+                          "actions": "Actions"}, key="fin_alerte_siret")
+with tabs[3]:
+    if over.is_empty():
+        st.success(f"Aucun département ne dépasse {fmt.percent(model.HORS_QPV_MAX_SHARE)} de crédits P147 "
+                   "accordés aux actions hors QPV.", icon=":material/check_circle:")
+    else:
+        st.warning(f"{fmt.plural(over.height, 'département')} au-delà du plafond national de "
+                   f"{fmt.percent(model.HORS_QPV_MAX_SHARE)} de l'enveloppe P147 pour les actions hors QPV.",
+                   icon=":material/warning:")
+    if not hors_qpv.is_empty():
+        st.dataframe(hors_qpv.head(ALERT_CAP).select(
+            pl.col("insee_dep").alias("Département"),
+            _fmt("p147_accorde", fmt.euros).alias("P147 accordé"),
+            _fmt("hors_qpv_accorde", fmt.euros).alias("dont hors QPV"),
+            _fmt("part_hors_qpv", fmt.percent).alias("Part hors QPV"),
+            pl.when(pl.col("depasse")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Au-delà du plafond"),
+        ), hide_index=True, width="stretch", key="fin_alerte_hors_qpv")
+
+# --- table of actions and drill-down ----------------------------------------------------------
+st.subheader("Actions")
+n_rows = counts["lignes_tableau"]
+sort_col = st.selectbox("Trier par", list(fin.TABLE_SORTS), key="fin_tri")
+shown = ui.cached(ctx, fin.actions_table, contrat=ctx.contrat, annee=annee, sort=sort_col, limit=TABLE_CAP, **filters)
+display = shown.with_columns(
+    [_fmt(c, fmt.euros) for c in ("Demandé (€)", "Accordé (€)", "Versé (€)")]
+    + [_fmt("Part retenue", fmt.percent),
+       _fmt("Date de décision", fmt.day),
+       pl.when(pl.col("Hors QPV")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Hors QPV"),
+       pl.col("Année de début").cast(pl.String), pl.col("Année de fin").cast(pl.String)]
+).rename({"Demandé (€)": "Demandé", "Accordé (€)": "Accordé", "Versé (€)": "Versé"})
+if not filters["qpv"]:
+    display = display.drop("Part retenue")
+st.dataframe(display, hide_index=True, width="stretch", key="fin_table", height=380)
+st.caption(
+    (f"{fmt.integer(TABLE_CAP)} premières actions sur {fmt.integer(n_rows)} (tri : {sort_col.lower()}) ; "
+     "le téléchargement contient toutes les lignes." if n_rows > TABLE_CAP
+     else f"{fmt.plural(n_rows, 'action')} (refusées comprises) ; tri : {sort_col.lower()}.")
+    + " Montants de l'exercice et des financeurs retenus"
+    + (", au prorata de la part retenue dans les QPV choisis." if filters["qpv"] else "."))
+
+basename = "actions_financements_" + (ctx.contrat or "tous") + ("" if annee is None else f"_{annee}")
+table_args = dict(contrat=ctx.contrat, annee=annee, sort=sort_col, **filters)
+if n_rows <= DIRECT_DOWNLOAD_MAX:
+    download_buttons(ui.cached(ctx, fin.actions_table, **table_args), basename=basename, key="fin_dl", sheet="Actions")
+else:
+    # Big selections: the files are built only when a button is clicked (an XLSX of 40 000 rows
+    # takes seconds), on Streamlit's download thread with its own cursor.
+    def _file(kind: str) -> bytes:
+        cur = ui.connection(ctx.store_path).cursor()
+        try:
+            frame = fin.actions_table(cur, **table_args)
+        finally:
+            cur.close()
+        return tables.to_csv_bytes(frame) if kind == "csv" else tables.to_xlsx_bytes({"Actions": frame})
+
+    st.caption(f"Fichiers de {fmt.plural(n_rows, 'ligne')} : préparés au moment du clic, "
+               "quelques secondes pour le format Excel.")
+    left, right = st.columns(2)
+    left.download_button("Télécharger (CSV)", data=functools.partial(_file, "csv"), file_name=f"{basename}.csv",
+                         mime="text/csv", key="fin_dl_big_csv", icon=":material/download:", on_click="ignore")
+    right.download_button("Télécharger (Excel)", data=functools.partial(_file, "xlsx"), file_name=f"{basename}.xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          key="fin_dl_big_xlsx", icon=":material/download:", on_click="ignore")
+
+st.subheader("Détail d'une action")
+codes = shown["Code action"].to_list()
+titles = dict(zip(codes, shown["Action"].to_list()))
+wanted = st.session_state.get("fin_action", saved.get("fin_action"))
+if wanted and wanted not in titles:
+    codes = [wanted, *codes]
+if not codes:
+    st.info("Aucune action dans la sélection.", icon=":material/info:")
+else:
+    if st.session_state.get("fin_action") not in codes:
+        st.session_state["fin_action"] = wanted if wanted in codes else codes[0]
+    code = st.selectbox("Action", codes, key="fin_action",
+                        format_func=lambda c: f"{c} — {titles[c]}" if c in titles else c)
+    saved["fin_action"] = code
+    st.query_params["fin_action"] = code
+    detail = ui.cached(ctx, fin.action_detail, code_action=code)
+    if detail is None:
+        st.warning(f"L'action « {code} » est introuvable dans les données.", icon=":material/warning:")
+    else:
+        a = detail["action"]
+        with st.container(key="fin_detail", border=True):
+            st.markdown(f"#### {a['libelle']}")
+            c1, c2, c3 = st.columns(3)
+
+            def _id(value, valid) -> str:
+                if value is None:
+                    return "non renseigné"
+                return value + ("" if valid else " (invalide)")
+
+            c1.markdown(f"**Porteur** : {a['porteur'] or '—'}  \n**Type** : {a['type_structure'] or '—'}  \n"
+                        f"**SIRET** : {_id(a['siret'], a['siret_valide'])}  \n**RNA** : {_id(a['rna'], a['rna_valide'])}")
+            periode_action = (f"du {fmt.day(a['date_debut'])} au {fmt.day(a['date_fin'])}" if a["date_debut"]
+                              else f"{a['annee_debut']}–{a['annee_fin']}")
+            c2.markdown(f"**Contrat** : {a['contrat'] or a['code_contrat']}  \n**Période** : {periode_action}  \n"
+                        f"**Thématique** : {a['thematique']} {a['thematique_libelle']}  \n"
+                        f"**Mode** : {a['mode_financement']}")
+            c3.markdown(f"**Statut** : {a['statut']}"
+                        + (f" (déclaré le {fmt.day(a['date_statut'])})" if a["date_statut"] else "")
+                        + f"  \n**Avancement** : {fmt.percent(a['avancement'], 0)}  \n"
+                        f"**Décision** : {fmt.day(a['date_decision'])}  \n"
+                        f"**Hors QPV** : {'oui (poche de pauvreté)' if a['hors_qpv'] else 'non'}")
+            q = detail["quartiers"]
+            st.markdown("**Quartiers servis et parts**")
+            if q.is_empty():
+                st.caption("Aucun QPV : action hors QPV." if a["hors_qpv"] else "Aucun QPV rattaché.")
+            else:
+                st.dataframe(q.select(
+                    pl.col("code_qp").alias("QPV"), pl.col("libelle").alias("Quartier"),
+                    _fmt("part", fmt.percent).alias("Part déclarée"),
+                    _fmt("part_retenue", fmt.percent).alias("Part retenue"),
+                ), hide_index=True, width="stretch", key="fin_detail_qpv")
+                st.caption("Part retenue : la part déclarée, ou à défaut une part égale entre les QPV de l'action.")
+            st.markdown("**Objectifs**")
+            o = detail["objectifs"]
+            if o.is_empty():
+                st.caption("Aucun objectif rattaché.")
+            else:
+                st.dataframe(o.select(pl.col("code_objectif").alias("Code"), pl.col("axe").alias("Axe"),
+                                      pl.col("libelle").alias("Objectif"),
+                                      pl.col("code_qp").fill_null("socle transversal").alias("QPV")),
+                             hide_index=True, width="stretch", key="fin_detail_obj")
+            st.markdown("**Lignes de financement**")
+            lines = detail["financements"]
+            if lines.is_empty():
+                st.caption("Aucune ligne de financement enregistrée.")
+            else:
+                st.dataframe(lines.select(
+                    pl.col("annee").cast(pl.String).alias("Exercice"), pl.col("financeur").alias("Financeur"),
+                    *[_fmt(c, fmt.euros).alias(t)
+                      for c, t in (("demande", "Demandé"), ("accorde", "Accordé"), ("verse", "Versé"))],
+                    *[_fmt(c, fmt.day).alias(t)
+                      for c, t in (("date_demande", "Demande"), ("date_decision", "Décision"),
+                                   ("date_versement", "Versement"))],
+                ), hide_index=True, width="stretch", key="fin_detail_lignes")
+            st.caption("Historique des statuts : aucun historique enregistré — seul le dernier statut déclaré est "
+                       "conservé" + (f" ({a['statut']}, le {fmt.day(a['date_statut'])})." if a["date_statut"] else "."))

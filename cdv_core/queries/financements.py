@@ -1,63 +1,400 @@
 """Funding: the programmation's amounts, from demandé to versé.
 
-Every amount shown anywhere comes from `funding_totals`; totals by QPV use allocation shares.
+Every amount shown anywhere comes from this module; totals by QPV use allocation shares.
+
+Filters (keyword-only, all optional, tuples of values; an empty tuple means "no filter"):
+`thematiques` (P147 codes), `financeurs`, `modes`, `types_porteur`, `qpv` (codes_qp),
+`axes`, `objectifs` (codes), `statuts` (of the action). `annee` (exercice) is separate.
+
+Rules (docs/financements.md):
+- An amount is a funding line's amount of the exercice (`financement.annee`): multi-year CPO are
+  counted per year as recorded, never spread by guess.
+- With a QPV filter, each action's amounts are weighted by its allocation share to the selected
+  QPV (`action_quartier.part`; NULL = equal shares among the action's QPV), so that summing over
+  QPV never double counts. Hors-QPV actions serve no QPV and drop out under a QPV filter.
+- A financeur filter keeps the lines of those funders, and the actions that have one.
+- The actions of an exercice are those whose span covers it; refused actions are not counted
+  unless the statut filter asks for them.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
 import polars as pl
 
-from cdv_core.domain import model
+from cdv_core.domain import identifiers, model
+
+FILTERS: tuple[str, ...] = ("thematiques", "financeurs", "modes", "types_porteur", "qpv", "axes", "objectifs",
+                            "statuts")
+CPO_YEARS: tuple[int, ...] = tuple(range(2024, 2031))
+
+# The selection, as CTEs: `sel` (actions matching the attribute filters, with their QPV weight
+# `poids`), `lignes` (their funding lines of the exercice and funders) and `acts` (the actions of
+# the exercice and funders). Clauses of inactive filters are left out (a constant fragment per
+# filter, never built from values): DuckDB does not prune `$x IS NULL OR ...` branches itself.
+_QPV_WEIGHTS = """
+qw AS (
+    SELECT code_action, sum(coalesce(part, 1.0 / n)) AS poids
+    FROM (SELECT code_action, code_qp, part, count(*) OVER (PARTITION BY code_action) AS n
+          FROM action_quartier
+          WHERE code_action IN (SELECT code_action FROM action_quartier WHERE list_contains($qpv, code_qp)))
+    WHERE list_contains($qpv, code_qp)
+    GROUP BY code_action
+),"""
+_SEL_HEAD = """
+sel AS (
+    SELECT a.*, p.nom AS porteur, p.type_structure, p.siret, p.rna, {poids} AS poids
+    FROM action a LEFT JOIN porteur p USING (id_porteur) {qw_join}
+    WHERE ($contrat IS NULL OR a.code_contrat = $contrat)"""
+_SEL_CLAUSES = {
+    "thematiques": "AND list_contains($thematiques, a.thematique)",
+    "modes": "AND list_contains($modes, a.mode_financement)",
+    "types_porteur": "AND list_contains($types_porteur, p.type_structure)",
+    "statuts": "AND list_contains($statuts, a.statut)",
+    "qpv": "AND qw.poids IS NOT NULL",
+    "axes": """AND a.code_action IN (SELECT ao.code_action FROM action_objectif ao JOIN objectif o USING (code_objectif)
+                                     WHERE list_contains($axes, o.axe))""",
+    "objectifs": """AND a.code_action IN (SELECT code_action FROM action_objectif
+                                          WHERE list_contains($objectifs, code_objectif))""",
+}
+_LIGNES = """
+),
+lignes AS (
+    SELECT f.*, s.poids FROM financement f JOIN sel s USING (code_action)
+    WHERE ($annee IS NULL OR f.annee = $annee) {financeurs}
+),
+acts AS (
+    SELECT * FROM sel
+    WHERE ($annee IS NULL OR (annee_debut <= $annee AND annee_fin >= $annee)) {acts_financeurs}
+)
+"""
 
 
-def actions_of_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int) -> int:
+def _selection(params: dict) -> str:
+    weighted = params["qpv"] is not None
+    sql = "WITH " + (_QPV_WEIGHTS if weighted else "") + _SEL_HEAD.format(
+        poids="qw.poids" if weighted else "1.0", qw_join="LEFT JOIN qw USING (code_action)" if weighted else "")
+    sql += "".join("\n      " + clause for name, clause in _SEL_CLAUSES.items() if params[name] is not None)
+    with_funders = params["financeurs"] is not None
+    return sql + _LIGNES.format(
+        financeurs="AND list_contains($financeurs, f.financeur)" if with_funders else "",
+        acts_financeurs="AND code_action IN (SELECT code_action FROM lignes)" if with_funders else "")
+
+# Amount expressions: weighted only when a QPV filter is on (so unfiltered sums stay exact
+# decimals). Fixed fragments, chosen by `_amounts`, never built from values.
+_AMOUNTS = {
+    False: {"d": "l.montant_demande", "a": "l.montant_accorde", "v": "l.montant_verse"},
+    True: {"d": "l.montant_demande * l.poids", "a": "l.montant_accorde * l.poids", "v": "l.montant_verse * l.poids"},
+}
+
+
+def _params(contrat: str | None, annee: int | None, filters: dict) -> dict:
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise TypeError(f"filtre(s) inconnu(s) : {', '.join(sorted(unknown))}")
+    params = {"contrat": contrat, "annee": annee}
+    for name in FILTERS:
+        values = filters.get(name) or ()
+        params[name] = list(values) if values else None
+    return params
+
+
+def _amounts(params: dict) -> dict[str, str]:
+    return _AMOUNTS[params["qpv"] is not None]
+
+
+def _bind(body: str, params: dict) -> tuple[str, dict]:
+    sql = _selection(params) + body
+    used = set(re.findall(r"\$([a-z_0-9]+)", sql))
+    return sql, {k: v for k, v in params.items() if k in used}
+
+
+def _frame(cur: duckdb.DuckDBPyConnection, body: str, params: dict) -> pl.DataFrame:
+    sql, bound = _bind(body, params)
+    return cur.sql(sql, params=bound).pl()
+
+
+def _row(cur: duckdb.DuckDBPyConnection, body: str, params: dict) -> tuple:
+    sql, bound = _bind(body, params)
+    return cur.execute(sql, bound).fetchall()[0]
+
+
+# --- headline figures -------------------------------------------------------------------------
+
+def action_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
+                  **filters) -> dict:
+    """Actions of the selection active in `annee` (all years when None) and their porteurs;
+    refused actions are left out unless the `statuts` filter is given. `lignes_tableau`: the
+    rows of `actions_table` (refused actions included)."""
+    params = _params(contrat, annee, filters)
+    actions, porteurs, lignes = _row(cur, """
+        SELECT count(*) FILTER (WHERE $statuts IS NOT NULL OR statut <> 'refusée'),
+               count(DISTINCT id_porteur) FILTER (WHERE $statuts IS NOT NULL OR statut <> 'refusée'),
+               count(*)
+        FROM acts""", params)
+    return {"actions": int(actions), "porteurs": int(porteurs), "lignes_tableau": int(lignes)}
+
+
+def actions_of_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None, **filters) -> int:
     """Actions of the programmation active in `annee` (annual, or a multi-year span covering it),
     excluding refused ones."""
-    return cur.execute(
-        """SELECT count(*) FROM action
-           WHERE ($contrat IS NULL OR code_contrat = $contrat)
-             AND annee_debut <= $annee AND annee_fin >= $annee AND statut <> 'refusée'""",
-        {"contrat": contrat, "annee": annee},
-    ).fetchall()[0][0]
+    return action_counts(cur, contrat=contrat, annee=annee, **filters)["actions"]
 
 
-def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None) -> dict:
+def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None, **filters) -> dict:
     """Amounts demandé / accordé / versé of the funding lines of a year (all years when None),
-    with the CPO share of the crédits spécifiques (État P147) accordés."""
-    row = cur.execute(
-        """SELECT coalesce(sum(f.montant_demande), 0), coalesce(sum(f.montant_accorde), 0),
-                  coalesce(sum(f.montant_verse), 0),
-                  coalesce(sum(f.montant_accorde) FILTER (WHERE f.financeur = $p147), 0),
-                  coalesce(sum(f.montant_accorde) FILTER (WHERE f.financeur = $p147 AND a.mode_financement = 'CPO'), 0)
-           FROM financement f JOIN action a USING (code_action)
-           WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND ($annee IS NULL OR f.annee = $annee)""",
-        {"contrat": contrat, "annee": annee, "p147": model.CREDITS_SPECIFIQUES},
-    ).fetchall()[0]
-    demande, accorde, verse, p147, p147_cpo = (float(v) for v in row)
+    with the rates between steps and the shares the page reports:
+
+    - `part_cpo`: État P147 accordé to CPO actions / État P147 accordé (target `model.CPO_TARGET_SHARE`);
+    - `part_p147`: crédits spécifiques (État P147) / all accordé; the rest is droit commun;
+    - `part_petites_assos`: accordé to porteurs « association sans salarié » / all accordé;
+    - `part_hors_qpv`: État P147 accordé to hors-QPV actions / État P147 accordé, flagged
+      (`hors_qpv_depasse`) above `model.HORS_QPV_MAX_SHARE`.
+    """
+    params = _params(contrat, annee, filters) | {"p147": model.CREDITS_SPECIFIQUES,
+                                                 "small": model.SMALL_ASSOCIATION}
+    m = _amounts(params)
+    row = _row(cur, f"""
+        SELECT coalesce(sum({m['d']}), 0), coalesce(sum({m['a']}), 0), coalesce(sum({m['v']}), 0),
+               coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147), 0),
+               coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147 AND s.mode_financement = 'CPO'), 0),
+               coalesce(sum({m['a']}) FILTER (WHERE s.type_structure = $small), 0),
+               coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147 AND s.hors_qpv), 0),
+               coalesce(sum({m['a']}) FILTER (WHERE s.mode_financement = 'CPO'), 0)
+        FROM lignes l JOIN sel s USING (code_action)""", params)  # noqa: S608 (fixed fragments)
+    demande, accorde, verse, p147, p147_cpo, small, hors_qpv, cpo = (float(v) for v in row)
+
+    def share(part: float, whole: float) -> float | None:
+        return part / whole if whole else None
+
+    part_hors_qpv = share(hors_qpv, p147)
     return {
         "demande": demande,
         "accorde": accorde,
         "verse": verse,
+        "taux_accord": share(accorde, demande),
+        "taux_versement": share(verse, accorde),
         "p147_accorde": p147,
         "p147_cpo_accorde": p147_cpo,
-        "part_cpo": (p147_cpo / p147) if p147 else None,
+        "part_cpo": share(p147_cpo, p147),
+        "cpo_accorde": cpo,
+        "droit_commun_accorde": accorde - p147,
+        "part_p147": share(p147, accorde),
+        "petites_assos_accorde": small,
+        "part_petites_assos": share(small, accorde),
+        "hors_qpv_p147_accorde": hors_qpv,
+        "part_hors_qpv": part_hors_qpv,
+        "hors_qpv_depasse": part_hors_qpv is not None and part_hors_qpv > model.HORS_QPV_MAX_SHARE,
     }
 
 
-def unpaid_grants(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, months: int) -> pl.DataFrame:
-    """Funding lines accordées (> 0) with nothing paid `months` months after the decision."""
-    return cur.sql(
-        """SELECT a.code_contrat, f.code_action, a.libelle AS action, p.nom AS porteur, f.financeur, f.annee,
-                  f.montant_accorde, f.date_decision,
-                  date_diff('day', f.date_decision, $au) AS jours_depuis_decision
-           FROM financement f JOIN action a USING (code_action) JOIN porteur p USING (id_porteur)
-           WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
-             AND f.montant_accorde > 0 AND coalesce(f.montant_verse, 0) = 0
-             AND f.date_decision IS NOT NULL
-             AND f.date_decision + to_months($months) < $au
-           ORDER BY f.date_decision, f.code_action, f.financeur""",
-        params={"contrat": contrat, "au": donnees_au, "months": months},
-    ).pl()
+def hors_qpv_by_departement(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
+                            **filters) -> pl.DataFrame:
+    """The hors-QPV rule where it applies, per département: État P147 accordé, the part going to
+    hors-QPV actions, its share and whether it is above `model.HORS_QPV_MAX_SHARE`."""
+    params = _params(contrat, annee, filters) | {"p147": model.CREDITS_SPECIFIQUES,
+                                                 "max": model.HORS_QPV_MAX_SHARE}
+    m = _amounts(params)
+    return _frame(cur, f"""
+        SELECT c.insee_dep, sum({m['a']}) AS p147_accorde,
+               coalesce(sum({m['a']}) FILTER (WHERE s.hors_qpv), 0) AS hors_qpv_accorde,
+               CASE WHEN sum({m['a']}) > 0 THEN hors_qpv_accorde / sum({m['a']}) END AS part_hors_qpv,
+               coalesce(part_hors_qpv > $max, false) AS depasse
+        FROM lignes l JOIN sel s USING (code_action) JOIN contrat c ON c.code_contrat = s.code_contrat
+        WHERE l.financeur = $p147
+        GROUP BY c.insee_dep ORDER BY part_hors_qpv DESC NULLS LAST, c.insee_dep""", params)
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+def funding_by_funder_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
+                           **filters) -> pl.DataFrame:
+    """Accordé (and demandé, versé) per funder and exercice."""
+    params = _params(contrat, annee, filters)
+    m = _amounts(params)
+    return _frame(cur, f"""
+        SELECT l.financeur, l.annee, sum({m['d']})::DOUBLE AS demande, sum({m['a']})::DOUBLE AS accorde,
+               sum({m['v']})::DOUBLE AS verse
+        FROM lignes l GROUP BY ALL ORDER BY l.annee, l.financeur""", params)
+
+
+def funding_by_thematique(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
+                          **filters) -> pl.DataFrame:
+    """Amounts per P147 thématique, with its national label."""
+    params = _params(contrat, annee, filters)
+    m = _amounts(params)
+    frame = _frame(cur, f"""
+        SELECT s.thematique, count(DISTINCT l.code_action) AS actions,
+               sum({m['d']})::DOUBLE AS demande, sum({m['a']})::DOUBLE AS accorde, sum({m['v']})::DOUBLE AS verse
+        FROM lignes l JOIN sel s USING (code_action) GROUP BY ALL""", params)
+    order = list(model.THEMATIQUES_P147)
+    return (frame.with_columns(
+                pl.col("thematique").replace_strict(model.THEMATIQUES_P147, default="?").alias("libelle"),
+                pl.col("thematique").replace_strict({c: i for i, c in enumerate(order)}, default=99).alias("_o"))
+            .with_columns((pl.col("thematique") + " " + pl.col("libelle")).alias("thematique_libelle"))
+            .sort("_o").drop("_o"))
+
+
+def cpo_commitments(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, **filters) -> pl.DataFrame:
+    """Multi-year CPO commitments per exercice 2024–2030, as recorded per year (`financement.annee`):
+    demandé, accordé, versé; every year present (0 when nothing)."""
+    params = _params(contrat, None, filters) | {"years": list(CPO_YEARS)}
+    m = _amounts(params)
+    return _frame(cur, f"""
+        , per_year AS (
+            SELECT l.annee, sum({m['d']})::DOUBLE AS demande, sum({m['a']})::DOUBLE AS accorde,
+                   sum({m['v']})::DOUBLE AS verse, count(DISTINCT l.code_action) AS actions
+            FROM lignes l JOIN sel s USING (code_action)
+            WHERE s.mode_financement = 'CPO' GROUP BY l.annee)
+        SELECT y.annee::INTEGER AS annee, coalesce(p.demande, 0) AS demande, coalesce(p.accorde, 0) AS accorde,
+               coalesce(p.verse, 0) AS verse, coalesce(p.actions, 0) AS actions
+        FROM unnest($years) AS y(annee) LEFT JOIN per_year p ON p.annee = y.annee ORDER BY 1""", params)
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+def unpaid_grants(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, months: int,
+                  annee: int | None = None, **filters) -> pl.DataFrame:
+    """Funding lines accordées (> 0) with nothing paid `months` months after the decision.
+    Amounts are the lines' own amounts (not weighted by QPV shares)."""
+    params = _params(contrat, annee, filters) | {"au": donnees_au, "months": months}
+    return _frame(cur, """
+        SELECT s.code_contrat, l.code_action, s.libelle AS action, s.porteur, l.financeur, l.annee,
+               l.montant_accorde, l.date_decision,
+               date_diff('day', l.date_decision, $au) AS jours_depuis_decision
+        FROM lignes l JOIN sel s USING (code_action)
+        WHERE l.montant_accorde > 0 AND coalesce(l.montant_verse, 0) = 0
+          AND l.date_decision IS NOT NULL
+          AND l.date_decision + to_months($months) < $au
+        ORDER BY l.date_decision, l.code_action, l.financeur""", params)
+
+
+def ended_without_status(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                         annee: int | None = None, **filters) -> pl.DataFrame:
+    """Actions whose period ended (`date_fin` before `donnees_au`) while their statut is still
+    « accordée » or « en cours »: no final status (réalisée / abandonnée) was reported.
+    Same rule as the overview's missing-data count."""
+    params = _params(contrat, annee, filters) | {"au": donnees_au}
+    return _frame(cur, """
+        SELECT code_contrat, code_action, libelle AS action, porteur, statut, date_fin, date_statut,
+               date_diff('day', date_fin, $au) AS jours_depuis_fin
+        FROM acts
+        WHERE statut IN ('accordée', 'en cours') AND date_fin < $au
+        ORDER BY date_fin, code_action""", params)
+
+
+def invalid_sirets(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
+                   **filters) -> pl.DataFrame:
+    """Porteurs of the selection's actions whose SIRET fails `identifiers.siret_valid`."""
+    params = _params(contrat, annee, filters)
+    porteurs = _frame(cur, """
+        SELECT id_porteur, any_value(porteur) AS porteur, any_value(type_structure) AS type_structure,
+               any_value(siret) AS siret, any_value(rna) AS rna, count(*) AS actions
+        FROM acts WHERE siret IS NOT NULL GROUP BY id_porteur""", params)
+    return (porteurs.filter(~identifiers.siret_valid_expr("siret"))
+                    .sort("porteur", "id_porteur"))
+
+
+# --- table and drill-down ---------------------------------------------------------------------
+
+ACTION_COLUMNS: dict[str, str] = {  # column → French header (table and downloads)
+    "code_action": "Code action", "libelle": "Action", "code_contrat": "Contrat", "porteur": "Porteur",
+    "type_structure": "Type de porteur", "siret": "SIRET", "thematique": "Thématique", "mode_financement": "Mode",
+    "annee_debut": "Année de début", "annee_fin": "Année de fin", "statut": "Statut", "quartiers": "QPV",
+    "hors_qpv": "Hors QPV", "poids": "Part retenue", "demande": "Demandé (€)", "accorde": "Accordé (€)",
+    "verse": "Versé (€)", "financeurs": "Financeurs", "date_decision": "Date de décision",
+}
+
+
+TABLE_SORTS: dict[str, str] = {  # French header → ORDER BY fragment (the allow-list for sorting)
+    "Accordé (€)": "accorde DESC", "Demandé (€)": "demande DESC", "Versé (€)": "verse DESC",
+    "Code action": "code_action", "Porteur": "porteur", "Année de début": "annee_debut DESC",
+}
+
+
+def actions_table(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
+                  sort: str = "Accordé (€)", limit: int | None = None, **filters) -> pl.DataFrame:
+    """One row per action of the selection (refused ones included) with its amounts for the
+    exercice and funders selected (weighted by `poids`, the share retained under a QPV filter,
+    so the columns add up to `funding_totals`). French headers (`ACTION_COLUMNS`), sorted by one
+    of `TABLE_SORTS` (then by code), the first `limit` rows when given."""
+    params = _params(contrat, annee, filters) | {"limit": limit}
+    m = _amounts(params)
+    order = TABLE_SORTS[sort]
+    frame = _frame(cur, f"""
+        , amounts AS (
+            SELECT l.code_action, sum({m['d']})::DOUBLE AS demande, sum({m['a']})::DOUBLE AS accorde,
+                   sum({m['v']})::DOUBLE AS verse,
+                   string_agg(DISTINCT l.financeur, ', ' ORDER BY l.financeur) AS financeurs
+            FROM lignes l GROUP BY l.code_action),
+        top AS (
+            SELECT a.code_action, a.libelle, a.code_contrat, a.porteur, a.type_structure, a.siret, a.thematique,
+                   a.mode_financement, a.annee_debut, a.annee_fin, a.statut, a.hors_qpv,
+                   a.poids::DOUBLE AS poids,
+                   coalesce(m.demande, 0) AS demande, coalesce(m.accorde, 0) AS accorde,
+                   coalesce(m.verse, 0) AS verse, m.financeurs, a.date_decision
+            FROM acts a LEFT JOIN amounts m USING (code_action)
+            ORDER BY {order} NULLS LAST, code_action
+            LIMIT $limit),
+        qpvs AS (
+            SELECT code_action, string_agg(code_qp, ', ' ORDER BY code_qp) AS quartiers
+            FROM action_quartier WHERE code_action IN (SELECT code_action FROM top) GROUP BY code_action)
+        SELECT t.code_action, t.libelle, t.code_contrat, t.porteur, t.type_structure, t.siret, t.thematique,
+               t.mode_financement, t.annee_debut, t.annee_fin, t.statut, q.quartiers, t.hors_qpv, t.poids,
+               t.demande, t.accorde, t.verse, t.financeurs, t.date_decision
+        FROM top t LEFT JOIN qpvs q USING (code_action)
+        ORDER BY {order} NULLS LAST, code_action""", params)  # fixed fragments only
+    return frame.with_columns(
+        (pl.col("thematique") + " " + pl.col("thematique").replace_strict(model.THEMATIQUES_P147, default="?"))
+        .alias("thematique"),
+    ).rename(ACTION_COLUMNS)
+
+
+def action_detail(cur: duckdb.DuckDBPyConnection, *, code_action: str) -> dict | None:
+    """Everything about one action: its row (with porteur and identifier checks), the QPV served
+    with their shares, its objectives and each funding line. None when the code is unknown."""
+    head = cur.sql(
+        """SELECT a.*, c.libelle AS contrat, p.nom AS porteur, p.siret, p.rna, p.type_structure
+           FROM action a LEFT JOIN porteur p USING (id_porteur) LEFT JOIN contrat c USING (code_contrat)
+           WHERE a.code_action = $code""", params={"code": code_action}).pl()
+    if head.is_empty():
+        return None
+    info = head.row(0, named=True)
+    info["thematique_libelle"] = model.THEMATIQUES_P147.get(info["thematique"], "?")
+    info["siret_valide"] = None if info["siret"] is None else identifiers.siret_valid(info["siret"])
+    info["rna_valide"] = None if info["rna"] is None else identifiers.rna_valid(info["rna"])
+    quartiers = cur.sql(
+        """SELECT aq.code_qp, q.libelle, aq.part,
+                  coalesce(aq.part, 1.0 / count(*) OVER ()) AS part_retenue
+           FROM action_quartier aq LEFT JOIN quartier q USING (code_qp)
+           WHERE aq.code_action = $code ORDER BY aq.code_qp""", params={"code": code_action}).pl()
+    objectifs = cur.sql(
+        """SELECT o.code_objectif, o.axe, o.libelle, o.code_qp
+           FROM action_objectif ao JOIN objectif o USING (code_objectif)
+           WHERE ao.code_action = $code ORDER BY o.code_objectif""", params={"code": code_action}).pl()
+    lignes = cur.sql(
+        """SELECT annee, financeur, montant_demande::DOUBLE AS demande, montant_accorde::DOUBLE AS accorde,
+                  montant_verse::DOUBLE AS verse, date_demande, date_decision, date_versement
+           FROM financement WHERE code_action = $code ORDER BY annee, financeur""",
+        params={"code": code_action}).pl()
+    return {"action": info, "quartiers": quartiers, "objectifs": objectifs, "financements": lignes}
+
+
+def filter_options(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
+    """The values the filters can take for the selected contract(s)."""
+    years = [r[0] for r in cur.execute(
+        """SELECT DISTINCT f.annee FROM financement f JOIN action a USING (code_action)
+           WHERE $contrat IS NULL OR a.code_contrat = $contrat ORDER BY 1""", {"contrat": contrat}).fetchall()]
+    quartiers = cur.sql(
+        """SELECT code_qp, libelle FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat
+           ORDER BY libelle, code_qp""", params={"contrat": contrat}).pl()
+    objectifs = cur.sql(
+        """SELECT code_objectif, axe, libelle FROM objectif WHERE $contrat IS NULL OR code_contrat = $contrat
+           ORDER BY axe, code_objectif""", params={"contrat": contrat}).pl() if contrat else None
+    axes = [r[0] for r in cur.execute(
+        "SELECT DISTINCT axe FROM objectif WHERE $contrat IS NULL OR code_contrat = $contrat ORDER BY 1",
+        {"contrat": contrat}).fetchall()]
+    return {"annees": tuple(years), "quartiers": quartiers, "objectifs": objectifs, "axes": tuple(axes)}

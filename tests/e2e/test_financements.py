@@ -1,0 +1,27 @@
+"""« Actions et financements » in a real browser: a shared link with filters, then a download."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+from tests.e2e.conftest import settle, shot
+
+
+def test_shared_link_filters_and_csv_download(live_server, browser_page):
+    page = browser_page
+    page.goto(live_server.url + "/financements?contrat=CV-DEMO-VERM&fin_annee=2025&fin_mode=CPO")
+    settle(page)
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_role("heading", name="Actions et financements").is_visible()
+    card = page.get_by_test_id("stMetric").filter(has_text="Crédits P147 en CPO")
+    assert card.get_by_test_id("stMetricValue").inner_text().strip() == "100,0\u00a0%"  # only CPO selected
+    assert "fin_mode=CPO" in page.url and "contrat=CV-DEMO-VERM" in page.url
+    assert page.locator(".st-key-fin_filtres").get_by_text("CPO", exact=True).count() >= 1
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Télécharger (CSV)").click()
+    data = open(download.value.path(), "rb").read()
+    frame = pl.read_csv(io.BytesIO(data), separator=";", decimal_comma=True)
+    assert frame.height > 0 and set(frame["Mode"].unique().to_list()) == {"CPO"}
+    shot(page, "financements")
