@@ -1,0 +1,243 @@
+"""« Projets de quartier »: one row per QPV (projet, counts, amounts by allocation share, status)
+and the drill-down objectives → actions → indicators of one QPV.
+
+The progress rule itself lives in `cdv_core.domain.progress`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cdv_core.domain import progress
+
+# Allocation share of each (action, QPV) link, summing to 1 per action: a given `part` is kept,
+# missing parts share what is left equally (everything equally when no part is given), then the
+# shares are normalised so that an action is never counted more or less than once.
+SHARES_SQL = """
+    SELECT aq.code_action, aq.code_qp,
+           coalesce(aq.part, greatest(1 - st.known, 0) / st.n_null)
+             / (st.known + CASE WHEN st.n_null > 0 THEN greatest(1 - st.known, 0) ELSE 0 END) AS part
+    FROM action_quartier aq
+    JOIN (SELECT code_action, coalesce(sum(part), 0) AS known, count(*) - count(part) AS n_null
+          FROM action_quartier GROUP BY code_action) st USING (code_action)
+    WHERE $contrat IS NULL OR aq.code_action IN (SELECT code_action FROM action WHERE code_contrat = $contrat)
+"""
+
+
+def allocation_shares(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+    """(code_action, code_qp, part) for the selection; the parts of one action sum to 1."""
+    return cur.sql(SHARES_SQL + " ORDER BY code_action, code_qp", params={"contrat": contrat}).pl()
+
+
+def qpv_amounts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+    """Per QPV of the selection: actions serving it (refused ones excluded) and the amounts
+    accordé / versé of every year, each action counted for its allocation share."""
+    return cur.sql(
+        f"""WITH shares AS ({SHARES_SQL}),
+           amounts AS (
+             SELECT f.code_action, sum(f.montant_accorde)::DOUBLE AS accorde, sum(f.montant_verse)::DOUBLE AS verse
+             FROM financement f
+             WHERE $contrat IS NULL OR f.code_action IN (SELECT code_action FROM action WHERE code_contrat = $contrat)
+             GROUP BY f.code_action),
+           per_qpv AS (
+             SELECT s.code_qp,
+                    count(*) FILTER (WHERE a.statut <> 'refusée') AS n_actions,
+                    sum(s.part * m.accorde) AS accorde, sum(s.part * m.verse) AS verse
+             FROM shares s JOIN action a USING (code_action) LEFT JOIN amounts m USING (code_action)
+             GROUP BY s.code_qp)
+           SELECT q.code_qp, coalesce(p.n_actions, 0) AS n_actions,
+                  coalesce(p.accorde, 0) AS accorde, coalesce(p.verse, 0) AS verse
+           FROM quartier q LEFT JOIN per_qpv p USING (code_qp)
+           WHERE $contrat IS NULL OR q.code_contrat = $contrat
+           ORDER BY q.code_qp""",
+        params={"contrat": contrat},
+    ).pl()
+
+
+def contract_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
+    """Amounts of the selection, each action counted once: actions serving at least one QPV,
+    and actions hors QPV (no QPV link)."""
+    row = cur.execute(
+        """WITH amounts AS (
+             SELECT a.code_action, a.code_action IN (SELECT code_action FROM action_quartier) AS en_qpv,
+                    sum(f.montant_accorde)::DOUBLE AS accorde, sum(f.montant_verse)::DOUBLE AS verse
+             FROM action a JOIN financement f USING (code_action)
+             WHERE $contrat IS NULL OR a.code_contrat = $contrat GROUP BY a.code_action)
+           SELECT coalesce(sum(accorde) FILTER (WHERE en_qpv), 0), coalesce(sum(verse) FILTER (WHERE en_qpv), 0),
+                  coalesce(sum(accorde) FILTER (WHERE NOT en_qpv), 0)
+           FROM amounts""",
+        {"contrat": contrat},
+    ).fetchall()[0]
+    return {"accorde_qpv": float(row[0]), "verse_qpv": float(row[1]), "accorde_hors_qpv": float(row[2])}
+
+
+def qpv_overview(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """One row per QPV of the selection: quartier, projet de quartier, counts, amounts, status and
+    its reason, map coordinates (and contour when stored)."""
+    quartiers = cur.sql(
+        """SELECT q.code_qp, q.libelle, q.code_contrat, c.libelle AS contrat, q.lib_com, q.population,
+                  q.longitude, q.latitude, q.contour,
+                  p.libelle AS projet, p.enjeux, p.date_validation
+           FROM quartier q JOIN contrat c USING (code_contrat)
+                LEFT JOIN projet_quartier p USING (code_qp)
+           WHERE $contrat IS NULL OR q.code_contrat = $contrat ORDER BY q.code_contrat, q.libelle""",
+        params={"contrat": contrat},
+    ).pl()
+    objectives = progress.objective_progress(cur, contrat=contrat, donnees_au=donnees_au)
+    status = progress.qpv_status(objectives, quartiers["code_qp"])
+    amounts = qpv_amounts(cur, contrat=contrat)
+    out = quartiers.join(status, on="code_qp", how="left").join(amounts, on="code_qp", how="left")
+    return out.with_columns(
+        pl.when(pl.col("projet").is_null())
+          .then(pl.lit("Pas de projet de quartier enregistré. ") + pl.col("motif"))
+          .otherwise(pl.col("motif")).alias("motif"),
+        pl.col("statut").replace_strict(progress.STATUT_GRAVITE, return_dtype=pl.Int64).alias("gravite"),
+    )
+
+
+def status_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """QPV (or objectives) per status, every status present (zeros included)."""
+    counts = dict(frame.group_by("statut").len().iter_rows())
+    return {s: int(counts.get(s, 0)) for s in progress.STATUTS}
+
+
+def qpv_objectives(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
+    """Objectives of one QPV and the transversal objectives of its contract (`portee`), with status."""
+    frame = progress.objective_progress(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp)
+    return frame.with_columns(
+        pl.when(pl.col("code_qp").is_null()).then(pl.lit("transversal")).otherwise(pl.lit("quartier")).alias("portee"))
+
+
+def qpv_actions(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
+    """Actions of the QPV's objectives (and of its contract's transversal objectives), with porteur,
+    statut, avancement, amounts (whole action) and whether/why they count in the measure."""
+    rows = progress.action_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp)
+    porteurs = cur.sql(
+        """SELECT id_porteur, nom AS porteur FROM porteur
+           WHERE id_porteur IN (SELECT a.id_porteur FROM action a JOIN action_objectif ao USING (code_action)
+                                JOIN objectif o USING (code_objectif)
+                                WHERE o.code_qp = $qp OR (o.code_qp IS NULL AND o.code_contrat =
+                                      (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))""",
+        params={"qp": code_qp},
+    ).pl()
+    return rows.join(porteurs, on="id_porteur", how="left").sort("code_objectif", "debut", "code_action")
+
+
+def qpv_indicators(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
+    """Indicators of the QPV's objectives (and of transversal objectives, on this QPV) with
+    baseline, target, latest value, position on the path and expected position."""
+    return progress.indicator_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp)
+
+
+def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
+    """Known values (up to `donnees_au`) of the indicators attached to the QPV's objectives, on the
+    QPV, for the trajectory charts; secret values are left out (valeur NULL)."""
+    return cur.sql(
+        """SELECT v.code_indicateur, v.date_valeur, v.valeur
+           FROM valeur_indicateur v
+           WHERE v.type_territoire = 'QPV' AND v.code_territoire = $qp AND v.date_valeur <= $au
+             AND v.valeur IS NOT NULL
+             AND v.code_indicateur IN (
+               SELECT oi.code_indicateur FROM objectif_indicateur oi JOIN objectif o USING (code_objectif)
+               WHERE o.code_qp = $qp OR (o.code_qp IS NULL AND o.code_contrat =
+                     (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
+           ORDER BY v.code_indicateur, v.date_valeur""",
+        params={"qp": code_qp, "au": donnees_au},
+    ).pl()
+
+
+# --- display frames (French labels and formats, computed in Polars) --------------------------
+
+def _fr_number(expr: pl.Expr, decimals: int = 0) -> pl.Expr:
+    """Polars version of `fmt.number` for whole columns: `1234567.5` → `1 234 567,5`."""
+    rounded = expr.round(decimals)
+    sign = pl.when(rounded < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    whole = rounded.abs().floor().cast(pl.Int64).cast(pl.String)
+    grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "${1}\u202f").str.reverse().str.strip_chars_start("\u202f")
+    text = sign + grouped
+    if decimals:
+        frac = ((rounded.abs() - rounded.abs().floor()) * 10**decimals).round(0).cast(pl.Int64).cast(pl.String)
+        text = text + pl.lit(",") + frac.str.zfill(decimals)
+    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(text)
+
+
+def _fr_euros(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(_fr_number(expr) + pl.lit("\u00a0€"))
+
+
+def _fr_percent(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(_fr_number(expr * 100) + pl.lit("\u00a0%"))
+
+
+def _fr_day(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(expr.dt.strftime("%d/%m/%Y"))
+
+
+def map_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """The columns the map and its French tooltip need (population formatted)."""
+    return frame.select("code_qp", "libelle", "lib_com", "statut", "longitude", "latitude", "contour",
+                        _fr_number(pl.col("population")).alias("population"))
+
+
+def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
+    """The QPV table as shown: French headers and formats, most serious status first."""
+    cols = [
+        pl.col("libelle").alias("Quartier"), pl.col("code_qp").alias("Code"), pl.col("lib_com").alias("Commune"),
+        *([pl.col("contrat").alias("Contrat")] if with_contract else []),
+        pl.col("statut").alias("Statut"), pl.col("motif").alias("Motif"),
+        pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
+        _fr_euros(pl.col("accorde")).alias("Accordé"), _fr_euros(pl.col("verse")).alias("Versé"),
+        _fr_percent(pl.col("realise")).alias("Réalisé"), _fr_percent(pl.col("attendu")).alias("Attendu"),
+        pl.col("projet").fill_null("—").alias("Projet de quartier"),
+    ]
+    return frame.sort("gravite", "ecart", "libelle", nulls_last=True).select(cols)
+
+
+def qpv_export(frame: pl.DataFrame) -> pl.DataFrame:
+    """The QPV table for download: typed values, French headers."""
+    return frame.sort("gravite", "ecart", "libelle", nulls_last=True).select(
+        pl.col("code_contrat").alias("Code contrat"), pl.col("contrat").alias("Contrat"),
+        pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"), pl.col("lib_com").alias("Commune"),
+        pl.col("population").alias("Population"), pl.col("projet").alias("Projet de quartier"),
+        pl.col("statut").alias("Statut"), pl.col("motif").alias("Motif"),
+        pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
+        pl.col("accorde").round(2).alias("Montant accordé (€)"), pl.col("verse").round(2).alias("Montant versé (€)"),
+        pl.col("realise").round(3).alias("Réalisé"), pl.col("attendu").round(3).alias("Attendu"),
+        pl.col("ecart").round(3).alias("Écart"))
+
+
+def actions_display(frame: pl.DataFrame) -> pl.DataFrame:
+    """Actions of one objective as shown."""
+    return frame.select(
+        pl.col("code_action").alias("Code"), pl.col("libelle").alias("Action"),
+        pl.col("porteur").fill_null("—").alias("Porteur"), pl.col("statut").alias("Statut"),
+        _fr_percent(pl.col("avancement")).alias("Avancement déclaré"),
+        (_fr_day(pl.col("debut")) + pl.lit(" → ") + _fr_day(pl.col("fin"))).alias("Période"),
+        _fr_euros(pl.col("accorde")).alias("Accordé"), _fr_euros(pl.col("verse")).alias("Versé"),
+        pl.when(pl.col("compte")).then(pl.lit("oui : ") + _fr_percent(pl.col("realise")) + pl.lit(" réalisé / ")
+                                       + _fr_percent(pl.col("attendu")) + pl.lit(" attendu"))
+          .otherwise(pl.col("motif_exclusion")).alias("Dans la mesure"),
+    )
+
+
+def indicators_display(frame: pl.DataFrame) -> pl.DataFrame:
+    """Indicators of one objective (one row per indicator × QPV) as shown."""
+    sens = pl.col("sens").replace_strict({"hausse": "hausse souhaitée", "baisse": "baisse souhaitée"},
+                                         default="sans sens")
+    unit = pl.lit("\u00a0") + pl.col("unite")
+
+    def value(col: str) -> pl.Expr:
+        return pl.when(pl.col(col).is_null()).then(pl.lit("—")).otherwise(_fr_number(pl.col(col), 1) + unit)
+
+    return frame.select(
+        pl.col("indicateur").alias("Indicateur"), pl.col("code_qp").alias("QPV"), sens.alias("Sens"),
+        (value("valeur_reference") + pl.lit(" (") + _fr_day(pl.col("date_reference")) + pl.lit(")")).alias("Référence"),
+        (value("valeur") + pl.lit(" (") + _fr_day(pl.col("date_valeur")) + pl.lit(")")).alias("Dernière valeur"),
+        (value("valeur_cible") + pl.lit(" (") + _fr_day(pl.col("date_cible")) + pl.lit(")")).alias("Cible"),
+        pl.when(pl.col("mesure")).then(_fr_percent(pl.col("realise")) + pl.lit(" du chemin / ")
+                                       + _fr_percent(pl.col("attendu")) + pl.lit(" attendu"))
+          .otherwise(pl.col("motif_exclusion")).alias("Position sur la trajectoire"),
+    )
