@@ -1,0 +1,487 @@
+"""« Jalons et actualisation 2027 »: milestones, readiness checklist, frozen baseline and its diff.
+
+Milestone status relative to the « données au » date (`au`):
+- réalisé: `date_realisation` is set and on or before `au`;
+- en retard: not réalisé and `date_prevue` < `au`;
+- à venir: otherwise (due on `au` or later).
+The checklist rules and their parameters live in `cdv_core.domain.readiness`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cdv_core import fmt
+from cdv_core.domain import model, readiness as rd
+from cdv_core.queries import financements, gouvernance, overview
+
+_STATUS_SQL = """CASE WHEN j.date_realisation IS NOT NULL AND j.date_realisation <= $au THEN 'réalisé'
+                      WHEN j.date_prevue < $au THEN 'en retard' ELSE 'à venir' END"""
+
+
+# --- milestones -----------------------------------------------------------------------------
+
+def milestones(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+               statut: str | None = None) -> pl.DataFrame:
+    """Milestones of the selection with their status at `donnees_au` (optionally one status)."""
+    return cur.sql(
+        f"""SELECT * FROM (
+              SELECT j.id_jalon, j.code_contrat, c.libelle AS contrat, j.type_jalon, j.libelle, j.annee,
+                     j.date_prevue, j.date_realisation, {_STATUS_SQL} AS statut,
+                     CASE WHEN {_STATUS_SQL} = 'en retard' THEN date_diff('day', j.date_prevue, $au) END AS jours_retard
+              FROM jalon j JOIN contrat c USING (code_contrat)
+              WHERE $contrat IS NULL OR j.code_contrat = $contrat)
+            WHERE $statut IS NULL OR statut = $statut
+            ORDER BY date_prevue, code_contrat, type_jalon, id_jalon""",
+        params={"contrat": contrat, "au": donnees_au, "statut": statut},
+    ).pl()
+
+
+def open_milestones(cur: duckdb.DuckDBPyConnection, *, contrat: str, donnees_au: date) -> pl.DataFrame:
+    """Milestones of a contract not yet réalisés, late ones first, with a French label for a picker."""
+    return cur.sql(
+        f"""SELECT j.id_jalon, {_STATUS_SQL} AS statut,
+                   CASE WHEN {_STATUS_SQL} = 'en retard' THEN 'En retard — ' ELSE '' END || j.libelle
+                     || ' (prévu le ' || strftime(j.date_prevue, '%d/%m/%Y') || ')' AS choix
+            FROM jalon j WHERE j.code_contrat = $contrat AND j.date_realisation IS NULL
+            ORDER BY statut = 'en retard' DESC, j.date_prevue, j.id_jalon""",
+        params={"contrat": contrat, "au": donnees_au}).pl()
+
+
+def contract_dates(cur: duckdb.DuckDBPyConnection, *, contrat: str) -> pl.DataFrame:
+    """Signature, start and end dates of one contract (the default baseline date is the signature)."""
+    return cur.sql("SELECT code_contrat, date_signature, date_debut, date_fin FROM contrat WHERE code_contrat = $c",
+                   params={"c": contrat}).pl()
+
+
+def milestone_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+    """Number of milestones réalisés / en retard / à venir at `donnees_au`."""
+    rows = cur.execute(
+        f"""SELECT {_STATUS_SQL} AS statut, count(*) FROM jalon j
+            WHERE $contrat IS NULL OR j.code_contrat = $contrat GROUP BY 1""",
+        {"contrat": contrat, "au": donnees_au},
+    ).fetchall()
+    counts = dict.fromkeys(rd.STATUTS_JALON, 0) | dict(rows)
+    counts["total"] = sum(counts[s] for s in rd.STATUTS_JALON)
+    return counts
+
+
+def timeline(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """The timeline's chart frame: one point per (type, planned date, status) with a count, so the
+    frame stays small for « Tous les contrats » (contracts share the same calendar)."""
+    return cur.sql(
+        f"""SELECT j.type_jalon, j.date_prevue, {_STATUS_SQL} AS statut, count(*) AS nombre,
+                   min(j.libelle) AS libelle, min(j.date_realisation) AS premiere_realisation
+            FROM jalon j
+            WHERE $contrat IS NULL OR j.code_contrat = $contrat
+            GROUP BY ALL ORDER BY j.date_prevue, j.type_jalon""",
+        params={"contrat": contrat, "au": donnees_au},
+    ).pl()
+
+
+def rapports_annuels(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """The rapport annuel of each contract and year (consultation of the conseils citoyens ≥ 1 month
+    before the vote), as computed by `queries.gouvernance.annual_obligations` (one rule, two screens).
+
+    One contract: one row per year. « Tous les contrats »: one row per year with the number of
+    contracts per status (columns named after the statuses)."""
+    frame = gouvernance.annual_obligations(cur, contrat=contrat, donnees_au=donnees_au).select(
+        "code_contrat", "contrat", "annee", "date_consultation", "date_vote", "ecart_jours", "rapport_statut")
+    if contrat is not None:
+        return frame.drop("code_contrat", "contrat")
+    return (frame.group_by("annee", "rapport_statut").agg(pl.len().alias("n"))
+                 .pivot(on="rapport_statut", index="annee", values="n").fill_null(0).sort("annee"))
+
+
+# --- readiness checklist --------------------------------------------------------------------
+
+def _n(column: str, singular: str, plural: str) -> pl.Expr:
+    """`3 objectifs` / `1 objectif` from an integer column (French: 0 and 1 take the singular)."""
+    return pl.col(column).cast(pl.String) + pl.lit(" ") + pl.when(pl.col(column) < 2).then(pl.lit(singular)).otherwise(pl.lit(plural))
+
+
+def _contracts(cur, contrat):
+    return cur.sql(
+        "SELECT code_contrat, libelle FROM contrat WHERE $contrat IS NULL OR code_contrat = $contrat ORDER BY libelle",
+        params={"contrat": contrat}).pl()
+
+
+def _item_projets(cur, contrat) -> pl.DataFrame:
+    return cur.sql(
+        """WITH q AS (
+             SELECT q.code_contrat, q.libelle,
+                    p.code_qp IS NOT NULL AND coalesce(o.n, 0) > 0 AS ok
+             FROM quartier q LEFT JOIN projet_quartier p USING (code_qp)
+             LEFT JOIN (SELECT code_qp, count(*) AS n FROM objectif WHERE code_qp IS NOT NULL GROUP BY 1) o USING (code_qp)
+             WHERE $contrat IS NULL OR q.code_contrat = $contrat)
+           SELECT c.code_contrat, count(q.libelle) AS total, count(*) FILTER (WHERE q.ok) AS n_ok,
+                  string_agg(q.libelle, ', ' ORDER BY q.libelle) FILTER (WHERE NOT q.ok) AS manquants
+           FROM contrat c LEFT JOIN q USING (code_contrat)
+           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           GROUP BY c.code_contrat""",
+        params={"contrat": contrat}).pl().with_columns(
+        ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
+        pl.when(pl.col("total") == 0).then(pl.lit("Aucun QPV enregistré pour ce contrat."))
+          .otherwise(pl.format("{} QPV sur {} {} un projet de quartier avec des objectifs", "n_ok", "total", pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")))
+                     + pl.when(pl.col("manquants").is_not_null())
+                         .then(pl.lit(" ; à compléter : ") + pl.col("manquants")).otherwise(pl.lit(""))
+                     + pl.lit(".")).alias("preuve"))
+
+
+def _item_cibles(cur, contrat) -> pl.DataFrame:
+    return cur.sql(
+        """WITH o AS (
+             SELECT code_objectif, code_contrat, code_qp FROM objectif
+             WHERE $contrat IS NULL OR code_contrat = $contrat),
+           linked AS (SELECT DISTINCT oi.code_objectif FROM objectif_indicateur oi SEMI JOIN o USING (code_objectif)),
+           good AS (
+             SELECT DISTINCT o.code_objectif
+             FROM o JOIN objectif_indicateur oi USING (code_objectif)
+             JOIN cible_indicateur t ON t.code_indicateur = oi.code_indicateur
+             JOIN quartier q ON q.code_qp = t.code_qp AND q.code_contrat = o.code_contrat
+             WHERE t.valeur_reference IS NOT NULL AND t.valeur_cible IS NOT NULL
+               AND (o.code_qp IS NULL OR t.code_qp = o.code_qp))
+           SELECT c.code_contrat, count(o.code_objectif) AS total,
+                  count(g.code_objectif) AS n_ok,
+                  count(o.code_objectif) FILTER (WHERE l.code_objectif IS NULL) AS sans_indicateur,
+                  count(o.code_objectif) FILTER (WHERE l.code_objectif IS NOT NULL AND g.code_objectif IS NULL) AS sans_cible
+           FROM contrat c LEFT JOIN o USING (code_contrat)
+           LEFT JOIN linked l ON l.code_objectif = o.code_objectif
+           LEFT JOIN good g ON g.code_objectif = o.code_objectif
+           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           GROUP BY c.code_contrat""",
+        params={"contrat": contrat}).pl().with_columns(
+        ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
+        pl.when(pl.col("total") == 0).then(pl.lit("Aucun objectif enregistré pour ce contrat."))
+          .otherwise(pl.format("{} sur {} {} une valeur de référence et une cible ; "
+                               "{} sans indicateur, {} avec indicateur mais sans référence ou cible.",
+                               _n("n_ok", "objectif", "objectifs"), "total",
+                               pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")),
+                               "sans_indicateur", "sans_cible")).alias("preuve"))
+
+
+def _item_indicateurs(cur, contrat, donnees_au, max_age_months) -> pl.DataFrame:
+    return cur.sql(
+        """WITH followed AS (
+             SELECT DISTINCT o.code_contrat, oi.code_indicateur
+             FROM objectif o JOIN objectif_indicateur oi USING (code_objectif)
+             WHERE $contrat IS NULL OR o.code_contrat = $contrat),
+           latest AS (
+             SELECT q.code_contrat, v.code_indicateur, max(v.date_valeur) AS derniere
+             FROM valeur_indicateur v JOIN quartier q ON q.code_qp = v.code_territoire
+             WHERE v.type_territoire = 'QPV' AND v.date_valeur <= $au
+               AND ($contrat IS NULL OR q.code_contrat = $contrat)
+             GROUP BY ALL),
+           f AS (
+             SELECT f.code_contrat, f.code_indicateur, i.libelle, l.derniere,
+                    coalesce(l.derniere > CAST($au - to_months($max_age) AS DATE), false) AS frais
+             FROM followed f JOIN indicateur i USING (code_indicateur)
+             LEFT JOIN latest l USING (code_contrat, code_indicateur))
+           SELECT c.code_contrat, count(f.code_indicateur) AS total,
+                  count(*) FILTER (WHERE f.frais) AS n_ok,
+                  min(f.derniere) FILTER (WHERE f.frais) AS plus_ancienne_fraiche,
+                  string_agg(f.libelle || ' (' || coalesce(strftime(f.derniere, '%d/%m/%Y'), 'aucune valeur') || ')',
+                             ', ' ORDER BY f.libelle) FILTER (WHERE NOT f.frais) AS anciens
+           FROM contrat c LEFT JOIN f USING (code_contrat)
+           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           GROUP BY c.code_contrat""",
+        params={"contrat": contrat, "au": donnees_au, "max_age": max_age_months}).pl().with_columns(
+        ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
+        pl.when(pl.col("total") == 0).then(pl.lit("Aucun indicateur n'est relié aux objectifs du contrat."))
+          .otherwise(pl.format("{} sur {} {} une valeur de moins de {} mois",
+                               _n("n_ok", "indicateur suivi", "indicateurs suivis"), "total",
+                               pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")),
+                               pl.lit(max_age_months))
+                     + pl.when(pl.col("anciens").is_not_null())
+                         .then(pl.lit(" ; trop anciens : ") + pl.col("anciens")).otherwise(pl.lit(""))
+                     + pl.lit(".")).alias("preuve"))
+
+
+def _item_rapports(cur, contrat, donnees_au) -> pl.DataFrame:
+    return cur.sql(
+        """WITH years AS (
+             SELECT code_contrat, unnest(range(year(date_debut), year($au))) AS annee FROM contrat
+             WHERE $contrat IS NULL OR code_contrat = $contrat),
+           r AS (
+             SELECT code_contrat, annee, min(date_prevue) AS prevue,
+                    max(date_realisation) FILTER (WHERE date_realisation <= $au) AS realisee
+             FROM jalon WHERE type_jalon = $rapport AND ($contrat IS NULL OR code_contrat = $contrat)
+             GROUP BY ALL),
+           due AS (
+             SELECT y.code_contrat, y.annee, r.realisee
+             FROM years y LEFT JOIN r USING (code_contrat, annee)
+             WHERE coalesce(r.prevue, make_date(CAST(y.annee + 1 AS BIGINT), $due_month, $due_day)) <= $au)
+           SELECT c.code_contrat, count(d.annee) AS total, count(d.realisee) AS n_ok,
+                  string_agg(CAST(d.annee AS VARCHAR), ', ' ORDER BY d.annee) FILTER (WHERE d.realisee IS NULL) AS manquants
+           FROM contrat c LEFT JOIN due d USING (code_contrat)
+           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           GROUP BY c.code_contrat""",
+        params={"contrat": contrat, "au": donnees_au, "rapport": rd.RAPPORT_TYPE,
+                "due_month": rd.RAPPORT_DUE_MONTH, "due_day": rd.RAPPORT_DUE_DAY}).pl().with_columns(
+        (pl.col("n_ok") == pl.col("total")).alias("ok"),
+        pl.when(pl.col("total") == 0).then(pl.lit("Aucun rapport annuel n'est encore échu."))
+          .otherwise(pl.format("{} sur {} échus", _n("n_ok", "rapport annuel réalisé", "rapports annuels réalisés"), "total")
+                     + pl.when(pl.col("manquants").is_not_null())
+                         .then(pl.lit(" ; manquent les années : ") + pl.col("manquants")).otherwise(pl.lit(""))
+                     + pl.lit(".")).alias("preuve"))
+
+
+def _item_meetings(cadence: pl.DataFrame, contracts: pl.DataFrame, types: tuple[str, ...], what: str) -> pl.DataFrame:
+    per = (cadence.filter(pl.col("type_instance").is_in(list(types)))
+                  .group_by("code_contrat")
+                  .agg(pl.col("tenues_12_mois").sum().alias("n"), pl.col("derniere_tenue").max().alias("derniere")))
+    return (contracts.select("code_contrat").join(per, on="code_contrat", how="left")
+            .with_columns(pl.col("n").fill_null(0))
+            .with_columns(
+                (pl.col("n") > 0).alias("ok"),
+                (pl.format("{} de {} {} dans les {} derniers mois", _n("n", "réunion", "réunions"), pl.lit(what),
+                           pl.when(pl.col("n") < 2).then(pl.lit("tenue")).otherwise(pl.lit("tenues")),
+                           pl.lit(rd.COPIL_WINDOW_MONTHS))
+                 + pl.when(pl.col("derniere").is_not_null())
+                     .then(pl.lit(" ; dernière le ") + pl.col("derniere").dt.strftime("%d/%m/%Y"))
+                     .otherwise(pl.lit(" ; aucune réunion tenue enregistrée"))
+                 + pl.lit(".")).alias("preuve")))
+
+
+def _item_cpo(cur, contrat, donnees_au) -> pl.DataFrame:
+    # Whether funding_totals() can compute the CPO share (P147 accordé > 0 for the year), per contract:
+    # amounts are never negative (CHECK), so the sum is > 0 exactly when one line is > 0.
+    return cur.sql(
+        """WITH funded AS (
+             SELECT DISTINCT a.code_contrat FROM financement f JOIN action a USING (code_action)
+             WHERE f.annee = $annee AND f.financeur = $p147 AND f.montant_accorde > 0
+               AND ($contrat IS NULL OR a.code_contrat = $contrat))
+           SELECT c.code_contrat, f.code_contrat IS NOT NULL AS ok
+           FROM contrat c LEFT JOIN funded f USING (code_contrat)
+           WHERE $contrat IS NULL OR c.code_contrat = $contrat""",
+        params={"contrat": contrat, "annee": donnees_au.year, "p147": model.CREDITS_SPECIFIQUES}).pl().with_columns(
+        pl.when(pl.col("ok"))
+          .then(pl.lit(f"Des crédits P147 sont accordés pour {donnees_au.year} : la part en CPO est calculée."))
+          .otherwise(pl.lit(f"Aucun crédit P147 accordé enregistré pour {donnees_au.year} : "
+                            "la part en CPO ne peut pas être calculée.")).alias("preuve"))
+
+
+def _item_evaluation(cur, contrat, donnees_au) -> pl.DataFrame:
+    return cur.sql(
+        """SELECT c.code_contrat,
+                  max(j.date_realisation) FILTER (WHERE j.date_realisation <= $au) AS realisee,
+                  min(j.date_prevue) FILTER (WHERE (j.date_realisation IS NULL OR j.date_realisation > $au)
+                                               AND j.date_prevue >= $au AND j.date_prevue <= $deadline) AS prevue,
+                  count(j.id_jalon) FILTER (WHERE (j.date_realisation IS NULL OR j.date_realisation > $au)
+                                              AND j.date_prevue < $au) AS en_retard
+           FROM contrat c LEFT JOIN jalon j ON j.code_contrat = c.code_contrat AND j.type_jalon = $type
+           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           GROUP BY c.code_contrat""",
+        params={"contrat": contrat, "au": donnees_au, "type": rd.EVALUATION_TYPE,
+                "deadline": rd.EVALUATION_DEADLINE}).pl().with_columns(
+        (pl.col("realisee").is_not_null() | pl.col("prevue").is_not_null()).alias("ok"),
+        pl.when(pl.col("realisee").is_not_null())
+          .then(pl.lit("Évaluation réalisée le ") + pl.col("realisee").dt.strftime("%d/%m/%Y") + pl.lit("."))
+          .when(pl.col("prevue").is_not_null())
+          .then(pl.lit("Évaluation prévue le ") + pl.col("prevue").dt.strftime("%d/%m/%Y") + pl.lit(", pas encore échue."))
+          .when(pl.col("en_retard") > 0)
+          .then(pl.lit("Évaluation prévue mais non réalisée à l'échéance (en retard)."))
+          .otherwise(pl.lit("Aucune évaluation réalisée ni programmée avant l'actualisation.")).alias("preuve"))
+
+
+def readiness_by_contract(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                          max_age_months: int, tolerance_days: int = 0) -> pl.DataFrame:
+    """The checklist for each contract of the selection, long: code_contrat, critere, ok, preuve."""
+    contracts = _contracts(cur, contrat)
+    cadence = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days)
+    parts = {
+        "projets": _item_projets(cur, contrat),
+        "cibles": _item_cibles(cur, contrat),
+        "indicateurs": _item_indicateurs(cur, contrat, donnees_au, max_age_months),
+        "rapports": _item_rapports(cur, contrat, donnees_au),
+        "copil": _item_meetings(cadence, contracts, (rd.COPIL_TYPE,), "COPIL"),
+        "habitants": _item_meetings(cadence, contracts, model.RESIDENT_BODIES, "conseil citoyen ou table de quartier"),
+        "cpo": _item_cpo(cur, contrat, donnees_au),
+        "evaluation": _item_evaluation(cur, contrat, donnees_au),
+    }
+    assert tuple(parts) == rd.ITEM_KEYS
+    long = pl.concat([frame.select("code_contrat", pl.lit(key).alias("critere"), "ok", "preuve")
+                      for key, frame in parts.items()])
+    return (contracts.rename({"libelle": "contrat"}).join(long, on="code_contrat")
+            .with_columns(pl.col("critere").cast(pl.Enum(rd.ITEM_KEYS)))
+            .sort("contrat", "critere").with_columns(pl.col("critere").cast(pl.String)))
+
+
+def readiness(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+              max_age_months: int) -> dict:
+    """The readiness checklist of the selection and its score.
+
+    One contract: its items. « Tous les contrats »: an item is met when every contract meets it,
+    and the evidence says how many do. Returns items (critere, libelle, ok, preuve, regle, page),
+    remplis, total, score, pret, and `contrats` (one row per contract: remplis, score, pret, manquants).
+    """
+    long = readiness_by_contract(cur, contrat=contrat, donnees_au=donnees_au, max_age_months=max_age_months)
+    labels = {i.key: rd.label_text(i, max_age_months=max_age_months, cpo_target=model.CPO_TARGET_SHARE)
+              for i in rd.ITEMS}
+    per_contract = (long.group_by("code_contrat", "contrat", maintain_order=True)
+                        .agg(pl.col("ok").sum().cast(pl.Int64).alias("remplis"),
+                             pl.col("critere").filter(~pl.col("ok")).replace_strict(labels, return_dtype=pl.String)
+                               .alias("manquants"))
+                        .with_columns((pl.col("remplis") / len(rd.ITEMS)).alias("score"),
+                                      (pl.col("remplis") / len(rd.ITEMS) >= rd.READY_SHARE).alias("pret"),
+                                      pl.col("manquants").list.join(" ; "))
+                        .sort("remplis", "contrat"))
+    n_contracts = per_contract.height
+    if contrat is not None or n_contracts == 1:
+        items = long.select("critere", "ok", "preuve")
+    else:
+        items = (long.group_by("critere", maintain_order=True)
+                     .agg(pl.col("ok").all().alias("ok"), pl.col("ok").sum().cast(pl.Int64).alias("n_ok"),
+                          pl.col("contrat").filter(~pl.col("ok")).head(5).alias("exemples"))
+                     .with_columns((pl.format("{} sur {} {} ce critère", _n("n_ok", "contrat", "contrats"), pl.lit(n_contracts),
+                                              pl.when(pl.col("n_ok") < 2).then(pl.lit("remplit")).otherwise(pl.lit("remplissent")))
+                                    + pl.when(pl.col("exemples").list.len() > 0)
+                                        .then(pl.lit(" ; à compléter notamment : ") + pl.col("exemples").list.join(", "))
+                                        .otherwise(pl.lit(""))
+                                    + pl.lit(".")).alias("preuve"))
+                     .select("critere", "ok", "preuve"))
+    # The share itself (for one contract; skipped for « Tous les contrats », where the checklist
+    # only needs to know each contract's share can be computed, and the overview shows the total).
+    single = contrat is not None or n_contracts == 1
+    totals = financements.funding_totals(cur, contrat=contrat, annee=donnees_au.year) if single else {"part_cpo": None}
+    if totals["part_cpo"] is not None:
+        cpo_text = (f"Part des crédits P147 accordés en CPO en {donnees_au.year} : {fmt.percent(totals['part_cpo'])} "
+                    f"(cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}).")
+        items = items.with_columns(
+            pl.when(pl.col("critere") == "cpo").then(pl.lit(cpo_text)).otherwise(pl.col("preuve")).alias("preuve"))
+    meta = pl.DataFrame({
+        "critere": list(rd.ITEM_KEYS),
+        "libelle": [labels[k] for k in rd.ITEM_KEYS],
+        "regle": [rd.rule_text(i, max_age_months=max_age_months, cpo_target=model.CPO_TARGET_SHARE) for i in rd.ITEMS],
+        "page": [i.page for i in rd.ITEMS],
+    })
+    items = meta.join(items, on="critere", how="left", maintain_order="left").select(
+        "critere", "libelle", "ok", "preuve", "regle", "page")
+    if items["ok"].null_count():  # no contract in the selection
+        items = items.with_columns(pl.col("ok").fill_null(False),
+                                   pl.col("preuve").fill_null("Aucun contrat dans la sélection."))
+    remplis = int(items["ok"].sum())
+    return {
+        "items": items,
+        "remplis": remplis,
+        "total": len(rd.ITEMS),
+        "score": remplis / len(rd.ITEMS),
+        "pret": remplis / len(rd.ITEMS) >= rd.READY_SHARE,
+        "part_cpo": totals["part_cpo"],
+        "contrats": per_contract,
+    }
+
+
+def countdown(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+    """The 2027 actualisation date and days left (the overview's figure, reused as is)."""
+    return overview.actualisation(cur, contrat=contrat, donnees_au=donnees_au)
+
+
+# --- frozen baseline ------------------------------------------------------------------------
+
+def snapshot_frames(cur: duckdb.DuckDBPyConnection, *, contrat: str, date_gel: date) -> dict[str, pl.DataFrame]:
+    """The state of a contract at `date_gel`, as stored by a frozen baseline (and as compared « now »).
+
+    - objectifs: the contract's objectives created on or before `date_gel` (or undated);
+    - thematiques: the programmation of the year of `date_gel` by thématique P147: actions active
+      that year (refused ones excluded) and amounts accordés for that year (all funders);
+    - indicateurs: for each indicator and QPV of the contract, the latest value dated on or
+      before `date_gel` (a secret value is kept with its marker).
+    """
+    objectifs = cur.sql(
+        """SELECT code_objectif, code_qp, axe, libelle FROM objectif
+           WHERE code_contrat = $contrat AND (date_creation IS NULL OR date_creation <= $d)
+           ORDER BY code_objectif""", params={"contrat": contrat, "d": date_gel}).pl()
+    thematiques = cur.sql(
+        """WITH a AS (
+             SELECT code_action, thematique FROM action
+             WHERE code_contrat = $contrat AND annee_debut <= $annee AND annee_fin >= $annee AND statut <> 'refusée'),
+           m AS (SELECT a.thematique, sum(f.montant_accorde) AS montant
+                 FROM a JOIN financement f ON f.code_action = a.code_action AND f.annee = $annee GROUP BY 1)
+           SELECT a.thematique, count(*) AS nb_actions, CAST(coalesce(any_value(m.montant), 0) AS DOUBLE) AS montant_accorde
+           FROM a LEFT JOIN m USING (thematique) GROUP BY a.thematique ORDER BY a.thematique""",
+        params={"contrat": contrat, "annee": date_gel.year}).pl()
+    indicateurs = cur.sql(
+        """SELECT v.code_indicateur, v.code_territoire AS code_qp, v.date_valeur, v.valeur, v.secret
+           FROM valeur_indicateur v JOIN quartier q ON q.code_qp = v.code_territoire
+           WHERE v.type_territoire = 'QPV' AND q.code_contrat = $contrat AND v.date_valeur <= $d
+           QUALIFY row_number() OVER (PARTITION BY v.code_indicateur, v.code_territoire ORDER BY v.date_valeur DESC) = 1
+           ORDER BY v.code_indicateur, v.code_territoire""",
+        params={"contrat": contrat, "d": date_gel}).pl()
+    return {"objectifs": objectifs, "thematiques": thematiques, "indicateurs": indicateurs}
+
+
+def baselines(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+    """Frozen baselines of the selection, newest first."""
+    return cur.sql(
+        """SELECT g.id_gel, g.code_contrat, c.libelle AS contrat, g.libelle, g.date_gel, g.annee_programmation,
+                  g.created_at, g.auteur
+           FROM reference_gel g JOIN contrat c USING (code_contrat)
+           WHERE $contrat IS NULL OR g.code_contrat = $contrat
+           ORDER BY g.created_at DESC, g.id_gel DESC""", params={"contrat": contrat}).pl()
+
+
+def baseline_diff(cur: duckdb.DuckDBPyConnection, *, id_gel: int, donnees_au: date) -> dict:
+    """What changed between a frozen baseline and the current state at `donnees_au`.
+
+    Returns objectifs (code_objectif, code_qp, axe, libelle, changement in ajouté / supprimé /
+    libellé modifié), thematiques (then vs now per thématique), indicateurs (then vs now per
+    indicator and QPV), and the baseline's own row (gel).
+    """
+    gel_rows = cur.sql("SELECT id_gel, code_contrat, libelle, date_gel, annee_programmation FROM reference_gel "
+                       "WHERE id_gel = $id", params={"id": id_gel}).pl()
+    if gel_rows.is_empty():
+        raise ValueError(f"Référence n° {id_gel} introuvable.")
+    gel = gel_rows.row(0, named=True)
+    now = snapshot_frames(cur, contrat=gel["code_contrat"], date_gel=donnees_au)
+    then_obj = cur.sql("SELECT code_objectif, code_qp, axe, libelle FROM reference_gel_objectif WHERE id_gel = $id",
+                       params={"id": id_gel}).pl()
+    joined = then_obj.join(now["objectifs"], on="code_objectif", how="full", suffix="_now", coalesce=True)
+    objectifs = (joined.with_columns(
+                     pl.when(pl.col("libelle").is_null()).then(pl.lit("ajouté"))
+                       .when(pl.col("libelle_now").is_null()).then(pl.lit("supprimé"))
+                       .when(pl.col("libelle") != pl.col("libelle_now")).then(pl.lit("libellé modifié"))
+                       .otherwise(None).alias("changement"))
+                 .filter(pl.col("changement").is_not_null())
+                 .select("changement", "code_objectif",
+                         pl.coalesce("code_qp_now", "code_qp").alias("code_qp"),
+                         pl.coalesce("axe_now", "axe").alias("axe"),
+                         pl.col("libelle").alias("libelle_avant"), pl.col("libelle_now").alias("libelle_maintenant"))
+                 .sort("changement", "code_objectif"))
+    then_th = cur.sql("SELECT thematique, nb_actions, montant_accorde FROM reference_gel_thematique WHERE id_gel = $id",
+                      params={"id": id_gel}).pl()
+    thematiques = (then_th.join(now["thematiques"], on="thematique", how="full", suffix="_now", coalesce=True)
+                   .select("thematique",
+                           pl.col("thematique").replace_strict(model.THEMATIQUES_P147, default="").alias("libelle"),
+                           pl.col("nb_actions").fill_null(0).cast(pl.Int64).alias("actions_avant"),
+                           pl.col("montant_accorde").fill_null(0.0).cast(pl.Float64).alias("montant_avant"),
+                           pl.col("nb_actions_now").fill_null(0).cast(pl.Int64).alias("actions_maintenant"),
+                           pl.col("montant_accorde_now").fill_null(0.0).cast(pl.Float64).alias("montant_maintenant"))
+                   .with_columns((pl.col("montant_maintenant") - pl.col("montant_avant")).alias("ecart_montant"),
+                                 (pl.col("actions_maintenant") - pl.col("actions_avant")).alias("ecart_actions"))
+                   .sort("thematique"))
+    then_ind = cur.sql("SELECT code_indicateur, code_qp, date_valeur, valeur, secret FROM reference_gel_indicateur "
+                       "WHERE id_gel = $id", params={"id": id_gel}).pl()
+    ind_meta = cur.sql("SELECT code_indicateur, libelle AS indicateur, unite, sens FROM indicateur").pl()
+    qpv = cur.sql("SELECT code_qp, libelle AS quartier FROM quartier").pl()
+    indicateurs = (then_ind.join(now["indicateurs"], on=["code_indicateur", "code_qp"], how="full",
+                                 suffix="_now", coalesce=True)
+                   .join(ind_meta, on="code_indicateur", how="left")
+                   .join(qpv, on="code_qp", how="left")
+                   .select("code_indicateur", "indicateur", "unite", "sens", "code_qp", "quartier",
+                           pl.col("date_valeur").alias("date_avant"), pl.col("valeur").alias("valeur_avant"),
+                           pl.col("secret").alias("secret_avant"),
+                           pl.col("date_valeur_now").alias("date_maintenant"),
+                           pl.col("valeur_now").alias("valeur_maintenant"), pl.col("secret_now").alias("secret_maintenant"))
+                   .with_columns((pl.col("valeur_maintenant") - pl.col("valeur_avant")).alias("ecart"))
+                   .with_columns(
+                       pl.when(pl.col("ecart").is_null() | (pl.col("sens") == "neutre") | (pl.col("ecart") == 0))
+                         .then(None)
+                         .when((pl.col("ecart") > 0) == (pl.col("sens") == "hausse")).then(pl.lit("favorable"))
+                         .otherwise(pl.lit("défavorable")).alias("evolution"))
+                   .sort("indicateur", "quartier"))
+    return {"gel": gel, "objectifs": objectifs, "thematiques": thematiques, "indicateurs": indicateurs,
+            "annee_maintenant": donnees_au.year}
