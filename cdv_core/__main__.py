@@ -1,4 +1,4 @@
-"""Command line: `python -m cdv_core demo|info …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
+"""Command line: `python -m cdv_core demo|info|export …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,45 @@ def _demo(args: argparse.Namespace) -> int:
     demo.build_store(out, scale=args.scale, seed=args.seed)
     seconds = fmt.number(time.perf_counter() - start, 1)
     print(f"Territoire « {args.scale} » (graine {args.seed}) écrit dans {out} en {seconds} s.")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from cdv_core import exports, seance
+    from cdv_core.queries import territoire
+
+    try:
+        con = store.connect(args.store)
+    except store.StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        cur = con.cursor()
+        contracts = territoire.contracts(cur)
+        if args.contract not in contracts["code_contrat"].to_list():
+            print(f"Contrat « {args.contract} » inconnu. Contrats disponibles : "
+                  + ", ".join(contracts["code_contrat"].to_list()), file=sys.stderr)
+            return 1
+        libelle = contracts.filter(contracts["code_contrat"] == args.contract)["libelle"][0]
+        au = date.fromisoformat(args.au) if args.au else (territoire.store_context(cur)["donnees_au"] or date.today())
+        keys = tuple(args.sections.split(",")) if args.sections else seance.DEFAULT_AGENDA
+        unknown = [k for k in keys if k not in seance.SECTIONS]
+        if unknown:
+            print(f"Section(s) inconnue(s) : {', '.join(unknown)} (possibles : {', '.join(seance.SECTIONS)})",
+                  file=sys.stderr)
+            return 2
+        sections = seance.agenda(cur, keys=keys, contrat=args.contract, donnees_au=au,
+                                 settings=settings_mod.load())
+        cover = exports.Cover("Point d'étape du contrat de ville", libelle, date.today(), au)
+        data = exports.render(args.format, cover, sections,
+                              progress=lambda share, label: print(f"  {label}", file=sys.stderr))
+    finally:
+        con.close()
+    exports.write(Path(args.out), data)
+    print(f"Export {args.format.upper()} écrit dans {args.out} ({fmt.integer(len(data))} octets, "
+          f"{fmt.plural(len(sections), 'section')}, données au {fmt.day(au)}).")
     return 0
 
 
@@ -77,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=default_store)
     p.add_argument("--force", action="store_true", help="remplacer le fichier s'il existe")
     p.set_defaults(func=_demo)
+    p = sub.add_parser("export", help="exporter un ordre du jour (PowerPoint, PDF, Excel)")
+    p.add_argument("--contract", required=True, help="code du contrat")
+    p.add_argument("--format", required=True, choices=("pptx", "pdf", "xlsx"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--store", default=default_store)
+    p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
+    p.add_argument("--sections", help="sections séparées par des virgules (défaut : toutes)")
+    p.set_defaults(func=_export)
     p = sub.add_parser("info", help="décrire une base")
     p.add_argument("--store", default=default_store)
     p.set_defaults(func=_info)

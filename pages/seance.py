@@ -1,13 +1,192 @@
-"""« Séance et exports » — placeholder until the screen is built."""
+"""« Séance et exports »: run a steering committee live on frozen figures, capture decisions,
+and export the agenda as PowerPoint, PDF and Excel."""
 
+from datetime import date
+
+import polars as pl
 import streamlit as st
 
-from cdv_core import ui
+from cdv_core import exports, fmt, seance, store, ui
+from cdv_core.edits import gouvernance as gouvernance_edits
+from cdv_core.queries import gouvernance
+from cdv_core.ui import nav
+from cdv_core.ui.widgets import presentation_style
 
 ctx = ui.bootstrap("Séance et exports")
 ui.page_header("Séance et exports", ctx)
-st.info(
-    "Cet écran est en préparation. Il présentera le mode séance pour le comité de pilotage et les exports PowerPoint, PDF et Excel. "
-    "Aucun chiffre n'est affiché ici tant qu'il n'est pas calculé à partir des données.",
-    icon=":material/construction:",
-)
+STATE = "seance_state"
+
+
+def _agenda_picker(prefix: str) -> tuple[str, ...]:
+    choices = seance.section_choices()
+    picked = st.multiselect("Ordre du jour", list(choices), default=list(seance.DEFAULT_AGENDA),
+                            format_func=choices.get, key=f"{prefix}_agenda",
+                            help="Les sections sont présentées dans l'ordre choisi.")
+    return tuple(picked)
+
+
+def _build(keys: tuple[str, ...]) -> tuple[seance.Section, ...]:
+    return ui.cached(ctx, seance.agenda, keys=keys, contrat=ctx.contrat, donnees_au=ctx.donnees_au,
+                     settings=ctx.settings)
+
+
+def _render_section(section: seance.Section) -> None:
+    st.header(section.title)
+    cols = st.columns(min(4, max(1, len(section.figures))))
+    for i, figure in enumerate(section.figures):
+        with cols[i % len(cols)]:
+            ui.kpi(figure.label, figure.value, delta=figure.note, delta_color="off")
+    if section.chart:
+        st.vega_lite_chart(section.chart, width="stretch")
+    if section.table is not None and section.table.height:
+        if section.table_title:
+            st.markdown(f"**{section.table_title}**")
+        st.dataframe(section.table.head(seance.TABLE_ROWS), hide_index=True, width="stretch")
+
+
+def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: date, key: str) -> None:
+    cover = exports.Cover(title, ctx.contrat_libelle, date_seance, ctx.donnees_au)
+    files = st.session_state.get(f"{key}_files")
+    if st.button("Préparer les exports", key=f"{key}_build", icon=":material/file_export:"):
+        files = {}
+        with st.status("Préparation des exports…", expanded=True) as status:
+            bar = st.progress(0.0)
+            for n, name in enumerate(exports.FORMATS):
+                def progress(share, label, n=n):
+                    bar.progress((n + share) / len(exports.FORMATS), text=label)
+
+                files[name] = exports.render(name, cover, sections, decisions, progress=progress)
+            status.update(label="Exports prêts", state="complete")
+        st.session_state[f"{key}_files"] = files
+    if files:
+        cols = st.columns(3)
+        labels = {"pptx": "PowerPoint", "pdf": "PDF", "xlsx": "Excel"}
+        for col, name in zip(cols, exports.FORMATS):
+            with col:
+                st.download_button(f"Télécharger ({labels[name]})", data=files[name],
+                                   file_name=f"seance-{date_seance.isoformat()}.{name}", mime=exports.MIME[name],
+                                   key=f"{key}_dl_{name}", icon=":material/download:")
+
+
+state = st.session_state.get(STATE)
+if state and (state["contrat"] != ctx.contrat):
+    st.warning("Le contrat sélectionné a changé : la séance en cours a été fermée sans enregistrement.",
+               icon=":material/warning:")
+    state = st.session_state[STATE] = None
+
+tab_seance, tab_export = st.tabs(["Séance en direct", "Exports sans séance"])
+
+with tab_seance:
+    if ctx.contrat is None:
+        st.info("Choisissez un contrat dans le panneau latéral pour conduire une séance de l'une de ses instances.",
+                icon=":material/info:")
+    elif not state:
+        instances = ui.cached(ctx, gouvernance.instance_choices, contrat=ctx.contrat, donnees_au=ctx.donnees_au,
+                              tolerance_days=ctx.settings.cadence_tolerance_days)
+        left, right = st.columns(2)
+        with left:
+            code_instance = st.selectbox("Instance", instances["code_instance"].to_list(),
+                                         format_func=dict(zip(instances["code_instance"], instances["libelle"])).get,
+                                         key="seance_instance")
+        planned = ui.cached(ctx, seance.planned_meetings, code_instance=code_instance) if code_instance else None
+        with right:
+            options = ["__nouvelle__"] + (planned["id_reunion"].to_list() if planned is not None else [])
+            labels = {"__nouvelle__": "Nouvelle réunion, à la date de la séance"}
+            if planned is not None:
+                labels |= {r: f"Réunion prévue le {fmt.day(d)}" for r, d in zip(planned["id_reunion"], planned["date_reunion"])}
+            reunion = st.selectbox("Réunion", options, format_func=labels.get, key="seance_reunion")
+        date_seance = st.date_input("Date de la séance", value=date.today(), format="DD/MM/YYYY", key="seance_date")
+        keys = _agenda_picker("seance")
+        if st.button("Démarrer la séance", type="primary", key="seance_start", disabled=not (code_instance and keys),
+                     icon=":material/play_arrow:"):
+            st.session_state[STATE] = {
+                "contrat": ctx.contrat, "instance": code_instance,
+                "instance_libelle": dict(zip(instances["code_instance"], instances["libelle"]))[code_instance],
+                "reunion": None if reunion == "__nouvelle__" else reunion, "date": date_seance,
+                "keys": keys, "sections": _build(keys), "donnees_au": ctx.donnees_au, "index": 0, "decisions": [],
+            }
+            st.rerun()
+    else:
+        sections = state["sections"]
+        i = state["index"]
+        full = st.toggle("Plein écran (masquer le panneau latéral)", key="seance_fullscreen")
+        presentation_style(hide_sidebar=full)
+        st.caption(f"**{state['instance_libelle']}** · séance du {fmt.day(state['date'])} · chiffres figés : "
+                   f"données au **{fmt.day(state['donnees_au'])}** · section {i + 1} sur {len(sections)}")
+        with st.container(key="seance_section"):
+            _render_section(sections[i])
+        prev, nxt, refresh, _ = st.columns([1, 1, 2, 2])
+        with prev:
+            if st.button("Précédent", key="seance_prev", disabled=i == 0, icon=":material/arrow_back:",
+                         shortcut="ArrowLeft"):
+                state["index"] = i - 1
+                st.rerun()
+        with nxt:
+            if st.button("Suivant", key="seance_next", disabled=i >= len(sections) - 1,
+                         icon=":material/arrow_forward:", shortcut="ArrowRight"):
+                state["index"] = i + 1
+                st.rerun()
+        with refresh:
+            if st.button("Rafraîchir les chiffres", key="seance_refresh", icon=":material/refresh:",
+                         help="Recalcule toutes les sections avec les données actuelles de la base."):
+                state["sections"], state["donnees_au"] = _build(state["keys"]), ctx.donnees_au
+                st.rerun()
+
+        st.divider()
+        st.subheader("Décisions prises en séance")
+        with st.form("seance_decision", clear_on_submit=True):
+            libelle = st.text_input("Décision", key="seance_dec_libelle")
+            c1, c2, c3 = st.columns(3)
+            with c1:
+                responsable = st.text_input("Responsable", key="seance_dec_resp")
+            with c2:
+                echeance = st.date_input("Échéance", value=None, format="DD/MM/YYYY", key="seance_dec_due")
+            with c3:
+                actions = st.text_input("Actions liées (codes)", key="seance_dec_actions",
+                                        help="Codes d'action séparés par des virgules.")
+            if st.form_submit_button("Ajouter la décision", icon=":material/add:"):
+                if not libelle.strip():
+                    st.error("Le libellé de la décision est obligatoire.")
+                else:
+                    state["decisions"].append({"libelle": libelle.strip(), "responsable": responsable.strip() or None,
+                                               "date_echeance": echeance, "actions": actions})
+        if state["decisions"]:
+            st.dataframe(exports.decisions_table(pl.DataFrame(state["decisions"])), hide_index=True,
+                         width="stretch")
+        c1, c2 = st.columns(2)
+        with c1:
+            participants = st.number_input("Participants", min_value=0, step=1, value=None, key="seance_participants")
+        with c2:
+            habitants = st.number_input("Dont habitants", min_value=0, step=1, value=None, key="seance_habitants")
+        if st.button("Clôturer la séance et enregistrer", type="primary", key="seance_close", icon=":material/task_alt:"):
+            draft = gouvernance_edits.MeetingDraft(
+                code_instance=state["instance"], date_reunion=state["date"], statut="tenue",
+                nb_participants=participants, nb_habitants=habitants, objet="Séance conduite avec le tableau de bord",
+                decisions=tuple(gouvernance_edits.DecisionDraft(
+                    libelle=d["libelle"], responsable=d["responsable"], date_echeance=d["date_echeance"],
+                    actions=gouvernance_edits.parse_action_codes(d["actions"])) for d in state["decisions"]),
+            )
+            with ui.write_lock:
+                result = gouvernance_edits.record_meeting(ui.connection(ctx.store_path), draft, today=date.today(),
+                                                          replaces=state["reunion"])
+            if result.ok:
+                st.session_state[STATE] = None
+                st.session_state["seance_closed"] = (result.id_reunion, len(draft.decisions))
+                st.rerun()
+            for error in result.errors:
+                st.error(error, icon=":material/error:")
+        with st.expander("Exports de la séance (PowerPoint, PDF, Excel)"):
+            decisions = pl.DataFrame(state["decisions"]) if state["decisions"] else None
+            _exports(sections, f"Séance — {state['instance_libelle']}", decisions, state["date"], "seance_exp")
+
+    closed = st.session_state.pop("seance_closed", None)
+    if closed:
+        st.success(f"Séance enregistrée (réunion {closed[0]}) avec {fmt.plural(closed[1], 'décision')} : "
+                   "elles figurent dans le suivi des décisions.", icon=":material/check_circle:")
+        st.page_link(nav.page_path("Gouvernance"), label="Voir le suivi des décisions", icon=":material/arrow_forward:")
+
+with tab_export:
+    st.write("Exporter un ordre du jour avec les données actuelles, sans conduire de séance.")
+    keys = _agenda_picker("export")
+    if keys:
+        _exports(_build(keys), "Point d'étape du contrat de ville", None, ctx.donnees_au, "export")

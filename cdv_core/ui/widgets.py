@@ -18,3 +18,19 @@ def altair_fr(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 def kpi(label: str, value: str, *, help: str | None = None, delta: str | None = None,
         delta_color: str = "normal") -> None:
     st.metric(label, value, delta=delta, help=help, border=True, delta_color=delta_color)
+
+
+_PRESENTATION_CSS = """
+<style>
+.st-key-seance_section [data-testid="stMetricValue"] { font-size: 3.2rem; }
+.st-key-seance_section [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
+.st-key-seance_section h2 { font-size: 2.6rem; }
+%s
+</style>
+"""
+_HIDE_SIDEBAR = '[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }'
+
+
+def presentation_style(*, hide_sidebar: bool) -> None:
+    """Large figures for a projector; optionally hide the sidebar. Fixed CSS only: no user text."""
+    st.html(_PRESENTATION_CSS % (_HIDE_SIDEBAR if hide_sidebar else ""))

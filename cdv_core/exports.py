@@ -1,0 +1,257 @@
+"""Exports of a séance (or any agenda) for élus: PowerPoint, PDF and Excel.
+
+All three render the same frozen `seance.Section` objects; charts are rendered offline to PNG
+(vl-convert) with the French locale. The PDF embeds the DejaVu fonts shipped in static/fonts
+so accents, « € » and narrow spaces print on any machine.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from cdv_core import charts, fmt, tables
+from cdv_core.seance import TABLE_ROWS, Section
+from cdv_core.settings import PROJECT_ROOT
+
+FONTS = PROJECT_ROOT / "static" / "fonts"
+FORMATS = ("pptx", "pdf", "xlsx")
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Cover:
+    titre: str                 # e.g. « Comité de pilotage du 12/03/2027 »
+    contrat: str               # contract label (or « Tous les contrats »)
+    date_seance: date
+    donnees_au: date
+
+
+def decisions_table(decisions: pl.DataFrame | None) -> pl.DataFrame:
+    """The decisions slide/page: libellé, responsable, échéance (JJ/MM/AAAA)."""
+    if decisions is None or decisions.is_empty():
+        return pl.DataFrame({"Décision": [], "Responsable": [], "Échéance": []},
+                            schema={"Décision": pl.String, "Responsable": pl.String, "Échéance": pl.String})
+    return decisions.select(pl.col("libelle").cast(pl.String).alias("Décision"),
+                            pl.col("responsable").cast(pl.String).fill_null("—").alias("Responsable"),
+                            fmt.day_expr(pl.col("date_echeance").cast(pl.Date)).fill_null("—").alias("Échéance"))
+
+
+def _noop(_share: float, _label: str) -> None:
+    return None
+
+
+# --- PowerPoint -----------------------------------------------------------------------------
+
+def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
+            *, progress: Progress = _noop) -> bytes:
+    from pptx import Presentation
+    from pptx.util import Inches, Pt
+
+    deck = Presentation()
+    deck.slide_width, deck.slide_height = Inches(13.333), Inches(7.5)
+    blank = deck.slide_layouts[6]
+
+    def text(slide, left, top, width, height, value, size, *, bold=False, color=None):
+        box = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
+        frame = box.text_frame
+        frame.word_wrap = True
+        run = frame.paragraphs[0].add_run()
+        run.text = value
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        if color:
+            from pptx.dml.color import RGBColor
+
+            run.font.color.rgb = RGBColor(*color)
+        return box
+
+    slide = deck.slides.add_slide(blank)
+    text(slide, 0.8, 2.0, 11.7, 1.2, cover.titre, 40, bold=True, color=(31, 78, 121))
+    text(slide, 0.8, 3.3, 11.7, 0.8, cover.contrat, 24)
+    text(slide, 0.8, 4.3, 11.7, 0.6, f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}", 18)
+
+    for i, section in enumerate(sections):
+        progress(i / max(len(sections), 1), f"Diapositive « {section.title} »")
+        slide = deck.slides.add_slide(blank)
+        text(slide, 0.5, 0.3, 12.3, 0.8, section.title, 32, bold=True, color=(31, 78, 121))
+        text(slide, 9.3, 0.35, 3.6, 0.5, f"données au {fmt.day(cover.donnees_au)}", 12)
+        for j, figure in enumerate(section.figures[:8]):
+            left, top = 0.5 + (j % 4) * 3.1, 1.2 + (j // 4) * 1.35
+            text(slide, left, top, 3.0, 0.4, figure.label, 13)
+            text(slide, left, top + 0.35, 3.0, 0.6, figure.value, 26, bold=True)
+            if figure.note:
+                text(slide, left, top + 0.95, 3.0, 0.3, figure.note, 10)
+        top = 1.2 + 1.35 * (1 + (min(len(section.figures), 8) - 1) // 4) + 0.1
+        if section.chart:
+            image = io.BytesIO(charts.png(section.chart))
+            slide.shapes.add_picture(image, Inches(0.5), Inches(top), height=Inches(min(7.2 - top, 4.2)))
+        elif section.table is not None and section.table.height:
+            _pptx_table(slide, section.table.head(TABLE_ROWS), top, section.table_title)
+    slide = deck.slides.add_slide(blank)
+    text(slide, 0.5, 0.3, 12.3, 0.8, "Décisions de la séance", 32, bold=True, color=(31, 78, 121))
+    table = decisions_table(decisions)
+    if table.height:
+        _pptx_table(slide, table, 1.3, None)
+    else:
+        text(slide, 0.5, 1.4, 12.3, 0.6, "Aucune décision enregistrée pendant la séance.", 18)
+    progress(1.0, "Présentation prête")
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def _pptx_table(slide, frame: pl.DataFrame, top: float, title: str | None) -> None:
+    from pptx.util import Inches, Pt
+
+    if title:
+        box = slide.shapes.add_textbox(Inches(0.5), Inches(top), Inches(12.3), Inches(0.4))
+        box.text_frame.text = title
+        box.text_frame.paragraphs[0].runs[0].font.size = Pt(14)
+        top += 0.45
+    rows, cols = frame.height + 1, frame.width
+    shape = slide.shapes.add_table(rows, cols, Inches(0.5), Inches(top), Inches(12.3), Inches(0.3 * rows))
+    grid = shape.table
+    for c, name in enumerate(frame.columns):
+        grid.cell(0, c).text = name
+    for r, row in enumerate(frame.iter_rows(), start=1):  # ≤ TABLE_ROWS rows of a slide
+        for c, value in enumerate(row):
+            grid.cell(r, c).text = "" if value is None else str(value)
+    for r in range(rows):
+        for c in range(cols):
+            for paragraph in grid.cell(r, c).text_frame.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(11)
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+def to_pdf(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
+           *, progress: Progress = _noop) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(cover.titre)
+    pdf.set_creator("Pilotage des contrats de ville")
+
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 22)
+    pdf.set_text_color(31, 78, 121)
+    pdf.ln(50)
+    pdf.multi_cell(0, 11, cover.titre, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font("DejaVu", "", 14)
+    pdf.ln(4)
+    pdf.multi_cell(0, 8, cover.contrat, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}", new_x="LMARGIN", new_y="NEXT")
+
+    for i, section in enumerate(sections):
+        progress(i / max(len(sections), 1), f"Page « {section.title} »")
+        pdf.add_page()
+        pdf.set_font("DejaVu", "B", 16)
+        pdf.set_text_color(31, 78, 121)
+        pdf.cell(0, 10, section.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font("DejaVu", "", 9)
+        pdf.cell(0, 5, f"Données au {fmt.day(cover.donnees_au)}", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+        for figure in section.figures:
+            pdf.set_font("DejaVu", "", 10)
+            pdf.cell(95, 7, figure.label)
+            pdf.set_font("DejaVu", "B", 11)
+            pdf.cell(0, 7, figure.value + (f"  ({figure.note})" if figure.note else ""), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        if section.chart:
+            pdf.image(io.BytesIO(charts.png(section.chart)), w=170)
+            pdf.ln(3)
+        if section.table is not None and section.table.height:
+            _pdf_table(pdf, section.table.head(TABLE_ROWS), section.table_title)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.cell(0, 10, "Décisions de la séance", new_x="LMARGIN", new_y="NEXT")
+    table = decisions_table(decisions)
+    if table.height:
+        _pdf_table(pdf, table, None)
+    else:
+        pdf.set_font("DejaVu", "", 11)
+        pdf.cell(0, 8, "Aucune décision enregistrée pendant la séance.", new_x="LMARGIN", new_y="NEXT")
+    progress(1.0, "Rapport prêt")
+    return bytes(pdf.output())
+
+
+def _pdf_table(pdf, frame: pl.DataFrame, title: str | None) -> None:
+    if title:
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.multi_cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 8)
+    with pdf.table(text_align="LEFT", line_height=4.5) as grid:
+        header = grid.row()
+        for name in frame.columns:
+            header.cell(name)
+        for values in frame.iter_rows():  # ≤ TABLE_ROWS rows of a page
+            row = grid.row()
+            for value in values:
+                row.cell("" if value is None else str(value))
+    pdf.ln(3)
+
+
+# --- Excel ----------------------------------------------------------------------------------
+
+def to_xlsx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
+            *, progress: Progress = _noop) -> bytes:
+    """One sheet per section (its figures, then its full table), plus the decisions."""
+    sheets: dict[str, pl.DataFrame] = {
+        "Séance": pl.DataFrame({"Rubrique": ["Titre", "Contrat", "Date de la séance", "Données au"],
+                                "Valeur": [cover.titre, cover.contrat, fmt.day(cover.date_seance),
+                                           fmt.day(cover.donnees_au)]}),
+    }
+    used = set(sheets)
+    for section in sections:
+        figures = pl.DataFrame({"Indicateur": [f.label for f in section.figures],
+                                "Valeur": [f.value for f in section.figures],
+                                "Précision": [f.note or "" for f in section.figures]})
+        name = _sheet_name(section.title, used)
+        sheets[name] = figures
+        if section.table is not None and section.table.height:
+            sheets[_sheet_name(section.title + " (détail)", used)] = section.table
+    sheets[_sheet_name("Décisions", used)] = decisions_table(decisions)
+    progress(1.0, "Classeur prêt")
+    return tables.to_xlsx_bytes(sheets)
+
+
+def _sheet_name(title: str, used: set[str]) -> str:
+    base = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31]
+    name, n = base, 2
+    while name in used:
+        suffix = f" {n}"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(name)
+    return name
+
+
+RENDERERS = {"pptx": to_pptx, "pdf": to_pdf, "xlsx": to_xlsx}
+MIME = {
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def render(fmt_name: str, cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
+           *, progress: Progress = _noop) -> bytes:
+    if fmt_name not in RENDERERS:
+        raise ValueError(f"Format inconnu : {fmt_name} (attendu : {', '.join(FORMATS)})")
+    return RENDERERS[fmt_name](cover, sections, decisions, progress=progress)
+
+
+def write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

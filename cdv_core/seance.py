@@ -1,0 +1,171 @@
+"""Séance: the agenda sections of a steering-committee meeting, computed once and frozen.
+
+Each section is built from the same `cdv_core.queries` functions as the pages (one computation
+per figure) and carries what every medium needs: headline figures, one small table, an optional
+chart (a Vega-Lite spec with the French locale). The live page, the PPTX, the PDF and the XLSX
+exports all render these objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import altair as alt
+import duckdb
+import polars as pl
+
+from cdv_core import charts, fmt
+from cdv_core.domain import model
+from cdv_core.queries import financements, gouvernance, overview
+from cdv_core.settings import Settings
+
+TABLE_ROWS = 12  # rows of a section's table on a slide or a page
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    figures: tuple[Figure, ...]
+    table: pl.DataFrame | None = None
+    table_title: str | None = None
+    chart: dict | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Scope:
+    contrat: str | None
+    donnees_au: date
+    settings: Settings
+    code_qp: str | None = None
+
+
+def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
+    h = overview.headline(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    countdown = overview.actualisation(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    alerts = overview.alerts(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+                             unpaid_months=scope.settings.unpaid_months,
+                             tolerance_days=scope.settings.cadence_tolerance_days)
+    year = h["annee"]
+    by_funder = financements.funding_by_funder_year(cur, contrat=scope.contrat, annee=year).select(
+        "financeur", "accorde").filter(pl.col("accorde") > 0)
+    chart = None
+    if by_funder.height:
+        chart = charts.french(
+            alt.Chart(by_funder)
+            .mark_bar(color="#1f4e79")
+            .encode(x=alt.X("accorde:Q", title=f"Montant accordé {year} (€)", axis=alt.Axis(format=",.0f")),
+                    y=alt.Y("financeur:N", title=None, sort="-x"))
+            .properties(width=520, height=28 * by_funder.height, title=f"Financements accordés {year} par financeur")
+        ).to_dict()
+    return Section(
+        key="vue_ensemble", title="Vue d'ensemble",
+        figures=(
+            Figure("Quartiers prioritaires", fmt.integer(h["quartiers"])),
+            Figure("Habitants des QPV", fmt.integer(h["population"])),
+            Figure(f"Actions {year}", fmt.integer(h["actions_annee"])),
+            Figure(f"Montant accordé {year}", fmt.euros(h["accorde"])),
+            Figure(f"Montant versé {year}", fmt.euros(h["verse"])),
+            Figure(f"Crédits P147 en CPO {year}", fmt.percent(h["part_cpo"]),
+                   f"cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}"),
+            Figure("Actualisation 2027", f"J-{fmt.integer(countdown['jours'])}" if countdown["jours"] >= 0
+                   else "échéance dépassée", fmt.long_day(countdown["date"])),
+        ),
+        table=alerts.select(pl.col("categorie").alias("Alerte"), pl.col("message").alias("Détail")),
+        table_title="Alertes", chart=chart,
+    )
+
+
+def _actions_en_retard(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
+    unpaid = financements.unpaid_grants(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+                                        months=scope.settings.unpaid_months)
+    ended = financements.ended_without_status(cur, contrat=scope.contrat, donnees_au=scope.donnees_au).height
+    table = unpaid.sort("date_decision").select(
+        pl.col("action").alias("Action"), pl.col("porteur").alias("Porteur"), pl.col("financeur").alias("Financeur"),
+        fmt.euros_expr(pl.col("montant_accorde")).alias("Accordé"),
+        fmt.day_expr(pl.col("date_decision")).alias("Décision"),
+    )
+    return Section(
+        key="actions_en_retard", title="Actions et paiements en retard",
+        figures=(
+            Figure("Subventions accordées non versées", fmt.integer(unpaid.height),
+                   f"plus de {scope.settings.unpaid_months} mois après la décision"),
+            Figure("Montant en attente", fmt.euros(float(unpaid["montant_accorde"].sum() or 0))),
+            Figure("Actions terminées sans statut final", fmt.integer(ended)),
+        ),
+        table=table, table_title="Subventions en attente de versement (les plus anciennes d'abord)",
+    )
+
+
+def _gouvernance(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
+    cadence = gouvernance.instance_cadence(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+                                           tolerance_days=scope.settings.cadence_tolerance_days)
+    late = cadence.filter(pl.col("en_retard"))
+    decisions = gouvernance.decision_counts(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    table = late.select(
+        pl.col("libelle").alias("Instance"),
+        pl.when(pl.col("cadence_mois") > 1).then(pl.format("tous les {} mois", pl.col("cadence_mois")))
+          .otherwise(pl.lit("tous les mois")).alias("Cadence attendue"),
+        fmt.day_expr(pl.col("derniere_tenue")).fill_null("jamais").alias("Dernière réunion tenue"),
+    )
+    return Section(
+        key="gouvernance", title="Gouvernance",
+        figures=(
+            Figure("Instances suivies", fmt.integer(cadence.height)),
+            Figure("Instances en retard", fmt.integer(late.height),
+                   f"cadence dépassée de plus de {scope.settings.cadence_tolerance_days} jours"),
+            Figure("Réunions tenues sur 12 mois", fmt.integer(int(cadence["tenues_12_mois"].sum() or 0))),
+            Figure("Décisions en retard", fmt.integer(decisions["en_retard"]),
+                   f"sur {fmt.plural(decisions['ouvertes'], 'décision ouverte', 'décisions ouvertes')}"),
+        ),
+        table=table, table_title="Instances en retard sur leur cadence",
+    )
+
+
+SECTIONS: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Scope], Section]]] = {
+    "vue_ensemble": ("Vue d'ensemble", _vue_ensemble),
+    "actions_en_retard": ("Actions et paiements en retard", _actions_en_retard),
+    "gouvernance": ("Gouvernance", _gouvernance),
+}
+DEFAULT_AGENDA: tuple[str, ...] = tuple(SECTIONS)
+
+
+def build_section(cur: duckdb.DuckDBPyConnection, key: str, scope: Scope) -> Section:
+    if key not in SECTIONS:
+        raise ValueError(f"Section inconnue : {key}")
+    return SECTIONS[key][1](cur, scope)
+
+
+def build_agenda(cur: duckdb.DuckDBPyConnection, keys: tuple[str, ...], scope: Scope) -> tuple[Section, ...]:
+    """All sections of an agenda, computed now: the frozen figures of a séance."""
+    return tuple(build_section(cur, key, scope) for key in keys)
+
+
+def agenda(cur: duckdb.DuckDBPyConnection, *, keys: tuple[str, ...], contrat: str | None, donnees_au: date,
+           settings: Settings, code_qp: str | None = None) -> tuple[Section, ...]:
+    """`build_agenda` with plain keyword arguments (the form `ui.cached` takes)."""
+    return build_agenda(cur, keys, Scope(contrat, donnees_au, settings, code_qp))
+
+
+def planned_meetings(cur: duckdb.DuckDBPyConnection, *, code_instance: str) -> pl.DataFrame:
+    """Planned (« prévue ») meetings of an instance, the ones a séance can be attached to."""
+    return cur.sql(
+        """SELECT id_reunion, date_reunion, objet FROM reunion
+           WHERE code_instance = $i AND statut = 'prévue' ORDER BY date_reunion""",
+        params={"i": code_instance},
+    ).pl()
+
+
+def section_choices() -> dict[str, str]:
+    """Agenda sections offered to the presenter: key → French title."""
+    return {key: title for key, (title, _) in SECTIONS.items()}
