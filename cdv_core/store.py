@@ -274,6 +274,38 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        FROM decision d ANTI JOIN reunion r USING (id_reunion)""",
     """SELECT 'jalon ' || j.id_jalon || ' : contrat ' || j.code_contrat || ' inconnu'
        FROM jalon j ANTI JOIN contrat c USING (code_contrat)""",
+    # --- acteurs et ingénierie (0004) ---
+    """SELECT 'acteur ' || a.id_acteur || ' : sans financement, il lui faut un nom, un type de structure et un contrat'
+       FROM acteur a WHERE NOT EXISTS (SELECT 1 FROM porteur p WHERE p.id_porteur = a.id_acteur)
+         AND (a.nom IS NULL OR a.type_structure IS NULL OR a.code_contrat IS NULL)""",
+    """SELECT 'acteur ' || a.id_acteur || ' : contrat ' || a.code_contrat || ' inconnu'
+       FROM acteur a WHERE a.code_contrat IS NOT NULL AND NOT EXISTS (
+         SELECT 1 FROM contrat c WHERE c.code_contrat = a.code_contrat)""",
+    """SELECT 'domaine, quartier ou instance de l''acteur ' || x.id_acteur || ' : acteur inconnu'
+       FROM (SELECT id_acteur FROM acteur_domaine UNION SELECT id_acteur FROM acteur_quartier
+             UNION SELECT id_acteur FROM acteur_instance) x
+       WHERE NOT EXISTS (SELECT 1 FROM acteur a WHERE a.id_acteur = x.id_acteur)
+         AND NOT EXISTS (SELECT 1 FROM porteur p WHERE p.id_porteur = x.id_acteur)""",
+    """SELECT 'acteur ' || x.id_acteur || ' : quartier ' || x.code_qp || ' inconnu'
+       FROM acteur_quartier x ANTI JOIN quartier q USING (code_qp)""",
+    """SELECT 'acteur ' || x.id_acteur || ' : instance ' || x.code_instance || ' inconnue'
+       FROM acteur_instance x ANTI JOIN instance i USING (code_instance)""",
+    """SELECT 'poste ' || p.id_poste || ' : contrat ' || p.code_contrat || ' inconnu'
+       FROM poste p WHERE p.code_contrat IS NOT NULL AND NOT EXISTS (
+         SELECT 1 FROM contrat c WHERE c.code_contrat = p.code_contrat)""",
+    """SELECT 'poste ' || p.id_poste || ' : quartier ' || p.code_qp || ' inconnu ou hors du contrat'
+       FROM poste p WHERE p.code_qp IS NOT NULL AND NOT EXISTS (
+         SELECT 1 FROM quartier q WHERE q.code_qp = p.code_qp
+           AND (p.code_contrat IS NULL OR q.code_contrat = p.code_contrat))""",
+    """SELECT 'financement du poste ' || f.id_poste || ' ' || f.financeur || ' ' || f.annee || ' : poste inconnu'
+       FROM financement_poste f ANTI JOIN poste p USING (id_poste)""",
+    """SELECT 'correspondance ' || x.code_cv_2015 || ' : contrat ' || x.code_contrat || ' inconnu'
+       FROM correspondance_contrat x ANTI JOIN contrat c USING (code_contrat)""",
+    """SELECT 'feuille de route ' || f.id_item || ' : contrat, poste ou décision inconnu'
+       FROM feuille_de_route f
+       WHERE NOT EXISTS (SELECT 1 FROM contrat c WHERE c.code_contrat = f.code_contrat)
+          OR (f.id_poste IS NOT NULL AND NOT EXISTS (SELECT 1 FROM poste p WHERE p.id_poste = f.id_poste))
+          OR (f.id_decision IS NOT NULL AND NOT EXISTS (SELECT 1 FROM decision d WHERE d.id_decision = f.id_decision))""",
 )
 
 

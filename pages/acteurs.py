@@ -1,13 +1,386 @@
-"""« Acteurs et ingénierie » — placeholder until the screen is built."""
+"""« Acteurs et ingénierie »: the local system of actors and the team that keeps the contract alive."""
 
+import hashlib
+
+import altair as alt
+import polars as pl
 import streamlit as st
 
-from cdv_core import ui
+from cdv_core import acteurs_import, fmt, store, tables, ui
+from cdv_core.domain import model
+from cdv_core.queries import acteurs as q
+from cdv_core.queries import territoire
+from cdv_core.ui import maps
 
 ctx = ui.bootstrap("Acteurs et ingénierie")
 ui.page_header("Acteurs et ingénierie", ctx)
-st.info(
-    "Cet écran est en préparation. Il présentera le système d'acteurs des quartiers et l'équipe qui fait vivre le contrat. "
-    "Aucun chiffre n'est affiché ici tant qu'il n'est pas calculé à partir des données.",
-    icon=":material/construction:",
-)
+year = ctx.donnees_au.year
+HIGHLIGHT, OTHER, EMPTY = [192, 57, 43], [31, 78, 121], [170, 170, 170]
+
+
+def _euros(col: str) -> pl.Expr:
+    return pl.col(col).map_elements(fmt.euros, return_dtype=pl.String).fill_null("—")
+
+
+def _percent(col: str) -> pl.Expr:
+    return pl.col(col).map_elements(fmt.percent, return_dtype=pl.String).fill_null("—")
+
+
+def _day(col: str) -> pl.Expr:
+    return pl.col(col).map_elements(fmt.day, return_dtype=pl.String).fill_null("—")
+
+
+def _validity(col: str) -> pl.Expr:
+    return (pl.when(pl.col(col).is_null()).then(pl.lit("—"))
+              .when(pl.col(col)).then(pl.lit("valide")).otherwise(pl.lit("invalide")))
+
+
+def download_buttons(frame: pl.DataFrame, *, basename: str, key: str, sheet: str = "Données") -> None:
+    """CSV (`;`, BOM) and XLSX buttons whose files are built only when clicked: the directory of a
+    national selection takes seconds to write as XLSX, which no rerun should pay."""
+    left, right = st.columns(2)
+    with left:
+        st.download_button("Télécharger (CSV)", data=lambda: tables.to_csv_bytes(frame), file_name=f"{basename}.csv",
+                           mime="text/csv", key=f"{key}_csv", icon=":material/download:")
+    with right:
+        st.download_button("Télécharger (Excel)", data=lambda: tables.to_xlsx_bytes({sheet: frame}),
+                           file_name=f"{basename}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _bar(frame: pl.DataFrame, *, x: str, y: str, title: str, fmt_x: str = ",.0f") -> alt.Chart:
+    return ui.altair_fr(alt.Chart(frame).mark_bar(color="#1f4e79").encode(
+        x=alt.X(f"{x}:Q", title=title, axis=alt.Axis(format=fmt_x, tickMinStep=1)),
+        y=alt.Y(f"{y}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+        tooltip=[alt.Tooltip(f"{y}:N", title="Valeur"), alt.Tooltip(f"{x}:Q", title=title, format=fmt_x)],
+    ).properties(height=alt.Step(22)))
+
+
+view = st.segmented_control("Volet", ["Système d'acteurs", "Ingénierie"], default="Système d'acteurs",
+                            key="acteurs_volet", label_visibility="collapsed")
+
+# ============================================================================================
+if view != "Ingénierie":
+    with st.container(key="acteurs_filtres"):
+        cols = st.columns(3)
+        modes = cols[0].multiselect("Mode d'intervention", [*q.MODES_INTERVENTION, q.MODE_NON_RENSEIGNE],
+                                    key="acteurs_modes", placeholder="Tous")
+        domaines = cols[1].multiselect("Domaines", q.DOMAINES, key="acteurs_domaines", placeholder="Tous",
+                                       help="Un acteur est retenu s'il intervient dans au moins un des domaines choisis.")
+        types = cols[2].multiselect("Structure", list(model.TYPES_STRUCTURE), key="acteurs_types", placeholder="Toutes")
+    filters = {"modes": tuple(modes) or None, "domaines": tuple(domaines) or None, "types": tuple(types) or None}
+    directory = ui.cached(ctx, q.directory, contrat=ctx.contrat, annee=year, **filters)
+    shown = directory.head(q.DIRECTORY_CAP)
+    labels = dict(zip(shown["id_acteur"].to_list(), shown["nom"].to_list()))
+    # The actor of the « fiche » is known before its selectbox is drawn: one QPV query serves the
+    # headline count and the map.
+    chosen = st.session_state.get("acteurs_choix")
+    chosen = chosen if chosen in labels else next(iter(labels), None)
+    qpv = ui.cached(ctx, q.actors_by_qpv, contrat=ctx.contrat, id_acteur=chosen, **filters)
+    counts = ui.cached(ctx, q.typology_counts, contrat=ctx.contrat, **filters)
+    small = ui.cached(ctx, q.small_association_share, contrat=ctx.contrat)
+    dependency = ui.cached(ctx, q.funder_dependency, contrat=ctx.contrat)
+
+    small_year = small.filter(pl.col("annee") == year)
+    share = small_year["part"][0] if small_year.height else None
+    trend = small_year["evolution"][0] if small_year.height else None
+    with st.container(key="acteurs_kpis"):
+        cols = st.columns(5)
+        with cols[0]:
+            ui.kpi("Acteurs", fmt.integer(directory.height),
+                   help="Porteurs d'actions et acteurs enregistrés sans financement, selon les filtres.")
+        with cols[1]:
+            ui.kpi("Sans financement", fmt.integer(directory.filter(~pl.col("est_porteur")).height),
+                   help="Acteurs présents dans les quartiers qui ne portent aucune action financée.")
+        with cols[2]:
+            ui.kpi("QPV couverts", fmt.integer(qpv.filter(pl.col("nb_acteurs") > 0).height),
+                   help=f"QPV où agit au moins un des acteurs retenus, sur {fmt.plural(qpv.height, 'QPV')} de la sélection.")
+        with cols[3]:
+            n_dep = dependency.filter(pl.col("dependant")).height
+            ui.kpi("Dépendants", fmt.integer(n_dep),
+                   help=f"Acteurs dépendants d'un financeur : il apporte au moins {fmt.percent(q.SEUIL_DEPENDANCE, 0)} des montants accordés "
+                        f"à l'acteur (toutes années) : {fmt.percent(n_dep / dependency.height if dependency.height else None, 0)} "
+                        f"des {fmt.integer(dependency.height)} acteurs financés.")
+        with cols[4]:
+            ui.kpi("Petites associations", fmt.percent(share),
+                   delta=(f"{'+' if trend >= 0 else '-'}{fmt.number(abs(trend) * 100, 1)} pt sur un an"
+                          if trend is not None else None), delta_color="normal",
+                   help=f"Part des montants accordés en {year} (tous financeurs) aux associations sans salarié, et son évolution sur un an.")
+
+    st.subheader("Acteurs par typologie")
+    with st.container(key="acteurs_typologies"):
+        cols = st.columns(3)
+        for col, (typ, title) in zip(cols, [("mode d'intervention", "Mode d'intervention"),
+                                            ("domaine", "Domaine"), ("structure", "Structure")]):
+            part = counts.filter(pl.col("typologie") == typ).select("valeur", "nb_acteurs")
+            with col:
+                st.markdown(f"**{title}**")
+                if part.is_empty():
+                    st.caption("Aucun acteur.")
+                else:
+                    st.altair_chart(_bar(part, x="nb_acteurs", y="valeur", title="Acteurs"), key=f"acteurs_chart_{typ[:4]}")
+
+    st.subheader("Annuaire des acteurs")
+    if directory.is_empty():
+        st.info("Aucun acteur ne correspond à ces filtres.", icon=":material/info:")
+    else:
+        table = directory.head(q.DIRECTORY_CAP).select(
+            pl.col("nom").alias("Acteur"), pl.col("type_structure").alias("Structure"),
+            pl.col("mode_intervention").alias("Mode d'intervention"), pl.col("domaines").alias("Domaines"),
+            pl.col("quartiers").alias("QPV"), pl.col("nb_actions").alias("Actions"),
+            _euros("accorde_annee").alias(f"Accordé {year}"), _euros("accorde_cpo_annee").alias(f"dont CPO {year}"),
+            pl.col("financeur_principal").alias("Financeur principal"),
+            _percent("part_financeur_principal").alias("Part du principal"),
+            pl.col("nb_instances").alias("Instances"), pl.col("siret").alias("SIRET"),
+            _validity("siret_valide").alias("SIRET valide"), pl.col("rna").alias("RNA"),
+            _validity("rna_valide").alias("RNA valide"))
+        with st.container(key="acteurs_annuaire"):
+            st.dataframe(table, hide_index=True, key="acteurs_table", height=360)
+        if directory.height > q.DIRECTORY_CAP:
+            st.caption(f"{fmt.integer(q.DIRECTORY_CAP)} premiers acteurs sur {fmt.integer(directory.height)} "
+                       f"(par montant accordé en {year}) ; le téléchargement contient tout.")
+        download_buttons(directory, basename="annuaire_acteurs", key="acteurs_dl_annuaire", sheet="Acteurs")
+
+        st.subheader("Fiche d'un acteur")
+        options = list(labels)
+        st.selectbox("Acteur", options, index=options.index(chosen), format_func=labels.get, key="acteurs_choix")
+        detail = ui.cached(ctx, q.actor_detail, id_acteur=chosen, contrat=ctx.contrat)
+        left, right = st.columns([3, 2], gap="medium")
+        with left:
+            frame = qpv.with_columns(
+                pl.when(pl.col("acteur_present")).then(pl.lit(HIGHLIGHT))
+                  .when(pl.col("nb_acteurs") > 0).then(pl.lit(OTHER)).otherwise(pl.lit(EMPTY)).alias("couleur"),
+                pl.when(pl.col("acteur_present")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("present"))
+            deck = maps.qpv_map(frame, color_column="couleur",
+                                tooltip_html="<b>{libelle}</b><br/>{code_qp}<br/>Acteurs (filtres) : {nb_acteurs}"
+                                             "<br/>L'acteur choisi y agit : {present}")
+            with st.container(key="acteurs_carte"):
+                st.pydeck_chart(deck, key="acteurs_map", height=420)
+            st.caption("En rouge : les QPV où agit l'acteur choisi ; en bleu : les autres QPV où agit au moins un "
+                       "acteur retenu par les filtres ; en gris : aucun.")
+        with right:
+            ident = detail["identite"].row(0, named=True)
+            with st.container(key="acteurs_fiche", border=True):
+                st.markdown(f"**{ident['nom']}**")
+                st.caption(f"{ident['type_structure']} · {ident['mode_intervention']}")
+                st.write(f"Domaines : {ident['domaines'] or 'non renseignés'}")
+                siret_state = "—" if ident["siret_valide"] is None else ("valide" if ident["siret_valide"] else "**invalide**")
+                rna_state = "—" if ident["rna_valide"] is None else ("valide" if ident["rna_valide"] else "**invalide**")
+                st.write(f"SIRET : {ident['siret'] or 'non renseigné'} ({siret_state}) · "
+                         f"RNA : {ident['rna'] or 'non renseigné'} ({rna_state})")
+                present = qpv.filter(pl.col("acteur_present"))["libelle"].to_list()
+                st.write(f"QPV : {', '.join(present) if present else 'aucun QPV enregistré'}")
+                inst = detail["instances"]
+                st.write("Instances : " + (", ".join(inst["libelle"].to_list()) if inst.height else "aucune"))
+            fin = detail["financement"]
+            if fin.height:
+                st.markdown("**Montants accordés par année**")
+                st.altair_chart(ui.altair_fr(alt.Chart(fin).mark_bar().encode(
+                    x=alt.X("annee:O", title=None, axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y("accorde:Q", title="Accordé (€)", axis=alt.Axis(format=",.0f")),
+                    color=alt.Color("mode:N", title="Mode", scale=alt.Scale(domain=["CPO", "annuel"],
+                                                                             range=["#1f4e79", "#8fb3d9"])),
+                    tooltip=[alt.Tooltip("annee:O", title="Année"), alt.Tooltip("mode:N", title="Mode"),
+                             alt.Tooltip("accorde:Q", title="Accordé", format=",.0f")],
+                ).properties(height=200)), key="acteurs_chart_fiche")
+        if detail["actions"].height:
+            st.dataframe(detail["actions"].select(
+                pl.col("code_action").alias("Action"), pl.col("libelle").alias("Libellé"),
+                pl.col("thematique").alias("Thématique"), pl.col("mode_financement").alias("Mode"),
+                pl.format("{}-{}", "annee_debut", "annee_fin").alias("Années"), pl.col("statut").alias("Statut"),
+                _euros("accorde").alias("Accordé (toutes années)")), hide_index=True, key="acteurs_fiche_actions")
+        else:
+            st.caption("Cet acteur ne porte aucune action financée dans la sélection.")
+
+    st.subheader("Ce que le comité demande")
+    seuil = q.SEUIL_ACTEURS_DOMAINE
+    gaps = ui.cached(ctx, q.coverage_gaps, contrat=ctx.contrat, seuil=seuil)
+    weak = gaps.filter(pl.col("peu_couvert"))
+    with st.container(key="acteurs_peu_couverts"):
+        st.markdown(f"**QPV peu couverts sur une priorité de leur projet de quartier** — moins de {seuil} acteurs "
+                    "dans les domaines de l'axe")
+        if weak.is_empty():
+            st.success("Chaque priorité des projets de quartier est couverte par assez d'acteurs.",
+                       icon=":material/check_circle:")
+        else:
+            st.dataframe(weak.head(200).select(
+                pl.col("quartier").alias("Quartier"), pl.col("axe").alias("Axe prioritaire"),
+                pl.col("domaines").alias("Domaines correspondants"), pl.col("nb_acteurs").alias("Acteurs")),
+                hide_index=True, key="acteurs_gaps")
+            st.caption(f"{fmt.integer(weak.height)} priorité(s) peu couverte(s) sur {fmt.integer(gaps.height)}.")
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.markdown(f"**Dépendance à un financeur** (≥ {fmt.percent(q.SEUIL_DEPENDANCE, 0)} des montants)")
+        dep = dependency.filter(pl.col("dependant"))
+        if dep.is_empty():
+            st.caption("Aucun acteur financé ne dépend d'un seul financeur.")
+        else:
+            st.dataframe(dep.head(200).select(
+                pl.col("nom").alias("Acteur"), pl.col("financeur_principal").alias("Financeur"),
+                _percent("part_financeur_principal").alias("Part"),
+                _euros("total_accorde").alias("Accordé (toutes années)")),
+                hide_index=True, key="acteurs_dependance")
+            if dep.height > 200:
+                st.caption(f"200 premiers sur {fmt.integer(dep.height)} (les plus financés d'abord).")
+    with right:
+        st.markdown("**Part des petites associations dans les montants accordés**")
+        if small.height:
+            st.altair_chart(ui.altair_fr(alt.Chart(small).mark_line(point=True, color="#1f4e79").encode(
+                x=alt.X("annee:O", title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("part:Q", title="Part", axis=alt.Axis(format=".0%")),
+                tooltip=[alt.Tooltip("annee:O", title="Année"), alt.Tooltip("part:Q", title="Part", format=".1%"),
+                         alt.Tooltip("petites:Q", title="Accordé aux petites associations", format=",.0f")],
+            ).properties(height=240)), key="acteurs_chart_petites")
+    candidates = ui.cached(ctx, q.cpo_candidates, contrat=ctx.contrat, annee=year)
+    st.markdown(f"**Acteurs financés chaque année depuis {q.MIN_ANNEES_SANS_CPO} ans sans CPO** "
+                "— candidats à une convention pluriannuelle")
+    with st.container(key="acteurs_candidats_cpo"):
+        if candidates.is_empty():
+            st.caption("Aucun acteur dans ce cas.")
+        else:
+            st.dataframe(candidates.head(200).select(
+                pl.col("nom").alias("Acteur"), pl.col("type_structure").alias("Structure"),
+                pl.col("nb_annees").alias("Années financées"), _euros("moyenne_annuelle").alias("Moyenne annuelle"),
+                _euros("total_accorde").alias("Total")), hide_index=True, key="acteurs_cpo")
+            if candidates.height > 200:
+                st.caption(f"200 premiers sur {fmt.integer(candidates.height)} (les plus financés d'abord).")
+
+# ============================================================================================
+else:
+    team = ui.cached(ctx, q.posts, contrat=ctx.contrat, annee=year)
+    summary = ui.cached(ctx, q.posts_summary, contrat=ctx.contrat, annee=year)
+    relay = ui.cached(ctx, q.relay_posts_by_qpv, contrat=ctx.contrat, annee=year)
+
+    def _count(kind: str) -> int:
+        return team.filter(pl.col("type_poste") == kind).height
+
+    with st.container(key="acteurs_equipe_kpis"):
+        cols = st.columns(5)
+        with cols[0]:
+            ui.kpi(f"Postes {year}", fmt.integer(team.height), delta=f"{fmt.number(team['etp'].sum(), 1)} ETP",
+                   delta_color="off")
+        with cols[1]:
+            ui.kpi("Adultes-relais", fmt.integer(_count("adulte-relais")),
+                   help=f"Aide de l'État de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par poste et par an (2023).")
+        with cols[2]:
+            ui.kpi("Postes FONJEP", fmt.integer(_count("poste FONJEP")),
+                   help=f"Aide de référence : {fmt.euros(q.MONTANT_FONJEP)} par poste et par an.")
+        with cols[3]:
+            ui.kpi(f"Financements des postes {year}", fmt.euros_compact(team["finance"].sum()),
+                   delta=f"dont État {fmt.euros_compact(team['finance_etat'].sum())}", delta_color="off")
+        with cols[4]:
+            ui.kpi("Postes cofinancés", fmt.integer(team.filter(pl.col("cofinance")).height),
+                   help="Postes financés par plusieurs financeurs pour l'année.")
+
+    st.subheader(f"L'équipe en {year}")
+    if team.is_empty():
+        st.info("Aucun poste enregistré pour cette sélection et cette année.", icon=":material/info:")
+    else:
+        with st.container(key="acteurs_synthese_postes"):
+            st.dataframe(summary.select(
+                pl.col("type_poste").alias("Type de poste"), pl.col("nb_postes").alias("Postes"),
+                pl.col("etp").map_elements(lambda v: fmt.number(v, 1), return_dtype=pl.String).alias("ETP"),
+                pl.col("nb_cofinances").alias("Cofinancés"), _euros("cout").alias("Coût connu"),
+                _euros("finance").alias("Financé"), _euros("finance_etat").alias("dont État"),
+                _euros("montant_reference").alias("Aide de référence"),
+                _percent("couverture").alias("Financé / coût")), hide_index=True, key="acteurs_synthese")
+        st.caption(f"Aide de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par adulte-relais (2023) et "
+                   f"{fmt.euros(q.MONTANT_FONJEP)} par poste FONJEP, multipliés par les ETP.")
+        cap = 300
+        st.dataframe(team.head(cap).select(
+            pl.col("type_poste").alias("Type"), pl.col("intitule").alias("Intitulé"),
+            pl.col("employeur").alias("Employeur"), pl.col("code_contrat").alias("Contrat"),
+            pl.col("quartier").fill_null("—").alias("QPV"), pl.col("etp").alias("ETP"),
+            _day("date_debut").alias("Début"), _day("date_fin").alias("Fin"),
+            pl.col("niveau_responsabilite").alias("Responsabilité"), pl.col("elu_referent").alias("Élu référent"),
+            pl.col("financeurs").alias("Financeurs"), _euros("finance").alias(f"Financé {year}")),
+            hide_index=True, key="acteurs_postes")
+        if team.height > cap:
+            st.caption(f"{fmt.integer(cap)} premiers postes sur {fmt.integer(team.height)} ; le téléchargement contient tout.")
+        download_buttons(team, basename=f"postes_{year}", key="acteurs_dl_postes", sheet="Postes")
+
+    st.subheader("Adultes-relais et postes FONJEP par contrat et QPV")
+    if relay.is_empty():
+        st.caption("Aucun poste d'adulte-relais ni FONJEP pour cette sélection et cette année.")
+    else:
+        st.dataframe(relay.head(300).select(
+            pl.col("code_contrat").alias("Contrat"), pl.col("quartier").alias("QPV"), pl.col("type_poste").alias("Type"),
+            pl.col("nb_postes").alias("Postes"), _euros("finance").alias("Financé"),
+            _euros("montant_reference").alias("Aide de référence")), hide_index=True, key="acteurs_relais")
+
+    st.subheader("Feuille de route de l'équipe")
+    roadmap = ui.cached(ctx, q.roadmap, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
+    decisions = ui.cached(ctx, q.open_decisions, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
+    left, right = st.columns(2, gap="medium")
+    with left:
+        late = roadmap.filter(pl.col("en_retard")).height
+        st.markdown(f"**Actions de la feuille de route** — {fmt.plural(late, 'échéance dépassée', 'échéances dépassées')}")
+        st.dataframe(roadmap.head(200).select(
+            pl.col("libelle").alias("Action"), _day("date_echeance").alias("Échéance"),
+            pl.when(pl.col("en_retard")).then(pl.lit("en retard")).otherwise(pl.col("statut")).alias("Statut"),
+            pl.col("responsable").alias("Responsable"), pl.col("decision").fill_null("—").alias("Décision liée")), hide_index=True, key="acteurs_feuille")
+    with right:
+        st.markdown(f"**Décisions de gouvernance à suivre** — {fmt.integer(decisions.height)} ouvertes")
+        st.dataframe(decisions.head(200).select(
+            pl.col("libelle").alias("Décision"), _day("date_echeance").alias("Échéance"),
+            pl.when(pl.col("en_retard")).then(pl.lit("en retard")).otherwise(pl.col("statut")).alias("Statut"),
+            pl.col("instance").alias("Instance"), pl.col("responsable").alias("Responsable")), hide_index=True, key="acteurs_decisions")
+
+    with st.expander("Postes d'adultes-relais de la liste nationale (codes de contrat 2015)", icon=":material/upload_file:"):
+        st.write("Importez la liste nationale des postes d'adultes-relais (open data ANCT, JSON ou CSV : id_poste, "
+                 "code_tiers, raison_sociale, annee, montant, code_cv, insee_dep, insee_reg). Les codes de contrat "
+                 "de la génération 2015 (CV001…) sont conservés sur chaque poste et comptés à part : ils ne "
+                 "correspondent pas aux contrats 2024.")
+        upload = st.file_uploader("Liste nationale des adultes-relais", type=["json", "csv"],
+                                  key=f"acteurs_upload_{st.session_state.get('acteurs_upload_n', 0)}")
+        if upload is not None:
+            raw = upload.getvalue()
+            report = acteurs_import.check(raw, filename=upload.name)
+            for message in report.errors:
+                st.error(message, icon=":material/error:")
+            for message in report.warnings:
+                st.warning(message, icon=":material/warning:")
+            if report.ok:
+                st.write(f"{fmt.plural(report.posts.height, 'poste')} prêts à importer "
+                         f"({fmt.plural(report.nb_lignes, 'ligne')} lues).")
+                if st.button("Importer", key="acteurs_importer", icon=":material/upload:"):
+                    try:
+                        with ui.write_lock:
+                            counts = acteurs_import.write(
+                                ui.connection(ctx.store_path), report, fichier=upload.name,
+                                empreinte=hashlib.sha256(raw).hexdigest())
+                    except store.StoreError as exc:
+                        st.error(str(exc), icon=":material/error:")
+                    else:
+                        st.session_state["acteurs_upload_n"] = st.session_state.get("acteurs_upload_n", 0) + 1
+                        st.toast(f"Import terminé : {counts['nouveaux']} nouveaux, {counts['modifies']} modifiés, "
+                                 f"{counts['inchanges']} inchangés.", icon=":material/check_circle:")
+                        st.rerun()
+        import_year = st.number_input("Année de la liste", min_value=2014, max_value=2035, value=2023, step=1,
+                                      key="acteurs_annee_liste")
+        per_code = ui.cached(ctx, q.posts_by_code_2015, annee=int(import_year))
+        if per_code.is_empty():
+            st.caption(f"Aucun poste importé pour {int(import_year)}.")
+        else:
+            st.dataframe(per_code.head(300).select(
+                pl.col("code_cv_2015").alias("Code contrat 2015"), pl.col("code_contrat").fill_null("—").alias("Contrat 2024 rattaché"),
+                pl.col("nb_postes").alias("Postes"), _euros("montant").alias("Montant")),
+                hide_index=True, key="acteurs_codes_2015")
+            download_buttons(per_code, basename=f"adultes_relais_par_code_{int(import_year)}", key="acteurs_dl_codes")
+            contracts = ui.cached(ctx, territoire.contracts)
+            contract_labels = dict(zip(contracts["code_contrat"].to_list(), contracts["libelle"].to_list()))
+            with st.form("acteurs_rattachement", border=True):
+                st.markdown("**Rattacher un code 2015 à un contrat 2024** : ses postes comptent alors dans ce contrat.")
+                cols = st.columns(2)
+                code = cols[0].selectbox("Code contrat 2015", per_code["code_cv_2015"].unique().sort().to_list(),
+                                         key="acteurs_code_2015")
+                target = cols[1].selectbox("Contrat 2024", [None, *contract_labels], key="acteurs_contrat_2024",
+                                           format_func=lambda c: "(détacher)" if c is None else contract_labels[c])
+                if st.form_submit_button("Enregistrer", icon=":material/link:"):
+                    try:
+                        with ui.write_lock:
+                            acteurs_import.attach_contract(ui.connection(ctx.store_path), code_cv_2015=code,
+                                                           code_contrat=target)
+                    except store.StoreError as exc:
+                        st.error(str(exc), icon=":material/error:")
+                    else:
+                        st.rerun()

@@ -1,0 +1,427 @@
+"""« Acteurs et ingénierie »: the local system of actors and the contract's team.
+
+Actors are every porteur plus the actors recorded without funding (table `acteur`, whose rows
+keyed by a porteur id add the typologies to that porteur). An actor belongs to a contract when it
+carries an action of the contract, is recorded for it, acts in one of its QPV or sits in one of
+its instances. The QPV where an actor acts are those of its actions plus those recorded for it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cdv_core.domain import identifiers, model
+
+# --- typologies -----------------------------------------------------------------------------
+
+MODES_INTERVENTION: tuple[str, ...] = ("installé dans le quartier", "intervient sur le quartier", "en proximité")
+MODE_NON_RENSEIGNE = "non renseigné"
+DOMAINES: tuple[str, ...] = (
+    "médiation", "animation", "action sociale", "prévention", "éducation", "emploi-insertion", "santé",
+    "culture", "sport", "cadre de vie", "participation", "transition écologique", "accès aux droits",
+)
+# The domains that answer each axe of a projet de quartier (model.AXES).
+DOMAINES_PAR_AXE: dict[str, tuple[str, ...]] = {
+    "Emploi et insertion": ("emploi-insertion",),
+    "Éducation et émancipation": ("éducation", "culture", "sport"),
+    "Transition écologique": ("transition écologique", "cadre de vie"),
+    "Sécurité et tranquillité": ("prévention", "médiation"),
+    "Cadre de vie": ("cadre de vie",),
+    "Santé": ("santé",),
+    "Participation citoyenne": ("participation", "animation"),
+    "Lutte contre les discriminations": ("accès aux droits", "action sociale"),
+}
+TYPES_POSTE: tuple[str, ...] = (
+    "chef de projet politique de la ville", "chargé de mission", "délégué du préfet", "adulte-relais",
+    "poste FONJEP", "médiateur", "autre",
+)
+NIVEAUX_RESPONSABILITE: tuple[str, ...] = ("pilotage", "coordination", "opérationnel")
+STATUTS_FEUILLE: tuple[str, ...] = ("à faire", "en cours", "faite", "abandonnée")
+
+# --- named parameters of the rules ----------------------------------------------------------
+
+MONTANT_ADULTE_RELAIS_2023 = 22_555.73   # State aid per adulte-relais post and year (2023)
+MONTANT_FONJEP = 7_164.0                 # State aid per FONJEP post and year
+MONTANTS_REFERENCE: dict[str, float] = {"adulte-relais": MONTANT_ADULTE_RELAIS_2023,
+                                        "poste FONJEP": MONTANT_FONJEP}
+SEUIL_ACTEURS_DOMAINE = 2        # a prioritised axe of a QPV served by fewer actors is « peu couvert »
+SEUIL_DEPENDANCE = 0.80          # one funder brings at least this share of an actor's funding
+MIN_ANNEES_SANS_CPO = 3          # funded at least this many years in a row without CPO: candidate
+DIRECTORY_CAP = 500              # rows shown on screen (the download has them all)
+
+# --- the actors of a selection (fixed SQL, parameters $contrat, $modes, $domaines, $types) -----
+
+_ACTORS = """
+WITH acteur_all AS (
+    SELECT coalesce(p.id_porteur, a.id_acteur) AS id_acteur,
+           coalesce(a.nom, p.nom) AS nom,
+           coalesce(a.type_structure, p.type_structure) AS type_structure,
+           coalesce(p.siret, a.siret) AS siret, coalesce(p.rna, a.rna) AS rna,
+           coalesce(a.mode_intervention, 'non renseigné') AS mode_intervention,
+           p.id_porteur IS NOT NULL AS est_porteur
+    FROM porteur p FULL JOIN acteur a ON a.id_acteur = p.id_porteur),
+acteur_contrat AS (
+    SELECT DISTINCT id_porteur AS id_acteur, code_contrat FROM action
+    UNION SELECT id_acteur, code_contrat FROM acteur WHERE code_contrat IS NOT NULL
+    UNION SELECT x.id_acteur, q.code_contrat FROM acteur_quartier x JOIN quartier q USING (code_qp)
+    UNION SELECT x.id_acteur, i.code_contrat FROM acteur_instance x JOIN instance i USING (code_instance)),
+domaines AS (
+    SELECT id_acteur, list(domaine ORDER BY domaine) AS domaines FROM acteur_domaine GROUP BY id_acteur),
+sel AS (
+    SELECT a.*, coalesce(d.domaines, []::VARCHAR[]) AS domaines
+    FROM acteur_all a LEFT JOIN domaines d USING (id_acteur)
+    WHERE ($contrat IS NULL OR a.id_acteur IN (SELECT id_acteur FROM acteur_contrat WHERE code_contrat = $contrat))
+      AND ($modes::VARCHAR[] IS NULL OR list_contains($modes::VARCHAR[], a.mode_intervention))
+      AND ($types::VARCHAR[] IS NULL OR list_contains($types::VARCHAR[], a.type_structure))
+      AND ($domaines::VARCHAR[] IS NULL OR list_has_any($domaines::VARCHAR[], coalesce(d.domaines, []::VARCHAR[])))),
+acteur_qp AS (
+    SELECT DISTINCT x.id_acteur, x.code_qp FROM (
+        SELECT a.id_porteur AS id_acteur, aq.code_qp FROM action a JOIN action_quartier aq USING (code_action)
+        WHERE $contrat IS NULL OR a.code_contrat = $contrat
+        UNION ALL SELECT id_acteur, code_qp FROM acteur_quartier) x
+    JOIN quartier q USING (code_qp)
+    WHERE $contrat IS NULL OR q.code_contrat = $contrat)
+"""
+
+
+def _params(contrat, modes, domaines, types, **extra) -> dict:
+    def as_list(values):
+        return list(values) if values else None
+    return {"contrat": contrat, "modes": as_list(modes), "domaines": as_list(domaines), "types": as_list(types)} | extra
+
+
+def directory(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int,
+              modes: tuple[str, ...] | None = None, domaines: tuple[str, ...] | None = None,
+              types: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """One row per actor of the selection matching the typology filters (a filter left empty
+    keeps everything; several domains: the actor has at least one of them).
+
+    Columns: identity and typologies, number and names of the QPV where it acts, actions carried
+    (all years), amounts accordés in `annee` (all funders, of which CPO), number of instances it
+    sits in, its main funder over all years and that funder's share, SIRET/RNA validity.
+    """
+    frame = cur.sql(
+        _ACTORS + """,
+        qp AS (SELECT x.id_acteur, count(*) AS nb_qpv, string_agg(q.libelle, ', ' ORDER BY q.libelle) AS quartiers
+               FROM acteur_qp x JOIN quartier q USING (code_qp) GROUP BY x.id_acteur),
+        act AS (SELECT id_porteur AS id_acteur, count(*) AS nb_actions FROM action
+                WHERE $contrat IS NULL OR code_contrat = $contrat GROUP BY id_porteur),
+        fin AS (""" + _FUNDING_BY_ACTOR + """),
+        inst AS (SELECT x.id_acteur, count(*) AS nb_instances FROM acteur_instance x JOIN instance i USING (code_instance)
+                 WHERE $contrat IS NULL OR i.code_contrat = $contrat GROUP BY x.id_acteur)
+        SELECT s.id_acteur, s.nom, s.type_structure, s.mode_intervention, array_to_string(s.domaines, ', ') AS domaines,
+               s.est_porteur, coalesce(qp.nb_qpv, 0) AS nb_qpv, qp.quartiers,
+               coalesce(act.nb_actions, 0) AS nb_actions,
+               CAST(coalesce(fin.accorde_annee, 0) AS DOUBLE) AS accorde_annee,
+               CAST(coalesce(fin.accorde_cpo_annee, 0) AS DOUBLE) AS accorde_cpo_annee,
+               coalesce(inst.nb_instances, 0) AS nb_instances,
+               fin.financeur_principal, CAST(fin.part_financeur_principal AS DOUBLE) AS part_financeur_principal,
+               s.siret, s.rna
+        FROM sel s LEFT JOIN qp USING (id_acteur) LEFT JOIN act USING (id_acteur) LEFT JOIN fin USING (id_acteur)
+             LEFT JOIN inst USING (id_acteur)
+        ORDER BY accorde_annee DESC, s.nom""",
+        params=_params(contrat, modes, domaines, types, annee=annee),
+    ).pl()
+    return frame.with_columns(
+        identifiers.siret_valid_expr("siret").alias("siret_valide"),
+        _rna_valid_expr("rna").alias("rna_valide"),
+    )
+
+
+def _rna_valid_expr(column: str) -> pl.Expr:
+    """`identifiers.rna_valid` over a column (null where the RNA is null)."""
+    return pl.col(column).str.contains(r"^W\d[A-Z\d]\d{7}$")
+
+
+def typology_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                    modes: tuple[str, ...] | None = None, domaines: tuple[str, ...] | None = None,
+                    types: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Number of actors of the filtered selection per value of each typology
+    (`typologie` ∈ mode d'intervention / domaine / structure). An actor with several domains
+    counts once in each of them."""
+    return cur.sql(
+        _ACTORS + """
+        SELECT 'mode d''intervention' AS typologie, mode_intervention AS valeur, count(*) AS nb_acteurs FROM sel GROUP BY 2
+        UNION ALL
+        SELECT 'domaine', coalesce(d.domaine, 'non renseigné'), count(DISTINCT s.id_acteur)
+        FROM sel s LEFT JOIN (SELECT id_acteur, unnest(domaines) AS domaine FROM sel) d USING (id_acteur) GROUP BY 2
+        UNION ALL
+        SELECT 'structure', type_structure, count(*) FROM sel GROUP BY 2
+        ORDER BY typologie, nb_acteurs DESC, valeur""",
+        params=_params(contrat, modes, domaines, types),
+    ).pl()
+
+
+def actors_by_qpv(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                  modes: tuple[str, ...] | None = None, domaines: tuple[str, ...] | None = None,
+                  types: tuple[str, ...] | None = None, id_acteur: str | None = None) -> pl.DataFrame:
+    """Every QPV of the selection with the number of filtered actors acting there, its
+    coordinates for the map, and whether the actor `id_acteur` (optional) acts there."""
+    return cur.sql(
+        _ACTORS + """
+        SELECT q.code_qp, q.libelle, q.code_contrat, q.longitude, q.latitude, q.contour,
+               count(DISTINCT x.id_acteur) FILTER (WHERE x.id_acteur IN (SELECT id_acteur FROM sel)) AS nb_acteurs,
+               coalesce(bool_or(x.id_acteur = $acteur), false) AS acteur_present
+        FROM quartier q LEFT JOIN acteur_qp x USING (code_qp)
+        WHERE $contrat IS NULL OR q.code_contrat = $contrat
+        GROUP BY ALL ORDER BY q.code_qp""",
+        params=_params(contrat, modes, domaines, types, acteur=id_acteur),
+    ).pl()
+
+
+def coverage_gaps(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                  seuil: int = SEUIL_ACTEURS_DOMAINE) -> pl.DataFrame:
+    """For each QPV and each axe its projet de quartier prioritises (an objectif of that QPV on
+    the axe), the number of actors acting in the QPV with a domain answering the axe
+    (DOMAINES_PAR_AXE); `peu_couvert` when fewer than `seuil`."""
+    mapping = pl.DataFrame([(axe, d) for axe, ds in DOMAINES_PAR_AXE.items() for d in ds],
+                           schema=["axe", "domaine"], orient="row")
+    cur.register("_axe_domaine", mapping.to_arrow())
+    try:
+        return cur.sql(
+            _ACTORS + """,
+            prio AS (SELECT DISTINCT o.code_qp, o.axe FROM objectif o JOIN quartier q USING (code_qp)
+                     WHERE $contrat IS NULL OR q.code_contrat = $contrat),
+            served AS (SELECT x.code_qp, m.axe, count(DISTINCT x.id_acteur) AS nb_acteurs
+                       FROM acteur_qp x JOIN acteur_domaine d USING (id_acteur) JOIN _axe_domaine m USING (domaine)
+                       GROUP BY ALL)
+            SELECT p.code_qp, q.libelle AS quartier, q.code_contrat, p.axe,
+                   (SELECT string_agg(domaine, ', ' ORDER BY domaine) FROM _axe_domaine m WHERE m.axe = p.axe) AS domaines,
+                   coalesce(s.nb_acteurs, 0) AS nb_acteurs, coalesce(s.nb_acteurs, 0) < $seuil AS peu_couvert
+            FROM prio p JOIN quartier q USING (code_qp) LEFT JOIN served s USING (code_qp, axe)
+            ORDER BY peu_couvert DESC, nb_acteurs, q.libelle, p.axe""",
+            params=_params(contrat, None, None, None, seuil=seuil),
+        ).pl()
+    finally:
+        cur.unregister("_axe_domaine")
+
+
+# Per funded actor of the selection ($contrat): amounts accordés in $annee (of which CPO), and over
+# all years its main funder (ties: alphabetical), that funder's share and the number of funders.
+_FUNDING_BY_ACTOR = """
+    SELECT id_acteur, sum(annee_f) AS accorde_annee, sum(cpo_f) AS accorde_cpo_annee, sum(total_f) AS total,
+           first(financeur ORDER BY total_f DESC, financeur) AS financeur_principal,
+           max(total_f) / sum(total_f) AS part_financeur_principal, count(*) AS nb_financeurs
+    FROM (SELECT a.id_porteur AS id_acteur, f.financeur, sum(f.montant_accorde) AS total_f,
+                 sum(f.montant_accorde) FILTER (WHERE f.annee = $annee) AS annee_f,
+                 sum(f.montant_accorde) FILTER (WHERE f.annee = $annee AND a.mode_financement = 'CPO') AS cpo_f
+          FROM financement f JOIN action a USING (code_action)
+          WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > 0
+          GROUP BY ALL)
+    GROUP BY id_acteur"""
+
+
+def funder_dependency(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                      seuil: float = SEUIL_DEPENDANCE) -> pl.DataFrame:
+    """Funded actors of the selection with their main funder's share of everything accordé to
+    them (all years); `dependant` when that share is at least `seuil` (a single funder counts
+    as 100 %)."""
+    return cur.sql(
+        """SELECT d.id_acteur, p.nom, p.type_structure, CAST(d.total AS DOUBLE) AS total_accorde,
+                  d.financeur_principal, CAST(d.part_financeur_principal AS DOUBLE) AS part_financeur_principal,
+                  d.nb_financeurs, d.part_financeur_principal >= $seuil AS dependant
+           FROM (""" + _FUNDING_BY_ACTOR + """) d JOIN porteur p ON p.id_porteur = d.id_acteur
+           ORDER BY dependant DESC, total_accorde DESC""",
+        params={"contrat": contrat, "seuil": seuil, "annee": None},
+    ).pl()
+
+
+def small_association_share(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+    """Per year: amounts accordés (all funders), of which to associations without employees
+    (model.SMALL_ASSOCIATION), their share and its change from the previous year (points)."""
+    return cur.sql(
+        """SELECT annee, total, petites, petites / nullif(total, 0) AS part,
+                  petites / nullif(total, 0) - lag(petites / nullif(total, 0)) OVER (ORDER BY annee) AS evolution
+           FROM (SELECT f.annee, CAST(sum(f.montant_accorde) AS DOUBLE) AS total,
+                        CAST(coalesce(sum(f.montant_accorde) FILTER (WHERE p.type_structure = $small), 0) AS DOUBLE) AS petites
+                 FROM financement f JOIN action a USING (code_action) JOIN porteur p USING (id_porteur)
+                 WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > 0
+                 GROUP BY f.annee)
+           ORDER BY annee""",
+        params={"contrat": contrat, "small": model.SMALL_ASSOCIATION},
+    ).pl()
+
+
+def cpo_candidates(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int,
+                   min_annees: int = MIN_ANNEES_SANS_CPO) -> pl.DataFrame:
+    """Actors funded (accordé > 0) every year of the last `min_annees` years up to `annee`
+    included, none of whose actions of the selection is a CPO: candidates for a multi-year
+    convention."""
+    return cur.sql(
+        """WITH funded AS (
+             SELECT a.id_porteur, f.annee, sum(f.montant_accorde) AS montant
+             FROM financement f JOIN action a USING (code_action)
+             WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > 0
+               AND f.annee BETWEEN $annee - $n + 1 AND $annee
+             GROUP BY ALL),
+           cpo AS (SELECT DISTINCT id_porteur FROM action
+                   WHERE ($contrat IS NULL OR code_contrat = $contrat) AND mode_financement = 'CPO')
+           SELECT p.id_porteur AS id_acteur, p.nom, p.type_structure, count(*) AS nb_annees,
+                  CAST(sum(montant) AS DOUBLE) AS total_accorde, CAST(avg(montant) AS DOUBLE) AS moyenne_annuelle
+           FROM funded JOIN porteur p USING (id_porteur)
+           WHERE id_porteur NOT IN (SELECT id_porteur FROM cpo)
+           GROUP BY ALL HAVING count(*) = $n
+           ORDER BY total_accorde DESC, p.nom""",
+        params={"contrat": contrat, "annee": annee, "n": min_annees},
+    ).pl()
+
+
+# --- one actor ------------------------------------------------------------------------------
+
+def actor_detail(cur: duckdb.DuckDBPyConnection, *, id_acteur: str, contrat: str | None) -> dict:
+    """Everything about one actor within the selection: QPV, actions, funding per year split
+    CPO / annual, instances, identifiers and their validity."""
+    params = {"id": id_acteur, "contrat": contrat}
+    funding = cur.sql(
+        """SELECT f.annee, CASE WHEN a.mode_financement = 'CPO' THEN 'CPO' ELSE 'annuel' END AS mode,
+                  CAST(sum(f.montant_accorde) AS DOUBLE) AS accorde, CAST(sum(f.montant_verse) AS DOUBLE) AS verse
+           FROM financement f JOIN action a USING (code_action)
+           WHERE a.id_porteur = $id AND ($contrat IS NULL OR a.code_contrat = $contrat)
+           GROUP BY ALL ORDER BY f.annee, mode""", params=params).pl()
+    actions = cur.sql(
+        """SELECT a.code_action, a.libelle, a.thematique, a.mode_financement, a.annee_debut, a.annee_fin, a.statut,
+                  CAST(coalesce(sum(f.montant_accorde), 0) AS DOUBLE) AS accorde
+           FROM action a LEFT JOIN financement f USING (code_action)
+           WHERE a.id_porteur = $id AND ($contrat IS NULL OR a.code_contrat = $contrat)
+           GROUP BY ALL ORDER BY a.annee_debut DESC, a.code_action""", params=params).pl()
+    instances = cur.sql(
+        """SELECT i.code_instance, i.type_instance, i.libelle, x.role
+           FROM acteur_instance x JOIN instance i USING (code_instance)
+           WHERE x.id_acteur = $id AND ($contrat IS NULL OR i.code_contrat = $contrat)
+           ORDER BY i.type_instance, i.libelle""", params=params).pl()
+    ident = cur.sql(
+        """SELECT coalesce(p.id_porteur, a.id_acteur) AS id_acteur, coalesce(a.nom, p.nom) AS nom,
+                  coalesce(a.type_structure, p.type_structure) AS type_structure,
+                  coalesce(p.siret, a.siret) AS siret, coalesce(p.rna, a.rna) AS rna,
+                  coalesce(a.mode_intervention, 'non renseigné') AS mode_intervention,
+                  (SELECT string_agg(domaine, ', ' ORDER BY domaine) FROM acteur_domaine d WHERE d.id_acteur = $id) AS domaines,
+                  a.commentaire
+           FROM porteur p FULL JOIN acteur a ON a.id_acteur = p.id_porteur
+           WHERE coalesce(p.id_porteur, a.id_acteur) = $id""", params={"id": id_acteur}).pl()
+    ident = ident.with_columns(identifiers.siret_valid_expr("siret").alias("siret_valide"),
+                               _rna_valid_expr("rna").alias("rna_valide"))
+    posts = cur.sql(
+        """SELECT id_poste, type_poste, code_qp, etp FROM poste
+           WHERE (id_employeur = $id OR siret_employeur = (SELECT siret FROM porteur WHERE id_porteur = $id))
+             AND ($contrat IS NULL OR code_contrat = $contrat) ORDER BY type_poste, id_poste""", params=params).pl()
+    return {"identite": ident, "financement": funding, "actions": actions, "instances": instances, "postes": posts}
+
+
+# --- ingénierie -----------------------------------------------------------------------------
+
+# Posts of a selection: those of the contract, or attached through a 2015 code; all when NULL.
+_POSTS = """
+WITH p AS (
+    SELECT p.*, coalesce(p.code_contrat, c.code_contrat) AS contrat_effectif
+    FROM poste p LEFT JOIN correspondance_contrat c USING (code_cv_2015)),
+sel AS (SELECT * FROM p WHERE $contrat IS NULL OR contrat_effectif = $contrat),
+fin AS (SELECT id_poste, CAST(sum(montant) AS DOUBLE) AS finance, count(*) AS nb_financeurs,
+               string_agg(financeur || ' ' || CAST(montant AS VARCHAR), ' ; ' ORDER BY montant DESC) AS detail,
+               CAST(sum(montant) FILTER (WHERE financeur IN ('État P147', 'État droit commun')) AS DOUBLE) AS finance_etat
+        FROM financement_poste WHERE annee = $annee GROUP BY id_poste),
+ref AS (SELECT * FROM (VALUES ('adulte-relais', $ref_ar), ('poste FONJEP', $ref_fonjep)) t(type_poste, montant_reference))
+"""
+
+
+def _post_params(contrat, annee) -> dict:
+    return {"contrat": contrat, "annee": annee, "ref_ar": MONTANT_ADULTE_RELAIS_2023, "ref_fonjep": MONTANT_FONJEP}
+
+
+def posts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int) -> pl.DataFrame:
+    """The posts of the selection active in `annee` (period covering the year, or funded that
+    year) with their funding of the year, the reference State amount (adulte-relais, FONJEP) × ETP,
+    and whether they are co-funded (several funders that year)."""
+    return cur.sql(
+        _POSTS + """
+        SELECT s.id_poste, s.contrat_effectif AS code_contrat, s.code_qp, q.libelle AS quartier, s.type_poste,
+               s.intitule, s.titulaire, s.employeur, s.siret_employeur, s.etp, s.date_debut, s.date_fin,
+               s.niveau_responsabilite, s.elu_referent, CAST(s.cout_annuel AS DOUBLE) AS cout_annuel,
+               coalesce(fin.finance, 0) AS finance, coalesce(fin.finance_etat, 0) AS finance_etat,
+               coalesce(fin.nb_financeurs, 0) AS nb_financeurs, coalesce(fin.nb_financeurs, 0) > 1 AS cofinance,
+               fin.detail AS financeurs, ref.montant_reference * s.etp AS montant_reference, s.code_cv_2015, s.source
+        FROM sel s LEFT JOIN fin USING (id_poste) LEFT JOIN ref USING (type_poste)
+             LEFT JOIN quartier q ON q.code_qp = s.code_qp
+        WHERE fin.id_poste IS NOT NULL
+           OR ((s.date_debut IS NULL OR year(s.date_debut) <= $annee) AND (s.date_fin IS NULL OR year(s.date_fin) >= $annee)
+               AND (s.date_debut IS NOT NULL OR s.date_fin IS NOT NULL))
+        ORDER BY list_position(['chef de projet politique de la ville', 'chargé de mission', 'délégué du préfet',
+                                'adulte-relais', 'poste FONJEP', 'médiateur', 'autre'], s.type_poste),
+                 s.contrat_effectif, s.code_qp, s.id_poste""",
+        params=_post_params(contrat, annee),
+    ).pl()
+
+
+def posts_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int) -> pl.DataFrame:
+    """Per type of post, for `annee`: posts, ETP, co-funded posts, known cost, funding (of which
+    State), reference State amount (adulte-relais, FONJEP) and funding coverage of the cost."""
+    frame = posts(cur, contrat=contrat, annee=annee)
+    order = {t: i for i, t in enumerate(TYPES_POSTE)}
+    return (frame.group_by("type_poste")
+                 .agg(pl.len().alias("nb_postes"), pl.col("etp").sum().alias("etp"),
+                      pl.col("cofinance").sum().alias("nb_cofinances"),
+                      pl.col("cout_annuel").sum().alias("cout"), pl.col("finance").sum().alias("finance"),
+                      pl.col("finance_etat").sum().alias("finance_etat"),
+                      pl.when(pl.col("montant_reference").is_not_null().any())
+                        .then(pl.col("montant_reference").sum()).alias("montant_reference"),
+                      pl.col("cout_annuel").filter(pl.col("cout_annuel").is_not_null()).len().alias("nb_couts"))
+                 .with_columns(pl.when(pl.col("nb_couts") > 0).then(pl.col("cout")).alias("cout"))
+                 .with_columns((pl.col("finance") / pl.col("cout")).alias("couverture"))
+                 .drop("nb_couts")
+                 .sort(pl.col("type_poste").replace_strict(order, default=99)))
+
+
+def relay_posts_by_qpv(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int) -> pl.DataFrame:
+    """Adulte-relais and FONJEP posts of `annee` per contract and QPV (« sans QPV » when the post
+    is not attached to one): posts, ETP, funding, reference amount."""
+    frame = posts(cur, contrat=contrat, annee=annee).filter(pl.col("type_poste").is_in(list(MONTANTS_REFERENCE)))
+    return (frame.with_columns(pl.col("quartier").fill_null("sans QPV"),
+                               pl.coalesce("code_contrat", pl.format("{} (code 2015)", "code_cv_2015"),
+                                           pl.lit("non rattaché")).alias("code_contrat"))
+                 .group_by("code_contrat", "quartier", "type_poste")
+                 .agg(pl.len().alias("nb_postes"), pl.col("etp").sum().alias("etp"),
+                      pl.col("finance").sum().alias("finance"),
+                      pl.col("montant_reference").sum().alias("montant_reference"))
+                 .sort("code_contrat", "quartier", "type_poste"))
+
+
+def posts_by_code_2015(cur: duckdb.DuckDBPyConnection, *, annee: int) -> pl.DataFrame:
+    """Imported posts funded in `annee` counted per 2015-generation contract code, with the 2024
+    contract the code is attached to (correspondance_contrat) when known."""
+    return cur.sql(
+        """SELECT coalesce(p.code_cv_2015, 'sans code') AS code_cv_2015, c.code_contrat, p.type_poste,
+                  count(DISTINCT p.id_poste) AS nb_postes, CAST(sum(f.montant) AS DOUBLE) AS montant
+           FROM poste p JOIN financement_poste f USING (id_poste)
+           LEFT JOIN correspondance_contrat c USING (code_cv_2015)
+           WHERE f.annee = $annee AND (p.code_cv_2015 IS NOT NULL OR p.source LIKE 'adultes-relais%')
+           GROUP BY ALL ORDER BY nb_postes DESC, code_cv_2015""",
+        params={"annee": annee},
+    ).pl()
+
+
+def roadmap(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """The team's roadmap items with their owner's post and linked decision; `en_retard` when the
+    due date is past at `donnees_au` and the item is neither done nor abandoned."""
+    return cur.sql(
+        """SELECT f.id_item, f.code_contrat, f.libelle, f.responsable, p.type_poste AS poste_responsable,
+                  f.date_echeance, f.statut, f.id_decision, d.libelle AS decision,
+                  f.date_echeance < $au AND f.statut IN ('à faire', 'en cours') AS en_retard
+           FROM feuille_de_route f LEFT JOIN poste p USING (id_poste) LEFT JOIN decision d USING (id_decision)
+           WHERE $contrat IS NULL OR f.code_contrat = $contrat
+           ORDER BY en_retard DESC, f.statut = 'faite', f.date_echeance NULLS LAST, f.id_item""",
+        params={"contrat": contrat, "au": donnees_au},
+    ).pl()
+
+
+def open_decisions(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+    """Governance decisions still to do or in progress (shown beside the roadmap), late first."""
+    return cur.sql(
+        """SELECT d.id_decision, i.code_contrat, i.libelle AS instance, r.date_reunion, d.libelle, d.responsable,
+                  d.date_echeance, d.statut, d.date_echeance < $au AS en_retard
+           FROM decision d JOIN reunion r USING (id_reunion) JOIN instance i USING (code_instance)
+           WHERE ($contrat IS NULL OR i.code_contrat = $contrat) AND d.statut IN ('à faire', 'en cours')
+           ORDER BY en_retard DESC, d.date_echeance NULLS LAST, d.id_decision""",
+        params={"contrat": contrat, "au": donnees_au},
+    ).pl()
