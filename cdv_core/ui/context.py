@@ -18,8 +18,10 @@ from cdv_core.queries import territoire
 from cdv_core.ui import nav
 
 ALL_CONTRACTS = "__tous__"
+FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
 _CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
 _CTX_AU = "ctx_donnees_au"
+_HIDE_FILE_MENU = '<style>[data-testid="stSidebarNav"] { display: none; }</style>'
 write_lock = threading.Lock()     # the app process is the store's single writer
 
 
@@ -60,7 +62,8 @@ def cached(ctx: Context, fn, /, **kwargs):
 
 def bootstrap(page_title: str) -> Context:
     """Page config, store, sidebar (contract, « données au »), URL sync. Call first on every page."""
-    st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide")
+    # A local favicon: a Material icon as page icon would make the browser fetch it from Google.
+    st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide", page_icon=str(FAVICON))
     cfg = settings_mod.load()
     store_path = str(cfg.store_path)
     try:
@@ -80,10 +83,12 @@ def bootstrap(page_title: str) -> Context:
 
     _init_from_url(codes, probe.donnees_au)
     with st.sidebar:
+        if not nav.from_entrypoint():  # deep link without app.py: replace the file-name menu
+            st.html(_HIDE_FILE_MENU)
+            for spec in nav.PAGES:
+                st.page_link(spec.path, label=spec.title, icon=spec.icon)
+            st.divider()
         st.markdown("**Pilotage des contrats de ville**")
-        for spec in nav.PAGES:
-            st.page_link(spec.path, label=spec.title, icon=spec.icon)
-        st.divider()
         options = [ALL_CONTRACTS, *codes]
         current = st.session_state.get(_CTX_CONTRAT, ALL_CONTRACTS)
         choice = st.selectbox(

@@ -1,10 +1,29 @@
-"""The app's pages, in one list: app.py declares them to st.navigation and bootstrap() draws
-the same sidebar links, so a page opened by deep link on a fresh server (which Streamlit runs
-without app.py) shows the same navigation."""
+"""The app's pages, in one list. app.py declares them to st.navigation inside `entrypoint()`;
+when a page runs without app.py (a deep link on a fresh server: Streamlit then falls back to
+the pages/ folder and its file-name menu), bootstrap() sees it and draws the same links itself."""
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+_FROM_ENTRYPOINT = contextvars.ContextVar("cdv_from_entrypoint", default=False)
+
+
+@contextmanager
+def entrypoint() -> Iterator[None]:
+    """Mark the page run as started by app.py (st.navigation draws the menu)."""
+    token = _FROM_ENTRYPOINT.set(True)
+    try:
+        yield
+    finally:
+        _FROM_ENTRYPOINT.reset(token)
+
+
+def from_entrypoint() -> bool:
+    return _FROM_ENTRYPOINT.get()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ def test_overview_shows_french_title_and_a_figure(live_server, browser_page):
     card = page.get_by_test_id("stMetric").filter(has_text="Quartiers prioritaires")
     assert card.get_by_test_id("stMetricValue").inner_text().strip() == "12"
     assert page.get_by_test_id("stException").count() == 0
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_role("link", name="Jalons et actualisation 2027").is_visible()
     shot(page, "vue-ensemble")
 
 
@@ -28,8 +30,8 @@ def test_deep_link_on_fresh_server_runs_bootstrap(live_server, browser_page):
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_role("heading", name="Vue d'ensemble").is_visible()
     sidebar = page.get_by_test_id("stSidebar")
-    assert sidebar.get_by_role("link", name="Gouvernance").is_visible()  # our navigation, not the file list
-    assert sidebar.get_by_text("vue ensemble", exact=True).count() == 0
+    assert sidebar.get_by_role("link", name="Gouvernance", exact=True).is_visible()  # our titles…
+    assert not sidebar.get_by_text("vue ensemble", exact=True).is_visible()  # …not the file names
     assert page.get_by_text("Contrat de ville de Montval-sur-Somme (démo)").first.is_visible()
     card = page.get_by_test_id("stMetric").filter(has_text="Quartiers prioritaires")
     assert card.get_by_test_id("stMetricValue").inner_text().strip() == "2"
