@@ -18,7 +18,8 @@ import polars as pl
 
 from cdv_core import charts, fmt
 from cdv_core.domain import model
-from cdv_core.queries import financements, gouvernance, overview
+from cdv_core.domain import progress
+from cdv_core.queries import financements, gouvernance, jalons, overview, projets
 from cdv_core.settings import Settings
 
 TABLE_ROWS = 12  # rows of a section's table on a slide or a page
@@ -132,10 +133,91 @@ def _gouvernance(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     )
 
 
+def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
+    """One projet de quartier: the chosen QPV, else the most worrying one of the selection."""
+    rows = projets.qpv_overview(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    if scope.code_qp:
+        rows = rows.filter(pl.col("code_qp") == scope.code_qp)
+    if rows.is_empty():
+        return Section(key="projet_quartier", title="Projet de quartier",
+                       figures=(Figure("Quartiers", "0", "aucun quartier dans la sélection"),))
+    qpv = rows.sort("gravite", "code_qp").row(0, named=True)
+    objectives = projets.qpv_objectives(cur, code_qp=qpv["code_qp"], donnees_au=scope.donnees_au)
+    table = objectives.sort("portee", "code_objectif").select(
+        pl.when(pl.col("portee") == "transversal").then(pl.lit("Socle transversal"))
+          .otherwise(pl.col("axe")).alias("Axe"),
+        pl.col("libelle").alias("Objectif"), pl.col("statut").alias("Statut"), pl.col("motif").alias("Pourquoi"))
+    return Section(
+        key="projet_quartier", title=f"Projet de quartier — {qpv['libelle']}",
+        figures=(
+            Figure("Statut", qpv["statut"], qpv["motif"]),
+            Figure("Objectifs", fmt.integer(qpv["n_objectifs"] or 0)),
+            Figure("Actions", fmt.integer(qpv["n_actions"] or 0)),
+            Figure("Montant accordé (part du quartier)", fmt.euros(qpv["accorde"])),
+            Figure("Habitants", fmt.integer(qpv["population"])),
+        ),
+        table=table, table_title="Objectifs du quartier et du socle transversal",
+        notes=(progress.explain(),),
+    )
+
+
+def _indicateurs(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
+    """Indicators behind their straight path from baseline to target (same rule as the projets)."""
+    rows = progress.indicator_rows(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    measured = rows.filter(pl.col("mesure"))
+    threshold = progress.RULE.seuil_surveiller
+    behind = (measured.filter(pl.col("realise") < pl.col("attendu") - threshold)
+                      .unique(["code_indicateur", "code_qp"], keep="first", maintain_order=True)
+                      .join(cur.sql("SELECT code_qp, libelle AS quartier FROM quartier").pl(), on="code_qp", how="left")
+                      .sort(pl.col("attendu") - pl.col("realise"), descending=True))
+    table = behind.select(
+        pl.col("quartier").fill_null("—").alias("Quartier"), pl.col("indicateur").alias("Indicateur"),
+        fmt.number_expr(pl.col("valeur_reference"), 1).alias("Référence"),
+        fmt.number_expr(pl.col("valeur"), 1).alias("Dernière valeur"),
+        fmt.number_expr(pl.col("valeur_cible"), 1).alias("Cible"),
+        fmt.percent_expr(pl.col("realise"), 0).alias("Chemin parcouru"),
+        fmt.percent_expr(pl.col("attendu"), 0).alias("Attendu"),
+    )
+    n_pairs = measured.select("code_indicateur", "code_qp").unique().height
+    return Section(
+        key="indicateurs", title="Indicateurs hors trajectoire",
+        figures=(
+            Figure("Indicateurs suivis avec une cible", fmt.integer(n_pairs), "couples indicateur × quartier"),
+            Figure("Hors trajectoire", fmt.integer(behind.height),
+                   f"plus de {fmt.percent(threshold, 0)} de retard sur le chemin référence → cible"),
+            Figure("Cibles déjà atteintes", fmt.integer(int(measured["cible_atteinte"].sum() or 0))),
+        ),
+        table=table, table_title="Indicateurs les plus en retard sur leur trajectoire",
+    )
+
+
+def _actualisation(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
+    ready = jalons.readiness(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+                             max_age_months=scope.settings.indicator_max_age_months)
+    countdown = overview.actualisation(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    items = ready["items"].sort("ok")
+    table = items.select(
+        pl.when(pl.col("ok")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Rempli"),
+        pl.col("libelle").alias("Critère"), pl.col("preuve").alias("Constat"))
+    return Section(
+        key="actualisation", title="Préparation de l'actualisation 2027",
+        figures=(
+            Figure("Critères remplis", f"{ready['remplis']} sur {ready['total']}",
+                   "prêt" if ready["pret"] else "pas encore prêt"),
+            Figure("Échéance", fmt.long_day(countdown["date"]),
+                   f"J-{fmt.integer(countdown['jours'])}" if countdown["jours"] >= 0 else "dépassée"),
+        ),
+        table=table, table_title="Liste de contrôle (critères manquants d'abord)",
+    )
+
+
 SECTIONS: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Scope], Section]]] = {
     "vue_ensemble": ("Vue d'ensemble", _vue_ensemble),
+    "projet_quartier": ("Projet de quartier", _projet_quartier),
     "actions_en_retard": ("Actions et paiements en retard", _actions_en_retard),
+    "indicateurs": ("Indicateurs hors trajectoire", _indicateurs),
     "gouvernance": ("Gouvernance", _gouvernance),
+    "actualisation": ("Préparation de l'actualisation 2027", _actualisation),
 }
 DEFAULT_AGENDA: tuple[str, ...] = tuple(SECTIONS)
 

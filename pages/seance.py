@@ -8,7 +8,7 @@ import streamlit as st
 
 from cdv_core import exports, fmt, seance, store, ui
 from cdv_core.edits import gouvernance as gouvernance_edits
-from cdv_core.queries import gouvernance
+from cdv_core.queries import gouvernance, territoire
 from cdv_core.ui import nav
 from cdv_core.ui.widgets import presentation_style
 
@@ -17,17 +17,24 @@ ui.page_header("Séance et exports", ctx)
 STATE = "seance_state"
 
 
-def _agenda_picker(prefix: str) -> tuple[str, ...]:
+def _agenda_picker(prefix: str) -> tuple[tuple[str, ...], str | None]:
+    """The ordered agenda and, when it holds a projet de quartier, the QPV to present."""
     choices = seance.section_choices()
     picked = st.multiselect("Ordre du jour", list(choices), default=list(seance.DEFAULT_AGENDA),
                             format_func=choices.get, key=f"{prefix}_agenda",
                             help="Les sections sont présentées dans l'ordre choisi.")
-    return tuple(picked)
+    code_qp = None
+    if "projet_quartier" in picked:
+        qpv = ui.cached(ctx, territoire.quartiers, contrat=ctx.contrat)
+        names = dict(zip(qpv["code_qp"], qpv["libelle"]))
+        code_qp = st.selectbox("Quartier présenté", [None, *names], key=f"{prefix}_qpv",
+                               format_func=lambda c: "Le plus en difficulté" if c is None else names[c])
+    return tuple(picked), code_qp
 
 
-def _build(keys: tuple[str, ...]) -> tuple[seance.Section, ...]:
+def _build(keys: tuple[str, ...], code_qp: str | None) -> tuple[seance.Section, ...]:
     return ui.cached(ctx, seance.agenda, keys=keys, contrat=ctx.contrat, donnees_au=ctx.donnees_au,
-                     settings=ctx.settings)
+                     settings=ctx.settings, code_qp=code_qp)
 
 
 def _render_section(section: seance.Section) -> None:
@@ -38,6 +45,9 @@ def _render_section(section: seance.Section) -> None:
             ui.kpi(figure.label, figure.value, delta=figure.note, delta_color="off")
     if section.chart:
         st.vega_lite_chart(section.chart, width="stretch")
+    for note in section.notes:
+        with st.expander("Comment ce statut est-il calculé ?"):
+            st.markdown(note)
     if section.table is not None and section.table.height:
         if section.table_title:
             st.markdown(f"**{section.table_title}**")
@@ -45,11 +55,20 @@ def _render_section(section: seance.Section) -> None:
 
 
 def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: date, key: str) -> None:
+    """« Préparer les exports » builds the three files (with progress); `sections` may be a
+    callable, so an agenda is only computed when the files are asked for."""
     cover = exports.Cover(title, ctx.contrat_libelle, date_seance, ctx.donnees_au)
-    files = st.session_state.get(f"{key}_files")
+    # Files built for another selection, agenda or list of decisions are stale: drop them.
+    signature = (cover, ctx.contrat, ctx.version, st.session_state.get(f"{key}_agenda"),
+                 st.session_state.get(f"{key}_qpv"), None if decisions is None else decisions.height)
+    built = st.session_state.get(f"{key}_files")
+    files = built[1] if built and built[0] == signature else None
     if st.button("Préparer les exports", key=f"{key}_build", icon=":material/file_export:"):
         files = {}
         with st.status("Préparation des exports…", expanded=True) as status:
+            if callable(sections):
+                st.write("Calcul des sections…")
+                sections = sections()
             bar = st.progress(0.0)
             for n, name in enumerate(exports.FORMATS):
                 def progress(share, label, n=n):
@@ -57,7 +76,7 @@ def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: 
 
                 files[name] = exports.render(name, cover, sections, decisions, progress=progress)
             status.update(label="Exports prêts", state="complete")
-        st.session_state[f"{key}_files"] = files
+        st.session_state[f"{key}_files"] = (signature, files)
     if files:
         cols = st.columns(3)
         labels = {"pptx": "PowerPoint", "pdf": "PDF", "xlsx": "Excel"}
@@ -96,14 +115,15 @@ with tab_seance:
                 labels |= {r: f"Réunion prévue le {fmt.day(d)}" for r, d in zip(planned["id_reunion"], planned["date_reunion"])}
             reunion = st.selectbox("Réunion", options, format_func=labels.get, key="seance_reunion")
         date_seance = st.date_input("Date de la séance", value=date.today(), format="DD/MM/YYYY", key="seance_date")
-        keys = _agenda_picker("seance")
+        keys, code_qp = _agenda_picker("seance")
         if st.button("Démarrer la séance", type="primary", key="seance_start", disabled=not (code_instance and keys),
                      icon=":material/play_arrow:"):
             st.session_state[STATE] = {
                 "contrat": ctx.contrat, "instance": code_instance,
                 "instance_libelle": dict(zip(instances["code_instance"], instances["libelle"]))[code_instance],
                 "reunion": None if reunion == "__nouvelle__" else reunion, "date": date_seance,
-                "keys": keys, "sections": _build(keys), "donnees_au": ctx.donnees_au, "index": 0, "decisions": [],
+                "keys": keys, "code_qp": code_qp, "sections": _build(keys, code_qp), "donnees_au": ctx.donnees_au,
+                "index": 0, "decisions": [],
             }
             st.rerun()
     else:
@@ -129,7 +149,7 @@ with tab_seance:
         with refresh:
             if st.button("Rafraîchir les chiffres", key="seance_refresh", icon=":material/refresh:",
                          help="Recalcule toutes les sections avec les données actuelles de la base."):
-                state["sections"], state["donnees_au"] = _build(state["keys"]), ctx.donnees_au
+                state["sections"], state["donnees_au"] = _build(state["keys"], state["code_qp"]), ctx.donnees_au
                 st.rerun()
 
         st.divider()
@@ -187,6 +207,6 @@ with tab_seance:
 
 with tab_export:
     st.write("Exporter un ordre du jour avec les données actuelles, sans conduire de séance.")
-    keys = _agenda_picker("export")
+    keys, code_qp = _agenda_picker("export")
     if keys:
-        _exports(_build(keys), "Point d'étape du contrat de ville", None, ctx.donnees_au, "export")
+        _exports(lambda: _build(keys, code_qp), "Point d'étape du contrat de ville", None, ctx.donnees_au, "export")

@@ -43,7 +43,8 @@ def test_sections_reuse_the_page_figures(agenda, demo_cur):
     values = {f.label: f.value for f in overview_section.figures}
     assert values["Quartiers prioritaires"] == fmt.integer(expected["quartiers"])
     assert values["Montant accordé 2026"] == fmt.euros(expected["accorde"])
-    assert [s.title for s in agenda] == [seance.SECTIONS[k][0] for k in seance.DEFAULT_AGENDA]
+    assert [s.key for s in agenda] == list(seance.DEFAULT_AGENDA)
+    assert all(s.title.startswith(seance.SECTIONS[s.key][0]) for s in agenda)
 
 
 def test_pptx_has_the_expected_slides_and_figures(agenda, decisions):
@@ -126,10 +127,17 @@ def _shown(at) -> dict[str, str]:
 def test_walking_the_agenda(app_env):
     at = _start(run_app("seance"))
     assert at.header[0].value == "Vue d'ensemble"
-    at.button(key="seance_next").click().run()
-    assert at.header[0].value == "Actions et paiements en retard"
+    titles = [at.header[0].value]
+    for _ in range(len(seance.DEFAULT_AGENDA) - 1):
+        at.button(key="seance_next").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        titles.append(at.header[0].value)
+    assert titles[1].startswith("Projet de quartier — ")
+    assert titles[2:] == ["Actions et paiements en retard", "Indicateurs hors trajectoire", "Gouvernance",
+                          "Préparation de l'actualisation 2027"]
+    assert at.button(key="seance_next").disabled
     at.button(key="seance_prev").click().run()
-    assert at.header[0].value == "Vue d'ensemble"
+    assert at.header[0].value == "Gouvernance"
 
 
 def test_figures_stay_frozen_until_refresh(app_env):
@@ -174,3 +182,12 @@ def test_capturing_a_decision_and_closing_writes_the_log(app_env):
     finally:
         con.close()
     assert rows == [("tenue", 24, 4, "Délégué du préfet", "à faire")]
+
+
+def test_exports_without_a_seance_are_built_on_demand(app_env):
+    at = run_app("seance")
+    assert not at.get("download_button")  # nothing computed before it is asked for
+    at.button(key="export_build").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Télécharger (PowerPoint)", "Télécharger (PDF)", "Télécharger (Excel)"]

@@ -15,7 +15,7 @@ def test_seance_walkthrough_in_browser(live_server, browser_page):
     section = page.locator(".st-key-seance_section")
     expect(section.get_by_role("heading", name="Vue d'ensemble")).to_be_visible(timeout=60_000)
     page.get_by_role("button", name="Suivant").click()
-    expect(section.get_by_role("heading", name="Actions et paiements en retard")).to_be_visible(timeout=60_000)
+    expect(section.get_by_role("heading", name="Projet de quartier")).to_be_visible(timeout=60_000)
     settle(page)
     assert page.get_by_test_id("stException").count() == 0
     expect(page.get_by_text("données au 15/11/2026").first).to_be_visible()
