@@ -6,11 +6,12 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import acteurs_import, fmt, store, tables, ui
+from cdv_core import acteurs_import, fmt, store, ui
 from cdv_core.domain import model
 from cdv_core.queries import acteurs as q
 from cdv_core.queries import territoire
 from cdv_core.ui import maps
+from cdv_core.ui.downloads import download_buttons
 
 ctx = ui.bootstrap("Acteurs et ingénierie")
 ui.page_header("Acteurs et ingénierie", ctx)
@@ -33,19 +34,6 @@ def _day(col: str) -> pl.Expr:
 def _validity(col: str) -> pl.Expr:
     return (pl.when(pl.col(col).is_null()).then(pl.lit("—"))
               .when(pl.col(col)).then(pl.lit("valide")).otherwise(pl.lit("invalide")))
-
-
-def download_buttons(frame: pl.DataFrame, *, basename: str, key: str, sheet: str = "Données") -> None:
-    """CSV (`;`, BOM) and XLSX buttons whose files are built only when clicked: the directory of a
-    national selection takes seconds to write as XLSX, which no rerun should pay."""
-    left, right = st.columns(2)
-    with left:
-        st.download_button("Télécharger (CSV)", data=lambda: tables.to_csv_bytes(frame), file_name=f"{basename}.csv",
-                           mime="text/csv", key=f"{key}_csv", icon=":material/download:")
-    with right:
-        st.download_button("Télécharger (Excel)", data=lambda: tables.to_xlsx_bytes({sheet: frame}),
-                           file_name=f"{basename}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def _bar(frame: pl.DataFrame, *, x: str, y: str, title: str, fmt_x: str = ",.0f") -> alt.Chart:

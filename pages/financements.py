@@ -351,7 +351,8 @@ st.caption(
 basename = "actions_financements_" + (ctx.contrat or "tous") + ("" if annee is None else f"_{annee}")
 table_args = dict(contrat=ctx.contrat, annee=annee, sort=sort_col, **filters)
 if n_rows <= DIRECT_DOWNLOAD_MAX:
-    download_buttons(ui.cached(ctx, fin.actions_table, **table_args), basename=basename, key="fin_dl", sheet="Actions")
+    download_buttons(ui.cached(ctx, fin.actions_table, **table_args), basename=basename, key="fin_dl", sheet="Actions",
+                     lazy=False)
 else:
     # Big selections: the files are built only when a button is clicked (an XLSX of 40 000 rows
     # takes seconds), on Streamlit's download thread with its own cursor.

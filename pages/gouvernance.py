@@ -7,29 +7,17 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import fmt, tables, ui
+from cdv_core import fmt, ui
 from cdv_core.domain import cadence, model
 from cdv_core.edits import gouvernance as edits
 from cdv_core.queries import gouvernance as gouv
+from cdv_core.ui.downloads import download_buttons
 
 TABLE_CAP = 500            # rows shown in a table (the rest: filters or download)
 FORM_MAX_INSTANCES = 600   # beyond this (national view) the form asks to pick a contract first
 DECISION_SLOTS = 3
 STATUS_COLORS = alt.Scale(domain=list(model.STATUTS_REUNION), range=["#9ecae1", "#2b8a3e", "#c92a2a", "#f08c00"])
 
-
-
-def download_buttons(frame: pl.DataFrame, *, basename: str, key: str) -> None:
-    """CSV (`;`, BOM) and XLSX built only when clicked: building an XLSX on every rerun costs
-    hundreds of milliseconds for a few hundred rows."""
-    left, right = st.columns(2)
-    with left:
-        st.download_button("Télécharger (CSV)", data=lambda: tables.to_csv_bytes(frame), file_name=f"{basename}.csv",
-                           mime="text/csv", key=f"{key}_csv", icon=":material/download:")
-    with right:
-        st.download_button("Télécharger (Excel)", data=lambda: tables.to_xlsx_bytes({"Données": frame}),
-                           file_name=f"{basename}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 ctx = ui.bootstrap("Gouvernance")

@@ -7,11 +7,12 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import fmt, store, tables, ui
+from cdv_core import fmt, store, ui
 from cdv_core.domain import model, readiness as rd
 from cdv_core.edits import jalons as edits
 from cdv_core.queries import jalons
 from cdv_core.ui import nav
+from cdv_core.ui.downloads import download_buttons
 
 TITLE = "Jalons et actualisation 2027"
 MAX_ROWS = 200
@@ -37,18 +38,6 @@ def _euros(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 def _numbers(frame: pl.DataFrame, *columns: str, decimals: int = 1) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).map_elements(lambda v: fmt.number(v, decimals), return_dtype=pl.String,
                                                      skip_nulls=False) for c in columns)
-
-
-def download_buttons(frame: pl.DataFrame, *, basename: str, key: str) -> None:
-    """CSV (`;`, BOM) and XLSX buttons whose files are built only when clicked (lists can be long)."""
-    left, right = st.columns(2)
-    with left:
-        st.download_button("Télécharger (CSV)", data=lambda: tables.to_csv_bytes(frame), file_name=f"{basename}.csv",
-                           mime="text/csv", key=f"{key}_csv", icon=":material/download:")
-    with right:
-        st.download_button("Télécharger (Excel)", data=lambda: tables.to_xlsx_bytes({"Données": frame}),
-                           file_name=f"{basename}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def _write(action, success: str, *, remember: str | None = None, **kwargs) -> None:

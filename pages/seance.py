@@ -6,7 +6,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cdv_core import exports, fmt, seance, store, ui
+from cdv_core import exports, fmt, seance, ui
 from cdv_core.edits import gouvernance as gouvernance_edits
 from cdv_core.queries import gouvernance, territoire
 from cdv_core.ui import nav

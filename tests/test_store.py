@@ -6,7 +6,6 @@ import hashlib
 import subprocess
 import sys
 import textwrap
-import time
 from datetime import date
 
 import duckdb

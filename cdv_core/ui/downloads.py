@@ -8,13 +8,19 @@ import streamlit as st
 from cdv_core import tables
 
 
-def download_buttons(frame: pl.DataFrame, *, basename: str, key: str, sheet: str = "Données") -> None:
-    """Two buttons side by side: CSV (`;`, UTF-8 BOM) and XLSX, formula cells neutralised."""
+def download_buttons(frame: pl.DataFrame, *, basename: str, key: str, sheet: str = "Données",
+                     lazy: bool = True) -> None:
+    """Two buttons side by side: CSV (`;`, UTF-8 BOM, decimal comma) and XLSX, formula cells
+    neutralised. With `lazy` (the default) a file is built only when its button is clicked, on
+    Streamlit's download thread: writing an XLSX costs hundreds of milliseconds per few hundred
+    rows, which no rerun should pay. `lazy=False` builds them at once (small tables)."""
+    csv = (lambda: tables.to_csv_bytes(frame)) if lazy else tables.to_csv_bytes(frame)
+    xlsx = (lambda: tables.to_xlsx_bytes({sheet: frame})) if lazy else tables.to_xlsx_bytes({sheet: frame})
     left, right = st.columns(2)
     with left:
-        st.download_button("Télécharger (CSV)", data=tables.to_csv_bytes(frame), file_name=f"{basename}.csv",
-                           mime="text/csv", key=f"{key}_csv", icon=":material/download:")
+        st.download_button("Télécharger (CSV)", data=csv, file_name=f"{basename}.csv", mime="text/csv",
+                           key=f"{key}_csv", icon=":material/download:")
     with right:
-        st.download_button("Télécharger (Excel)", data=tables.to_xlsx_bytes({sheet: frame}),
-                           file_name=f"{basename}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
+        st.download_button("Télécharger (Excel)", data=xlsx, file_name=f"{basename}.xlsx", key=f"{key}_xlsx",
+                           icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
