@@ -103,8 +103,21 @@ def browser_page():
             browser.close()
 
 
+RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+
+
 def settle(page, timeout: float = 60_000) -> None:
-    """Wait until the script has finished running and no skeleton is left (no sleeps)."""
+    """Wait until the script has finished running and no skeleton is left (no sleeps).
+
+    After a click the rerun may not have started yet, and the app still reads « not running »
+    from the previous run: first give the rerun a moment to start, then wait for its end.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.locator(RUNNING).wait_for(state="attached", timeout=1_500)
+    except PlaywrightTimeout:
+        pass  # nothing was rerun (or it already finished)
     page.locator(READY).wait_for(state="attached", timeout=timeout)
     page.get_by_test_id("stSkeleton").first.wait_for(state="detached", timeout=timeout)
 

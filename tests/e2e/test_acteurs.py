@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import settle, shot
 
 
@@ -17,6 +19,7 @@ def test_acteurs_deep_link_map_filter_and_team(live_server, browser_page):
     page.locator(".st-key-acteurs_types").click()
     page.get_by_role("option", name="bailleur").click()
     page.keyboard.press("Escape")
+    expect(card.get_by_test_id("stMetricValue")).not_to_have_text(str(before), timeout=30_000)
     settle(page)
     after = int(card.get_by_test_id("stMetricValue").inner_text().strip())
     assert 0 < after < before
