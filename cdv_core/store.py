@@ -145,34 +145,54 @@ def schema_version(cur: duckdb.DuckDBPyConnection) -> int:
     return int(row) if row is not None else 0
 
 
+def applied_migrations(cur: duckdb.DuckDBPyConnection) -> set[int]:
+    """Numbers of the migrations this store has. Stores from before the `schema_migration`
+    ledger recorded only their highest number, which covered every lower one."""
+    if not schema_version(cur):
+        return set()
+    has_ledger = cur.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'").fetchall()[0][0]
+    if has_ledger:
+        return {r[0] for r in cur.execute("SELECT numero FROM schema_migration").fetchall()}
+    return {n for n, _ in migrations() if n <= schema_version(cur)}
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply the migrations the store does not have yet, each in its own transaction."""
+    """Apply every shipped migration the store does not have yet, in order, each in its own
+    transaction (so a migration added below the store's highest number is applied too)."""
     cur = con.cursor()
-    current = schema_version(cur)
-    latest = latest_schema_version()
-    if current > latest:
+    shipped = migrations()
+    latest = shipped[-1][0]
+    applied = applied_migrations(cur)
+    unknown = sorted(applied - {n for n, _ in shipped})
+    if unknown or schema_version(cur) > latest:
         raise StoreError(
-            f"Ce fichier de données est au schéma n° {current}, plus récent que celui que connaît "
-            f"cette version de l'application (n° {latest}). Mettez à jour l'application. "
+            f"Ce fichier de données est au schéma n° {max([schema_version(cur), *unknown])}, plus récent que "
+            f"celui que connaît cette version de l'application (n° {latest}). Mettez à jour l'application. "
             "Le fichier n'a pas été modifié."
         )
-    for number, sql in migrations():
-        if number <= current:
+    for number, sql in shipped:
+        if number in applied:
             continue
         cur.execute("BEGIN TRANSACTION")
         try:
             cur.execute(sql)
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_migration (numero INTEGER PRIMARY KEY, applique_le TIMESTAMP)")
+            cur.execute("INSERT INTO schema_migration SELECT n, NULL FROM unnest($done) AS t(n) "
+                        "WHERE n NOT IN (SELECT numero FROM schema_migration)", {"done": sorted(applied)})
+            cur.execute("INSERT INTO schema_migration VALUES ($n, current_timestamp)", {"n": number})
             cur.execute(
-                "INSERT INTO store_meta VALUES ('schema_version', ?), ('store_version', '0') "
+                "INSERT INTO store_meta VALUES ('schema_version', $v), ('store_version', '0') "
                 "ON CONFLICT (cle) DO UPDATE SET valeur = excluded.valeur "
                 "WHERE store_meta.cle = 'schema_version'",
-                [str(number)],
+                {"v": str(max(number, *applied) if applied else number)},
             )
             _bump_version(cur)
             cur.execute("COMMIT")
         except Exception:
             cur.execute("ROLLBACK")
             raise
+        applied.add(number)
     return latest
 
 

@@ -46,6 +46,34 @@ def test_old_store_is_upgraded_and_keeps_its_data(tmp_path, monkeypatch):
     con.close()
 
 
+def test_a_migration_numbered_below_the_store_is_still_applied(tmp_path, monkeypatch):
+    """A store that got 0001 and 0004 (0002 and 0003 added later to the code) gets them on open."""
+    path = tmp_path / "gap.duckdb"
+    shipped = _SHIPPED_MIGRATIONS()
+    first, last = shipped[0], (4, "CREATE TABLE essai_quatre (x INTEGER);")
+    monkeypatch.setattr(store, "migrations", lambda: [first, last])
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    con.close()
+    two = (2, "CREATE TABLE essai_deux (x INTEGER);")
+    monkeypatch.setattr(store, "migrations", lambda: [first, two, last])
+    con = store.connect(path)
+    cur = con.cursor()
+    assert store.applied_migrations(cur) == {first[0], 2, 4}
+    assert "essai_deux" in store.table_names(cur)
+    assert store.schema_version(cur) == 4
+    con.close()
+
+
+def test_store_without_migration_ledger_counts_every_lower_migration(demo_store):
+    con = duckdb.connect(str(demo_store))
+    con.execute("DROP TABLE schema_migration")  # as written before the ledger existed
+    con.close()
+    con = store.connect(demo_store)
+    assert store.applied_migrations(con.cursor()) == {n for n, _ in _SHIPPED_MIGRATIONS()}
+    con.close()
+
+
 def test_store_from_a_newer_version_is_refused_untouched(tmp_path):
     path = tmp_path / "newer.duckdb"
     con = duckdb.connect(str(path))

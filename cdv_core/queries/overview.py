@@ -35,7 +35,7 @@ def actualisation(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnee
 
 def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
     """Gaps in what the contract should document: one row per kind of gap, with a count."""
-    return cur.sql(
+    gaps = cur.sql(
         """SELECT * FROM (
              SELECT 'QPV sans projet de quartier' AS manque,
                     count(*) AS nombre, string_agg(q.libelle, ', ' ORDER BY q.libelle) AS detail,
@@ -47,16 +47,17 @@ def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
              FROM objectif o ANTI JOIN objectif_indicateur oi USING (code_objectif)
              WHERE $contrat IS NULL OR o.code_contrat = $contrat
              UNION ALL
-             SELECT 'Actions terminées sans statut final déclaré', count(*), NULL, 'Actions et financements'
-             FROM action a
-             WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
-               AND a.statut IN ('accordée', 'en cours') AND a.date_fin < $au
-             UNION ALL
              SELECT 'Quartiers sans population renseignée', count(*), NULL, 'Mise à jour des données'
              FROM quartier q WHERE ($contrat IS NULL OR q.code_contrat = $contrat) AND q.population IS NULL
            ) WHERE nombre > 0""",
-        params={"contrat": contrat, "au": donnees_au},
+        params={"contrat": contrat},
     ).pl()
+    ended = financements.ended_without_status(cur, contrat=contrat, donnees_au=donnees_au).height
+    if ended:  # one rule, owned by the funding queries
+        gaps = pl.concat([gaps, pl.DataFrame(
+            {"manque": ["Actions terminées sans statut final déclaré"], "nombre": [ended], "detail": [None],
+             "page": ["Actions et financements"]}, schema=gaps.schema)])
+    return gaps
 
 
 def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
