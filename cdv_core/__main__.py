@@ -1,4 +1,4 @@
-"""Command line: `python -m cdv_core demo|info|export …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
+"""Command line: `python -m cdv_core demo|info|export|import …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="décrire une base")
     p.add_argument("--store", default=default_store)
     p.set_defaults(func=_info)
+    from cdv_core.ingest import cli as ingest_cli  # local: keeps `demo`/`info` light
+
+    ingest_cli.add_parser(sub, default_store)
     return parser
 
 

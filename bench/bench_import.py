@@ -1,0 +1,111 @@
+"""Import bench (issue 8), not part of the test run: `python bench/bench_import.py [--rows N]`.
+
+A programmation file (`;`, decimal comma, UTF-8 with BOM as Excel's « CSV UTF-8 » writes it) is
+validated and committed into a fresh copy of the demo store; the time is reported as a ratio to
+DuckDB's `read_csv` of the same file into a table, measured in the same run. The same file in
+Windows-1252 (with €, œ, ’) is reported against the same baseline. Peak memory is the process's
+maximum resident set size (ru_maxrss), measured in a child process per case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cdv_core import demo, fmt  # noqa: E402
+from cdv_core.ingest import samples  # noqa: E402
+
+CONTRACTS = {"CV-DEMO-VERM": ["QN00281M", "QN00282M"], "CV-DEMO-BRE": ["QN06081M"], "CV-DEMO-MONT": ["QN08081M"]}
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: reset at exec, unlike ru_maxrss which a child
+    inherits from the parent that forked it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(case: str, path: str, store_path: str) -> None:
+    """Run one measured case in this (fresh) process and print JSON."""
+    import duckdb
+
+    from cdv_core import ingest, store
+
+    start = time.perf_counter()
+    if case == "duckdb":
+        con = duckdb.connect()
+        con.execute("CREATE TABLE t AS SELECT * FROM read_csv($p, delim = ';', header = true)", {"p": path})
+        n = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+        out = {"lignes": n}
+    else:
+        con = store.connect(store_path)
+        analysis = ingest.analyse(con.cursor(), Path(path).read_bytes(), Path(path).name)
+        t_valid = time.perf_counter() - start
+        if not analysis.ok:
+            raise SystemExit(f"fichier refusé : {analysis.problems.head(5)}")
+        ingest.commit(con, analysis, auteur="bench")
+        out = {"lignes": analysis.nb_lignes, "validation_s": t_valid, "encodage": analysis.encoding}
+        con.close()
+    out["secondes"] = time.perf_counter() - start
+    out["pic_mo"] = _peak_mb()
+    print(json.dumps(out))
+
+
+def _run(case: str, path: Path, store_path: Path) -> dict:
+    res = subprocess.run([sys.executable, __file__, "--child", case, str(path), str(store_path)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--child", nargs=3)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    try:
+        frame = samples.programmation(args.rows, contracts=CONTRACTS, porteurs=2000)
+        files = {"UTF-8 avec BOM": work / "programmation_utf8.csv", "Windows-1252": work / "programmation_cp1252.csv"}
+        files["UTF-8 avec BOM"].write_bytes(samples.to_csv(frame, encoding="utf-8-sig"))
+        files["Windows-1252"].write_bytes(samples.to_csv(frame, encoding="cp1252"))
+        del frame
+        master = work / "demo.duckdb"
+        demo.build_store(master, scale="demo", seed=2024)
+        baseline = _run("duckdb", files["UTF-8 avec BOM"], master)
+        rows = [("DuckDB read_csv (référence)", baseline["secondes"], 1.0, baseline["pic_mo"], "")]
+        for label, path in files.items():
+            store_copy = work / f"store_{path.stem}.duckdb"
+            shutil.copy(master, store_copy)
+            r = _run("import", path, store_copy)
+            rows.append((f"Import {label} (validation + écriture)", r["secondes"], r["secondes"] / baseline["secondes"],
+                         r["pic_mo"], f"dont validation {fmt.number(r['validation_s'], 1)} s"))
+        size = files["UTF-8 avec BOM"].stat().st_size / 1024 / 1024
+        print(f"Fichier : {fmt.integer(args.rows)} lignes, {fmt.number(size, 1)} Mo (UTF-8)")
+        print(f"{'cas':<48} {'secondes':>9} {'ratio':>7} {'pic (Mo)':>9}  note")
+        for label, seconds, ratio, peak, note in rows:
+            print(f"{label:<48} {fmt.number(seconds, 2):>9} {fmt.number(ratio, 2):>7} {fmt.integer(peak):>9}  {note}")
+        print("Cibles : ratio ≤ 3 (UTF-8), pic < 2 048 Mo.")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

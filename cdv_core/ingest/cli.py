@@ -1,0 +1,105 @@
+"""`python -m cdv_core import PATH [--kind KIND] [--dry-run] [--store PATH]`: the page's pipeline
+from the command line, with a French report. Exit 0 committed (or clean dry run), 1 rejected, 2 bad usage."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from cdv_core import fmt, store
+from cdv_core.ingest import pipeline
+from cdv_core.ingest.commit import commit as commit_import
+from cdv_core.ingest.spec import KINDS
+
+MAX_LISTED = 50
+
+
+def add_parser(sub, default_store: str) -> None:
+    p = sub.add_parser("import", help="importer un fichier CSV ou Excel (rapport en français)")
+    p.add_argument("path", metavar="FICHIER")
+    p.add_argument("--kind", choices=sorted(KINDS), help="type de fichier (détecté sinon)")
+    p.add_argument("--dry-run", action="store_true", help="valider et afficher les différences sans rien écrire")
+    p.add_argument("--contrat", help="contrat de rattachement des nouveaux QPV (liste officielle)")
+    p.add_argument("--remplacer", action="store_true",
+                   help="supprimer les lignes de la base absentes du fichier, dans son périmètre")
+    p.add_argument("--date", dest="date_valeur", type=_french_date, metavar="JJ/MM/AAAA",
+                   help="date des valeurs d'un fichier INSEE « large »")
+    p.add_argument("--store", default=default_store)
+    p.set_defaults(func=run)
+
+
+def _french_date(text: str):
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(text, "%d/%m/%Y").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide « {text} » : attendu JJ/MM/AAAA") from None
+
+
+def report_text(a: pipeline.Analysis) -> str:
+    lines = [f"Fichier : {a.fichier} ({fmt.number(a.taille / 1024, 1)} Ko, empreinte {a.empreinte[:12]})",
+             f"Type : {a.kind_label}" + (f" · encodage {a.encoding} · séparateur {a.separator}" if a.encoding else ""),
+             f"Lignes de données : {fmt.integer(a.nb_lignes)}"]
+    if a.mapping:
+        renamed = [f"« {h} » → {t}" for h, t in a.mapping.items() if h != t]
+        if renamed:
+            lines.append("Colonnes associées : " + ", ".join(renamed))
+    lines += [f"Note : {n}" for n in a.notes]
+    lines.append(f"Erreurs : {fmt.integer(a.errors)} · avertissements : {fmt.integer(a.warnings)}")
+    for row in a.problems.head(MAX_LISTED).iter_rows(named=True):  # capped listing
+        where = f"ligne {row['ligne']}" if row["ligne"] else "fichier"
+        col = f", colonne {row['colonne']}" if row["colonne"] else ""
+        val = f" : « {row['valeur']} »" if row["valeur"] else ""
+        lines.append(f"  [{row['gravité']}] {where}{col}{val} — {row['problème']}. Attendu : {row['correction attendue']}.")
+    if a.problems.height > MAX_LISTED:
+        lines.append(f"  … et {fmt.integer(a.problems.height - MAX_LISTED)} autre(s) problème(s).")
+    if a.diff is not None and a.diff.height:
+        lines.append("Différences avec la base :")
+        for row in a.diff.iter_rows(named=True):
+            absent = f", {fmt.integer(row['absents du fichier'])} absente(s) du fichier ({row['sort des absents']})" \
+                if row["absents du fichier"] else ""
+            lines.append(f"  {row['table']} : {fmt.integer(row['nouveaux'])} nouvelle(s), "
+                         f"{fmt.integer(row['modifiés'])} modifiée(s), {fmt.integer(row['inchangés'])} inchangée(s){absent}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"Le fichier {path} est introuvable.", file=sys.stderr)
+        return 2
+    try:
+        con = store.connect(args.store)
+    except store.StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        analysis = pipeline.analyse(con.cursor(), path.read_bytes(), path.name, kind=args.kind,
+                                    contrat=args.contrat, replace_scope=args.remplacer, date_valeur=args.date_valeur)
+        print(report_text(analysis), flush=True)
+        if not analysis.ok:
+            print("Import refusé : corrigez les erreurs ci-dessus puis relancez. Rien n'a été modifié.")
+            return 1
+        if args.dry_run:
+            print("Simulation (--dry-run) : aucune erreur, rien n'a été écrit.")
+            return 0
+        print("Écriture en cours…", flush=True)
+        try:
+            id_import = commit_import(con, analysis, auteur=_user(), replace_scope=args.remplacer)
+        except store.StoreError as exc:
+            print(exc)
+            return 1
+        print(f"Import n° {id_import} validé.")
+        return 0
+    finally:
+        con.close()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser() + " (ligne de commande)"
+    except Exception:  # no login name in some containers
+        return "ligne de commande"

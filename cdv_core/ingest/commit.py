@@ -1,0 +1,244 @@
+"""Diff against the store, commit in one transaction with the import log and rollback data,
+and rollback of an import. Table and column names come from the store's own catalogue
+(allow-list); values only ever travel as registered frames or parameters."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from cdv_core import store
+from cdv_core.ingest.pipeline import Analysis, Load
+
+DETAIL_CAP = 2000
+_STAGED = "_import_staged"
+_INPUT = "_import_input"
+
+
+class ImportRefused(store.StoreError):
+    """The file has errors (or nothing to write): nothing was written."""
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> dict[str, str]:
+    rows = cur.execute("SELECT column_name, data_type FROM information_schema.columns "
+                       "WHERE table_schema = $s AND table_name = $t ORDER BY ordinal_position",
+                       {"s": schema, "t": table}).fetchall()
+    return dict(rows)
+
+
+def _check_names(cur, load: Load) -> dict[str, str]:
+    if load.table not in store.table_names(cur):
+        raise store.StoreError(f"Table inconnue : {load.table}")
+    types = _columns(cur, load.table)
+    named = [*load.frame.columns, *load.key, *load.update_cols, load.replace_group or "", load.scope_col or ""]
+    unknown = [c for c in named if c and (c not in types or c not in load.frame.columns)]
+    if unknown:
+        raise store.StoreError(f"Colonnes inconnues pour {load.table} : {', '.join(unknown)}")
+    return types
+
+
+def _stage(cur: duckdb.DuckDBPyConnection, load: Load) -> dict[str, str]:
+    """TEMP table _import_staged: the load's rows cast to the store's types, with _etat =
+    nouveau / modifié / inchangé (only `update_cols` count for « modifié »)."""
+    types = _check_names(cur, load)
+    cols = load.frame.columns
+    cur.register(_INPUT, load.frame.to_arrow())
+    casts = ", ".join(f"CAST({c} AS {types[c]}) AS {c}" for c in cols)
+    on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
+    changed = " OR ".join(f"i.{c} IS DISTINCT FROM t.{c}" for c in load.update_cols) or "false"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS "
+                f"SELECT i.*, CASE WHEN t._found IS NULL THEN 'nouveau' WHEN {changed} THEN 'modifié' "
+                f"ELSE 'inchangé' END AS _etat "
+                f"FROM (SELECT {casts} FROM {_INPUT}) i "
+                f"LEFT JOIN (SELECT *, true AS _found FROM {load.table}) t ON {on}")
+    cur.unregister(_INPUT)
+    return types
+
+
+def _absent_sql(load: Load, replace_scope: bool) -> tuple[str, bool]:
+    """SELECT of the store rows the file does not contain, within the load's scope; and whether
+    they will be deleted (link tables: always; others: only when replacing the scope)."""
+    on = " AND ".join(f"s.{k} = t.{k}" for k in load.key)
+    group = load.replace_group or load.scope_col
+    sql = f"SELECT t.* FROM {load.table} t WHERE NOT EXISTS (SELECT 1 FROM {_STAGED} s WHERE {on})"
+    if group:
+        sql += f" AND t.{group} IN (SELECT DISTINCT {group} FROM {_STAGED})"
+    return sql, bool(load.replace_group) or replace_scope
+
+
+def _key_text(alias: str, key: tuple[str, ...]) -> str:
+    return "concat_ws(' / ', " + ", ".join(f"CAST({alias}.{k} AS VARCHAR)" for k in key) + ")"
+
+
+def _as_text(expr: str, type_: str) -> str:
+    if type_ == "DATE":
+        return f"strftime({expr}, '%d/%m/%Y')"
+    if type_.startswith(("DECIMAL", "DOUBLE")):
+        return f"replace(CAST({expr} AS VARCHAR), '.', ',')"
+    return f"CAST({expr} AS VARCHAR)"
+
+
+def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Counts per table (nouveaux, modifiés, inchangés, absents) and details (capped)."""
+    counts, details = [], []
+    for load in loads:
+        types = _stage(cur, load)
+        n = dict(cur.execute(f"SELECT _etat, count(*) FROM {_STAGED} GROUP BY 1").fetchall())
+        absent_sql, deleted = _absent_sql(load, replace_scope)
+        n_absent = store.scalar(cur, f"SELECT count(*) FROM ({absent_sql})")
+        counts.append({"table": load.table, "nouveaux": n.get("nouveau", 0), "modifiés": n.get("modifié", 0),
+                       "inchangés": n.get("inchangé", 0), "absents du fichier": n_absent,
+                       "sort des absents": ("supprimés" if deleted else "conservés") if n_absent else ""})
+        on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
+        parts = [f"SELECT '{load.table}' AS table_, {_key_text('i', load.key)} AS cle, 'modifié' AS etat, "
+                 f"'{c}' AS colonne, {_as_text('t.' + c, types[c])} AS avant, {_as_text('i.' + c, types[c])} AS apres "
+                 f"FROM {_STAGED} i JOIN {load.table} t ON {on} WHERE i._etat = 'modifié' AND i.{c} IS DISTINCT FROM t.{c}"
+                 for c in load.update_cols]
+        parts.append(f"SELECT '{load.table}', {_key_text('i', load.key)}, 'nouveau', '', '', '' FROM {_STAGED} i "
+                     "WHERE i._etat = 'nouveau'")
+        parts.append(f"SELECT '{load.table}', {_key_text('t', load.key)}, "
+                     f"'{'supprimé' if deleted else 'absent du fichier (conservé)'}', '', '', '' FROM ({absent_sql}) t")
+        for part in parts:
+            details.append(cur.sql(part + f" LIMIT {DETAIL_CAP}").pl())
+    cur.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    names = ["table", "clé", "état", "colonne", "avant", "après"]
+    detail = (pl.concat([d.rename(dict(zip(d.columns, names))) for d in details]) if details
+              else pl.DataFrame(schema={n: pl.String for n in names}))
+    return pl.DataFrame(counts), detail
+
+
+def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | None = None,
+           replace_scope: bool = False) -> int:
+    """Write the analysed file in one transaction; returns the import's id. Raises
+    ImportRefused (file with errors), store.IntegrityError (cross-table rule broken) or
+    store.StoreError; in every failure nothing is written."""
+    if not analysis.ok:
+        raise ImportRefused(f"Import refusé : le fichier {analysis.fichier} contient {analysis.errors} erreur(s). "
+                            "Rien n'a été modifié.")
+    start, t0 = datetime.now(), time.perf_counter()
+    with store.transaction(con) as cur:
+        id_import = int(store.scalar(cur, "SELECT nextval('import_log_seq')"))
+        cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
+                    "encodage, separateur, nb_avertissements) VALUES ($id, $k, $f, $h, $a, $d, $n, 'validé', $e, $s, $w)",
+                    {"id": id_import, "k": analysis.kind, "f": analysis.fichier, "h": analysis.empreinte, "a": auteur,
+                     "d": start, "n": analysis.nb_lignes, "e": analysis.encoding, "s": analysis.separator,
+                     "w": analysis.warnings})
+        counters = {}
+        for order, load in enumerate(analysis.loads):
+            counters[load.table] = _write(cur, load, id_import, order, replace_scope)
+        if analysis.kind in ("programmation", "insee") and analysis.mapping:
+            from cdv_core.ingest.clean import normalise_str
+
+            rows = pl.DataFrame({"type_import": analysis.kind,
+                                 "entete": [normalise_str(h) for h in analysis.mapping],
+                                 "colonne": list(analysis.mapping.values())}).unique("entete").filter(
+                pl.col("colonne") != "code_territoire")
+            cur.register("_import_map", rows.to_arrow())
+            cur.execute("INSERT OR REPLACE INTO import_correspondance SELECT type_import, entete, colonne FROM _import_map")
+            cur.unregister("_import_map")
+        resume = " ; ".join(f"{table} : " + ", ".join(f"{n} {label}" for label, n in c.items() if n)
+                            for table, c in counters.items())
+        cur.execute("UPDATE import_log SET fin = $fin, compteurs = $c, resume = $r, version_store = $v, duree_s = $t "
+                    "WHERE id_import = $id",
+                    {"fin": datetime.now(), "c": json.dumps(counters, ensure_ascii=False), "r": resume,
+                     "v": store.store_version(cur) + 1, "t": time.perf_counter() - t0, "id": id_import})
+    return id_import
+
+
+def _snapshot(kind: str, id_import: int, table: str) -> str:
+    return f"annulation.i{int(id_import)}_{table}_{kind}"
+
+
+def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> dict:
+    _stage(cur, load)
+    keys = ", ".join(load.key)
+    avant, nouveaux = _snapshot("avant", id_import, load.table), _snapshot("nouveaux", id_import, load.table)
+    absent_sql, deleted = _absent_sql(load, replace_scope)
+    gone = absent_sql if deleted else f"SELECT * FROM ({absent_sql}) WHERE false"
+    cur.execute(f"CREATE TABLE {avant} AS "
+                f"SELECT t.* FROM {load.table} t SEMI JOIN (SELECT {keys} FROM {_STAGED} WHERE _etat = 'modifié') s "
+                f"USING ({keys}) UNION ALL {gone}")
+    cur.execute(f"CREATE TABLE {nouveaux} AS SELECT {keys} FROM {_STAGED} WHERE _etat = 'nouveau'")
+    on = " AND ".join(f"{load.table}.{k} = s.{k}" for k in load.key)
+    if load.update_cols:
+        sets = ", ".join(f"{c} = s.{c}" for c in load.update_cols)
+        cur.execute(f"UPDATE {load.table} SET {sets} FROM {_STAGED} s WHERE {on} AND s._etat = 'modifié'")
+    if deleted:
+        on_gone = " AND ".join(f"{load.table}.{k} = g.{k}" for k in load.key)
+        cur.execute(f"DELETE FROM {load.table} USING ({gone}) g WHERE {on_gone}")
+    cols = ", ".join(load.frame.columns)
+    cur.execute(f"INSERT INTO {load.table} ({cols}) SELECT {cols} FROM {_STAGED} WHERE _etat = 'nouveau'")
+    n = dict(cur.execute(f"SELECT _etat, count(*) FROM {_STAGED} GROUP BY 1").fetchall())
+    n_avant = store.scalar(cur, f"SELECT count(*) FROM {avant}")
+    n_new = n.get("nouveau", 0)
+    n_gone = n_avant - n.get("modifié", 0)
+    cur.execute("INSERT INTO import_annulation VALUES ($id, $o, $t, $k, $a, $n)",
+                {"id": id_import, "o": order, "t": load.table, "k": ",".join(load.key), "a": n_avant, "n": n_new})
+    cur.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    return {"nouveaux": n_new, "modifiés": n.get("modifié", 0), "inchangés": n.get("inchangé", 0), "supprimés": n_gone}
+
+
+def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
+    """Restore exactly what import `id_import` touched; refused when a later import touched the
+    same tables (undo that one first). Returns the number of rows restored/removed per table."""
+    with store.transaction(con) as cur:
+        status = cur.execute("SELECT statut FROM import_log WHERE id_import = $id", {"id": id_import}).fetchall()
+        if not status:
+            raise store.StoreError(f"L'import n° {id_import} est introuvable.")
+        if status[0][0] == "annulé":
+            raise store.StoreError(f"L'import n° {id_import} a déjà été annulé.")
+        entries = cur.execute("SELECT ordre, nom_table, cle FROM import_annulation WHERE id_import = $id ORDER BY ordre DESC",
+                              {"id": id_import}).fetchall()
+        later = cur.execute(
+            "SELECT DISTINCT a.id_import FROM import_annulation a JOIN import_log l USING (id_import) "
+            "WHERE l.statut = 'validé' AND a.id_import > $id AND a.nom_table IN "
+            "(SELECT nom_table FROM import_annulation WHERE id_import = $id) ORDER BY 1", {"id": id_import}).fetchall()
+        if later:
+            ids = ", ".join(f"n° {r[0]}" for r in later)
+            raise store.StoreError(
+                f"Impossible d'annuler l'import n° {id_import} : l'import {ids}, plus récent, a modifié les mêmes "
+                "données. Annulez d'abord l'import le plus récent. Rien n'a été modifié.")
+        tables = store.table_names(cur)
+        done = {}
+        for _, table, cle in entries:
+            if table not in tables:
+                raise store.StoreError(f"Table inconnue : {table}")
+            key = cle.split(",")
+            cols = _columns(cur, table)
+            if not all(k in cols for k in key):
+                raise store.StoreError(f"Clé inconnue pour {table} : {cle}")
+            avant, nouveaux = _snapshot("avant", id_import, table), _snapshot("nouveaux", id_import, table)
+            on_new = " AND ".join(f"{table}.{k} = n.{k}" for k in key)
+            on_old = " AND ".join(f"{table}.{k} = a.{k}" for k in key)
+            removed = store.scalar(cur, f"SELECT count(*) FROM {nouveaux}")
+            cur.execute(f"DELETE FROM {table} USING {nouveaux} n WHERE {on_new}")
+            cur.execute(f"DELETE FROM {table} USING {avant} a WHERE {on_old}")
+            restored = store.scalar(cur, f"SELECT count(*) FROM {avant}")
+            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {avant}")
+            cur.execute(f"DROP TABLE {avant}")
+            cur.execute(f"DROP TABLE {nouveaux}")
+            done[table] = {"lignes retirées": removed, "lignes restaurées": restored}
+        cur.execute("UPDATE import_log SET statut = 'annulé', annule_le = $t WHERE id_import = $id",
+                    {"t": datetime.now(), "id": id_import})
+    return done
+
+
+def import_history(cur: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pl.DataFrame:
+    """The import log, most recent first (for the page and the CLI)."""
+    return cur.sql(
+        "SELECT id_import AS \"n°\", debut AS \"date\", auteur, fichier, type_import AS \"type\", nb_lignes AS lignes, "
+        "resume AS \"résumé\", nb_avertissements AS avertissements, round(duree_s, 2) AS \"durée (s)\", statut, annule_le AS \"annulé le\", "
+        "encodage, left(empreinte, 12) AS empreinte FROM import_log ORDER BY id_import DESC LIMIT $n",
+        params={"n": limit}).pl()
+
+
+def contract_codes(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    return tuple(r[0] for r in cur.execute("SELECT code_contrat FROM contrat ORDER BY 1").fetchall())
+
+
+def indicator_codes(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    return tuple(r[0] for r in cur.execute("SELECT code_indicateur FROM indicateur ORDER BY 1").fetchall())

@@ -1,0 +1,691 @@
+"""Analyse an uploaded file: read, detect its kind, map headers, type and validate every cell,
+build what would be written (loads), and diff it against the store. Nothing is written here."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from cdv_core.ingest import clean, reading
+from cdv_core.ingest.clean import ERROR, PROBLEM_SCHEMA, WARNING
+from cdv_core.ingest.reading import LINE
+from cdv_core.ingest.spec import (CONTOURS_QPV, INSEE_WIDE, KINDS, OFFICIAL_QPV, PROGRAMMATION, PROGRAMMATION_SYNONYMS, TEMPLATES,
+                                  Col, Kind)
+
+
+@dataclass
+class Load:
+    """Rows for one store table: inserted when new, updated (only `update_cols`) when changed."""
+    table: str
+    frame: pl.DataFrame
+    key: tuple[str, ...]
+    update_cols: tuple[str, ...]
+    replace_group: str | None = None   # link tables: the file gives the whole set for each group
+    scope_col: str | None = None       # « absent » rows: among store rows sharing this column's values
+                                       # with the file ("" = the whole table, None = default)
+
+
+@dataclass
+class Analysis:
+    fichier: str
+    empreinte: str
+    taille: int
+    kind: str | None
+    kind_label: str
+    encoding: str = ""
+    separator: str = ""
+    nb_lignes: int = 0
+    problems: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PROBLEM_SCHEMA))
+    notes: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)      # file header → our column
+    unmapped: list[str] = field(default_factory=list)          # file headers not used
+    missing: list[str] = field(default_factory=list)           # our required columns not found
+    loads: list[Load] = field(default_factory=list)
+    diff: pl.DataFrame | None = None                           # counts per table
+    changes: pl.DataFrame | None = None                        # details (capped)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> int:
+        return int((self.problems["gravité"] == ERROR).sum())
+
+    @property
+    def warnings(self) -> int:
+        return int((self.problems["gravité"] == WARNING).sum())
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is not None and self.errors == 0 and bool(self.loads)
+
+
+def kind_choices() -> dict[str, str]:
+    return {code: k.label for code, k in KINDS.items()}
+
+
+def _problem(fichier: str, ligne: int, colonne: str, valeur: str, probleme: str, correction: str,
+             gravite: str = ERROR) -> dict:
+    return {"fichier": fichier, "ligne": ligne, "colonne": colonne, "valeur": valeur, "problème": probleme,
+            "correction attendue": correction, "gravité": gravite}
+
+
+# ---------------------------------------------------------------- kind detection and header mapping
+
+def _norm(header: str) -> str:
+    return clean.normalise_str(header)
+
+
+def remembered_mappings(cur: duckdb.DuckDBPyConnection, kind: str) -> dict[str, str]:
+    rows = cur.execute("SELECT entete, colonne FROM import_correspondance WHERE type_import = $k",
+                       {"k": kind}).fetchall()
+    return dict(rows)
+
+
+def map_headers(kind: Kind, headers: list[str], remembered: dict[str, str] | None = None,
+                override: dict[str, str] | None = None) -> dict[str, str]:
+    """File header → our column. Order of precedence: the user's choice now, what they chose
+    before (remembered), our exact column names, the known synonyms."""
+    names = {c.name for c in kind.columns}
+    synonyms = {}
+    if kind is PROGRAMMATION:
+        synonyms = {s: target for target, variants in PROGRAMMATION_SYNONYMS.items() for s in variants}
+    out: dict[str, str] = {}
+    for h in headers:
+        n = _norm(h)
+        target = None
+        if override and h in override:
+            target = override[h] or None
+        elif remembered and n in remembered:
+            target = remembered[n]
+        elif n.replace(" ", "_") in names:
+            target = n.replace(" ", "_")
+        elif h in names:
+            target = h
+        elif n in synonyms:
+            target = synonyms[n]
+        if target in names and target not in out.values():
+            out[h] = target
+    return out
+
+
+def detect_kind(headers: list[str], remembered: dict[str, dict[str, str]] | None = None) -> str | None:
+    """The kind whose columns the headers match best (required columns first)."""
+    normed = [_norm(h) for h in headers]
+    if headers and normed[0] == "codgeo":
+        return INSEE_WIDE.code
+    best, best_score = None, (0.0, 0.0)
+    if set(normed) == {"code qp", "contour"}:
+        return CONTOURS_QPV.code
+    for kind in (OFFICIAL_QPV, *TEMPLATES, PROGRAMMATION):
+        mapping = map_headers(kind, headers, (remembered or {}).get(kind.code))
+        found = set(mapping.values())
+        required = kind.required
+        if not required or not set(required) <= found:
+            if kind is not PROGRAMMATION or len(found & set(required)) < len(required) - 1:
+                continue
+        # first the share of the file's headers we understand, then how complete the kind is
+        score = (len(found) / len(headers), len(found & set(required)) / len(required) + len(found) / len(kind.columns))
+        if kind is OFFICIAL_QPV and {"code_qp", "lib_qp", "insee_com"} <= found:
+            score = (10.0, 0.0)
+        if score > best_score:
+            best, best_score = kind.code, score
+    return best
+
+
+# ---------------------------------------------------------------- analysis
+
+def analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind: str | None = None,
+            mapping: dict[str, str] | None = None, contrat: str | None = None, replace_scope: bool = False,
+            max_bytes: int = reading.MAX_UPLOAD_BYTES, date_valeur: date | None = None) -> Analysis:
+    """Everything the user must see before a commit; nothing is written to the store.
+
+    `mapping` (file header → our column; for INSEE files: variable → indicator code, "" to
+    ignore) overrides the detected/remembered one; `contrat` receives the new QPV of the
+    official list; `date_valeur` dates the values of an INSEE wide file."""
+    start = time.perf_counter()
+    result = Analysis(fichier=filename, empreinte=hashlib.sha256(data).hexdigest(), taille=len(data),
+                      kind=None, kind_label="inconnu")
+    problems: list[pl.DataFrame] = []
+    try:
+        raw = reading.read_bytes(data, filename, max_bytes=max_bytes)
+    except reading.ReadError as exc:
+        result.problems = pl.DataFrame([_problem(filename, 0, "", "", str(exc), "Un fichier CSV ou .xlsx lisible")],
+                                       schema=PROBLEM_SCHEMA)
+        result.seconds = time.perf_counter() - start
+        return result
+    result.encoding, result.separator = raw.encoding_label, raw.separator_label
+    result.nb_lignes = raw.frame.height
+    result.notes += raw.notes
+    if raw.encoding in ("cp1252", "latin-1"):
+        result.notes.append(f"Encodage détecté : {raw.encoding_label} (converti en UTF-8).")
+    if raw.problems:
+        problems.append(pl.DataFrame([{**p, "fichier": filename, "problème": p["probleme"],
+                                       "correction attendue": p["correction"], "gravité": p["gravite"]}
+                                      for p in raw.problems]).select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA))
+    headers = [c for c in raw.frame.columns if c != LINE]
+    remembered_all = {code: remembered_mappings(cur, code) for code in ("programmation",)}
+    code = kind or detect_kind(headers, remembered_all)
+    if code == INSEE_WIDE.code:
+        result.kind, result.kind_label = code, INSEE_WIDE.label
+        if raw.frame.height == 0:
+            problems.append(pl.DataFrame([_problem(filename, 1, "", "", "Le fichier ne contient que l'en-tête, aucune ligne de données",
+                                                   "Au moins une ligne sous l'en-tête")], schema=PROBLEM_SCHEMA))
+        else:
+            _analyse_insee(cur, raw, result, problems, mapping, date_valeur)
+        result.problems = (pl.concat([p.cast(PROBLEM_SCHEMA) for p in problems]) if problems else result.problems)
+        result.problems = _sorted(result.problems)
+        if result.errors == 0 and result.loads:
+            from cdv_core.ingest.commit import diff
+
+            result.diff, result.changes = diff(cur, result.loads, replace_scope=replace_scope)
+        result.seconds = time.perf_counter() - start
+        return result
+    if code not in KINDS:
+        result.problems = pl.DataFrame([_problem(
+            filename, 1, "", " ; ".join(headers[:8]),
+            "Type de fichier non reconnu : les en-têtes ne correspondent à aucun modèle",
+            "Téléchargez un modèle sur cette page, ou choisissez le type de fichier et associez les colonnes")],
+            schema=PROBLEM_SCHEMA)
+        result.seconds = time.perf_counter() - start
+        return result
+    spec = KINDS[code]
+    result.kind, result.kind_label = code, spec.label
+    if raw.frame.height == 0:
+        problems.append(pl.DataFrame([_problem(filename, 1, "", "", "Le fichier ne contient que l'en-tête, aucune ligne de données",
+                                               "Au moins une ligne sous l'en-tête")], schema=PROBLEM_SCHEMA))
+    col_map = map_headers(spec, headers, remembered_mappings(cur, code), mapping)
+    result.mapping = col_map
+    result.unmapped = [h for h in headers if h not in col_map]
+    result.missing = [c for c in spec.required if c not in col_map.values()]
+    if result.unmapped:
+        problems.append(pl.DataFrame([_problem(filename, 1, h, h, "Colonne non reconnue, ignorée",
+                                               "Un nom de colonne du modèle (voir la feuille Description)", WARNING)
+                                      for h in result.unmapped], schema=PROBLEM_SCHEMA))
+    if result.missing:
+        problems.append(pl.DataFrame([_problem(filename, 1, c, "", "Colonne obligatoire absente",
+                                               f"Une colonne « {c} » : {spec.col(c).description}")
+                                      for c in result.missing], schema=PROBLEM_SCHEMA))
+    frame = raw.frame.select(LINE, *[pl.col(h).alias(t) for h, t in col_map.items()])
+    if result.missing or raw.frame.height == 0:
+        result.problems = pl.concat(problems) if problems else result.problems
+        result.seconds = time.perf_counter() - start
+        return result
+
+    typed, cell_problems = _type_cells(spec, frame, filename)
+    problems += cell_problems
+    builder = _BUILDERS.get(code, _build_template)
+    loads, extra, notes = builder(cur, spec, typed, filename, contrat=contrat)
+    problems += extra
+    result.notes += notes
+    for load in loads:
+        if load.replace_group is None:
+            load.scope_col = _default_scope(load) if load.scope_col is None else load.scope_col
+    result.problems = (pl.concat([p.cast(PROBLEM_SCHEMA) for p in problems]) if problems else result.problems)
+    result.problems = _sorted(result.problems)
+    result.loads = loads
+    if result.errors == 0:
+        from cdv_core.ingest.commit import diff  # local: commit imports this module
+
+        result.diff, result.changes = diff(cur, loads, replace_scope=replace_scope)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _sorted(problems: pl.DataFrame) -> pl.DataFrame:
+    """Errors first, then by row and column."""
+    return problems.sort([pl.col("gravité") != ERROR, "ligne", "colonne"], nulls_last=True)
+
+
+def _fr_number(expr: pl.Expr) -> pl.Expr:
+    """A number as the user typed it in French: `20,5`, `2040` (not `20.5`, `2040.0`)."""
+    return expr.cast(pl.String).str.replace(r"\.0$", "").str.replace(".", ",", literal=True)
+
+
+def _default_scope(load: Load) -> str | None:
+    if "code_contrat" in load.frame.columns and load.table != "contrat":
+        return "code_contrat"
+    if len(load.key) > 1:
+        return load.key[0]
+    return None
+
+
+def _type_cells(spec: Kind, frame: pl.DataFrame, fichier: str) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """Typed columns (same names) + LINE; list columns become List[String]; all cell problems."""
+    # Excel's ="…" trick: only the columns that use it pay for the regex
+    work = frame.with_columns(clean.unwrap(pl.col(c)) for c in frame.columns
+                              if c != LINE and frame[c].str.starts_with('="').any())
+    typed = work.select(LINE)
+    problems: list[pl.DataFrame] = []
+    for name in [c for c in frame.columns if c != LINE]:
+        col = spec.col(name)
+        if col.required:
+            problems.append(_flagged(work, name, work[name].is_null(), "Valeur obligatoire manquante",
+                                     col.description or "Une valeur", ERROR, fichier))
+        if col.type in clean.LIST_ELEMENT_TYPE:
+            # multi-value cells: split and check each distinct cell once, then map back to the rows
+            elem = Col("_elem", clean.LIST_ELEMENT_TYPE[col.type])
+            cells = work.select(LINE, name)
+            exploded = (cells.select(name).drop_nulls().unique()
+                        .with_columns(pl.col(name).str.replace_all(clean.LIST_SPLIT, "\x1f").str.split("\x1f").alias("_elem"))
+                        .explode("_elem").with_columns(clean.unwrap(pl.col("_elem"))).drop_nulls("_elem"))
+            value, checks = clean.typed_column(elem, pl.col("_elem"))
+            evaluated = exploded.with_columns(value.alias(clean.VALUE)).with_columns(
+                cond.fill_null(False).alias(f"__c{i}") for i, (cond, *_) in enumerate(checks))
+            for i, (_, msg, exp, sev) in enumerate(checks):
+                bad = evaluated.filter(pl.col(f"__c{i}"))
+                if bad.height:
+                    rows = cells.join(bad.select(name, "_elem"), on=name, how="inner", maintain_order="left")
+                    problems.append(_rows_problem(rows, fichier, name, pl.col("_elem"), msg, exp, sev))
+            listed = evaluated.group_by(name).agg(pl.col(clean.VALUE).unique(maintain_order=True).alias("_list"))
+            typed = typed.with_columns(
+                cells.join(listed, on=name, how="left", maintain_order="left")["_list"].alias(name))
+            continue
+        value, checks = clean.typed_column(col, pl.col(name))
+        extra = {}
+        if col.type == "valeur_secret":
+            marker = pl.col(name).str.to_lowercase()
+            extra["secret"] = pl.when(marker.is_in(list(clean.model.SECRET_MARKERS))).then(marker)
+        evaluated = _evaluate(work.select(name), name, value, checks, extra)
+        problems += [_flagged(work, name, evaluated[f"__c{i}"], msg, exp, sev, fichier)
+                     for i, (_, msg, exp, sev) in enumerate(checks)]
+        typed = typed.with_columns(evaluated[clean.VALUE].alias(name), *[evaluated[k].alias(k) for k in extra])
+    return typed, [p for p in problems if p.height]
+
+
+def _evaluate(src: pl.DataFrame, name: str, value: pl.Expr, checks: list, extra: dict | None = None) -> pl.DataFrame:
+    """Typed value (__v) and check flags (__c0, __c1…) of one column, row-aligned with `src`.
+
+    Columns with few distinct values (dates, codes, thèmes, SIRET…) are evaluated once per
+    distinct value and joined back: the regexes and checksums then run on thousands of values,
+    not on a million rows."""
+    first = [value.alias(clean.VALUE), *[e.alias(k) for k, e in (extra or {}).items()]]
+    flags = [cond.fill_null(False).alias(f"__c{i}") for i, (cond, *_) in enumerate(checks)]
+    sample = src[name].head(20_000)
+    if src.height > 1000 and sample.n_unique() <= sample.len() // 4:  # a sample decides
+        distinct = src.unique(name).with_columns(first).with_columns(flags)
+        return src.join(distinct, on=name, how="left", nulls_equal=True, maintain_order="left")
+    return src.with_columns(first).with_columns(flags)
+
+
+def _flagged(src: pl.DataFrame, name: str, flag: pl.Series, msg: str, expected: str, severity: str,
+             fichier: str) -> pl.DataFrame:
+    if not flag.any():
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    return src.filter(flag).select(
+        pl.lit(fichier).alias("fichier"), pl.col(LINE).alias("ligne"), pl.lit(name).alias("colonne"),
+        pl.col(name).cast(pl.String).alias("valeur"), pl.lit(msg).alias("problème"),
+        pl.lit(expected).alias("correction attendue"), pl.lit(severity).alias("gravité"))
+
+
+def _rows_problem(frame: pl.DataFrame, fichier: str, colonne: str, value: pl.Expr, msg: str, expected: str,
+                  severity: str = ERROR) -> pl.DataFrame:
+    """Problems for every row of `frame` (which must carry LINE)."""
+    return frame.select(pl.lit(fichier).alias("fichier"), pl.col(LINE).alias("ligne"), pl.lit(colonne).alias("colonne"),
+                        value.cast(pl.String).alias("valeur"), pl.lit(msg).alias("problème"),
+                        pl.lit(expected).alias("correction attendue"), pl.lit(severity).alias("gravité"))
+
+
+def _duplicates(typed: pl.DataFrame, key: tuple[str, ...], fichier: str) -> list[pl.DataFrame]:
+    present = [k for k in key if k in typed.columns]
+    if len(present) != len(key):
+        return []
+    dup = typed.filter(pl.struct(list(key)).is_duplicated() & pl.all_horizontal(pl.col(k).is_not_null() for k in key))
+    if dup.is_empty():
+        return []
+    return [_rows_problem(dup, fichier, " + ".join(key), pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / "),
+                          "Clé en double dans le fichier", "Une seule ligne par " + " + ".join(key))]
+
+
+def _store_values(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> pl.Series:
+    from cdv_core import store
+
+    assert table in store.table_names(cur)
+    cols = {r[0] for r in cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = $t",
+                                      {"t": table}).fetchall()}
+    assert column in cols
+    return cur.sql("SELECT DISTINCT " + column + " AS v FROM " + table).pl()["v"].cast(pl.String)
+
+
+def _reference_problems(cur, spec: Kind, typed: pl.DataFrame, fichier: str,
+                        also_known: dict[str, pl.Series] | None = None) -> list[pl.DataFrame]:
+    out = []
+    for ref in spec.refs:
+        if ref.column not in typed.columns:
+            continue
+        known = _store_values(cur, ref.table, ref.table_column)
+        if also_known and ref.column in also_known:
+            known = pl.concat([known, also_known[ref.column].cast(pl.String)])
+        values = typed.select(LINE, pl.col(ref.column))
+        if values.schema[ref.column] == pl.List(pl.String):
+            values = values.explode(ref.column)
+        values = values.drop_nulls(ref.column)
+        bad = values.filter(~pl.col(ref.column).is_in(known.implode()))
+        if bad.height:
+            out.append(_rows_problem(bad, fichier, ref.column, pl.col(ref.column), f"{ref.label.capitalize()} inconnu(e) dans la base",
+                                     f"Un code de {ref.label} existant, ou importez d'abord le fichier des {ref.label}s"))
+    return out
+
+
+def _contract_years(cur) -> pl.DataFrame:
+    return cur.sql("SELECT code_contrat, year(date_debut) AS _an_debut, year(date_fin) AS _an_fin, "
+                   "date_debut AS _debut, date_fin AS _fin FROM contrat").pl()
+
+
+# ---------------------------------------------------------------- builders: typed frame → loads
+
+def _build_template(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contrat=None):
+    problems: list[pl.DataFrame] = []
+    notes: list[str] = []
+    frame = typed
+    if spec.code == "porteurs":
+        ident = [pl.col(c) for c in ("id_porteur", "siret", "rna") if c in frame.columns]
+        frame = frame.with_columns(pl.coalesce(ident).alias("id_porteur"))
+        missing = frame.filter(pl.col("id_porteur").is_null())
+        if missing.height:
+            problems.append(_rows_problem(missing, fichier, "id_porteur", pl.lit(""), "Porteur sans identifiant",
+                                          "Un id_porteur, un SIRET ou un numéro RNA"))
+    if spec.code == "valeurs_indicateurs":
+        frame = frame.with_columns(source_fichier=pl.lit(fichier))
+    problems += _duplicates(frame, spec.key, fichier)
+    problems += _reference_problems(cur, spec, frame, fichier)
+    problems += _row_rules(cur, spec, frame, fichier)
+    loads = []
+    base_cols = [c.name for c in spec.columns if c.name in frame.columns and c.name not in spec.links]
+    if spec.code == "porteurs" and "id_porteur" not in base_cols:
+        base_cols.insert(0, "id_porteur")
+    if spec.code == "valeurs_indicateurs":
+        base_cols += ["secret", "source_fichier"]
+    if spec.code == "quartiers" and "communes" in frame.columns:
+        frame = frame.with_columns(pl.col("communes").list.join("; "))
+    main = frame.select(base_cols)
+    loads.append(Load(spec.table, main, spec.key, tuple(c for c in base_cols if c not in spec.key)))
+    for column, (link_table, key_col, value_col) in spec.links.items():
+        if column in frame.columns:
+            links = (frame.select(pl.col(spec.key[0]).alias(key_col), pl.col(column).alias(value_col))
+                     .explode(value_col).drop_nulls().unique())
+            loads.append(Load(link_table, links, (key_col, value_col), (), replace_group=key_col))
+    return loads, problems, notes
+
+
+def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
+    """Rules across columns of a row, and dates inside the contract's period."""
+    out = []
+
+    def flag(cond: pl.Expr, colonne: str, value: pl.Expr, msg: str, expected: str, severity: str = ERROR,
+             source: pl.DataFrame | None = None):
+        src = frame if source is None else source
+        bad = src.filter(cond.fill_null(False))
+        if bad.height:
+            out.append(_rows_problem(bad, fichier, colonne, value, msg, expected, severity))
+
+    cols = set(frame.columns)
+    if {"date_debut", "date_fin"} <= cols:
+        flag(pl.col("date_fin") < pl.col("date_debut"), "date_fin", pl.col("date_fin").dt.strftime("%d/%m/%Y"),
+             "Date de fin antérieure à la date de début", "Une date de fin après la date de début")
+    if {"annee_debut", "annee_fin"} <= cols:
+        flag(pl.col("annee_fin") < pl.col("annee_debut"), "annee_fin", _fr_number(pl.col("annee_fin")),
+             "Dernière année antérieure à la première", "annee_fin ≥ annee_debut")
+    if {"montant_verse", "montant_accorde"} <= cols:
+        flag(pl.col("montant_verse") > pl.col("montant_accorde"), "montant_verse", _fr_number(pl.col("montant_verse")),
+             "Montant versé supérieur au montant accordé", "Vérifiez les montants (avertissement seulement)", WARNING)
+    if {"nb_habitants", "nb_participants"} <= cols:
+        flag(pl.col("nb_habitants") > pl.col("nb_participants"), "nb_habitants", _fr_number(pl.col("nb_habitants")),
+             "Plus d'habitants que de participants", "nb_habitants ≤ nb_participants")
+    if {"date_signature", "date_fin"} <= cols:
+        flag(pl.col("date_signature") > pl.col("date_fin"), "date_signature", pl.col("date_signature").dt.strftime("%d/%m/%Y"),
+             "Signature après la fin du contrat", "Une date de signature dans la période")
+    # periods of the contract
+    if "code_contrat" in cols and ({"annee_debut", "annee"} & cols) and spec.code in ("actions", "programmation"):
+        years = frame.join(_contract_years(cur), on="code_contrat", how="inner")
+        first, last = ("annee_debut", "annee_fin") if "annee_debut" in cols else ("annee", "annee")
+        flag((pl.col(first) < pl.col("_an_debut")) | (pl.col(last) > pl.col("_an_fin")), first, _fr_number(pl.col(first)),
+             "Année hors de la période du contrat", "Une année entre le début et la fin du contrat", source=years)
+    if spec.code == "financements":
+        years = frame.join(cur.sql("SELECT a.code_action, year(c.date_debut) AS _an_debut, year(c.date_fin) AS _an_fin "
+                                   "FROM action a JOIN contrat c USING (code_contrat)").pl(), on="code_action", how="inner")
+        flag((pl.col("annee") < pl.col("_an_debut")) | (pl.col("annee") > pl.col("_an_fin")), "annee", _fr_number(pl.col("annee")),
+             "Année hors de la période du contrat de l'action", "Une année dans la période du contrat", source=years)
+    if spec.code == "reunions":
+        per = frame.join(cur.sql("SELECT i.code_instance, c.date_debut AS _debut, c.date_fin AS _fin "
+                                 "FROM instance i JOIN contrat c USING (code_contrat)").pl(), on="code_instance", how="inner")
+        flag((pl.col("date_reunion") < pl.col("_debut")) | (pl.col("date_reunion") > pl.col("_fin")), "date_reunion",
+             pl.col("date_reunion").dt.strftime("%d/%m/%Y"), "Date hors de la période du contrat",
+             "Une date entre le début et la fin du contrat", source=per)
+    return out
+
+
+def _build_official_qpv(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contrat=None):
+    """Official ANCT list → quartier rows, and the contracts they need.
+
+    A QPV already in the store keeps its contract. A new QPV goes to `contrat` when the user
+    chose one; otherwise to the store's contract signed by its EPCI (siren_signataire), else
+    to a contract created for its EPCI (`CV-EPCI-<siren>`), else (no EPCI, e.g. 978/987) for
+    its main commune (`CV-COM-<insee>`)."""
+    problems = _duplicates(typed, spec.key, fichier)
+    notes: list[str] = []
+    frame = typed.with_columns(
+        pl.col("insee_com").list.first().alias("_com"),
+        pl.col("insee_com").list.join("; ").alias("communes"),
+        pl.col("lib_com").str.split(";").list.first().str.strip_chars().alias("_lib_com"),
+    )
+    if "siren_epci" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("siren_epci"))
+    else:
+        frame = frame.with_columns(pl.col("siren_epci").list.first())
+    if "lib_epci" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("lib_epci"))
+    if "insee_reg" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("insee_reg"))
+    existing = cur.sql("SELECT code_qp, code_contrat AS _existing FROM quartier").pl()
+    signed = (cur.sql("SELECT siren_signataire AS siren_epci, min(code_contrat) AS _signed FROM contrat "
+                      "WHERE siren_signataire IS NOT NULL GROUP BY 1").pl())
+    frame = frame.join(existing, on="code_qp", how="left").join(signed, on="siren_epci", how="left")
+    if contrat is not None:
+        known = _store_values(cur, "contrat", "code_contrat")
+        if contrat not in known.to_list():
+            problems.append(pl.DataFrame([_problem(fichier, 0, "code_contrat", contrat, "Contrat choisi inconnu",
+                                                   "Un contrat existant")], schema=PROBLEM_SCHEMA))
+        auto = pl.lit(contrat)
+    else:
+        auto = pl.coalesce(pl.col("_signed"),
+                           pl.when(pl.col("siren_epci").is_not_null()).then(pl.lit("CV-EPCI-") + pl.col("siren_epci")),
+                           pl.lit("CV-COM-") + pl.col("_com"))
+    frame = frame.with_columns(pl.coalesce(pl.col("_existing"), auto).alias("code_contrat"))
+    store_contracts = _store_values(cur, "contrat", "code_contrat")
+    new_contracts = (frame.filter(~pl.col("code_contrat").is_in(store_contracts.implode()))
+                     .group_by("code_contrat").agg(
+                         pl.col("siren_epci").first(), pl.col("lib_epci").first(), pl.col("_lib_com").first(),
+                         pl.col("insee_dep").min(), pl.col("insee_reg").first())
+                     .with_columns(outre_mer=pl.col("insee_dep").str.len_chars() == 3)
+                     .select(
+                         "code_contrat",
+                         pl.concat_str(pl.lit("Contrat de ville – "), pl.coalesce("lib_epci", "_lib_com")).alias("libelle"),
+                         pl.when(pl.col("code_contrat").str.starts_with("CV-COM-")).then(pl.lit("commune"))
+                           .otherwise(pl.lit("EPCI")).alias("type_signataire"),
+                         pl.when(pl.col("code_contrat").str.starts_with("CV-EPCI-")).then(pl.col("siren_epci")).alias("siren_signataire"),
+                         "insee_dep", "insee_reg",
+                         pl.when(pl.col("outre_mer")).then(pl.lit("outre-mer")).otherwise(pl.lit("hexagone")).alias("territoire"),
+                         pl.when(pl.col("outre_mer")).then(pl.lit(date(2025, 1, 1))).otherwise(pl.lit(date(2024, 1, 1))).alias("date_debut"),
+                         pl.lit(date(2030, 12, 31)).alias("date_fin"))
+                     .sort("code_contrat"))
+    if new_contracts.height:
+        notes.append(f"{new_contracts.height} contrat(s) de ville créé(s) automatiquement pour accueillir les nouveaux "
+                     "quartiers (un par EPCI, ou par commune sans EPCI) ; complétez-les ensuite avec le modèle « contrats ».")
+    quartier = frame.select("code_qp", pl.col("lib_qp").alias("libelle"), "code_contrat", "insee_dep",
+                            pl.col("_com").alias("insee_com"), pl.col("_lib_com").alias("lib_com"), "communes", "siren_epci")
+    loads = []
+    if new_contracts.height:
+        loads.append(Load("contrat", new_contracts, ("code_contrat",), (), scope_col="code_contrat"))
+    # scope "": the official list is national, so every QPV of the store missing from it is « absent »
+    loads.append(Load("quartier", quartier, ("code_qp",),
+                      ("libelle", "insee_dep", "insee_com", "lib_com", "communes", "siren_epci"), scope_col=""))
+    return loads, problems, notes
+
+
+def _build_programmation(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contrat=None):
+    problems: list[pl.DataFrame] = []
+    notes: list[str] = []
+    cols = set(typed.columns)
+    f = typed
+    for name, default in (("financeur", "État P147"), ("siret", None), ("rna", None), ("type_structure", None),
+                          ("mode_financement", None), ("statut", None), ("montant_demande", None),
+                          ("montant_verse", None), ("date_decision", None)):
+        if name not in cols:
+            f = f.with_columns(pl.lit(default, dtype=typed.schema.get(name, pl.String)).alias(name))
+    f = f.with_columns(
+        pl.col("financeur").fill_null("État P147"),
+        pl.coalesce(pl.col("siret"), pl.col("rna"),
+                    pl.lit("LOC-") + clean.normalise_text(pl.col("nom_porteur")).str.to_uppercase()
+                    .str.replace_all(r"[^A-Z0-9]+", "-").str.slice(0, 40)).alias("id_porteur"),
+    )
+    if "montant_demande" in cols:
+        f = f.with_columns(pl.col("montant_demande").cast(pl.Float64))
+    problems += _duplicates(f, ("code_action", "financeur", "annee"), fichier)
+    problems += _reference_problems(cur, spec, f, fichier)
+    problems += _row_rules(cur, spec, f, fichier)
+    conflicting = f.group_by("code_action").agg(pl.col("code_contrat").n_unique().alias("n")).filter(pl.col("n") > 1)
+    if conflicting.height:
+        bad = f.join(conflicting, on="code_action", how="semi")
+        problems.append(_rows_problem(bad, fichier, "code_contrat", pl.col("code_contrat"),
+                                      "Le même dossier est rattaché à plusieurs contrats", "Un seul contrat par dossier"))
+    # porteurs
+    porteur = (f.group_by("id_porteur", maintain_order=True).agg(
+        pl.col("siret").drop_nulls().first(), pl.col("rna").drop_nulls().first(), pl.col("nom_porteur").first().alias("nom"),
+        pl.col("type_structure").drop_nulls().first()).with_columns(pl.col("type_structure").fill_null("autre")))
+    p_update = ["nom"] + [c for c in ("siret", "rna") if c in cols]
+    if "type_structure" in cols and f["type_structure"].null_count() == 0:
+        p_update.append("type_structure")
+    elif "type_structure" not in cols:
+        notes.append("Pas de colonne « type de structure » : les nouveaux porteurs sont classés « autre » "
+                     "(les porteurs déjà connus gardent leur type).")
+    # actions (one per dossier), years widened with what the store already has
+    store_years = cur.sql("SELECT code_action, annee_debut AS _d, annee_fin AS _f FROM action").pl()
+    action = (f.group_by("code_action", maintain_order=True).agg(
+        pl.col("code_contrat").first(), pl.col("id_porteur").first(), pl.col("libelle").first(),
+        pl.col("thematique").drop_nulls().first(),
+        pl.when((pl.col("mode_financement") == "CPO").any()).then(pl.lit("CPO"))
+          .otherwise(pl.col("mode_financement").drop_nulls().first()).alias("mode_financement"),
+        pl.col("annee").min().alias("annee_debut"), pl.col("annee").max().alias("annee_fin"),
+        pl.col("statut").drop_nulls().first(), pl.col("montant_accorde").sum().alias("_accorde"),
+        pl.col("date_decision").min())
+        .join(store_years, on="code_action", how="left")
+        .with_columns(
+            pl.min_horizontal("annee_debut", "_d").alias("annee_debut"),
+            pl.max_horizontal("annee_fin", "_f").alias("annee_fin"),
+            pl.col("mode_financement").fill_null("AAP"),
+            pl.coalesce(pl.col("statut"), pl.when(pl.col("_accorde") > 0).then(pl.lit("accordée")).otherwise(pl.lit("déposée"))).alias("statut"))
+        .drop("_d", "_f", "_accorde"))
+    a_update = ["code_contrat", "id_porteur", "libelle", "thematique", "annee_debut", "annee_fin"]
+    a_update += [c for c in ("mode_financement", "statut", "date_decision") if c in cols]
+    fin_cols = ["code_action", "financeur", "annee", "montant_accorde"] + [
+        c for c in ("montant_demande", "montant_verse", "date_decision") if c in cols]
+    loads = [
+        Load("porteur", porteur, ("id_porteur",), tuple(p_update), scope_col="id_porteur"),
+        Load("action", action, ("code_action",), tuple(a_update), scope_col="code_contrat"),
+        Load("financement", f.select(fin_cols), ("code_action", "financeur", "annee"),
+             tuple(c for c in fin_cols if c not in ("code_action", "financeur", "annee")), scope_col="code_action"),
+    ]
+    if "quartiers" in cols:
+        links = (f.select("code_action", pl.col("quartiers").alias("code_qp")).explode("code_qp").drop_nulls().unique())
+        loads.append(Load("action_quartier", links, ("code_action", "code_qp"), (), replace_group="code_action"))
+    return loads, problems, notes
+
+
+def _build_contours(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contrat=None):
+    """Contours only fill `quartier.contour` of QPV already in the store; the others are counted
+    in one warning (the national file covers every QPV, a store usually a few)."""
+    problems = _duplicates(typed, spec.key, fichier)
+    known = _store_values(cur, "quartier", "code_qp")
+    unknown = typed.filter(~pl.col("code_qp").is_in(known.implode()) & pl.col("code_qp").is_not_null())
+    if unknown.height:
+        problems.append(pl.DataFrame([_problem(
+            fichier, 0, "code_qp", f"{unknown.height} quartier(s), ex. {unknown['code_qp'][0]}",
+            "Quartiers absents de la base : leurs contours sont ignorés",
+            "Importez d'abord la liste officielle des QPV si vous voulez les ajouter", WARNING)], schema=PROBLEM_SCHEMA))
+    frame = typed.filter(pl.col("code_qp").is_in(known.implode())).select("code_qp", "contour")
+    notes = [f"{frame.height} contour(s) de quartiers de la base dans ce fichier."]
+    return [Load("quartier", frame, ("code_qp",), ("contour",), scope_col="code_qp")], problems, notes
+
+
+def _territory_type(code: pl.Expr) -> pl.Expr:
+    return (pl.when(code.str.contains(clean.QPV_2024)).then(pl.lit("QPV"))
+            .when(code.str.contains(clean.INSEE_COM_PATTERN)).then(pl.lit("commune"))
+            .when(code.str.contains(r"^\d{9}$")).then(pl.lit("EPCI"))
+            .when(code.str.contains(clean.INSEE_DEP_PATTERN)).then(pl.lit("département"))
+            .when(code.str.to_uppercase().is_in(["FR", "FRANCE", "FM", "FXDOM"])).then(pl.lit("France")))
+
+
+def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list, override: dict | None,
+                   date_valeur: date | None) -> None:
+    """INSEE wide file: CODGEO + one column per variable → valeur_indicateur rows. Variables are
+    mapped to indicator codes: the user's choice, else the remembered one, else same name."""
+    fichier = result.fichier
+    headers = [c for c in raw.frame.columns if c != LINE]
+    geo, variables = headers[0], headers[1:]
+    indicators = _store_values(cur, "indicateur", "code_indicateur").to_list()
+    by_norm = {_norm(c): c for c in indicators}
+    remembered = remembered_mappings(cur, INSEE_WIDE.code)
+    mapping: dict[str, str] = {}
+    for v in variables:
+        if override is not None and v in override:
+            target = override[v] or None
+        else:
+            target = remembered.get(_norm(v)) or by_norm.get(_norm(v))
+        if target in indicators:
+            mapping[v] = target
+    result.mapping = {geo: "code_territoire", **mapping}
+    result.unmapped = [v for v in variables if v not in mapping]
+    if result.unmapped:
+        problems.append(pl.DataFrame([_problem(fichier, 1, v, v, "Variable non associée à un indicateur, ignorée",
+                                               "Associez-la à un indicateur de la base (étape « Associer les colonnes »)",
+                                               WARNING) for v in result.unmapped], schema=PROBLEM_SCHEMA))
+    if date_valeur is None:
+        problems.append(pl.DataFrame([_problem(fichier, 0, "date_valeur", "", "Date des valeurs non indiquée",
+                                               "La date à laquelle se rapportent les valeurs, ex. 01/01/2021")],
+                                     schema=PROBLEM_SCHEMA))
+    if not mapping:
+        result.missing = ["indicateur"]
+        problems.append(pl.DataFrame([_problem(fichier, 1, "", "", "Aucune variable du fichier n'est associée à un indicateur",
+                                               "Associez au moins une variable à un indicateur")], schema=PROBLEM_SCHEMA))
+    if date_valeur is None or not mapping:
+        return
+    code = clean.unwrap(pl.col(geo)).str.to_uppercase()
+    code = pl.when(code.str.contains(r"^\d{4}$")).then(code.str.zfill(5)).otherwise(code)
+    frame = raw.frame.select(LINE, code.alias("code_territoire"), *[pl.col(v) for v in mapping])
+    frame = frame.with_columns(_territory_type(pl.col("code_territoire")).alias("type_territoire"))
+    bad_geo = frame.filter(pl.col("type_territoire").is_null())
+    if bad_geo.height:
+        problems.append(_rows_problem(bad_geo, fichier, geo, pl.col("code_territoire"),
+                                      "Code territoire non reconnu (ni QPV 2024, ni commune, EPCI, département, France)",
+                                      "Un code QN… (QPV 2024), un code commune, un SIREN d'EPCI ou un département"))
+    long = (frame.unpivot(index=[LINE, "code_territoire", "type_territoire"], on=list(mapping),
+                          variable_name="_variable", value_name="valeur")
+            .with_columns(pl.col("_variable").replace_strict(mapping).alias("code_indicateur")))
+    value, checks = clean.typed_column(Col("valeur", "valeur_secret"), pl.col("valeur"))
+    marker = pl.col("valeur").str.to_lowercase()
+    evaluated = _evaluate(long.select("valeur"), "valeur", value, checks,
+                          {"secret": pl.when(marker.is_in(list(clean.model.SECRET_MARKERS))).then(marker)})
+    for i, (_, msg, exp, sev) in enumerate(checks):
+        flag = evaluated[f"__c{i}"]
+        if flag.any():
+            problems.append(_rows_problem(long.filter(flag), fichier, "", pl.col("valeur"), msg, exp, sev)
+                            .with_columns(long.filter(flag)["_variable"].alias("colonne")))
+    empty = long.filter(pl.col("valeur").is_null())
+    if empty.height:
+        problems.append(_rows_problem(empty, fichier, "", pl.lit(""), "Cellule vide",
+                                      "Une valeur, ou nd / ns / s / so (secret statistique)")
+                        .with_columns(empty["_variable"].alias("colonne")))
+    rows = long.with_columns(evaluated[clean.VALUE].alias("valeur"), evaluated["secret"],
+                             pl.lit(date_valeur).alias("date_valeur"), pl.lit(fichier).alias("source_fichier"))
+    problems += _duplicates(rows, INSEE_WIDE.key, fichier)
+    out = rows.select("code_indicateur", "type_territoire", "code_territoire", "date_valeur", "valeur", "secret",
+                      "source_fichier")
+    result.loads = [Load("valeur_indicateur", out, INSEE_WIDE.key, ("valeur", "secret", "source_fichier"),
+                         scope_col="code_indicateur")]
+
+
+_BUILDERS = {"liste_qpv": _build_official_qpv, "programmation": _build_programmation, "contours_qpv": _build_contours}

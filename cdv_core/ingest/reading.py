@@ -1,0 +1,249 @@
+"""Reading what people upload: bytes → an all-text Polars frame, plus what was detected.
+
+Decoding is done on the WHOLE file (UTF-8 with/without BOM, UTF-16 with BOM, else Windows-1252,
+else Latin-1); parsing is done by Polars (CSV) or openpyxl through Polars (.xlsx). Structural
+problems (lines with too many fields) are located by DuckDB's reject table.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from cdv_core import fmt
+
+LINE = "_ligne"  # spreadsheet row number (header = 1): what the user sees in Excel
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+_ENCODING_LABELS = {
+    "utf-8-sig": "UTF-8 avec BOM",
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16 (texte Unicode)",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1 (ISO-8859-1)",
+    "xlsx": "classeur Excel (.xlsx)",
+    "geojson": "GeoJSON (UTF-8)",
+}
+_SEPARATOR_LABELS = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
+
+
+class ReadError(Exception):
+    """The file cannot be read at all; the message is French and says what to do."""
+
+
+@dataclass
+class RawTable:
+    frame: pl.DataFrame            # all columns String, plus LINE (Int64)
+    encoding: str                  # key of _ENCODING_LABELS
+    separator: str | None          # None for .xlsx
+    problems: list[dict] = field(default_factory=list)  # structural problems (see report columns)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def encoding_label(self) -> str:
+        return _ENCODING_LABELS.get(self.encoding, self.encoding)
+
+    @property
+    def separator_label(self) -> str:
+        return _SEPARATOR_LABELS.get(self.separator or "", "sans objet")
+
+
+def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> RawTable:
+    """Read an uploaded file (CSV or .xlsx) into an all-text frame; raises ReadError in French."""
+    if len(data) > max_bytes:
+        raise ReadError(
+            f"Le fichier pèse {fmt.number(len(data) / 1024 / 1024, 1)} Mo, au-delà de la taille maximale "
+            f"autorisée ({fmt.number(max_bytes / 1024 / 1024)} Mo). Découpez-le (par exemple par année ou "
+            "par contrat) et importez les morceaux l'un après l'autre.")
+    if not data.strip():
+        raise ReadError("Le fichier est vide : il ne contient ni en-tête ni ligne de données.")
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ReadError("Ce fichier est au format Excel ancien (.xls), non pris en charge. Dans Excel, "
+                        "choisissez « Enregistrer sous » puis « Classeur Excel (.xlsx) » ou « CSV UTF-8 ».")
+    if data[:5] == b"%PDF-" or (b"\x00" in data[:4096] and data[:2] not in (b"\xff\xfe", b"\xfe\xff")):
+        raise ReadError("Ce fichier n'est ni un fichier CSV ni un classeur Excel (.xlsx) : il contient des "
+                        "données binaires. Exportez vos données au format CSV ou .xlsx.")
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return _read_geojson(data)
+    text, encoding = _decode(data)
+    return _read_csv_text(text, encoding, data if encoding in ("utf-8", "utf-8-sig") else None)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Decode the whole file: a Windows-1252 byte after the first kilobytes is still seen."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16"), "utf-16"
+    if data[:3] == b"\xef\xbb\xbf":
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                "Le fichier annonce l'encodage UTF-8 (BOM) mais contient des caractères invalides "
+                f"(octet n° {exc.start + 4}). Réenregistrez-le depuis Excel en « CSV UTF-8 ».") from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _detect_separator(text: str) -> str:
+    """The separator is the candidate most frequent in the header line (`;` wins ties)."""
+    first = next((line for line in text[:1 << 16].splitlines() if line.strip()), "")  # the header line only
+    counts = {sep: first.count(sep) for sep in (";", "\t", ",")}
+    best = max(counts, key=lambda s: (counts[s], s == ";"))
+    if counts[best] == 0:
+        return ";"
+    return best
+
+
+def _read_csv_text(text: str, encoding: str, utf8_bytes: bytes | None) -> RawTable:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise ReadError("Le fichier est vide : il ne contient ni en-tête ni ligne de données.")
+    sep = _detect_separator(text)
+    payload = utf8_bytes if utf8_bytes is not None else text.encode("utf-8")
+    if payload[:3] == b"\xef\xbb\xbf":
+        payload = payload[3:]
+    problems: list[dict] = []
+    try:
+        frame = pl.read_csv(io.BytesIO(payload), separator=sep, infer_schema=False, has_header=True,
+                            truncate_ragged_lines=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        problems = _locate_ragged_lines(payload, sep)
+        try:
+            frame = pl.read_csv(io.BytesIO(payload), separator=sep, infer_schema=False, has_header=True,
+                                truncate_ragged_lines=True, raise_if_empty=False)
+        except pl.exceptions.PolarsError as exc:
+            raise ReadError("Le fichier ne peut pas être lu comme un tableau CSV (guillemets non fermés ou "
+                            f"lignes de longueurs différentes). Détail : {str(exc).splitlines()[0][:160]}") from exc
+    raw = RawTable(_tidy(frame), encoding, sep, problems)
+    if not text.endswith(("\n", "\r")) and raw.frame.height and raw.frame.width > 1:
+        last_col = [c for c in raw.frame.columns if c != LINE][-1]
+        if raw.frame[last_col][-1] is None:
+            raw.notes.append("La dernière ligne ne se termine pas par un retour à la ligne et a des cellules "
+                             "vides en fin de ligne : le fichier est peut-être tronqué.")
+    return raw
+
+
+def _locate_ragged_lines(payload: bytes, sep: str) -> list[dict]:
+    """Ask DuckDB which lines have more or fewer fields than the header."""
+    fd, path = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        con = duckdb.connect()
+        try:
+            con.execute("SELECT count(*) FROM read_csv($p, all_varchar = true, delim = $d, header = true, "
+                        "quote = '\"', escape = '\"', store_rejects = true, auto_detect = false, "
+                        "columns = $cols)",
+                        {"p": path, "d": sep, "cols": _header_columns(payload, sep)}).fetchall()
+            rows = con.execute("SELECT line, error_type FROM reject_errors ORDER BY line LIMIT 1000").fetchall()
+        except duckdb.Error:
+            rows = []
+        finally:
+            con.close()
+    finally:
+        os.unlink(path)
+    out = []
+    for line, error_type in rows:
+        too_many = "TOO MANY" in str(error_type)
+        out.append({
+            "ligne": int(line), "colonne": "", "valeur": "",
+            "probleme": "Cette ligne a plus de cellules que l'en-tête" if too_many
+            else "Cette ligne a moins de cellules que l'en-tête",
+            "correction": "Vérifiez le séparateur (point-virgule partout) et les guillemets autour des textes "
+                          "contenant le séparateur",
+            "gravite": "erreur"})
+    if not out:
+        out.append({"ligne": 0, "colonne": "", "valeur": "",
+                    "probleme": "Certaines lignes ont plus de cellules que l'en-tête (séparateurs mélangés ?)",
+                    "correction": "Utilisez le même séparateur sur toutes les lignes", "gravite": "erreur"})
+    return out
+
+
+def _header_columns(payload: bytes, sep: str) -> dict[str, str]:
+    header = pl.read_csv(io.BytesIO(payload), separator=sep, n_rows=0, infer_schema=False,
+                         truncate_ragged_lines=True).columns
+    return {f"c{i}": "VARCHAR" for i in range(len(header))}
+
+
+def _tidy(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trim headers, drop trailing empty columns and fully empty rows, add the spreadsheet row
+    number (header is row 1)."""
+    frame = frame.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+    renames = {c: c.strip().lstrip("\ufeff").strip() for c in frame.columns if c != LINE}
+    frame = frame.rename(renames) if len(set(renames.values())) == len(renames) else frame
+    keep = []
+    for col in frame.columns:
+        if col == LINE:
+            keep.append(col)
+            continue
+        empty_header = col == "" or col.startswith("_duplicated_") or col.startswith("__UNNAMED__")
+        if empty_header and frame.select(pl.col(col).str.strip_chars().replace("", None).drop_nulls().len()).item() == 0:
+            continue
+        keep.append(col)
+    frame = frame.select(keep)
+    value_cols = [c for c in frame.columns if c != LINE]
+    if value_cols:
+        frame = frame.with_columns(
+            pl.col(c).str.strip_chars().replace("", None) for c in value_cols
+        ).filter(~pl.all_horizontal(pl.col(c).is_null() for c in value_cols))
+    return frame
+
+
+def _read_xlsx(data: bytes) -> RawTable:
+    try:
+        sheets = pl.read_excel(io.BytesIO(data), engine="openpyxl", sheet_id=0, infer_schema_length=0,
+                               raise_if_empty=False)
+    except Exception as exc:  # openpyxl raises many kinds
+        raise ReadError("Le classeur Excel ne peut pas être ouvert (fichier endommagé ou protégé par mot "
+                        f"de passe). Détail : {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}") from exc
+    # The data sheet is the first non-empty one that is not our template's description sheet.
+    for name, frame in sheets.items():
+        if name.lower().startswith("description") or frame.width == 0:
+            continue
+        frame = frame.select(pl.all().cast(pl.String))
+        raw = RawTable(_tidy(frame), "xlsx", None)
+        if len(sheets) > 1:
+            raw.notes.append(f"Feuille lue : « {name} ».")
+        return raw
+    raise ReadError("Le classeur Excel ne contient aucune feuille avec des données.")
+
+
+def _read_geojson(data: bytes) -> RawTable:
+    """A GeoJSON FeatureCollection of QPV contours → (code_qp, contour) rows, read by DuckDB's JSON
+    reader. The QPV code is taken from the first property among code_qp / CODE_QP / code_quartier."""
+    fd, path = tempfile.mkstemp(suffix=".geojson")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        con = duckdb.connect()
+        try:
+            frame = con.sql(
+                "WITH f AS (SELECT unnest(json_extract(json, '$.features[*]')) AS f "
+                "           FROM read_json_objects($p, format = 'unstructured', maximum_object_size = 1000000000)) "
+                "SELECT coalesce(json_extract_string(f, '$.properties.code_qp'), json_extract_string(f, '$.properties.CODE_QP'), "
+                "                json_extract_string(f, '$.properties.code_quartier')) AS code_qp, "
+                "       CAST(json_extract(f, '$.geometry') AS VARCHAR) AS contour FROM f",
+                params={"p": path}).pl()
+        except duckdb.Error as exc:
+            raise ReadError("Le fichier ressemble à du GeoJSON mais ne peut pas être lu (JSON invalide ou sans "
+                            f"« features »). Détail : {str(exc).splitlines()[0][:160]}") from exc
+        finally:
+            con.close()
+    finally:
+        os.unlink(path)
+    frame = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64)).select(LINE, "code_qp", "contour")
+    return RawTable(frame, "geojson", None)
