@@ -237,11 +237,7 @@ def _sirets(rng: np.random.Generator, n: int, invalid_share: float) -> np.ndarra
     bad = rng.random(n) < invalid_share
     check = np.where(bad, (check + 1 + rng.integers(0, 8, size=n)) % 10, check)
     digits = np.concatenate([body, check[:, None]], axis=1)
-    return np.array(["".join(map(str, row)) for row in digits], dtype=object) if n < 5000 else _join_digits(digits)
-
-
-def _join_digits(digits: np.ndarray) -> np.ndarray:
-    return np.array(pl.DataFrame(digits.astype(str)).select(pl.concat_str(pl.all())).to_series().to_list(), dtype=object)
+    return pl.DataFrame(digits.astype(str)).select(pl.concat_str(pl.all())).to_series()
 
 
 def _hex_contour(lon: float, lat: float, radius_km: float, wobble: np.ndarray) -> str:
@@ -303,12 +299,14 @@ def _national_territory(rng: np.random.Generator, n_contracts: int = 400) -> tup
     outre_mer = np.array([len(d) == 3 for d in contract_dep])
     n_qpv = np.clip(np.ceil(rng.lognormal(math.log(2.2), 1.1, n_contracts)), 1, 30).astype(int)
     idx = np.arange(n_contracts)
+    number = pl.Series(idx + 1).cast(pl.String)
     contrats = pl.DataFrame(
         {
-            "code_contrat": [f"CV{i + 1:04d}" for i in idx],
-            "libelle": [f"Contrat de ville n° {i + 1} (dép. {d})" for i, d in zip(idx, contract_dep)],
+            "code_contrat": "CV" + number.str.zfill(4),
+            "libelle": pl.DataFrame({"n": number, "d": pl.Series(contract_dep, dtype=pl.String)}).select(
+                pl.format("Contrat de ville n° {} (dép. {})", "n", "d")).to_series(),
             "type_signataire": np.where(rng.random(n_contracts) < 0.85, "EPCI", "commune"),
-            "siren_signataire": [f"2{i:08d}" for i in idx],
+            "siren_signataire": "2" + pl.Series(idx).cast(pl.String).str.zfill(8),
             "insee_dep": contract_dep,
             "insee_reg": ["00"] * n_contracts,
             "territoire": np.where(outre_mer, "outre-mer", "hexagone"),
@@ -327,15 +325,24 @@ def _national_territory(rng: np.random.Generator, n_contracts: int = 400) -> tup
     rank_in_dep = np.clip(rank_in_dep, 1, 99)
     center_lon = (-1.5 + 8.0 * rng.random(n_contracts))[q_contract]
     center_lat = (43.3 + 6.5 * rng.random(n_contracts))[q_contract]
+    parts = pl.DataFrame({
+        "dep": pl.Series(dep, dtype=pl.String), "rang": pl.Series(rank_in_dep).cast(pl.String),
+        "lettre": pl.Series(_choice(rng, ["M", "N", "I"], n, [6, 3, 1]), dtype=pl.String),
+        "c": pl.Series(q_contract + 1).cast(pl.String), "com": pl.Series(500 + q_contract % 400).cast(pl.String),
+    }).select(
+        pl.format("QN{}{}{}", pl.col("dep").str.zfill(3), pl.col("rang").str.zfill(2), "lettre").alias("code_qp"),
+        pl.format("Quartier {} du contrat {}", "rang", "c").alias("libelle"),
+        pl.format("{}{}", pl.col("dep").str.zfill(2).str.slice(0, 2), pl.col("com").str.zfill(3)).alias("insee_com"),
+        pl.format("Commune {}", "c").alias("lib_com"),
+    )
     quartiers = pl.DataFrame(
         {
-            "code_qp": [f"QN{d.zfill(3) if len(d) < 3 else d}{r:02d}{l}" for d, r, l in
-                        zip(dep, rank_in_dep, _choice(rng, ["M", "N", "I"], n, [6, 3, 1]))],
-            "libelle": [f"Quartier {r} du contrat {c + 1}" for r, c in zip(rank_in_dep, q_contract)],
+            "code_qp": parts["code_qp"],
+            "libelle": parts["libelle"],
             "code_contrat": contrats["code_contrat"].to_numpy()[q_contract],
             "insee_dep": dep,
-            "insee_com": [f"{d.zfill(2)[:2]}{500 + c % 400:03d}" for d, c in zip(dep, q_contract)],
-            "lib_com": [f"Commune {c + 1}" for c in q_contract],
+            "insee_com": parts["insee_com"],
+            "lib_com": parts["lib_com"],
             "communes": None,
             "siren_epci": contrats["siren_signataire"].to_numpy()[q_contract],
             "population": np.clip(rng.lognormal(math.log(2300), 0.85, n), 1000, 30000).astype(int),
@@ -416,17 +423,20 @@ def _porteurs(rng, contrats: pl.DataFrame, quartiers: pl.DataFrame, scale: Scale
     sirets = _sirets(rng, n, invalid_share=0.02)
     has_siret = rng.random(n) < 0.93
     is_assoc = np.char.startswith(types[t_idx].astype(str), "association")
-    rna = np.where(is_assoc & (rng.random(n) < 0.8),
-                   [f"W{d}{x}{v:07d}" for d, x, v in zip(rng.integers(0, 10, n), _choice(rng, list("0123456789"), n),
-                                                            rng.integers(0, 10**7, n))], None)
+    with_rna = is_assoc & (rng.random(n) < 0.8)  # drawn first: keeps the generator's sequence
+    rna_parts = pl.DataFrame({"d": rng.integers(0, 10, n), "x": _choice(rng, list("0123456789"), n).astype(str),
+                              "v": rng.integers(0, 10**7, n)})
+    rna = rna_parts.select(pl.when(pl.Series(with_rna))
+                             .then(pl.format("W{}{}{}", "d", "x", pl.col("v").cast(pl.String).str.zfill(7)))
+                             .otherwise(None)).to_series()
     frame = pl.DataFrame({
         "code_contrat": per_contract["code_contrat"].to_numpy()[ci],
         "q": per_contract["q"].to_numpy()[ci],
         "c": per_contract["c"].to_numpy()[ci],
         "type_structure": types[t_idx],
         "u": rng.random(n),
-        "siret": pl.Series(np.where(has_siret, sirets, None).tolist(), dtype=pl.String),
-        "rna": pl.Series(rna.tolist(), dtype=pl.String),
+        "siret": pl.select(pl.when(pl.Series(has_siret)).then(sirets).otherwise(None)).to_series(),
+        "rna": rna,
         "seq": np.arange(n),
     })
     frame = (frame.join(n_tpl, on="type_structure")
@@ -659,7 +669,8 @@ def _indicateurs(rng, contrats, quartiers, objectifs, scale: Scale):
         "code_territoire": quartiers["code_qp"].to_numpy()[qi.ravel()],
         "date_valeur": pl.Series([date(int(y), 1, 1) for y in years])[yi.ravel()],
         "valeur": np.where(is_secret, np.nan, values).ravel(),
-        "secret": pl.Series(np.where(is_secret, secret, None).ravel().tolist(), dtype=pl.String),
+        "secret": pl.select(pl.when(pl.Series(is_secret.ravel())).then(pl.Series(secret.ravel(), dtype=pl.String))
+                              .otherwise(None)).to_series(),
     }).with_columns(pl.col("valeur").fill_nan(None))
 
     # Reference territories: the QPV's commune, the contract's EPCI, France.
@@ -747,7 +758,7 @@ def _gouvernance(rng, contrats, quartiers, actions, scale: Scale):
         stop_late[np.flatnonzero(inst["type_instance"].to_numpy() == "COTECH")[-1]] = True
     cad = inst["cadence_mois"].to_numpy()
     stop_days = np.where(stop_late, _days(ref) - (cad * 30.4 + 60 + rng.integers(30, 200, ni)).astype(int), 10**6)
-    start = np.array([_days(d) for d in inst["date_creation"]]) + rng.integers(10, 60, ni)
+    start = inst["date_creation"].cast(pl.Int32).to_numpy().astype(np.int64) + rng.integers(10, 60, ni)
     horizon = _days(scale.meetings_until)
     n_slots = np.maximum(1, ((horizon - start) / (cad * 30.44)).astype(int) + 1)
     ii = np.repeat(np.arange(ni), n_slots)
@@ -763,7 +774,8 @@ def _gouvernance(rng, contrats, quartiers, actions, scale: Scale):
     habitants = np.minimum(rng.integers(inst["h_lo"].to_numpy()[ii], inst["h_hi"].to_numpy()[ii] + 1), participants)
     held = statut == "tenue"
     reunion = pl.DataFrame({
-        "id_reunion": [f"R-{c}-{j + 1:03d}" for c, j in zip(inst["code_instance"].to_numpy()[ii], k)],
+        "id_reunion": pl.select(pl.format("R-{}-{}", pl.Series(inst["code_instance"].to_numpy()[ii], dtype=pl.String),
+                                          pl.Series(k + 1).cast(pl.String).str.zfill(3))).to_series(),
         "code_instance": inst["code_instance"].to_numpy()[ii],
         "date_reunion": _as_date(day),
         "statut": statut,
@@ -787,13 +799,14 @@ def _gouvernance(rng, contrats, quartiers, actions, scale: Scale):
     nd = rng.integers(1, 4, deciding.height)
     di = np.repeat(np.arange(deciding.height), nd)
     nd_total = len(di)
-    due = (np.array([_days(d) for d in deciding["date_reunion"]])[di] + rng.integers(30, 180, nd_total)) if nd_total else np.array([], dtype=int)
+    due = (deciding["date_reunion"].cast(pl.Int32).to_numpy().astype(np.int64)[di] + rng.integers(30, 180, nd_total)) if nd_total else np.array([], dtype=int)
     overdue = due < _days(ref)
     u = rng.random(nd_total)
     dstat = np.where(overdue, np.where(u < 0.7, "faite", np.where(u < 0.8, "en cours", np.where(u < 0.95, "à faire", "abandonnée"))),
                      np.where(u < 0.5, "à faire", np.where(u < 0.9, "en cours", "faite")))
     decision = pl.DataFrame({
-        "id_decision": [f"D-{r[2:]}-{j}" for r, j in zip(deciding["id_reunion"].to_numpy()[di], _rank_within(di))],
+        "id_decision": pl.select(pl.format("D-{}-{}", deciding["id_reunion"].gather(di).str.slice(2),
+                                           pl.Series(_rank_within(di)).cast(pl.String))).to_series(),
         "id_reunion": deciding["id_reunion"].to_numpy()[di],
         "libelle": _choice(rng, _DECISIONS, nd_total),
         "responsable": _choice(rng, _OWNERS, nd_total),
@@ -846,8 +859,9 @@ def _jalons(rng, contrats, scale: Scale) -> pl.DataFrame:
     n = contrats.height
     actu = contrats.select("code_contrat", pl.lit("actualisation 2027").alias("type_jalon"),
                            pl.lit("Actualisation du contrat (clause de revoyure)").alias("libelle"),
-                           pl.Series("date_prevue", [date(2027, 6, 30) if x < 0.5 else date(2027, 12, 31)
-                                                     for x in rng.random(n)]), pl.lit(2027).alias("annee"))
+                           pl.Series("date_prevue", _as_date(np.where(rng.random(n) < 0.5, _days(date(2027, 6, 30)),
+                                                                      _days(date(2027, 12, 31))))),
+                           pl.lit(2027).alias("annee"))
     jalon = pl.concat([sign, base.select(sign.columns), actu], how="vertical_relaxed").sort(
         "code_contrat", "date_prevue", "type_jalon", "libelle")
     m = jalon.height
