@@ -165,9 +165,13 @@ def to_pdf(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | 
         pdf.ln(2)
         for figure in section.figures:
             pdf.set_font("DejaVu", "", 10)
-            pdf.cell(95, 7, figure.label)
+            pdf.cell(80, 7, figure.label)
             pdf.set_font("DejaVu", "B", 11)
-            pdf.cell(0, 7, figure.value + (f"  ({figure.note})" if figure.note else ""), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 7, figure.value + (f"  ({figure.note})" if figure.note else ""),
+                           new_x="LMARGIN", new_y="NEXT")
+        if section.notes:
+            pdf.set_font("DejaVu", "", 9)
+            pdf.multi_cell(0, 5, section.notes[0], new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
         if section.chart:
             pdf.image(io.BytesIO(charts.png(section.chart)), w=170)

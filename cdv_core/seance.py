@@ -40,7 +40,7 @@ class Section:
     table: pl.DataFrame | None = None
     table_title: str | None = None
     chart: dict | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # [0]: a sentence under the figures; then rules
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,25 @@ def _gouvernance(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
           .otherwise(pl.lit("tous les mois")).alias("Cadence attendue"),
         fmt.day_expr(pl.col("derniere_tenue")).fill_null("jamais").alias("Dernière réunion tenue"),
     )
+    yearly = (gouvernance.yearly_meetings(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+                        .filter(pl.col("annee") <= scope.donnees_au.year)
+                        .group_by("annee").agg(pl.col("tenues").sum(), pl.col("attendues").sum())
+                        .unpivot(index="annee", on=["tenues", "attendues"], variable_name="serie",
+                                 value_name="reunions")
+                        .with_columns(pl.col("serie").replace_strict({"tenues": "tenues", "attendues": "attendues"}),
+                                      pl.col("annee").cast(pl.String)))
+    chart = None
+    if yearly.height:
+        chart = charts.french(
+            alt.Chart(yearly).mark_bar()
+            .encode(x=alt.X("annee:N", title=None, axis=alt.Axis(labelAngle=0)), xOffset="serie:N",
+                    y=alt.Y("reunions:Q", title="Réunions"),
+                    color=alt.Color("serie:N", title=None, sort=["attendues", "tenues"],
+                                    scale=alt.Scale(range=["#b8c7d9", "#1f4e79"])))
+            .properties(width=520, height=240, title="Réunions tenues et attendues par an")
+        ).to_dict()
     return Section(
-        key="gouvernance", title="Gouvernance",
+        key="gouvernance", title="Gouvernance", chart=chart,
         figures=(
             Figure("Instances suivies", fmt.integer(cadence.height)),
             Figure("Instances en retard", fmt.integer(late.height),
@@ -147,17 +164,28 @@ def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
         pl.when(pl.col("portee") == "transversal").then(pl.lit("Socle transversal"))
           .otherwise(pl.col("axe")).alias("Axe"),
         pl.col("libelle").alias("Objectif"), pl.col("statut").alias("Statut"), pl.col("motif").alias("Pourquoi"))
+    by_status = (objectives.filter(pl.col("portee") == "quartier").group_by("statut").len("objectifs")
+                           .sort("statut"))
+    chart = charts.french(
+        alt.Chart(by_status).mark_bar()
+        .encode(x=alt.X("objectifs:Q", title="Objectifs du quartier", axis=alt.Axis(format="d", tickMinStep=1)),
+                y=alt.Y("statut:N", title=None, sort=list(progress.STATUTS)),
+                color=alt.Color("statut:N", legend=None, sort=list(progress.STATUTS),
+                                scale=alt.Scale(domain=list(progress.STATUTS),
+                                                range=["#2e7d32", "#f9a825", "#c62828", "#9e9e9e"])))
+        .properties(width=520, height=160, title="Objectifs du quartier par statut")
+    ).to_dict() if by_status.height else None
     return Section(
-        key="projet_quartier", title=f"Projet de quartier — {qpv['libelle']}",
+        key="projet_quartier", title=f"Projet de quartier — {qpv['libelle']}", chart=chart,
         figures=(
-            Figure("Statut", qpv["statut"], qpv["motif"]),
+            Figure("Statut", qpv["statut"]),
             Figure("Objectifs", fmt.integer(qpv["n_objectifs"] or 0)),
             Figure("Actions", fmt.integer(qpv["n_actions"] or 0)),
             Figure("Montant accordé (part du quartier)", fmt.euros(qpv["accorde"])),
             Figure("Habitants", fmt.integer(qpv["population"])),
         ),
         table=table, table_title="Objectifs du quartier et du socle transversal",
-        notes=(progress.explain(),),
+        notes=(qpv["motif"], progress.explain()),
     )
 
 
@@ -184,7 +212,7 @@ def _indicateurs(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
         figures=(
             Figure("Indicateurs suivis avec une cible", fmt.integer(n_pairs), "couples indicateur × quartier"),
             Figure("Hors trajectoire", fmt.integer(behind.height),
-                   f"plus de {fmt.percent(threshold, 0)} de retard sur le chemin référence → cible"),
+                   f"retard de plus de {fmt.integer(threshold * 100)} points"),
             Figure("Cibles déjà atteintes", fmt.integer(int(measured["cible_atteinte"].sum() or 0))),
         ),
         table=table, table_title="Indicateurs les plus en retard sur leur trajectoire",

@@ -45,9 +45,11 @@ def _render_section(section: seance.Section) -> None:
             ui.kpi(figure.label, figure.value, delta=figure.note, delta_color="off")
     if section.chart:
         st.vega_lite_chart(section.chart, width="stretch")
-    for note in section.notes:
-        with st.expander("Comment ce statut est-il calculé ?"):
-            st.markdown(note)
+    if section.notes:
+        st.markdown(f"**{section.notes[0]}**")
+        for note in section.notes[1:]:
+            with st.expander("Comment ce statut est-il calculé ?"):
+                st.markdown(note)
     if section.table is not None and section.table.height:
         if section.table_title:
             st.markdown(f"**{section.table_title}**")
