@@ -8,6 +8,7 @@ import streamlit as st
 
 from cdv_core import exports, fmt, seance, ui
 from cdv_core.edits import gouvernance as gouvernance_edits
+from cdv_core.edits import seance as seance_edits
 from cdv_core.queries import gouvernance, territoire
 from cdv_core.ui import nav
 from cdv_core.ui.widgets import presentation_style
@@ -17,17 +18,25 @@ ui.page_header("Séance et exports", ctx)
 STATE = "seance_state"
 
 
-def _agenda_picker(prefix: str) -> tuple[tuple[str, ...], str | None]:
-    """The ordered agenda and, when it holds a projet de quartier, the QPV to present."""
+def _agenda_picker(prefix: str, previous: tuple[tuple[str, ...], str | None] | None = None,
+                   ) -> tuple[tuple[str, ...], str | None]:
+    """The ordered agenda and, when it holds a projet de quartier, the QPV to present.
+    `previous` (the instance's last agenda) is offered as the starting point."""
     choices = seance.section_choices()
-    picked = st.multiselect("Ordre du jour", list(choices), default=list(seance.DEFAULT_AGENDA),
-                            format_func=choices.get, key=f"{prefix}_agenda",
+    default_keys, default_qp = previous or (seance.DEFAULT_AGENDA, None)
+    suffix = "_".join(default_keys)  # a new default needs a new widget
+    picked = st.multiselect("Ordre du jour", list(choices), default=list(default_keys),
+                            format_func=choices.get, key=f"{prefix}_agenda_{suffix}" if previous else f"{prefix}_agenda",
                             help="Les sections sont présentées dans l'ordre choisi.")
+    if previous:
+        st.caption("Ordre du jour repris de la dernière séance de cette instance.")
     code_qp = None
     if "projet_quartier" in picked:
         qpv = ui.cached(ctx, territoire.quartiers, contrat=ctx.contrat)
         names = dict(zip(qpv["code_qp"], qpv["libelle"]))
-        code_qp = st.selectbox("Quartier présenté", [None, *names], key=f"{prefix}_qpv",
+        options = [None, *names]
+        code_qp = st.selectbox("Quartier présenté", options, key=f"{prefix}_qpv",
+                               index=options.index(default_qp) if default_qp in options else 0,
                                format_func=lambda c: "Le plus en difficulté" if c is None else names[c])
     return tuple(picked), code_qp
 
@@ -117,7 +126,8 @@ with tab_seance:
                 labels |= {r: f"Réunion prévue le {fmt.day(d)}" for r, d in zip(planned["id_reunion"], planned["date_reunion"])}
             reunion = st.selectbox("Réunion", options, format_func=labels.get, key="seance_reunion")
         date_seance = st.date_input("Date de la séance", value=date.today(), format="DD/MM/YYYY", key="seance_date")
-        keys, code_qp = _agenda_picker("seance")
+        previous = ui.cached(ctx, seance_edits.last_agenda, code_instance=code_instance) if code_instance else None
+        keys, code_qp = _agenda_picker("seance", previous)
         if st.button("Démarrer la séance", type="primary", key="seance_start", disabled=not (code_instance and keys),
                      icon=":material/play_arrow:"):
             st.session_state[STATE] = {
@@ -192,6 +202,9 @@ with tab_seance:
                 result = gouvernance_edits.record_meeting(ui.connection(ctx.store_path), draft, today=date.today(),
                                                           replaces=state["reunion"])
             if result.ok:
+                with ui.write_lock:
+                    seance_edits.remember_agenda(ui.connection(ctx.store_path), code_instance=state["instance"],
+                                                 keys=state["keys"], code_qp=state["code_qp"])
                 st.session_state[STATE] = None
                 st.session_state["seance_closed"] = (result.id_reunion, len(draft.decisions))
                 st.rerun()

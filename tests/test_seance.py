@@ -191,3 +191,18 @@ def test_exports_without_a_seance_are_built_on_demand(app_env):
     assert not at.exception, [e.value for e in at.exception]
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Télécharger (PowerPoint)", "Télécharger (PDF)", "Télécharger (Excel)"]
+
+
+def test_closing_remembers_the_agenda_for_the_next_seance(app_env):
+    at = run_app("seance")
+    at.sidebar.selectbox(key="sidebar_contrat").set_value(CONTRAT).run()
+    instance = at.selectbox(key="seance_instance").value
+    at.multiselect(key="seance_agenda").set_value(["gouvernance", "vue_ensemble"]).run()
+    at.button(key="seance_start").click().run()
+    assert at.header[0].value == "Gouvernance"
+    at.button(key="seance_close").click().run()
+    assert not at.exception and not at.error
+    at.selectbox(key="seance_instance").set_value(instance).run()
+    reused = at.multiselect(key="seance_agenda_gouvernance_vue_ensemble")
+    assert reused.value == ["gouvernance", "vue_ensemble"]
+    assert any("repris de la dernière séance" in c.value for c in at.caption)

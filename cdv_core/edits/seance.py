@@ -1,0 +1,28 @@
+"""What a séance leaves besides its meeting and decisions: the agenda, to reuse next time."""
+
+from __future__ import annotations
+
+import duckdb
+
+from cdv_core import store
+from cdv_core.seance import SECTIONS
+
+_KEY = "agenda:"
+
+
+def remember_agenda(con: duckdb.DuckDBPyConnection, *, code_instance: str, keys: tuple[str, ...],
+                    code_qp: str | None) -> None:
+    """Store the agenda of the séance just held, as the default for the instance's next one."""
+    value = ",".join(k for k in keys if k in SECTIONS) + ("|" + code_qp if code_qp else "")
+    with store.transaction(con) as cur:
+        store.set_meta(cur, _KEY + code_instance, value)
+
+
+def last_agenda(cur: duckdb.DuckDBPyConnection, *, code_instance: str) -> tuple[tuple[str, ...], str | None] | None:
+    """The agenda of the instance's last séance (sections still offered), or None."""
+    value = store.meta(cur, _KEY + code_instance)
+    if not value:
+        return None
+    sections, _, code_qp = value.partition("|")
+    keys = tuple(k for k in sections.split(",") if k in SECTIONS)
+    return (keys, code_qp or None) if keys else None
