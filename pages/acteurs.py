@@ -12,6 +12,7 @@ from cdv_core.queries import acteurs as q
 from cdv_core.queries import territoire
 from cdv_core.ui import maps
 from cdv_core.ui.downloads import download_buttons
+from cdv_core.ui.widgets import french_uploader_style
 
 ctx = ui.bootstrap("Acteurs et ingénierie")
 ui.page_header("Acteurs et ingénierie", ctx)
@@ -318,6 +319,7 @@ else:
                  "code_tiers, raison_sociale, annee, montant, code_cv, insee_dep, insee_reg). Les codes de contrat "
                  "de la génération 2015 (CV001…) sont conservés sur chaque poste et comptés à part : ils ne "
                  "correspondent pas aux contrats 2024.")
+        french_uploader_style()
         upload = st.file_uploader("Liste nationale des adultes-relais", type=["json", "csv"],
                                   key=f"acteurs_upload_{st.session_state.get('acteurs_upload_n', 0)}")
         if upload is not None:

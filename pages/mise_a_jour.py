@@ -7,6 +7,7 @@ from cdv_core import fmt, ingest, store, ui
 from cdv_core.ingest import templates
 from cdv_core.ingest.spec import KINDS
 from cdv_core.ui.downloads import download_buttons
+from cdv_core.ui.widgets import french_uploader_style
 
 ctx = ui.bootstrap("Mise à jour des données")
 ui.page_header("Mise à jour des données", ctx)
@@ -37,6 +38,7 @@ with st.expander("Modèles de fichiers à télécharger", icon=":material/downlo
     st.dataframe(templates.description_frame(tpl), hide_index=True, width="stretch")
 
 st.subheader("1. Déposer un fichier")
+french_uploader_style()
 uploaded = st.file_uploader(
     f"Fichier CSV ou Excel (.xlsx), {MAX_MB} Mo au plus", type=["csv", "txt", "xlsx"],
     key=f"maj_fichier_{state['maj_upload_n']}",

@@ -34,3 +34,18 @@ _HIDE_SIDEBAR = '[data-testid="stSidebar"], [data-testid="stSidebarCollapsedCont
 def presentation_style(*, hide_sidebar: bool) -> None:
     """Large figures for a projector; optionally hide the sidebar. Fixed CSS only: no user text."""
     st.html(_PRESENTATION_CSS % (_HIDE_SIDEBAR if hide_sidebar else ""))
+
+
+_UPLOADER_CSS = """
+<style>
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button * { font-size: 0 !important; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "Choisir un fichier…"; font-size: 1rem; }
+</style>
+"""
+
+
+def french_uploader_style() -> None:
+    """Streamlit's file uploader writes « Upload » and « 200MB per file » in English: replace the
+    button text and hide the instructions (the widget's French label states the limits)."""
+    st.html(_UPLOADER_CSS)
