@@ -322,3 +322,15 @@ def test_table_sort_and_limit(hand):
     assert by_code["Code action"].to_list() == ["A1", "A2", "A3", "A4", "A5"]
     assert fin.action_counts(hand, contrat="CV-T", annee=2025)["lignes_tableau"] == by_code.height
     assert set(fin.TABLE_SORTS) <= set(by_code.columns)
+
+
+def test_a_national_theme_code_covers_its_sub_codes(demo_cur):
+    """Filtering on « 1.5 » (lien social) includes 1.5a (jeunesse) and 1.5b (sport) actions."""
+    parent = fin.funding_totals(demo_cur, contrat=None, annee=None, thematiques=("1.5",))["accorde"]
+    parts = sum(fin.funding_totals(demo_cur, contrat=None, annee=None, thematiques=(code,))["accorde"]
+                for code in ("1.5a", "1.5b"))
+    own = demo_cur.execute(
+        "SELECT sum(f.montant_accorde) FROM financement f JOIN action a USING (code_action) WHERE a.thematique = '1.5'"
+    ).fetchall()[0][0]
+    assert parts > 0
+    assert parent == pytest.approx(float(own) + parts)

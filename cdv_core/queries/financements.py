@@ -50,7 +50,8 @@ sel AS (
     FROM action a LEFT JOIN porteur p USING (id_porteur) {qw_join}
     WHERE ($contrat IS NULL OR a.code_contrat = $contrat)"""
 _SEL_CLAUSES = {
-    "thematiques": "AND list_contains($thematiques, a.thematique)",
+    # A national code covers its sub-codes: « 1.5 » selects 1.5, 1.5a (jeunesse) and 1.5b (sport).
+    "thematiques": "AND (list_contains($thematiques, a.thematique) OR list_contains($thematiques, left(a.thematique, 3)))",
     "modes": "AND list_contains($modes, a.mode_financement)",
     "types_porteur": "AND list_contains($types_porteur, p.type_structure)",
     "statuts": "AND list_contains($statuts, a.statut)",
