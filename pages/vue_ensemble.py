@@ -1,5 +1,6 @@
 """« Vue d'ensemble »: headline figures, countdown to the 2027 actualisation, alerts."""
 
+import polars as pl
 import streamlit as st
 
 from cdv_core import fmt, ui
@@ -61,3 +62,21 @@ with st.container(key="overview_alertes"):
         box = st.warning if alert["gravite"] == "haute" else st.info
         box(f"**{alert['categorie']}** — {alert['message']}", icon=":material/warning:" if alert["gravite"] == "haute" else ":material/info:")
         st.page_link(nav.page_path(alert["page"]), label=f"Voir « {alert['page']} »", icon=":material/arrow_forward:")
+
+with st.expander("D'où viennent ces chiffres ?", icon=":material/source:"):
+    origin = ui.cached(ctx, overview.provenance)
+    if origin["demo"]:
+        st.markdown(f"Territoire de démonstration généré par l'application (échelle « {origin['demo']} », "
+                    f"graine {origin['demo_seed']}) : aucun chiffre réel.")
+    if origin["imports"].is_empty():
+        st.markdown("Aucun fichier importé pour l'instant.")
+    else:
+        st.markdown(f"Derniers imports ({origin['n_imports']} au total, détail dans « Mise à jour des données ») :")
+        st.dataframe(origin["imports"].select(
+            pl.col("fichier").alias("Fichier"), pl.col("type_import").alias("Type"),
+            pl.col("auteur").fill_null("—").alias("Auteur"),
+            pl.col("date_import").dt.strftime("%d/%m/%Y %H:%M").alias("Date"),
+            pl.col("statut").alias("Statut"), pl.col("resume").fill_null("").alias("Résumé")),
+            hide_index=True, width="stretch")
+    st.page_link(nav.page_path("Mise à jour des données"), label="Journal des imports",
+                 icon=":material/arrow_forward:")

@@ -129,3 +129,22 @@ def test_soft_rules_are_warnings_not_errors(handmade, empty_store):
         "Lignes de financement dont le versé dépasse l'accordé": 1}
     alerts = overview.alerts(handmade, contrat=None, donnees_au=date(2025, 7, 1), unpaid_months=6, tolerance_days=30)
     assert "Contrôles de cohérence" in alerts["categorie"].to_list()
+
+
+def test_provenance_lists_the_latest_imports(demo_store):
+    import duckdb
+    from datetime import datetime
+
+    con = duckdb.connect(str(demo_store))
+    try:
+        cur = con.cursor()
+        assert overview.provenance(cur)["demo"] == "demo"
+        assert overview.provenance(cur)["imports"].is_empty()
+        con.execute("INSERT INTO import_log (type_import, fichier, auteur, debut, fin, statut, nb_lignes) VALUES "
+                    "('programmation', 'dauphin_2026.csv', 'Cheffe de projet', ?, ?, 'validé', 120)",
+                    [datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 2, 9, 1)])
+        got = overview.provenance(cur)
+        assert got["n_imports"] == 1
+        assert got["imports"].row(0, named=True)["fichier"] == "dauphin_2026.csv"
+    finally:
+        con.close()

@@ -116,3 +116,21 @@ def _euros(value: float) -> str:
     from cdv_core import fmt
 
     return fmt.euros(value)
+
+
+def provenance(cur: duckdb.DuckDBPyConnection, *, limit: int = 5) -> dict:
+    """Where the figures come from: the demo generation (if any) and the latest imports
+    (file, kind, author, date, status), newest first."""
+    from cdv_core import store
+
+    imports = cur.sql(
+        """SELECT fichier, type_import, auteur, coalesce(fin, debut) AS date_import, statut, nb_lignes, resume
+           FROM import_log ORDER BY id_import DESC LIMIT $limit""",
+        params={"limit": limit},
+    ).pl()
+    return {
+        "demo": store.meta(cur, "demo"),
+        "demo_seed": store.meta(cur, "demo_seed"),
+        "imports": imports,
+        "n_imports": int(store.scalar(cur, "SELECT count(*) FROM import_log") or 0),
+    }
