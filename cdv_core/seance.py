@@ -66,7 +66,7 @@ def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
             alt.Chart(by_funder)
             .mark_bar(color="#1f4e79")
             .encode(x=alt.X("accorde:Q", title=f"Montant accordé {year} (€)", axis=alt.Axis(format=",.0f")),
-                    y=alt.Y("financeur:N", title=None, sort="-x"))
+                    y=alt.Y("financeur:N", title=None, sort="-x", axis=alt.Axis(labelOverlap=False, labelLimit=220)))
             .properties(width=520, height=28 * by_funder.height, title=f"Financements accordés {year} par financeur")
         ).to_dict()
     return Section(

@@ -51,9 +51,9 @@ def _render_section(section: seance.Section) -> None:
     cols = st.columns(min(4, max(1, len(section.figures))))
     for i, figure in enumerate(section.figures):
         with cols[i % len(cols)]:
-            ui.kpi(figure.label, figure.value, delta=figure.note, delta_color="off")
+            ui.kpi(figure.label, figure.value, delta=figure.note, delta_color="off", delta_arrow="off")
     if section.chart:
-        st.vega_lite_chart(section.chart, width="stretch")
+        st.vega_lite_chart(spec=section.chart, width="stretch")
     if section.notes:
         st.markdown(f"**{section.notes[0]}**")
         for note in section.notes[1:]:

@@ -39,7 +39,7 @@ with st.container(key="overview_financement"):
         paid_rate = figures["verse"] / figures["accorde"] if figures["accorde"] else None
         ui.kpi(f"Montant versé {year}", fmt.euros(figures["verse"]),
                delta=f"{fmt.percent(paid_rate)} de l'accordé" if paid_rate is not None else None,
-               delta_color="off")
+               delta_color="off", delta_arrow="off")
     with cols[2]:
         share = figures["part_cpo"]
         ui.kpi(f"Crédits P147 en CPO {year}", fmt.percent(share),

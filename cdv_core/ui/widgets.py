@@ -16,8 +16,10 @@ def altair_fr(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 
 
 def kpi(label: str, value: str, *, help: str | None = None, delta: str | None = None,
-        delta_color: str = "normal") -> None:
-    st.metric(label, value, delta=delta, help=help, border=True, delta_color=delta_color)
+        delta_color: str = "normal", delta_arrow: str = "auto") -> None:
+    """A bordered figure card. A `delta` that is a note rather than a change should pass
+    `delta_color="off", delta_arrow="off"`."""
+    st.metric(label, value, delta=delta, help=help, border=True, delta_color=delta_color, delta_arrow=delta_arrow)
 
 
 _PRESENTATION_CSS = """
