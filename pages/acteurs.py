@@ -246,7 +246,7 @@ else:
         cols = st.columns(5)
         with cols[0]:
             ui.kpi(f"Postes {year}", fmt.integer(team.height), delta=f"{fmt.number(team['etp'].sum(), 1)} ETP",
-                   delta_color="off")
+                   delta_color="off", delta_arrow="off")
         with cols[1]:
             ui.kpi("Adultes-relais", fmt.integer(_count("adulte-relais")),
                    help=f"Aide de l'État de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par poste et par an (2023).")
@@ -255,7 +255,7 @@ else:
                    help=f"Aide de référence : {fmt.euros(q.MONTANT_FONJEP)} par poste et par an.")
         with cols[3]:
             ui.kpi(f"Financements des postes {year}", fmt.euros_compact(team["finance"].sum()),
-                   delta=f"dont État {fmt.euros_compact(team['finance_etat'].sum())}", delta_color="off")
+                   delta=f"dont État {fmt.euros_compact(team['finance_etat'].sum())}", delta_color="off", delta_arrow="off")
         with cols[4]:
             ui.kpi("Postes cofinancés", fmt.integer(team.filter(pl.col("cofinance")).height),
                    help="Postes financés par plusieurs financeurs pour l'année.")

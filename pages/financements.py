@@ -127,12 +127,12 @@ with st.container(key="fin_chiffres"):
     with cols[3]:
         ui.kpi("Montant accordé", fmt.euros_compact(totals["accorde"]),
                delta=f"{fmt.percent(totals['taux_accord'])} du demandé" if totals["taux_accord"] is not None else None,
-               delta_color="off", help=f"{fmt.euros(totals['accorde'])} accordés (votés) ; taux d'accord = accordé / demandé.")
+               delta_color="off", delta_arrow="off", help=f"{fmt.euros(totals['accorde'])} accordés (votés) ; taux d'accord = accordé / demandé.")
     with cols[4]:
         ui.kpi("Montant versé", fmt.euros_compact(totals["verse"]),
                delta=(f"{fmt.percent(totals['taux_versement'])} de l'accordé"
                       if totals["taux_versement"] is not None else None),
-               delta_color="off", help=f"{fmt.euros(totals['verse'])} versés ; taux de versement = versé / accordé.")
+               delta_color="off", delta_arrow="off", help=f"{fmt.euros(totals['verse'])} versés ; taux de versement = versé / accordé.")
     cols = st.columns(5)
     with cols[0]:
         share = totals["part_cpo"]
@@ -144,18 +144,18 @@ with st.container(key="fin_chiffres"):
     with cols[1]:
         ui.kpi("Crédits spécifiques", fmt.euros_compact(totals["p147_accorde"]),
                delta=f"{fmt.percent(totals['part_p147'])} de l'accordé" if totals["part_p147"] is not None else None,
-               delta_color="off",
+               delta_color="off", delta_arrow="off",
                help=f"{fmt.euros(totals['p147_accorde'])} accordés par l'État au titre du programme 147 "
                     "(politique de la ville).")
     with cols[2]:
         dc_share = None if totals["part_p147"] is None else 1 - totals["part_p147"]
         ui.kpi("Droit commun", fmt.euros_compact(totals["droit_commun_accorde"]),
-               delta=f"{fmt.percent(dc_share)} de l'accordé" if dc_share is not None else None, delta_color="off",
+               delta=f"{fmt.percent(dc_share)} de l'accordé" if dc_share is not None else None, delta_color="off", delta_arrow="off",
                help=f"{fmt.euros(totals['droit_commun_accorde'])} : tous les autres crédits accordés (État hors P147, "
                     "collectivités, CAF, bailleurs, FSE+…).")
     with cols[3]:
         ui.kpi("Petites associations", fmt.percent(totals["part_petites_assos"]),
-               delta=f"{fmt.euros(totals['petites_assos_accorde'])} accordés", delta_color="off",
+               delta=f"{fmt.euros(totals['petites_assos_accorde'])} accordés", delta_color="off", delta_arrow="off",
                help="Part de l'accordé allant aux associations sans salarié.")
     with cols[4]:
         hq = totals["part_hors_qpv"]

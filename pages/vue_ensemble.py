@@ -44,7 +44,8 @@ with st.container(key="overview_financement"):
         share = figures["part_cpo"]
         ui.kpi(f"Crédits P147 en CPO {year}", fmt.percent(share),
                delta=(f"cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}" if share is not None else None),
-               delta_color="normal" if share is not None and share >= model.CPO_TARGET_SHARE else "inverse",
+               delta_color="green" if share is not None and share >= model.CPO_TARGET_SHARE else "red",
+               delta_arrow="off",
                help="Montants accordés par l'État (programme 147) aux actions en convention pluriannuelle "
                     "d'objectifs, rapportés à l'ensemble des crédits P147 accordés de l'exercice.")
     with cols[3]:
