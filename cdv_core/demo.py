@@ -802,7 +802,7 @@ def _gouvernance(rng, contrats, quartiers, actions, scale: Scale):
     due = (deciding["date_reunion"].cast(pl.Int32).to_numpy().astype(np.int64)[di] + rng.integers(30, 180, nd_total)) if nd_total else np.array([], dtype=int)
     overdue = due < _days(ref)
     u = rng.random(nd_total)
-    dstat = np.where(overdue, np.where(u < 0.7, "faite", np.where(u < 0.8, "en cours", np.where(u < 0.95, "à faire", "abandonnée"))),
+    dstat = np.where(overdue, np.where(u < 0.8, "faite", np.where(u < 0.87, "en cours", np.where(u < 0.95, "à faire", "abandonnée"))),
                      np.where(u < 0.5, "à faire", np.where(u < 0.9, "en cours", "faite")))
     decision = pl.DataFrame({
         "id_decision": pl.select(pl.format("D-{}-{}", deciding["id_reunion"].gather(di).str.slice(2),
