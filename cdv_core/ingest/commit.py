@@ -41,20 +41,27 @@ def _check_names(cur, load: Load) -> dict[str, str]:
     return types
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, load: Load) -> dict[str, str]:
+def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, ordered: bool = False, slim: bool = False) -> dict[str, str]:
     """TEMP table _import_staged: the load's rows cast to the store's types, with _etat =
-    nouveau / modifié / inchangé (only `update_cols` count for « modifié »)."""
+    nouveau / modifié / inchangé (only `update_cols` count for « modifié »). `ordered` sorts the
+    rows by key (link tables): inserting in key order makes the index insertions and the
+    checkpoint at COMMIT much cheaper. `slim` (the diff, which writes nothing) keeps the values
+    of the updated columns only on « modifié » rows: the diff reads no other."""
     types = _check_names(cur, load)
     cols = load.frame.columns
     cur.register(_INPUT, load.frame.to_arrow())
     casts = ", ".join(f"CAST({c} AS {types[c]}) AS {c}" for c in cols)
     on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
     changed = " OR ".join(f"i.{c} IS DISTINCT FROM t.{c}" for c in load.update_cols) or "false"
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS "
+    kept = {*load.key, load.replace_group or "", load.scope_col or ""}
+    columns = "*" if not slim else ", ".join(
+        [c if c in kept else f"CASE WHEN _etat = 'modifié' THEN {c} END AS {c}" for c in cols] + ["_etat"])
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS SELECT {columns} FROM ("
                 f"SELECT i.*, CASE WHEN t._found IS NULL THEN 'nouveau' WHEN {changed} THEN 'modifié' "
                 f"ELSE 'inchangé' END AS _etat "
                 f"FROM (SELECT {casts} FROM {_INPUT}) i "
-                f"LEFT JOIN (SELECT *, true AS _found FROM {load.table}) t ON {on}")
+                f"LEFT JOIN (SELECT *, true AS _found FROM {load.table}) t ON {on})"
+                + (f" ORDER BY {', '.join(load.key)}" if ordered else ""))
     cur.unregister(_INPUT)
     return types
 
@@ -86,7 +93,7 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
     """Counts per table (nouveaux, modifiés, inchangés, absents) and details (capped)."""
     counts, details = [], []
     for load in loads:
-        types = _stage(cur, load)
+        types = _stage(cur, load, slim=True)
         n = dict(cur.execute(f"SELECT _etat, count(*) FROM {_STAGED} GROUP BY 1").fetchall())
         absent_sql, deleted = _absent_sql(load, replace_scope)
         n_absent = store.scalar(cur, f"SELECT count(*) FROM ({absent_sql})")
@@ -154,7 +161,7 @@ def _snapshot(kind: str, id_import: int, table: str) -> str:
 
 
 def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> dict:
-    _stage(cur, load)
+    _stage(cur, load, ordered=load.replace_group is not None)
     keys = ", ".join(load.key)
     avant, nouveaux = _snapshot("avant", id_import, load.table), _snapshot("nouveaux", id_import, load.table)
     absent_sql, deleted = _absent_sql(load, replace_scope)

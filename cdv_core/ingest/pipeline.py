@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -147,8 +148,20 @@ def analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind:
     ignore) overrides the detected/remembered one; `contrat` receives the new QPV of the
     official list; `date_valeur` dates the values of an INSEE wide file."""
     start = time.perf_counter()
-    result = Analysis(fichier=filename, empreinte=hashlib.sha256(data).hexdigest(), taille=len(data),
-                      kind=None, kind_label="inconnu")
+    # the file's sha256 is computed on another thread meanwhile (hashlib releases the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        empreinte = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        result = _analyse(cur, data, filename, kind=kind, mapping=mapping, contrat=contrat,
+                          replace_scope=replace_scope, max_bytes=max_bytes, date_valeur=date_valeur)
+        result.empreinte = empreinte.result()
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind, mapping, contrat, replace_scope,
+             max_bytes, date_valeur) -> Analysis:
+    start = time.perf_counter()
+    result = Analysis(fichier=filename, empreinte="", taille=len(data), kind=None, kind_label="inconnu")
     problems: list[pl.DataFrame] = []
     try:
         raw = reading.read_bytes(data, filename, max_bytes=max_bytes)
@@ -289,26 +302,40 @@ def _type_cells(spec: Kind, frame: pl.DataFrame, fichier: str) -> tuple[pl.DataF
         if col.type == "valeur_secret":
             marker = pl.col(name).str.to_lowercase()
             extra["secret"] = pl.when(marker.is_in(list(clean.model.SECRET_MARKERS))).then(marker)
-        evaluated = _evaluate(work.select(name), name, value, checks, extra)
+        evaluated = _evaluate(work.select(name), name, value, checks, extra, fast=clean.fast_number(col, pl.col(name)))
         problems += [_flagged(work, name, evaluated[f"__c{i}"], msg, exp, sev, fichier)
                      for i, (_, msg, exp, sev) in enumerate(checks)]
         typed = typed.with_columns(evaluated[clean.VALUE].alias(name), *[evaluated[k].alias(k) for k in extra])
     return typed, [p for p in problems if p.height]
 
 
-def _evaluate(src: pl.DataFrame, name: str, value: pl.Expr, checks: list, extra: dict | None = None) -> pl.DataFrame:
+def _evaluate(src: pl.DataFrame, name: str, value: pl.Expr, checks: list, extra: dict | None = None,
+              fast: pl.Expr | None = None) -> pl.DataFrame:
     """Typed value (__v) and check flags (__c0, __c1…) of one column, row-aligned with `src`.
 
     Columns with few distinct values (dates, codes, thèmes, SIRET…) are evaluated once per
     distinct value and joined back: the regexes and checksums then run on thousands of values,
-    not on a million rows."""
-    first = [value.alias(clean.VALUE), *[e.alias(k) for k, e in (extra or {}).items()]]
+    not on a million rows. `fast` (see `clean.fast_number`) types the plainly written cells;
+    only the others go through the full `value` expression."""
+    extras = [e.alias(k) for k, e in (extra or {}).items()]
     flags = [cond.fill_null(False).alias(f"__c{i}") for i, (cond, *_) in enumerate(checks)]
+
+    def typed(frame: pl.DataFrame) -> pl.DataFrame:
+        if fast is None:
+            return frame.with_columns(value.alias(clean.VALUE), *extras)
+        frame = frame.with_columns(fast.alias(clean.VALUE), *extras)
+        slow = frame[clean.VALUE].is_null() & frame[name].is_not_null()
+        if slow.any():
+            rows = slow.arg_true()
+            values = frame.select(pl.col(name).gather(rows)).select(value)[:, 0]
+            frame = frame.with_columns(frame[clean.VALUE].cast(values.dtype).scatter(rows, values))
+        return frame
+
     sample = src[name].head(20_000)
     if src.height > 1000 and sample.n_unique() <= sample.len() // 4:  # a sample decides
-        distinct = src.unique(name).with_columns(first).with_columns(flags)
+        distinct = typed(src.unique(name)).with_columns(flags)
         return src.join(distinct, on=name, how="left", nulls_equal=True, maintain_order="left")
-    return src.with_columns(first).with_columns(flags)
+    return typed(src).with_columns(flags)
 
 
 def _flagged(src: pl.DataFrame, name: str, flag: pl.Series, msg: str, expected: str, severity: str,
@@ -406,7 +433,7 @@ def _build_template(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contr
     for column, (link_table, key_col, value_col) in spec.links.items():
         if column in frame.columns:
             links = (frame.select(pl.col(spec.key[0]).alias(key_col), pl.col(column).alias(value_col))
-                     .explode(value_col).drop_nulls().unique())
+                     .explode(value_col).drop_nulls().unique(maintain_order=True))
             loads.append(Load(link_table, links, (key_col, value_col), (), replace_group=key_col))
     return loads, problems, notes
 
@@ -535,19 +562,31 @@ def _build_programmation(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, 
                           ("mode_financement", None), ("statut", None), ("montant_demande", None),
                           ("montant_verse", None), ("date_decision", None)):
         if name not in cols:
-            f = f.with_columns(pl.lit(default, dtype=typed.schema.get(name, pl.String)).alias(name))
+            # typed like the column would be (a String « montant_verse » made the row rules fail)
+            dtype = {"montant_demande": pl.Float64, "montant_verse": pl.Float64, "date_decision": pl.Date}.get(name, pl.String)
+            f = f.with_columns(pl.lit(default, dtype=typed.schema.get(name, dtype)).alias(name))
+    # local porteur code (no SIRET, no RNA): computed once per distinct name of the rows that need it
+    noms = (f.filter(pl.col("siret").is_null() & pl.col("rna").is_null()).select(pl.col("nom_porteur").cast(pl.String))
+            .unique().drop_nulls()
+            .with_columns((pl.lit("LOC-") + clean.normalise_text(pl.col("nom_porteur")).str.to_uppercase()
+                           .str.replace_all(r"[^A-Z0-9]+", "-").str.slice(0, 40)).alias("_loc")))
     f = f.with_columns(
         pl.col("financeur").fill_null("État P147"),
         pl.coalesce(pl.col("siret"), pl.col("rna"),
-                    pl.lit("LOC-") + clean.normalise_text(pl.col("nom_porteur")).str.to_uppercase()
-                    .str.replace_all(r"[^A-Z0-9]+", "-").str.slice(0, 40)).alias("id_porteur"),
+                    pl.col("nom_porteur").replace_strict(noms["nom_porteur"], noms["_loc"], default=None,
+                                                         return_dtype=pl.String)).alias("id_porteur"),
     )
     if "montant_demande" in cols:
         f = f.with_columns(pl.col("montant_demande").cast(pl.Float64))
-    problems += _duplicates(f, ("code_action", "financeur", "annee"), fichier)
+    # the usual extract has one row per dossier: then grouping by dossier is a plain projection,
+    # and neither (dossier, financeur, année) nor (dossier, quartier) can repeat
+    one_row_per_dossier = f.select(pl.col("code_action").n_unique()).item() == f.height
+    if not one_row_per_dossier:
+        problems += _duplicates(f, ("code_action", "financeur", "annee"), fichier)
     problems += _reference_problems(cur, spec, f, fichier)
     problems += _row_rules(cur, spec, f, fichier)
-    conflicting = f.group_by("code_action").agg(pl.col("code_contrat").n_unique().alias("n")).filter(pl.col("n") > 1)
+    conflicting = (f.head(0).select("code_action") if one_row_per_dossier else
+                   f.group_by("code_action").agg(pl.col("code_contrat").n_unique().alias("n")).filter(pl.col("n") > 1))
     if conflicting.height:
         bad = f.join(conflicting, on="code_action", how="semi")
         problems.append(_rows_problem(bad, fichier, "code_contrat", pl.col("code_contrat"),
@@ -564,14 +603,21 @@ def _build_programmation(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, 
                      "(les porteurs déjà connus gardent leur type).")
     # actions (one per dossier), years widened with what the store already has
     store_years = cur.sql("SELECT code_action, annee_debut AS _d, annee_fin AS _f FROM action").pl()
-    action = (f.group_by("code_action", maintain_order=True).agg(
-        pl.col("code_contrat").first(), pl.col("id_porteur").first(), pl.col("libelle").first(),
-        pl.col("thematique").drop_nulls().first(),
-        pl.when((pl.col("mode_financement") == "CPO").any()).then(pl.lit("CPO"))
-          .otherwise(pl.col("mode_financement").drop_nulls().first()).alias("mode_financement"),
-        pl.col("annee").min().alias("annee_debut"), pl.col("annee").max().alias("annee_fin"),
-        pl.col("statut").drop_nulls().first(), pl.col("montant_accorde").sum().alias("_accorde"),
-        pl.col("date_decision").min())
+    if one_row_per_dossier:  # same columns and values as the aggregation below, without grouping
+        per_dossier = f.select(
+            "code_action", "code_contrat", "id_porteur", "libelle", "thematique", "mode_financement",
+            pl.col("annee").alias("annee_debut"), pl.col("annee").alias("annee_fin"), "statut",
+            pl.col("montant_accorde").fill_null(0).alias("_accorde"), "date_decision")
+    else:
+        per_dossier = f.group_by("code_action", maintain_order=True).agg(
+            pl.col("code_contrat").first(), pl.col("id_porteur").first(), pl.col("libelle").first(),
+            pl.col("thematique").drop_nulls().first(),
+            pl.when((pl.col("mode_financement") == "CPO").any()).then(pl.lit("CPO"))
+              .otherwise(pl.col("mode_financement").drop_nulls().first()).alias("mode_financement"),
+            pl.col("annee").min().alias("annee_debut"), pl.col("annee").max().alias("annee_fin"),
+            pl.col("statut").drop_nulls().first(), pl.col("montant_accorde").sum().alias("_accorde"),
+            pl.col("date_decision").min())
+    action = (per_dossier
         .join(store_years, on="code_action", how="left")
         .with_columns(
             pl.min_horizontal("annee_debut", "_d").alias("annee_debut"),
@@ -590,7 +636,9 @@ def _build_programmation(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, 
              tuple(c for c in fin_cols if c not in ("code_action", "financeur", "annee")), scope_col="code_action"),
     ]
     if "quartiers" in cols:
-        links = (f.select("code_action", pl.col("quartiers").alias("code_qp")).explode("code_qp").drop_nulls().unique())
+        links = f.select("code_action", pl.col("quartiers").alias("code_qp")).explode("code_qp").drop_nulls()
+        if not one_row_per_dossier:  # a cell's list has no repeats (see `_type_cells`)
+            links = links.unique(maintain_order=True)
         loads.append(Load("action_quartier", links, ("code_action", "code_qp"), (), replace_group="code_action"))
     return loads, problems, notes
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -60,7 +61,7 @@ def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES)
             f"Le fichier pèse {fmt.number(len(data) / 1024 / 1024, 1)} Mo, au-delà de la taille maximale "
             f"autorisée ({fmt.number(max_bytes / 1024 / 1024)} Mo). Découpez-le (par exemple par année ou "
             "par contrat) et importez les morceaux l'un après l'autre.")
-    if not data.strip():
+    if _blank(data):
         raise ReadError("Le fichier est vide : il ne contient ni en-tête ni ligne de données.")
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data)
@@ -70,27 +71,67 @@ def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES)
     if data[:5] == b"%PDF-" or (b"\x00" in data[:4096] and data[:2] not in (b"\xff\xfe", b"\xfe\xff")):
         raise ReadError("Ce fichier n'est ni un fichier CSV ni un classeur Excel (.xlsx) : il contient des "
                         "données binaires. Exportez vos données au format CSV ou .xlsx.")
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+    if _opening(data) == b"{":
         return _read_geojson(data)
+    if data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        raw = _read_utf8_overlapped(data)
+        if raw is not None:
+            return raw
     text, encoding = _decode(data)
-    return _read_csv_text(text, encoding, data if encoding in ("utf-8", "utf-8-sig") else None)
+    if text is None:  # valid UTF-8: parsed from the bytes themselves, never decoded whole
+        return _read_utf8(data, encoding)
+    return _read_csv_text(text, encoding)
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """Decode the whole file: a Windows-1252 byte after the first kilobytes is still seen."""
+def _blank(data: bytes | str) -> bool:
+    """Only whitespace? (looks at the first 64 KiB before copying the whole file to strip it)"""
+    return not data[:1 << 16].strip() and not data.strip()
+
+
+def _opening(data: bytes) -> bytes:
+    """The first byte after any BOM and blank bytes (without copying the whole file)."""
+    ws = b"\xef\xbb\xbf \t\r\n"
+    head = data[:1 << 16].lstrip(ws)
+    return head[:1] if head or len(data) <= 1 << 16 else data.lstrip(ws)[:1]
+
+
+_UTF8_CHUNK = 1 << 24
+
+
+def _utf8_valid(view: memoryview) -> bool:
+    """Whether `view` is valid UTF-8, checked 16 MiB at a time (the decoded text is dropped at once:
+    a 200 MB file never exists as a Python string). Chunks are cut before a character's first
+    byte, so each chunk is valid exactly when the whole is."""
+    n, start = len(view), 0
+    while start < n:
+        end = min(start + _UTF8_CHUNK, n)
+        for _ in range(3):
+            if end < n and view[end] & 0xC0 == 0x80:  # continuation byte: move past it
+                end += 1
+        try:
+            str(view[start:end], "utf-8")
+        except UnicodeDecodeError:
+            return False
+        start = end
+    return True
+
+
+def _decode(data: bytes) -> tuple[str | None, str]:
+    """Decode the whole file: a Windows-1252 byte after the first kilobytes is still seen. Valid
+    UTF-8 (with or without BOM) is only checked: the text is None."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return data.decode("utf-16"), "utf-16"
     if data[:3] == b"\xef\xbb\xbf":
+        if _utf8_valid(memoryview(data)[3:]):
+            return None, "utf-8-sig"
         try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
+            str(memoryview(data)[3:], "utf-8")  # for the position of the first bad byte
         except UnicodeDecodeError as exc:
             raise ReadError(
                 "Le fichier annonce l'encodage UTF-8 (BOM) mais contient des caractères invalides "
                 f"(octet n° {exc.start + 4}). Réenregistrez-le depuis Excel en « CSV UTF-8 ».") from exc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    if _utf8_valid(memoryview(data)):
+        return None, "utf-8"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -107,29 +148,90 @@ def _detect_separator(text: str) -> str:
     return best
 
 
-def _read_csv_text(text: str, encoding: str, utf8_bytes: bytes | None) -> RawTable:
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
+def _utf8_head(data: bytes, encoding: str) -> tuple[str, bool]:
+    """The text of the first 256 KiB (at least the first 65 536 characters; without the BOM) and
+    whether that is the whole file. Raises UnicodeDecodeError when those bytes are not UTF-8."""
+    body = memoryview(data)[3:] if encoding == "utf-8-sig" else memoryview(data)
+    cut = min(len(body), 1 << 18)
+    for _ in range(3):
+        if cut < len(body) and body[cut] & 0xC0 == 0x80:
+            cut -= 1
+    return _without_bom(str(body[:cut], "utf-8")), cut == len(body)
+
+
+def _utf8_payload(data: bytes, encoding: str) -> bytes:
+    # Polars skips one leading BOM itself; a second one (rare) is left for it to skip as before
+    return data[3:] if encoding == "utf-8-sig" and data[3:6] == b"\xef\xbb\xbf" else data
+
+
+def _read_utf8_overlapped(data: bytes) -> RawTable | None:
+    """The file read as UTF-8, or None when it is not valid UTF-8 (then nothing was decided).
+    The check of the whole file (which holds the GIL) runs on another thread while Polars
+    parses the bytes (which releases it); the parse is kept only if the check passes."""
+    encoding = "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        valid = pool.submit(_utf8_valid, memoryview(data)[3:] if encoding == "utf-8-sig" else memoryview(data))
+        frame = None
+        try:
+            head, _ = _utf8_head(data, encoding)
+            if head[:1 << 16].strip():  # not empty: the separator is known, parse now
+                frame = pl.read_csv(_utf8_payload(data, encoding), separator=_detect_separator(head),
+                                    infer_schema=False, has_header=True, truncate_ragged_lines=False,
+                                    raise_if_empty=False)
+        except (UnicodeDecodeError, pl.exceptions.PolarsError):
+            frame = None  # decided below, on the usual path
+        if not valid.result():
+            return None
+    return _read_utf8(data, encoding, frame)
+
+
+def _read_utf8(data: bytes, encoding: str, frame: pl.DataFrame | None = None) -> RawTable:
+    """Valid UTF-8 bytes (BOM or not): what `_read_csv_text` does with the decoded text, reading
+    only its first 256 KiB as text (separator, emptiness) and handing the bytes to Polars.
+    `frame`: the strict parse of the same payload, when already done."""
+    head, whole = _utf8_head(data, encoding)
+    body = memoryview(data)[3:] if encoding == "utf-8-sig" else memoryview(data)
+    if not head[:1 << 16].strip() and _blank(head if whole else _without_bom(str(body, "utf-8"))):
         raise ReadError("Le fichier est vide : il ne contient ni en-tête ni ligne de données.")
-    sep = _detect_separator(text)
-    payload = utf8_bytes if utf8_bytes is not None else text.encode("utf-8")
+    stripped = (lambda: data[3:]) if encoding == "utf-8-sig" else (lambda: data)
+    return _parse(_utf8_payload(data, encoding), stripped, head, encoding, data.endswith((b"\n", b"\r")), frame)
+
+
+def _without_bom(text: str) -> str:
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _read_csv_text(text: str, encoding: str) -> RawTable:
+    text = _without_bom(text)
+    if _blank(text):
+        raise ReadError("Le fichier est vide : il ne contient ni en-tête ni ligne de données.")
+    payload = text.encode("utf-8")
     if payload[:3] == b"\xef\xbb\xbf":
         payload = payload[3:]
+    return _parse(payload, lambda: payload, text[:1 << 16], encoding, text.endswith(("\n", "\r")))
+
+
+def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline: bool,
+           frame: pl.DataFrame | None = None) -> RawTable:
+    """Polars parses `payload` (UTF-8; `stripped()` is the same without its BOM, for DuckDB's
+    location of ragged lines); `head` is the start of the text (separator). `frame`: the strict
+    parse, when already done."""
+    sep = _detect_separator(head)
     problems: list[dict] = []
     try:
-        frame = pl.read_csv(io.BytesIO(payload), separator=sep, infer_schema=False, has_header=True,
-                            truncate_ragged_lines=False, raise_if_empty=False)
+        if frame is None:
+            frame = pl.read_csv(payload, separator=sep, infer_schema=False, has_header=True,
+                                truncate_ragged_lines=False, raise_if_empty=False)
     except pl.exceptions.PolarsError:
-        problems = _locate_ragged_lines(payload, sep)
+        problems = _locate_ragged_lines(stripped(), sep)
         try:
-            frame = pl.read_csv(io.BytesIO(payload), separator=sep, infer_schema=False, has_header=True,
+            frame = pl.read_csv(payload, separator=sep, infer_schema=False, has_header=True,
                                 truncate_ragged_lines=True, raise_if_empty=False)
         except pl.exceptions.PolarsError as exc:
             raise ReadError("Le fichier ne peut pas être lu comme un tableau CSV (guillemets non fermés ou "
                             f"lignes de longueurs différentes). Détail : {str(exc).splitlines()[0][:160]}") from exc
     raw = RawTable(_tidy(frame), encoding, sep, problems)
-    if not text.endswith(("\n", "\r")) and raw.frame.height and raw.frame.width > 1:
+    if not ends_with_newline and raw.frame.height and raw.frame.width > 1:
         last_col = [c for c in raw.frame.columns if c != LINE][-1]
         if raw.frame[last_col][-1] is None:
             raw.notes.append("La dernière ligne ne se termine pas par un retour à la ligne et a des cellules "

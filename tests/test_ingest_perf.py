@@ -1,0 +1,191 @@
+"""The import's fast paths (issue 8) give exactly what the general paths give.
+
+No timing here (the bench measures speed): each test pits a shortcut against the slow,
+general computation it replaces, on cells and files chosen to hit both sides."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from cdv_core import ingest, store
+from cdv_core.ingest import clean, pipeline, reading, samples
+from cdv_core.ingest.spec import Col
+from tests.conftest import minimal_contract
+
+NUMBER_CELLS = ["12", "12500,5", "12500.5", "-3", "+4", "007", "1e3", "1,5e2", "nan", "inf", "Infinity", " 12 ",
+                "1 234,50 €", "1.234,5", "1.234.567", "1,234", "12eur", "12 EUROS", "45 %", "45%", "0,45",
+                "1\u00a0000", "1\u202f000,5", "\t7", "abc", "2 025", "2025,0", "2025.00", "1,5,6", "", None,
+                "nd", "ND", "s", "so", "ns", "=1+1", "-", ".5", "5.", "12e", "1_000", "0x10"]
+
+
+@pytest.mark.parametrize("type_", ["entier", "montant", "decimal", "taux", "valeur_secret"])
+@pytest.mark.parametrize("rows", [len(NUMBER_CELLS), 5000])  # direct and « distinct values » paths
+def test_fast_number_gives_the_full_expression_value_and_checks(type_, rows):
+    col = Col("x", type_, min_value=0 if type_ != "montant" else None, max_value=1 if type_ == "taux" else None)
+    cells = (NUMBER_CELLS * (rows // len(NUMBER_CELLS) + 1))[:rows]
+    src = pl.DataFrame({"x": cells}, schema={"x": pl.String}).with_columns(clean.unwrap(pl.col("x")))
+    value, checks = clean.typed_column(col, pl.col("x"))
+    extra = ({"secret": pl.when(pl.col("x").str.to_lowercase().is_in(list(clean.model.SECRET_MARKERS)))
+              .then(pl.col("x").str.to_lowercase())} if type_ == "valeur_secret" else {})
+    slow = pipeline._evaluate(src, "x", value, checks, extra)
+    fast = pipeline._evaluate(src, "x", value, checks, extra, fast=clean.fast_number(col, pl.col("x")))
+    assert fast.schema == slow.schema
+    assert fast.equals(slow)
+    assert fast[clean.VALUE].null_count() < rows  # both paths were exercised
+    if type_ == "montant":
+        assert fast.filter(pl.col("x") == "1 234,50 €")[clean.VALUE][0] == 1234.5
+        assert fast.filter(pl.col("x") == "12500,5")[clean.VALUE][0] == 12500.5
+
+
+def test_fast_number_has_no_path_for_other_types():
+    assert clean.fast_number(Col("x", "texte"), pl.col("x")) is None
+    assert clean.fast_number(Col("x", "date"), pl.col("x")) is None
+
+
+CONTRACTS = {"CV-T": ["QN07511M", "QN07512M"]}
+
+
+def _file(frame: pl.DataFrame, encoding: str = "utf-8-sig") -> bytes:
+    return samples.to_csv(frame, encoding=encoding)
+
+
+def _loads(analysis) -> dict[str, pl.DataFrame]:
+    return {load.table: load.frame for load in analysis.loads}
+
+
+def test_one_row_per_dossier_equals_the_grouped_path(empty_store, monkeypatch):
+    """The projection used when every dossier has one row gives the same loads as the grouping."""
+    minimal_contract(empty_store, "CV-T", ("QN07511M", "QN07512M"))
+    h = samples.HEADERS
+    frame = samples.programmation(400, contracts=CONTRACTS, porteurs=15, year=2025).with_columns(
+        pl.when(pl.int_range(pl.len()) % 5 == 0).then(None).otherwise(pl.col(h["siret"])).alias(h["siret"]),
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(pl.lit("QN07512M, qn07511m")).otherwise(pl.col(h["quartiers"]))
+        .alias(h["quartiers"]))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("CPO")).otherwise(None).alias("Mode de financement"),
+        pl.when(pl.int_range(pl.len()) % 4 == 0).then(pl.lit("réalisée")).otherwise(None).alias("Statut"))
+    data = _file(frame)
+    fast = ingest.analyse(empty_store.cursor(), data, "f.csv")
+    assert fast.ok, fast.problems
+    calls = []
+    real_select = pl.DataFrame.select
+
+    def counting_select(self, *exprs, **kw):  # pretend dossiers repeat: force the grouped path
+        out = real_select(self, *exprs, **kw)
+        if out.shape == (1, 1) and out.columns == ["code_action"] and out.dtypes[0] in (pl.UInt32, pl.UInt64, pl.Int64):
+            calls.append(1)
+            return pl.DataFrame({"code_action": [-1]})
+        return out
+
+    monkeypatch.setattr(pl.DataFrame, "select", counting_select)
+    slow = ingest.analyse(empty_store.cursor(), data, "f.csv")
+    monkeypatch.undo()
+    assert calls, "the grouped path was not forced"
+    assert slow.ok
+    f, s = _loads(fast), _loads(slow)
+    assert list(f) == list(s) == ["porteur", "action", "financement", "action_quartier"]
+    for table in f:
+        assert f[table].equals(s[table]), table
+    assert fast.diff.equals(slow.diff)
+    action = f["action"]
+    assert action["annee_debut"].to_list() == action["annee_fin"].to_list() == [2025] * 400
+    assert set(action["mode_financement"]) == {"CPO", "AAP"} and set(action["statut"]) == {"réalisée", "accordée"}
+    # a porteur without SIRET gets the local code of its normalised name
+    assert f["porteur"].filter(pl.col("siret").is_null())["id_porteur"].str.starts_with("LOC-ASSOCIATION-C-UR-S-").all()
+    links = f["action_quartier"]
+    assert links.height == 800 and links.head(3).rows() == [
+        ("D2025-0000000", "QN07512M"), ("D2025-0000000", "QN07511M"), ("D2025-0000001", "QN07511M")]
+
+
+def test_local_porteur_code_from_distinct_names(empty_store):
+    minimal_contract(empty_store, "CV-T", ("QN07511M",))
+    text = ("N° dossier;Exercice;Code contrat ville;Libellé de l'action;Raison sociale;Thème;Montant engagé;Code SIRET\n"
+            "D1;2025;CV-T;Action 1;Élan   d'Été;1.1;100;\n"
+            "D2;2025;CV-T;Action 2;Élan   d'Été;1.1;100;\n"
+            "D3;2025;CV-T;Action 3;Autre nom;1.1;100;78467169500087\n")
+    analysis = ingest.analyse(empty_store.cursor(), text.encode(), "f.csv")
+    assert analysis.ok, analysis.problems
+    action = _loads(analysis)["action"]
+    assert action["id_porteur"].to_list() == ["LOC-ELAN-D-ETE", "LOC-ELAN-D-ETE", "78467169500087"]
+
+
+def test_repeated_dossiers_still_grouped_and_checked(empty_store):
+    """Several rows per dossier: years widened, links unique, conflicting contracts reported."""
+    minimal_contract(empty_store, "CV-T", ("QN07511M", "QN07512M"))
+    minimal_contract(empty_store, "CV-U", ("QN07513M",))
+    head = "N° dossier;Exercice;Code contrat ville;Libellé de l'action;Raison sociale;Thème;Montant engagé;Quartiers prioritaires\n"
+    ok = head + ("D1;2025;CV-T;A;Asso;1.1;100;QN07511M\nD1;2026;CV-T;A;Asso;1.1;100;QN07511M, QN07512M\n"
+                 "D2;2025;CV-T;B;Asso;1.1;0;QN07512M\n")
+    analysis = ingest.analyse(empty_store.cursor(), ok.encode(), "f.csv")
+    assert analysis.ok, analysis.problems
+    loads = _loads(analysis)
+    assert loads["action"].select("code_action", "annee_debut", "annee_fin", "statut").rows() == [
+        ("D1", 2025, 2026, "accordée"), ("D2", 2025, 2025, "déposée")]
+    assert loads["action_quartier"].rows() == [("D1", "QN07511M"), ("D1", "QN07512M"), ("D2", "QN07512M")]
+    bad = head + "D1;2025;CV-T;A;Asso;1.1;100;\nD1;2026;CV-U;A;Asso;1.1;100;\nD1;2026;CV-U;A;Asso;1.1;100;\n"
+    refused = ingest.analyse(empty_store.cursor(), bad.encode(), "f.csv")
+    messages = set(refused.problems["problème"])
+    assert "Le même dossier est rattaché à plusieurs contrats" in messages
+    assert "Clé en double dans le fichier" in messages
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 64])
+def test_utf8_checked_by_chunks_like_a_whole_decode(monkeypatch, chunk):
+    monkeypatch.setattr(reading, "_UTF8_CHUNK", chunk)
+    good = "a;b\nÉlan;€ 12\n𝄞;œ’\n".encode()
+    assert reading._utf8_valid(memoryview(good))
+    for bad in (good[:5] + b"\xe9" + good[5:], good[:-2] + b"\x80\x80\x80\x80\n", good + b"\xe2\x82", b"\x80" + good):
+        assert not reading._utf8_valid(memoryview(bad))
+    # the BOM file's message points at the same byte as before
+    data = b"\xef\xbb\xbf" + good[:9] + b"\xe9;x\n"
+    with pytest.raises(reading.ReadError, match=r"octet n° 13\)"):
+        reading.read_bytes(data, "x.csv")
+    raw = reading.read_bytes(b"\xef\xbb\xbf" + good, "x.csv")
+    assert raw.encoding == "utf-8-sig" and raw.frame["b"].to_list() == ["€ 12", "œ’"]
+    assert reading.read_bytes(b"a;b\n\xe9t\xe9;\x80 12\n", "x.csv").encoding == "cp1252"
+
+
+def test_utf8_reading_edge_cases():
+    bom = b"\xef\xbb\xbf"
+    with pytest.raises(reading.ReadError, match="vide"):
+        reading.read_bytes(bom + b" " * 300_000 + b"\n", "x.csv")
+    raw = reading.read_bytes(bom + bom + b'"a";b\n1;2', "x.csv")  # double BOM, no final newline
+    assert raw.frame.columns == [reading.LINE, "a", "b"] and raw.frame["b"].to_list() == ["2"]
+    raw = reading.read_bytes(bom + b"a;b;c\n1;2;3;4\n5;6;7\n", "x.csv")  # ragged line located
+    assert raw.problems and raw.problems[0]["ligne"] == 2
+    assert reading.read_bytes(b" " * 70_000 + b'{"type": "FeatureCollection", "features": []}', "x.json").encoding == "geojson"
+    raw = reading.read_bytes(b"a;b;c\n1;2;3\n4;;", "x.csv")
+    assert any("tronqué" in n for n in raw.notes)
+
+
+def test_link_rows_are_written_in_key_order_and_rolled_back(demo_store):
+    con = store.connect(demo_store)
+    try:
+        frame = samples.programmation(300, contracts={"CV-DEMO-VERM": ["QN00281M", "QN00282M"]}, porteurs=5)
+        frame = frame.reverse()  # file order ≠ key order
+        before = con.execute("SELECT count(*) FROM action_quartier").fetchall()[0][0]
+        analysis = ingest.analyse(con.cursor(), _file(frame, "cp1252"), "p.csv")
+        assert analysis.ok, analysis.problems
+        id_import = ingest.commit(con, analysis, auteur="test")
+        rows = con.execute("SELECT code_action, code_qp FROM action_quartier WHERE code_action LIKE 'D2025-%'").fetchall()
+        assert len(rows) == 600 and rows == sorted(rows)
+        assert con.execute("SELECT count(*) FROM action_quartier").fetchall()[0][0] == before + 600
+        ingest.rollback(con, id_import)
+        assert con.execute("SELECT count(*) FROM action_quartier").fetchall()[0][0] == before
+    finally:
+        con.close()
+
+
+def test_late_non_utf8_byte_after_a_speculative_utf8_parse():
+    """The parse started while the whole file is checked is dropped when a late byte is not UTF-8."""
+    rows = "".join(f"P{i};Élan n° {i}\n" for i in range(30_000)).encode()  # > 256 KiB of valid UTF-8
+    late = "P999;Cœur d’été €\n".encode("cp1252")
+    raw = reading.read_bytes(b"id;nom\n" + rows + late, "x.csv")
+    assert raw.encoding == "cp1252" and raw.frame.height == 30_001
+    assert raw.frame["nom"][-1] == "Cœur d’été €" and raw.frame["nom"][0] == "Ã‰lan nÂ° 0"
+    data = b"\xef\xbb\xbfid;nom\n" + rows + late  # 1-based position of « œ » (0x9C) in the file
+    with pytest.raises(reading.ReadError, match=rf"octet n° {len(data) - len(late) + 7}\)"):
+        reading.read_bytes(data, "x.csv")
+    ok = reading.read_bytes(b"\xef\xbb\xbfid;nom\n" + rows + "P999;Cœur d’été €\n".encode(), "x.csv")
+    assert ok.encoding == "utf-8-sig" and ok.frame["nom"][-1] == "Cœur d’été €" and ok.frame["nom"][0] == "Élan n° 0"
