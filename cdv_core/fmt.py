@@ -86,29 +86,39 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
 
 # --- vectorised (Polars) versions, for formatting whole table columns without Python loops ---
 
-def number_expr(expr, decimals: int = 0):
-    """Polars expression: a numeric column formatted like `number()` (null stays null)."""
+def number_expr(expr, decimals: int = 0, *, signed: bool = False, missing: str | None = None):
+    """Polars expression: a numeric column formatted like `number()`; `signed` writes `+` before
+    positive values; a null becomes `missing` (null when None)."""
     import polars as pl
 
     value = expr.cast(pl.Float64)
-    sign = pl.when(value.round(decimals) < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    rounded = value.round(decimals)
+    sign = (pl.when(rounded < 0).then(pl.lit("-"))
+              .when(pl.lit(signed) & (rounded > 0)).then(pl.lit("+")).otherwise(pl.lit("")))
     total = (value.abs() * 10**decimals).round(0).cast(pl.Int64)  # integer count of the last unit
     whole = (total // 10**decimals).cast(pl.String)
     grouped = (whole.str.reverse().str.replace_all(r"(\d{3})", "${1}" + THIN_NBSP).str.reverse()
                .str.strip_chars_start(THIN_NBSP))
-    if decimals <= 0:
-        return sign + grouped
-    return sign + grouped + pl.lit(",") + (total % 10**decimals).cast(pl.String).str.zfill(decimals)
+    text = sign + grouped
+    if decimals > 0:
+        text = text + pl.lit(",") + (total % 10**decimals).cast(pl.String).str.zfill(decimals)
+    return _or_missing(expr, text, missing)
 
 
-def euros_expr(expr, decimals: int = 0):
-    return number_expr(expr, decimals) + NBSP + "€"
+def _or_missing(expr, text, missing: str | None):
+    import polars as pl
+
+    return text if missing is None else pl.when(expr.is_null()).then(pl.lit(missing)).otherwise(text)
 
 
-def percent_expr(share_expr, decimals: int = 1):
-    return number_expr(share_expr * 100, decimals) + NBSP + "%"
+def euros_expr(expr, decimals: int = 0, *, missing: str | None = None):
+    return _or_missing(expr, number_expr(expr, decimals) + NBSP + "€", missing)
 
 
-def day_expr(expr):
+def percent_expr(share_expr, decimals: int = 1, *, missing: str | None = None):
+    return _or_missing(share_expr, number_expr(share_expr * 100, decimals) + NBSP + "%", missing)
+
+
+def day_expr(expr, *, missing: str | None = None):
     """Polars expression: a date column as `JJ/MM/AAAA`."""
-    return expr.dt.strftime("%d/%m/%Y")
+    return _or_missing(expr, expr.dt.strftime("%d/%m/%Y"), missing)

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from cdv_core import fmt
 from cdv_core.domain import gaps
 from cdv_core.queries import indicateurs as ind
 from tests.conftest import insert, minimal_contract
@@ -246,5 +247,5 @@ def test_display_tables_show_reasons_not_zeros(store):
 
 def test_french_number_expression():
     s = pl.DataFrame({"x": [1234567.891, -1234.56, -0.04, None]}).select(
-        ind.fr_number_expr(pl.col("x"), 1, signed=True)).to_series().to_list()
+        fmt.number_expr(pl.col("x"), 1, signed=True)).to_series().to_list()
     assert s == ["+1\u202f234\u202f567,9", "-1\u202f234,6", "0,0", None]

@@ -13,6 +13,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from cdv_core import fmt
 from cdv_core.domain import gaps, model
 
 REFERENCE_TYPES: dict[str, str] = {  # allowed reference territories → label
@@ -282,23 +283,8 @@ def markers(comparison_frame: pl.DataFrame, qpv: tuple[str, ...]) -> pl.DataFram
 
 # --- French display tables (strings; the downloads keep typed values) ---------------------------
 
-def fr_number_expr(expr: pl.Expr, decimals: int = 1, *, signed: bool = False) -> pl.Expr:
-    """Vectorised `fmt.number`: `-1234.56` → `-1 234,6` (narrow no-break space, decimal comma)."""
-    text = expr.round(decimals).abs().cast(pl.Decimal(38, decimals)).cast(pl.String)
-    for _ in range(5):  # one thousands group per pass (no look-ahead in Polars regexes)
-        text = text.str.replace(r"(\d)(\d{3})([^\d]|$)", "${1}\u202f${2}${3}")
-    text = text.str.replace(".", ",", literal=True)
-    sign = (pl.when(expr.round(decimals) < 0).then(pl.lit("-"))
-              .when(pl.lit(signed) & (expr.round(decimals) > 0)).then(pl.lit("+")).otherwise(pl.lit("")))
-    return pl.when(expr.is_null()).then(pl.lit(None, pl.String)).otherwise(sign + text)
-
-
 def _with_unit(expr: pl.Expr, unite: str, decimals: int = 1, *, signed: bool = False) -> pl.Expr:
-    return fr_number_expr(expr, decimals, signed=signed) + pl.lit(display_unit(unite))
-
-
-def _fr_date(expr: pl.Expr) -> pl.Expr:
-    return expr.dt.strftime("%d/%m/%Y")
+    return fmt.number_expr(expr, decimals, signed=signed) + pl.lit(display_unit(unite))
 
 
 def comparison_table(frame: pl.DataFrame, *, unite: str) -> pl.DataFrame:
@@ -314,14 +300,14 @@ def comparison_table(frame: pl.DataFrame, *, unite: str) -> pl.DataFrame:
         _with_unit(pl.col("valeur_reference_territoire"), unite).fill_null("—").alias("Territoire de référence"),
         _with_unit(pl.col("ecart"), gu, signed=True).fill_null("—").alias("Écart"),
         pl.when(pl.col("valeur_base").is_not_null())
-          .then(_with_unit(pl.col("valeur_base"), unite) + pl.lit(" (") + _fr_date(pl.col("date_base")) + pl.lit(")"))
+          .then(_with_unit(pl.col("valeur_base"), unite) + pl.lit(" (") + fmt.day_expr(pl.col("date_base")) + pl.lit(")"))
           .otherwise(pl.lit("—")).alias("Point de départ"),
         _with_unit(pl.col("ecart_base"), gu, signed=True).fill_null("—").alias("Écart au départ"),
-        (fr_number_expr(pl.col("evolution"), 1, signed=True) + evolution_unit + pl.lit(" (") + pl.col("mesure_tendance")
+        (fmt.number_expr(pl.col("evolution"), 1, signed=True) + evolution_unit + pl.lit(" (") + pl.col("mesure_tendance")
          + pl.lit(")")).fill_null("—").alias("Évolution"),
         pl.col("tendance_libelle").alias("Tendance"),
         pl.when(pl.col("valeur_cible").is_not_null())
-          .then(_with_unit(pl.col("valeur_cible"), unite) + pl.lit(" (") + _fr_date(pl.col("date_cible")) + pl.lit(")"))
+          .then(_with_unit(pl.col("valeur_cible"), unite) + pl.lit(" (") + fmt.day_expr(pl.col("date_cible")) + pl.lit(")"))
           .otherwise(pl.lit("—")).alias("Cible"),
     )
 
@@ -355,7 +341,7 @@ def trajectory_export(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
 def dictionary_table(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         pl.col("libelle").alias("Libellé"), pl.col("unite").alias("Unité"), pl.col("sens_libelle").alias("Sens"),
-        _fr_date(pl.col("derniere_date")).fill_null("—").alias("Dernière valeur"),
+        fmt.day_expr(pl.col("derniere_date")).fill_null("—").alias("Dernière valeur"),
         pl.col("fraicheur").alias("Fraîcheur"),
         pl.col("qpv_renseignes").alias("QPV renseignés"), pl.col("qpv_secret").alias("QPV sans valeur (secret…)"),
         pl.col("source").alias("Source"), pl.col("axe").alias("Thématique"),

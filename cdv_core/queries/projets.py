@@ -11,6 +11,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from cdv_core import fmt
 from cdv_core.domain import progress
 
 # Allocation share of each (action, QPV) link, summing to 1 per action: a given `part` is kept,
@@ -151,35 +152,10 @@ def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au
 
 # --- display frames (French labels and formats, computed in Polars) --------------------------
 
-def _fr_number(expr: pl.Expr, decimals: int = 0) -> pl.Expr:
-    """Polars version of `fmt.number` for whole columns: `1234567.5` → `1 234 567,5`."""
-    rounded = expr.round(decimals)
-    sign = pl.when(rounded < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    whole = rounded.abs().floor().cast(pl.Int64).cast(pl.String)
-    grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "${1}\u202f").str.reverse().str.strip_chars_start("\u202f")
-    text = sign + grouped
-    if decimals:
-        frac = ((rounded.abs() - rounded.abs().floor()) * 10**decimals).round(0).cast(pl.Int64).cast(pl.String)
-        text = text + pl.lit(",") + frac.str.zfill(decimals)
-    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(text)
-
-
-def _fr_euros(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(_fr_number(expr) + pl.lit("\u00a0€"))
-
-
-def _fr_percent(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(_fr_number(expr * 100) + pl.lit("\u00a0%"))
-
-
-def _fr_day(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.is_null()).then(pl.lit("—")).otherwise(expr.dt.strftime("%d/%m/%Y"))
-
-
 def map_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The columns the map and its French tooltip need (population formatted)."""
     return frame.select("code_qp", "libelle", "lib_com", "statut", "longitude", "latitude", "contour",
-                        _fr_number(pl.col("population")).alias("population"))
+                        fmt.number_expr(pl.col("population"), missing="—").alias("population"))
 
 
 def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
@@ -189,8 +165,8 @@ def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
         *([pl.col("contrat").alias("Contrat")] if with_contract else []),
         pl.col("statut").alias("Statut"), pl.col("motif").alias("Motif"),
         pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
-        _fr_euros(pl.col("accorde")).alias("Accordé"), _fr_euros(pl.col("verse")).alias("Versé"),
-        _fr_percent(pl.col("realise")).alias("Réalisé"), _fr_percent(pl.col("attendu")).alias("Attendu"),
+        fmt.euros_expr(pl.col("accorde"), missing="—").alias("Accordé"), fmt.euros_expr(pl.col("verse"), missing="—").alias("Versé"),
+        fmt.percent_expr(pl.col("realise"), 0, missing="—").alias("Réalisé"), fmt.percent_expr(pl.col("attendu"), 0, missing="—").alias("Attendu"),
         pl.col("projet").fill_null("—").alias("Projet de quartier"),
     ]
     return frame.sort("gravite", "ecart", "libelle", nulls_last=True).select(cols)
@@ -214,11 +190,11 @@ def actions_display(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         pl.col("code_action").alias("Code"), pl.col("libelle").alias("Action"),
         pl.col("porteur").fill_null("—").alias("Porteur"), pl.col("statut").alias("Statut"),
-        _fr_percent(pl.col("avancement")).alias("Avancement déclaré"),
-        (_fr_day(pl.col("debut")) + pl.lit(" → ") + _fr_day(pl.col("fin"))).alias("Période"),
-        _fr_euros(pl.col("accorde")).alias("Accordé"), _fr_euros(pl.col("verse")).alias("Versé"),
-        pl.when(pl.col("compte")).then(pl.lit("oui : ") + _fr_percent(pl.col("realise")) + pl.lit(" réalisé / ")
-                                       + _fr_percent(pl.col("attendu")) + pl.lit(" attendu"))
+        fmt.percent_expr(pl.col("avancement"), 0, missing="—").alias("Avancement déclaré"),
+        (fmt.day_expr(pl.col("debut"), missing="—") + pl.lit(" → ") + fmt.day_expr(pl.col("fin"), missing="—")).alias("Période"),
+        fmt.euros_expr(pl.col("accorde"), missing="—").alias("Accordé"), fmt.euros_expr(pl.col("verse"), missing="—").alias("Versé"),
+        pl.when(pl.col("compte")).then(pl.lit("oui : ") + fmt.percent_expr(pl.col("realise"), 0, missing="—") + pl.lit(" réalisé / ")
+                                       + fmt.percent_expr(pl.col("attendu"), 0, missing="—") + pl.lit(" attendu"))
           .otherwise(pl.col("motif_exclusion")).alias("Dans la mesure"),
     )
 
@@ -230,14 +206,14 @@ def indicators_display(frame: pl.DataFrame) -> pl.DataFrame:
     unit = pl.lit("\u00a0") + pl.col("unite")
 
     def value(col: str) -> pl.Expr:
-        return pl.when(pl.col(col).is_null()).then(pl.lit("—")).otherwise(_fr_number(pl.col(col), 1) + unit)
+        return pl.when(pl.col(col).is_null()).then(pl.lit("—")).otherwise(fmt.number_expr(pl.col(col), 1) + unit)
 
     return frame.select(
         pl.col("indicateur").alias("Indicateur"), pl.col("code_qp").alias("QPV"), sens.alias("Sens"),
-        (value("valeur_reference") + pl.lit(" (") + _fr_day(pl.col("date_reference")) + pl.lit(")")).alias("Référence"),
-        (value("valeur") + pl.lit(" (") + _fr_day(pl.col("date_valeur")) + pl.lit(")")).alias("Dernière valeur"),
-        (value("valeur_cible") + pl.lit(" (") + _fr_day(pl.col("date_cible")) + pl.lit(")")).alias("Cible"),
-        pl.when(pl.col("mesure")).then(_fr_percent(pl.col("realise")) + pl.lit(" du chemin / ")
-                                       + _fr_percent(pl.col("attendu")) + pl.lit(" attendu"))
+        (value("valeur_reference") + pl.lit(" (") + fmt.day_expr(pl.col("date_reference"), missing="—") + pl.lit(")")).alias("Référence"),
+        (value("valeur") + pl.lit(" (") + fmt.day_expr(pl.col("date_valeur"), missing="—") + pl.lit(")")).alias("Dernière valeur"),
+        (value("valeur_cible") + pl.lit(" (") + fmt.day_expr(pl.col("date_cible"), missing="—") + pl.lit(")")).alias("Cible"),
+        pl.when(pl.col("mesure")).then(fmt.percent_expr(pl.col("realise"), 0, missing="—") + pl.lit(" du chemin / ")
+                                       + fmt.percent_expr(pl.col("attendu"), 0, missing="—") + pl.lit(" attendu"))
           .otherwise(pl.col("motif_exclusion")).alias("Position sur la trajectoire"),
     )
