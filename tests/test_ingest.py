@@ -450,3 +450,17 @@ def test_insee_wide_file_with_remembered_variable_mapping(demo_store):
     missing_date = ingest.analyse(cur, text.encode(), "insee.csv")
     assert "Date des valeurs non indiquée" in missing_date.problems["problème"].to_list()
     con.close()
+
+
+def test_sql_identifiers_must_be_plain_names():
+    """Import SQL is assembled from catalogue names only; a name that could carry SQL is refused."""
+    import pytest
+
+    import importlib
+
+    from cdv_core import store
+
+    commit = importlib.import_module("cdv_core.ingest.commit")  # the package exports a function `commit`
+    commit._safe_identifiers("action", "montant_accorde")
+    with pytest.raises(store.StoreError, match="refusé"):
+        commit._safe_identifiers("action; DROP TABLE contrat")

@@ -5,6 +5,7 @@ and rollback of an import. Table and column names come from the store's own cata
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime
 
@@ -30,6 +31,17 @@ def _columns(cur: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -
     return dict(rows)
 
 
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _safe_identifiers(*names: str) -> None:
+    """SQL here is assembled from table and column names (never from values): besides being in
+    the store's catalogue, each must be a plain identifier, so none can carry SQL."""
+    bad = [n for n in names if not _IDENTIFIER.fullmatch(n)]
+    if bad:
+        raise store.StoreError(f"Nom de table ou de colonne refusé : {', '.join(bad)}")
+
+
 def _check_names(cur, load: Load) -> dict[str, str]:
     if load.table not in store.table_names(cur):
         raise store.StoreError(f"Table inconnue : {load.table}")
@@ -38,6 +50,7 @@ def _check_names(cur, load: Load) -> dict[str, str]:
     unknown = [c for c in named if c and (c not in types or c not in load.frame.columns)]
     if unknown:
         raise store.StoreError(f"Colonnes inconnues pour {load.table} : {', '.join(unknown)}")
+    _safe_identifiers(load.table, *(c for c in named if c))
     return types
 
 
@@ -218,6 +231,7 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
             cols = _columns(cur, table)
             if not all(k in cols for k in key):
                 raise store.StoreError(f"Clé inconnue pour {table} : {cle}")
+            _safe_identifiers(table, *key)
             avant, nouveaux = _snapshot("avant", id_import, table), _snapshot("nouveaux", id_import, table)
             on_new = " AND ".join(f"{table}.{k} = n.{k}" for k in key)
             on_old = " AND ".join(f"{table}.{k} = a.{k}" for k in key)
