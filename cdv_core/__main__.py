@@ -21,10 +21,11 @@ def _demo(args: argparse.Namespace) -> int:
             return 1
         try:  # refuse to replace a store that another process holds
             store.connect(out).close()
-        except store.StoreError as exc:
-            if "déjà ouvert" in str(exc):
-                print(exc, file=sys.stderr)
-                return 1
+        except store.StoreLocked as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        except store.StoreError:
+            pass  # a damaged file may be replaced: that is what --force asks
         out.unlink()
         Path(str(out) + ".wal").unlink(missing_ok=True)
     start = time.perf_counter()
@@ -41,10 +42,8 @@ def _export(args: argparse.Namespace) -> int:
     from cdv_core import exports, seance
     from cdv_core.queries import territoire
 
-    try:
-        con = store.connect(args.store)
-    except store.StoreError as exc:
-        print(exc, file=sys.stderr)
+    con = store.connect_for_command(args.store)
+    if con is None:
         return 1
     try:
         cur = con.cursor()
@@ -75,10 +74,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    try:
-        con = store.connect(args.store, read_only=False)
-    except store.StoreError as exc:
-        print(exc, file=sys.stderr)
+    con = store.connect_for_command(args.store)
+    if con is None:
         return 1
     cur = con.cursor()
     print(f"Fichier : {args.store}")

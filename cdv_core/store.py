@@ -24,6 +24,10 @@ class StoreError(Exception):
     """The store cannot be used; the message is French and says what to do."""
 
 
+class StoreLocked(StoreError):
+    """Another process holds the store file (DuckDB allows one writer process)."""
+
+
 class IntegrityError(StoreError):
     """A write would break a rule of the domain; nothing was written."""
 
@@ -60,13 +64,26 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
-        raise StoreError(_explain_open_error(path, exc)) from exc
+        error = StoreLocked if "lock" in str(exc).lower() else StoreError
+        raise error(_explain_open_error(path, exc)) from exc
     try:
         migrate(con)
     except StoreError:
         con.close()
         raise
     return con
+
+
+def connect_for_command(path: Path | str) -> duckdb.DuckDBPyConnection | None:
+    """`connect()` for the command line: None, after writing the French reason to stderr,
+    when the store cannot be used."""
+    import sys
+
+    try:
+        return connect(path)
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return None
 
 
 def open_or_create(path: Path | str, *, seed: int = 2024) -> tuple[duckdb.DuckDBPyConnection, bool]:

@@ -71,10 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"Le fichier {path} est introuvable.", file=sys.stderr)
         return 2
-    try:
-        con = store.connect(args.store)
-    except store.StoreError as exc:
-        print(exc, file=sys.stderr)
+    con = store.connect_for_command(args.store)
+    if con is None:
         return 1
     try:
         analysis = pipeline.analyse(con.cursor(), path.read_bytes(), path.name, kind=args.kind,
