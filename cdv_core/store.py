@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -236,9 +236,13 @@ def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
+                written: Iterable[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """One committed write: BEGIN, the caller's statements, integrity checks, version bump, COMMIT.
 
+    `written`: the tables the caller writes, when it knows them (imports); then only the rules
+    that name one of them are checked (the others cannot have changed). It is read at COMMIT,
+    so a caller may add tables to the set as it goes. Default: every rule.
     Any exception (including a broken rule) rolls everything back.
     """
     cur = con.cursor()
@@ -246,7 +250,7 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True) -> Iterat
     try:
         yield cur
         if check:
-            problems = integrity_errors(cur)
+            problems = integrity_errors(cur, written=written)
             if problems:
                 raise IntegrityError(problems)
         _bump_version(cur)
@@ -261,6 +265,18 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True) -> Iterat
 # Cross-table rules, each a query returning a French description per offending row.
 # Fixed SQL only: no user value is ever formatted into these strings.
 _INTEGRITY_RULES: tuple[str, ...] = (
+    # --- keys of the tables without a PRIMARY KEY index (migration 0005) ---
+    """SELECT 'action ' || code_action || ' : code présent plusieurs fois'
+       FROM action GROUP BY code_action HAVING count(*) > 1""",
+    """SELECT 'lien action-quartier ' || code_action || ' / ' || code_qp || ' : présent plusieurs fois'
+       FROM action_quartier GROUP BY code_action, code_qp HAVING count(*) > 1""",
+    """SELECT 'financement ' || code_action || ' ' || financeur || ' ' || annee || ' : présent plusieurs fois'
+       FROM financement GROUP BY code_action, financeur, annee HAVING count(*) > 1""",
+    """SELECT 'valeur ' || code_indicateur || ' ' || code_territoire || ' du ' || strftime(date_valeur, '%d/%m/%Y')
+              || ' : présente plusieurs fois'
+       FROM valeur_indicateur GROUP BY code_indicateur, type_territoire, code_territoire, date_valeur
+       HAVING count(*) > 1""",
+    # --- references and periods ---
     """SELECT 'quartier ' || q.code_qp || ' : contrat ' || q.code_contrat || ' inconnu'
        FROM quartier q ANTI JOIN contrat c USING (code_contrat)""",
     """SELECT 'objectif ' || o.code_objectif || ' : quartier ' || o.code_qp || ' inconnu ou hors du contrat'
@@ -346,10 +362,24 @@ _INTEGRITY_RULES: tuple[str, ...] = (
 )
 
 
-def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50) -> list[str]:
-    """Cross-table rules that no CHECK constraint can express; empty when the store is sound."""
+def rule_tables(rule: str) -> set[str]:
+    """The names a rule's SQL contains, as words (table names among them): a rule is checked
+    after a write to any of them. A word that is not a table only makes the rule run more often."""
+    return set(re.findall(r"[a-z_][a-z0-9_]*", rule))
+
+
+_RULE_TABLES = tuple(rule_tables(rule) for rule in _INTEGRITY_RULES)
+
+
+def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
+                     written: Iterable[str] | None = None) -> list[str]:
+    """Cross-table rules that no CHECK constraint can express; empty when the store is sound.
+    `written`: only the rules naming one of these tables (see `transaction`)."""
     problems: list[str] = []
-    for rule in _INTEGRITY_RULES:
+    tables = None if written is None else set(written)
+    for rule, named in zip(_INTEGRITY_RULES, _RULE_TABLES):
+        if tables is not None and not tables & named:
+            continue
         problems += [row[0] for row in cur.execute(rule + f" LIMIT {int(limit)}").fetchall()]
         if len(problems) >= limit:
             break

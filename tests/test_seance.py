@@ -148,9 +148,12 @@ def test_figures_stay_frozen_until_refresh(app_env):
         with store.transaction(con) as tx:
             code = tx.execute("SELECT code_action FROM action WHERE code_contrat = ? AND annee_debut = 2026 "
                               "ORDER BY code_action LIMIT 1", [CONTRAT]).fetchall()[0][0]
-            tx.execute("INSERT INTO financement (code_action, financeur, annee, montant_accorde) "
-                       "VALUES (?, 'autres', 2026, 1000) ON CONFLICT DO UPDATE SET montant_accorde = "
-                       "financement.montant_accorde + 1000", [code])
+            key = "code_action = ? AND financeur = 'autres' AND annee = 2026"
+            if tx.execute(f"SELECT count(*) FROM financement WHERE {key}", [code]).fetchall()[0][0]:
+                tx.execute(f"UPDATE financement SET montant_accorde = montant_accorde + 1000 WHERE {key}", [code])
+            else:
+                tx.execute("INSERT INTO financement (code_action, financeur, annee, montant_accorde) "
+                           "VALUES (?, 'autres', 2026, 1000)", [code])
     finally:
         con.close()
     at.run()

@@ -172,3 +172,83 @@ def test_rule_violation_rolls_back_everything(empty_store):
 def test_domain_constraints_are_enforced(empty_store, table, row, fragment):
     with pytest.raises(duckdb.ConstraintException, match=fragment):
         insert(empty_store, table, [row])
+
+
+_ACTION = {"code_action": "A1", "code_contrat": "CV-T", "id_porteur": "P-CV-T", "libelle": "Atelier", "thematique": "1.1",
+           "mode_financement": "AAP", "annee_debut": 2024, "annee_fin": 2024, "statut": "accordée"}
+
+
+@pytest.mark.parametrize("table,rows,fragment", [
+    ("action", [_ACTION, {**_ACTION, "libelle": "Autre"}], "action A1 : code présent plusieurs fois"),
+    ("financement", [{"code_action": "A1", "financeur": "CAF", "annee": 2024, "montant_accorde": 5}] * 2,
+     "financement A1 CAF 2024 : présent plusieurs fois"),
+    ("action_quartier", [{"code_action": "A1", "code_qp": "QN07511M"}] * 2, "A1 / QN07511M : présent plusieurs fois"),
+    ("valeur_indicateur", [{"code_indicateur": "I1", "type_territoire": "QPV", "code_territoire": "QN07511M",
+                            "date_valeur": date(2024, 1, 1), "valeur": 1.0}] * 2, "valeur I1 QN07511M du 01/01/2024"),
+])
+def test_keys_without_an_index_are_still_unique(empty_store, table, rows, fragment):
+    """Migration 0005 removed the PRIMARY KEY index of the bulk tables: a duplicate key is refused
+    by the rules checked before COMMIT, and nothing is written."""
+    with store.transaction(empty_store) as tx:
+        minimal_contract(tx)
+        insert(tx, "action", [_ACTION])
+        insert(tx, "indicateur", [{"code_indicateur": "I1", "libelle": "x", "unite": "%", "sens": "hausse"}])
+    cur = empty_store.cursor()
+    before = cur.execute(f"SELECT count(*) FROM {table}").fetchall()
+    existing = 1 if table == "action" else 0
+    with pytest.raises(store.IntegrityError, match=fragment):
+        with store.transaction(empty_store, written={table}) as tx:
+            insert(tx, table, rows[existing:])
+    assert cur.execute(f"SELECT count(*) FROM {table}").fetchall() == before
+    assert "PRIMARY KEY" not in store.scalar(cur, "SELECT sql FROM duckdb_tables() WHERE table_name = $t", {"t": table})
+
+
+def test_written_tables_select_the_rules_checked(empty_store):
+    """With `written`, only the rules naming one of those tables run: a broken rule elsewhere is
+    not re-checked, a broken rule on a written table still refuses the commit."""
+    with store.transaction(empty_store, check=False) as tx:  # a broken store: a QPV of an unknown contract
+        insert(tx, "quartier", [{"code_qp": "QN07599M", "libelle": "x", "code_contrat": "CV-INCONNU", "insee_dep": "75",
+                                 "insee_com": "75118", "lib_com": "Paris"}])
+    assert store.integrity_errors(empty_store.cursor(), written={"jalon"}) == []
+    assert any("CV-INCONNU" in p for p in store.integrity_errors(empty_store.cursor(), written={"quartier"}))
+    assert any("CV-INCONNU" in p for p in store.integrity_errors(empty_store.cursor()))
+    with pytest.raises(store.IntegrityError, match="porteur P-X inconnu"):
+        with store.transaction(empty_store, written={"action"}) as tx:
+            insert(tx, "action", [{**_ACTION, "code_contrat": "CV-INCONNU", "id_porteur": "P-X"}])
+
+
+def test_every_rule_names_a_store_table(empty_store):
+    tables = set(store.table_names(empty_store.cursor()))
+    for rule in store._INTEGRITY_RULES:
+        assert store.rule_tables(rule) & tables, rule
+
+
+def test_migration_0005_keeps_every_row_and_check(tmp_path, monkeypatch):
+    """A store at 0004 (bulk tables with a PRIMARY KEY) is rebuilt by 0005 with the same rows,
+    columns and CHECK constraints."""
+    path = tmp_path / "v4.duckdb"
+    monkeypatch.setattr(store, "migrations", lambda: [m for m in _SHIPPED_MIGRATIONS() if m[0] <= 4])
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    minimal_contract(con)
+    insert(con, "action", [_ACTION, {**_ACTION, "code_action": "A2"}])
+    insert(con, "financement", [{"code_action": "A1", "financeur": "CAF", "annee": 2024, "montant_accorde": 5}])
+    insert(con, "action_quartier", [{"code_action": "A1", "code_qp": "QN07511M", "part": 0.5}])
+    columns = {t: con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
+                              "ORDER BY ordinal_position", {"t": t}).fetchall()
+               for t in ("action", "financement", "action_quartier", "valeur_indicateur")}
+    rows = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in columns}
+    con.close()
+    monkeypatch.undo()
+    con = store.connect(path)
+    cur = con.cursor()
+    assert 5 in store.applied_migrations(cur)
+    for t in columns:
+        assert cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
+                           "ORDER BY ordinal_position", {"t": t}).fetchall() == columns[t]
+        assert cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() == rows[t]
+    with pytest.raises(duckdb.ConstraintException, match="montant_accorde"):
+        insert(cur, "financement", [{"code_action": "A2", "financeur": "CAF", "annee": 2024, "montant_accorde": -1}])
+    with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+        insert(cur, "action_quartier", [{"code_action": "A2", "code_qp": None}])
+    con.close()

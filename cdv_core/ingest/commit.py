@@ -140,7 +140,8 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
         raise ImportRefused(f"Import refusé : le fichier {analysis.fichier} contient {analysis.errors} erreur(s). "
                             "Rien n'a été modifié.")
     start, t0 = datetime.now(), time.perf_counter()
-    with store.transaction(con) as cur:
+    written = {"import_log", "import_annulation", "import_correspondance", *(load.table for load in analysis.loads)}
+    with store.transaction(con, written=written) as cur:
         id_import = int(store.scalar(cur, "SELECT nextval('import_log_seq')"))
         cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
                     "encodage, separateur, nb_avertissements) VALUES ($id, $k, $f, $h, $a, $d, $n, 'validé', $e, $s, $w)",
@@ -205,7 +206,8 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
 def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
     """Restore exactly what import `id_import` touched; refused when a later import touched the
     same tables (undo that one first). Returns the number of rows restored/removed per table."""
-    with store.transaction(con) as cur:
+    written = {"import_log"}  # and the tables of the import, added below (checked at COMMIT)
+    with store.transaction(con, written=written) as cur:
         status = cur.execute("SELECT statut FROM import_log WHERE id_import = $id", {"id": id_import}).fetchall()
         if not status:
             raise store.StoreError(f"L'import n° {id_import} est introuvable.")
@@ -223,6 +225,7 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
                 f"Impossible d'annuler l'import n° {id_import} : l'import {ids}, plus récent, a modifié les mêmes "
                 "données. Annulez d'abord l'import le plus récent. Rien n'a été modifié.")
         tables = store.table_names(cur)
+        written.update(table for _, table, _ in entries)
         done = {}
         for _, table, cle in entries:
             if table not in tables:
