@@ -12,6 +12,7 @@ import time
 from datetime import date
 from decimal import Decimal
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -464,3 +465,54 @@ def test_sql_identifiers_must_be_plain_names():
     commit._safe_identifiers("action", "montant_accorde")
     with pytest.raises(store.StoreError, match="refusé"):
         commit._safe_identifiers("action; DROP TABLE contrat")
+
+
+def test_bulk_rows_carry_their_import_and_roll_back_without_key_copies(demo_store):
+    """Migration 0005: rows an import inserts into the bulk tables carry its number (no copy of
+    their keys in `annulation`); the smaller tables keep their key copies."""
+    con = store.connect(demo_store)
+    cur = con.cursor()
+    before = checksums(con)
+    id1 = ingest.commit(con, _analyse(con, _programmation(con, n=50)), auteur="test")
+    assert cur.execute("SELECT count(*) FROM action WHERE id_import = $i", {"i": id1}).fetchall() == [(50,)]
+    assert cur.execute("SELECT count(*) FROM financement WHERE id_import = $i", {"i": id1}).fetchall() == [(50,)]
+    assert cur.execute("SELECT count(*) FROM action WHERE id_import IS NULL").fetchall() == \
+        cur.execute("SELECT count(*) FROM action WHERE code_action NOT LIKE 'D2025-%'").fetchall()
+    snapshots = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'annulation'").fetchall()}
+    assert f"i{id1}_porteur_nouveaux" in snapshots
+    assert not {f"i{id1}_{t}_nouveaux" for t in ("action", "financement", "action_quartier")} & snapshots
+    done = ingest.rollback(con, id1)
+    assert done["action"]["lignes retirées"] == 50
+    after = checksums(con)
+    for table in before:
+        if table not in ("import_log", "import_annulation", "store_meta", "import_correspondance"):
+            assert after[table] == before[table], table
+    con.close()
+
+
+def test_an_import_made_before_migration_0005_still_rolls_back(tmp_path, monkeypatch):
+    """An import committed by a store at 0004 kept the keys of its new rows in `annulation`; once
+    the store is upgraded, its rollback uses them."""
+    path = tmp_path / "v4.duckdb"
+    shipped = store.migrations
+    monkeypatch.setattr(store, "migrations", lambda: [m for m in shipped() if m[0] <= 4])
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    minimal_contract(con, "CV-DEMO-VERM", ("QN00281M", "QN00282M"))
+    before = checksums(con)
+    data = samples.to_csv(samples.programmation(20, contracts={"CV-DEMO-VERM": ["QN00281M", "QN00282M"]}))
+    id1 = ingest.commit(con, _analyse(con, data), auteur="test")
+    assert store.scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'annulation' "
+                             "AND table_name = $t", {"t": f"i{id1}_action_nouveaux"}) == 1
+    con.close()
+    monkeypatch.undo()
+    con = store.connect(path)  # upgraded to the latest schema
+    assert store.scalar(con, "SELECT count(*) FROM action WHERE id_import IS NOT NULL") == 0
+    assert ingest.rollback(con, id1)["action"]["lignes retirées"] == 20
+    after = checksums(con)
+    for table in before:
+        if table in after and table not in ("import_log", "import_annulation", "store_meta", "import_correspondance",
+                                            "schema_migration", "_annulation_tables"):
+            assert after[table] == before[table], table
+    con.close()

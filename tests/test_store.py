@@ -225,7 +225,7 @@ def test_every_rule_names_a_store_table(empty_store):
 
 def test_migration_0005_keeps_every_row_and_check(tmp_path, monkeypatch):
     """A store at 0004 (bulk tables with a PRIMARY KEY) is rebuilt by 0005 with the same rows,
-    columns and CHECK constraints."""
+    columns (plus `id_import`) and CHECK constraints."""
     path = tmp_path / "v4.duckdb"
     monkeypatch.setattr(store, "migrations", lambda: [m for m in _SHIPPED_MIGRATIONS() if m[0] <= 4])
     con = duckdb.connect(str(path))
@@ -243,12 +243,34 @@ def test_migration_0005_keeps_every_row_and_check(tmp_path, monkeypatch):
     con = store.connect(path)
     cur = con.cursor()
     assert 5 in store.applied_migrations(cur)
-    for t in columns:
+    for t in columns:  # the same columns, plus the import that inserted each row (none here)
         assert cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
-                           "ORDER BY ordinal_position", {"t": t}).fetchall() == columns[t]
-        assert cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() == rows[t]
+                           "ORDER BY ordinal_position", {"t": t}).fetchall() == [*columns[t], ("id_import", "INTEGER")]
+        assert cur.execute(f"SELECT * EXCLUDE (id_import) FROM {t} ORDER BY ALL").fetchall() == rows[t]
+        assert cur.execute(f"SELECT count(*) FROM {t} WHERE id_import IS NOT NULL").fetchall() == [(0,)]
     with pytest.raises(duckdb.ConstraintException, match="montant_accorde"):
         insert(cur, "financement", [{"code_action": "A2", "financeur": "CAF", "annee": 2024, "montant_accorde": -1}])
     with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
         insert(cur, "action_quartier", [{"code_action": "A2", "code_qp": None}])
     con.close()
+
+
+@pytest.mark.parametrize("table,rows,fragment", [
+    ("financement", [{"code_action": "A-INCONNUE", "financeur": "CAF", "annee": 2024, "montant_accorde": 5}],
+     "financement A-INCONNUE CAF 2024 : action inconnue"),
+    ("financement", [{"code_action": "A1", "financeur": "CAF", "annee": 2031, "montant_accorde": 5}],
+     "financement A1 CAF 2031 : année hors de la période du contrat"),
+    ("action_quartier", [{"code_action": "A1", "code_qp": "QN07511M", "part": 0.7},
+                         {"code_action": "A1", "code_qp": "QN07512M", "part": 0.4}], "action A1 : la somme des parts"),
+    ("action_quartier", [{"code_action": "A1", "code_qp": "QN07599M", "part": None}], "A1 / QN07599M : action ou quartier inconnu"),
+])
+def test_rules_of_funding_lines_and_links(empty_store, table, rows, fragment):
+    with store.transaction(empty_store) as tx:
+        minimal_contract(tx, qpv=("QN07511M", "QN07512M"))
+        insert(tx, "action", [_ACTION])
+    with pytest.raises(store.IntegrityError, match=fragment):
+        with store.transaction(empty_store, written={table}) as tx:
+            insert(tx, table, rows)
+    with store.transaction(empty_store, written={table}) as tx:  # the same table, sound rows: accepted
+        insert(tx, table, [{**rows[0], "code_action": "A1", "annee": 2030} if table == "financement"
+                           else {"code_action": "A1", "code_qp": "QN07511M", "part": 0.7}])

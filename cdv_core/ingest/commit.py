@@ -18,6 +18,7 @@ from cdv_core.ingest.pipeline import Analysis, Load
 DETAIL_CAP = 2000
 _STAGED = "_import_staged"
 _INPUT = "_import_input"
+TRACKING_COLUMN = "id_import"  # in the bulk tables: the import that inserted the row
 
 
 class ImportRefused(store.StoreError):
@@ -47,19 +48,18 @@ def _check_names(cur, load: Load) -> dict[str, str]:
         raise store.StoreError(f"Table inconnue : {load.table}")
     types = _columns(cur, load.table)
     named = [*load.frame.columns, *load.key, *load.update_cols, load.replace_group or "", load.scope_col or ""]
-    unknown = [c for c in named if c and (c not in types or c not in load.frame.columns)]
+    unknown = [c for c in named if c and (c not in types or c not in load.frame.columns or c == TRACKING_COLUMN)]
     if unknown:
         raise store.StoreError(f"Colonnes inconnues pour {load.table} : {', '.join(unknown)}")
     _safe_identifiers(load.table, *(c for c in named if c))
     return types
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, ordered: bool = False, slim: bool = False) -> dict[str, str]:
+def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, slim: bool = False) -> dict[str, str]:
     """TEMP table _import_staged: the load's rows cast to the store's types, with _etat =
-    nouveau / modifié / inchangé (only `update_cols` count for « modifié »). `ordered` sorts the
-    rows by key (link tables): inserting in key order makes the index insertions and the
-    checkpoint at COMMIT much cheaper. `slim` (the diff, which writes nothing) keeps the values
-    of the updated columns only on « modifié » rows: the diff reads no other."""
+    nouveau / modifié / inchangé (only `update_cols` count for « modifié »). `slim` (the diff,
+    which writes nothing) keeps the values of the updated columns only on « modifié » rows: the
+    diff reads no other."""
     types = _check_names(cur, load)
     cols = load.frame.columns
     cur.register(_INPUT, load.frame.to_arrow())
@@ -73,8 +73,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, ordered: bool = False,
                 f"SELECT i.*, CASE WHEN t._found IS NULL THEN 'nouveau' WHEN {changed} THEN 'modifié' "
                 f"ELSE 'inchangé' END AS _etat "
                 f"FROM (SELECT {casts} FROM {_INPUT}) i "
-                f"LEFT JOIN (SELECT *, true AS _found FROM {load.table}) t ON {on})"
-                + (f" ORDER BY {', '.join(load.key)}" if ordered else ""))
+                f"LEFT JOIN (SELECT *, true AS _found FROM {load.table}) t ON {on})")
     cur.unregister(_INPUT)
     return types
 
@@ -175,7 +174,12 @@ def _snapshot(kind: str, id_import: int, table: str) -> str:
 
 
 def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> dict:
-    _stage(cur, load, ordered=load.replace_group is not None)
+    """Stage, keep what a rollback needs, then UPDATE, DELETE and INSERT. Rollback data: the rows
+    as they were (changed or deleted) in `annulation.i<id>_<table>_avant`; the new rows are
+    marked with `id_import` in the tables that have that column (the bulk tables, migration
+    0005), else their keys go to `annulation.i<id>_<table>_nouveaux`."""
+    types = _stage(cur, load)
+    marked = TRACKING_COLUMN in types
     keys = ", ".join(load.key)
     avant, nouveaux = _snapshot("avant", id_import, load.table), _snapshot("nouveaux", id_import, load.table)
     absent_sql, deleted = _absent_sql(load, replace_scope)
@@ -183,7 +187,8 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
     cur.execute(f"CREATE TABLE {avant} AS "
                 f"SELECT t.* FROM {load.table} t SEMI JOIN (SELECT {keys} FROM {_STAGED} WHERE _etat = 'modifié') s "
                 f"USING ({keys}) UNION ALL {gone}")
-    cur.execute(f"CREATE TABLE {nouveaux} AS SELECT {keys} FROM {_STAGED} WHERE _etat = 'nouveau'")
+    if not marked:
+        cur.execute(f"CREATE TABLE {nouveaux} AS SELECT {keys} FROM {_STAGED} WHERE _etat = 'nouveau'")
     on = " AND ".join(f"{load.table}.{k} = s.{k}" for k in load.key)
     if load.update_cols:
         sets = ", ".join(f"{c} = s.{c}" for c in load.update_cols)
@@ -192,7 +197,11 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
         on_gone = " AND ".join(f"{load.table}.{k} = g.{k}" for k in load.key)
         cur.execute(f"DELETE FROM {load.table} USING ({gone}) g WHERE {on_gone}")
     cols = ", ".join(load.frame.columns)
-    cur.execute(f"INSERT INTO {load.table} ({cols}) SELECT {cols} FROM {_STAGED} WHERE _etat = 'nouveau'")
+    if marked:
+        cur.execute(f"INSERT INTO {load.table} ({cols}, {TRACKING_COLUMN}) SELECT {cols}, $id FROM {_STAGED} "
+                    "WHERE _etat = 'nouveau'", {"id": id_import})
+    else:
+        cur.execute(f"INSERT INTO {load.table} ({cols}) SELECT {cols} FROM {_STAGED} WHERE _etat = 'nouveau'")
     n = dict(cur.execute(f"SELECT _etat, count(*) FROM {_STAGED} GROUP BY 1").fetchall())
     n_avant = store.scalar(cur, f"SELECT count(*) FROM {avant}")
     n_new = n.get("nouveau", 0)
@@ -225,6 +234,8 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
                 f"Impossible d'annuler l'import n° {id_import} : l'import {ids}, plus récent, a modifié les mêmes "
                 "données. Annulez d'abord l'import le plus récent. Rien n'a été modifié.")
         tables = store.table_names(cur)
+        snapshots = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
+                                                "WHERE table_schema = 'annulation'").fetchall()}
         written.update(table for _, table, _ in entries)
         done = {}
         for _, table, cle in entries:
@@ -238,13 +249,18 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
             avant, nouveaux = _snapshot("avant", id_import, table), _snapshot("nouveaux", id_import, table)
             on_new = " AND ".join(f"{table}.{k} = n.{k}" for k in key)
             on_old = " AND ".join(f"{table}.{k} = a.{k}" for k in key)
-            removed = store.scalar(cur, f"SELECT count(*) FROM {nouveaux}")
-            cur.execute(f"DELETE FROM {table} USING {nouveaux} n WHERE {on_new}")
+            removed = 0
+            if TRACKING_COLUMN in cols:  # rows this import inserted (migration 0005 and later)
+                removed += store.scalar(cur, f"SELECT count(*) FROM {table} WHERE {TRACKING_COLUMN} = $id", {"id": id_import})
+                cur.execute(f"DELETE FROM {table} WHERE {TRACKING_COLUMN} = $id", {"id": id_import})
+            if nouveaux.split(".")[1] in snapshots:  # keys of inserted rows (other tables; imports before 0005)
+                removed += store.scalar(cur, f"SELECT count(*) FROM {nouveaux}")
+                cur.execute(f"DELETE FROM {table} USING {nouveaux} n WHERE {on_new}")
+                cur.execute(f"DROP TABLE {nouveaux}")
             cur.execute(f"DELETE FROM {table} USING {avant} a WHERE {on_old}")
             restored = store.scalar(cur, f"SELECT count(*) FROM {avant}")
             cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {avant}")
             cur.execute(f"DROP TABLE {avant}")
-            cur.execute(f"DROP TABLE {nouveaux}")
             done[table] = {"lignes retirées": removed, "lignes restaurées": restored}
         cur.execute("UPDATE import_log SET statut = 'annulé', annule_le = $t WHERE id_import = $id",
                     {"t": datetime.now(), "id": id_import})

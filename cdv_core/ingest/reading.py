@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -74,7 +73,7 @@ def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES)
     if _opening(data) == b"{":
         return _read_geojson(data)
     if data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
-        raw = _read_utf8_overlapped(data)
+        raw = _read_utf8_first(data)
         if raw is not None:
             return raw
     text, encoding = _decode(data)
@@ -164,24 +163,31 @@ def _utf8_payload(data: bytes, encoding: str) -> bytes:
     return data[3:] if encoding == "utf-8-sig" and data[3:6] == b"\xef\xbb\xbf" else data
 
 
-def _read_utf8_overlapped(data: bytes) -> RawTable | None:
+def _read_utf8_first(data: bytes) -> RawTable | None:
     """The file read as UTF-8, or None when it is not valid UTF-8 (then nothing was decided).
-    The check of the whole file (which holds the GIL) runs on another thread while Polars
-    parses the bytes (which releases it); the parse is kept only if the check passes."""
+
+    Polars refuses any field that is not valid UTF-8 (every column is parsed as text), and the
+    header line, which it decodes leniently, lies in the first 256 KiB checked by `_utf8_head`;
+    every other byte is a separator, quote or line break. So a file that Polars parses whole is
+    valid UTF-8 without a second pass over its bytes. When Polars refuses the file (a bad byte,
+    or a structural problem reported later), or the header line is longer than the head, the
+    whole file is checked explicitly."""
     encoding = "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        valid = pool.submit(_utf8_valid, memoryview(data)[3:] if encoding == "utf-8-sig" else memoryview(data))
-        frame = None
+    try:
+        head, whole = _utf8_head(data, encoding)
+    except UnicodeDecodeError:
+        return None
+    frame = None
+    header_in_head = whole or "\n" in head or "\r" in head
+    if head[:1 << 16].strip() and header_in_head:  # not empty: the separator is known, parse now
         try:
-            head, _ = _utf8_head(data, encoding)
-            if head[:1 << 16].strip():  # not empty: the separator is known, parse now
-                frame = pl.read_csv(_utf8_payload(data, encoding), separator=_detect_separator(head),
-                                    infer_schema=False, has_header=True, truncate_ragged_lines=False,
-                                    raise_if_empty=False)
-        except (UnicodeDecodeError, pl.exceptions.PolarsError):
-            frame = None  # decided below, on the usual path
-        if not valid.result():
-            return None
+            frame = pl.read_csv(_utf8_payload(data, encoding), separator=_detect_separator(head),
+                                infer_schema=False, has_header=True, truncate_ragged_lines=False,
+                                raise_if_empty=False)
+        except pl.exceptions.PolarsError:
+            frame = None
+    if frame is None and not _utf8_valid(memoryview(data)[3:] if encoding == "utf-8-sig" else memoryview(data)):
+        return None
     return _read_utf8(data, encoding, frame)
 
 

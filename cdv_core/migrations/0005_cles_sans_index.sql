@@ -3,7 +3,10 @@
 -- maintains such an index row by row and rewrites it at every checkpoint: on a
 -- 1 000 000-line programmation file it was two thirds of the writing time. Key uniqueness is
 -- now one of the store's cross-table rules (store._INTEGRITY_RULES), checked before every
--- COMMIT that touches these tables. Each table is rebuilt with the same columns and CHECKs.
+-- COMMIT that touches these tables. Each table is rebuilt with the same columns and CHECKs,
+-- plus `id_import`: the import that inserted the row (NULL for the demo and the app's own
+-- edits). Rolling an import back deletes its rows by this number, so an import of a million
+-- new rows no longer copies their keys into `annulation.i<id>_<table>_nouveaux`.
 
 CREATE TABLE action_0005 (
     code_action      VARCHAR NOT NULL,   -- action / dossier code (Dauphin); unique (rule)
@@ -24,19 +27,21 @@ CREATE TABLE action_0005 (
     hors_qpv         BOOLEAN NOT NULL DEFAULT false,
     date_decision    DATE,
     date_statut      DATE,
+    id_import        INTEGER,
     CHECK (annee_fin >= annee_debut),
     CHECK (date_fin IS NULL OR date_debut IS NULL OR date_fin >= date_debut)
 );
-INSERT INTO action_0005 SELECT * FROM action ORDER BY code_action;
+INSERT INTO action_0005 BY NAME SELECT * FROM action ORDER BY code_action;
 DROP TABLE action;
 ALTER TABLE action_0005 RENAME TO action;
 
 CREATE TABLE action_quartier_0005 (
     code_action VARCHAR NOT NULL,        -- (code_action, code_qp) unique (rule)
     code_qp     VARCHAR NOT NULL,
-    part        DOUBLE CHECK (part IS NULL OR (part > 0 AND part <= 1))
+    part        DOUBLE CHECK (part IS NULL OR (part > 0 AND part <= 1)),
+    id_import   INTEGER
 );
-INSERT INTO action_quartier_0005 SELECT * FROM action_quartier ORDER BY code_action, code_qp;
+INSERT INTO action_quartier_0005 BY NAME SELECT * FROM action_quartier ORDER BY code_action, code_qp;
 DROP TABLE action_quartier;
 ALTER TABLE action_quartier_0005 RENAME TO action_quartier;
 
@@ -51,9 +56,10 @@ CREATE TABLE financement_0005 (
     montant_verse   DECIMAL(14, 2) CHECK (montant_verse IS NULL OR montant_verse >= 0),
     date_demande    DATE,
     date_decision   DATE,
-    date_versement  DATE
+    date_versement  DATE,
+    id_import       INTEGER
 );
-INSERT INTO financement_0005 SELECT * FROM financement ORDER BY code_action, financeur, annee;
+INSERT INTO financement_0005 BY NAME SELECT * FROM financement ORDER BY code_action, financeur, annee;
 DROP TABLE financement;
 ALTER TABLE financement_0005 RENAME TO financement;
 
@@ -65,9 +71,10 @@ CREATE TABLE valeur_indicateur_0005 (
     valeur          DOUBLE,
     secret          VARCHAR CHECK (secret IS NULL OR secret IN ('nd', 'ns', 's', 'so')),
     source_fichier  VARCHAR,
+    id_import       INTEGER,
     CHECK ((valeur IS NULL) = (secret IS NOT NULL))
 );
-INSERT INTO valeur_indicateur_0005 SELECT * FROM valeur_indicateur
+INSERT INTO valeur_indicateur_0005 BY NAME SELECT * FROM valeur_indicateur
     ORDER BY code_indicateur, type_territoire, code_territoire, date_valeur;
 DROP TABLE valeur_indicateur;
 ALTER TABLE valeur_indicateur_0005 RENAME TO valeur_indicateur;
