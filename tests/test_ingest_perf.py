@@ -5,6 +5,9 @@ general computation it replaces, on cells and files chosen to hit both sides."""
 
 from __future__ import annotations
 
+import importlib
+import shutil
+
 import polars as pl
 import pytest
 
@@ -12,6 +15,9 @@ from cdv_core import ingest, store
 from cdv_core.ingest import clean, pipeline, reading, samples
 from cdv_core.ingest.spec import Col
 from tests.conftest import minimal_contract
+from tests.test_ingest_bad_files import checksums
+
+commit_module = importlib.import_module("cdv_core.ingest.commit")  # the module (ingest.commit is the function)
 
 NUMBER_CELLS = ["12", "12500,5", "12500.5", "-3", "+4", "007", "1e3", "1,5e2", "nan", "inf", "Infinity", " 12 ",
                 "1 234,50 €", "1.234,5", "1.234.567", "1,234", "12eur", "12 EUROS", "45 %", "45%", "0,45",
@@ -211,3 +217,37 @@ def test_late_non_utf8_byte_after_a_speculative_utf8_parse():
         reading.read_bytes(data, "x.csv")
     ok = reading.read_bytes(b"\xef\xbb\xbfid;nom\n" + rows + "P999;Cœur d’été €\n".encode(), "x.csv")
     assert ok.encoding == "utf-8-sig" and ok.frame["nom"][-1] == "Cœur d’été €" and ok.frame["nom"][0] == "Élan n° 0"
+
+
+@pytest.mark.parametrize("replace_scope", [False, True])
+def test_first_import_view_path_equals_the_joined_staging(demo_store, tmp_path, monkeypatch, replace_scope):
+    """A file whose keys are all new is staged as a view (no join, no copy); forcing the general
+    path (staging table joined to the store) gives the same diff and the same store. Replacing
+    the scope deletes the contracts' other actions, whose funding lines then break a rule: both
+    paths refuse the commit alike."""
+    results = {}
+    for path_name in ("vue", "jointure"):
+        copy = tmp_path / f"{path_name}.duckdb"
+        shutil.copy(demo_store, copy)
+        if path_name == "jointure":
+            monkeypatch.setattr(commit_module, "_all_new", lambda *a: False)
+        con = store.connect(copy)
+        frame = samples.programmation(200, contracts={"CV-DEMO-VERM": ["QN00281M", "QN00282M"],
+                                                      "CV-DEMO-BRE": ["QN06081M"]}, porteurs=7)
+        analysis = ingest.analyse(con.cursor(), _file(frame), "p.csv", replace_scope=replace_scope)
+        assert analysis.ok, analysis.problems
+        refused = None
+        try:
+            ingest.commit(con, analysis, auteur="test", replace_scope=replace_scope)
+        except store.IntegrityError as exc:
+            refused = str(exc)
+        sums = checksums(con)
+        results[path_name] = (analysis.diff, analysis.changes.sort(pl.all()), refused,
+                              {t: v for t, v in sums.items() if t not in ("import_log", "store_meta")})
+        con.close()
+        monkeypatch.undo()
+    assert results["vue"][0].equals(results["jointure"][0]) and results["vue"][1].equals(results["jointure"][1])
+    assert results["vue"][2:] == results["jointure"][2:]
+    diff = results["vue"][0].filter(pl.col("table") == "action")
+    assert diff["nouveaux"].item() == 200 and diff["absents du fichier"].item() > 0
+    assert (results["vue"][2] is not None) == replace_scope

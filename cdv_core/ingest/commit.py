@@ -55,35 +55,62 @@ def _check_names(cur, load: Load) -> dict[str, str]:
     return types
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, slim: bool = False) -> dict[str, str]:
-    """TEMP table _import_staged: the load's rows cast to the store's types, with _etat =
-    nouveau / modifié / inchangé (only `update_cols` count for « modifié »). `slim` (the diff,
-    which writes nothing) keeps the values of the updated columns only on « modifié » rows: the
-    diff reads no other."""
+def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, slim: bool = False) -> tuple[dict[str, str], bool]:
+    """_import_staged: the load's rows cast to the store's types, with _etat = nouveau / modifié /
+    inchangé (only `update_cols` count for « modifié »).
+
+    When none of the load's keys is in the table yet (a first import), every row is « nouveau »:
+    _import_staged is then a TEMP VIEW over the registered rows, and nothing is copied or joined.
+    Otherwise it is a TEMP table joined to the store's rows; `slim` (the diff, which writes
+    nothing) then keeps the values of the updated columns only on « modifié » rows: the diff reads
+    no other. `_unstage` drops either form. Returns the store's column types and whether every
+    row is new."""
     types = _check_names(cur, load)
+    _unstage(cur)
     cols = load.frame.columns
-    cur.register(_INPUT, load.frame.to_arrow())
+    cur.register(_INPUT, load.frame.to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy
     casts = ", ".join(f"CAST({c} AS {types[c]}) AS {c}" for c in cols)
     on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
+    if _all_new(cur, load, types):
+        cur.execute(f"CREATE TEMP VIEW {_STAGED} AS SELECT {casts}, 'nouveau' AS _etat FROM {_INPUT}")
+        return types, True
     changed = " OR ".join(f"i.{c} IS DISTINCT FROM t.{c}" for c in load.update_cols) or "false"
     kept = {*load.key, load.replace_group or "", load.scope_col or ""}
     columns = "*" if not slim else ", ".join(
         [c if c in kept else f"CASE WHEN _etat = 'modifié' THEN {c} END AS {c}" for c in cols] + ["_etat"])
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS SELECT {columns} FROM ("
+    cur.execute(f"CREATE TEMP TABLE {_STAGED} AS SELECT {columns} FROM ("
                 f"SELECT i.*, CASE WHEN t._found IS NULL THEN 'nouveau' WHEN {changed} THEN 'modifié' "
                 f"ELSE 'inchangé' END AS _etat "
                 f"FROM (SELECT {casts} FROM {_INPUT}) i "
                 f"LEFT JOIN (SELECT *, true AS _found FROM {load.table}) t ON {on})")
     cur.unregister(_INPUT)
-    return types
+    return types, False
 
 
-def _absent_sql(load: Load, replace_scope: bool) -> tuple[str, bool]:
+def _all_new(cur: duckdb.DuckDBPyConnection, load: Load, types: dict[str, str]) -> bool:
+    """Whether no key of the registered rows is in the load's table (stops at the first one found)."""
+    key_casts = ", ".join(f"CAST({k} AS {types[k]}) AS {k}" for k in load.key)
+    on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
+    return not store.scalar(cur, f"SELECT EXISTS (SELECT 1 FROM (SELECT {key_casts} FROM {_INPUT}) i "
+                                 f"JOIN {load.table} t ON {on})")
+
+
+def _unstage(cur: duckdb.DuckDBPyConnection) -> None:
+    """Drop _import_staged (view or table) and the registered rows."""
+    if store.scalar(cur, "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = $n", {"n": _STAGED}):
+        cur.execute(f"DROP VIEW {_STAGED}")
+    cur.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    cur.unregister(_INPUT)
+
+
+def _absent_sql(load: Load, replace_scope: bool, fresh: bool) -> tuple[str, bool]:
     """SELECT of the store rows the file does not contain, within the load's scope; and whether
-    they will be deleted (link tables: always; others: only when replacing the scope)."""
+    they will be deleted (link tables: always; others: only when replacing the scope). `fresh`:
+    no key of the file is in the table (see `_stage`), so every store row is absent from it."""
     on = " AND ".join(f"s.{k} = t.{k}" for k in load.key)
     group = load.replace_group or load.scope_col
-    sql = f"SELECT t.* FROM {load.table} t WHERE NOT EXISTS (SELECT 1 FROM {_STAGED} s WHERE {on})"
+    sql = (f"SELECT t.* FROM {load.table} t WHERE " +
+           ("true" if fresh else f"NOT EXISTS (SELECT 1 FROM {_STAGED} s WHERE {on})"))
     if group:
         sql += f" AND t.{group} IN (SELECT DISTINCT {group} FROM {_STAGED})"
     return sql, bool(load.replace_group) or replace_scope
@@ -105,9 +132,9 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
     """Counts per table (nouveaux, modifiés, inchangés, absents) and details (capped)."""
     counts, details = [], []
     for load in loads:
-        types = _stage(cur, load, slim=True)
+        types, fresh = _stage(cur, load, slim=True)
         n = dict(cur.execute(f"SELECT _etat, count(*) FROM {_STAGED} GROUP BY 1").fetchall())
-        absent_sql, deleted = _absent_sql(load, replace_scope)
+        absent_sql, deleted = _absent_sql(load, replace_scope, fresh)
         n_absent = store.scalar(cur, f"SELECT count(*) FROM ({absent_sql})")
         counts.append({"table": load.table, "nouveaux": n.get("nouveau", 0), "modifiés": n.get("modifié", 0),
                        "inchangés": n.get("inchangé", 0), "absents du fichier": n_absent,
@@ -123,7 +150,7 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
                      f"'{'supprimé' if deleted else 'absent du fichier (conservé)'}', '', '', '' FROM ({absent_sql}) t")
         for part in parts:
             details.append(cur.sql(part + f" LIMIT {DETAIL_CAP}").pl())
-    cur.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    _unstage(cur)
     names = ["table", "clé", "état", "colonne", "avant", "après"]
     detail = (pl.concat([d.rename(dict(zip(d.columns, names))) for d in details]) if details
               else pl.DataFrame(schema={n: pl.String for n in names}))
@@ -178,11 +205,11 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
     as they were (changed or deleted) in `annulation.i<id>_<table>_avant`; the new rows are
     marked with `id_import` in the tables that have that column (the bulk tables, migration
     0005), else their keys go to `annulation.i<id>_<table>_nouveaux`."""
-    types = _stage(cur, load)
+    types, fresh = _stage(cur, load)
     marked = TRACKING_COLUMN in types
     keys = ", ".join(load.key)
     avant, nouveaux = _snapshot("avant", id_import, load.table), _snapshot("nouveaux", id_import, load.table)
-    absent_sql, deleted = _absent_sql(load, replace_scope)
+    absent_sql, deleted = _absent_sql(load, replace_scope, fresh)
     gone = absent_sql if deleted else f"SELECT * FROM ({absent_sql}) WHERE false"
     cur.execute(f"CREATE TABLE {avant} AS "
                 f"SELECT t.* FROM {load.table} t SEMI JOIN (SELECT {keys} FROM {_STAGED} WHERE _etat = 'modifié') s "
@@ -208,7 +235,7 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
     n_gone = n_avant - n.get("modifié", 0)
     cur.execute("INSERT INTO import_annulation VALUES ($id, $o, $t, $k, $a, $n)",
                 {"id": id_import, "o": order, "t": load.table, "k": ",".join(load.key), "a": n_avant, "n": n_new})
-    cur.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    _unstage(cur)
     return {"nouveaux": n_new, "modifiés": n.get("modifié", 0), "inchangés": n.get("inchangé", 0), "supprimés": n_gone}
 
 

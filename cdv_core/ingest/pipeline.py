@@ -267,46 +267,54 @@ def _default_scope(load: Load) -> str | None:
 
 
 def _type_cells(spec: Kind, frame: pl.DataFrame, fichier: str) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """Typed columns (same names) + LINE; list columns become List[String]; all cell problems."""
+    """Typed columns (same names) + LINE; list columns become List[String]; all cell problems.
+
+    The columns are typed on two threads: Polars releases the GIL while it computes, so two
+    columns' checks run at once; the result keeps the file's column order."""
     # Excel's ="…" trick: only the columns that use it pay for the regex
     work = frame.with_columns(clean.unwrap(pl.col(c)) for c in frame.columns
                               if c != LINE and frame[c].str.starts_with('="').any())
-    typed = work.select(LINE)
-    problems: list[pl.DataFrame] = []
-    for name in [c for c in frame.columns if c != LINE]:
-        col = spec.col(name)
-        if col.required:
-            problems.append(_flagged(work, name, work[name].is_null(), "Valeur obligatoire manquante",
-                                     col.description or "Une valeur", ERROR, fichier))
-        if col.type in clean.LIST_ELEMENT_TYPE:
-            # multi-value cells: split and check each distinct cell once, then map back to the rows
-            elem = Col("_elem", clean.LIST_ELEMENT_TYPE[col.type])
-            cells = work.select(LINE, name)
-            exploded = (cells.select(name).drop_nulls().unique()
-                        .with_columns(pl.col(name).str.replace_all(clean.LIST_SPLIT, "\x1f").str.split("\x1f").alias("_elem"))
-                        .explode("_elem").with_columns(clean.unwrap(pl.col("_elem"))).drop_nulls("_elem"))
-            value, checks = clean.typed_column(elem, pl.col("_elem"))
-            evaluated = exploded.with_columns(value.alias(clean.VALUE)).with_columns(
-                cond.fill_null(False).alias(f"__c{i}") for i, (cond, *_) in enumerate(checks))
-            for i, (_, msg, exp, sev) in enumerate(checks):
-                bad = evaluated.filter(pl.col(f"__c{i}"))
-                if bad.height:
-                    rows = cells.join(bad.select(name, "_elem"), on=name, how="inner", maintain_order="left")
-                    problems.append(_rows_problem(rows, fichier, name, pl.col("_elem"), msg, exp, sev))
-            listed = evaluated.group_by(name).agg(pl.col(clean.VALUE).unique(maintain_order=True).alias("_list"))
-            typed = typed.with_columns(
-                cells.join(listed, on=name, how="left", maintain_order="left")["_list"].alias(name))
-            continue
-        value, checks = clean.typed_column(col, pl.col(name))
-        extra = {}
-        if col.type == "valeur_secret":
-            marker = pl.col(name).str.to_lowercase()
-            extra["secret"] = pl.when(marker.is_in(list(clean.model.SECRET_MARKERS))).then(marker)
-        evaluated = _evaluate(work.select(name), name, value, checks, extra, fast=clean.fast_number(col, pl.col(name)))
-        problems += [_flagged(work, name, evaluated[f"__c{i}"], msg, exp, sev, fichier)
-                     for i, (_, msg, exp, sev) in enumerate(checks)]
-        typed = typed.with_columns(evaluated[clean.VALUE].alias(name), *[evaluated[k].alias(k) for k in extra])
+    names = [c for c in frame.columns if c != LINE]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda name: _type_column(spec.col(name), work, fichier), names))
+    typed = work.select(LINE).with_columns(series for columns, _ in results for series in columns)
+    problems = [p for _, found in results for p in found]
     return typed, [p for p in problems if p.height]
+
+
+def _type_column(col: Col, work: pl.DataFrame, fichier: str) -> tuple[list[pl.Series], list[pl.DataFrame]]:
+    """One column of `work` typed (with its extra columns, e.g. « secret »), and its problems."""
+    name = col.name
+    problems: list[pl.DataFrame] = []
+    if col.required:
+        problems.append(_flagged(work, name, work[name].is_null(), "Valeur obligatoire manquante",
+                                 col.description or "Une valeur", ERROR, fichier))
+    if col.type in clean.LIST_ELEMENT_TYPE:
+        # multi-value cells: split and check each distinct cell once, then map back to the rows
+        elem = Col("_elem", clean.LIST_ELEMENT_TYPE[col.type])
+        cells = work.select(LINE, name)
+        exploded = (cells.select(name).drop_nulls().unique()
+                    .with_columns(pl.col(name).str.replace_all(clean.LIST_SPLIT, "\x1f").str.split("\x1f").alias("_elem"))
+                    .explode("_elem").with_columns(clean.unwrap(pl.col("_elem"))).drop_nulls("_elem"))
+        value, checks = clean.typed_column(elem, pl.col("_elem"))
+        evaluated = exploded.with_columns(value.alias(clean.VALUE)).with_columns(
+            cond.fill_null(False).alias(f"__c{i}") for i, (cond, *_) in enumerate(checks))
+        for i, (_, msg, exp, sev) in enumerate(checks):
+            bad = evaluated.filter(pl.col(f"__c{i}"))
+            if bad.height:
+                rows = cells.join(bad.select(name, "_elem"), on=name, how="inner", maintain_order="left")
+                problems.append(_rows_problem(rows, fichier, name, pl.col("_elem"), msg, exp, sev))
+        listed = evaluated.group_by(name).agg(pl.col(clean.VALUE).unique(maintain_order=True).alias("_list"))
+        return [cells.join(listed, on=name, how="left", maintain_order="left")["_list"].alias(name)], problems
+    value, checks = clean.typed_column(col, pl.col(name))
+    extra = {}
+    if col.type == "valeur_secret":
+        marker = pl.col(name).str.to_lowercase()
+        extra["secret"] = pl.when(marker.is_in(list(clean.model.SECRET_MARKERS))).then(marker)
+    evaluated = _evaluate(work.select(name), name, value, checks, extra, fast=clean.fast_number(col, pl.col(name)))
+    problems += [_flagged(work, name, evaluated[f"__c{i}"], msg, exp, sev, fichier)
+                 for i, (_, msg, exp, sev) in enumerate(checks)]
+    return [evaluated[clean.VALUE].alias(name), *[evaluated[k].alias(k) for k in extra]], problems
 
 
 def _evaluate(src: pl.DataFrame, name: str, value: pl.Expr, checks: list, extra: dict | None = None,
