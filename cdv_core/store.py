@@ -298,10 +298,10 @@ _INTEGRITY_RULES: tuple[str, ...] = (
           OR NOT EXISTS (SELECT 1 FROM quartier q WHERE q.code_qp = x.code_qp)""",
     """SELECT 'action ' || code_action || ' : la somme des parts par quartier dépasse 100 %'
        FROM action_quartier WHERE part IS NOT NULL GROUP BY code_action HAVING sum(part) > 1.0001""",
-    """SELECT 'lien action-objectif ' || x.code_action || ' / ' || x.code_objectif || ' : action ou objectif inconnu'
-       FROM action_objectif x
-       WHERE NOT EXISTS (SELECT 1 FROM action a WHERE a.code_action = x.code_action)
-          OR NOT EXISTS (SELECT 1 FROM objectif o WHERE o.code_objectif = x.code_objectif)""",
+    # LEFT JOIN, not NOT EXISTS: DuckDB then hashes the small link table, not the million actions
+    """SELECT DISTINCT 'lien action-objectif ' || x.code_action || ' / ' || x.code_objectif || ' : action ou objectif inconnu'
+       FROM action_objectif x LEFT JOIN action a USING (code_action) LEFT JOIN objectif o USING (code_objectif)
+       WHERE a.code_action IS NULL OR o.code_objectif IS NULL""",
     # one join for both rules of a funding line (the table holds millions of rows)
     """SELECT 'financement ' || f.code_action || ' ' || f.financeur || ' ' || f.annee
               || CASE WHEN a.code_action IS NULL THEN ' : action inconnue'

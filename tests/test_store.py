@@ -274,3 +274,18 @@ def test_rules_of_funding_lines_and_links(empty_store, table, rows, fragment):
     with store.transaction(empty_store, written={table}) as tx:  # the same table, sound rows: accepted
         insert(tx, table, [{**rows[0], "code_action": "A1", "annee": 2030} if table == "financement"
                            else {"code_action": "A1", "code_qp": "QN07511M", "part": 0.7}])
+
+
+def test_action_objective_links_need_both_ends(empty_store):
+    with store.transaction(empty_store) as tx:
+        minimal_contract(tx)
+        insert(tx, "action", [_ACTION])
+        insert(tx, "objectif", [{"code_objectif": "O1", "code_contrat": "CV-T", "code_qp": "QN07511M", "axe": "emploi",
+                                 "libelle": "Objectif"}])
+    for row, fragment in (({"code_action": "A-X", "code_objectif": "O1"}, "A-X / O1 : action ou objectif inconnu"),
+                          ({"code_action": "A1", "code_objectif": "O-X"}, "A1 / O-X : action ou objectif inconnu")):
+        with pytest.raises(store.IntegrityError, match=fragment):
+            with store.transaction(empty_store, written={"action_objectif"}) as tx:
+                insert(tx, "action_objectif", [row])
+    with store.transaction(empty_store, written={"action_objectif"}) as tx:
+        insert(tx, "action_objectif", [{"code_action": "A1", "code_objectif": "O1"}])

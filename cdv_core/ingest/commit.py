@@ -112,7 +112,8 @@ def _absent_sql(load: Load, replace_scope: bool, fresh: bool) -> tuple[str, bool
     sql = (f"SELECT t.* FROM {load.table} t WHERE " +
            ("true" if fresh else f"NOT EXISTS (SELECT 1 FROM {_STAGED} s WHERE {on})"))
     if group:
-        sql += f" AND t.{group} IN (SELECT DISTINCT {group} FROM {_STAGED})"
+        # no DISTINCT: DuckDB then hashes the (usually smaller) store side of this semi-join
+        sql += f" AND t.{group} IN (SELECT {group} FROM {_STAGED})"
     return sql, bool(load.replace_group) or replace_scope
 
 

@@ -475,8 +475,8 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
              "Signature après la fin du contrat", "Une date de signature dans la période")
     # periods of the contract
     if "code_contrat" in cols and ({"annee_debut", "annee"} & cols) and spec.code in ("actions", "programmation"):
-        years = frame.join(_contract_years(cur), on="code_contrat", how="inner")
         first, last = ("annee_debut", "annee_fin") if "annee_debut" in cols else ("annee", "annee")
+        years = frame.select(LINE, "code_contrat", *{first, last}).join(_contract_years(cur), on="code_contrat", how="inner")
         flag((pl.col(first) < pl.col("_an_debut")) | (pl.col(last) > pl.col("_an_fin")), first, _fr_number(pl.col(first)),
              "Année hors de la période du contrat", "Une année entre le début et la fin du contrat", source=years)
     if spec.code == "financements":
@@ -625,6 +625,8 @@ def _build_programmation(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, 
             pl.col("annee").min().alias("annee_debut"), pl.col("annee").max().alias("annee_fin"),
             pl.col("statut").drop_nulls().first(), pl.col("montant_accorde").sum().alias("_accorde"),
             pl.col("date_decision").min())
+    if not per_dossier["code_action"].is_in(store_years["code_action"].implode()).any():
+        store_years = store_years.head(0)  # only new dossiers: the join below has nothing to add
     action = (per_dossier
         .join(store_years, on="code_action", how="left")
         .with_columns(
