@@ -5,6 +5,8 @@ Every function here returns expressions; nothing loops over data rows in Python.
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from cdv_core.domain import identifiers, model
@@ -51,7 +53,10 @@ def normalise_text(expr: pl.Expr) -> pl.Expr:
             .str.replace_all(r"[^a-z0-9+.%]+", " ").str.strip_chars())
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_str(value: str) -> str:
+    """`normalise_text` of one string (headers, allowed values: the same few hundred, asked for
+    again by every kind the detection tries, hence the cache)."""
     return pl.select(normalise_text(pl.lit(value))).item()
 
 
