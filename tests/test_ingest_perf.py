@@ -251,3 +251,26 @@ def test_first_import_view_path_equals_the_joined_staging(demo_store, tmp_path, 
     diff = results["vue"][0].filter(pl.col("table") == "action")
     assert diff["nouveaux"].item() == 200 and diff["absents du fichier"].item() > 0
     assert (results["vue"][2] is not None) == replace_scope
+
+
+def test_short_lines_are_warned_with_their_line_number(monkeypatch):
+    """Polars pads a line with fewer cells than the header; DuckDB's reject table finds it
+    (a warning: some tools omit trailing empty cells). Only files whose last column has an empty
+    cell pay for that second reading."""
+    data = b'a;b;c\n1;2;\n1;2\n1;;3\n"x;\ny";2;3\n4;5\n'
+    raw = reading.read_bytes(data, "x.csv")
+    short = [(p["ligne"], p["gravite"]) for p in raw.problems]
+    assert short == [(3, "avertissement"), (6, "avertissement")]
+    assert raw.frame.filter(pl.col(reading.LINE) == 6)["a"].item() == "4"  # the same numbering as the rows
+    monkeypatch.setattr(reading, "_rejected_lines", lambda *a: pytest.fail("read twice"))
+    assert reading.read_bytes(b"a;b;c\n1;2;3\n4;;6\n", "x.csv").problems == []
+
+
+def test_a_short_line_reaches_the_report_as_a_warning(empty_store):
+    minimal_contract(empty_store)
+    csv = ("code_contrat;libelle;type_signataire;insee_dep;date_debut;date_fin;date_signature\n"
+           "CV-T;Contrat T;EPCI;75;01/01/2024;31/12/2030\n")
+    analysis = ingest.analyse(empty_store.cursor(), csv.encode(), "contrats.csv", kind="contrats")
+    warnings = analysis.problems.filter(pl.col("gravité") == "avertissement")
+    assert warnings.filter(pl.col("problème") == "Cette ligne a moins de cellules que l'en-tête")["ligne"].to_list() == [2]
+    assert analysis.ok, analysis.problems

@@ -236,6 +236,11 @@ def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline
         except pl.exceptions.PolarsError as exc:
             raise ReadError("Le fichier ne peut pas être lu comme un tableau CSV (guillemets non fermés ou "
                             f"lignes de longueurs différentes). Détail : {str(exc).splitlines()[0][:160]}") from exc
+    else:
+        # Polars pads a line with fewer cells than the header with empty ones, silently; such a
+        # line always ends with an empty cell, so only then does DuckDB look for them
+        if frame.width > 1 and frame.height and frame[frame.columns[-1]].null_count():
+            problems = _locate_short_lines(stripped(), sep)
     raw = RawTable(_tidy(frame), encoding, sep, problems)
     if not ends_with_newline and raw.frame.height and raw.frame.width > 1:
         last_col = [c for c in raw.frame.columns if c != LINE][-1]
@@ -245,8 +250,9 @@ def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline
     return raw
 
 
-def _locate_ragged_lines(payload: bytes, sep: str) -> list[dict]:
-    """Ask DuckDB which lines have more or fewer fields than the header."""
+def _rejected_lines(payload: bytes, sep: str) -> list[tuple[int, str]]:
+    """DuckDB's reject table for the file read with the header's number of columns: (line,
+    error type) of the first 1 000 lines with more or fewer fields than the header."""
     fd, path = tempfile.mkstemp(suffix=".csv")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -264,13 +270,20 @@ def _locate_ragged_lines(payload: bytes, sep: str) -> list[dict]:
             con.close()
     finally:
         os.unlink(path)
+    return [(int(line), str(error_type)) for line, error_type in rows]
+
+
+_SHORT_LINE = "Cette ligne a moins de cellules que l'en-tête"
+
+
+def _locate_ragged_lines(payload: bytes, sep: str) -> list[dict]:
+    """Errors for the lines with more or fewer fields than the header (the strict parse failed)."""
     out = []
-    for line, error_type in rows:
-        too_many = "TOO MANY" in str(error_type)
+    for line, error_type in _rejected_lines(payload, sep):
+        too_many = "TOO MANY" in error_type
         out.append({
-            "ligne": int(line), "colonne": "", "valeur": "",
-            "probleme": "Cette ligne a plus de cellules que l'en-tête" if too_many
-            else "Cette ligne a moins de cellules que l'en-tête",
+            "ligne": line, "colonne": "", "valeur": "",
+            "probleme": "Cette ligne a plus de cellules que l'en-tête" if too_many else _SHORT_LINE,
             "correction": "Vérifiez le séparateur (point-virgule partout) et les guillemets autour des textes "
                           "contenant le séparateur",
             "gravite": "erreur"})
@@ -279,6 +292,16 @@ def _locate_ragged_lines(payload: bytes, sep: str) -> list[dict]:
                     "probleme": "Certaines lignes ont plus de cellules que l'en-tête (séparateurs mélangés ?)",
                     "correction": "Utilisez le même séparateur sur toutes les lignes", "gravite": "erreur"})
     return out
+
+
+def _locate_short_lines(payload: bytes, sep: str) -> list[dict]:
+    """Warnings for the lines with fewer fields than the header, which the parse read with empty
+    cells at the end (some tools omit trailing empty cells; a cut line looks the same)."""
+    return [{"ligne": line, "colonne": "", "valeur": "", "probleme": _SHORT_LINE,
+             "correction": "Les cellules manquantes en fin de ligne sont lues comme vides : vérifiez que la "
+                           "ligne est complète (fichier tronqué, séparateur manquant ?)",
+             "gravite": "avertissement"}
+            for line, error_type in _rejected_lines(payload, sep) if "MISSING" in error_type]
 
 
 def _header_columns(payload: bytes, sep: str) -> dict[str, str]:
