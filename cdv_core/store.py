@@ -325,6 +325,9 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        WHERE r.date_reunion < c.date_debut OR r.date_reunion > c.date_fin""",
     """SELECT 'décision ' || d.id_decision || ' : réunion ' || d.id_reunion || ' inconnue'
        FROM decision d ANTI JOIN reunion r USING (id_reunion)""",
+    """SELECT DISTINCT 'lien décision-action ' || x.id_decision || ' / ' || x.code_action || ' : décision ou action inconnue'
+       FROM decision_action x LEFT JOIN decision d USING (id_decision) LEFT JOIN action a USING (code_action)
+       WHERE d.id_decision IS NULL OR a.code_action IS NULL""",
     """SELECT 'jalon ' || j.id_jalon || ' : contrat ' || j.code_contrat || ' inconnu'
        FROM jalon j ANTI JOIN contrat c USING (code_contrat)""",
     # --- acteurs et ingénierie (0004) ---
@@ -368,17 +371,14 @@ def rule_tables(rule: str) -> set[str]:
     return set(re.findall(r"[a-z_][a-z0-9_]*", rule))
 
 
-_RULE_TABLES = tuple(rule_tables(rule) for rule in _INTEGRITY_RULES)
-
-
 def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
                      written: Iterable[str] | None = None) -> list[str]:
     """Cross-table rules that no CHECK constraint can express; empty when the store is sound.
     `written`: only the rules naming one of these tables (see `transaction`)."""
     problems: list[str] = []
     tables = None if written is None else set(written)
-    for rule, named in zip(_INTEGRITY_RULES, _RULE_TABLES):
-        if tables is not None and not tables & named:
+    for rule in _INTEGRITY_RULES:
+        if tables is not None and not tables & rule_tables(rule):
             continue
         problems += [row[0] for row in cur.execute(rule + f" LIMIT {int(limit)}").fetchall()]
         if len(problems) >= limit:

@@ -164,6 +164,9 @@ def test_utf8_checked_by_chunks_like_a_whole_decode(monkeypatch, chunk):
     b"a;b;c\n1;2;3;4\n5;\x92;7\n",            # with a ragged line (Polars refuses the file)
     b"a;b\n" + b"1;caf\xc3\xa9\n" * 40_000 + b"2;caf\xe9\n",  # far beyond the first 256 KiB
     (b"h" * 300_000) + b"\xe9;b\n1;2\n",       # header line longer than the checked head
+    b"code;libelle\r" + b"1;ok\r" * 20_000 + b"2;caf\xe9 \x9c\x92\r",  # lone CR line ends (old Mac)
+    b"\n\n" + b";".join(b"c%d" % i for i in range(40_000)) + b";z\xff\n1;2\n",  # blank lines, long header
+    b'"a\nb";' + b";".join(b"c%d" % i for i in range(40_000)) + b";z\xff\n1;2\n",  # quoted line break in the header
 ])
 def test_a_byte_that_is_not_utf8_is_seen_wherever_it_is(bad):
     """Parsing without a separate UTF-8 pass still finds every invalid byte: the file is then read
@@ -219,51 +222,77 @@ def test_late_non_utf8_byte_after_a_speculative_utf8_parse():
     assert ok.encoding == "utf-8-sig" and ok.frame["nom"][-1] == "Cœur d’été €" and ok.frame["nom"][0] == "Élan n° 0"
 
 
-@pytest.mark.parametrize("replace_scope", [False, True])
-def test_first_import_view_path_equals_the_joined_staging(demo_store, tmp_path, monkeypatch, replace_scope):
+def _values_file(con) -> bytes:
+    """New values (a date the demo does not have) of the demo's first indicator, for each QPV."""
+    code = store.scalar(con, "SELECT min(code_indicateur) FROM indicateur")
+    qpv = [r[0] for r in con.execute("SELECT code_qp FROM quartier ORDER BY 1").fetchall()]
+    lines = "".join(f"{code};QPV;{q};01/01/2029;{i},5\n" for i, q in enumerate(qpv))
+    return ("code_indicateur;type_territoire;code_territoire;date_valeur;valeur\n" + lines).encode()
+
+
+def _programmation_file(con) -> bytes:
+    return _file(samples.programmation(200, contracts={"CV-DEMO-VERM": ["QN00281M", "QN00282M"],
+                                                       "CV-DEMO-BRE": ["QN06081M"]}, porteurs=7))
+
+
+@pytest.mark.parametrize("make,replace_scope,refused", [
+    (_programmation_file, False, False),
+    (_programmation_file, True, True),    # the contracts' other actions deleted: their funding lines break a rule
+    (_values_file, True, False),          # the indicator's other values deleted
+])
+def test_first_import_view_path_equals_the_joined_staging(demo_store, tmp_path, monkeypatch, make, replace_scope, refused):
     """A file whose keys are all new is staged as a view (no join, no copy); forcing the general
-    path (staging table joined to the store) gives the same diff and the same store. Replacing
-    the scope deletes the contracts' other actions, whose funding lines then break a rule: both
-    paths refuse the commit alike."""
+    path (staging table joined to the store) gives the same diff, the same store, the same
+    refusal, and the same store again after the rollback."""
     results = {}
     for path_name in ("vue", "jointure"):
         copy = tmp_path / f"{path_name}.duckdb"
         shutil.copy(demo_store, copy)
-        if path_name == "jointure":
-            monkeypatch.setattr(commit_module, "_all_new", lambda *a: False)
+        seen = []
+        real = commit_module._all_new
+        monkeypatch.setattr(commit_module, "_all_new", lambda *a: seen.append(real(*a)) or (seen[-1] and path_name == "vue"))
         con = store.connect(copy)
-        frame = samples.programmation(200, contracts={"CV-DEMO-VERM": ["QN00281M", "QN00282M"],
-                                                      "CV-DEMO-BRE": ["QN06081M"]}, porteurs=7)
-        analysis = ingest.analyse(con.cursor(), _file(frame), "p.csv", replace_scope=replace_scope)
+        before = checksums(con)
+        analysis = ingest.analyse(con.cursor(), make(con), "f.csv", replace_scope=replace_scope)
         assert analysis.ok, analysis.problems
-        refused = None
+        outcome = None
         try:
-            ingest.commit(con, analysis, auteur="test", replace_scope=replace_scope)
+            id_import = ingest.commit(con, analysis, auteur="test", replace_scope=replace_scope)
+            sums = checksums(con)
+            ingest.rollback(con, id_import)
+            kept = ("import_log", "import_annulation", "import_correspondance", "store_meta")  # kept on purpose
+            assert {t: v for t, v in checksums(con).items() if t not in kept} == \
+                {t: v for t, v in before.items() if t not in kept}
         except store.IntegrityError as exc:
-            refused = str(exc)
-        sums = checksums(con)
-        results[path_name] = (analysis.diff, analysis.changes.sort(pl.all()), refused,
+            outcome, sums = str(exc), checksums(con)
+        results[path_name] = (analysis.diff, analysis.changes.sort(pl.all()), outcome,
                               {t: v for t, v in sums.items() if t not in ("import_log", "store_meta")})
+        assert seen and all(seen)  # every load's keys were new: the view path was open
         con.close()
         monkeypatch.undo()
     assert results["vue"][0].equals(results["jointure"][0]) and results["vue"][1].equals(results["jointure"][1])
     assert results["vue"][2:] == results["jointure"][2:]
-    diff = results["vue"][0].filter(pl.col("table") == "action")
-    assert diff["nouveaux"].item() == 200 and diff["absents du fichier"].item() > 0
-    assert (results["vue"][2] is not None) == replace_scope
+    assert (results["vue"][2] is not None) == refused
+    assert results["vue"][0]["absents du fichier"].sum() > 0
+    if make is _values_file:
+        assert results["vue"][0]["sort des absents"].to_list() == ["supprimés"]
 
 
 def test_short_lines_are_warned_with_their_line_number(monkeypatch):
     """Polars pads a line with fewer cells than the header; DuckDB's reject table finds it
     (a warning: some tools omit trailing empty cells). Only files whose last column has an empty
     cell pay for that second reading."""
-    data = b'a;b;c\n1;2;\n1;2\n1;;3\n"x;\ny";2;3\n4;5\n'
+    data = b'a;b;c\n1;2;\n1;2\n1;;3\n"x;\ny";2;3\n4;5\n   \n6\n'
     raw = reading.read_bytes(data, "x.csv")
     short = [(p["ligne"], p["gravite"]) for p in raw.problems]
-    assert short == [(3, "avertissement"), (6, "avertissement")]
+    assert short == [(3, "avertissement"), (6, "avertissement"), (8, "avertissement")]  # once per line; not the blank one
     assert raw.frame.filter(pl.col(reading.LINE) == 6)["a"].item() == "4"  # the same numbering as the rows
+    # Excel's trailing separator: an unnamed empty last column, dropped; a row without it is whole
+    raw = reading.read_bytes(b"a;b;c;\n1;2;3;\n4;5;6\n7;8\n9;10;;\n", "x.csv")
+    assert [p["ligne"] for p in raw.problems] == [4]
     monkeypatch.setattr(reading, "_rejected_lines", lambda *a: pytest.fail("read twice"))
     assert reading.read_bytes(b"a;b;c\n1;2;3\n4;;6\n", "x.csv").problems == []
+    assert reading.read_bytes(b"a;b;c;\n1;2;3;\n4;;6;\n", "x.csv").problems == []
 
 
 def test_a_short_line_reaches_the_report_as_a_warning(empty_store):

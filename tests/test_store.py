@@ -217,10 +217,28 @@ def test_written_tables_select_the_rules_checked(empty_store):
             insert(tx, "action", [{**_ACTION, "code_contrat": "CV-INCONNU", "id_porteur": "P-X"}])
 
 
-def test_every_rule_names_a_store_table(empty_store):
+def _tables_read(node) -> set[str]:
+    """The base tables in DuckDB's parse tree of a query (json_serialize_sql)."""
+    if isinstance(node, dict):
+        found = {node["table_name"]} if node.get("type") == "BASE_TABLE" else set()
+        return found.union(*(_tables_read(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_tables_read(v) for v in node))
+    return set()
+
+
+def test_every_table_a_rule_reads_selects_it(empty_store):
+    """`written` selects the rules by the words of their SQL: every table a rule reads (as DuckDB
+    parses it) must be among them, so a write to it always re-checks the rule."""
+    import json
+
     tables = set(store.table_names(empty_store.cursor()))
     for rule in store._INTEGRITY_RULES:
-        assert store.rule_tables(rule) & tables, rule
+        tree = json.loads(store.scalar(empty_store, "SELECT json_serialize_sql($q)", {"q": rule}))
+        assert not tree["error"], rule
+        read = _tables_read(tree["statements"])
+        assert read and read <= tables, rule
+        assert read <= store.rule_tables(rule), rule
 
 
 def test_migration_0005_keeps_every_row_and_check(tmp_path, monkeypatch):
@@ -289,3 +307,22 @@ def test_action_objective_links_need_both_ends(empty_store):
                 insert(tx, "action_objectif", [row])
     with store.transaction(empty_store, written={"action_objectif"}) as tx:
         insert(tx, "action_objectif", [{"code_action": "A1", "code_objectif": "O1"}])
+
+
+def test_decision_links_need_their_decision_and_action(empty_store):
+    """A decision's link to an action cannot outlive either (e.g. an import rolled back)."""
+    with store.transaction(empty_store) as tx:
+        minimal_contract(tx)
+        insert(tx, "action", [_ACTION])
+        insert(tx, "instance", [{"code_instance": "I1", "code_contrat": "CV-T", "type_instance": "COPIL",
+                                 "libelle": "COPIL", "cadence_mois": 12}])
+        insert(tx, "reunion", [{"id_reunion": "R1", "code_instance": "I1", "date_reunion": date(2025, 3, 1),
+                                "statut": "tenue"}])
+        insert(tx, "decision", [{"id_decision": "D1", "id_reunion": "R1", "libelle": "Décision", "statut": "à faire"}])
+        insert(tx, "decision_action", [{"id_decision": "D1", "code_action": "A1"}])
+    with pytest.raises(store.IntegrityError, match="lien décision-action D1 / A1 : décision ou action inconnue"):
+        with store.transaction(empty_store, written={"action"}) as tx:
+            tx.execute("DELETE FROM action WHERE code_action = 'A1'")
+    with pytest.raises(store.IntegrityError, match="D-X / A1 : décision ou action inconnue"):
+        with store.transaction(empty_store) as tx:
+            insert(tx, "decision_action", [{"id_decision": "D-X", "code_action": "A1"}])

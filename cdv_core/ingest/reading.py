@@ -166,26 +166,28 @@ def _utf8_payload(data: bytes, encoding: str) -> bytes:
 def _read_utf8_first(data: bytes) -> RawTable | None:
     """The file read as UTF-8, or None when it is not valid UTF-8 (then nothing was decided).
 
-    Polars refuses any field that is not valid UTF-8 (every column is parsed as text), and the
-    header line, which it decodes leniently, lies in the first 256 KiB checked by `_utf8_head`;
-    every other byte is a separator, quote or line break. So a file that Polars parses whole is
-    valid UTF-8 without a second pass over its bytes. When Polars refuses the file (a bad byte,
-    or a structural problem reported later), or the header line is longer than the head, the
-    whole file is checked explicitly."""
+    Polars refuses any field that is not valid UTF-8 (every column is parsed as text); only the
+    header line is decoded leniently, a bad byte there becoming U+FFFD in a column name. Every
+    other byte is a separator, quote or line break. So a file that Polars parses whole, with no
+    U+FFFD in its column names, is valid UTF-8 without a second pass over its bytes; the first
+    256 KiB (checked by `_utf8_head`) must also hold a line break, so that a bad byte cannot
+    hide in a header line Polars reads differently (old Mac files end their lines with a lone
+    CR, which Polars does not split on). Otherwise the whole file is checked explicitly."""
     encoding = "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8"
     try:
         head, whole = _utf8_head(data, encoding)
     except UnicodeDecodeError:
         return None
     frame = None
-    header_in_head = whole or "\n" in head or "\r" in head
-    if head[:1 << 16].strip() and header_in_head:  # not empty: the separator is known, parse now
+    if head[:1 << 16].strip() and (whole or "\n" in head):  # not empty: the separator is known, parse now
         try:
             frame = pl.read_csv(_utf8_payload(data, encoding), separator=_detect_separator(head),
                                 infer_schema=False, has_header=True, truncate_ragged_lines=False,
                                 raise_if_empty=False)
         except pl.exceptions.PolarsError:
             frame = None
+        if frame is not None and any("\ufffd" in c for c in frame.columns):
+            frame = None  # a header byte Polars replaced: decided by the explicit check below
     if frame is None and not _utf8_valid(memoryview(data)[3:] if encoding == "utf-8-sig" else memoryview(data)):
         return None
     return _read_utf8(data, encoding, frame)
@@ -236,12 +238,14 @@ def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline
         except pl.exceptions.PolarsError as exc:
             raise ReadError("Le fichier ne peut pas être lu comme un tableau CSV (guillemets non fermés ou "
                             f"lignes de longueurs différentes). Détail : {str(exc).splitlines()[0][:160]}") from exc
-    else:
-        # Polars pads a line with fewer cells than the header with empty ones, silently; such a
-        # line always ends with an empty cell, so only then does DuckDB look for them
-        if frame.width > 1 and frame.height and frame[frame.columns[-1]].null_count():
-            problems = _locate_short_lines(stripped(), sep)
     raw = RawTable(_tidy(frame), encoding, sep, problems)
+    if not problems and raw.frame.width > 2:
+        # Polars pads a line with fewer cells than the header with empty ones, silently. Such a
+        # line ends with an empty cell in the last column kept (trailing unnamed empty columns
+        # are dropped): only then does DuckDB look for them, among those rows only
+        candidates = raw.frame.filter(pl.col(raw.frame.columns[-1]).is_null()).select(LINE)
+        if candidates.height:
+            raw.problems = _locate_short_lines(stripped(), sep, candidates)
     if not ends_with_newline and raw.frame.height and raw.frame.width > 1:
         last_col = [c for c in raw.frame.columns if c != LINE][-1]
         if raw.frame[last_col][-1] is None:
@@ -250,9 +254,10 @@ def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline
     return raw
 
 
-def _rejected_lines(payload: bytes, sep: str) -> list[tuple[int, str]]:
+def _rejected_lines(payload: bytes, sep: str, among: pl.DataFrame | None = None) -> list[tuple[int, str]]:
     """DuckDB's reject table for the file read with the header's number of columns: (line,
-    error type) of the first 1 000 lines with more or fewer fields than the header."""
+    error type) of the first 1 000 lines with more or fewer fields than the header, once per
+    line; `among` (a LINE column) restricts them to those rows."""
     fd, path = tempfile.mkstemp(suffix=".csv")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -263,7 +268,11 @@ def _rejected_lines(payload: bytes, sep: str) -> list[tuple[int, str]]:
                         "quote = '\"', escape = '\"', store_rejects = true, auto_detect = false, "
                         "columns = $cols)",
                         {"p": path, "d": sep, "cols": _header_columns(payload, sep)}).fetchall()
-            rows = con.execute("SELECT line, error_type FROM reject_errors ORDER BY line LIMIT 1000").fetchall()
+            if among is not None:
+                con.register("_among", among.select(pl.col(LINE).alias("line")).to_arrow())
+            rows = con.execute("SELECT line, min(error_type) FROM reject_errors "
+                               + ("WHERE line IN (SELECT line FROM _among) " if among is not None else "")
+                               + "GROUP BY line ORDER BY line LIMIT 1000").fetchall()
         except duckdb.Error:
             rows = []
         finally:
@@ -294,14 +303,15 @@ def _locate_ragged_lines(payload: bytes, sep: str) -> list[dict]:
     return out
 
 
-def _locate_short_lines(payload: bytes, sep: str) -> list[dict]:
-    """Warnings for the lines with fewer fields than the header, which the parse read with empty
-    cells at the end (some tools omit trailing empty cells; a cut line looks the same)."""
+def _locate_short_lines(payload: bytes, sep: str, among: pl.DataFrame) -> list[dict]:
+    """Warnings for the lines (among the rows of `among`) with fewer fields than the header, which
+    the parse read with empty cells at the end (some tools omit trailing empty cells; a cut line
+    looks the same)."""
     return [{"ligne": line, "colonne": "", "valeur": "", "probleme": _SHORT_LINE,
              "correction": "Les cellules manquantes en fin de ligne sont lues comme vides : vérifiez que la "
                            "ligne est complète (fichier tronqué, séparateur manquant ?)",
              "gravite": "avertissement"}
-            for line, error_type in _rejected_lines(payload, sep) if "MISSING" in error_type]
+            for line, error_type in _rejected_lines(payload, sep, among) if "MISSING" in error_type]
 
 
 def _header_columns(payload: bytes, sep: str) -> dict[str, str]:
