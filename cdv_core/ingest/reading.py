@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -254,15 +256,28 @@ def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline
     return raw
 
 
+@contextmanager
+def _duckdb_file(data: bytes, suffix: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """An in-memory DuckDB connection and the path of a temporary file holding `data` (DuckDB's
+    readers take a path); both are gone afterwards."""
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        con = duckdb.connect()
+        try:
+            yield con, path
+        finally:
+            con.close()
+    finally:
+        os.unlink(path)
+
+
 def _rejected_lines(payload: bytes, sep: str, among: pl.DataFrame | None = None) -> list[tuple[int, str]]:
     """DuckDB's reject table for the file read with the header's number of columns: (line,
     error type) of the first 1 000 lines with more or fewer fields than the header, once per
     line; `among` (a LINE column) restricts them to those rows."""
-    fd, path = tempfile.mkstemp(suffix=".csv")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        con = duckdb.connect()
+    with _duckdb_file(payload, ".csv") as (con, path):
         try:
             con.execute("SELECT count(*) FROM read_csv($p, all_varchar = true, delim = $d, header = true, "
                         "quote = '\"', escape = '\"', store_rejects = true, auto_detect = false, "
@@ -275,10 +290,6 @@ def _rejected_lines(payload: bytes, sep: str, among: pl.DataFrame | None = None)
                                + "GROUP BY line ORDER BY line LIMIT 1000").fetchall()
         except duckdb.Error:
             rows = []
-        finally:
-            con.close()
-    finally:
-        os.unlink(path)
     return [(int(line), str(error_type)) for line, error_type in rows]
 
 
@@ -366,11 +377,7 @@ def _read_xlsx(data: bytes) -> RawTable:
 def _read_geojson(data: bytes) -> RawTable:
     """A GeoJSON FeatureCollection of QPV contours → (code_qp, contour) rows, read by DuckDB's JSON
     reader. The QPV code is taken from the first property among code_qp / CODE_QP / code_quartier."""
-    fd, path = tempfile.mkstemp(suffix=".geojson")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        con = duckdb.connect()
+    with _duckdb_file(data, ".geojson") as (con, path):
         try:
             frame = con.sql(
                 "WITH f AS (SELECT unnest(json_extract(json, '$.features[*]')) AS f "
@@ -382,9 +389,5 @@ def _read_geojson(data: bytes) -> RawTable:
         except duckdb.Error as exc:
             raise ReadError("Le fichier ressemble à du GeoJSON mais ne peut pas être lu (JSON invalide ou sans "
                             f"« features »). Détail : {str(exc).splitlines()[0][:160]}") from exc
-        finally:
-            con.close()
-    finally:
-        os.unlink(path)
     frame = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64)).select(LINE, "code_qp", "contour")
     return RawTable(frame, "geojson", None)
