@@ -41,13 +41,16 @@ def presentation_style(*, hide_sidebar: bool) -> None:
 _UPLOADER_CSS = """
 <style>
 [data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
-[data-testid="stFileUploaderDropzone"] button * { font-size: 0 !important; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "Choisir un fichier…"; font-size: 1rem; }
+[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] * { font-size: 0 !important; }
+[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after {
+  content: "Choisir un fichier…"; font-size: 1rem; }
 </style>
 """
 
 
 def french_uploader_style() -> None:
     """Streamlit's file uploader writes « Upload » and « 200MB per file » in English: replace the
-    button text and hide the instructions (the widget's French label states the limits)."""
+    button text and hide the instructions (the widget's French label states the limits). Only the
+    empty uploader's button is renamed: once a file is chosen, its chip's remove button and the
+    « + » button keep their icons."""
     st.html(_UPLOADER_CSS)
