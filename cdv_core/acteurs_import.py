@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -31,6 +30,8 @@ import polars as pl
 
 from cdv_core import store
 from cdv_core.domain import identifiers
+from cdv_core.ingest.commit import commit
+from cdv_core.ingest.pipeline import Analysis, Load
 
 COLUMNS = ("id_poste", "code_tiers", "raison_sociale", "annee", "montant", "code_cv", "insee_dep", "insee_reg")
 REQUIRED = ("id_poste", "code_tiers", "raison_sociale", "annee", "montant")
@@ -183,37 +184,43 @@ def diff(cur: duckdb.DuckDBPyConnection, report: Report) -> dict:
     return {"nouveaux": row[0], "modifies": row[1], "inchanges": row[2]}
 
 
+def loads(cur: duckdb.DuckDBPyConnection, report: Report) -> list[Load]:
+    """The validated posts as the rows to write: one `poste` of type adulte-relais each (an
+    existing post keeps its type, title, ETP, source and contract; its employer is updated and it
+    keeps its link to a porteur when the file's SIRET matches none) and one `financement_poste`
+    line `État P147 / annee / montant`."""
+    cur.register("_ar", report.posts.to_arrow())
+    try:
+        postes = cur.sql(
+            """SELECT x.id_poste, 'adulte-relais' AS type_poste, 'Adulte-relais' AS intitule, x.employeur,
+                      x.siret_employeur, 1.0 AS etp, x.code_cv_2015, x.insee_dep, 'adultes-relais ' || x.annee AS source,
+                      coalesce(e.id_porteur, p.id_employeur) AS id_employeur
+               FROM _ar x LEFT JOIN poste p USING (id_poste)
+               LEFT JOIN (SELECT siret, min(id_porteur) AS id_porteur FROM porteur GROUP BY siret) e
+                 ON e.siret = x.siret_employeur""").pl()
+    finally:
+        cur.unregister("_ar")
+    funding = report.posts.select("id_poste", pl.lit("État P147").alias("financeur"), "annee", "montant")
+    return [Load("poste", postes, ("id_poste",), ("employeur", "siret_employeur", "code_cv_2015", "insee_dep",
+                                                  "id_employeur")),
+            Load("financement_poste", funding, ("id_poste", "financeur", "annee"), ("montant",))]
+
+
 def write(con: duckdb.DuckDBPyConnection, report: Report, *, fichier: str | None = None,
           empreinte: str | None = None, auteur: str | None = None) -> dict:
-    """Write the validated posts in one checked transaction; returns the diff counts."""
+    """Write the validated posts through the import pipeline's commit (one checked transaction,
+    logged, with what a rollback needs); returns the diff counts."""
     if not report.ok:
         raise store.StoreError("Le fichier contient des erreurs : rien n'a été importé.")
-    start = datetime.now()
-    with store.transaction(con) as cur:
+    cur = con.cursor()
+    try:
         counts = diff(cur, report)
-        cur.register("_ar", report.posts.to_arrow())
-        try:
-            cur.execute(
-                """INSERT INTO poste (id_poste, type_poste, intitule, employeur, siret_employeur, etp, code_cv_2015,
-                                      insee_dep, source, id_employeur)
-                   SELECT x.id_poste, 'adulte-relais', 'Adulte-relais', x.employeur, x.siret_employeur, 1.0, x.code_cv_2015,
-                          x.insee_dep, 'adultes-relais ' || x.annee,
-                          (SELECT min(p.id_porteur) FROM porteur p WHERE p.siret = x.siret_employeur)
-                   FROM _ar x
-                   ON CONFLICT (id_poste) DO UPDATE SET employeur = excluded.employeur,
-                       siret_employeur = excluded.siret_employeur, code_cv_2015 = excluded.code_cv_2015,
-                       insee_dep = excluded.insee_dep, id_employeur = coalesce(excluded.id_employeur, poste.id_employeur)""")
-            cur.execute(
-                """INSERT INTO financement_poste (id_poste, financeur, annee, montant)
-                   SELECT id_poste, 'État P147', annee, montant FROM _ar
-                   ON CONFLICT (id_poste, financeur, annee) DO UPDATE SET montant = excluded.montant""")
-        finally:
-            cur.unregister("_ar")
-        cur.execute(
-            """INSERT INTO import_log (type_import, fichier, empreinte, auteur, debut, fin, nb_lignes, compteurs, statut)
-               VALUES ($type, $fichier, $empreinte, $auteur, $debut, $fin, $n, $compteurs, 'validé')""",
-            {"type": TYPE_IMPORT, "fichier": fichier, "empreinte": empreinte, "auteur": auteur, "debut": start,
-             "fin": datetime.now(), "n": report.nb_lignes, "compteurs": json.dumps({"poste": counts})})
+        rows = loads(cur, report)
+    finally:
+        cur.close()
+    analysis = Analysis(fichier=fichier or "", empreinte=empreinte or "", taille=0, kind=TYPE_IMPORT,
+                        kind_label="Liste nationale des adultes-relais", nb_lignes=report.nb_lignes, loads=rows)
+    commit(con, analysis, auteur=auteur)
     return counts
 
 
@@ -236,7 +243,7 @@ def attach_contract(con: duckdb.DuckDBPyConnection, *, code_cv_2015: str, code_c
     code = (code_cv_2015 or "").strip()
     if not code:
         raise store.StoreError("Choisissez un code de contrat 2015 (par exemple CV049).")
-    with store.transaction(con) as cur:
+    with store.transaction(con, written={"correspondance_contrat"}) as cur:
         if code_contrat is None:
             cur.execute("DELETE FROM correspondance_contrat WHERE code_cv_2015 = $code", {"code": code})
         else:

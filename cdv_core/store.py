@@ -12,6 +12,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -235,14 +236,32 @@ def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# Bookkeeping tables: writing them does not change what an import's rollback would restore.
+_UNLOGGED = frozenset({"store_meta", "journal_ecriture", "import_log", "import_annulation", "import_correspondance"})
+
+
+def _log_write(cur: duckdb.DuckDBPyConnection, written: Iterable[str] | None, import_id: int | None) -> None:
+    """Record the tables of this write under the new store version (one row each); not before
+    migration 0006 has made the log (the migrations themselves, and tests of older stores)."""
+    tables = ["*"] if written is None else sorted(set(written) - _UNLOGGED)
+    if tables and scalar(cur, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
+                              "AND table_name = 'journal_ecriture'"):
+        cur.execute("INSERT INTO journal_ecriture SELECT $v, $h, t, $i FROM unnest($t) AS u(t)",
+                    {"v": store_version(cur), "h": datetime.now(), "t": tables, "i": import_id})
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
-                written: Iterable[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One committed write: BEGIN, the caller's statements, integrity checks, version bump, COMMIT.
+                written: Iterable[str] | None = None,
+                import_id: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One committed write: BEGIN, the caller's statements, integrity checks, version bump, the
+    log of writes (`journal_ecriture`), COMMIT.
 
-    `written`: the tables the caller writes, when it knows them (imports); then only the rules
-    that name one of them are checked (the others cannot have changed). It is read at COMMIT,
-    so a caller may add tables to the set as it goes. Default: every rule.
+    `written`: the tables the caller writes; then only the rules that name one of them are
+    checked (the others cannot have changed), and the log names them. It is read at COMMIT, so
+    a caller may add tables to the set as it goes. Default: every rule, and the log says '*'
+    (any table), which forbids rolling back any earlier import. `import_id`: the import this
+    write commits or rolls back (see `ingest.commit.rollback`).
     Any exception (including a broken rule) rolls everything back.
     """
     cur = con.cursor()
@@ -254,6 +273,7 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
             if problems:
                 raise IntegrityError(problems)
         _bump_version(cur)
+        _log_write(cur, written, import_id)
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")

@@ -72,12 +72,18 @@ def validate_milestone(cur: duckdb.DuckDBPyConnection, *, code_contrat: str | No
     return problems
 
 
+# The tables a frozen reference fills (fixed names, not user input): header, then parts.
+SNAPSHOT_PARTS = {"objectifs": "reference_gel_objectif", "thematiques": "reference_gel_thematique",
+                  "indicateurs": "reference_gel_indicateur"}
+SNAPSHOT_TABLES = frozenset({"reference_gel", *SNAPSHOT_PARTS.values()})
+
+
 def add_milestone(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None, type_jalon: str | None,
                   libelle: str | None, date_prevue: date | None, date_realisation: date | None = None,
                   annee: int | None = None, today: date | None = None) -> str:
     """Validate and insert a milestone in one transaction; returns its id (`J-<contrat>-<n>`)."""
     today = today or date.today()
-    with store.transaction(con) as cur:
+    with store.transaction(con, written={"jalon"}) as cur:
         problems = validate_milestone(cur, code_contrat=code_contrat, type_jalon=type_jalon, libelle=libelle,
                                       date_prevue=date_prevue, date_realisation=date_realisation, annee=annee,
                                       today=today)
@@ -101,7 +107,7 @@ def mark_done(con: duckdb.DuckDBPyConnection, *, id_jalon: str | None, date_real
               today: date | None = None) -> None:
     """Record the achievement date of a milestone (validated, one transaction)."""
     today = today or date.today()
-    with store.transaction(con) as cur:
+    with store.transaction(con, written={"jalon"}) as cur:
         problems: list[str] = []
         rows = cur.execute("SELECT j.date_prevue, c.date_debut FROM jalon j JOIN contrat c USING (code_contrat) "
                            "WHERE j.id_jalon = $id", {"id": id_jalon}).fetchall()
@@ -128,7 +134,7 @@ def freeze_baseline(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None,
     « now » side of the comparison, so a difference is always a change of data, not of rule.
     """
     now = now or datetime.now().replace(microsecond=0)
-    with store.transaction(con) as cur:
+    with store.transaction(con, written=SNAPSHOT_TABLES) as cur:
         problems: list[str] = []
         contrat = _contract(cur, code_contrat)
         if contrat is None:
@@ -160,8 +166,7 @@ def write_snapshot(cur: duckdb.DuckDBPyConnection, *, code_contrat: str, date_ge
                    VALUES ($id, $c, $l, $d, $y, $t, $a)""",
                 {"id": id_gel, "c": code_contrat, "l": libelle, "d": date_gel, "y": date_gel.year, "t": now,
                  "a": auteur})
-    targets = {"objectifs": "reference_gel_objectif", "thematiques": "reference_gel_thematique",
-               "indicateurs": "reference_gel_indicateur"}
+    targets = SNAPSHOT_PARTS
     for key, table in targets.items():  # fixed table names, not user input
         frame = frames[key].with_columns(id_gel=id_gel)
         if frame.is_empty():

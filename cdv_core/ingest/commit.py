@@ -12,7 +12,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from cdv_core import store
+from cdv_core import fmt, store
 from cdv_core.ingest.pipeline import Analysis, Load
 
 DETAIL_CAP = 2000
@@ -168,8 +168,8 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
                             "Rien n'a été modifié.")
     start, t0 = datetime.now(), time.perf_counter()
     written = {"import_log", "import_annulation", "import_correspondance", *(load.table for load in analysis.loads)}
-    with store.transaction(con, written=written) as cur:
-        id_import = int(store.scalar(cur, "SELECT nextval('import_log_seq')"))
+    id_import = int(store.scalar(con, "SELECT nextval('import_log_seq')"))  # a gap if refused, as for any sequence
+    with store.transaction(con, written=written, import_id=id_import) as cur:
         cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
                     "encodage, separateur, nb_avertissements) VALUES ($id, $k, $f, $h, $a, $d, $n, 'validé', $e, $s, $w)",
                     {"id": id_import, "k": analysis.kind, "f": analysis.fichier, "h": analysis.empreinte, "a": auteur,
@@ -241,10 +241,12 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
 
 
 def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
-    """Restore exactly what import `id_import` touched; refused when a later import touched the
-    same tables (undo that one first). Returns the number of rows restored/removed per table."""
+    """Restore exactly what import `id_import` touched; refused when a later import still in
+    force touched the same tables (undo that one first), when the app's forms wrote them since
+    (see `_refuse_if_edited_since`), or when the import kept no rollback data. Returns the
+    number of rows restored/removed per table."""
     written = {"import_log"}  # and the tables of the import, added below (checked at COMMIT)
-    with store.transaction(con, written=written) as cur:
+    with store.transaction(con, written=written, import_id=id_import) as cur:
         status = cur.execute("SELECT statut FROM import_log WHERE id_import = $id", {"id": id_import}).fetchall()
         if not status:
             raise store.StoreError(f"L'import n° {id_import} est introuvable.")
@@ -256,11 +258,16 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
             "SELECT DISTINCT a.id_import FROM import_annulation a JOIN import_log l USING (id_import) "
             "WHERE l.statut = 'validé' AND a.id_import > $id AND a.nom_table IN "
             "(SELECT nom_table FROM import_annulation WHERE id_import = $id) ORDER BY 1", {"id": id_import}).fetchall()
+        if not entries:
+            raise store.StoreError(
+                f"L'import n° {id_import} ne peut pas être annulé : il n'a pas gardé l'état antérieur des données "
+                "(import fait avant que l'application ne le garde pour ce type de fichier). Rien n'a été modifié.")
         if later:
             ids = ", ".join(f"n° {r[0]}" for r in later)
             raise store.StoreError(
                 f"Impossible d'annuler l'import n° {id_import} : l'import {ids}, plus récent, a modifié les mêmes "
                 "données. Annulez d'abord l'import le plus récent. Rien n'a été modifié.")
+        _refuse_if_edited_since(cur, id_import)
         tables = store.table_names(cur)
         snapshots = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
                                                 "WHERE table_schema = 'annulation'").fetchall()}
@@ -293,6 +300,30 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
         cur.execute("UPDATE import_log SET statut = 'annulé', annule_le = $t WHERE id_import = $id",
                     {"t": datetime.now(), "id": id_import})
     return done
+
+
+def _refuse_if_edited_since(cur: duckdb.DuckDBPyConnection, id_import: int) -> None:
+    """Refuse the rollback when the app's forms wrote one of the import's tables since (the log
+    of writes, `journal_ecriture`, names them; '*' for a writer that did not say which):
+    restoring the rows as they were before the import would silently erase those entries."""
+    edits = cur.execute(
+        """SELECT nom_table, max(horodatage) FROM journal_ecriture
+           WHERE id_import IS NULL
+             AND version_store > (SELECT version_store FROM import_log WHERE id_import = $id)
+             AND (nom_table = '*' OR nom_table IN (SELECT nom_table FROM import_annulation WHERE id_import = $id))
+           GROUP BY 1 ORDER BY 2 DESC""", {"id": id_import}).fetchall()
+    if not edits:
+        return
+    when = fmt.timestamp(edits[0][1])
+    if any(table == "*" for table, _ in edits):
+        what = "des données ont été modifiées"
+    elif len(edits) > 1:
+        what = "les tables " + ", ".join(f"« {table} »" for table, _ in edits) + " ont été modifiées"
+    else:
+        what = f"la table « {edits[0][0]} » a été modifiée"
+    raise store.StoreError(
+        f"Impossible d'annuler l'import n° {id_import} : {what} depuis dans l'application (dernière saisie le "
+        f"{when}). L'annuler effacerait ces saisies. Rien n'a été modifié.")
 
 
 def import_history(cur: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pl.DataFrame:

@@ -1,0 +1,144 @@
+"""Rolling an import back never erases what was written since, and never claims a restore it
+cannot make: the log of writes (migration 0006), forms' entries, adulte-relais imports."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from cdv_core import acteurs_import, ingest, store
+from cdv_core.edits import jalons as edits
+from tests.conftest import minimal_contract
+from tests.test_ingest_bad_files import checksums
+
+BOOKKEEPING = ("import_log", "import_annulation", "import_correspondance", "store_meta", "journal_ecriture",
+               "_annulation_tables")
+
+
+def _data(con) -> dict:
+    return {t: v for t, v in checksums(con).items() if t not in BOOKKEEPING}
+
+
+def _jalons_file(cur, n: int = 3) -> tuple[bytes, list[str]]:
+    """A jalons file renaming the first `n` milestones of the store (a change per row)."""
+    rows = cur.execute("SELECT id_jalon, code_contrat, type_jalon, libelle, strftime(date_prevue, '%d/%m/%Y') "
+                       "FROM jalon WHERE date_realisation IS NULL ORDER BY id_jalon LIMIT $n", {"n": n}).fetchall()
+    text = "id_jalon;code_contrat;type_jalon;libelle;date_prevue\n" + "".join(
+        f"{i};{c};{t};{lib} (modifié);{d}\n" for i, c, t, lib, d in rows)
+    return text.encode("utf-8"), [r[0] for r in rows]
+
+
+def _import(con, data: bytes, name: str) -> int:
+    analysis = ingest.analyse(con.cursor(), data, name)
+    assert analysis.ok, analysis.problems
+    return ingest.commit(con, analysis, auteur="test")
+
+
+def test_every_write_is_logged_with_its_tables_and_version(demo_store):
+    con = store.connect(demo_store)
+    cur = con.cursor()
+    data, ids = _jalons_file(cur)
+    id_import = _import(con, data, "jalons.csv")
+    version = store.store_version(cur)
+    assert cur.execute("SELECT nom_table, id_import FROM journal_ecriture WHERE version_store = $v",
+                       {"v": version}).fetchall() == [("jalon", id_import)]
+    edits.mark_done(con, id_jalon=ids[0], date_realisation=date(2026, 11, 1), today=date(2026, 11, 26))
+    assert cur.execute("SELECT nom_table, id_import FROM journal_ecriture WHERE version_store = $v",
+                       {"v": version + 1}).fetchall() == [("jalon", None)]
+    with store.transaction(con) as tx:  # a writer that does not say which tables: '*'
+        tx.execute("UPDATE contrat SET signataires = signataires")
+    assert cur.execute("SELECT nom_table FROM journal_ecriture WHERE version_store = $v",
+                       {"v": version + 2}).fetchall() == [("*",)]
+
+
+def test_rollback_is_refused_when_a_form_changed_the_imported_table_since(demo_store):
+    con = store.connect(demo_store)
+    cur = con.cursor()
+    data, ids = _jalons_file(cur)
+    id_import = _import(con, data, "jalons.csv")
+    edits.mark_done(con, id_jalon=ids[0], date_realisation=date(2026, 11, 1), today=date(2026, 11, 26))
+    before = checksums(con)
+    with pytest.raises(store.StoreError, match=r"la table « jalon » a été modifiée depuis dans l'application"):
+        ingest.rollback(con, id_import)
+    assert checksums(con) == before  # nothing written, not even the log
+    assert store.scalar(cur, "SELECT date_realisation FROM jalon WHERE id_jalon = $i", {"i": ids[0]}) == date(2026, 11, 1)
+    assert store.scalar(cur, "SELECT statut FROM import_log WHERE id_import = $i", {"i": id_import}) == "validé"
+
+
+def test_a_form_entry_elsewhere_or_before_the_import_does_not_block_its_rollback(demo_store):
+    con = store.connect(demo_store)
+    cur = con.cursor()
+    edits.add_milestone(con, code_contrat="CV-DEMO-BRE", type_jalon="autre", libelle="Réunion publique",
+                        date_prevue=date(2027, 3, 1), today=date(2026, 11, 26))  # before the import
+    before = _data(con)
+    data, _ = _jalons_file(cur)
+    id_import = _import(con, data, "jalons.csv")
+    acteurs_import.attach_contract(con, code_cv_2015="CV049", code_contrat="CV-DEMO-BRE")  # another table
+    ingest.rollback(con, id_import)
+    after = _data(con)
+    assert after.pop("correspondance_contrat") != before.pop("correspondance_contrat")
+    assert after == before
+
+
+def test_rollback_is_refused_after_a_writer_that_did_not_name_its_tables(demo_store):
+    con = store.connect(demo_store)
+    data, _ = _jalons_file(con.cursor())
+    id_import = _import(con, data, "jalons.csv")
+    with store.transaction(con) as tx:
+        tx.execute("UPDATE contrat SET signataires = signataires")
+    with pytest.raises(store.StoreError, match="des données ont été modifiées depuis"):
+        ingest.rollback(con, id_import)
+
+
+def test_rolled_back_later_imports_no_longer_block(demo_store):
+    con = store.connect(demo_store)
+    cur = con.cursor()
+    before = _data(con)
+    first, _ = _jalons_file(cur, 2)
+    id1 = _import(con, first, "jalons.csv")
+    second, _ = _jalons_file(cur, 4)  # renames the renamed ones again, and two more
+    id2 = _import(con, second, "jalons2.csv")
+    with pytest.raises(store.StoreError, match="plus récent"):
+        ingest.rollback(con, id1)
+    ingest.rollback(con, id2)
+    ingest.rollback(con, id1)
+    assert _data(con) == before
+
+
+def _rec(id_poste: str, montant: float) -> dict:
+    return {"id_poste": id_poste, "code_tiers": "77554402601284", "raison_sociale": "CENTRE SOCIAL", "annee": 2023,
+            "montant": montant, "code_cv": "CV001", "insee_dep": "01", "insee_reg": "84"}
+
+
+def test_an_adulte_relais_import_rolls_back_exactly(empty_store):
+    con = empty_store
+    minimal_contract(con)
+    empty = _data(con)
+    acteurs_import.import_file(con, json.dumps([_rec("A1", 22555.73), _rec("B1", 22555.73)]).encode(), filename="ar.json")
+    after_first = _data(con)
+    report, counts = acteurs_import.import_file(con, json.dumps([_rec("A1", 23000), _rec("C1", 1000)]).encode(),
+                                                filename="ar2.json")
+    assert counts == {"nouveaux": 1, "modifies": 1, "inchanges": 0}
+    cur = con.cursor()
+    ids = [r[0] for r in cur.execute("SELECT id_import FROM import_log ORDER BY id_import").fetchall()]
+    assert store.scalar(cur, "SELECT count(*) FROM poste") == 3
+    done = ingest.rollback(con, ids[1])
+    assert done["poste"] == {"lignes retirées": 1, "lignes restaurées": 0}
+    assert done["financement_poste"] == {"lignes retirées": 1, "lignes restaurées": 1}
+    assert _data(con) == after_first
+    assert float(store.scalar(cur, "SELECT montant FROM financement_poste WHERE id_poste = 'A1'")) == 22555.73
+    ingest.rollback(con, ids[0])
+    assert _data(con) == empty
+
+
+def test_an_import_without_rollback_data_is_not_marked_as_rolled_back(empty_store):
+    """Adulte-relais imports made before this version kept no rollback data."""
+    cur = empty_store.cursor()
+    cur.execute("INSERT INTO import_log (type_import, fichier, debut, statut, version_store) "
+                "VALUES ('adultes-relais', 'ar.json', now(), 'validé', 3)")
+    id_import = store.scalar(cur, "SELECT max(id_import) FROM import_log")
+    with pytest.raises(store.StoreError, match="ne peut pas être annulé : il n'a pas gardé l'état antérieur"):
+        ingest.rollback(empty_store, id_import)
+    assert store.scalar(cur, "SELECT statut FROM import_log WHERE id_import = $i", {"i": id_import}) == "validé"
