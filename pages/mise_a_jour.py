@@ -40,10 +40,11 @@ with st.expander("Modèles de fichiers à télécharger", icon=":material/downlo
 st.subheader("1. Déposer un fichier")
 french_uploader_style()
 uploaded = st.file_uploader(
-    f"Fichier CSV ou Excel (.xlsx), {MAX_MB} Mo au plus", type=["csv", "txt", "xlsx"],
-    key=f"maj_fichier_{state['maj_upload_n']}",
+    f"Fichier CSV, Excel (.xlsx) ou contours GeoJSON, {MAX_MB} Mo au plus",
+    type=["csv", "txt", "xlsx", "geojson", "json"], key=f"maj_fichier_{state['maj_upload_n']}",
     help="Séparateur point-virgule, virgule ou tabulation ; encodage UTF-8 ou Windows-1252 ; "
-         "dates JJ/MM/AAAA ; virgule décimale.")
+         "dates JJ/MM/AAAA ; virgule décimale. Contours des QPV : GeoJSON dont chaque entité porte "
+         "son code QPV (propriété code_qp).")
 cols = st.columns([2, 2, 1.3])
 with cols[0]:
     kind_choice = st.selectbox("Type de fichier", [AUTO, *KINDS], key="maj_type",
