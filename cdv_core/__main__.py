@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -87,10 +88,29 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+# argparse's English messages (Python 3.11) and their French wording.
+_FRENCH_ERRORS = (
+    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
+    (r"unrecognized arguments: (.*)", r"arguments inconnus : \1"),
+    (r"argument (.+?): invalid choice: (.*) \(choose from (.*)\)", r"argument \1 : valeur \2 inconnue (possibles : \3)"),
+    (r"argument (.+?): expected one argument", r"argument \1 : une valeur est attendue"),
+    (r"argument (.+?): invalid (\w+) value: (.*)", r"argument \1 : valeur \3 invalide"),
+    (r"argument (.+?): ignored explicit argument (.*)", r"argument \1 : valeur \2 inattendue"),
+    (r"argument (.+?): not allowed with argument (.*)", r"argument \1 : incompatible avec \2"),
+    (r"argument (.+?): (.*)", r"argument \1 : \2"),
+)
+_FRENCH_HELP = (("usage:", "utilisation :"), ("positional arguments:", "arguments :"), ("options:", "options :"),
+                ("commandes:", "commandes :"), ("show this help message and exit", "afficher cette aide"))
+
+
 class _FrenchParser(argparse.ArgumentParser):
-    """argparse with French usage errors (exit code 2)."""
+    """argparse with French help and usage errors (exit code 2)."""
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        for pattern, french in _FRENCH_ERRORS:
+            if re.fullmatch(pattern, message):
+                message = re.sub(pattern, french, message)
+                break
         self.print_usage(sys.stderr)
         self.exit(2, f"Utilisation incorrecte : {message}. Aide : python -m cdv_core --help\n")
 
@@ -98,31 +118,34 @@ class _FrenchParser(argparse.ArgumentParser):
         return super().format_usage().replace("usage:", "utilisation :", 1)
 
     def format_help(self) -> str:
-        return super().format_help().replace("usage:", "utilisation :", 1).replace(
-            "options:", "options :").replace("show this help message and exit", "afficher cette aide")
+        text = super().format_help()
+        for english, french in _FRENCH_HELP:
+            text = text.replace(english, french)
+        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
     default_store = str(settings_mod.load().store_path)
     parser = _FrenchParser(prog="python -m cdv_core", description="Pilotage des contrats de ville")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_FrenchParser,
-                                title="commandes")
+                                title="commandes", metavar="COMMANDE")
     p = sub.add_parser("demo", help="créer une base de démonstration")
-    p.add_argument("--scale", choices=("demo", "national"), default="demo")
-    p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--out", default=default_store)
+    p.add_argument("--scale", choices=("demo", "national"), default="demo",
+                   help="demo : 3 contrats ; national : ≈ 400 contrats, pour les mesures de performance")
+    p.add_argument("--seed", type=int, default=2024, help="graine du tirage aléatoire (défaut : 2024)")
+    p.add_argument("--out", default=default_store, metavar="CHEMIN", help=f"fichier à écrire (défaut : {default_store})")
     p.add_argument("--force", action="store_true", help="remplacer le fichier s'il existe")
     p.set_defaults(func=_demo)
     p = sub.add_parser("export", help="exporter un ordre du jour (PowerPoint, PDF, Excel)")
     p.add_argument("--contract", required=True, help="code du contrat")
     p.add_argument("--format", required=True, choices=("pptx", "pdf", "xlsx"))
-    p.add_argument("--out", required=True)
-    p.add_argument("--store", default=default_store)
+    p.add_argument("--out", required=True, metavar="CHEMIN", help="fichier à écrire")
+    p.add_argument("--store", default=default_store, metavar="CHEMIN", help=f"base à lire (défaut : {default_store})")
     p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
     p.add_argument("--sections", help="sections séparées par des virgules (défaut : toutes)")
     p.set_defaults(func=_export)
     p = sub.add_parser("info", help="décrire une base")
-    p.add_argument("--store", default=default_store)
+    p.add_argument("--store", default=default_store, metavar="CHEMIN", help=f"base à décrire (défaut : {default_store})")
     p.set_defaults(func=_info)
     from cdv_core.ingest import cli as ingest_cli  # local: keeps `demo`/`info` light
 

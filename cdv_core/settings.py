@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,15 +25,24 @@ SETTINGS: tuple[Setting, ...] = (
             "Tolérance (jours) au-delà de la cadence attendue avant de signaler une instance en retard."),
     Setting("CDV_INDICATOR_MAX_AGE_MONTHS", "24",
             "Âge maximal (mois) de la dernière valeur d'un indicateur avant qu'elle soit jugée ancienne."),
+    Setting("CDV_MAX_UPLOAD_MB", "50",
+            "Taille maximale (Mo) d'un fichier déposé sur l'écran « Mise à jour des données » (200 au plus ; "
+            "la ligne de commande accepte 200 Mo)."),
 )
+UPLOAD_CEILING_MB = 200  # .streamlit/config.toml server.maxUploadSize: the server refuses above, in English
+
+
+class SettingError(ValueError):
+    """A setting's value is unusable; the message is French and names the variable."""
 
 
 @dataclass(frozen=True)
 class Settings:
     store_path: Path = field(default_factory=lambda: Path(_get("CDV_STORE")))
-    unpaid_months: int = field(default_factory=lambda: int(_get("CDV_UNPAID_MONTHS")))
-    cadence_tolerance_days: int = field(default_factory=lambda: int(_get("CDV_CADENCE_TOLERANCE_DAYS")))
-    indicator_max_age_months: int = field(default_factory=lambda: int(_get("CDV_INDICATOR_MAX_AGE_MONTHS")))
+    unpaid_months: int = field(default_factory=lambda: _int("CDV_UNPAID_MONTHS", 0, 120))
+    cadence_tolerance_days: int = field(default_factory=lambda: _int("CDV_CADENCE_TOLERANCE_DAYS", 0, 365))
+    indicator_max_age_months: int = field(default_factory=lambda: _int("CDV_INDICATOR_MAX_AGE_MONTHS", 1, 240))
+    max_upload_mb: int = field(default_factory=lambda: _int("CDV_MAX_UPLOAD_MB", 1, UPLOAD_CEILING_MB))
 
 
 def _get(env: str) -> str:
@@ -41,8 +50,20 @@ def _get(env: str) -> str:
     return os.environ.get(env) or default
 
 
+def _int(env: str, low: int, high: int) -> int:
+    text = _get(env).strip()
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise SettingError(f"Réglage {env} : « {text} » n'est pas accepté ; attendu un nombre entier de {low} à {high}. "
+                           "Corrigez la variable d'environnement puis relancez l'application.")
+    return value
+
+
 def load() -> Settings:
     return Settings()
 
 
-__all__ = ["SETTINGS", "Setting", "Settings", "load", "fields"]
+__all__ = ["SETTINGS", "UPLOAD_CEILING_MB", "Setting", "SettingError", "Settings", "load"]

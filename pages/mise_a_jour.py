@@ -10,11 +10,12 @@ from cdv_core.ui.downloads import download_buttons
 from cdv_core.ui.widgets import french_uploader_style
 
 ctx = ui.bootstrap("Mise à jour des données")
+MAX_MB = ctx.settings.max_upload_mb  # CDV_MAX_UPLOAD_MB, under the server's ceiling (.streamlit/config.toml)
+MAX_BYTES = MAX_MB * 1024 * 1024
 ui.page_header("Mise à jour des données", ctx)
 
 AUTO = "__auto__"
-MAX_MB = int(st.get_option("server.maxUploadSize"))  # the server's limit (.streamlit/config.toml)
-MAX_BYTES = MAX_MB * 1024 * 1024
+
 state = st.session_state
 state.setdefault("maj_upload_n", 0)
 state.setdefault("maj_mapping", {})
@@ -155,7 +156,7 @@ if analysis is not None:
                                                   auteur=auteur or "utilisateur de l'application",
                                                   replace_scope=replace)
                 except store.StoreError as exc:
-                    status.update(label="Import refusé", state="error")
+                    status.update(label="Import refusé : rien n'a été modifié", state="error", expanded=True)
                     st.error(str(exc), icon=":material/error:")
                 else:
                     status.update(label="Import validé", state="complete")
@@ -178,12 +179,11 @@ else:
         st.dataframe(history, hide_index=True, width="stretch",
                      column_config={"date": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm"),
                                     "annulé le": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm")})
-    active = history.filter(history["statut"] == "validé")["n°"].to_list()
+    active = ui.cached(ctx, ingest.rollback_choices)
     if active:
         cols = st.columns([2, 2, 1])
         with cols[0]:
-            target = st.selectbox("Annuler un import", active, key="maj_annuler_id",
-                                  format_func=lambda i: f"Import n° {i}")
+            target = st.selectbox("Annuler un import", list(active), key="maj_annuler_id", format_func=active.get)
         with cols[1]:
             sure = st.checkbox("Je confirme : remettre les données touchées par cet import dans leur état "
                                "d'avant", key="maj_annuler_ok")

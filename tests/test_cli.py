@@ -27,3 +27,21 @@ def test_demo_command_is_deterministic_and_refuses_to_overwrite(tmp_path):
 
 def test_bad_usage_exits_2():
     assert _cli("nimporte-quoi").returncode == 2
+
+
+def test_help_and_usage_errors_are_in_french():
+    from cdv_core.__main__ import main
+
+    english = ("usage:", "positional arguments", "the following arguments", "unrecognized", "invalid choice",
+               "expected one argument", "show this help")
+    cases = {("import", "--help"): "arguments :", ("export",): "arguments obligatoires manquants : --contract",
+             ("demo", "--scale", "x"): "valeur 'x' inconnue (possibles : 'demo', 'national')",
+             ("info", "--bogus"): "arguments inconnus : --bogus", ("demo", "--seed"): "une valeur est attendue",
+             ("demo", "--seed", "abc"): "valeur 'abc' invalide", (): "arguments obligatoires manquants : COMMANDE"}
+    for args, expected in cases.items():
+        done = _cli(*args)
+        text = done.stdout + done.stderr
+        assert done.returncode == (0 if "--help" in args else 2), args
+        assert expected in text, (args, text)
+        assert not any(word in text for word in english), (args, text)
+    assert main(["import"]) == 2

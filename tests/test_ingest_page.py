@@ -39,6 +39,8 @@ def test_page_flow_upload_report_diff_commit_log_rollback(app_env):
     assert any("Import n° 1 validé" in s.value for s in at.success)
     assert _count(app_env, "SELECT count(*) FROM action WHERE code_action LIKE 'D2025-%'") == 40
     assert len(at.file_uploader) == 1 and at.file_uploader[0].value is None  # uploader reset (new key)
+    choice = at.selectbox(key="maj_annuler_id")
+    assert choice.value == 1 and choice.format_func(1).startswith("Import n° 1 · programmation.csv · ")
     at.checkbox(key="maj_annuler_ok").check().run()
     at.button(key="maj_annuler").click().run()
     assert not at.exception
@@ -79,3 +81,16 @@ def test_page_insee_file_asks_for_date_and_variable_mapping(app_env):
     assert {m.label: m.value for m in at.metric}["Erreurs"] == "0"
     at.button(key="maj_valider").click().run()
     assert _count(app_env, "SELECT count(*) FROM valeur_indicateur WHERE source_fichier = 'insee.csv'") == 1
+
+
+def test_a_file_over_the_configured_size_gets_a_french_message(app_env, monkeypatch):
+    monkeypatch.setenv("CDV_MAX_UPLOAD_MB", "1")
+    at = run_app("mise_a_jour")
+    assert any("1 Mo au plus" in u.label for u in at.file_uploader)
+    data = samples.to_csv(samples.programmation(8000, contracts=CONTRACTS))
+    assert len(data) > 1024 * 1024
+    at.file_uploader[0].set_value(("programmation.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception
+    assert any("dépasse la taille maximale autorisée (1 Mo)" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "maj_valider"]

@@ -20,3 +20,32 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert cfg.unpaid_months == 5
     assert settings.Settings().cadence_tolerance_days == int(
         next(s.default for s in settings.SETTINGS if s.env == "CDV_CADENCE_TOLERANCE_DAYS"))
+
+
+def test_an_unusable_setting_is_a_french_error_naming_it(monkeypatch):
+    import pytest
+
+    for env, value in (("CDV_UNPAID_MONTHS", "abc"), ("CDV_CADENCE_TOLERANCE_DAYS", "-3"), ("CDV_MAX_UPLOAD_MB", "500")):
+        monkeypatch.setenv(env, value)
+        with pytest.raises(settings.SettingError, match=f"Réglage {env} : « {value} » n'est pas accepté"):
+            settings.load()
+        monkeypatch.delenv(env)
+    assert settings.load().max_upload_mb == 50
+
+
+def test_the_page_upload_limit_stays_under_the_server_ceiling():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] == settings.UPLOAD_CEILING_MB
+    default = int(next(s.default for s in settings.SETTINGS if s.env == "CDV_MAX_UPLOAD_MB"))
+    assert default <= settings.UPLOAD_CEILING_MB
+
+
+def test_the_app_shows_a_bad_setting_in_french(app_env, monkeypatch):
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("CDV_UNPAID_MONTHS", "trois")
+    at = run_app()
+    assert not at.exception
+    assert any("Réglage CDV_UNPAID_MONTHS : « trois »" in e.value for e in at.error)

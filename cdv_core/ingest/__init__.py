@@ -8,9 +8,11 @@ one transaction with an import log, roll back exactly.
 
 from __future__ import annotations
 
-from cdv_core.ingest.commit import ImportRefused, commit, contract_codes, diff, import_history, indicator_codes, rollback
+from cdv_core.ingest.commit import (ImportRefused, commit, contract_codes, diff, import_history, indicator_codes, rollback,
+                                   rollback_choices)
 from cdv_core.ingest.pipeline import Analysis, Load, analyse, detect_kind, kind_choices, map_headers
 from cdv_core.ingest.reading import MAX_UPLOAD_BYTES, ReadError, read_bytes
 
 __all__ = ["MAX_UPLOAD_BYTES", "Analysis", "ImportRefused", "Load", "ReadError", "analyse", "commit", "contract_codes", "detect_kind",
-           "diff", "import_history", "indicator_codes", "kind_choices", "map_headers", "read_bytes", "rollback"]
+           "diff", "import_history", "indicator_codes", "kind_choices", "map_headers", "read_bytes", "rollback",
+           "rollback_choices"]

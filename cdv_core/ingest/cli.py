@@ -1,4 +1,5 @@
-"""`python -m cdv_core import PATH [--kind KIND] [--dry-run] [--store PATH]`: the page's pipeline
+"""`python -m cdv_core import PATH [--kind KIND] [--dry-run] [--contrat CODE] [--remplacer]
+[--date JJ/MM/AAAA] [--store PATH]`: the page's pipeline
 from the command line, with a French report. Exit 0 committed (or clean dry run), 1 rejected, 2 bad usage."""
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ MAX_LISTED = 50
 
 
 def add_parser(sub, default_store: str) -> None:
-    p = sub.add_parser("import", help="importer un fichier CSV ou Excel (rapport en français)")
-    p.add_argument("path", metavar="FICHIER")
-    p.add_argument("--kind", choices=sorted(KINDS), help="type de fichier (détecté sinon)")
+    p = sub.add_parser("import", help="importer un fichier CSV, Excel ou GeoJSON (rapport en français)")
+    p.add_argument("path", metavar="FICHIER", help="fichier CSV, Excel (.xlsx) ou contours GeoJSON")
+    p.add_argument("--kind", choices=sorted(KINDS), metavar="TYPE",
+                   help="type de fichier, détecté sinon : " + ", ".join(sorted(KINDS)))
     p.add_argument("--dry-run", action="store_true", help="valider et afficher les différences sans rien écrire")
     p.add_argument("--contrat", help="contrat de rattachement des nouveaux QPV (liste officielle)")
     p.add_argument("--remplacer", action="store_true",
                    help="supprimer les lignes de la base absentes du fichier, dans son périmètre")
     p.add_argument("--date", dest="date_valeur", type=_french_date, metavar="JJ/MM/AAAA",
                    help="date des valeurs d'un fichier INSEE « large »")
-    p.add_argument("--store", default=default_store)
+    p.add_argument("--store", default=default_store, metavar="CHEMIN", help=f"base à mettre à jour (défaut : {default_store})")
     p.set_defaults(func=run)
 
 

@@ -329,10 +329,17 @@ def _refuse_if_edited_since(cur: duckdb.DuckDBPyConnection, id_import: int) -> N
 def import_history(cur: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pl.DataFrame:
     """The import log, most recent first (for the page and the CLI)."""
     return cur.sql(
-        "SELECT id_import AS \"n°\", debut AS \"date\", auteur, fichier, type_import AS \"type\", nb_lignes AS lignes, "
-        "resume AS \"résumé\", nb_avertissements AS avertissements, round(duree_s, 2) AS \"durée (s)\", statut, annule_le AS \"annulé le\", "
+        "SELECT id_import AS \"n°\", statut, debut AS \"date\", fichier, type_import AS \"type\", nb_lignes AS lignes, "
+        "resume AS \"résumé\", auteur, nb_avertissements AS avertissements, round(duree_s, 2) AS \"durée (s)\", annule_le AS \"annulé le\", "
         "encodage, left(empreinte, 12) AS empreinte FROM import_log ORDER BY id_import DESC LIMIT $n",
         params={"n": limit}).pl()
+
+
+def rollback_choices(cur: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """The imports still in force, most recent first, each with a label: number, file, date."""
+    rows = cur.execute("SELECT id_import, fichier, debut FROM import_log WHERE statut = 'validé' "
+                       "ORDER BY id_import DESC").fetchall()
+    return {n: f"Import n° {n} · {fichier or 'sans nom'} · {fmt.timestamp(debut)}" for n, fichier, debut in rows}
 
 
 def contract_codes(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:

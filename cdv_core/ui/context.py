@@ -64,7 +64,11 @@ def bootstrap(page_title: str) -> Context:
     """Page config, store, sidebar (contract, « données au »), URL sync. Call first on every page."""
     # A local favicon: a Material icon as page icon would make the browser fetch it from Google.
     st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide", page_icon=str(FAVICON))
-    cfg = settings_mod.load()
+    try:
+        cfg = settings_mod.load()
+    except settings_mod.SettingError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
     store_path = str(cfg.store_path)
     try:
         con, created = _open(store_path)
