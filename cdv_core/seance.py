@@ -90,6 +90,8 @@ def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
 def _actions_en_retard(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     unpaid = financements.unpaid_grants(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
                                         months=scope.settings.unpaid_months)
+    summary = financements.unpaid_summary(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+                                          months=scope.settings.unpaid_months)
     ended = financements.ended_without_status(cur, contrat=scope.contrat, donnees_au=scope.donnees_au).height
     table = unpaid.sort("date_decision").select(
         pl.col("action").alias("Action"), pl.col("porteur").alias("Porteur"), pl.col("financeur").alias("Financeur"),
@@ -99,9 +101,9 @@ def _actions_en_retard(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     return Section(
         key="actions_en_retard", title="Actions et paiements en retard",
         figures=(
-            Figure("Subventions accordées non versées", fmt.integer(unpaid.height),
-                   f"plus de {scope.settings.unpaid_months} mois après la décision"),
-            Figure("Montant en attente", fmt.euros(float(unpaid["montant_accorde"].sum() or 0))),
+            Figure("Subventions accordées non versées", fmt.integer(summary["lignes"]),
+                   f"plus de {fmt.integer(scope.settings.unpaid_months)} mois après la décision"),
+            Figure("Montant en attente", fmt.euros(summary["montant"])),
             Figure("Actions terminées sans statut final", fmt.integer(ended)),
         ),
         table=table, table_title="Subventions en attente de versement (les plus anciennes d'abord)",
@@ -158,7 +160,7 @@ def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     if rows.is_empty():
         return Section(key="projet_quartier", title="Projet de quartier",
                        figures=(Figure("Quartiers", "0", "aucun quartier dans la sélection"),))
-    qpv = rows.sort("gravite", "code_qp").row(0, named=True)
+    qpv = projets.most_worrying_first(rows).row(0, named=True)
     objectives = projets.qpv_objectives(cur, code_qp=qpv["code_qp"], donnees_au=scope.donnees_au)
     table = objectives.sort("portee", "code_objectif").select(
         pl.when(pl.col("portee") == "transversal").then(pl.lit("Socle transversal"))
@@ -230,7 +232,7 @@ def _actualisation(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     return Section(
         key="actualisation", title="Préparation de l'actualisation 2027",
         figures=(
-            Figure("Critères remplis", f"{ready['remplis']} sur {ready['total']}",
+            Figure("Critères remplis", f"{fmt.integer(ready['remplis'])} sur {fmt.integer(ready['total'])}",
                    "prêt" if ready["pret"] else "pas encore prêt"),
             Figure("Échéance", fmt.long_day(countdown["date"]),
                    f"J-{fmt.integer(countdown['jours'])}" if countdown["jours"] >= 0 else "dépassée"),

@@ -16,9 +16,12 @@ TABLE_CAP = 200            # rows shown; the downloads hold the whole table
 DIRECT_DOWNLOAD_MAX = 1000  # above, files are built on click (an XLSX of 40 000 rows takes seconds)
 
 
-def _fmt(column: str, formatter) -> pl.Expr:
-    """A column shown in French format (a few hundred rows at most), « — » when missing."""
-    return pl.col(column).map_elements(formatter, return_dtype=pl.String).fill_null("—")
+_EXPRS = {"euros": fmt.euros_expr, "day": fmt.day_expr, "percent": fmt.percent_expr}
+
+
+def _fmt(column: str, kind: str) -> pl.Expr:
+    """A column shown in French format (`cdv_core.fmt` Polars expressions), « — » when missing."""
+    return _EXPRS[kind](pl.col(column), missing="—").alias(column)
 
 
 ctx = ui.bootstrap("Actions et financements")
@@ -138,7 +141,7 @@ with st.container(key="fin_chiffres"):
         share = totals["part_cpo"]
         ui.kpi("Crédits P147 en CPO", fmt.percent(share),
                delta=f"cible ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}" if share is not None else None,
-               delta_color="normal" if share is not None and share >= model.CPO_TARGET_SHARE else "inverse",
+               delta_color="normal" if totals["cpo_cible_atteinte"] else "inverse",
                help="Montants accordés par l'État (programme 147) aux actions en convention pluriannuelle "
                     "d'objectifs, rapportés à l'ensemble des crédits P147 accordés (même règle que la vue d'ensemble).")
     with cols[1]:
@@ -148,7 +151,7 @@ with st.container(key="fin_chiffres"):
                help=f"{fmt.euros(totals['p147_accorde'])} accordés par l'État au titre du programme 147 "
                     "(politique de la ville).")
     with cols[2]:
-        dc_share = None if totals["part_p147"] is None else 1 - totals["part_p147"]
+        dc_share = totals["part_droit_commun"]
         ui.kpi("Droit commun", fmt.euros_compact(totals["droit_commun_accorde"]),
                delta=f"{fmt.percent(dc_share)} de l'accordé" if dc_share is not None else None, delta_color="off", delta_arrow="off",
                help=f"{fmt.euros(totals['droit_commun_accorde'])} : tous les autres crédits accordés (État hors P147, "
@@ -163,7 +166,8 @@ with st.container(key="fin_chiffres"):
                delta=(f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)} dépassé" if totals["hors_qpv_depasse"]
                       else f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)}") if hq is not None else None,
                delta_color="inverse" if totals["hors_qpv_depasse"] else "off",
-               help="Part des crédits P147 accordés aux actions hors QPV (poches de pauvreté). Règle nationale : "
+               help="Part des crédits P147 accordés aux actions hors QPV (rattachées à aucun quartier, par exemple "
+                    "des poches de pauvreté). Règle nationale : "
                     "au plus 2,5 % de l'enveloppe P147 départementale (détail par département dans les alertes).")
 
 # --- charts -----------------------------------------------------------------------------------
@@ -221,7 +225,7 @@ with left:
         "montant": [totals["demande"], totals["accorde"], totals["verse"]],
         "taux": ["", fmt.percent(totals["taux_accord"]), fmt.percent(totals["taux_versement"])],
     }).with_columns(
-        pl.format("{}{}", _fmt("montant", fmt.euros),
+        pl.format("{}{}", _fmt("montant", "euros"),
                   pl.when(pl.col("taux") == "").then(pl.lit("")).otherwise(" (" + pl.col("taux") + ")"))
         .alias("etiquette"))
     base = alt.Chart(funnel).encode(
@@ -253,6 +257,8 @@ with right:
 months = ctx.settings.unpaid_months
 # Alerts look at every exercice (an old unpaid grant matters most); the other filters apply.
 unpaid = ui.cached(ctx, fin.unpaid_grants, contrat=ctx.contrat, donnees_au=ctx.donnees_au, months=months, **filters)
+unpaid_total = ui.cached(ctx, fin.unpaid_summary, contrat=ctx.contrat, donnees_au=ctx.donnees_au, months=months,
+                         **filters)
 ended = ui.cached(ctx, fin.ended_without_status, contrat=ctx.contrat, donnees_au=ctx.donnees_au, **filters)
 bad_siret = ui.cached(ctx, fin.invalid_sirets, contrat=ctx.contrat, **filters)
 hors_qpv = ui.cached(ctx, fin.hors_qpv_by_departement, contrat=ctx.contrat, annee=annee, **filters)
@@ -267,8 +273,8 @@ ALERT_CAP = 100
 def _show(frame: pl.DataFrame, columns: dict[str, str], *, key: str) -> None:
     shown = frame.head(ALERT_CAP)
     out = shown.select(list(columns)).with_columns(
-        [_fmt(c, fmt.euros) for c in columns if c.startswith("montant")]
-        + [_fmt(c, fmt.day) for c in columns if c.startswith("date")]
+        [_fmt(c, "euros") for c in columns if c.startswith("montant")]
+        + [_fmt(c, "day") for c in columns if c.startswith("date")]
     ).rename(columns)
     st.dataframe(out, hide_index=True, width="stretch", key=key)
     if frame.height > ALERT_CAP:
@@ -276,18 +282,18 @@ def _show(frame: pl.DataFrame, columns: dict[str, str], *, key: str) -> None:
 
 
 tabs = st.tabs([
-    f"Non versées après {months} mois ({fmt.integer(unpaid.height)})",
+    f"Non versées après {months} mois ({fmt.integer(unpaid_total['lignes'])})",
     f"Terminées sans statut final ({fmt.integer(ended.height)})",
     f"SIRET invalides ({fmt.integer(bad_siret.height)})",
     f"Hors QPV au-delà de {fmt.percent(model.HORS_QPV_MAX_SHARE)} ({fmt.integer(over.height)})",
 ])
 with tabs[0]:
-    if unpaid.is_empty():
+    if not unpaid_total["lignes"]:
         st.success(f"Aucune subvention accordée restée sans versement plus de {months} mois après la décision.",
                    icon=":material/check_circle:")
     else:
-        st.warning(f"{fmt.plural(unpaid.height, 'ligne')} de financement accordée(s) sans aucun versement "
-                   f"{months} mois après la décision, pour {fmt.euros(float(unpaid['montant_accorde'].sum()))}.",
+        st.warning(f"{fmt.plural(unpaid_total['lignes'], 'ligne')} de financement accordée(s) sans aucun versement "
+                   f"{months} mois après la décision, pour {fmt.euros(unpaid_total['montant'])}.",
                    icon=":material/warning:")
         _show(unpaid, {"code_action": "Code action", "action": "Action", "porteur": "Porteur",
                        "financeur": "Financeur", "annee": "Exercice", "montant_accorde": "Accordé",
@@ -320,9 +326,9 @@ with tabs[3]:
     if not hors_qpv.is_empty():
         st.dataframe(hors_qpv.head(ALERT_CAP).select(
             pl.col("insee_dep").alias("Département"),
-            _fmt("p147_accorde", fmt.euros).alias("P147 accordé"),
-            _fmt("hors_qpv_accorde", fmt.euros).alias("dont hors QPV"),
-            _fmt("part_hors_qpv", fmt.percent).alias("Part hors QPV"),
+            _fmt("p147_accorde", "euros").alias("P147 accordé"),
+            _fmt("hors_qpv_accorde", "euros").alias("dont hors QPV"),
+            _fmt("part_hors_qpv", "percent").alias("Part hors QPV"),
             pl.when(pl.col("depasse")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Au-delà du plafond"),
         ), hide_index=True, width="stretch", key="fin_alerte_hors_qpv")
 
@@ -332,9 +338,9 @@ n_rows = counts["lignes_tableau"]
 sort_col = st.selectbox("Trier par", list(fin.TABLE_SORTS), key="fin_tri")
 shown = ui.cached(ctx, fin.actions_table, contrat=ctx.contrat, annee=annee, sort=sort_col, limit=TABLE_CAP, **filters)
 display = shown.with_columns(
-    [_fmt(c, fmt.euros) for c in ("Demandé (€)", "Accordé (€)", "Versé (€)")]
-    + [_fmt("Part retenue", fmt.percent),
-       _fmt("Date de décision", fmt.day),
+    [_fmt(c, "euros") for c in ("Demandé (€)", "Accordé (€)", "Versé (€)")]
+    + [_fmt("Part retenue", "percent"),
+       _fmt("Date de décision", "day"),
        pl.when(pl.col("Hors QPV")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Hors QPV"),
        pl.col("Année de début").cast(pl.String), pl.col("Année de fin").cast(pl.String)]
 ).rename({"Demandé (€)": "Demandé", "Accordé (€)": "Accordé", "Versé (€)": "Versé"})
@@ -413,18 +419,21 @@ else:
                         + (f" (déclaré le {fmt.day(a['date_statut'])})" if a["date_statut"] else "")
                         + f"  \n**Avancement** : {fmt.percent(a['avancement'], 0)}  \n"
                         f"**Décision** : {fmt.day(a['date_decision'])}  \n"
-                        f"**Hors QPV** : {'oui (poche de pauvreté)' if a['hors_qpv'] else 'non'}")
+                        f"**Hors QPV** : {'oui (aucun QPV rattaché)' if a['hors_qpv'] else 'non'}"
+                        + ("" if a["hors_qpv"] == a["hors_qpv_declare"] else
+                           f" (déclarée {'hors QPV' if a['hors_qpv_declare'] else 'en QPV'} : à corriger)"))
             q = detail["quartiers"]
             st.markdown("**Quartiers servis et parts**")
             if q.is_empty():
-                st.caption("Aucun QPV : action hors QPV." if a["hors_qpv"] else "Aucun QPV rattaché.")
+                st.caption("Aucun QPV rattaché : action hors QPV, comptée dans aucun quartier.")
             else:
                 st.dataframe(q.select(
                     pl.col("code_qp").alias("QPV"), pl.col("libelle").alias("Quartier"),
-                    _fmt("part", fmt.percent).alias("Part déclarée"),
-                    _fmt("part_retenue", fmt.percent).alias("Part retenue"),
+                    _fmt("part", "percent").alias("Part déclarée"),
+                    _fmt("part_retenue", "percent").alias("Part retenue"),
                 ), hide_index=True, width="stretch", key="fin_detail_qpv")
-                st.caption("Part retenue : la part déclarée, ou à défaut une part égale entre les QPV de l'action.")
+                st.caption("Part retenue : les parts déclarées sont gardées, les QPV sans part se partagent "
+                           "le reste à parts égales, et le tout est ramené à 100 % (même règle que « Projets de quartier »).")
             st.markdown("**Objectifs**")
             o = detail["objectifs"]
             if o.is_empty():
@@ -441,9 +450,9 @@ else:
             else:
                 st.dataframe(lines.select(
                     pl.col("annee").cast(pl.String).alias("Exercice"), pl.col("financeur").alias("Financeur"),
-                    *[_fmt(c, fmt.euros).alias(t)
+                    *[_fmt(c, "euros").alias(t)
                       for c, t in (("demande", "Demandé"), ("accorde", "Accordé"), ("verse", "Versé"))],
-                    *[_fmt(c, fmt.day).alias(t)
+                    *[_fmt(c, "day").alias(t)
                       for c, t in (("date_demande", "Demande"), ("date_decision", "Décision"),
                                    ("date_versement", "Versement"))],
                 ), hide_index=True, width="stretch", key="fin_detail_lignes")

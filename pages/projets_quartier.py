@@ -55,7 +55,7 @@ with left:
     st.caption(maps.status_legend() + " — contours quand ils sont connus, sinon un point au centre du quartier.")
 with right:
     st.subheader("Quartier à détailler")
-    ordered = rows.sort("gravite", "ecart", "libelle", nulls_last=True)
+    ordered = projets.most_worrying_first(rows)
     labels = dict(zip(ordered["code_qp"].to_list(),
                       (ordered["libelle"] + " (" + ordered["code_qp"] + ") — " + ordered["statut"]).to_list()))
     codes = list(labels)

@@ -36,7 +36,7 @@ with st.container(key="overview_financement"):
         ui.kpi(f"Montant accordé {year}", fmt.euros(figures["accorde"]),
                help=f"Somme des montants accordés par tous les financeurs pour l'exercice {year}.")
     with cols[1]:
-        paid_rate = figures["verse"] / figures["accorde"] if figures["accorde"] else None
+        paid_rate = figures["taux_versement"]
         ui.kpi(f"Montant versé {year}", fmt.euros(figures["verse"]),
                delta=f"{fmt.percent(paid_rate)} de l'accordé" if paid_rate is not None else None,
                delta_color="off", delta_arrow="off")
@@ -44,7 +44,7 @@ with st.container(key="overview_financement"):
         share = figures["part_cpo"]
         ui.kpi(f"Crédits P147 en CPO {year}", fmt.percent(share),
                delta=(f"cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}" if share is not None else None),
-               delta_color="green" if share is not None and share >= model.CPO_TARGET_SHARE else "red",
+               delta_color="green" if figures["cpo_cible_atteinte"] else "red",
                delta_arrow="off",
                help="Montants accordés par l'État (programme 147) aux actions en convention pluriannuelle "
                     "d'objectifs, rapportés à l'ensemble des crédits P147 accordés de l'exercice.")
@@ -72,7 +72,7 @@ with st.expander("D'où viennent ces chiffres ?", icon=":material/source:"):
     if origin["imports"].is_empty():
         st.markdown("Aucun fichier importé pour l'instant.")
     else:
-        st.markdown(f"Derniers imports ({origin['n_imports']} au total, détail dans « Mise à jour des données ») :")
+        st.markdown(f"Derniers imports ({fmt.integer(origin['n_imports'])} au total, détail dans « Mise à jour des données ») :")
         st.dataframe(origin["imports"].select(
             pl.col("fichier").alias("Fichier"), pl.col("type_import").alias("Type"),
             pl.col("auteur").fill_null("—").alias("Auteur"),

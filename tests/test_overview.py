@@ -107,10 +107,10 @@ def test_alerts_on_handmade_store(handmade):
     alerts = overview.alerts(handmade, contrat=None, donnees_au=date(2025, 12, 1), unpaid_months=3, tolerance_days=30)
     messages = " | ".join(alerts["message"].to_list())
     # Conseil citoyen: last held 01/06/2025, cadence 3 months + 30 days → late on 01/12/2025.
-    assert "1 instance(s) en retard" in messages and "Conseil citoyen" in messages
+    assert "1 instance en retard sur sa cadence" in messages and "Conseil citoyen" in messages
     # Commune line: accordé 5 000 €, nothing paid 9 months after decision. A2's P147 line:
     # decided 01/09/2025, less than 3 months ago: not yet an alert.
-    assert "1 subvention(s) accordée(s) non versée(s)" in messages
+    assert "1 subvention accordée non versée plus de 3 mois" in messages
     assert "5\u202f000\u00a0€" in messages
     assert "QPV sans projet de quartier : 2" in messages
 
@@ -126,7 +126,9 @@ def test_soft_rules_are_warnings_not_errors(handmade, empty_store):
                                          "montant_demande": 100, "montant_accorde": 100, "montant_verse": 150}])
     checks = overview.soft_check_warnings(handmade, contrat="CV-A")
     assert dict(zip(checks["controle"], checks["nombre"])) == {
-        "Lignes de financement dont le versé dépasse l'accordé": 1}
+        "Lignes de financement dont le versé dépasse l'accordé": 1,
+        # A1-A3 serve no QPV (hors QPV by the shared rule) while their flag says « non ».
+        "Actions rattachées à aucun quartier sans être déclarées hors QPV (comptées hors QPV)": 3}
     alerts = overview.alerts(handmade, contrat=None, donnees_au=date(2025, 7, 1), unpaid_months=6, tolerance_days=30)
     assert "Contrôles de cohérence" in alerts["categorie"].to_list()
 

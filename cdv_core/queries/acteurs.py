@@ -13,7 +13,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from cdv_core.domain import identifiers, model
+from cdv_core.domain import identifiers
+from cdv_core.queries import financements
 
 # --- typologies -----------------------------------------------------------------------------
 
@@ -231,18 +232,11 @@ def funder_dependency(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
 
 def small_association_share(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
     """Per year: amounts accordés (all funders), of which to associations without employees
-    (model.SMALL_ASSOCIATION), their share and its change from the previous year (points)."""
-    return cur.sql(
-        """SELECT annee, total, petites, petites / nullif(total, 0) AS part,
-                  petites / nullif(total, 0) - lag(petites / nullif(total, 0)) OVER (ORDER BY annee) AS evolution
-           FROM (SELECT f.annee, CAST(sum(f.montant_accorde) AS DOUBLE) AS total,
-                        CAST(coalesce(sum(f.montant_accorde) FILTER (WHERE p.type_structure = $small), 0) AS DOUBLE) AS petites
-                 FROM financement f JOIN action a USING (code_action) JOIN porteur p USING (id_porteur)
-                 WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > 0
-                 GROUP BY f.annee)
-           ORDER BY annee""",
-        params={"contrat": contrat, "small": model.SMALL_ASSOCIATION},
-    ).pl()
+    (model.SMALL_ASSOCIATION), their share — the « Actions et financements » definition,
+    `financements.small_association_by_year` — and its change from the previous year (points)."""
+    return (financements.small_association_by_year(cur, contrat=contrat)
+            .filter(pl.col("total") > 0).sort("annee")
+            .with_columns((pl.col("part") - pl.col("part").shift(1)).alias("evolution")))
 
 
 def cpo_candidates(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int,

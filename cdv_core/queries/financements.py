@@ -10,8 +10,9 @@ Rules (docs/financements.md):
 - An amount is a funding line's amount of the exercice (`financement.annee`): multi-year CPO are
   counted per year as recorded, never spread by guess.
 - With a QPV filter, each action's amounts are weighted by its allocation share to the selected
-  QPV (`action_quartier.part`; NULL = equal shares among the action's QPV), so that summing over
-  QPV never double counts. Hors-QPV actions serve no QPV and drop out under a QPV filter.
+  QPV (`cdv_core.domain.shares`: given parts kept, missing parts share what is left equally,
+  normalised to 1 per action — the Projets de quartier rule), so that summing over QPV never
+  double counts. Hors-QPV actions (`shares.hors_qpv_sql`: no QPV link) drop out under a QPV filter.
 - A financeur filter keeps the lines of those funders, and the actions that have one.
 - The actions of an exercice are those whose span covers it; refused actions are not counted
   unless the statut filter asks for them.
@@ -25,7 +26,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from cdv_core.domain import identifiers, model
+from cdv_core.domain import identifiers, model, shares
 
 FILTERS: tuple[str, ...] = ("thematiques", "financeurs", "modes", "types_porteur", "qpv", "axes", "objectifs",
                             "statuts")
@@ -35,18 +36,21 @@ CPO_YEARS: tuple[int, ...] = tuple(range(2024, 2031))
 # `poids`), `lignes` (their funding lines of the exercice and funders) and `acts` (the actions of
 # the exercice and funders). Clauses of inactive filters are left out (a constant fragment per
 # filter, never built from values): DuckDB does not prune `$x IS NULL OR ...` branches itself.
+# `poids`: the sum of the action's allocation shares (`cdv_core.domain.shares`) over the selected
+# QPV, computed only for the actions serving one of them. `hors_qpv` is the shared definition
+# (no QPV link), never the declared flag; it costs a pass over every link of the store, so `sel`
+# has it only when the query's body uses it (and as a constant false under a QPV filter, where
+# every selected action serves a QPV).
 _QPV_WEIGHTS = """
 qw AS (
-    SELECT code_action, sum(coalesce(part, 1.0 / n)) AS poids
-    FROM (SELECT code_action, code_qp, part, count(*) OVER (PARTITION BY code_action) AS n
-          FROM action_quartier
-          WHERE code_action IN (SELECT code_action FROM action_quartier WHERE list_contains($qpv, code_qp)))
-    WHERE list_contains($qpv, code_qp)
+    SELECT code_action, sum(part) AS poids
+    FROM (""" + shares.shares_sql("qpv") + """)
+    WHERE code_qp IN (SELECT unnest($qpv))
     GROUP BY code_action
 ),"""
 _SEL_HEAD = """
 sel AS (
-    SELECT a.*, p.nom AS porteur, p.type_structure, p.siret, p.rna, {poids} AS poids
+    SELECT a.* EXCLUDE (hors_qpv){hors_qpv}, p.nom AS porteur, p.type_structure, p.siret, p.rna, {poids} AS poids
     FROM action a LEFT JOIN porteur p USING (id_porteur) {qw_join}
     WHERE ($contrat IS NULL OR a.code_contrat = $contrat)"""
 _SEL_CLAUSES = {
@@ -74,10 +78,18 @@ acts AS (
 """
 
 
-def _selection(params: dict) -> str:
+_HORS_QPV = {  # (column wanted, QPV filter on) → fragment of `sel`
+    (False, False): "", (False, True): "",
+    (True, False): ", " + shares.hors_qpv_sql("a") + " AS hors_qpv",
+    (True, True): ", false AS hors_qpv",
+}
+
+
+def _selection(params: dict, *, with_hors_qpv: bool = False) -> str:
     weighted = params["qpv"] is not None
     sql = "WITH " + (_QPV_WEIGHTS if weighted else "") + _SEL_HEAD.format(
-        poids="qw.poids" if weighted else "1.0", qw_join="LEFT JOIN qw USING (code_action)" if weighted else "")
+        poids="qw.poids" if weighted else "1.0", qw_join="LEFT JOIN qw USING (code_action)" if weighted else "",
+        hors_qpv=_HORS_QPV[with_hors_qpv, weighted])
     sql += "".join("\n      " + clause for name, clause in _SEL_CLAUSES.items() if params[name] is not None)
     with_funders = params["financeurs"] is not None
     return sql + _LIGNES.format(
@@ -108,7 +120,7 @@ def _amounts(params: dict) -> dict[str, str]:
 
 
 def _bind(body: str, params: dict) -> tuple[str, dict]:
-    sql = _selection(params) + body
+    sql = _selection(params, with_hors_qpv="hors_qpv" in body) + body
     used = set(re.findall(r"\$([a-z_0-9]+)", sql))
     return sql, {k: v for k, v in params.items() if k in used}
 
@@ -145,15 +157,21 @@ def actions_of_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, anne
     return action_counts(cur, contrat=contrat, annee=annee, **filters)["actions"]
 
 
+# Accordé to small associations: one predicate on a `sel` row `s`, parameter `$small`.
+_SMALL = "s.type_structure = $small"
+
+
 def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None, **filters) -> dict:
     """Amounts demandé / accordé / versé of the funding lines of a year (all years when None),
     with the rates between steps and the shares the page reports:
 
-    - `part_cpo`: État P147 accordé to CPO actions / État P147 accordé (target `model.CPO_TARGET_SHARE`);
-    - `part_p147`: crédits spécifiques (État P147) / all accordé; the rest is droit commun;
-    - `part_petites_assos`: accordé to porteurs « association sans salarié » / all accordé;
-    - `part_hors_qpv`: État P147 accordé to hors-QPV actions / État P147 accordé, flagged
-      (`hors_qpv_depasse`) above `model.HORS_QPV_MAX_SHARE`.
+    - `part_cpo`: État P147 accordé to CPO actions / État P147 accordé; `cpo_cible_atteinte`:
+      whether it reaches `model.CPO_TARGET_SHARE` (None when there is no P147 accordé);
+    - `part_p147`: crédits spécifiques (État P147) / all accordé; `part_droit_commun`: the rest;
+    - `part_petites_assos`: accordé to porteurs « association sans salarié » / all accordé
+      (the definition `small_association_by_year` and the Acteurs screen use);
+    - `part_hors_qpv`: État P147 accordé to hors-QPV actions (no QPV link, `shares.hors_qpv_sql`)
+      / État P147 accordé, flagged (`hors_qpv_depasse`) above `model.HORS_QPV_MAX_SHARE`.
     """
     params = _params(contrat, annee, filters) | {"p147": model.CREDITS_SPECIFIQUES,
                                                  "small": model.SMALL_ASSOCIATION}
@@ -162,7 +180,7 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
         SELECT coalesce(sum({m['d']}), 0), coalesce(sum({m['a']}), 0), coalesce(sum({m['v']}), 0),
                coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147), 0),
                coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147 AND s.mode_financement = 'CPO'), 0),
-               coalesce(sum({m['a']}) FILTER (WHERE s.type_structure = $small), 0),
+               coalesce(sum({m['a']}) FILTER (WHERE {_SMALL}), 0),
                coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147 AND s.hors_qpv), 0),
                coalesce(sum({m['a']}) FILTER (WHERE s.mode_financement = 'CPO'), 0)
         FROM lignes l JOIN sel s USING (code_action)""", params)  # noqa: S608 (fixed fragments)
@@ -172,6 +190,8 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
         return part / whole if whole else None
 
     part_hors_qpv = share(hors_qpv, p147)
+    part_cpo = share(p147_cpo, p147)
+    part_p147 = share(p147, accorde)
     return {
         "demande": demande,
         "accorde": accorde,
@@ -180,16 +200,31 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
         "taux_versement": share(verse, accorde),
         "p147_accorde": p147,
         "p147_cpo_accorde": p147_cpo,
-        "part_cpo": share(p147_cpo, p147),
+        "part_cpo": part_cpo,
+        "cpo_cible_atteinte": None if part_cpo is None else part_cpo >= model.CPO_TARGET_SHARE,
         "cpo_accorde": cpo,
         "droit_commun_accorde": accorde - p147,
-        "part_p147": share(p147, accorde),
+        "part_p147": part_p147,
+        "part_droit_commun": None if part_p147 is None else 1 - part_p147,
         "petites_assos_accorde": small,
         "part_petites_assos": share(small, accorde),
         "hors_qpv_p147_accorde": hors_qpv,
         "part_hors_qpv": part_hors_qpv,
         "hors_qpv_depasse": part_hors_qpv is not None and part_hors_qpv > model.HORS_QPV_MAX_SHARE,
     }
+
+
+def small_association_by_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, **filters) -> pl.DataFrame:
+    """Per exercice with funding lines: accordé (`total`), of which to small associations
+    (`petites`, the `funding_totals` rule) and their share (`part`, None when nothing accordé)."""
+    params = _params(contrat, None, filters) | {"small": model.SMALL_ASSOCIATION}
+    m = _amounts(params)
+    return _frame(cur, f"""
+        SELECT l.annee, coalesce(sum({m['a']}), 0)::DOUBLE AS total,
+               coalesce(sum({m['a']}) FILTER (WHERE {_SMALL}), 0)::DOUBLE AS petites,
+               petites / nullif(total, 0) AS part
+        FROM lignes l JOIN sel s USING (code_action)
+        GROUP BY l.annee ORDER BY l.annee""", params)  # noqa: S608 (fixed fragments)
 
 
 def hors_qpv_by_departement(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
@@ -257,20 +292,36 @@ def cpo_commitments(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, **fi
 
 # --- alerts -----------------------------------------------------------------------------------
 
+# A funding line accordée (> 0) with nothing paid `$months` months after its decision (`$au`:
+# « données au »). One predicate for the list and its summary.
+_UNPAID = """l.montant_accorde > 0 AND coalesce(l.montant_verse, 0) = 0
+          AND l.date_decision IS NOT NULL
+          AND l.date_decision + to_months($months) < $au"""
+
+
 def unpaid_grants(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, months: int,
                   annee: int | None = None, **filters) -> pl.DataFrame:
     """Funding lines accordées (> 0) with nothing paid `months` months after the decision.
     Amounts are the lines' own amounts (not weighted by QPV shares)."""
     params = _params(contrat, annee, filters) | {"au": donnees_au, "months": months}
-    return _frame(cur, """
+    return _frame(cur, f"""
         SELECT s.code_contrat, l.code_action, s.libelle AS action, s.porteur, l.financeur, l.annee,
                l.montant_accorde, l.date_decision,
                date_diff('day', l.date_decision, $au) AS jours_depuis_decision
         FROM lignes l JOIN sel s USING (code_action)
-        WHERE l.montant_accorde > 0 AND coalesce(l.montant_verse, 0) = 0
-          AND l.date_decision IS NOT NULL
-          AND l.date_decision + to_months($months) < $au
-        ORDER BY l.date_decision, l.code_action, l.financeur""", params)
+        WHERE {_UNPAID}
+        ORDER BY l.date_decision, l.code_action, l.financeur""", params)  # noqa: S608 (fixed fragments)
+
+
+def unpaid_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, months: int,
+                   annee: int | None = None, **filters) -> dict:
+    """The lines of `unpaid_grants` (same rule and arguments): `lignes` (count) and `montant`
+    (their accordé, lines' own amounts), the figures the overview, the page and the séance show."""
+    params = _params(contrat, annee, filters) | {"au": donnees_au, "months": months}
+    count, total = _row(cur, f"""
+        SELECT count(*), coalesce(sum(l.montant_accorde), 0)
+        FROM lignes l WHERE {_UNPAID}""", params)  # noqa: S608 (fixed fragments)
+    return {"lignes": int(count), "montant": float(total)}
 
 
 def ended_without_status(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
@@ -355,8 +406,10 @@ def actions_table(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee:
 
 
 def action_detail(cur: duckdb.DuckDBPyConnection, *, code_action: str) -> dict | None:
-    """Everything about one action: its row (with porteur and identifier checks), the QPV served
-    with their shares, its objectives and each funding line. None when the code is unknown."""
+    """Everything about one action: its row (with porteur and identifier checks; `hors_qpv` = it
+    serves no QPV, `hors_qpv_declare` = the declared flag), the QPV served with their declared
+    and retained shares (`cdv_core.domain.shares`), its objectives and each funding line. None
+    when the code is unknown."""
     head = cur.sql(
         """SELECT a.*, c.libelle AS contrat, p.nom AS porteur, p.siret, p.rna, p.type_structure
            FROM action a LEFT JOIN porteur p USING (id_porteur) LEFT JOIN contrat c USING (code_contrat)
@@ -368,10 +421,13 @@ def action_detail(cur: duckdb.DuckDBPyConnection, *, code_action: str) -> dict |
     info["siret_valide"] = None if info["siret"] is None else identifiers.siret_valid(info["siret"])
     info["rna_valide"] = None if info["rna"] is None else identifiers.rna_valid(info["rna"])
     quartiers = cur.sql(
-        """SELECT aq.code_qp, q.libelle, aq.part,
-                  coalesce(aq.part, 1.0 / count(*) OVER ()) AS part_retenue
-           FROM action_quartier aq LEFT JOIN quartier q USING (code_qp)
-           WHERE aq.code_action = $code ORDER BY aq.code_qp""", params={"code": code_action}).pl()
+        f"""SELECT aq.code_qp, q.libelle, aq.part, sh.part AS part_retenue
+            FROM action_quartier aq JOIN ({shares.shares_sql("action")}) sh USING (code_action, code_qp)
+                 LEFT JOIN quartier q USING (code_qp)
+            WHERE aq.code_action = $code_action ORDER BY aq.code_qp""",  # noqa: S608 (fixed fragment)
+        params={"code_action": code_action}).pl()
+    info["hors_qpv_declare"] = info["hors_qpv"]
+    info["hors_qpv"] = quartiers.is_empty()  # the shared definition: no QPV link
     objectifs = cur.sql(
         """SELECT o.code_objectif, o.axe, o.libelle, o.code_qp
            FROM action_objectif ao JOIN objectif o USING (code_objectif)

@@ -7,7 +7,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from cdv_core.domain import model
+from cdv_core import fmt
+from cdv_core.domain import model, shares
 from cdv_core.queries import financements, gouvernance, territoire
 
 
@@ -61,9 +62,11 @@ def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
 
 
 def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
-    """Soft rules of the domain, reported as warnings (never blocking): one row per kind."""
+    """Soft rules of the domain, reported as warnings (never blocking): one row per kind.
+    « Hors QPV » is `shares.hors_qpv_sql` (no QPV link); the declared `action.hors_qpv` flag is
+    checked against it."""
     return cur.sql(
-        """SELECT * FROM (
+        f"""SELECT * FROM (
              SELECT 'Lignes de financement dont le versé dépasse l''accordé' AS controle, count(*) AS nombre,
                     'Actions et financements' AS page
              FROM financement f JOIN action a USING (code_action)
@@ -72,7 +75,16 @@ def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) 
              SELECT 'Lignes de financement dont l''accordé dépasse le demandé', count(*), 'Actions et financements'
              FROM financement f JOIN action a USING (code_action)
              WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > f.montant_demande
-           ) WHERE nombre > 0""",
+             UNION ALL
+             -- both directions of the hors-QPV flag check in one pass over the actions
+             SELECT unnest(['Actions déclarées hors QPV mais rattachées à un quartier (comptées dans les quartiers)',
+                            'Actions rattachées à aucun quartier sans être déclarées hors QPV (comptées hors QPV)']),
+                    unnest([declared_linked, undeclared_unlinked]), 'Actions et financements'
+             FROM (SELECT count(*) FILTER (WHERE declare AND NOT sans_lien) AS declared_linked,
+                          count(*) FILTER (WHERE NOT declare AND sans_lien) AS undeclared_unlinked
+                   FROM (SELECT a.hors_qpv AS declare, {shares.hors_qpv_sql("a")} AS sans_lien
+                         FROM action a WHERE $contrat IS NULL OR a.code_contrat = $contrat))
+           ) WHERE nombre > 0""",  # noqa: S608 (fixed fragments)
         params={"contrat": contrat},
     ).pl()
 
@@ -82,40 +94,35 @@ def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: d
     """All alerts of the overview, most serious first: (gravite, categorie, message, page)."""
     late = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au,
                                         tolerance_days=tolerance_days).filter(pl.col("en_retard"))
-    unpaid = financements.unpaid_grants(cur, contrat=contrat, donnees_au=donnees_au, months=unpaid_months)
+    unpaid = financements.unpaid_summary(cur, contrat=contrat, donnees_au=donnees_au, months=unpaid_months)
     gaps = missing_data(cur, contrat=contrat, donnees_au=donnees_au)
     checks = soft_check_warnings(cur, contrat=contrat)
     rows: list[dict] = []
     if late.height:
         rows.append({
             "gravite": "haute", "categorie": "Gouvernance",
-            "message": f"{late.height} instance(s) en retard sur leur cadence : "
+            "message": f"{fmt.plural(late.height, 'instance en retard', 'instances en retard')} sur "
+                       f"{'sa' if late.height < 2 else 'leur'} cadence : "
                        + ", ".join(late["libelle"].head(4).to_list()) + (" …" if late.height > 4 else ""),
             "page": "Gouvernance",
         })
-    if unpaid.height:
-        total = float(unpaid["montant_accorde"].sum())
+    if unpaid["lignes"]:
         rows.append({
             "gravite": "haute", "categorie": "Financements",
-            "message": f"{unpaid.height} subvention(s) accordée(s) non versée(s) plus de {unpaid_months} mois "
-                       f"après la décision, pour {_euros(total)}",
+            "message": f"{fmt.plural(unpaid['lignes'], 'subvention accordée non versée', 'subventions accordées non versées')}"
+                       f" plus de {fmt.integer(unpaid_months)} mois après la décision, "
+                       f"pour {fmt.euros(unpaid['montant'])}",
             "page": "Actions et financements",
         })
     for gap in gaps.iter_rows(named=True):  # a handful of gap kinds, not data rows
         detail = f" : {gap['detail']}" if gap["detail"] else ""
         rows.append({"gravite": "moyenne", "categorie": "Données manquantes",
-                     "message": f"{gap['manque']} : {gap['nombre']}{detail}", "page": gap["page"]})
+                     "message": f"{gap['manque']} : {fmt.integer(gap['nombre'])}{detail}", "page": gap["page"]})
     for check in checks.iter_rows(named=True):  # a handful of rule kinds, not data rows
         rows.append({"gravite": "moyenne", "categorie": "Contrôles de cohérence",
-                     "message": f"{check['controle']} : {check['nombre']}", "page": check["page"]})
+                     "message": f"{check['controle']} : {fmt.integer(check['nombre'])}", "page": check["page"]})
     return pl.DataFrame(rows, schema={"gravite": pl.String, "categorie": pl.String, "message": pl.String,
                                       "page": pl.String})
-
-
-def _euros(value: float) -> str:
-    from cdv_core import fmt
-
-    return fmt.euros(value)
 
 
 def provenance(cur: duckdb.DuckDBPyConnection, *, limit: int = 5) -> dict:

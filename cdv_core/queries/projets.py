@@ -12,20 +12,18 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
-from cdv_core.domain import progress
+from cdv_core.domain import progress, shares
+from cdv_core.domain.shares import SHARES_SQL  # the allocation-share rule, shared with the funding queries
 
-# Allocation share of each (action, QPV) link, summing to 1 per action: a given `part` is kept,
-# missing parts share what is left equally (everything equally when no part is given), then the
-# shares are normalised so that an action is never counted more or less than once.
-SHARES_SQL = """
-    SELECT aq.code_action, aq.code_qp,
-           coalesce(aq.part, greatest(1 - st.known, 0) / st.n_null)
-             / (st.known + CASE WHEN st.n_null > 0 THEN greatest(1 - st.known, 0) ELSE 0 END) AS part
-    FROM action_quartier aq
-    JOIN (SELECT code_action, coalesce(sum(part), 0) AS known, count(*) - count(part) AS n_null
-          FROM action_quartier GROUP BY code_action) st USING (code_action)
-    WHERE $contrat IS NULL OR aq.code_action IN (SELECT code_action FROM action WHERE code_contrat = $contrat)
-"""
+# Most worrying QPV first: status gravity, then the gap réalisé − attendu (most behind first),
+# then name and code (a stable order). The Projets page, its table and downloads, and the
+# séance's « projet de quartier » all use it.
+WORRY_ORDER: tuple[str, ...] = ("gravite", "ecart", "libelle", "code_qp")
+
+
+def most_worrying_first(frame: pl.DataFrame) -> pl.DataFrame:
+    """QPV rows (`qpv_overview`) sorted by `WORRY_ORDER`, missing values last."""
+    return frame.sort(list(WORRY_ORDER), nulls_last=True)
 
 
 def allocation_shares(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
@@ -60,16 +58,16 @@ def qpv_amounts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.Da
 
 def contract_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
     """Amounts of the selection, each action counted once: actions serving at least one QPV,
-    and actions hors QPV (no QPV link)."""
+    and actions hors QPV (no QPV link, `shares.hors_qpv_sql`)."""
     row = cur.execute(
-        """WITH amounts AS (
-             SELECT a.code_action, a.code_action IN (SELECT code_action FROM action_quartier) AS en_qpv,
+        f"""WITH amounts AS (
+             SELECT a.code_action, NOT {shares.hors_qpv_sql("a")} AS en_qpv,
                     sum(f.montant_accorde)::DOUBLE AS accorde, sum(f.montant_verse)::DOUBLE AS verse
              FROM action a JOIN financement f USING (code_action)
              WHERE $contrat IS NULL OR a.code_contrat = $contrat GROUP BY a.code_action)
            SELECT coalesce(sum(accorde) FILTER (WHERE en_qpv), 0), coalesce(sum(verse) FILTER (WHERE en_qpv), 0),
                   coalesce(sum(accorde) FILTER (WHERE NOT en_qpv), 0)
-           FROM amounts""",
+           FROM amounts""",  # noqa: S608 (fixed fragment)
         {"contrat": contrat},
     ).fetchall()[0]
     return {"accorde_qpv": float(row[0]), "verse_qpv": float(row[1]), "accorde_hors_qpv": float(row[2])}
@@ -169,12 +167,12 @@ def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
         fmt.percent_expr(pl.col("realise"), 0, missing="—").alias("Réalisé"), fmt.percent_expr(pl.col("attendu"), 0, missing="—").alias("Attendu"),
         pl.col("projet").fill_null("—").alias("Projet de quartier"),
     ]
-    return frame.sort("gravite", "ecart", "libelle", nulls_last=True).select(cols)
+    return most_worrying_first(frame).select(cols)
 
 
 def qpv_export(frame: pl.DataFrame) -> pl.DataFrame:
     """The QPV table for download: typed values, French headers."""
-    return frame.sort("gravite", "ecart", "libelle", nulls_last=True).select(
+    return most_worrying_first(frame).select(
         pl.col("code_contrat").alias("Code contrat"), pl.col("contrat").alias("Contrat"),
         pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"), pl.col("lib_com").alias("Commune"),
         pl.col("population").alias("Population"), pl.col("projet").alias("Projet de quartier"),
