@@ -84,6 +84,12 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{integer(n)} {word}"
 
 
+def capped_note(shown: int, total: int) -> str:
+    """Caption under a table cut to its first rows: `500 premières lignes sur 4 812 : téléchargez
+    le fichier pour tout voir.`"""
+    return f"{integer(shown)} premières lignes sur {integer(total)} : téléchargez le fichier pour tout voir."
+
+
 # --- vectorised (Polars) versions, for formatting whole table columns without Python loops ---
 
 def number_expr(expr, decimals: int = 0, *, signed: bool = False, missing: str | None = None):
@@ -122,3 +128,11 @@ def percent_expr(share_expr, decimals: int = 1, *, missing: str | None = None):
 def day_expr(expr, *, missing: str | None = None):
     """Polars expression: a date column as `JJ/MM/AAAA`."""
     return _or_missing(expr, expr.dt.strftime("%d/%m/%Y"), missing)
+
+
+def plural_expr(n_expr, singular: str, plural_form: str | None = None):
+    """Polars expression like `plural()`: `1 objectif`, `1 234 objectifs` (0 and 1 take the singular)."""
+    import polars as pl
+
+    word = pl.when(n_expr.abs() < 2).then(pl.lit(singular)).otherwise(pl.lit(plural_form or singular + "s"))
+    return number_expr(n_expr) + pl.lit(" ") + word

@@ -21,15 +21,15 @@ HIGHLIGHT, OTHER, EMPTY = [192, 57, 43], [31, 78, 121], [170, 170, 170]
 
 
 def _euros(col: str) -> pl.Expr:
-    return pl.col(col).map_elements(fmt.euros, return_dtype=pl.String).fill_null("—")
+    return fmt.euros_expr(pl.col(col), missing="—")
 
 
 def _percent(col: str) -> pl.Expr:
-    return pl.col(col).map_elements(fmt.percent, return_dtype=pl.String).fill_null("—")
+    return fmt.percent_expr(pl.col(col), missing="—")
 
 
 def _day(col: str) -> pl.Expr:
-    return pl.col(col).map_elements(fmt.day, return_dtype=pl.String).fill_null("—")
+    return fmt.day_expr(pl.col(col), missing="—")
 
 
 def _validity(col: str) -> pl.Expr:
@@ -186,7 +186,7 @@ if view != "Ingénierie":
     gaps = ui.cached(ctx, q.coverage_gaps, contrat=ctx.contrat, seuil=seuil)
     weak = gaps.filter(pl.col("peu_couvert"))
     with st.container(key="acteurs_peu_couverts"):
-        st.markdown(f"**QPV peu couverts sur une priorité de leur projet de quartier** — moins de {seuil} acteurs "
+        st.markdown(f"**QPV peu couverts sur une priorité de leur projet de quartier** — moins de {fmt.integer(seuil)} acteurs "
                     "dans les domaines de l'axe")
         if weak.is_empty():
             st.success("Chaque priorité des projets de quartier est couverte par assez d'acteurs.",
@@ -267,7 +267,7 @@ else:
         with st.container(key="acteurs_synthese_postes"):
             st.dataframe(summary.select(
                 pl.col("type_poste").alias("Type de poste"), pl.col("nb_postes").alias("Postes"),
-                pl.col("etp").map_elements(lambda v: fmt.number(v, 1), return_dtype=pl.String).alias("ETP"),
+                fmt.number_expr(pl.col("etp"), 1, missing="—").alias("ETP"),
                 pl.col("nb_cofinances").alias("Cofinancés"), _euros("cout").alias("Coût connu"),
                 _euros("finance").alias("Financé"), _euros("finance_etat").alias("dont État"),
                 _euros("montant_reference").alias("Aide de référence"),
@@ -324,7 +324,13 @@ else:
                                   key=f"acteurs_upload_{st.session_state.get('acteurs_upload_n', 0)}")
         if upload is not None:
             raw = upload.getvalue()
-            report = acteurs_import.check(raw, filename=upload.name)
+            # The check parses the whole file: once per file content, not on every rerun.
+            digest = hashlib.sha256(raw).hexdigest()
+            checked = st.session_state.get("acteurs_upload_check")
+            if not checked or checked[0] != (digest, upload.name):
+                checked = ((digest, upload.name), acteurs_import.check(raw, filename=upload.name))
+                st.session_state["acteurs_upload_check"] = checked
+            report = checked[1]
             for message in report.errors:
                 st.error(message, icon=":material/error:")
             for message in report.warnings:
@@ -337,13 +343,15 @@ else:
                         with ui.write_lock:
                             counts = acteurs_import.write(
                                 ui.connection(ctx.store_path), report, fichier=upload.name,
-                                empreinte=hashlib.sha256(raw).hexdigest())
+                                empreinte=digest)
                     except store.StoreError as exc:
                         st.error(str(exc), icon=":material/error:")
                     else:
                         st.session_state["acteurs_upload_n"] = st.session_state.get("acteurs_upload_n", 0) + 1
-                        st.toast(f"Import terminé : {counts['nouveaux']} nouveaux, {counts['modifies']} modifiés, "
-                                 f"{counts['inchanges']} inchangés.", icon=":material/check_circle:")
+                        st.session_state.pop("acteurs_upload_check", None)
+                        st.toast(f"Import terminé : {fmt.integer(counts['nouveaux'])} nouveaux, "
+                                 f"{fmt.integer(counts['modifies'])} modifiés, {fmt.integer(counts['inchanges'])} inchangés.",
+                                 icon=":material/check_circle:")
                         st.rerun()
         import_year = st.number_input("Année de la liste", min_value=2014, max_value=2035, value=2023, step=1,
                                       key="acteurs_annee_liste")
@@ -365,7 +373,7 @@ else:
                                          key="acteurs_code_2015")
                 target = cols[1].selectbox("Contrat 2024", [None, *contract_labels], key="acteurs_contrat_2024",
                                            format_func=lambda c: "(détacher)" if c is None else contract_labels[c])
-                if st.form_submit_button("Enregistrer", icon=":material/link:"):
+                if st.form_submit_button("Enregistrer", icon=":material/link:", key="acteurs_rattachement_submit"):
                     try:
                         with ui.write_lock:
                             acteurs_import.attach_contract(ui.connection(ctx.store_path), code_cv_2015=code,

@@ -31,24 +31,24 @@ if flash:
 common = {"contrat": ctx.contrat, "donnees_au": ctx.donnees_au}
 instances = ui.cached(ctx, gouv.instance_cadence, tolerance_days=tolerance, **common)
 late = instances.filter(pl.col("en_retard"))
+head = gouv.headline(instances)
 bodies = ui.cached(ctx, gouv.residents_bodies, **common)
 decisions_n = ui.cached(ctx, gouv.decision_counts, **common)
-no_body = bodies.filter(~pl.col("instance_habitants_active"))
 
 with st.container(key="gouv_kpis"):
     cols = st.columns(5)
     with cols[0]:
-        ui.kpi("Instances", fmt.integer(instances.height),
+        ui.kpi("Instances", fmt.integer(head["instances"]),
                help="Instances de gouvernance de la sélection créées à la date des données.")
     with cols[1]:
-        ui.kpi("Instances en retard", fmt.integer(late.height),
+        ui.kpi("Instances en retard", fmt.integer(head["en_retard"]),
                help=f"Dernière réunion tenue (ou création) plus ancienne que la cadence attendue plus "
                     f"{fmt.plural(tolerance, 'jour')} de tolérance. Les réunions annulées ou reportées ne comptent pas.")
     with cols[2]:
-        ui.kpi("Réunions tenues", fmt.integer(instances["tenues_12_mois"].sum()),
+        ui.kpi("Réunions tenues", fmt.integer(head["tenues_12_mois"]),
                help="Réunions au statut « tenue » dans les 12 mois précédant la date des données.")
     with cols[3]:
-        ui.kpi("Habitants présents", fmt.integer(instances["habitants_12_mois"].sum()),
+        ui.kpi("Habitants présents", fmt.integer(head["habitants_12_mois"]),
                help="Somme des habitants présents aux réunions tenues dans les 12 mois précédant la date des "
                     "données, toutes instances.")
     with cols[4]:
@@ -89,28 +89,13 @@ with tab_cadence:
             hide_index=True, key="gouv_table_types")
 
         st.markdown("**Instances** — les instances en retard d'abord")
-        shown = instances.head(TABLE_CAP).select(
-            pl.col("libelle").alias("Instance"),
-            pl.when(pl.col("en_retard")).then(pl.format("en retard de {} j", pl.col("jours_retard")))
-              .otherwise(pl.lit("à jour")).alias("Situation"),
-            pl.col("type_instance").alias("Type"),
-            pl.col("code_contrat").alias("Contrat"), pl.col("code_qp").fill_null("tout le contrat").alias("QPV"),
-            pl.format("tous les {} mois", pl.col("cadence_mois")).alias("Cadence attendue"),
-            pl.format("{} / {}", pl.col("tenues_annee"), pl.col("attendues_annee")).alias(f"Tenues / attendues {year}"),
-            pl.col("derniere_tenue").alias("Dernière réunion tenue"),
-            pl.col("prochaine_prevue").alias("Prochaine réunion prévue"),
-            pl.col("echeance").alias("Échéance (cadence + tolérance)"),
-            pl.col("code_instance").alias("Code"),
-        )
-        if ctx.contrat:
-            shown = shown.drop("Contrat")
-        st.dataframe(shown, hide_index=True, key="gouv_table_instances", column_config={
+        inst_table = gouv.instances_table(instances, annee=year, with_contract=ctx.contrat is None)
+        st.dataframe(inst_table.head(TABLE_CAP), hide_index=True, key="gouv_table_instances", column_config={
             c: st.column_config.DateColumn(c, format="DD/MM/YYYY")
             for c in ("Dernière réunion tenue", "Prochaine réunion prévue", "Échéance (cadence + tolérance)")})
-        if instances.height > TABLE_CAP:
-            st.caption(f"{fmt.integer(TABLE_CAP)} premières instances sur {fmt.integer(instances.height)} : "
-                       "choisissez un contrat dans le panneau latéral pour les voir toutes.")
-        download_buttons(shown, basename="gouvernance_instances", key="gouv_dl_instances")
+        if inst_table.height > TABLE_CAP:
+            st.caption(fmt.capped_note(TABLE_CAP, inst_table.height))
+        download_buttons(inst_table, basename="gouvernance_instances", key="gouv_dl_instances")
         st.caption(f"Règle : une instance est en retard quand sa dernière réunion tenue (ou sa création si elle ne "
                    f"s'est jamais réunie) date de plus que sa cadence attendue plus {fmt.plural(tolerance, 'jour')} "
                    "(paramètre CDV_CADENCE_TOLERANCE_DAYS). Les réunions annulées, reportées ou seulement prévues "
@@ -177,17 +162,19 @@ with tab_calendar:
 # --- residents --------------------------------------------------------------------------------
 with tab_residents:
     if tab_residents.open:
-        n_qpv = bodies.height
+        residents = gouv.residents_summary(bodies)
         cols = st.columns(3)
         with cols[0]:
-            ui.kpi("QPV avec conseil citoyen actif", f"{fmt.integer(bodies['conseil_citoyen_actif'].sum())} / {fmt.integer(n_qpv)}",
+            ui.kpi("QPV avec conseil citoyen actif",
+                   f"{fmt.integer(residents['conseil_citoyen_actif'])} / {fmt.integer(residents['qpv'])}",
                    help=f"Conseil citoyen ayant tenu au moins une réunion dans les {cadence.ACTIVE_MONTHS} mois "
                         "précédant la date des données.")
         with cols[1]:
-            ui.kpi("QPV sans instance d'habitants active", fmt.integer(no_body.height),
-                   help="Ni conseil citoyen ni table de quartier réunis dans les 12 derniers mois.")
+            ui.kpi("QPV sans instance d'habitants active", fmt.integer(residents["sans_instance_active"]),
+                   help="Ni conseil citoyen ni table de quartier réunis dans les "
+                        f"{cadence.ACTIVE_MONTHS} mois précédant la date des données.")
         with cols[2]:
-            ui.kpi("QPV sans conseil citoyen", fmt.integer((~bodies["a_conseil_citoyen"]).sum()))
+            ui.kpi("QPV sans conseil citoyen", fmt.integer(residents["sans_conseil_citoyen"]))
 
         part = ui.cached(ctx, gouv.participation_by_type, **common)
         st.markdown("**Habitants présents par réunion tenue**, par type d'instance et par année")
@@ -218,18 +205,11 @@ with tab_residents:
             st.altair_chart(ui.altair_fr(dots), width="stretch", key="gouv_chart_residents")
 
         st.markdown("**Instances d'habitants par QPV** — les QPV sans instance active d'abord")
-        qpv_table = bodies.head(TABLE_CAP).select(
-            pl.col("code_qp").alias("QPV"), pl.col("quartier").alias("Quartier"), pl.col("lib_com").alias("Commune"),
-            pl.col("code_contrat").alias("Contrat"),
-            pl.when(~pl.col("a_conseil_citoyen")).then(pl.lit("aucun"))
-              .when(pl.col("conseil_citoyen_actif")).then(pl.lit("actif")).otherwise(pl.lit("inactif")).alias("Conseil citoyen"),
-            pl.col("derniere_reunion_cc").alias("Dernière réunion du conseil citoyen"),
-            pl.when(pl.col("instance_habitants_active")).then(pl.lit("oui")).otherwise(pl.lit("non"))
-              .alias("Instance d'habitants active"))
-        st.dataframe(qpv_table, hide_index=True, key="gouv_table_qpv", column_config={
+        qpv_table = gouv.bodies_table(bodies)
+        st.dataframe(qpv_table.head(TABLE_CAP), hide_index=True, key="gouv_table_qpv", column_config={
             "Dernière réunion du conseil citoyen": st.column_config.DateColumn(format="DD/MM/YYYY")})
-        if bodies.height > TABLE_CAP:
-            st.caption(f"{fmt.integer(TABLE_CAP)} premiers QPV sur {fmt.integer(bodies.height)}.")
+        if qpv_table.height > TABLE_CAP:
+            st.caption(fmt.capped_note(TABLE_CAP, qpv_table.height))
         download_buttons(qpv_table, basename="gouvernance_instances_habitants", key="gouv_dl_qpv")
 
 # --- decisions --------------------------------------------------------------------------------
@@ -249,20 +229,15 @@ with tab_decisions:
         with cols[2]:
             overdue_only = st.toggle("En retard seulement", key="gouv_dec_retard")
         log = ui.cached(ctx, gouv.decision_log, statuts=tuple(statuts) or None, code_instance=instance_filter,
-                        overdue_only=overdue_only, limit=TABLE_CAP, **common)
+                        overdue_only=overdue_only, **common)
         st.caption(f"{fmt.plural(decisions_n['total'], 'décision')} dans la sélection, dont "
                    f"{fmt.integer(decisions_n['en_retard'])} en retard (échéance dépassée, « à faire » ou « en cours ») ; "
-                   f"les décisions en retard sont listées d'abord." + (f" Affichage limité à {TABLE_CAP} lignes."
-                                                                       if log.height >= TABLE_CAP else ""))
-        dec_table = log.select(
-            pl.when(pl.col("en_retard")).then(pl.format("en retard de {} j", pl.col("jours_retard")))
-              .otherwise(pl.lit("")).alias("Retard"),
-            pl.col("libelle").alias("Décision"), pl.col("responsable").alias("Responsable"),
-            pl.col("date_echeance").alias("Échéance"), pl.col("statut").alias("Statut"),
-            pl.col("instance").alias("Instance"), pl.col("date_reunion").alias("Réunion du"),
-            pl.col("actions_liees").alias("Actions liées"), pl.col("id_decision").alias("Code"))
-        st.dataframe(dec_table, hide_index=True, key="gouv_table_decisions", column_config={
+                   "les décisions en retard sont listées d'abord.")
+        dec_table = gouv.decisions_table(log)
+        st.dataframe(dec_table.head(TABLE_CAP), hide_index=True, key="gouv_table_decisions", column_config={
             c: st.column_config.DateColumn(c, format="DD/MM/YYYY") for c in ("Échéance", "Réunion du")})
+        if dec_table.height > TABLE_CAP:
+            st.caption(fmt.capped_note(TABLE_CAP, dec_table.height))
         download_buttons(dec_table, basename="gouvernance_decisions", key="gouv_dl_decisions")
 
 # --- annual obligations -----------------------------------------------------------------------
@@ -275,33 +250,18 @@ with tab_obligations:
             "« revue de projet de quartier », ou d'une instance dont l'objet mentionne « revue annuelle » ;\n"
             f"- **Rapport annuel** : le projet est soumis aux conseils citoyens au moins {gouv.RAPPORT_DELAI_MOIS} mois "
             "avant son vote (jalons « consultation conseils citoyens » et « rapport annuel » de l'exercice).")
-        summary = (obligations.group_by("annee")
-                   .agg(pl.len().alias("Contrats"),
-                        *[(pl.col(c) == "respectée").sum().alias(f"{label} respectée")
-                          for c, label in (("copil_statut", "COPIL"), ("revue_statut", "Revue annuelle"),
-                                           ("rapport_statut", "Rapport annuel"))],
-                        *[(pl.col(c) == "non respectée").sum().alias(f"{label} non respectée")
-                          for c, label in (("copil_statut", "COPIL"), ("revue_statut", "Revue annuelle"),
-                                           ("rapport_statut", "Rapport annuel"))])
-                   .sort("annee").with_columns(pl.col("annee").cast(pl.String)).rename({"annee": "Année"}))
-        if ctx.contrat is None:
-            st.dataframe(summary, hide_index=True, key="gouv_table_oblig_summary")
         detail = obligations
         if ctx.contrat is None:
-            detail = obligations.filter(pl.any_horizontal(
-                pl.col("copil_statut", "revue_statut", "rapport_statut").is_in(["non respectée", "délai prévu insuffisant",
-                                                                                 "non renseignée"])))
+            st.dataframe(gouv.obligations_summary(obligations), hide_index=True, key="gouv_table_oblig_summary")
+            detail = gouv.obligations_to_check(obligations)
             st.markdown("**Contrats et années où une obligation n'est pas respectée ou pas renseignée**")
-        obl_table = detail.head(TABLE_CAP).select(
-            pl.col("contrat").alias("Contrat"), pl.col("annee").cast(pl.String).alias("Année"),
-            pl.col("copil_tenus").alias("COPIL tenus"), pl.col("copil_statut").alias("Obligation COPIL"),
-            pl.col("revues_tenues").alias("Revues tenues"), pl.col("revue_statut").alias("Revue annuelle"),
-            pl.col("date_consultation").alias("Consultation des conseils citoyens"),
-            pl.col("date_vote").alias("Vote du rapport annuel"),
-            pl.col("ecart_jours").alias("Écart (jours)"), pl.col("rapport_statut").alias("Rapport annuel"))
-        st.dataframe(obl_table, hide_index=True, key="gouv_table_obligations", column_config={
+        obl_table = gouv.obligations_table(detail)
+        st.dataframe(obl_table.head(TABLE_CAP), hide_index=True, key="gouv_table_obligations", column_config={
             c: st.column_config.DateColumn(c, format="DD/MM/YYYY")
             for c in ("Consultation des conseils citoyens", "Vote du rapport annuel")})
+        if obl_table.height > TABLE_CAP:
+            st.caption(fmt.capped_note(TABLE_CAP, obl_table.height))
+        download_buttons(obl_table, basename="gouvernance_obligations", key="gouv_dl_obligations")
         st.caption("Dates des jalons : date de réalisation si elle est renseignée, sinon date prévue. "
                    "« en cours » : l'année n'est pas terminée ; « à venir » : le vote n'est pas encore dû.")
 

@@ -55,8 +55,9 @@ if meta["fraicheur"] != "à jour":
         f"{ctx.settings.indicator_max_age_months} mois avant le {fmt.day(ctx.donnees_au)}." if meta["derniere_date"]
         else "Aucune valeur de cet indicateur pour les quartiers de la sélection.", icon=":material/schedule:")
 
-comparison = ui.cached(ctx, ind.comparison, code_indicateur=code, contrat=ctx.contrat, reference=reference)
-aggregate = ui.cached(ctx, ind.aggregate, code_indicateur=code, contrat=ctx.contrat)
+comparison = ui.cached(ctx, ind.comparison, code_indicateur=code, contrat=ctx.contrat, reference=reference,
+                       donnees_au=ctx.donnees_au)
+aggregate = ui.cached(ctx, ind.aggregate, code_indicateur=code, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
 vintage = comparison["date_valeur"].max() if comparison.height else None
 
 tab_traj, tab_comp, tab_dico = st.tabs(["Trajectoire d'un quartier", "Comparaison des quartiers",
@@ -111,7 +112,8 @@ with tab_traj:
             measured = " (valeur du quartier)" if row["mesure_tendance"] == "valeur" else ""
             st.caption(f"Tendance{measured} : **{gaps.TREND_LABELS[status]}**")
 
-    traj = ui.cached(ctx, ind.trajectory, code_indicateur=code, focus=focus, autres=tuple(autres))
+    traj = ui.cached(ctx, ind.trajectory, code_indicateur=code, focus=focus, autres=tuple(autres),
+                     donnees_au=ctx.donnees_au)
     agg = aggregate.filter(pl.col("valeur").is_not_null())
     agg_label = ("Ensemble des QPV (somme)" if method == "somme" else "Ensemble des QPV (moyenne pondérée)")
     lines = ind.plotted(traj).select("serie", "type_serie", "date_valeur", "valeur")
@@ -201,7 +203,7 @@ with tab_comp:
         st.caption(
             ("Somme" if method == "somme" else "Moyenne pondérée par la population")
             + f" des quartiers de la sélection : **{fmt.number(a['valeur'], 1)}{ind.display_unit(unite)}** "
-            f"({a['qpv_inclus']} QPV renseignés sur {a['qpv_total']}"
+            f"({fmt.integer(a['qpv_inclus'])} QPV renseignés sur {fmt.integer(a['qpv_total'])}"
             + (" : somme incomplète" if method == "somme" and a["qpv_inclus"] < a["qpv_total"] else "") + ")."
             + ("" if method == "somme" else " Un pourcentage n'est jamais additionné entre quartiers."))
     known = comparison.filter(pl.col("valeur").is_not_null()).sort("valeur", descending=True)
@@ -233,7 +235,8 @@ with tab_comp:
         note = {"commune": "Trait noir : commune du quartier", "EPCI": "Trait noir : EPCI du quartier",
                 "France": "Trait noir : France"}[reference] + ", même année (valeur de comparaison de l'écart)."
         if shown.height < known.height:
-            note += f" Affichés : les {DOT_PLOT_HALF} valeurs les plus hautes et les {DOT_PLOT_HALF} plus basses sur {known.height} (tableau complet à télécharger)."
+            note += (f" Affichés : les {DOT_PLOT_HALF} valeurs les plus hautes et les {DOT_PLOT_HALF} plus basses "
+                     f"sur {fmt.integer(known.height)} (tableau complet à télécharger).")
         st.caption(note)
     missing_now = comparison.filter(pl.col("valeur").is_null())
     if missing_now.height:
@@ -243,7 +246,8 @@ with tab_comp:
     table = ind.comparison_table(comparison.head(TABLE_ROWS), unite=unite)
     st.dataframe(table, hide_index=True, width="stretch", key="indic_table_comparaison")
     if comparison.height > TABLE_ROWS:
-        st.caption(f"{TABLE_ROWS} premiers quartiers sur {comparison.height} : téléchargez le tableau complet.")
+        st.caption(f"{fmt.integer(TABLE_ROWS)} premiers quartiers sur {fmt.integer(comparison.height)} : "
+                   "téléchargez le tableau complet.")
     # Building the Excel file of a national selection takes about a second: only on request.
     if comparison.height <= LAZY_DOWNLOAD_ROWS or st.toggle(
             f"Préparer le téléchargement des {fmt.integer(comparison.height)} quartiers", key="indic_dl_comp_prep"):
@@ -261,7 +265,7 @@ with tab_dico:
     query = st.text_input("Rechercher un indicateur", placeholder="libellé, code, source, thématique…",
                           key="indic_recherche")
     found = ind.filter_dictionary(dico, query)
-    st.caption(f"{fmt.plural(found.height, 'indicateur')} sur {dico.height}. « QPV renseignés » : quartiers de la "
+    st.caption(f"{fmt.plural(found.height, 'indicateur')} sur {fmt.integer(dico.height)}. « QPV renseignés » : quartiers de la "
                "sélection ayant une valeur au dernier millésime ; les autres relèvent du secret statistique "
                "(nd, ns, s, so).")
     st.dataframe(ind.dictionary_table(found), hide_index=True, width="stretch", key="indic_dictionnaire")

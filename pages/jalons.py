@@ -30,16 +30,6 @@ ready = ui.cached(ctx, jalons.readiness, contrat=ctx.contrat, donnees_au=ctx.don
 counts = ui.cached(ctx, jalons.milestone_counts, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
 
 
-def _euros(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    # Display only, on small capped frames.
-    return frame.with_columns(pl.col(c).map_elements(fmt.euros, return_dtype=pl.String) for c in columns)
-
-
-def _numbers(frame: pl.DataFrame, *columns: str, decimals: int = 1) -> pl.DataFrame:
-    return frame.with_columns(pl.col(c).map_elements(lambda v: fmt.number(v, decimals), return_dtype=pl.String,
-                                                     skip_nulls=False) for c in columns)
-
-
 def _write(action, success: str, *, remember: str | None = None, **kwargs) -> None:
     """Run a validated write; French errors in a box, success message kept across the rerun.
     `remember`: a session key that receives the write's result (e.g. the new baseline's id)."""
@@ -64,8 +54,8 @@ with st.container(key="jalons_kpis"):
                help=f"Échéance : {fmt.long_day(countdown['date'])}"
                     + ("" if countdown["jalon_enregistre"] else " (aucun jalon enregistré : fin 2027 par défaut)"))
     with cols[1]:
-        st.metric("Préparation de l'actualisation", f"{ready['remplis']} / {ready['total']} critères",
-                  delta="prêt" if ready["pret"] else f"{ready['total'] - ready['remplis']} à compléter",
+        st.metric("Préparation de l'actualisation", f"{fmt.integer(ready['remplis'])} / {fmt.integer(ready['total'])} critères",
+                  delta="prêt" if ready["pret"] else f"{fmt.integer(ready['a_completer'])} à compléter",
                   delta_color="green" if ready["pret"] else "red", delta_arrow="off", help=rd.score_rule(),
                   border=True)
     with cols[2]:
@@ -86,10 +76,11 @@ with tab_ready:
     missing = items.filter(~pl.col("ok"))
     with st.container(key="jalons_verdict"):
         if ready["pret"]:
-            st.success(f"Prêt pour l'actualisation : les {ready['total']} critères sont remplis.",
+            st.success(f"Prêt pour l'actualisation : les {fmt.integer(ready['total'])} critères sont remplis.",
                        icon=":material/verified:")
         else:
-            st.warning(f"Pas encore prêt pour l'actualisation ({ready['remplis']} / {ready['total']} critères). "
+            st.warning(f"Pas encore prêt pour l'actualisation ({fmt.integer(ready['remplis'])} / "
+                       f"{fmt.integer(ready['total'])} critères). "
                        f"À compléter : {' ; '.join(missing['libelle'].to_list())}.", icon=":material/warning:")
     with st.container(key="jalons_checklist"):
         for item in items.iter_rows(named=True):  # the 8 checklist items, not data rows
@@ -109,9 +100,10 @@ with tab_ready:
     if ctx.contrat is None and ready["contrats"].height > 1:
         st.subheader("Préparation par contrat")
         per = ready["contrats"]
-        st.caption(f"{fmt.plural(int(per['pret'].sum()), 'contrat prêt', 'contrats prêts')} sur "
+        st.caption(f"{fmt.plural(ready['contrats_prets'], 'contrat prêt', 'contrats prêts')} sur "
                    f"{fmt.integer(per.height)} ; les moins avancés en premier"
-                   + (f" ({MAX_ROWS} premiers affichés)." if per.height > MAX_ROWS else "."))
+                   + (f" ({fmt.integer(MAX_ROWS)} premiers affichés ; le téléchargement contient tout)."
+                      if per.height > MAX_ROWS else "."))
         shown = per.head(MAX_ROWS).select(
             pl.col("contrat").alias("Contrat"),
             pl.format("{} / {}", "remplis", pl.lit(ready["total"])).alias("Critères remplis"),
@@ -173,7 +165,8 @@ with tab_road:
             hide_index=True, key="jalons_table_retard",
             column_config={"Prévu le": st.column_config.DateColumn(format="DD/MM/YYYY")})
         if late.height > MAX_ROWS:
-            st.caption(f"{MAX_ROWS} premiers sur {fmt.integer(late.height)} : téléchargez la liste complète ci-dessous.")
+            st.caption(f"{fmt.integer(MAX_ROWS)} premiers sur {fmt.integer(late.height)} : téléchargez la liste "
+                       "complète dans « Tous les jalons » ci-dessous.")
 
     st.subheader("Rapport annuel")
     st.caption("Le projet de rapport annuel est soumis aux conseils citoyens au moins un mois avant son vote "
@@ -202,6 +195,8 @@ with tab_road:
             pl.col("date_realisation").alias("Réalisé le"), pl.col("statut").alias("Statut")),
             hide_index=True, key="jalons_table_tous",
             column_config={c: st.column_config.DateColumn(format="DD/MM/YYYY") for c in ("Prévu le", "Réalisé le")})
+        if every.height > MAX_ROWS:
+            st.caption(fmt.capped_note(MAX_ROWS, every.height))
         download_buttons(every.select(
             pl.col("id_jalon").alias("Identifiant"), pl.col("code_contrat").alias("Code contrat"),
             pl.col("contrat").alias("Contrat"), pl.col("type_jalon").alias("Type"), pl.col("libelle").alias("Jalon"),
@@ -239,8 +234,7 @@ with tab_base:
                 if obj.is_empty():
                     st.success("Aucun objectif ajouté, supprimé ou renommé depuis la référence.", icon=":material/check_circle:")
                 else:
-                    n = obj.group_by("changement").len()
-                    st.markdown(" · ".join(f"**{fmt.integer(c)}** {k}" for k, c in n.sort("changement").iter_rows()))
+                    st.markdown(" · ".join(f"**{fmt.integer(c)}** {k}" for k, c in diff["changements"].items()))
                     st.dataframe(obj.select(pl.col("changement").alias("Changement"), pl.col("code_objectif").alias("Objectif"),
                                             pl.col("code_qp").alias("QPV"), pl.col("axe").alias("Axe"),
                                             pl.col("libelle_avant").fill_null("—").alias("Libellé à la référence"),
@@ -272,13 +266,7 @@ with tab_base:
                                  alt.Tooltip("actions:Q", title="Actions")],
                     ).properties(height=36 * th.height + 40)
                     st.altair_chart(ui.altair_fr(chart), width="stretch", key="jalons_chart_thematiques")
-                    table = _euros(th, "montant_avant", "montant_maintenant", "ecart_montant").select(
-                        pl.col("thematique").alias("Code"), pl.col("libelle").alias("Thématique"),
-                        pl.col("actions_avant").alias(f"Actions {then_label}"),
-                        pl.col("montant_avant").alias(f"Accordé {then_label}"),
-                        pl.col("actions_maintenant").alias(f"Actions {now_label}"),
-                        pl.col("montant_maintenant").alias(f"Accordé {now_label}"),
-                        pl.col("ecart_montant").alias("Écart"))
+                    table = jalons.thematiques_table(th, then_label=then_label, now_label=now_label)
                     st.dataframe(table, hide_index=True, key="jalons_table_thematiques")
 
             st.subheader("Indicateurs : valeur à la référence et dernière valeur")
@@ -287,22 +275,18 @@ with tab_base:
                 if ind.is_empty():
                     st.info("Aucune valeur d'indicateur pour les QPV de ce contrat.", icon=":material/info:")
                 else:
-                    fav = ind.filter(pl.col("evolution") == "favorable").height
-                    unfav = ind.filter(pl.col("evolution") == "défavorable").height
-                    st.markdown(f"**{fmt.integer(fav)}** évolutions favorables · **{fmt.integer(unfav)}** défavorables "
+                    evol = diff["evolutions"]
+                    st.markdown(f"**{fmt.integer(evol['favorable'])}** évolutions favorables · "
+                                f"**{fmt.integer(evol['défavorable'])}** défavorables "
                                 f"sur {fmt.integer(ind.height)} couples indicateur × QPV (selon le sens souhaité de l'indicateur).")
-                    shown = _numbers(ind.head(MAX_ROWS), "valeur_avant", "valeur_maintenant", "ecart").select(
-                        pl.col("indicateur").alias("Indicateur"), pl.col("quartier").alias("Quartier"),
-                        pl.col("date_avant").alias("Date (référence)"),
-                        pl.coalesce(pl.col("valeur_avant").replace("—", None), pl.col("secret_avant")).alias("Valeur (référence)"),
-                        pl.col("date_maintenant").alias("Date (dernière)"),
-                        pl.coalesce(pl.col("valeur_maintenant").replace("—", None), pl.col("secret_maintenant")).alias("Valeur (dernière)"),
-                        pl.col("ecart").alias("Écart"), pl.col("unite").alias("Unité"),
-                        pl.col("evolution").alias("Évolution"))
-                    st.dataframe(shown, hide_index=True, key="jalons_table_indicateurs",
+                    st.dataframe(jalons.indicator_diff_table(ind.head(MAX_ROWS)), hide_index=True,
+                                 key="jalons_table_indicateurs",
                                  column_config={c: st.column_config.DateColumn(format="DD/MM/YYYY")
                                                 for c in ("Date (référence)", "Date (dernière)")})
-                    download_buttons(ind, basename="evolution_indicateurs", key="jalons_dl_indicateurs")
+                    if ind.height > MAX_ROWS:
+                        st.caption(fmt.capped_note(MAX_ROWS, ind.height))
+                    download_buttons(jalons.indicator_diff_export(ind), basename="evolution_indicateurs",
+                                     key="jalons_dl_indicateurs")
 
         st.subheader("Figer une référence")
         signature = contracts["date_signature"][0] if contracts.height else None

@@ -6,7 +6,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cdv_core import exports, fmt, seance, ui
+from cdv_core import exports, fmt, seance, store, ui
 from cdv_core.edits import gouvernance as gouvernance_edits
 from cdv_core.edits import seance as seance_edits
 from cdv_core.queries import gouvernance, territoire
@@ -176,7 +176,7 @@ with tab_seance:
             with c3:
                 actions = st.text_input("Actions liées (codes)", key="seance_dec_actions",
                                         help="Codes d'action séparés par des virgules.")
-            if st.form_submit_button("Ajouter la décision", icon=":material/add:"):
+            if st.form_submit_button("Ajouter la décision", icon=":material/add:", key="seance_dec_submit"):
                 if not libelle.strip():
                     st.error("Le libellé de la décision est obligatoire.")
                 else:
@@ -198,13 +198,16 @@ with tab_seance:
                     libelle=d["libelle"], responsable=d["responsable"], date_echeance=d["date_echeance"],
                     actions=gouvernance_edits.parse_action_codes(d["actions"])) for d in state["decisions"]),
             )
-            with ui.write_lock:
-                result = gouvernance_edits.record_meeting(ui.connection(ctx.store_path), draft, today=date.today(),
-                                                          replaces=state["reunion"])
+            agenda = seance_edits.agenda_entry(code_instance=state["instance"], keys=state["keys"],
+                                               code_qp=state["code_qp"])
+            try:
+                with ui.write_lock:  # the meeting, its decisions and the agenda: one transaction
+                    result = gouvernance_edits.record_meeting(ui.connection(ctx.store_path), draft,
+                                                              today=date.today(), replaces=state["reunion"],
+                                                              meta=(agenda,))
+            except store.StoreError as exc:  # the store could not even be opened for writing
+                result = gouvernance_edits.RecordResult([f"La séance n'a pas été enregistrée : {exc}"])
             if result.ok:
-                with ui.write_lock:
-                    seance_edits.remember_agenda(ui.connection(ctx.store_path), code_instance=state["instance"],
-                                                 keys=state["keys"], code_qp=state["code_qp"])
                 st.session_state[STATE] = None
                 st.session_state["seance_closed"] = (result.id_reunion, len(draft.decisions))
                 st.rerun()

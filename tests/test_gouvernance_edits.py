@@ -56,6 +56,9 @@ def test_record_meeting_with_decisions(con):
     assert con.execute("SELECT id_decision, statut FROM decision ORDER BY 1").fetchall() == [
         ("D-I-T-008-1", "à faire"), ("D-I-T-008-2", "en cours")]
     assert con.execute("SELECT * FROM decision_action").fetchall() == [("D-I-T-008-1", "A-1")]
+    # the log of writes names the tables (not '*'), so imports of other tables can still be rolled back
+    assert con.execute("SELECT nom_table FROM journal_ecriture WHERE version_store = $v ORDER BY 1",
+                       {"v": after["version"]}).fetchall() == [("decision",), ("decision_action",), ("reunion",)]
     assert edits.record_meeting(con, _draft(), today=TODAY).id_reunion == "R-I-T-009"
 
 

@@ -13,6 +13,7 @@ from cdv_core.queries import indicateurs as ind
 from tests.conftest import insert, minimal_contract
 
 D22, D24 = date(2022, 1, 1), date(2024, 1, 1)
+AU = date(2026, 11, 15)  # « données au » of the hand-made store (after every value)
 
 
 # --- gap ------------------------------------------------------------------------------------------
@@ -148,7 +149,7 @@ def store(empty_store):
 
 
 def test_comparison_gap_baseline_and_trend(store):
-    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="commune")
+    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="commune", donnees_au=AU)
     rows = {r["code_qp"]: r for r in frame.iter_rows(named=True)}
     assert frame["date_valeur"].unique().to_list() == [D24]
     a, b, c = rows[QA], rows[QB], rows[QC]
@@ -166,7 +167,7 @@ def test_comparison_gap_baseline_and_trend(store):
 
 
 def test_comparison_epci_falls_back_to_the_signatory(store):
-    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="EPCI")
+    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="EPCI", donnees_au=AU)
     refs = dict(zip(frame["code_qp"], frame["code_reference"]))
     assert refs == {QA: "200000001", QB: "200000001", QC: "200000009"}
     c = frame.filter(pl.col("code_qp") == QC).row(0, named=True)
@@ -175,11 +176,11 @@ def test_comparison_epci_falls_back_to_the_signatory(store):
 
 def test_comparison_rejects_unknown_reference(store):
     with pytest.raises(ValueError):
-        ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="région; DROP TABLE x")
+        ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="région; DROP TABLE x", donnees_au=AU)
 
 
 def test_weighted_mean_leaves_secret_values_out(store):
-    frame = ind.aggregate(store, code_indicateur="T1", contrat="CV-T")
+    frame = ind.aggregate(store, code_indicateur="T1", contrat="CV-T", donnees_au=AU)
     rows = {r["date_valeur"]: r for r in frame.iter_rows(named=True)}
     assert rows[D22]["valeur"] == pytest.approx((40 * 1000 + 50 * 3000) / 4000)
     assert rows[D24]["valeur"] == pytest.approx((36 * 1000 + 30 * 2000) / 3000)  # B (secret) is not a 0
@@ -188,9 +189,9 @@ def test_weighted_mean_leaves_secret_values_out(store):
 
 
 def test_sum_only_for_summable_counts(store):
-    counts = ind.aggregate(store, code_indicateur="T2", contrat="CV-T").row(0, named=True)
+    counts = ind.aggregate(store, code_indicateur="T2", contrat="CV-T", donnees_au=AU).row(0, named=True)
     assert (counts["valeur"], counts["qpv_inclus"], counts["methode"]) == (15.0, 2, "somme")
-    shares = ind.aggregate(store, code_indicateur="T3", contrat="CV-T").row(0, named=True)
+    shares = ind.aggregate(store, code_indicateur="T3", contrat="CV-T", donnees_au=AU).row(0, named=True)
     assert shares["methode"] == "moyenne pondérée"
     assert shares["valeur"] == pytest.approx((10 * 1000 + 20 * 3000) / 4000)  # never 10 + 20
 
@@ -216,19 +217,19 @@ def test_dictionary_search_ignores_case_and_accents(store):
 
 
 def test_trajectory_series_and_secret_points(store):
-    traj = ind.trajectory(store, code_indicateur="T1", focus=QB, autres=(QA,))
+    traj = ind.trajectory(store, code_indicateur="T1", focus=QB, autres=(QA,), donnees_au=AU)
     counts = dict(traj.group_by("type_serie").len().iter_rows())
     assert counts == {"QPV": 4, "commune": 2, "EPCI": 2, "France": 2}
     plotted = ind.plotted(traj)
     assert plotted["valeur"].null_count() == 0 and plotted.height == 9
     missing = ind.secret_summary(traj)
     assert missing.rows() == [(f"Quartier {QB}", D24, "s", "secret statistique")]
-    gap = ind.gap_series(ind.trajectory(store, code_indicateur="T1", focus=QA), focus=QA, reference="France", unite="%")
+    gap = ind.gap_series(ind.trajectory(store, code_indicateur="T1", focus=QA, donnees_au=AU), focus=QA, reference="France", unite="%")
     assert gap.rows() == [(D22, pytest.approx(25.5)), (D24, pytest.approx(22.0))]
 
 
 def test_markers_only_for_existing_baselines_and_targets(store):
-    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="France")
+    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="France", donnees_au=AU)
     marks = ind.markers(frame, (QA, QB))
     assert sorted(marks.select("serie", "repere", "valeur").rows()) == [
         (f"Quartier {QA}", "Cible", 30.0), (f"Quartier {QA}", "Point de départ", 41.0),
@@ -236,7 +237,7 @@ def test_markers_only_for_existing_baselines_and_targets(store):
 
 
 def test_display_tables_show_reasons_not_zeros(store):
-    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="commune")
+    frame = ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="commune", donnees_au=AU)
     table = ind.comparison_table(frame, unite="%")
     rows = {r["Quartier"]: r for r in table.iter_rows(named=True)}
     assert rows[f"Quartier {QB}"]["Valeur"] == "secret statistique"

@@ -94,7 +94,7 @@ def test_every_item_met_on_the_ready_store(ready_store):
     items = _items(ready_store)
     assert items["projets"]["preuve"] == "2 QPV sur 2 ont un projet de quartier avec des objectifs."
     assert items["cibles"]["preuve"].startswith("3 objectifs sur 3 ont une valeur de référence et une cible")
-    assert items["indicateurs"]["preuve"] == "2 indicateurs suivis sur 2 ont une valeur de moins de 24 mois."
+    assert items["indicateurs"]["preuve"] == "2 indicateurs suivis sur 2 ont une valeur datée d'au plus 24 mois."
     assert items["rapports"]["preuve"] == "1 rapport annuel réalisé sur 1 échus."
     assert items["copil"]["preuve"] == "1 réunion de COPIL tenue dans les 12 derniers mois ; dernière le 01/05/2025."
     # P147 2025: 10 000 € accordés, all of it on a CPO action.
@@ -108,7 +108,7 @@ def test_every_item_met_on_the_ready_store(ready_store):
 BREAKERS = {
     "projets": (f"DELETE FROM projet_quartier WHERE code_qp = '{QB}'", f"1 QPV sur 2 a un projet de quartier avec des objectifs ; à compléter : Quartier {QB}."),
     "cibles": (f"UPDATE cible_indicateur SET valeur_cible = NULL WHERE code_qp = '{QB}'", "2 objectifs sur 3 ont une valeur de référence et une cible ; 0 sans indicateur, 1 avec indicateur mais sans référence ou cible."),
-    "indicateurs": ("UPDATE valeur_indicateur SET date_valeur = date_valeur - INTERVAL 2 YEAR WHERE code_indicateur = 'SAN'", "1 indicateur suivi sur 2 a une valeur de moins de 24 mois ; trop anciens : Recours au médecin (01/01/2023)."),
+    "indicateurs": ("UPDATE valeur_indicateur SET date_valeur = date_valeur - INTERVAL 2 YEAR WHERE code_indicateur = 'SAN'", "1 indicateur suivi sur 2 a une valeur datée d'au plus 24 mois ; trop anciens : Recours au médecin (01/01/2023)."),
     "rapports": ("UPDATE jalon SET date_realisation = NULL WHERE id_jalon = 'J1'", "0 rapport annuel réalisé sur 1 échus ; manquent les années : 2024."),
     "copil": ("UPDATE reunion SET statut = 'annulée' WHERE id_reunion = 'R1'", "0 réunion de COPIL tenue dans les 12 derniers mois ; aucune réunion tenue enregistrée."),
     "habitants": ("UPDATE reunion SET date_reunion = DATE '2024-11-30' WHERE id_reunion = 'R2'", "0 réunion de conseil citoyen ou table de quartier tenue dans les 12 derniers mois ; dernière le 30/11/2024."),
@@ -142,10 +142,11 @@ def test_objective_without_indicator_and_transversal_rule(ready_store):
 
 
 def test_indicator_age_boundary(ready_store):
-    # Latest values 01/01/2025 are exactly 11 months old at AU: « less than 12 months » holds,
-    # « less than 11 months » does not.
+    # Latest values 01/01/2025 are exactly 11 months old at AU: with the shared freshness rule
+    # (cdv_core.domain.freshness) a value exactly `max_age` months old is still « à jour ».
     assert _items(ready_store, max_age=12)["indicateurs"]["ok"]
-    assert not _items(ready_store, max_age=11)["indicateurs"]["ok"]
+    assert _items(ready_store, max_age=11)["indicateurs"]["ok"]
+    assert not _items(ready_store, max_age=10)["indicateurs"]["ok"]
 
 
 def test_windows_of_twelve_months(ready_store):

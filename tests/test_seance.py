@@ -168,7 +168,7 @@ def test_capturing_a_decision_and_closing_writes_the_log(app_env):
     at = _start(run_app("seance"))
     at.text_input(key="seance_dec_libelle").input("Lancer un groupe de travail santé mentale")
     at.text_input(key="seance_dec_resp").input("Délégué du préfet")
-    at.button(key="FormSubmitter:seance_decision-Ajouter la décision").click().run()
+    at.button(key="seance_dec_submit").click().run()
     assert not at.exception
     at.number_input(key="seance_participants").set_value(24)
     at.number_input(key="seance_habitants").set_value(4)

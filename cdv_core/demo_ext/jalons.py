@@ -21,7 +21,7 @@ DEMO_CONTRACT = "CV-DEMO-VERM"
 ADDED_OBJECTIVE_DATE = date(2025, 6, 19)
 _DROPPED = {"code_objectif": "OBJ-QN00281M-9", "code_qp": "QN00281M", "axe": "Transition écologique",
             "libelle": "Créer une ressourcerie de quartier"}
-_TABLES = ("objectif", "action", "financement", "valeur_indicateur", "quartier")
+_TABLES = ("objectif", "action", "financement", "valeur_indicateur", "quartier", "porteur")
 
 
 def generate(rng, frames: dict[str, pl.DataFrame], scale) -> dict[str, pl.DataFrame]:

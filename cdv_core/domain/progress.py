@@ -44,8 +44,6 @@ DONNEES_INSUFFISANTES = "données insuffisantes"
 STATUTS: tuple[str, ...] = (EN_BONNE_VOIE, A_SURVEILLER, EN_RETARD, DONNEES_INSUFFISANTES)  # display order
 STATUT_GRAVITE: dict[str, int] = {EN_RETARD: 0, A_SURVEILLER: 1, DONNEES_INSUFFISANTES: 2, EN_BONNE_VOIE: 3}
 
-_PCT = "\u00a0%"
-
 
 @dataclass(frozen=True)
 class ProgressRule:
@@ -269,23 +267,21 @@ def status_expr(ecart: pl.Expr, realise: pl.Expr | None, rule: ProgressRule = RU
 
 
 def _pct(col: str) -> pl.Expr:
-    return (pl.col(col) * 100).round(0).cast(pl.Int64).cast(pl.String) + pl.lit(_PCT)
+    return fmt.percent_expr(pl.col(col), 0)
 
 
-def _plural(n: pl.Expr, singular: str, plural: str) -> pl.Expr:
-    return n.cast(pl.String) + pl.when(n >= 2).then(pl.lit(" " + plural)).otherwise(pl.lit(" " + singular))
 
 
 def _objective_motif() -> pl.Expr:
     actions = (pl.lit("actions : ") + _pct("realise_actions") + pl.lit(" réalisé pour ") + _pct("attendu_actions")
-               + pl.lit(" attendu (") + _plural(pl.col("n_actions_mesurees"), "action mesurée", "actions mesurées")
+               + pl.lit(" attendu (") + fmt.plural_expr(pl.col("n_actions_mesurees"), "action mesurée", "actions mesurées")
                + pl.when(pl.col("n_actions_abandonnees") > 0)
-                   .then(pl.lit(", dont ") + _plural(pl.col("n_actions_abandonnees"), "abandonnée", "abandonnées"))
+                   .then(pl.lit(", dont ") + fmt.plural_expr(pl.col("n_actions_abandonnees"), "abandonnée", "abandonnées"))
                    .otherwise(pl.lit("")) + pl.lit(")"))
     indicators = (pl.lit("indicateurs : ") + _pct("realise_indicateurs") + pl.lit(" du chemin vers la cible pour ")
                   + _pct("attendu_indicateurs") + pl.lit(" attendu")
                   + pl.when(pl.col("n_cibles_atteintes") > 0)
-                      .then(pl.lit(" (") + _plural(pl.col("n_cibles_atteintes"), "cible atteinte", "cibles atteintes")
+                      .then(pl.lit(" (") + fmt.plural_expr(pl.col("n_cibles_atteintes"), "cible atteinte", "cibles atteintes")
                             + pl.lit(")"))
                       .otherwise(pl.lit("")))
     parts = pl.concat_list(
@@ -294,7 +290,7 @@ def _objective_motif() -> pl.Expr:
     ).list.drop_nulls().list.join(" ; ")
     insufficient = (pl.lit("aucune action engagée mesurable")
                     + pl.when(pl.col("n_actions") > 0)
-                        .then(pl.lit(" (") + _plural(pl.col("n_actions"), "action", "actions")
+                        .then(pl.lit(" (") + fmt.plural_expr(pl.col("n_actions"), "action", "actions")
                               + pl.lit(" sans avancement mesurable)")).otherwise(pl.lit(""))
                     + pl.lit(" et aucun indicateur avec valeur, référence et cible"))
     text = pl.when(pl.col("realise").is_null()).then(insufficient).otherwise(parts)
@@ -342,11 +338,11 @@ def _count_col(status: str) -> str:
 
 def _qpv_motif() -> pl.Expr:
     n = pl.col("n_objectifs")
-    sur = pl.lit(" sur ") + n.cast(pl.String)
+    sur = pl.lit(" sur ") + fmt.number_expr(n)
 
     def part(count: str, word_status: str, names: str | None) -> pl.Expr:
         c = pl.col(count)
-        text = _plural(c, "objectif", "objectifs") + sur + pl.lit(" " + word_status)
+        text = fmt.plural_expr(c, "objectif", "objectifs") + sur + pl.lit(" " + word_status)
         if names:
             text = text + pl.lit(" : ") + pl.col(names)
         return pl.when(c > 0).then(text)
@@ -356,7 +352,7 @@ def _qpv_motif() -> pl.Expr:
         part("n_surveiller", A_SURVEILLER, "_lib_surveiller"),
         part("n_insuffisantes", "sans données suffisantes", None),
     ).list.drop_nulls().list.join(" ; ")
-    all_good = _plural(pl.col("n_bonne_voie"), "objectif", "objectifs") + sur + pl.lit(" " + EN_BONNE_VOIE)
+    all_good = fmt.plural_expr(pl.col("n_bonne_voie"), "objectif", "objectifs") + sur + pl.lit(" " + EN_BONNE_VOIE)
     return (pl.when(n == 0).then(pl.lit("Aucun objectif de quartier enregistré"))
               .when(parts == "").then(all_good)
               .otherwise(parts.str.slice(0, 1).str.to_uppercase() + parts.str.slice(1)))

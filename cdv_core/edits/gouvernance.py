@@ -148,13 +148,21 @@ def next_meeting_id(cur: duckdb.DuckDBPyConnection, code_instance: str) -> str:
     return candidate
 
 
+# What recording a meeting writes (the log of writes and the rule checks name them; store_meta
+# holds the séance's agenda and is not logged).
+MEETING_TABLES = frozenset({"reunion", "decision", "decision_action", "store_meta"})
+
+
 def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today: date,
-                   replaces: str | None = None) -> RecordResult:
+                   replaces: str | None = None, meta: tuple[tuple[str, str], ...] = ()) -> RecordResult:
     """Validate, then write the meeting and its decisions in one transaction.
 
     With `replaces` (the id of a planned or postponed meeting of the same instance) that meeting is
-    completed in place (same id) instead of a new one being added. Nothing is written when there
-    is any error. The caller holds the app's write lock.
+    completed in place (same id) instead of a new one being added. `meta`: (key, value) entries of
+    `store_meta` written in the same transaction (e.g. the séance's agenda, to reuse next time):
+    the meeting and them are saved together or not at all. Nothing is written when there is any
+    error; a store that cannot be written is reported as an error too. The caller holds the app's
+    write lock.
     """
     cur = con.cursor()
     try:
@@ -164,7 +172,7 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today
     if errors:
         return RecordResult(errors)
     try:
-        with store.transaction(con) as tx:
+        with store.transaction(con, written=MEETING_TABLES) as tx:
             values = {"i": draft.code_instance, "d": draft.date_reunion, "s": draft.statut,
                       "p": draft.nb_participants, "h": draft.nb_habitants, "o": _clean(draft.objet),
                       "l": _clean(draft.lien_compte_rendu)}
@@ -193,10 +201,18 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today
                 for code in d.actions:
                     tx.execute("INSERT INTO decision_action (id_decision, code_action) VALUES ($d, $a)",
                                {"d": id_decision, "a": code})
+            for key, value in meta:
+                store.set_meta(tx, key, value)
     except store.IntegrityError as exc:
         return RecordResult(list(exc.problems))
+    except store.StoreError as exc:
+        return RecordResult([f"La réunion n'a pas été enregistrée, rien n'a été modifié : {exc}"])
     except duckdb.ConstraintException as exc:  # a CHECK the validation did not foresee
         return RecordResult([f"Écriture refusée par la base, rien n'a été modifié ({str(exc).splitlines()[0][:200]})."])
+    except duckdb.Error as exc:  # e.g. a disk or transaction failure: rolled back, said in French
+        return RecordResult([f"La base n'a pas pu enregistrer la réunion, rien n'a été modifié "
+                             f"({str(exc).splitlines()[0][:200]}). Réessayez ; si le problème persiste, "
+                             "prévenez l'administrateur."])
     return RecordResult([], id_reunion)
 
 

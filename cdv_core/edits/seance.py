@@ -10,12 +10,17 @@ from cdv_core.seance import SECTIONS
 _KEY = "agenda:"
 
 
+def agenda_entry(*, code_instance: str, keys: tuple[str, ...], code_qp: str | None) -> tuple[str, str]:
+    """The `store_meta` (key, value) that remembers a séance's agenda (read back by `last_agenda`);
+    `edits.gouvernance.record_meeting(meta=...)` writes it with the meeting, in one transaction."""
+    return _KEY + code_instance, ",".join(k for k in keys if k in SECTIONS) + ("|" + code_qp if code_qp else "")
+
+
 def remember_agenda(con: duckdb.DuckDBPyConnection, *, code_instance: str, keys: tuple[str, ...],
                     code_qp: str | None) -> None:
     """Store the agenda of the séance just held, as the default for the instance's next one."""
-    value = ",".join(k for k in keys if k in SECTIONS) + ("|" + code_qp if code_qp else "")
-    with store.transaction(con) as cur:
-        store.set_meta(cur, _KEY + code_instance, value)
+    with store.transaction(con, written={"store_meta"}) as cur:
+        store.set_meta(cur, *agenda_entry(code_instance=code_instance, keys=keys, code_qp=code_qp))
 
 
 def last_agenda(cur: duckdb.DuckDBPyConnection, *, code_instance: str) -> tuple[tuple[str, ...], str | None] | None:

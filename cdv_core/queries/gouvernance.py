@@ -210,10 +210,11 @@ def residents_bodies(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
 
 def decision_log(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
                  statuts: tuple[str, ...] | None = None, code_instance: str | None = None,
-                 overdue_only: bool = False, limit: int = 500) -> pl.DataFrame:
+                 overdue_only: bool = False, limit: int | None = None) -> pl.DataFrame:
     """Decisions of the selected meetings: overdue first (open decisions whose due date is
     before `donnees_au`, longest delay first), then the other open ones, then the closed ones
-    (faite / abandonnée), each by due date. Linked action codes are comma-joined."""
+    (faite / abandonnée), each by due date. Linked action codes are comma-joined.
+    `limit`: at most this many rows (None: every decision)."""
     return cur.sql(
         """WITH d AS (
              SELECT d.id_decision, r.date_reunion, i.libelle AS instance, i.type_instance, i.code_contrat,
@@ -329,3 +330,94 @@ def instance_choices(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
         params={"contrat": contrat}).pl()
     return (frame.select("code_instance", "code_contrat", "libelle", "type_instance", "en_retard")
                  .join(periods, on="code_contrat", how="left", maintain_order="left"))
+
+
+# --- figures and French tables built from the frames above (the page only renders them) -------
+
+def headline(instances: pl.DataFrame) -> dict:
+    """The page's headline figures from `instance_cadence`: instances, late ones, meetings held and
+    residents present in the 12 months before « données au »."""
+    return {"instances": instances.height,
+            "en_retard": int(instances["en_retard"].sum()) if instances.height else 0,
+            "tenues_12_mois": int(instances["tenues_12_mois"].sum()) if instances.height else 0,
+            "habitants_12_mois": int(instances["habitants_12_mois"].sum()) if instances.height else 0}
+
+
+def residents_summary(bodies: pl.DataFrame) -> dict:
+    """From `residents_bodies`: QPV of the selection, with an active conseil citoyen, without any
+    active residents' body, without a conseil citoyen at all."""
+    return {"qpv": bodies.height,
+            "conseil_citoyen_actif": int(bodies["conseil_citoyen_actif"].sum()) if bodies.height else 0,
+            "sans_instance_active": int((~bodies["instance_habitants_active"]).sum()) if bodies.height else 0,
+            "sans_conseil_citoyen": int((~bodies["a_conseil_citoyen"]).sum()) if bodies.height else 0}
+
+
+def instances_table(instances: pl.DataFrame, *, annee: int, with_contract: bool = True) -> pl.DataFrame:
+    """`instance_cadence` with French column names, for the table and its download (every row)."""
+    table = instances.select(
+        pl.col("libelle").alias("Instance"),
+        pl.when(pl.col("en_retard")).then(pl.format("en retard de {} j", pl.col("jours_retard")))
+          .otherwise(pl.lit("à jour")).alias("Situation"),
+        pl.col("type_instance").alias("Type"),
+        pl.col("code_contrat").alias("Contrat"), pl.col("code_qp").fill_null("tout le contrat").alias("QPV"),
+        pl.format("tous les {} mois", pl.col("cadence_mois")).alias("Cadence attendue"),
+        pl.format("{} / {}", pl.col("tenues_annee"), pl.col("attendues_annee")).alias(f"Tenues / attendues {annee}"),
+        pl.col("derniere_tenue").alias("Dernière réunion tenue"),
+        pl.col("prochaine_prevue").alias("Prochaine réunion prévue"),
+        pl.col("echeance").alias("Échéance (cadence + tolérance)"),
+        pl.col("code_instance").alias("Code"),
+    )
+    return table if with_contract else table.drop("Contrat")
+
+
+def bodies_table(bodies: pl.DataFrame) -> pl.DataFrame:
+    """`residents_bodies` with French column names (every QPV)."""
+    return bodies.select(
+        pl.col("code_qp").alias("QPV"), pl.col("quartier").alias("Quartier"), pl.col("lib_com").alias("Commune"),
+        pl.col("code_contrat").alias("Contrat"),
+        pl.when(~pl.col("a_conseil_citoyen")).then(pl.lit("aucun"))
+          .when(pl.col("conseil_citoyen_actif")).then(pl.lit("actif")).otherwise(pl.lit("inactif")).alias("Conseil citoyen"),
+        pl.col("derniere_reunion_cc").alias("Dernière réunion du conseil citoyen"),
+        pl.when(pl.col("instance_habitants_active")).then(pl.lit("oui")).otherwise(pl.lit("non"))
+          .alias("Instance d'habitants active"))
+
+
+def decisions_table(log: pl.DataFrame) -> pl.DataFrame:
+    """`decision_log` with French column names (every decision)."""
+    return log.select(
+        pl.when(pl.col("en_retard")).then(pl.format("en retard de {} j", pl.col("jours_retard")))
+          .otherwise(pl.lit("")).alias("Retard"),
+        pl.col("libelle").alias("Décision"), pl.col("responsable").alias("Responsable"),
+        pl.col("date_echeance").alias("Échéance"), pl.col("statut").alias("Statut"),
+        pl.col("instance").alias("Instance"), pl.col("date_reunion").alias("Réunion du"),
+        pl.col("actions_liees").alias("Actions liées"), pl.col("id_decision").alias("Code"))
+
+
+_OBLIGATIONS = (("copil_statut", "COPIL"), ("revue_statut", "Revue annuelle"), ("rapport_statut", "Rapport annuel"))
+OBLIGATION_TO_CHECK: tuple[str, ...] = ("non respectée", "délai prévu insuffisant", "non renseignée")
+
+
+def obligations_summary(obligations: pl.DataFrame) -> pl.DataFrame:
+    """Per year (from `annual_obligations`): contracts, and how many respect / miss each obligation."""
+    return (obligations.group_by("annee")
+            .agg(pl.len().alias("Contrats"),
+                 *[(pl.col(c) == "respectée").sum().alias(f"{label} respectée") for c, label in _OBLIGATIONS],
+                 *[(pl.col(c) == "non respectée").sum().alias(f"{label} non respectée") for c, label in _OBLIGATIONS])
+            .sort("annee").with_columns(pl.col("annee").cast(pl.String)).rename({"annee": "Année"}))
+
+
+def obligations_to_check(obligations: pl.DataFrame) -> pl.DataFrame:
+    """The contract-years where at least one obligation is not respected or not documented."""
+    return obligations.filter(pl.any_horizontal(
+        pl.col("copil_statut", "revue_statut", "rapport_statut").is_in(list(OBLIGATION_TO_CHECK))))
+
+
+def obligations_table(obligations: pl.DataFrame) -> pl.DataFrame:
+    """`annual_obligations` rows with French column names."""
+    return obligations.select(
+        pl.col("contrat").alias("Contrat"), pl.col("annee").cast(pl.String).alias("Année"),
+        pl.col("copil_tenus").alias("COPIL tenus"), pl.col("copil_statut").alias("Obligation COPIL"),
+        pl.col("revues_tenues").alias("Revues tenues"), pl.col("revue_statut").alias("Revue annuelle"),
+        pl.col("date_consultation").alias("Consultation des conseils citoyens"),
+        pl.col("date_vote").alias("Vote du rapport annuel"),
+        pl.col("ecart_jours").alias("Écart (jours)"), pl.col("rapport_statut").alias("Rapport annuel"))

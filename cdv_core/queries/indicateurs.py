@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
-from cdv_core.domain import gaps, model
+from cdv_core.domain import freshness, gaps, model
 
 REFERENCE_TYPES: dict[str, str] = {  # allowed reference territories → label
     "commune": "Commune",
@@ -36,33 +36,37 @@ def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
                max_age_months: int) -> pl.DataFrame:
     """Every indicator with its latest vintage in the selection's QPV and its freshness.
 
-    `derniere_date` is the latest `date_valeur` of a QPV value of the selection (a suppressed
-    value counts: it is a published vintage). The indicator is « ancienne » when that date is
-    more than `max_age_months` before `donnees_au`, « aucune valeur » when there is none.
+    `derniere_date` is the latest `date_valeur` on or before `donnees_au` of a QPV value of the
+    selection (a suppressed value counts: it is a published vintage; a later value does not exist
+    yet at that date). Freshness follows `cdv_core.domain.freshness`: « ancienne » when that date
+    is before `freshness.fresh_from(donnees_au, max_age_months)`, « aucune valeur » when there is none.
     """
     return cur.sql(
         """WITH sel AS (SELECT code_qp FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat),
            qv AS (SELECT v.code_indicateur, v.date_valeur, v.valeur
                   FROM valeur_indicateur v SEMI JOIN sel ON v.code_territoire = sel.code_qp
-                  WHERE v.type_territoire = 'QPV'),
+                  WHERE v.type_territoire = 'QPV' AND v.date_valeur <= $au),
            last AS (SELECT code_indicateur, max(date_valeur) AS derniere_date FROM qv GROUP BY ALL),
            counts AS (SELECT qv.code_indicateur, count(qv.valeur) AS qpv_renseignes,
                              count(*) - count(qv.valeur) AS qpv_secret
                       FROM qv JOIN last ON qv.code_indicateur = last.code_indicateur
                                         AND qv.date_valeur = last.derniere_date
                       GROUP BY ALL),
-           refs AS (SELECT DISTINCT code_indicateur FROM valeur_indicateur WHERE type_territoire <> 'QPV')
+           refs AS (SELECT DISTINCT code_indicateur FROM valeur_indicateur
+                    WHERE type_territoire <> 'QPV' AND date_valeur <= $au)
            SELECT i.code_indicateur, i.libelle, i.unite, i.sens, i.source, i.axe, i.agregation,
                   l.derniere_date, coalesce(c.qpv_renseignes, 0) AS qpv_renseignes,
                   coalesce(c.qpv_secret, 0) AS qpv_secret,
                   i.code_indicateur IN (SELECT code_indicateur FROM refs) AS a_reference,
-                  CASE WHEN l.derniere_date IS NULL THEN 'aucune valeur'
-                       WHEN l.derniere_date < CAST($au - to_months($age) AS DATE) THEN 'ancienne'
-                       ELSE 'à jour' END AS fraicheur
+                  CASE WHEN l.derniere_date IS NULL THEN $aucune
+                       WHEN l.derniere_date < $fresh_from THEN $ancienne
+                       ELSE $a_jour END AS fraicheur
            FROM indicateur i LEFT JOIN last l USING (code_indicateur)
            LEFT JOIN counts c USING (code_indicateur)
            ORDER BY i.axe NULLS LAST, i.libelle""",
-        params={"contrat": contrat, "au": donnees_au, "age": max_age_months},
+        params={"contrat": contrat, "au": donnees_au,
+                "fresh_from": freshness.fresh_from(donnees_au, max_age_months),
+                "aucune": freshness.AUCUNE, "ancienne": freshness.ANCIENNE, "a_jour": freshness.A_JOUR},
     ).pl().with_columns(
         pl.col("sens").replace_strict(model.SENS_INDICATEUR, default=pl.col("sens")).alias("sens_libelle"),
     )
@@ -95,11 +99,11 @@ def _selection_cte() -> str:
         WHERE ($contrat IS NULL OR q.code_contrat = $contrat))"""
 
 
-def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: str,
+def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: str, donnees_au: date,
                autres: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Values over time of the `focus` QPV, of the `autres` QPV, and of the focus QPV's
-    reference territories (its commune, its EPCI — `quartier.siren_epci`, else the contract's
-    signatory — and France).
+    """Values over time, dated on or before `donnees_au`, of the `focus` QPV, of the `autres` QPV,
+    and of the focus QPV's reference territories (its commune, its EPCI — `quartier.siren_epci`,
+    else the contract's signatory — and France).
 
     Columns: type_serie ('QPV' or a key of REFERENCE_TYPES), code_territoire, serie (label),
     date_valeur, valeur (NULL when suppressed), secret, motif (French reason when suppressed).
@@ -109,7 +113,7 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
              SELECT q.code_qp, q.libelle, q.insee_com, q.lib_com, q.siren_epci, c.siren_signataire
              FROM quartier q JOIN contrat c USING (code_contrat)
              WHERE list_contains($qpv, q.code_qp)),
-           vals AS (SELECT * FROM valeur_indicateur WHERE code_indicateur = $ind),
+           vals AS (SELECT * FROM valeur_indicateur WHERE code_indicateur = $ind AND date_valeur <= $au),
            focus AS (SELECT * FROM sel WHERE code_qp = $focus),
            epci AS (  -- the QPV's own EPCI when it has values, else the contract's signatory
              SELECT arg_min(code, prio) AS code FROM (
@@ -127,7 +131,7 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
            SELECT 'France', v.code_territoire, 'France', v.date_valeur, v.valeur, v.secret
            FROM vals v WHERE v.type_territoire = 'France' AND v.code_territoire = 'FR'
            ORDER BY 1 DESC, 3, 4""",
-        params={"ind": code_indicateur, "focus": focus, "qpv": [focus, *autres]},
+        params={"ind": code_indicateur, "focus": focus, "qpv": [focus, *autres], "au": donnees_au},
     ).pl()
     return frame.with_columns(_MOTIF.alias("motif"))
 
@@ -143,8 +147,9 @@ def targets(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, qpv: tuple[
     ).pl()
 
 
-def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None) -> pl.DataFrame:
-    """The selection's QPV taken together, per date, by the indicator's aggregation rule
+def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
+              donnees_au: date) -> pl.DataFrame:
+    """The selection's QPV taken together, per date (on or before `donnees_au`), by the indicator's aggregation rule
     (`gaps.aggregation_method`): a sum for a summable count, else the mean weighted by the QPV
     population. Suppressed values (and QPV without population, for a weighted mean) are left
     out: `qpv_inclus` of `qpv_total` QPV say how complete each point is."""
@@ -162,17 +167,17 @@ def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: 
                        ELSE count(v.valeur) FILTER (WHERE s.population > 0) END AS qpv_inclus,
                   (SELECT count(*) FROM sel) AS qpv_total
            FROM valeur_indicateur v JOIN sel s ON v.code_territoire = s.code_qp
-           WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV'
+           WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV' AND v.date_valeur <= $au
            GROUP BY v.date_valeur ORDER BY v.date_valeur""",
-        params={"ind": code_indicateur, "contrat": contrat, "somme": method == "somme"},
+        params={"ind": code_indicateur, "contrat": contrat, "somme": method == "somme", "au": donnees_au},
     ).pl()
     return frame.with_columns(pl.lit(method).alias("methode"))
 
 
 def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
-               reference: str) -> pl.DataFrame:
-    """One row per QPV of the selection at the selection's latest vintage (`date_valeur`, the
-    same for every row): value (or the reason it is missing), the `reference` territory's value
+               reference: str, donnees_au: date) -> pl.DataFrame:
+    """One row per QPV of the selection at the selection's latest vintage on or before
+    `donnees_au` (`date_valeur`, the same for every row; later values are ignored everywhere): value (or the reason it is missing), the `reference` territory's value
     of the same year, the gap, the baseline and its gap, the trend since the baseline, target.
 
     Baseline: the QPV's `cible_indicateur.valeur_reference` (at `date_reference`); failing that,
@@ -186,7 +191,7 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
            ind AS (SELECT * FROM indicateur WHERE code_indicateur = $ind),
            qv AS (SELECT v.code_territoire AS code_qp, v.date_valeur, v.valeur, v.secret
                   FROM valeur_indicateur v SEMI JOIN sel ON v.code_territoire = sel.code_qp
-                  WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV'),
+                  WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV' AND v.date_valeur <= $au),
            vintage AS (SELECT max(date_valeur) AS d FROM qv),
            latest AS (SELECT qv.* FROM qv, vintage WHERE qv.date_valeur = vintage.d),
            signature_value AS (
@@ -205,7 +210,8 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
            ref_year AS (
              SELECT code_territoire, year(date_valeur) AS annee, arg_max(valeur, date_valeur) AS valeur
              FROM valeur_indicateur
-             WHERE code_indicateur = $ind AND type_territoire = $ref AND valeur IS NOT NULL GROUP BY ALL),
+             WHERE code_indicateur = $ind AND type_territoire = $ref AND valeur IS NOT NULL AND date_valeur <= $au
+             GROUP BY ALL),
            ref_code AS (  -- the candidate territory that has values (EPCI: the QPV's, else the signatory)
              SELECT code_qp, arg_min(code, prio) AS code_reference FROM (
                SELECT code_qp, CASE $ref WHEN 'commune' THEN insee_com WHEN 'EPCI' THEN siren_epci ELSE 'FR' END AS code,
@@ -225,7 +231,7 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
                                 AND rl.annee = year((SELECT d FROM vintage))
            LEFT JOIN ref_year rb ON rb.code_territoire = rc.code_reference AND rb.annee = year(b.date_base)
            ORDER BY sel.libelle""",
-        params={"ind": code_indicateur, "contrat": contrat, "ref": reference},
+        params={"ind": code_indicateur, "contrat": contrat, "ref": reference, "au": donnees_au},
     ).pl()
     rate = pl.col("unite").is_in(list(gaps.RATE_UNITS))
     frame = frame.with_columns(

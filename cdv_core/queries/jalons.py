@@ -15,8 +15,11 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
-from cdv_core.domain import model, readiness as rd
+from cdv_core.domain import freshness, model, readiness as rd
 from cdv_core.queries import financements, gouvernance, overview
+
+RAPPORT_STATUTS: tuple[str, ...] = ("respectée", "non respectée", "délai prévu insuffisant", "non renseignée",
+                                    "en cours", "à venir")  # display order of gouvernance.annual_obligations' statuses
 
 _STATUS_SQL = """CASE WHEN j.date_realisation IS NOT NULL AND j.date_realisation <= $au THEN 'réalisé'
                       WHEN j.date_prevue < $au THEN 'en retard' ELSE 'à venir' END"""
@@ -86,22 +89,21 @@ def rapports_annuels(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
     """The rapport annuel of each contract and year (consultation of the conseils citoyens ≥ 1 month
     before the vote), as computed by `queries.gouvernance.annual_obligations` (one rule, two screens).
 
-    One contract: one row per year. « Tous les contrats »: one row per year with the number of
-    contracts per status (columns named after the statuses)."""
+    One contract: one row per year. « Tous les contrats »: one row per year (`annee`) with the
+    number of contracts per status, in columns named « Contrats : <statut> » (statuses in
+    `RAPPORT_STATUTS` order, only those that occur)."""
     frame = gouvernance.annual_obligations(cur, contrat=contrat, donnees_au=donnees_au).select(
         "code_contrat", "contrat", "annee", "date_consultation", "date_vote", "ecart_jours", "rapport_statut")
     if contrat is not None:
         return frame.drop("code_contrat", "contrat")
-    return (frame.group_by("annee", "rapport_statut").agg(pl.len().alias("n"))
+    wide = (frame.group_by("annee", "rapport_statut").agg(pl.len().alias("n"))
                  .pivot(on="rapport_statut", index="annee", values="n").fill_null(0).sort("annee"))
+    present = [s for s in RAPPORT_STATUTS if s in wide.columns]
+    present += sorted(c for c in wide.columns if c not in present and c != "annee")
+    return wide.select("annee", *[pl.col(c).alias(f"Contrats : {c}") for c in present])
 
 
 # --- readiness checklist --------------------------------------------------------------------
-
-def _n(column: str, singular: str, plural: str) -> pl.Expr:
-    """`3 objectifs` / `1 objectif` from an integer column (French: 0 and 1 take the singular)."""
-    return pl.col(column).cast(pl.String) + pl.lit(" ") + pl.when(pl.col(column) < 2).then(pl.lit(singular)).otherwise(pl.lit(plural))
-
 
 def _contracts(cur, contrat):
     return cur.sql(
@@ -125,7 +127,8 @@ def _item_projets(cur, contrat) -> pl.DataFrame:
         params={"contrat": contrat}).pl().with_columns(
         ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun QPV enregistré pour ce contrat."))
-          .otherwise(pl.format("{} QPV sur {} {} un projet de quartier avec des objectifs", "n_ok", "total", pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")))
+          .otherwise(pl.format("{} QPV sur {} {} un projet de quartier avec des objectifs", fmt.number_expr(pl.col("n_ok")),
+                               fmt.number_expr(pl.col("total")), pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")))
                      + pl.when(pl.col("manquants").is_not_null())
                          .then(pl.lit(" ; à compléter : ") + pl.col("manquants")).otherwise(pl.lit(""))
                      + pl.lit(".")).alias("preuve"))
@@ -158,9 +161,10 @@ def _item_cibles(cur, contrat) -> pl.DataFrame:
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun objectif enregistré pour ce contrat."))
           .otherwise(pl.format("{} sur {} {} une valeur de référence et une cible ; "
                                "{} sans indicateur, {} avec indicateur mais sans référence ou cible.",
-                               _n("n_ok", "objectif", "objectifs"), "total",
+                               fmt.plural_expr(pl.col("n_ok"), "objectif", "objectifs"), fmt.number_expr(pl.col("total")),
                                pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")),
-                               "sans_indicateur", "sans_cible")).alias("preuve"))
+                               fmt.number_expr(pl.col("sans_indicateur")),
+                               fmt.number_expr(pl.col("sans_cible")))).alias("preuve"))
 
 
 def _item_indicateurs(cur, contrat, donnees_au, max_age_months) -> pl.DataFrame:
@@ -177,7 +181,7 @@ def _item_indicateurs(cur, contrat, donnees_au, max_age_months) -> pl.DataFrame:
              GROUP BY ALL),
            f AS (
              SELECT f.code_contrat, f.code_indicateur, i.libelle, l.derniere,
-                    coalesce(l.derniere > CAST($au - to_months($max_age) AS DATE), false) AS frais
+                    coalesce(l.derniere >= $fresh_from, false) AS frais
              FROM followed f JOIN indicateur i USING (code_indicateur)
              LEFT JOIN latest l USING (code_contrat, code_indicateur))
            SELECT c.code_contrat, count(f.code_indicateur) AS total,
@@ -188,11 +192,12 @@ def _item_indicateurs(cur, contrat, donnees_au, max_age_months) -> pl.DataFrame:
            FROM contrat c LEFT JOIN f USING (code_contrat)
            WHERE $contrat IS NULL OR c.code_contrat = $contrat
            GROUP BY c.code_contrat""",
-        params={"contrat": contrat, "au": donnees_au, "max_age": max_age_months}).pl().with_columns(
+        params={"contrat": contrat, "au": donnees_au,
+                "fresh_from": freshness.fresh_from(donnees_au, max_age_months)}).pl().with_columns(
         ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun indicateur n'est relié aux objectifs du contrat."))
-          .otherwise(pl.format("{} sur {} {} une valeur de moins de {} mois",
-                               _n("n_ok", "indicateur suivi", "indicateurs suivis"), "total",
+          .otherwise(pl.format("{} sur {} {} une valeur datée d'au plus {} mois",
+                               fmt.plural_expr(pl.col("n_ok"), "indicateur suivi", "indicateurs suivis"), fmt.number_expr(pl.col("total")),
                                pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")),
                                pl.lit(max_age_months))
                      + pl.when(pl.col("anciens").is_not_null())
@@ -223,7 +228,8 @@ def _item_rapports(cur, contrat, donnees_au) -> pl.DataFrame:
                 "due_month": rd.RAPPORT_DUE_MONTH, "due_day": rd.RAPPORT_DUE_DAY}).pl().with_columns(
         (pl.col("n_ok") == pl.col("total")).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun rapport annuel n'est encore échu."))
-          .otherwise(pl.format("{} sur {} échus", _n("n_ok", "rapport annuel réalisé", "rapports annuels réalisés"), "total")
+          .otherwise(pl.format("{} sur {} échus", fmt.plural_expr(pl.col("n_ok"), "rapport annuel réalisé", "rapports annuels réalisés"),
+                               fmt.number_expr(pl.col("total")))
                      + pl.when(pl.col("manquants").is_not_null())
                          .then(pl.lit(" ; manquent les années : ") + pl.col("manquants")).otherwise(pl.lit(""))
                      + pl.lit(".")).alias("preuve"))
@@ -237,7 +243,7 @@ def _item_meetings(cadence: pl.DataFrame, contracts: pl.DataFrame, types: tuple[
             .with_columns(pl.col("n").fill_null(0))
             .with_columns(
                 (pl.col("n") > 0).alias("ok"),
-                (pl.format("{} de {} {} dans les {} derniers mois", _n("n", "réunion", "réunions"), pl.lit(what),
+                (pl.format("{} de {} {} dans les {} derniers mois", fmt.plural_expr(pl.col("n"), "réunion", "réunions"), pl.lit(what),
                            pl.when(pl.col("n") < 2).then(pl.lit("tenue")).otherwise(pl.lit("tenues")),
                            pl.lit(rd.COPIL_WINDOW_MONTHS))
                  + pl.when(pl.col("derniere").is_not_null())
@@ -336,7 +342,7 @@ def readiness(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au
         items = (long.group_by("critere", maintain_order=True)
                      .agg(pl.col("ok").all().alias("ok"), pl.col("ok").sum().cast(pl.Int64).alias("n_ok"),
                           pl.col("contrat").filter(~pl.col("ok")).head(5).alias("exemples"))
-                     .with_columns((pl.format("{} sur {} {} ce critère", _n("n_ok", "contrat", "contrats"), pl.lit(n_contracts),
+                     .with_columns((pl.format("{} sur {} {} ce critère", fmt.plural_expr(pl.col("n_ok"), "contrat", "contrats"), pl.lit(fmt.integer(n_contracts)),
                                               pl.when(pl.col("n_ok") < 2).then(pl.lit("remplit")).otherwise(pl.lit("remplissent")))
                                     + pl.when(pl.col("exemples").list.len() > 0)
                                         .then(pl.lit(" ; à compléter notamment : ") + pl.col("exemples").list.join(", "))
@@ -368,6 +374,8 @@ def readiness(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au
         "items": items,
         "remplis": remplis,
         "total": len(rd.ITEMS),
+        "a_completer": len(rd.ITEMS) - remplis,
+        "contrats_prets": int(per_contract["pret"].sum()),
         "score": remplis / len(rd.ITEMS),
         "pret": remplis / len(rd.ITEMS) >= rd.READY_SHARE,
         "part_cpo": totals["part_cpo"],
@@ -387,7 +395,9 @@ def snapshot_frames(cur: duckdb.DuckDBPyConnection, *, contrat: str, date_gel: d
 
     - objectifs: the contract's objectives created on or before `date_gel` (or undated);
     - thematiques: the programmation of the year of `date_gel` by thématique P147: actions active
-      that year (refused ones excluded) and amounts accordés for that year (all funders);
+      that year (refused ones excluded) and the amount accordé for that year, all funders, as
+      « Financements » computes it (`financements.funding_by_thematique`: every funding line of
+      the year);
     - indicateurs: for each indicator and QPV of the contract, the latest value dated on or
       before `date_gel` (a secret value is kept with its marker).
     """
@@ -395,15 +405,18 @@ def snapshot_frames(cur: duckdb.DuckDBPyConnection, *, contrat: str, date_gel: d
         """SELECT code_objectif, code_qp, axe, libelle FROM objectif
            WHERE code_contrat = $contrat AND (date_creation IS NULL OR date_creation <= $d)
            ORDER BY code_objectif""", params={"contrat": contrat, "d": date_gel}).pl()
-    thematiques = cur.sql(
-        """WITH a AS (
-             SELECT code_action, thematique FROM action
-             WHERE code_contrat = $contrat AND annee_debut <= $annee AND annee_fin >= $annee AND statut <> 'refusée'),
-           m AS (SELECT a.thematique, sum(f.montant_accorde) AS montant
-                 FROM a JOIN financement f ON f.code_action = a.code_action AND f.annee = $annee GROUP BY 1)
-           SELECT a.thematique, count(*) AS nb_actions, CAST(coalesce(any_value(m.montant), 0) AS DOUBLE) AS montant_accorde
-           FROM a LEFT JOIN m USING (thematique) GROUP BY a.thematique ORDER BY a.thematique""",
+    actions = cur.sql(
+        """SELECT thematique, count(*) AS nb_actions FROM action
+           WHERE code_contrat = $contrat AND annee_debut <= $annee AND annee_fin >= $annee AND statut <> 'refusée'
+           GROUP BY thematique""",
         params={"contrat": contrat, "annee": date_gel.year}).pl()
+    # The amount accordé of the year per thématique is the « Financements » figure itself.
+    amounts = financements.funding_by_thematique(cur, contrat=contrat, annee=date_gel.year).select(
+        "thematique", pl.col("accorde").fill_null(0.0).cast(pl.Float64).alias("montant_accorde"))
+    thematiques = (actions.join(amounts, on="thematique", how="full", coalesce=True)
+                   .select("thematique", pl.col("nb_actions").fill_null(0).cast(pl.Int64),
+                           pl.col("montant_accorde").fill_null(0.0))
+                   .sort("thematique"))
     indicateurs = cur.sql(
         """SELECT v.code_indicateur, v.code_territoire AS code_qp, v.date_valeur, v.valeur, v.secret
            FROM valeur_indicateur v JOIN quartier q ON q.code_qp = v.code_territoire
@@ -483,5 +496,46 @@ def baseline_diff(cur: duckdb.DuckDBPyConnection, *, id_gel: int, donnees_au: da
                          .when((pl.col("ecart") > 0) == (pl.col("sens") == "hausse")).then(pl.lit("favorable"))
                          .otherwise(pl.lit("défavorable")).alias("evolution"))
                    .sort("indicateur", "quartier"))
+    changements = dict(objectifs.group_by("changement").len().sort("changement").iter_rows())
+    evolutions = {e: indicateurs.filter(pl.col("evolution") == e).height for e in ("favorable", "défavorable")}
     return {"gel": gel, "objectifs": objectifs, "thematiques": thematiques, "indicateurs": indicateurs,
-            "annee_maintenant": donnees_au.year}
+            "annee_maintenant": donnees_au.year, "changements": changements, "evolutions": evolutions}
+
+
+def indicator_diff_table(indicateurs: pl.DataFrame) -> pl.DataFrame:
+    """`baseline_diff`'s indicators for the screen: French headers, values formatted (a suppressed
+    value reads as its secret marker, never as 0)."""
+    def value(col: str, secret: str) -> pl.Expr:
+        return pl.coalesce(fmt.number_expr(pl.col(col), 1), pl.col(secret), pl.lit("—"))
+
+    return indicateurs.select(
+        pl.col("indicateur").alias("Indicateur"), pl.col("quartier").alias("Quartier"),
+        pl.col("date_avant").alias("Date (référence)"), value("valeur_avant", "secret_avant").alias("Valeur (référence)"),
+        pl.col("date_maintenant").alias("Date (dernière)"),
+        value("valeur_maintenant", "secret_maintenant").alias("Valeur (dernière)"),
+        fmt.number_expr(pl.col("ecart"), 1, signed=True, missing="—").alias("Écart"),
+        pl.col("unite").alias("Unité"), pl.col("evolution").alias("Évolution"))
+
+
+def indicator_diff_export(indicateurs: pl.DataFrame) -> pl.DataFrame:
+    """`baseline_diff`'s indicators for download: typed values, French headers."""
+    return indicateurs.select(
+        pl.col("code_indicateur").alias("Code indicateur"), pl.col("indicateur").alias("Indicateur"),
+        pl.col("unite").alias("Unité"), pl.col("sens").alias("Sens souhaité"),
+        pl.col("code_qp").alias("Code QPV"), pl.col("quartier").alias("Quartier"),
+        pl.col("date_avant").alias("Date (référence)"), pl.col("valeur_avant").alias("Valeur (référence)"),
+        pl.col("secret_avant").alias("Secret (référence)"),
+        pl.col("date_maintenant").alias("Date (dernière)"), pl.col("valeur_maintenant").alias("Valeur (dernière)"),
+        pl.col("secret_maintenant").alias("Secret (dernière)"),
+        pl.col("ecart").alias("Écart"), pl.col("evolution").alias("Évolution"))
+
+
+def thematiques_table(thematiques: pl.DataFrame, *, then_label: str, now_label: str) -> pl.DataFrame:
+    """`baseline_diff`'s thématiques with French headers and amounts in euros."""
+    return thematiques.select(
+        pl.col("thematique").alias("Code"), pl.col("libelle").alias("Thématique"),
+        pl.col("actions_avant").alias(f"Actions {then_label}"),
+        fmt.euros_expr(pl.col("montant_avant"), missing="—").alias(f"Accordé {then_label}"),
+        pl.col("actions_maintenant").alias(f"Actions {now_label}"),
+        fmt.euros_expr(pl.col("montant_maintenant"), missing="—").alias(f"Accordé {now_label}"),
+        fmt.euros_expr(pl.col("ecart_montant"), missing="—").alias("Écart"))
