@@ -227,6 +227,7 @@ def _values_file(con) -> bytes:
     code = store.scalar(con, "SELECT min(code_indicateur) FROM indicateur")
     qpv = [r[0] for r in con.execute("SELECT code_qp FROM quartier ORDER BY 1").fetchall()]
     lines = "".join(f"{code};QPV;{q};01/01/2029;{i},5\n" for i, q in enumerate(qpv))
+    lines += f"{code};commune;75056;01/01/2025;3,5\n"  # a new commune at a date the demo has
     return ("code_indicateur;type_territoire;code_territoire;date_valeur;valeur\n" + lines).encode()
 
 
@@ -238,7 +239,7 @@ def _programmation_file(con) -> bytes:
 @pytest.mark.parametrize("make,replace_scope,refused", [
     (_programmation_file, False, False),
     (_programmation_file, True, True),    # the contracts' other actions deleted: their funding lines break a rule
-    (_values_file, True, False),          # the indicator's other values deleted
+    (_values_file, True, False),          # the indicator's other communes at that date deleted
 ])
 def test_first_import_view_path_equals_the_joined_staging(demo_store, tmp_path, monkeypatch, make, replace_scope, refused):
     """A file whose keys are all new is staged as a view (no join, no copy); forcing the general

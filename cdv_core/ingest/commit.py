@@ -43,11 +43,26 @@ def _safe_identifiers(*names: str) -> None:
         raise store.StoreError(f"Nom de table ou de colonne refusé : {', '.join(bad)}")
 
 
+def _scope(load: Load) -> tuple[str, ...]:
+    """The columns that delimit the load's « absent » rows (none: the whole table)."""
+    group = load.replace_group or load.scope_col
+    if not group:
+        return ()
+    return (group,) if isinstance(group, str) else tuple(group)
+
+
+# When an import deletes actions (« Supprimer les absents »), what hangs on them goes too: their
+# funding lines and their links to QPV and objectives (saved for the rollback like the actions).
+# A meeting decision that points at one still refuses the import (a store rule).
+CASCADE = {"action": (("financement", "code_action"), ("action_quartier", "code_action"),
+                      ("action_objectif", "code_action"))}
+
+
 def _check_names(cur, load: Load) -> dict[str, str]:
     if load.table not in store.table_names(cur):
         raise store.StoreError(f"Table inconnue : {load.table}")
     types = _columns(cur, load.table)
-    named = [*load.frame.columns, *load.key, *load.update_cols, load.replace_group or "", load.scope_col or ""]
+    named = [*load.frame.columns, *load.key, *load.update_cols, *_scope(load)]
     unknown = [c for c in named if c and (c not in types or c not in load.frame.columns or c == TRACKING_COLUMN)]
     if unknown:
         raise store.StoreError(f"Colonnes inconnues pour {load.table} : {', '.join(unknown)}")
@@ -75,7 +90,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, slim: bool = False) ->
         cur.execute(f"CREATE TEMP VIEW {_STAGED} AS SELECT {casts}, 'nouveau' AS _etat FROM {_INPUT}")
         return types, True
     changed = " OR ".join(f"i.{c} IS DISTINCT FROM t.{c}" for c in load.update_cols) or "false"
-    kept = {*load.key, load.replace_group or "", load.scope_col or ""}
+    kept = {*load.key, *_scope(load)}
     columns = "*" if not slim else ", ".join(
         [c if c in kept else f"CASE WHEN _etat = 'modifié' THEN {c} END AS {c}" for c in cols] + ["_etat"])
     cur.execute(f"CREATE TEMP TABLE {_STAGED} AS SELECT {columns} FROM ("
@@ -108,13 +123,22 @@ def _absent_sql(load: Load, replace_scope: bool, fresh: bool) -> tuple[str, bool
     they will be deleted (link tables: always; others: only when replacing the scope). `fresh`:
     no key of the file is in the table (see `_stage`), so every store row is absent from it."""
     on = " AND ".join(f"s.{k} = t.{k}" for k in load.key)
-    group = load.replace_group or load.scope_col
+    scope = _scope(load)
     sql = (f"SELECT t.* FROM {load.table} t WHERE " +
            ("true" if fresh else f"NOT EXISTS (SELECT 1 FROM {_STAGED} s WHERE {on})"))
-    if group:
+    if len(scope) == 1:
         # no DISTINCT: DuckDB then hashes the (usually smaller) store side of this semi-join
-        sql += f" AND t.{group} IN (SELECT {group} FROM {_STAGED})"
+        sql += f" AND t.{scope[0]} IN (SELECT {scope[0]} FROM {_STAGED})"
+    elif scope:
+        same = " AND ".join(f"g.{c} = t.{c}" for c in scope)
+        sql += f" AND EXISTS (SELECT 1 FROM {_STAGED} g WHERE {same})"
     return sql, bool(load.replace_group) or replace_scope
+
+
+def _cascade_sql(load: Load, gone_sql: str) -> list[tuple[str, str]]:
+    """(table, SELECT of its rows hanging on the rows `gone_sql` deletes) for each dependent table."""
+    return [(child, f"SELECT c.* FROM {child} c WHERE c.{fk} IN (SELECT {fk} FROM ({gone_sql}))")
+            for child, fk in CASCADE.get(load.table, ())]
 
 
 def _key_text(alias: str, key: tuple[str, ...]) -> str:
@@ -140,6 +164,13 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
         counts.append({"table": load.table, "nouveaux": n.get("nouveau", 0), "modifiés": n.get("modifié", 0),
                        "inchangés": n.get("inchangé", 0), "absents du fichier": n_absent,
                        "sort des absents": ("supprimés" if deleted else "conservés") if n_absent else ""})
+        if deleted and n_absent:
+            for child, child_sql in _cascade_sql(load, absent_sql):
+                n_child = store.scalar(cur, f"SELECT count(*) FROM ({child_sql})")
+                if n_child:
+                    counts.append({"table": f"{child} (des lignes supprimées de {load.table})", "nouveaux": 0,
+                                   "modifiés": 0, "inchangés": 0, "absents du fichier": n_child,
+                                   "sort des absents": "supprimés"})
         on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
         parts = [f"SELECT '{load.table}' AS table_, {_key_text('i', load.key)} AS cle, 'modifié' AS etat, "
                  f"'{c}' AS colonne, {_as_text('t.' + c, types[c])} AS avant, {_as_text('i.' + c, types[c])} AS apres "
@@ -176,8 +207,8 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
                      "d": start, "n": analysis.nb_lignes, "e": analysis.encoding, "s": analysis.separator,
                      "w": analysis.warnings})
         counters = {}
-        for order, load in enumerate(analysis.loads):
-            counters[load.table] = _write(cur, load, id_import, order, replace_scope)
+        for i, load in enumerate(analysis.loads):  # orders 0, 10, 20…: the cascades of a load take the next ones
+            counters[load.table] = _write(cur, load, id_import, 10 * i, replace_scope)
         if analysis.kind in ("programmation", "insee") and analysis.mapping:
             from cdv_core.ingest.clean import normalise_str
 
@@ -197,8 +228,11 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
     return id_import
 
 
-def _snapshot(kind: str, id_import: int, table: str) -> str:
-    return f"annulation.i{int(id_import)}_{table}_{kind}"
+def _snapshot(kind: str, id_import: int, table: str, order: int | None = None) -> str:
+    """Name of a rollback table; with the write's order since one import may write a table twice
+    (its own rows, and those deleted with the actions they hang on); without it for older imports."""
+    tag = "" if order is None else f"{int(order)}_"
+    return f"annulation.i{int(id_import)}_{tag}{table}_{kind}"
 
 
 def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> dict:
@@ -209,9 +243,10 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
     types, fresh = _stage(cur, load)
     marked = TRACKING_COLUMN in types
     keys = ", ".join(load.key)
-    avant, nouveaux = _snapshot("avant", id_import, load.table), _snapshot("nouveaux", id_import, load.table)
+    avant, nouveaux = _snapshot("avant", id_import, load.table, order), _snapshot("nouveaux", id_import, load.table, order)
     absent_sql, deleted = _absent_sql(load, replace_scope, fresh)
     gone = absent_sql if deleted else f"SELECT * FROM ({absent_sql}) WHERE false"
+    cascaded = _write_cascade(cur, load, gone, id_import, order) if deleted else {}
     cur.execute(f"CREATE TABLE {avant} AS "
                 f"SELECT t.* FROM {load.table} t SEMI JOIN (SELECT {keys} FROM {_STAGED} WHERE _etat = 'modifié') s "
                 f"USING ({keys}) UNION ALL {gone}")
@@ -237,7 +272,30 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
     cur.execute("INSERT INTO import_annulation VALUES ($id, $o, $t, $k, $a, $n)",
                 {"id": id_import, "o": order, "t": load.table, "k": ",".join(load.key), "a": n_avant, "n": n_new})
     _unstage(cur)
-    return {"nouveaux": n_new, "modifiés": n.get("modifié", 0), "inchangés": n.get("inchangé", 0), "supprimés": n_gone}
+    return {"nouveaux": n_new, "modifiés": n.get("modifié", 0), "inchangés": n.get("inchangé", 0), "supprimés": n_gone,
+            **cascaded}
+
+
+def _write_cascade(cur, load: Load, gone_sql: str, id_import: int, order: int) -> dict:
+    """Save then delete the rows of the dependent tables that hang on the rows about to be
+    deleted (each in its own rollback table, with the orders just after the load's)."""
+    done = {}
+    for i, (child, child_sql) in enumerate(_cascade_sql(load, gone_sql), start=1):
+        key = _CHILD_KEYS[child]
+        avant = _snapshot("avant", id_import, child, order + i)
+        cur.execute(f"CREATE TABLE {avant} AS {child_sql}")
+        n = store.scalar(cur, f"SELECT count(*) FROM {avant}")
+        on = " AND ".join(f"{child}.{k} = a.{k}" for k in key)
+        cur.execute(f"DELETE FROM {child} USING {avant} a WHERE {on}")
+        cur.execute("INSERT INTO import_annulation VALUES ($id, $o, $t, $k, $a, 0)",
+                    {"id": id_import, "o": order + i, "t": child, "k": ",".join(key), "a": n})
+        if n:
+            done[f"{child} supprimés avec leur {load.table}"] = n
+    return done
+
+
+_CHILD_KEYS = {"financement": ("code_action", "financeur", "annee"), "action_quartier": ("code_action", "code_qp"),
+               "action_objectif": ("code_action", "code_objectif")}
 
 
 def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
@@ -273,7 +331,7 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
                                                 "WHERE table_schema = 'annulation'").fetchall()}
         written.update(table for _, table, _ in entries)
         done = {}
-        for _, table, cle in entries:
+        for ordre, table, cle in entries:
             if table not in tables:
                 raise store.StoreError(f"Table inconnue : {table}")
             key = cle.split(",")
@@ -281,7 +339,9 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
             if not all(k in cols for k in key):
                 raise store.StoreError(f"Clé inconnue pour {table} : {cle}")
             _safe_identifiers(table, *key)
-            avant, nouveaux = _snapshot("avant", id_import, table), _snapshot("nouveaux", id_import, table)
+            avant, nouveaux = (_snapshot(kind, id_import, table, ordre) for kind in ("avant", "nouveaux"))
+            if avant.split(".")[1] not in snapshots:  # imports made before the order was in the names
+                avant, nouveaux = _snapshot("avant", id_import, table), _snapshot("nouveaux", id_import, table)
             on_new = " AND ".join(f"{table}.{k} = n.{k}" for k in key)
             on_old = " AND ".join(f"{table}.{k} = a.{k}" for k in key)
             removed = 0
@@ -296,7 +356,9 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
             restored = store.scalar(cur, f"SELECT count(*) FROM {avant}")
             cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {avant}")
             cur.execute(f"DROP TABLE {avant}")
-            done[table] = {"lignes retirées": removed, "lignes restaurées": restored}
+            before = done.get(table, {"lignes retirées": 0, "lignes restaurées": 0})  # a table may come twice
+            done[table] = {"lignes retirées": before["lignes retirées"] + removed,
+                           "lignes restaurées": before["lignes restaurées"] + restored}
         cur.execute("UPDATE import_log SET statut = 'annulé', annule_le = $t WHERE id_import = $id",
                     {"t": datetime.now(), "id": id_import})
     return done

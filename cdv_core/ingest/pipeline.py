@@ -27,8 +27,9 @@ class Load:
     key: tuple[str, ...]
     update_cols: tuple[str, ...]
     replace_group: str | None = None   # link tables: the file gives the whole set for each group
-    scope_col: str | None = None       # « absent » rows: among store rows sharing this column's values
-                                       # with the file ("" = the whole table, None = default)
+    scope_col: str | tuple[str, ...] | None = None  # « absent » rows: among store rows sharing these
+                                       # columns' values with a row of the file ("" = the whole table,
+                                       # None = default, see `_default_scope`)
 
 
 @dataclass
@@ -258,7 +259,15 @@ def _fr_number(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).str.replace(r"\.0$", "").str.replace(".", ",", literal=True)
 
 
-def _default_scope(load: Load) -> str | None:
+# Scopes that are not simply « the same contract »: a file of values or of funding lines speaks
+# for its indicators at its dates, for its actions in its years, not for their whole history.
+_SCOPES = {"valeur_indicateur": ("code_indicateur", "type_territoire", "date_valeur"),
+           "financement": ("code_action", "annee")}
+
+
+def _default_scope(load: Load) -> str | tuple[str, ...] | None:
+    if load.table in _SCOPES:
+        return _SCOPES[load.table]
     if "code_contrat" in load.frame.columns and load.table != "contrat":
         return "code_contrat"
     if len(load.key) > 1:
@@ -638,9 +647,11 @@ def _build_programmation(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, 
         c for c in ("montant_demande", "montant_verse", "date_decision") if c in cols]
     loads = [
         Load("porteur", porteur, ("id_porteur",), tuple(p_update), scope_col="id_porteur"),
-        Load("action", action, ("code_action",), tuple(a_update), scope_col="code_contrat"),
+        # a Dauphin extract speaks for its contracts' dossiers of its exercices (one per dossier,
+        # or the same span of years), not for the dossiers of other years
+        Load("action", action, ("code_action",), tuple(a_update), scope_col=("code_contrat", "annee_debut", "annee_fin")),
         Load("financement", f.select(fin_cols), ("code_action", "financeur", "annee"),
-             tuple(c for c in fin_cols if c not in ("code_action", "financeur", "annee")), scope_col="code_action"),
+             tuple(c for c in fin_cols if c not in ("code_action", "financeur", "annee"))),
     ]
     if "quartiers" in cols:
         links = f.select("code_action", pl.col("quartiers").alias("code_qp")).explode("code_qp").drop_nulls()
@@ -740,7 +751,7 @@ def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list,
     out = rows.select("code_indicateur", "type_territoire", "code_territoire", "date_valeur", "valeur", "secret",
                       "source_fichier")
     result.loads = [Load("valeur_indicateur", out, INSEE_WIDE.key, ("valeur", "secret", "source_fichier"),
-                         scope_col="code_indicateur")]
+                         scope_col=_SCOPES["valeur_indicateur"])]
 
 
 _BUILDERS = {"liste_qpv": _build_official_qpv, "programmation": _build_programmation, "contours_qpv": _build_contours}
