@@ -62,9 +62,10 @@ cols = st.columns([2, 1])
 with cols[0]:
     auteur = st.text_input("Votre nom (pour le journal des imports)", key="maj_auteur", max_chars=80)
 with cols[1]:
-    date_valeur = st.date_input("Date des valeurs (fichiers INSEE)", value=None, format="DD/MM/YYYY", key="maj_date",
+    date_valeur = st.date_input("Date des valeurs, JJ/MM/AAAA (fichiers INSEE)", value=None, format="DD/MM/YYYY",
+                                key="maj_date",
                                 help="Les fichiers INSEE « larges » (CODGEO) ne disent pas à quelle date se "
-                                     "rapportent leurs valeurs : indiquez-la ici.")
+                                     "rapportent leurs valeurs : indiquez-la ici, au format JJ/MM/AAAA.")
 
 analysis = None
 if uploaded is not None:
@@ -108,7 +109,13 @@ if analysis is not None:
             st.caption(f"500 premiers problèmes sur {fmt.integer(analysis.problems.height)} : "
                        "téléchargez le rapport complet.")
         with st.container(key="maj_rapport"):
-            st.dataframe(shown, hide_index=True, width="stretch")
+            st.dataframe(shown.with_columns(shown["valeur"].fill_null("")), hide_index=True, width="stretch",
+                         column_config={
+                "fichier": None, "ligne": st.column_config.NumberColumn("Ligne", width="small"),
+                "colonne": "Colonne", "valeur": st.column_config.TextColumn("Valeur", width="small"),
+                "problème": st.column_config.TextColumn("Problème", width="large"),
+                "correction attendue": st.column_config.TextColumn("Correction attendue", width="large"),
+                "gravité": "Gravité"})
         download_buttons(analysis.problems, basename="rapport_import", key="maj_rapport_dl", sheet="Rapport")
     elif analysis.kind:
         st.success("Aucun problème trouvé dans le fichier.", icon=":material/check_circle:")
@@ -161,8 +168,10 @@ if analysis is not None:
                 else:
                     status.update(label="Import validé", state="complete")
                     state["maj_flash"] = (f"Import n° {id_import} validé : {analysis.fichier} "
-                                          f"({fmt.integer(analysis.nb_lignes)} lignes).")
+                                          f"({fmt.plural(analysis.nb_lignes, 'ligne')}).")
                     state["maj_upload_n"] += 1
+                    for key in ("maj_remplacer", "maj_type"):  # a deletion or a forced type is never carried over
+                        state.pop(key, None)
                     state["maj_mapping"] = {}
                     state.pop("maj_analysis", None)
                     st.rerun()

@@ -16,6 +16,7 @@ import streamlit as st
 from cdv_core import fmt, settings as settings_mod, store
 from cdv_core.queries import territoire
 from cdv_core.ui import nav
+from cdv_core.ui.widgets import base_style
 
 ALL_CONTRACTS = "__tous__"
 FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
@@ -100,9 +101,16 @@ def bootstrap(page_title: str) -> Context:
             format_func=lambda c: "Tous les contrats" if c == ALL_CONTRACTS else labels.get(c, c),
             key="sidebar_contrat",
         )
-        au = st.date_input("Données au", value=st.session_state.get(_CTX_AU, probe.donnees_au),
-                           format="DD/MM/YYYY", key="sidebar_donnees_au",
-                           help="Date à laquelle les retards, échéances et comptes à rebours sont évalués.")
+        # No date after the contracts' end (31/12/2030 at most, contrats 2024-2030): nothing is planned beyond it.
+        contracts_end, ends = date(2030, 12, 31), contracts["date_fin"].drop_nulls()
+        last_day = max(min(ends.max() if ends.len() else contracts_end, contracts_end), probe.donnees_au)
+        au = st.date_input("Données au", value=min(st.session_state.get(_CTX_AU, probe.donnees_au), last_day),
+                           max_value=last_day, format="DD/MM/YYYY", key="sidebar_donnees_au",
+                           help="Date à laquelle les retards, échéances et comptes à rebours sont évalués "
+                                f"(au plus tard le {fmt.day(last_day)}, fin des contrats).")
+        if info["donnees_au"] and au > info["donnees_au"]:
+            st.warning(f"Les données s'arrêtent au {fmt.day(info['donnees_au'])} : après cette date, les actions, "
+                       "montants, réunions et retards ne sont pas encore connus.", icon=":material/warning:")
         st.session_state[_CTX_CONTRAT] = choice
         st.session_state[_CTX_AU] = au
         if info["demo"]:
@@ -136,6 +144,7 @@ def _init_from_url(codes: list[str], default_au: date) -> None:
 
 
 def page_header(title: str, ctx: Context, *, subtitle: str | None = None) -> None:
+    base_style()
     st.title(title)
     parts = [f"**{ctx.contrat_libelle}**", f"données au **{fmt.day(ctx.donnees_au)}**"]
     if subtitle:

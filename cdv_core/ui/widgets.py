@@ -22,6 +22,26 @@ def kpi(label: str, value: str, *, help: str | None = None, delta: str | None = 
     st.metric(label, value, delta=delta, help=help, border=True, delta_color=delta_color, delta_arrow=delta_arrow)
 
 
+# Figure cards on a 1280 px projector: labels wrap instead of ending in « … », and values shrink
+# with the window instead of being cut. Fixed CSS only: no user text.
+_BASE_CSS = """
+<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; overflow-wrap: anywhere; }
+[data-testid="stMetricValue"] { font-size: clamp(1.25rem, 1.55vw + 0.35rem, 2.25rem); line-height: 1.15; }
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * { white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; }
+</style>
+"""
+
+
+def base_style() -> None:
+    """The app's own CSS for every page (see `_BASE_CSS`); called by `page_header`."""
+    st.html(_BASE_CSS)
+
+
 _PRESENTATION_CSS = """
 <style>
 .st-key-seance_section [data-testid="stMetricValue"] { font-size: 3.2rem; }
