@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from cdv_core import ingest, store
+from cdv_core import fmt, ingest, store
 from cdv_core.domain import identifiers
 from cdv_core.ingest import clean, reading, samples, templates
 from cdv_core.ingest.spec import KINDS, TEMPLATES
@@ -128,7 +128,7 @@ def test_all_problems_reported_at_once_with_file_row_column(demo_store):
     got = {(r["ligne"], r["colonne"], r["problème"], r["gravité"]) for r in a.problems.iter_rows(named=True)}
     assert (2, "montant_accorde", "Montant négatif", "erreur") in got
     assert (3, "montant_accorde", "Valeur non numérique", "erreur") in got
-    assert (4, "code_action", "Action inconnu(e) dans la base", "erreur") in got
+    assert (4, "code_action", "Action inconnue dans la base", "erreur") in got
     assert (4, "annee", "Valeur trop grande", "erreur") in got
     assert (4, "montant_verse", "Montant versé supérieur au montant accordé", "avertissement") in got
     assert not a.ok and a.diff is None
@@ -198,8 +198,9 @@ def test_diff_on_known_changes_and_rollback_restores_old_values(demo_store):
     d = a.diff.row(0, named=True)
     assert (d["nouveaux"], d["modifiés"], d["inchangés"]) == (1, 1, 1)
     change = a.changes.filter(pl.col("état") == "modifié").row(0, named=True)
-    assert change["colonne"] == "montant_accorde" and change["après"] == "99999,50"
-    assert change["avant"] == str(old[0]).replace(".", ",")
+    assert change["colonne"] == "montant_accorde" and change["après"] == "99\u202f999,50"
+    assert change["avant"] == fmt.number(float(old[0]), 2)  # French grouping, as everywhere
+    assert change["clé"] == "A-CV-DEMO-BRE-2024-000001 / EPCI / 2024"
     i = ingest.commit(con, a, auteur="t")
     assert cur.execute("SELECT montant_accorde, montant_verse FROM financement WHERE code_action = "
                        "'A-CV-DEMO-BRE-2024-000001' AND financeur = 'EPCI' AND annee = 2024").fetchall()[0] == (
@@ -336,7 +337,7 @@ def test_cli_dry_run_commit_and_usage(demo_store, tmp_path):
     path.write_bytes(samples.to_csv(samples.programmation(50, contracts=DEMO_CONTRACTS)))
     out = _cli(str(path), "--dry-run", "--store", str(demo_store))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Simulation (--dry-run)" in out.stdout and "action : 50 nouvelle(s)" in out.stdout
+    assert "Simulation (--dry-run)" in out.stdout and "action : 50 nouvelles, 0 modifiée, 0 inchangée" in out.stdout
     out = _cli(str(path), "--store", str(demo_store))
     assert out.returncode == 0 and "validé" in out.stdout
     assert _cli(str(tmp_path / "absent.csv"), "--store", str(demo_store)).returncode == 2

@@ -34,9 +34,13 @@ def test_page_flow_upload_report_diff_commit_log_rollback(app_env):
     assert any("Programmation" in m.value for m in at.markdown)
     diff = _frame_with(at, "nouveaux")
     assert diff.set_index("table").loc["action", "nouveaux"] == 40
+    at.selectbox(key="maj_type").set_value("programmation").run()  # the user forces the type
+    assert _frame_with(at, "nouveaux").set_index("table").loc["action", "nouveaux"] == 40
     at.button(key="maj_valider").click().run()
     assert not at.exception
     assert any("Import n° 1 validé" in s.value for s in at.success)
+    # a forced type (or « Supprimer les absents ») is not carried over to the next file
+    assert at.selectbox(key="maj_type").value == "__auto__" and at.toggle(key="maj_remplacer").value is False
     assert _count(app_env, "SELECT count(*) FROM action WHERE code_action LIKE 'D2025-%'") == 40
     assert len(at.file_uploader) == 1 and at.file_uploader[0].value is None  # uploader reset (new key)
     choice = at.selectbox(key="maj_annuler_id")
@@ -58,7 +62,7 @@ def test_page_shows_every_error_and_blocks_commit(app_env):
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Erreurs"] == "3"
     report = _frame_with(at, "problème")
-    assert set(report["problème"]) == {"Montant négatif", "Valeur non numérique", "Action inconnu(e) dans la base"}
+    assert set(report["problème"]) == {"Montant négatif", "Valeur non numérique", "Action inconnue dans la base"}
     assert not [b for b in at.button if b.key == "maj_valider"]
     assert any("bloqué" in w.value for w in at.warning)
 

@@ -83,6 +83,8 @@ def test_a_values_file_replaces_its_indicator_at_its_date_only(demo_store):
     analysis = ingest.analyse(cur, text.encode(), "valeurs.csv", replace_scope=True)
     assert analysis.ok, analysis.problems
     assert _counts(analysis)["valeur_indicateur"]["absents du fichier"] == 1  # the first QPV, that date only
+    keys = analysis.changes["clé"].to_list()
+    assert f"{code} / QPV / {qpv[0]} / 01/01/2024" in keys  # French dates in the diff's keys
     ingest.commit(con, analysis, auteur="test", replace_scope=True)
     assert store.scalar(cur, "SELECT count(*) FROM valeur_indicateur WHERE code_indicateur = $c AND code_territoire = $q "
                              "AND date_valeur = DATE '2024-01-01'", {"c": code, "q": qpv[0]}) == 0

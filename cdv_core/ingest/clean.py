@@ -6,6 +6,7 @@ Every function here returns expressions; nothing loops over data rows in Python.
 from __future__ import annotations
 
 import functools
+import sys
 
 import polars as pl
 
@@ -85,28 +86,93 @@ def siret_ok(expr: pl.Expr) -> pl.Expr:
     return identifiers.siret_valid_expr(expr)
 
 
+# Numbers with thousands groupings. A French file writes `12 500,50`; Excel and other tools also
+# write `12.500` (dot as thousands separator), `1.234.567`, or the English `12,500.00` /
+# `1,234,567`. Each shape is read one way only, with a warning saying how, or refused as
+# ambiguous: never a value silently off by a factor of 1 000. The patterns apply to the raw cell
+# (spaces, `€`, `%`, `eur` around the number allowed) so that the checks, which run on every
+# cell, are a few cheap regexes; the value uses the same patterns.
+_AROUND = r"[\s\u00a0\u202f]*"
+_UNIT = r"(?:€|%|(?i:eur|euros))?"
+_LEAD = r"^" + _AROUND + r"[+-]?[1-9]\d{0,2}"
+_TAIL = _AROUND + _UNIT + _AROUND + r"$"
+DOT_GROUPS_ONE = _LEAD + r"\.\d{3}" + _TAIL                 # 12.500: 12 500 or 12,5?
+DOT_GROUPS_MANY = _LEAD + r"(?:\.\d{3}){2,}" + _TAIL        # 1.234.567
+COMMA_GROUPS_ONE = _LEAD + r",\d{3}" + _TAIL                 # 12,500: 12,5 or 12 500?
+ENGLISH_NUMBER = _LEAD + r"(?:(?:,\d{3}){2,}|(?:,\d{3})+\.\d+)" + _TAIL  # 1,234,567 / 12,500.00
+NUMBER_TYPES = ("entier", "montant", "decimal", "taux", "valeur_secret")
+THOUSANDS_TYPES = ("montant", "entier")  # `12.500` is 12 500 (no amount has tenths of cents)
+MAX_AMOUNT = 999_999_999_999.99          # DECIMAL(14, 2) of the store
+MAX_INTEGER = 2_147_483_647              # INTEGER of the store
+_FLOAT_MAX = sys.float_info.max         # NaN compares above it, inf too: « finite » in one comparison
+READ_AS_THOUSANDS = "Point lu comme séparateur de milliers"
+READ_AS_ENGLISH = "Nombre écrit à l'anglaise (virgule des milliers, point décimal)"
+AMBIGUOUS = "Nombre ambigu"
+READING_WARNINGS = (READ_AS_THOUSANDS, READ_AS_ENGLISH)  # the report adds how the cell was read
+
+
 def number_text(expr: pl.Expr) -> pl.Expr:
-    """`1 234,56 €` / `1.234,56` / `12,5 %` → `1234.56` text ready to cast (literal replacements:
-    this runs on every amount of a million-row file)."""
+    """`1 234,56 €` / `1.234,56` / `12,5 %` / `1,234.56` → `1234.56` text ready to cast (literal
+    replacements: this runs on every amount of a million-row file). With both `.` and `,` the
+    last one is the decimal mark: `1.234,56` (French) drops its dots, `1,234.56` (English,
+    commas in groups of 3 only) its commas; any other mix gives text that does not cast.
+    `1.234.567` / `1,234,567` drop their groupings; `12.500` and `12,500` are left as decimals
+    here (see `typed_column` for how each column type reads them)."""
     s = expr
     for junk in (" ", "\u00a0", "\u202f", "€", "%", "\t"):
         s = s.str.replace_all(junk, "", literal=True)
     s = s.str.replace(r"(?i)eur(os)?$", "")
-    s = pl.when(s.str.contains(".", literal=True) & s.str.contains(",", literal=True)) \
-        .then(s.str.replace_all(".", "", literal=True)).otherwise(s)
+    has_dot, has_comma = s.str.contains(".", literal=True), s.str.contains(",", literal=True)
+    english = s.str.contains(r"^[+-]?[1-9]\d{0,2}(?:(?:,\d{3}){2,}|(?:,\d{3})+\.\d+)$")
+    s = (pl.when(english).then(s.str.replace_all(",", "", literal=True))
+         .when(has_dot & has_comma & s.str.contains(r"\.\d*$")).then(pl.lit("?"))  # 1,23.4: not a number
+         .when(has_dot & has_comma).then(s.str.replace_all(".", "", literal=True))
+         .when(s.str.contains(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3}){2,}$")).then(s.str.replace_all(".", "", literal=True))
+         .otherwise(s))
     return s.str.replace(",", ".", literal=True)
 
 
-def fast_number(col: Col, raw: pl.Expr) -> pl.Expr | None:
+def french_number(expr: pl.Expr) -> pl.Expr:
+    """A number written the French way, as `fmt.number` does: `12500.5` → `12 500,50`,
+    `1234567` → `1 234 567` (narrow no-break spaces; two decimals when there are cents)."""
+    x = expr.cast(pl.Float64)
+    cents = (x.abs() * 100).round(0).cast(pl.Int64, strict=False)
+    units = (cents // 100).cast(pl.String)
+    grouped = (units.str.reverse().str.replace_all(r"(\d{3})", "${1}\u202f").str.strip_chars_end("\u202f")
+               .str.reverse())
+    frac = cents % 100
+    text = pl.concat_str(pl.when(x < 0).then(pl.lit("-")).otherwise(pl.lit("")), grouped,
+                         pl.when(frac != 0).then(pl.lit(",") + frac.cast(pl.String).str.zfill(2)).otherwise(pl.lit("")))
+    return pl.coalesce(text, x.cast(pl.String))
+
+
+def _thousands_value(raw: pl.Expr) -> pl.Expr:
+    """`12.500` → 12500.0 (the digits of a DOT_GROUPS_ONE cell)."""
+    return raw.str.replace_all(r"[^\d+-]", "").cast(pl.Float64, strict=False)
+
+
+def has_groups(cells: pl.Series) -> bool:
+    """Whether any cell has a digit, `.` or `,`, then 3 digits: the shape of every thousands
+    grouping. When none has, `typed_column(..., groups=False)` skips those patterns (one cheap
+    regex over the column instead of five)."""
+    return bool(cells.str.contains(r"\d[.,]\d{3}").any())
+
+
+def fast_number(col: Col, raw: pl.Expr, *, groups: bool = True) -> pl.Expr | None:
     """A cheap first try at a numeric cell's typed value, for the cells written plainly
     (`2024`, `12500,5`, `12500.5`). Whenever it gives a value, `typed_column`'s value is the same
     (such a cell has no space, currency, percent sign or thousands separator for `number_text`
-    to remove, and it cannot be a secret marker); the cells where it gives null are then typed
-    by the full expression. None when the column type has no fast path."""
+    to remove, and it cannot be a secret marker; `12.500` / `12,500`, whose reading depends on
+    the column type, are left to the full expression); the cells where it gives null are then
+    typed by the full expression. None when the column type has no fast path."""
     if col.type == "entier":
         return raw.cast(pl.Int64, strict=False)
     if col.type in ("montant", "decimal", "taux", "valeur_secret"):
-        return raw.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+        cast = raw.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+        if not groups:
+            return cast
+        grouped = raw.str.contains(r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$")
+        return pl.when(grouped).then(None).otherwise(cast)
     return None
 
 
@@ -127,10 +193,11 @@ def _choice_map(col: Col) -> dict[str, str]:
 Check = tuple[pl.Expr, str, str, str]  # condition (True = problem), message, expected, severity
 
 
-def typed_column(col: Col, raw: pl.Expr) -> tuple[pl.Expr, list[Check]]:
+def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True) -> tuple[pl.Expr, list[Check]]:
     """The typed value of one (non-list) column and the checks that flag bad cells.
 
-    `raw` is the unwrapped text cell (null when empty)."""
+    `raw` is the unwrapped text cell (null when empty). `groups=False`: no cell of the column
+    has a thousands grouping's shape (see `has_groups`), their patterns are skipped."""
     t = col.type
     present = raw.is_not_null()
     v = pl.col(VALUE)  # checks read the typed value computed once (see `_evaluate`)
@@ -143,24 +210,48 @@ def typed_column(col: Col, raw: pl.Expr) -> tuple[pl.Expr, list[Check]]:
         checks.append((raw.str.len_chars() > 2000, "Texte trop long (plus de 2 000 caractères)",
                        "Un texte plus court", ERROR))
     elif t == "entier":
+        dot_groups = raw.str.contains(DOT_GROUPS_ONE) if groups else pl.lit(False)
+        ambiguous = raw.str.contains(COMMA_GROUPS_ONE) if groups else pl.lit(False)
         s = number_text(raw).str.replace(r"\.0+$", "")
-        value = s.cast(pl.Int64, strict=False)
-        checks.append((present & v.is_null(), "Nombre entier attendu", "Un nombre entier, ex. 2024", ERROR))
+        value = (pl.when(dot_groups).then(_thousands_value(raw).cast(pl.Int64, strict=False))
+                 .when(ambiguous).then(None).otherwise(s.cast(pl.Int64, strict=False)))
+        checks.append((present & v.is_null() & ~ambiguous, "Nombre entier attendu", "Un nombre entier, ex. 2024", ERROR))
+        if groups:
+            checks += _grouping_checks(t, raw, dot_groups, ambiguous)
+        if col.max_value is None or col.max_value > MAX_INTEGER:
+            checks.append((v.abs() > MAX_INTEGER, "Nombre trop grand (au plus 2 147 483 647)",
+                           "Un nombre entier plus petit", ERROR))
     elif t in ("montant", "decimal", "taux", "valeur_secret"):
+        dot_groups = raw.str.contains(DOT_GROUPS_ONE) if groups else pl.lit(False)
+        # `12.500` is 12 500 in an amount, but may be 12,5 in a measure; `12,500` the other way round
+        ambiguous = (raw.str.contains(COMMA_GROUPS_ONE) if groups else pl.lit(False)) if t in THOUSANDS_TYPES else dot_groups
         s = number_text(raw)
         secret = raw.str.to_lowercase().is_in(list(model.SECRET_MARKERS)) if t == "valeur_secret" else pl.lit(False)
-        value = pl.when(secret).then(None).otherwise(s.cast(pl.Float64, strict=False))
+        number = s.cast(pl.Float64, strict=False)
+        if t in THOUSANDS_TYPES:
+            number = pl.when(dot_groups).then(_thousands_value(raw)).otherwise(number)
+        value = pl.when(secret | ambiguous).then(None).otherwise(number)
         if t == "taux":
             value = pl.when(raw.str.contains("%")).then(value / 100).otherwise(value)
         expected = {"montant": "Un montant en euros, ex. 12 500,50", "decimal": "Un nombre, ex. 42,5",
                     "taux": "Une part entre 0 et 1 ou un pourcentage, ex. 40 %",
                     "valeur_secret": "Un nombre, ou nd / ns / s / so"}[t]
-        checks.append((present & v.is_null() & ~secret, "Valeur non numérique", expected, ERROR))
+        # NaN / inf cast to a float but are no number the store can hold (NaN sorts above inf)
+        checks.append((present & ~(v.abs() <= _FLOAT_MAX).fill_null(False) & ~secret & ~ambiguous, "Valeur non numérique",
+                       expected, ERROR))
+        if groups:
+            checks += _grouping_checks(t, raw, dot_groups, ambiguous)
         if t == "montant":
-            checks.append((v < 0, "Montant négatif", "Un montant positif ou nul", ERROR))
+            checks.append((v.is_between(-_FLOAT_MAX, 0, closed="left"), "Montant négatif", "Un montant positif ou nul", ERROR))
+            checks.append((v.abs().is_between(MAX_AMOUNT + 0.005, _FLOAT_MAX), "Montant trop grand (au plus 999 999 999 999,99)",
+                           "Un montant en euros de moins de mille milliards", ERROR))
     elif t == "date":
-        value = parse_date(raw)
-        checks.append((present & v.is_null(), "Date illisible", "Une date JJ/MM/AAAA, ex. 31/03/2024", ERROR))
+        # `1/4/24`: the century is never guessed
+        short_year = raw.str.contains(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}(?:[ T].*)?$")
+        value = pl.when(short_year).then(None).otherwise(parse_date(raw))
+        checks.append((present & short_year, "Année sur 2 chiffres : écrivez l'année en entier",
+                       "Une date JJ/MM/AAAA avec l'année sur 4 chiffres, ex. 01/04/2024 (et non 1/4/24)", ERROR))
+        checks.append((present & v.is_null() & ~short_year, "Date illisible", "Une date JJ/MM/AAAA, ex. 31/03/2024", ERROR))
         checks.append((v.dt.year().is_between(1990, 2100).not_(), "Date improbable",
                        "Une date entre 1990 et 2100", ERROR))
     elif t == "booleen":
@@ -236,10 +327,32 @@ def typed_column(col: Col, raw: pl.Expr) -> tuple[pl.Expr, list[Check]]:
     checks.append((starts & raw.str.contains(_FORMULA), "Cellule contenant une formule de tableur",
                        "La valeur elle-même, pas une formule", ERROR))
     if col.min_value is not None and t in ("entier", "decimal", "taux"):
-        checks.append((v < col.min_value, "Valeur trop petite", f"Au moins {col.min_value:g}".replace(".", ","), ERROR))
+        if t == "entier" and col.min_value >= 1900:  # a year: `24` says « 2 digits », not « too small »
+            short_year = v.is_between(0, 99)
+            checks.append((short_year, "Année sur 2 chiffres : écrivez l'année en entier",
+                           "Une année sur 4 chiffres, ex. 2024", ERROR))
+            checks.append(((v < col.min_value) & ~short_year, "Valeur trop petite",
+                           f"Au moins {col.min_value:g}".replace(".", ","), ERROR))
+        else:
+            checks.append((v < col.min_value, "Valeur trop petite", f"Au moins {col.min_value:g}".replace(".", ","), ERROR))
     if col.max_value is not None and t in ("entier", "decimal", "taux"):
         checks.append((v > col.max_value, "Valeur trop grande", f"Au plus {col.max_value:g}".replace(".", ","), ERROR))
     return value, checks
+
+
+def _grouping_checks(t: str, raw: pl.Expr, dot_groups: pl.Expr, ambiguous: pl.Expr) -> list[Check]:
+    """Warnings for the numbers read with a thousands grouping, the error for the ambiguous ones."""
+    many_dots = raw.str.contains(DOT_GROUPS_MANY)
+    read_dots = (dot_groups | many_dots) if t in THOUSANDS_TYPES else many_dots
+    example = ("12.500 ou 12,500 : écrivez 12500 (douze mille cinq cents) ou 12,5 (douze et demi)")
+    read = pl.col(VALUE).is_not_null()
+    return [
+        (read & read_dots, READ_AS_THOUSANDS,
+         "Vérifiez la valeur lue ; écrivez les montants sans point, ex. 12500 ou 12 500,00", WARNING),
+        (read & raw.str.contains(ENGLISH_NUMBER), READ_AS_ENGLISH,
+         "Vérifiez la valeur lue ; en français : espace pour les milliers, virgule décimale, ex. 12 500,00", WARNING),
+        (ambiguous, AMBIGUOUS + " : séparateur de milliers ou virgule décimale ?", example, ERROR),
+    ]
 
 
 LIST_ELEMENT_TYPE = {"liste_qp": "code_qp", "liste_insee": "insee_com", "liste_siren": "siren", "liste": "texte"}

@@ -57,14 +57,16 @@ def report_text(a: pipeline.Analysis) -> str:
         val = f" : « {row['valeur']} »" if row["valeur"] else ""
         lines.append(f"  [{row['gravité']}] {where}{col}{val} — {row['problème']}. Attendu : {row['correction attendue']}.")
     if a.problems.height > MAX_LISTED:
-        lines.append(f"  … et {fmt.integer(a.problems.height - MAX_LISTED)} autre(s) problème(s).")
+        lines.append(f"  … et {fmt.plural(a.problems.height - MAX_LISTED, 'autre problème', 'autres problèmes')}.")
     if a.diff is not None and a.diff.height:
         lines.append("Différences avec la base :")
         for row in a.diff.iter_rows(named=True):
-            absent = f", {fmt.integer(row['absents du fichier'])} absente(s) du fichier ({row['sort des absents']})" \
-                if row["absents du fichier"] else ""
-            lines.append(f"  {row['table']} : {fmt.integer(row['nouveaux'])} nouvelle(s), "
-                         f"{fmt.integer(row['modifiés'])} modifiée(s), {fmt.integer(row['inchangés'])} inchangée(s){absent}")
+            n_absent = row["absents du fichier"]
+            fate = "supprimée" if row["sort des absents"] == "supprimés" else "conservée"
+            absent = (f", {fmt.plural(n_absent, 'absente')} du fichier ({fate}{'s' if n_absent > 1 else ''})"
+                      if n_absent else "")
+            lines.append(f"  {row['table']} : {fmt.plural(row['nouveaux'], 'nouvelle')}, "
+                         f"{fmt.plural(row['modifiés'], 'modifiée')}, {fmt.plural(row['inchangés'], 'inchangée')}{absent}")
     return "\n".join(lines)
 
 

@@ -141,16 +141,23 @@ def _cascade_sql(load: Load, gone_sql: str) -> list[tuple[str, str]]:
             for child, fk in CASCADE.get(load.table, ())]
 
 
-def _key_text(alias: str, key: tuple[str, ...]) -> str:
-    return "concat_ws(' / ', " + ", ".join(f"CAST({alias}.{k} AS VARCHAR)" for k in key) + ")"
+def _key_text(alias: str, key: tuple[str, ...], types: dict[str, str]) -> str:
+    return "concat_ws(' / ', " + ", ".join(_as_text(f"{alias}.{k}", types[k]) for k in key) + ")"
 
 
 def _as_text(expr: str, type_: str) -> str:
+    """SQL turning a value into the French text the diff shows: `31/03/2024`, `12 500,50`
+    (narrow no-break space between thousands, as `fmt`), « (vide) » for an empty cell."""
     if type_ == "DATE":
-        return f"strftime({expr}, '%d/%m/%Y')"
-    if type_.startswith(("DECIMAL", "DOUBLE")):
-        return f"replace(CAST({expr} AS VARCHAR), '.', ',')"
-    return f"CAST({expr} AS VARCHAR)"
+        text = f"strftime({expr}, '%d/%m/%Y')"
+    elif type_.startswith("DECIMAL"):
+        scale = re.search(r",\s*(\d+)\)", type_)
+        text = f"translate(format('{{:,.{scale.group(1) if scale else 2}f}}', {expr}), ',.', chr(8239) || ',')"
+    elif type_ == "DOUBLE":
+        text = f"regexp_replace(translate(format('{{:,}}', {expr}), ',.', chr(8239) || ','), ',0$', '')"
+    else:
+        text = f"CAST({expr} AS VARCHAR)"
+    return f"coalesce({text}, '(vide)')"
 
 
 def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -172,13 +179,13 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
                                    "modifiés": 0, "inchangés": 0, "absents du fichier": n_child,
                                    "sort des absents": "supprimés"})
         on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
-        parts = [f"SELECT '{load.table}' AS table_, {_key_text('i', load.key)} AS cle, 'modifié' AS etat, "
+        parts = [f"SELECT '{load.table}' AS table_, {_key_text('i', load.key, types)} AS cle, 'modifié' AS etat, "
                  f"'{c}' AS colonne, {_as_text('t.' + c, types[c])} AS avant, {_as_text('i.' + c, types[c])} AS apres "
                  f"FROM {_STAGED} i JOIN {load.table} t ON {on} WHERE i._etat = 'modifié' AND i.{c} IS DISTINCT FROM t.{c}"
                  for c in load.update_cols]
-        parts.append(f"SELECT '{load.table}', {_key_text('i', load.key)}, 'nouveau', '', '', '' FROM {_STAGED} i "
+        parts.append(f"SELECT '{load.table}', {_key_text('i', load.key, types)}, 'nouveau', '', '', '' FROM {_STAGED} i "
                      "WHERE i._etat = 'nouveau'")
-        parts.append(f"SELECT '{load.table}', {_key_text('t', load.key)}, "
+        parts.append(f"SELECT '{load.table}', {_key_text('t', load.key, types)}, "
                      f"'{'supprimé' if deleted else 'absent du fichier (conservé)'}', '', '', '' FROM ({absent_sql}) t")
         for part in parts:
             details.append(cur.sql(part + f" LIMIT {DETAIL_CAP}").pl())
@@ -195,7 +202,7 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
     ImportRefused (file with errors), store.IntegrityError (cross-table rule broken) or
     store.StoreError; in every failure nothing is written."""
     if not analysis.ok:
-        raise ImportRefused(f"Import refusé : le fichier {analysis.fichier} contient {analysis.errors} erreur(s). "
+        raise ImportRefused(f"Import refusé : le fichier {analysis.fichier} contient {fmt.plural(analysis.errors, 'erreur')}. "
                             "Rien n'a été modifié.")
     start, t0 = datetime.now(), time.perf_counter()
     written = {"import_log", "import_annulation", "import_correspondance", *(load.table for load in analysis.loads)}
@@ -219,7 +226,8 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
             cur.register("_import_map", rows.to_arrow())
             cur.execute("INSERT OR REPLACE INTO import_correspondance SELECT type_import, entete, colonne FROM _import_map")
             cur.unregister("_import_map")
-        resume = " ; ".join(f"{table} : " + ", ".join(f"{n} {label}" for label, n in c.items() if n)
+        resume = " ; ".join(f"{table} : " + ", ".join(fmt.plural(n, _SINGULAR.get(label, label), label)
+                                                      for label, n in c.items() if n)
                             for table, c in counters.items())
         cur.execute("UPDATE import_log SET fin = $fin, compteurs = $c, resume = $r, version_store = $v, duree_s = $t "
                     "WHERE id_import = $id",
@@ -298,6 +306,9 @@ _CHILD_KEYS = {"financement": ("code_action", "financeur", "annee"), "action_qua
                "action_objectif": ("code_action", "code_objectif")}
 
 
+_SINGULAR = {"nouveaux": "nouveau", "modifiés": "modifié", "inchangés": "inchangé", "supprimés": "supprimé"}
+
+
 def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
     """Restore exactly what import `id_import` touched; refused when a later import still in
     force touched the same tables (undo that one first), when the app's forms wrote them since
@@ -321,10 +332,12 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
                 f"L'import n° {id_import} ne peut pas être annulé : il n'a pas gardé l'état antérieur des données "
                 "(import fait avant que l'application ne le garde pour ce type de fichier). Rien n'a été modifié.")
         if later:
-            ids = ", ".join(f"n° {r[0]}" for r in later)
+            ids = [f"n° {r[0]}" for r in later]
+            who = (f"l'import {ids[0]}, plus récent, a modifié" if len(ids) == 1 else
+                   f"les imports {', '.join(ids[:-1])} et {ids[-1]}, plus récents, ont modifié")
             raise store.StoreError(
-                f"Impossible d'annuler l'import n° {id_import} : l'import {ids}, plus récent, a modifié les mêmes "
-                "données. Annulez d'abord l'import le plus récent. Rien n'a été modifié.")
+                f"Impossible d'annuler l'import n° {id_import} : {who} les mêmes données. Annulez d'abord "
+                "l'import le plus récent. Rien n'a été modifié.")
         _refuse_if_edited_since(cur, id_import)
         tables = store.table_names(cur)
         snapshots = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "

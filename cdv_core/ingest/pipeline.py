@@ -4,6 +4,7 @@ build what would be written (loads), and diff it against the store. Nothing is w
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from cdv_core import fmt
 from cdv_core.ingest import clean, reading
 from cdv_core.ingest.clean import ERROR, PROBLEM_SCHEMA, WARNING
 from cdv_core.ingest.reading import LINE
@@ -69,7 +71,7 @@ def kind_choices() -> dict[str, str]:
     return {code: k.label for code, k in KINDS.items()}
 
 
-def _problem(fichier: str, ligne: int, colonne: str, valeur: str, probleme: str, correction: str,
+def _problem(fichier: str, ligne: int | None, colonne: str, valeur: str, probleme: str, correction: str,
              gravite: str = ERROR) -> dict:
     return {"fichier": fichier, "ligne": ligne, "colonne": colonne, "valeur": valeur, "problème": probleme,
             "correction attendue": correction, "gravité": gravite}
@@ -167,7 +169,10 @@ def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind
     try:
         raw = reading.read_bytes(data, filename, max_bytes=max_bytes)
     except reading.ReadError as exc:
-        result.problems = pl.DataFrame([_problem(filename, 0, "", "", str(exc), "Un fichier CSV ou .xlsx lisible")],
+        # ligne None: a problem of the whole file; the message without its full stop (the
+        # report adds « . Attendu : … »)
+        result.problems = pl.DataFrame([_problem(filename, None, "", "", str(exc).rstrip("."),
+                                                 "Un fichier CSV ou .xlsx lisible")],
                                        schema=PROBLEM_SCHEMA)
         result.seconds = time.perf_counter() - start
         return result
@@ -179,7 +184,8 @@ def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind
     if raw.problems:
         problems.append(pl.DataFrame([{**p, "fichier": filename, "problème": p["probleme"],
                                        "correction attendue": p["correction"], "gravité": p["gravite"]}
-                                      for p in raw.problems]).select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA))
+                                      for p in raw.problems]).select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA)
+                        .with_columns(pl.col("ligne").replace(0, None)))  # 0: the whole file
     headers = [c for c in raw.frame.columns if c != LINE]
     remembered_all = {code: remembered_mappings(cur, code) for code in ("programmation",)}
     code = kind or detect_kind(headers, remembered_all)
@@ -235,6 +241,7 @@ def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind
     loads, extra, notes = builder(cur, spec, typed, filename, contrat=contrat)
     problems += extra
     result.notes += notes
+    _fill_not_null(cur, loads)
     for load in loads:
         if load.replace_group is None:
             load.scope_col = _default_scope(load) if load.scope_col is None else load.scope_col
@@ -249,9 +256,68 @@ def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind
     return result
 
 
+def not_null_defaults(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, object]:
+    """NOT NULL columns of a store table → their schema default (`_NO_DEFAULT` when none).
+    Only plain literal defaults are understood (`'hexagone'`, `false`, `1`)."""
+    rows = cur.execute("SELECT column_name, column_default FROM information_schema.columns "
+                       "WHERE table_schema = 'main' AND table_name = $t AND is_nullable = 'NO'", {"t": table}).fetchall()
+    return {name: _literal(default) for name, default in rows}
+
+
+_NO_DEFAULT = object()
+
+
+def _literal(default: str | None) -> object:
+    if default is None:
+        return _NO_DEFAULT
+    text = default.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return _NO_DEFAULT
+
+
+def _fill_not_null(cur: duckdb.DuckDBPyConnection, loads: list[Load]) -> None:
+    """Empty cells of optional columns that are NOT NULL in the store (contrat.territoire,
+    action.hors_qpv, indicateur.agregation…): a row already in the store keeps its value, a new
+    row takes the column's schema default. Vectorised: one join on the key, only when such a
+    column has empty cells."""
+    from cdv_core import store
+
+    for load in loads:
+        if load.replace_group is not None or load.table not in store.table_names(cur):
+            continue
+        defaults = not_null_defaults(cur, load.table)
+        holed = [c for c in load.frame.columns
+                 if c in defaults and c not in load.key and load.frame[c].null_count()]
+        if not holed:
+            continue
+        cols = [*load.key, *holed]
+        if not all(re.fullmatch(r"[a-z_][a-z0-9_]*", c) for c in [load.table, *cols]):  # catalogue names only
+            raise store.StoreError(f"Nom de table ou de colonne refusé pour {load.table}")
+        current = cur.sql("SELECT " + ", ".join(cols) + " FROM " + load.table).pl()
+        current = current.select(*[pl.col(k).cast(load.frame.schema[k]) for k in load.key],
+                                 *[pl.col(c).cast(load.frame.schema[c]).alias(f"__old_{c}") for c in holed])
+        frame = load.frame.join(current, on=list(load.key), how="left", maintain_order="left")
+        filled = []
+        for c in holed:
+            parts = [pl.col(c), pl.col(f"__old_{c}")]
+            if defaults[c] is not _NO_DEFAULT:
+                parts.append(pl.lit(defaults[c], dtype=load.frame.schema[c]))
+            filled.append(pl.coalesce(parts).alias(c))
+        load.frame = frame.with_columns(filled).select(load.frame.columns)
+
+
 def _sorted(problems: pl.DataFrame) -> pl.DataFrame:
-    """Errors first, then by row and column."""
-    return problems.sort([pl.col("gravité") != ERROR, "ligne", "colonne"], nulls_last=True)
+    """Errors first, then by row (the whole file's problems, ligne null, first) and column."""
+    return problems.sort([pl.col("gravité") != ERROR, pl.col("ligne").fill_null(0), "colonne"], nulls_last=True)
 
 
 def _fr_number(expr: pl.Expr) -> pl.Expr:
@@ -312,14 +378,21 @@ def _type_column(col: Col, work: pl.DataFrame, fichier: str) -> tuple[list[pl.Se
                 problems.append(_rows_problem(rows, fichier, name, pl.col("_elem"), msg, exp, sev))
         listed = evaluated.group_by(name).agg(pl.col(clean.VALUE).unique(maintain_order=True).alias("_list"))
         return [cells.join(listed, on=name, how="left", maintain_order="left")["_list"].alias(name)], problems
-    value, checks = clean.typed_column(col, pl.col(name))
+    # thousands groupings (`12.500`, `1,234.56`) are looked for only in a column that has their shape
+    groups = col.type not in clean.NUMBER_TYPES or clean.has_groups(work[name])
+    value, checks = clean.typed_column(col, pl.col(name), groups=groups)
     extra = {}
     if col.type == "valeur_secret":
         marker = pl.col(name).str.to_lowercase()
         extra["secret"] = pl.when(marker.is_in(list(clean.model.SECRET_MARKERS))).then(marker)
-    evaluated = _evaluate(work.select(name), name, value, checks, extra, fast=clean.fast_number(col, pl.col(name)))
-    problems += [_flagged(work, name, evaluated[f"__c{i}"], msg, exp, sev, fichier)
-                 for i, (_, msg, exp, sev) in enumerate(checks)]
+    evaluated = _evaluate(work.select(name), name, value, checks, extra,
+                          fast=clean.fast_number(col, pl.col(name), groups=groups))
+    for i, (_, msg, exp, sev) in enumerate(checks):
+        found = _flagged(work, name, evaluated[f"__c{i}"], msg, exp, sev, fichier)
+        if msg in clean.READING_WARNINGS and found.height:  # say how the cell was read: « … : lu 12 500 »
+            read = evaluated.filter(pl.col(f"__c{i}")).select(clean.french_number(pl.col(clean.VALUE)))[:, 0]
+            found = found.with_columns(pl.concat_str(pl.lit(msg + " : lu "), pl.lit(read)).alias("problème"))
+        problems.append(found)
     return [evaluated[clean.VALUE].alias(name), *[evaluated[k].alias(k) for k in extra]], problems
 
 
@@ -406,8 +479,10 @@ def _reference_problems(cur, spec: Kind, typed: pl.DataFrame, fichier: str,
         values = values.drop_nulls(ref.column)
         bad = values.filter(~pl.col(ref.column).is_in(known.implode()))
         if bad.height:
-            out.append(_rows_problem(bad, fichier, ref.column, pl.col(ref.column), f"{ref.label.capitalize()} inconnu(e) dans la base",
-                                     f"Un code de {ref.label} existant, ou importez d'abord le fichier des {ref.label}s"))
+            unknown = "inconnue" if ref.feminine else "inconnu"
+            of = "d'" if ref.label[0] in "aeiouyéèêàâîô" else "de "
+            out.append(_rows_problem(bad, fichier, ref.column, pl.col(ref.column), f"{ref.label.capitalize()} {unknown} dans la base",
+                                     f"Un code {of}{ref.label} existant, ou importez d'abord le fichier des {ref.label}s"))
     return out
 
 
@@ -430,7 +505,10 @@ def _build_template(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contr
             problems.append(_rows_problem(missing, fichier, "id_porteur", pl.lit(""), "Porteur sans identifiant",
                                           "Un id_porteur, un SIRET ou un numéro RNA"))
     if spec.code == "valeurs_indicateurs":
-        frame = frame.with_columns(source_fichier=pl.lit(fichier))
+        frame = frame.with_columns(source_fichier=pl.lit(fichier),
+                                   code_territoire=territory_code(pl.col("code_territoire"), pl.col("type_territoire")))
+        problems += _territory_problems(frame.with_columns(typed["code_territoire"].alias("_brut")), fichier,
+                                        "code_territoire", "_brut", "code_territoire", "type_territoire")
     problems += _duplicates(frame, spec.key, fichier)
     problems += _reference_problems(cur, spec, frame, fichier)
     problems += _row_rules(cur, spec, frame, fichier)
@@ -471,7 +549,7 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
         flag(pl.col("annee_fin") < pl.col("annee_debut"), "annee_fin", _fr_number(pl.col("annee_fin")),
              "Dernière année antérieure à la première", "annee_fin ≥ annee_debut")
     if {"montant_verse", "montant_accorde"} <= cols:
-        flag(pl.col("montant_verse") > pl.col("montant_accorde"), "montant_verse", _fr_number(pl.col("montant_verse")),
+        flag(pl.col("montant_verse") > pl.col("montant_accorde"), "montant_verse", fmt.number_expr(pl.col("montant_verse"), 2),
              "Montant versé supérieur au montant accordé", "Vérifiez les montants (avertissement seulement)", WARNING)
     if {"nb_habitants", "nb_participants"} <= cols:
         flag(pl.col("nb_habitants") > pl.col("nb_participants"), "nb_habitants", _fr_number(pl.col("nb_habitants")),
@@ -479,23 +557,110 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
     if {"date_signature", "date_fin"} <= cols:
         flag(pl.col("date_signature") > pl.col("date_fin"), "date_signature", pl.col("date_signature").dt.strftime("%d/%m/%Y"),
              "Signature après la fin du contrat", "Une date de signature dans la période")
-    # periods of the contract
-    if "code_contrat" in cols and ({"annee_debut", "annee"} & cols) and spec.code in ("actions", "programmation"):
-        first, last = ("annee_debut", "annee_fin") if "annee_debut" in cols else ("annee", "annee")
-        years = frame.select(LINE, "code_contrat", *{first, last}).join(_contract_years(cur), on="code_contrat", how="inner")
-        flag((pl.col(first) < pl.col("_an_debut")) | (pl.col(last) > pl.col("_an_fin")), first, _fr_number(pl.col(first)),
-             "Année hors de la période du contrat", "Une année entre le début et la fin du contrat", source=years)
-    if spec.code == "financements":
-        years = frame.join(cur.sql("SELECT a.code_action, year(c.date_debut) AS _an_debut, year(c.date_fin) AS _an_fin "
-                                   "FROM action a JOIN contrat c USING (code_contrat)").pl(), on="code_action", how="inner")
-        flag((pl.col("annee") < pl.col("_an_debut")) | (pl.col("annee") > pl.col("_an_fin")), "annee", _fr_number(pl.col("annee")),
-             "Année hors de la période du contrat de l'action", "Une année dans la période du contrat", source=years)
+    # periods of the contract (of the row, or of the row's action for financements)
+    out += _period_problems(cur, spec, frame, fichier)
+    out += _other_contract_problems(cur, spec, frame, fichier)
     if spec.code == "reunions":
         per = frame.join(cur.sql("SELECT i.code_instance, c.date_debut AS _debut, c.date_fin AS _fin "
                                  "FROM instance i JOIN contrat c USING (code_contrat)").pl(), on="code_instance", how="inner")
         flag((pl.col("date_reunion") < pl.col("_debut")) | (pl.col("date_reunion") > pl.col("_fin")), "date_reunion",
              pl.col("date_reunion").dt.strftime("%d/%m/%Y"), "Date hors de la période du contrat",
              "Une date entre le début et la fin du contrat", source=per)
+    return out
+
+
+# Dates of actions and financements checked against the contract's period, with a slack in
+# years (before the start, after the end): a request or a decision often precedes the period
+# (call for projects of year N-1), a payment, a status point or the end of an action often
+# follows it (balance paid in N+1). Outside → warning (the store accepts it). Years (annee…)
+# outside the period → error: the store's integrity rules refuse them anyway.
+PERIOD_YEAR_COLUMNS = ("annee_debut", "annee_fin", "annee")
+PERIOD_DATE_SLACK_YEARS: dict[str, tuple[int, int]] = {
+    "date_debut": (0, 0), "date_fin": (0, 1), "date_statut": (0, 1), "date_decision": (1, 0),
+    "date_demande": (1, 0), "date_versement": (0, 1),
+}
+_PERIOD_KINDS = ("actions", "programmation", "financements")
+
+
+def _period_problems(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
+    if spec.code not in _PERIOD_KINDS:
+        return []
+    years = [c for c in PERIOD_YEAR_COLUMNS if c in frame.columns]
+    dates = [c for c in PERIOD_DATE_SLACK_YEARS if c in frame.columns]
+    if spec.code == "financements":
+        if "code_action" not in frame.columns:
+            return []
+        periods = cur.sql("SELECT a.code_action, c.date_debut AS _debut, c.date_fin AS _fin "
+                          "FROM action a JOIN contrat c USING (code_contrat)").pl()
+        on = "code_action"
+    else:
+        if "code_contrat" not in frame.columns:
+            return []
+        periods = cur.sql("SELECT code_contrat, date_debut AS _debut, date_fin AS _fin FROM contrat").pl()
+        on = "code_contrat"
+    rows = (frame.select(LINE, pl.col(on).cast(pl.String), *years, *dates)
+            .join(periods, on=on, how="inner")
+            .with_columns(pl.col("_debut").dt.year().alias("_an_debut"), pl.col("_fin").dt.year().alias("_an_fin")))
+    out = []
+    year_period = pl.format("période du contrat : {}–{}", pl.col("_an_debut"), pl.col("_an_fin"))
+    for c in years:
+        bad = rows.filter(((pl.col(c) < pl.col("_an_debut")) | (pl.col(c) > pl.col("_an_fin"))).fill_null(False))
+        if bad.height:
+            out.append(_period_problem(bad, fichier, c, _fr_number(pl.col(c)),
+                                       pl.format("Année hors de la période du contrat ({})", year_period),
+                                       pl.format("Une année de {} à {}", pl.col("_an_debut"), pl.col("_an_fin")), ERROR))
+    day = "%d/%m/%Y"
+    date_period = pl.format("période du contrat : du {} au {}", pl.col("_debut").dt.strftime(day),
+                            pl.col("_fin").dt.strftime(day))
+    for c in dates:
+        before, after = PERIOD_DATE_SLACK_YEARS[c]
+        low = pl.col("_debut").dt.offset_by(f"-{before}y") if before else pl.col("_debut")
+        high = pl.col("_fin").dt.offset_by(f"{after}y") if after else pl.col("_fin")
+        plausible = pl.col(c).dt.year().is_between(1990, 2100)  # the others already have their error
+        bad = rows.filter((plausible & ((pl.col(c) < low) | (pl.col(c) > high))).fill_null(False))
+        if bad.height:
+            slack = (f" (tolérance : {before} an avant le début)" if before else
+                     f" (tolérance : {after} an après la fin)" if after else "")
+            out.append(_period_problem(bad, fichier, c, pl.col(c).dt.strftime(day),
+                                       pl.format("Date hors de la période du contrat ({})", date_period),
+                                       pl.lit("Une date dans la période du contrat" + slack + " ; vérifiez la date "
+                                              "(avertissement seulement)"), WARNING))
+    return out
+
+
+def _period_problem(bad: pl.DataFrame, fichier: str, colonne: str, value: pl.Expr, msg: pl.Expr, expected: pl.Expr,
+                    severity: str) -> pl.DataFrame:
+    return bad.select(pl.lit(fichier).alias("fichier"), pl.col(LINE).alias("ligne"), pl.lit(colonne).alias("colonne"),
+                      value.cast(pl.String).alias("valeur"), msg.alias("problème"), expected.alias("correction attendue"),
+                      pl.lit(severity).alias("gravité"))
+
+
+# (column of the file, store table, its key, French label) of the codes that must belong to the
+# row's contract
+_SAME_CONTRACT = (("quartiers", "quartier", "code_qp", "le QPV"), ("code_qp", "quartier", "code_qp", "le QPV"),
+                  ("objectifs", "objectif", "code_objectif", "l'objectif"))
+_SAME_CONTRACT_KINDS = ("actions", "programmation", "objectifs", "instances", "projets_quartier")
+
+
+def _other_contract_problems(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
+    """A QPV (or an objective) of another contract than the row's: an error, with both contracts."""
+    if spec.code not in _SAME_CONTRACT_KINDS or "code_contrat" not in frame.columns:
+        return []
+    out = []
+    for column, table, key, label in _SAME_CONTRACT:
+        if column not in frame.columns:
+            continue
+        values = frame.select(LINE, pl.col("code_contrat").cast(pl.String), pl.col(column).alias("_code"))
+        if isinstance(values.schema["_code"], pl.List):
+            values = values.explode("_code")
+        owners = cur.sql("SELECT " + key + " AS _code, code_contrat AS _contrat FROM " + table).pl()
+        bad = (values.drop_nulls("_code").join(owners, on="_code", how="inner")
+               .filter(pl.col("_contrat") != pl.col("code_contrat")))
+        if bad.height:
+            out.append(_period_problem(
+                bad, fichier, column, pl.col("_code"),
+                pl.format(label[0].upper() + label[1:] + " {} appartient au contrat {}", pl.col("_code"), pl.col("_contrat")),
+                pl.format("Un code du contrat {} (celui de la ligne)", pl.col("code_contrat")), ERROR))
     return out
 
 
@@ -528,7 +693,7 @@ def _build_official_qpv(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, c
     if contrat is not None:
         known = _store_values(cur, "contrat", "code_contrat")
         if contrat not in known.to_list():
-            problems.append(pl.DataFrame([_problem(fichier, 0, "code_contrat", contrat, "Contrat choisi inconnu",
+            problems.append(pl.DataFrame([_problem(fichier, None, "code_contrat", contrat, "Contrat choisi inconnu",
                                                    "Un contrat existant")], schema=PROBLEM_SCHEMA))
         auto = pl.lit(contrat)
     else:
@@ -554,7 +719,8 @@ def _build_official_qpv(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, c
                          pl.lit(date(2030, 12, 31)).alias("date_fin"))
                      .sort("code_contrat"))
     if new_contracts.height:
-        notes.append(f"{new_contracts.height} contrat(s) de ville créé(s) automatiquement pour accueillir les nouveaux "
+        created = fmt.plural(new_contracts.height, "contrat de ville créé", "contrats de ville créés")
+        notes.append(f"{created} automatiquement pour accueillir les nouveaux "
                      "quartiers (un par EPCI, ou par commune sans EPCI) ; complétez-les ensuite avec le modèle « contrats ».")
     quartier = frame.select("code_qp", pl.col("lib_qp").alias("libelle"), "code_contrat", "insee_dep",
                             pl.col("_com").alias("insee_com"), pl.col("_lib_com").alias("lib_com"), "communes", "siren_epci")
@@ -669,12 +835,32 @@ def _build_contours(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contr
     unknown = typed.filter(~pl.col("code_qp").is_in(known.implode()) & pl.col("code_qp").is_not_null())
     if unknown.height:
         problems.append(pl.DataFrame([_problem(
-            fichier, 0, "code_qp", f"{unknown.height} quartier(s), ex. {unknown['code_qp'][0]}",
+            fichier, None, "code_qp", f"{fmt.plural(unknown.height, 'quartier')}, ex. {unknown['code_qp'][0]}",
             "Quartiers absents de la base : leurs contours sont ignorés",
             "Importez d'abord la liste officielle des QPV si vous voulez les ajouter", WARNING)], schema=PROBLEM_SCHEMA))
     frame = typed.filter(pl.col("code_qp").is_in(known.implode())).select("code_qp", "contour")
-    notes = [f"{frame.height} contour(s) de quartiers de la base dans ce fichier."]
+    notes = [fmt.plural(frame.height, "contour de quartier de la base", "contours de quartiers de la base")
+             + " dans ce fichier."]
     return [Load("quartier", frame, ("code_qp",), ("contour",), scope_col="code_qp")], problems, notes
+
+
+FRANCE_CODES = ("FR", "FM", "FXDOM")  # France entière (« FRANCE » is stored as FR), métropole, hors Mayotte
+_UU_PATTERN = r"^[0-9][0-9AB]\d{3}$"
+
+
+def territory_code(code: pl.Expr, type_: pl.Expr | None = None) -> pl.Expr:
+    """Canonical territory code, shared by the INSEE wide files and the « valeurs d'indicateurs »
+    template: Excel's ="…" removed, upper case, no spaces, FRANCE → FR, and the leading zeros
+    Excel strips restored (commune 5, département 2, unité urbaine 5; not an EPCI's SIREN, which
+    always starts with 2). `type_`: the territory type when the file gives it (else a 4-digit
+    code is taken for a commune)."""
+    s = clean.unwrap(code).str.to_uppercase().str.replace_all(r"[\s\u00a0\u202f]", "")
+    s = pl.when(s == "FRANCE").then(pl.lit("FR")).otherwise(s)
+    if type_ is None:
+        return pl.when(s.str.contains(r"^\d{4}$")).then(s.str.zfill(5)).otherwise(s)
+    return (pl.when(type_.is_in(["commune", "unité urbaine"]) & s.str.contains(r"^\d{4}$")).then(s.str.zfill(5))
+            .when((type_ == "département") & s.str.contains(r"^\d$")).then(s.str.zfill(2))
+            .otherwise(s))
 
 
 def _territory_type(code: pl.Expr) -> pl.Expr:
@@ -683,6 +869,49 @@ def _territory_type(code: pl.Expr) -> pl.Expr:
             .when(code.str.contains(r"^\d{9}$")).then(pl.lit("EPCI"))
             .when(code.str.contains(clean.INSEE_DEP_PATTERN)).then(pl.lit("département"))
             .when(code.str.to_uppercase().is_in(["FR", "FRANCE", "FM", "FXDOM"])).then(pl.lit("France")))
+
+
+QPV_2015_MESSAGE = ("Code QPV 2015 (ancienne géographie prioritaire)",
+                    "Le code QPV 2024 correspondant (QN…), voir la liste officielle de l'ANCT")
+
+
+def territory_checks(code: pl.Expr, type_: pl.Expr) -> list[tuple[pl.Expr, str, str]]:
+    """(condition, message, expected) of a canonical territory code of a known type (the same
+    rules as the templates' code columns, see `clean.typed_column`)."""
+    return [
+        ((type_ == "QPV") & code.str.contains(clean.QPV_2015), *QPV_2015_MESSAGE),
+        ((type_ == "QPV") & ~code.str.contains(clean.QPV_2024) & ~code.str.contains(clean.QPV_2015),
+         "Code QPV mal formé", "QN + département (3 caractères) + 2 chiffres + N/M/I/C, ex. QN07511M"),
+        ((type_ == "commune") & code.str.contains(r"^20\d{3}$"), "Code commune corse en 20…",
+         "2A… (Corse-du-Sud) ou 2B… (Haute-Corse)"),
+        ((type_ == "commune") & ~code.str.contains(clean.INSEE_COM_PATTERN) & ~code.str.contains(r"^20\d{3}$"),
+         "Code commune INSEE mal formé", "5 caractères, ex. 01053, 2A004, 97411"),
+        ((type_ == "EPCI") & ~code.str.contains(r"^\d{9}$"), "SIREN d'EPCI mal formé", "9 chiffres, ex. 200054781"),
+        ((type_ == "EPCI") & code.str.contains(r"^\d{9}$") & ~clean.luhn_ok(code, 9),
+         "SIREN d'EPCI invalide (clé de contrôle)", "Le SIREN de l'EPCI, ex. 200054781"),
+        ((type_ == "département") & ~code.str.contains(clean.INSEE_DEP_PATTERN), "Code département inconnu",
+         "01 à 95, 2A, 2B, 971 à 978, 986 à 988"),
+        ((type_ == "unité urbaine") & ~code.str.contains(_UU_PATTERN), "Code d'unité urbaine mal formé",
+         "5 caractères, ex. 00851"),
+        ((type_ == "France") & ~code.is_in(list(FRANCE_CODES)), "Code France non reconnu",
+         "FR (France entière), FM (métropole) ou FXDOM"),
+    ]
+
+
+def _territory_problems(frame: pl.DataFrame, fichier: str, colonne: str, raw: str, code: str,
+                        type_: str) -> list[pl.DataFrame]:
+    """Problems of the territory codes of `frame` (columns LINE, raw cell, canonical code, type);
+    evaluated once per distinct (code, type)."""
+    checks = territory_checks(pl.col(code), pl.col(type_))
+    distinct = (frame.select(code, type_).unique().drop_nulls()
+                .with_columns(cond.fill_null(False).alias(f"__t{i}") for i, (cond, *_) in enumerate(checks)))
+    out = []
+    for i, (_, msg, expected) in enumerate(checks):
+        bad = distinct.filter(pl.col(f"__t{i}"))
+        if bad.height:
+            rows = frame.join(bad.select(code, type_), on=[code, type_], how="semi")
+            out.append(_rows_problem(rows, fichier, colonne, pl.col(raw), msg, expected))
+    return out
 
 
 def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list, override: dict | None,
@@ -710,7 +939,7 @@ def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list,
                                                "Associez-la à un indicateur de la base (étape « Associer les colonnes »)",
                                                WARNING) for v in result.unmapped], schema=PROBLEM_SCHEMA))
     if date_valeur is None:
-        problems.append(pl.DataFrame([_problem(fichier, 0, "date_valeur", "", "Date des valeurs non indiquée",
+        problems.append(pl.DataFrame([_problem(fichier, None, "date_valeur", "", "Date des valeurs non indiquée",
                                                "La date à laquelle se rapportent les valeurs, ex. 01/01/2021")],
                                      schema=PROBLEM_SCHEMA))
     if not mapping:
@@ -719,15 +948,21 @@ def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list,
                                                "Associez au moins une variable à un indicateur")], schema=PROBLEM_SCHEMA))
     if date_valeur is None or not mapping:
         return
-    code = clean.unwrap(pl.col(geo)).str.to_uppercase()
-    code = pl.when(code.str.contains(r"^\d{4}$")).then(code.str.zfill(5)).otherwise(code)
-    frame = raw.frame.select(LINE, code.alias("code_territoire"), *[pl.col(v) for v in mapping])
+    frame = raw.frame.select(LINE, territory_code(pl.col(geo)).alias("code_territoire"), *[pl.col(v) for v in mapping])
     frame = frame.with_columns(_territory_type(pl.col("code_territoire")).alias("type_territoire"))
     bad_geo = frame.filter(pl.col("type_territoire").is_null())
     if bad_geo.height:
-        problems.append(_rows_problem(bad_geo, fichier, geo, pl.col("code_territoire"),
-                                      "Code territoire non reconnu (ni QPV 2024, ni commune, EPCI, département, France)",
-                                      "Un code QN… (QPV 2024), un code commune, un SIREN d'EPCI ou un département"))
+        old_qpv = pl.col("code_territoire").str.contains(clean.QPV_2015)
+        if bad_geo.select(old_qpv.any()).item():
+            problems.append(_rows_problem(bad_geo.filter(old_qpv), fichier, geo, pl.col("code_territoire"),
+                                          *QPV_2015_MESSAGE))
+        unknown = bad_geo.filter(~old_qpv)
+        if unknown.height:
+            problems.append(_rows_problem(unknown, fichier, geo, pl.col("code_territoire"),
+                                          "Code territoire non reconnu (ni QPV 2024, ni commune, EPCI, département, France)",
+                                          "Un code QN… (QPV 2024), un code commune, un SIREN d'EPCI ou un département"))
+    problems += _territory_problems(frame.with_columns(pl.col("code_territoire").alias("_brut")), fichier, geo,
+                                    "_brut", "code_territoire", "type_territoire")
     long = (frame.unpivot(index=[LINE, "code_territoire", "type_territoire"], on=list(mapping),
                           variable_name="_variable", value_name="valeur")
             .with_columns(pl.col("_variable").replace_strict(mapping).alias("code_indicateur")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,27 @@ def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES)
                         "données binaires. Exportez vos données au format CSV ou .xlsx.")
     if _opening(data) == b"{":
         return _read_geojson(data)
+    data, mac = _lone_cr_to_lf(data)
+    raw = _read_csv(data)
+    if mac:
+        raw.notes.append("Fins de ligne « Macintosh » (retour chariot seul) converties.")
+    return raw
+
+
+def _lone_cr_to_lf(data: bytes) -> tuple[bytes, bool]:
+    """Old Mac « CSV Macintosh » files end their lines with a lone CR, which the parsers do not
+    split on: when the head of the file has CR but no LF, every CR becomes LF (one pass in C;
+    CRLF files and the common LF files are left as they are). Not for UTF-16, where a 0x0D byte
+    may belong to another character: that text is converted after decoding."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data, False
+    head = data[:1 << 16]
+    if b"\r" in head and b"\n" not in head:
+        return data.replace(b"\r", b"\n"), True
+    return data, False
+
+
+def _read_csv(data: bytes) -> RawTable:
     if data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
         raw = _read_utf8_first(data)
         if raw is not None:
@@ -141,8 +163,15 @@ def _decode(data: bytes) -> tuple[str | None, str]:
 
 def _detect_separator(text: str) -> str:
     """The separator is the candidate most frequent in the header line (`;` wins ties)."""
-    first = next((line for line in text[:1 << 16].splitlines() if line.strip()), "")  # the header line only
+    lines = [line for line in text[:1 << 16].split("\n")[:11] if line.strip()]
+    first = lines[0] if lines else ""  # the header line only
     counts = {sep: first.count(sep) for sep in (";", "\t", ",")}
+    if not any(counts.values()) and len(lines) > 2:
+        # a title line without separators above the header (« Extraction du 12/03/2026 »): the
+        # separator that splits two of the next lines into the same number of cells
+        for sep in (";", "\t", ","):
+            found = [line.count(sep) for line in lines[1:] if line.count(sep)]
+            counts[sep] = max((n for n in found if found.count(n) >= 2), default=0)
     best = max(counts, key=lambda s: (counts[s], s == ";"))
     if counts[best] == 0:
         return ";"
@@ -215,6 +244,8 @@ def _read_csv_text(text: str, encoding: str) -> RawTable:
     text = _without_bom(text)
     if _blank(text):
         raise ReadError("Le fichier est vide : il ne contient ni en-tête ni ligne de données.")
+    if "\r" in text[:1 << 16] and "\n" not in text[:1 << 16]:  # lone CR line ends (UTF-16 here)
+        text = text.replace("\r", "\n")
     payload = text.encode("utf-8")
     if payload[:3] == b"\xef\xbb\xbf":
         payload = payload[3:]
@@ -227,33 +258,94 @@ def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline
     location of ragged lines); `head` is the start of the text (separator). `frame`: the strict
     parse, when already done."""
     sep = _detect_separator(head)
+    skip = _title_lines(head.split("\n", 11)[:10], sep)
+    if skip:  # a title above the header: Polars and DuckDB read from the header line on
+        frame = None
+        full = stripped
+        stripped = lambda: full().split(b"\n", skip)[-1]  # noqa: E731
     problems: list[dict] = []
     try:
         if frame is None:
             frame = pl.read_csv(payload, separator=sep, infer_schema=False, has_header=True,
-                                truncate_ragged_lines=False, raise_if_empty=False)
+                                truncate_ragged_lines=False, raise_if_empty=False, skip_lines=skip)
     except pl.exceptions.PolarsError:
-        problems = _locate_ragged_lines(stripped(), sep)
+        problems = _shifted(_locate_ragged_lines(stripped(), sep), skip)
         try:
             frame = pl.read_csv(payload, separator=sep, infer_schema=False, has_header=True,
-                                truncate_ragged_lines=True, raise_if_empty=False)
+                                truncate_ragged_lines=True, raise_if_empty=False, skip_lines=skip)
         except pl.exceptions.PolarsError as exc:
-            raise ReadError("Le fichier ne peut pas être lu comme un tableau CSV (guillemets non fermés ou "
-                            f"lignes de longueurs différentes). Détail : {str(exc).splitlines()[0][:160]}") from exc
-    raw = RawTable(_tidy(frame), encoding, sep, problems)
+            raise ReadError(_unreadable_csv_message(stripped(), sep, exc, skip)) from exc
+    raw = RawTable(_tidy(frame, skip + 2), encoding, sep, problems)
+    raw.notes += _header_notes(raw.frame, skip)
     if not problems and raw.frame.width > 2:
         # Polars pads a line with fewer cells than the header with empty ones, silently. Such a
         # line ends with an empty cell in the last column kept (trailing unnamed empty columns
         # are dropped): only then does DuckDB look for them, among those rows only
         candidates = raw.frame.filter(pl.col(raw.frame.columns[-1]).is_null()).select(LINE)
         if candidates.height:
-            raw.problems = _locate_short_lines(stripped(), sep, candidates)
+            raw.problems = _shifted(_locate_short_lines(stripped(), sep, candidates.select(pl.col(LINE) - skip)), skip)
     if not ends_with_newline and raw.frame.height and raw.frame.width > 1:
         last_col = [c for c in raw.frame.columns if c != LINE][-1]
         if raw.frame[last_col][-1] is None:
             raw.notes.append("La dernière ligne ne se termine pas par un retour à la ligne et a des cellules "
                              "vides en fin de ligne : le fichier est peut-être tronqué.")
     return raw
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _title_lines(lines: list, sep: str | None) -> int:
+    """How many lines above the header to skip (0 nearly always). A title such as « Extraction
+    Dauphin du 12/03/2026 » (and blank lines) above the real header: the first of the first ten
+    lines has at most half as many non-empty cells as the fullest of them, and a later line as
+    full as that one has only cells with letters (a header, not a data row). `lines`: text lines
+    (CSV, split on `sep`) or rows of cells (.xlsx, `sep` None)."""
+    cells = [[(c or "").strip().strip('"').strip() for c in (line.split(sep) if sep is not None else line)]
+             for line in lines]
+    counts = [sum(1 for c in row if c) for row in cells]
+    if len(counts) < 2 or max(counts) < 2 or counts[0] * 2 > max(counts):
+        return 0
+    for i, row in enumerate(cells):
+        if counts[i] == max(counts):
+            return i if all(_LETTER.search(c) for c in row if c) else 0
+    return 0
+
+
+def _shifted(problems: list[dict], skip: int) -> list[dict]:
+    for p in problems:
+        if p["ligne"]:
+            p["ligne"] += skip
+    return problems
+
+
+def _header_notes(frame: pl.DataFrame, skip: int) -> list[str]:
+    """What the user must know about the header line."""
+    if skip:
+        return [f"En-tête trouvé à la ligne {skip + 1} : {'la ligne' if skip == 1 else f'les {skip} lignes'} "
+                "au-dessus (titre, lignes vides) " + ("est ignorée." if skip == 1 else "sont ignorées.")]
+    unnamed = [c for c in frame.columns if c == "" or c.startswith("_duplicated_") or c.startswith("__UNNAMED__")]
+    if unnamed:
+        return [f"La première ligne ne ressemble pas à un en-tête : {len(unnamed)} colonne(s) contenant des "
+                "données n'ont pas de nom. La première ligne du fichier doit donner le nom de chaque colonne "
+                "(supprimez les lignes de titre au-dessus, nommez les colonnes)."]
+    return []
+
+
+def _unreadable_csv_message(payload: bytes, sep: str, exc: Exception, skip: int = 0) -> str:
+    """Why Polars cannot parse the file, in French: an unclosed quote (line located by DuckDB's
+    reject table) or lines of different lengths; the parser's own words only as a short detail."""
+    detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    quote_lines = [line + skip for line, error_type in _rejected_lines(payload, sep)
+                   if error_type in ("UNQUOTED VALUE", "UNTERMINATED QUOTE")]
+    if quote_lines:
+        return (f"Le fichier ne peut pas être lu comme un tableau CSV : un guillemet « \" » ouvert à la "
+                f"ligne {quote_lines[0]} n'est jamais fermé, et la suite du fichier est lue comme un seul "
+                "texte. Fermez ce guillemet (ou supprimez-le), puis réenregistrez le fichier. "
+                f"(Détail technique : {detail})")
+    return ("Le fichier ne peut pas être lu comme un tableau CSV : un guillemet « \" » n'est pas fermé, "
+            "ou des lignes n'ont pas le même nombre de cellules que l'en-tête. Vérifiez les guillemets et "
+            f"le séparateur. (Détail technique : {detail})")
 
 
 @contextmanager
@@ -331,10 +423,10 @@ def _header_columns(payload: bytes, sep: str) -> dict[str, str]:
     return {f"c{i}": "VARCHAR" for i in range(len(header))}
 
 
-def _tidy(frame: pl.DataFrame) -> pl.DataFrame:
+def _tidy(frame: pl.DataFrame, first_line: int = 2) -> pl.DataFrame:
     """Trim headers, drop trailing empty columns and fully empty rows, add the spreadsheet row
-    number (header is row 1)."""
-    frame = frame.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+    number (`first_line`: the first data row's, 2 when the header is row 1)."""
+    frame = frame.with_row_index(LINE, offset=first_line).with_columns(pl.col(LINE).cast(pl.Int64))
     renames = {c: c.strip().lstrip("\ufeff").strip() for c in frame.columns if c != LINE}
     frame = frame.rename(renames) if len(set(renames.values())) == len(renames) else frame
     keep = []
@@ -356,22 +448,70 @@ def _tidy(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _read_xlsx(data: bytes) -> RawTable:
+    """The first sheet with data that is not our template's « Description » sheet, read whole:
+    every row of the sheet's used range, whatever Excel « tables » (ListObjects) it holds — a
+    table whose range was not extended (LibreOffice, openpyxl, rows pasted below it) must not
+    hide the rows typed under it. Cells become text as Polars' reader wrote them (`str(value)`),
+    except floats shaped like `12.345`, written `12.3450`: an Excel number is no thousands
+    grouping (see `clean.DOT_GROUPS_ONE`), it is read back as the number it is."""
+    import openpyxl
+
     try:
-        sheets = pl.read_excel(io.BytesIO(data), engine="openpyxl", sheet_id=0, infer_schema_length=0,
-                               raise_if_empty=False)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds
         raise ReadError("Le classeur Excel ne peut pas être ouvert (fichier endommagé ou protégé par mot "
                         f"de passe). Détail : {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}") from exc
-    # The data sheet is the first non-empty one that is not our template's description sheet.
-    for name, frame in sheets.items():
-        if name.lower().startswith("description") or frame.width == 0:
-            continue
-        frame = frame.select(pl.all().cast(pl.String))
-        raw = RawTable(_tidy(frame), "xlsx", None)
-        if len(sheets) > 1:
-            raw.notes.append(f"Feuille lue : « {name} ».")
-        return raw
+    try:
+        names = workbook.sheetnames
+        for name in names:
+            if name.lower().startswith("description"):
+                continue
+            sheet = workbook[name]
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()  # the recorded dimension may be stale: read every row there is
+            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            lead = 0
+            while lead < len(rows) and not any(v is not None and v.strip() for v in rows[lead]):
+                lead += 1  # blank rows above the header
+            if lead == len(rows):
+                continue
+            skip = lead + _title_lines(rows[lead:lead + 10], None)
+            raw = RawTable(_tidy(_sheet_frame(rows[skip:]), skip + 2), "xlsx", None)
+            raw.notes += _header_notes(raw.frame, skip)
+            if len(names) > 1:
+                raw.notes.append(f"Feuille lue : « {name} ».")
+            return raw
+    finally:
+        workbook.close()
     raise ReadError("Le classeur Excel ne contient aucune feuille avec des données.")
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer() is False:
+        text = str(value)
+        return text + "0" if _FLOAT_GROUPED.match(text) else text
+    return str(value)
+
+
+_FLOAT_GROUPED = re.compile(r"^-?[1-9]\d{0,2}\.\d{3}$")
+
+
+def _sheet_frame(rows: list[list[str | None]]) -> pl.DataFrame:
+    """Rows of text (header first) → an all-String frame; header cells named like Polars' CSV
+    reader does (empty → "", repeated → `name_duplicated_N`)."""
+    width = max(len(r) for r in rows)
+    header, seen, n_dup = [], set(), 0
+    for cell in rows[0] + [None] * (width - len(rows[0])):
+        name = (cell or "").strip()
+        if name in seen:
+            name = f"{name}_duplicated_{n_dup}"
+            n_dup += 1
+        seen.add(name)
+        header.append(name)
+    body = [r + [None] * (width - len(r)) for r in rows[1:]]
+    return pl.DataFrame(body, schema={h: pl.String for h in header}, orient="row")
 
 
 def _read_geojson(data: bytes) -> RawTable:

@@ -51,6 +51,7 @@ class Ref:
     table: str
     table_column: str
     label: str                       # French noun for messages: « contrat », « porteur »
+    feminine: bool = False           # grammatical gender of `label`: « action inconnue »
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("date_demande", "date", False, "Date de la demande", "15/01/2024"),
         Col("date_decision", "date", False, "Date de décision", "15/04/2024"),
         Col("date_versement", "date", False, "Date du (dernier) versement", "15/06/2024"),
-    ), refs=(Ref("code_action", "action", "code_action", "action"),)),
+    ), refs=(Ref("code_action", "action", "code_action", "action", feminine=True),)),
     Kind("indicateurs", "Indicateurs", "indicateur", ("code_indicateur",), (
         Col("code_indicateur", "texte", True, "Code unique", "TX_PAUVRETE"),
         Col("libelle", "texte", True, "Intitulé", "Taux de pauvreté"),
@@ -200,7 +201,7 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("nb_habitants", "entier", False, "Dont habitants", "4", min_value=0),
         Col("objet", "texte", False, "Objet", "Bilan annuel"),
         Col("lien_compte_rendu", "texte", False, "Lien vers le compte rendu", ""),
-    ), refs=(Ref("code_instance", "instance", "code_instance", "instance"),)),
+    ), refs=(Ref("code_instance", "instance", "code_instance", "instance", feminine=True),)),
     Kind("decisions", "Décisions", "decision", ("id_decision",), (
         Col("id_decision", "texte", True, "Identifiant unique", "DEC-2024-001"),
         Col("id_reunion", "texte", True, "Réunion", "COPIL-075-2024-1"),
@@ -208,7 +209,7 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("responsable", "texte", False, "Responsable", "Chef de projet"),
         Col("date_echeance", "date", False, "Échéance", "31/01/2025"),
         Col("statut", "choix", True, "Statut", "à faire", model.STATUTS_DECISION),
-    ), refs=(Ref("id_reunion", "reunion", "id_reunion", "réunion"),)),
+    ), refs=(Ref("id_reunion", "reunion", "id_reunion", "réunion", feminine=True),)),
     Kind("jalons", "Jalons", "jalon", ("id_jalon",), (
         Col("id_jalon", "texte", True, "Identifiant unique", "J-075-2027"),
         Col("code_contrat", "texte", True, "Contrat", "CV-075-PARIS"),
@@ -228,8 +229,8 @@ OFFICIAL_QPV = Kind("liste_qpv", "Liste officielle des QPV (ANCT)", "quartier", 
     Col("lib_reg", "texte", False, "Nom de la région", "Auvergne-Rhône-Alpes"),
     Col("insee_dep", "insee_dep", True, "Département", "01"),
     Col("lib_dep", "texte", False, "Nom du département", "Ain"),
-    Col("insee_com", "liste_insee", True, "Commune(s)", "01053"),
-    Col("lib_com", "texte", True, "Nom(s) de commune", "Bourg-en-Bresse"),
+    Col("insee_com", "liste_insee", True, "Commune, ou communes séparées par ; ou ,", "01053"),
+    Col("lib_com", "texte", True, "Nom de la commune (ou des communes)", "Bourg-en-Bresse"),
     Col("siren_epci", "liste_siren", False, "SIREN de l'EPCI (le premier si plusieurs)", "200071751"),
     Col("lib_epci", "texte", False, "Nom de l'EPCI", "CA du Bassin de Bourg-en-Bresse"),
 ))
@@ -265,7 +266,7 @@ PROGRAMMATION = Kind("programmation", "Programmation (extraction Dauphin ou tabl
     Col("montant_accorde", "montant", True, "Montant engagé / accordé", "10 000"),
     Col("montant_verse", "montant", False, "Montant versé", "5 000"),
     Col("date_decision", "date", False, "Date de décision", "15/04/2024"),
-    Col("quartiers", "liste_qp", False, "Quartier(s) prioritaire(s)", "QN07511M"),
+    Col("quartiers", "liste_qp", False, "Quartiers prioritaires (un ou plusieurs codes)", "QN07511M"),
 ), refs=(Ref("code_contrat", "contrat", "code_contrat", "contrat"), Ref("quartiers", "quartier", "code_qp", "quartier")))
 
 # Header synonyms for programmation extracts (normalised: lower case, no accents, single spaces).
