@@ -304,3 +304,38 @@ def test_spec_descriptions_have_no_parenthesised_plurals():
     for kind in KINDS.values():
         for col in kind.columns:
             assert not re.search(r"\w\((s|e|es)\)", col.description), (kind.code, col.name, col.description)
+
+
+@pytest.mark.parametrize("financeur, expected", [
+    ("ANCT", "État P147"), ("Communauté d'agglomération", "EPCI"), ("Agglo", "EPCI"), ("CD", "département"),
+    ("Bailleurs sociaux", "bailleurs"), ("Caisse des dépôts", "Banque des territoires"), ("ARS", "État droit commun"),
+    ("Éducation nationale", "État droit commun")])
+def test_funders_named_as_in_real_extracts_are_recognised(demo_store, financeur, expected):
+    con = store.connect(demo_store)
+    text = f"code_action;financeur;annee;montant_accorde\nA-CV-DEMO-BRE-2024-000001;{financeur};2025;1000\n"
+    analysis = ingest.analyse(con.cursor(), text.encode("utf-8"), "financements.csv")
+    assert analysis.ok, analysis.problems
+    assert analysis.loads[0].frame["financeur"].to_list() == [expected]
+
+
+@pytest.mark.parametrize("statut, expected", [("Classé sans suite", "abandonnée"), ("Annulé", "abandonnée"),
+                                              ("Instruit", "déposée"), ("Programmé", "accordée")])
+def test_dossier_statuses_named_as_in_dauphin_are_recognised(demo_store, statut, expected):
+    con = store.connect(demo_store)
+    text = ("Code dossier;Libellé de l'action;Code SIRET;Raison sociale;Montant engagé;Exercice;Code contrat ville;"
+            f"Thème;Statut\nD2025-S-1;Atelier;77554402601284;Centre social;1 000,00;2025;CV-DEMO-VERM;1.1;{statut}\n")
+    analysis = ingest.analyse(con.cursor(), text.encode("utf-8"), "programmation.csv")
+    assert analysis.ok, analysis.problems
+    action = next(load for load in analysis.loads if load.table == "action")
+    assert action.frame["statut"].to_list() == [expected]
+
+
+def test_a_dauphin_extract_with_other_header_spellings_is_detected(demo_store):
+    con = store.connect(demo_store)
+    text = ("N° dossier;Nom de l'opération;SIRET;Raison sociale;Subvention 2026;Exercice;Code contrat ville;Thème\n"
+            "2026-MAP-0001;Médiation sociale;77554402601284;Centre social;4 000;2026;CV-DEMO-BRE;1.1\n")
+    analysis = ingest.analyse(con.cursor(), text.encode("utf-8"), "extraction.csv")
+    assert analysis.kind == "programmation" and analysis.ok, analysis.problems
+    assert analysis.mapping["Subvention 2026"] == "montant_accorde" and analysis.mapping["Nom de l'opération"] == "libelle"
+    funding = next(load for load in analysis.loads if load.table == "financement")
+    assert funding.frame["montant_accorde"].to_list() == [4000]

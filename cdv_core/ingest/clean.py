@@ -39,12 +39,23 @@ CHOICE_SYNONYMS: dict[str, dict[str, str]] = {
         "conseil departemental": "département", "conseil regional": "région", "caf": "CAF",
         "caisse d allocations familiales": "CAF", "bailleur": "bailleurs", "bailleur social": "bailleurs",
         "fse": "FSE+", "fonds social europeen": "FSE+", "bdt": "Banque des territoires", "autre": "autres",
+        # ANCT delegates the P147 credits; the other State services fund from their own programmes
+        "anct": "État P147", "etat anct": "État P147", "etat droit commun": "État droit commun",
+        "ars": "État droit commun", "education nationale": "État droit commun", "drac": "État droit commun",
+        "fipd": "État droit commun", "dreets": "État droit commun", "ddets": "État droit commun",
+        "prefecture": "État droit commun", "agglo": "EPCI", "communaute d agglomeration": "EPCI",
+        "communaute de communes": "EPCI", "communaute urbaine": "EPCI", "cd": "département",
+        "departement": "département", "region": "région", "bailleurs sociaux": "bailleurs",
+        "caisse des depots": "Banque des territoires", "cdc": "Banque des territoires",
     },
     "mode_financement": {"appel a projets": "AAP", "convention pluriannuelle": "CPO",
                          "convention pluriannuelle d objectifs": "CPO", "fonctionnement": "subvention de fonctionnement"},
     "statut": {"accorde": "accordée", "vote": "accordée", "engage": "accordée", "paye": "réalisée",
                "solde": "réalisée", "refuse": "refusée", "rejete": "refusée", "depose": "déposée",
-               "en instruction": "déposée", "abandonne": "abandonnée", "realise": "réalisée"},
+               "en instruction": "déposée", "abandonne": "abandonnée", "realise": "réalisée",
+               "instruit": "déposée", "demande en cours": "déposée", "recevable": "déposée",
+               "programme": "accordée", "mandate": "accordée", "classe sans suite": "abandonnée",
+               "annule": "abandonnée", "annulee": "abandonnée", "sans suite": "abandonnée"},
 }
 
 

@@ -111,6 +111,8 @@ def map_headers(kind: Kind, headers: list[str], remembered: dict[str, str] | Non
             target = h
         elif n in synonyms:
             target = synonyms[n]
+        elif re.sub(r" (?:19|20)\d\d$", "", n) in synonyms:  # « Subvention 2026 »: the exercice's column
+            target = synonyms[re.sub(r" (?:19|20)\d\d$", "", n)]
         if target in names and target not in out.values():
             out[h] = target
     return out
