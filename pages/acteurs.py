@@ -67,31 +67,29 @@ if view != "Ingénierie":
     chosen = chosen if chosen in labels else next(iter(labels), None)
     qpv = ui.cached(ctx, q.actors_by_qpv, contrat=ctx.contrat, id_acteur=chosen, **filters)
     counts = ui.cached(ctx, q.typology_counts, contrat=ctx.contrat, **filters)
-    small = ui.cached(ctx, q.small_association_share, contrat=ctx.contrat)
-    dependency = ui.cached(ctx, q.funder_dependency, contrat=ctx.contrat)
-
-    small_year = small.filter(pl.col("annee") == year)
-    share = small_year["part"][0] if small_year.height else None
-    trend = small_year["evolution"][0] if small_year.height else None
+    headline = ui.cached(ctx, q.actor_counts, contrat=ctx.contrat, **filters)
+    dep_counts = ui.cached(ctx, q.dependency_summary, contrat=ctx.contrat)
+    small_year = ui.cached(ctx, q.small_association_summary, contrat=ctx.contrat, annee=year)
+    dependency, small, trend = dep_counts["acteurs"], small_year["par_annee"], small_year["evolution"]
     with st.container(key="acteurs_kpis"):
         cols = st.columns(5)
         with cols[0]:
-            ui.kpi("Acteurs", fmt.integer(directory.height),
+            ui.kpi("Acteurs", fmt.integer(headline["nb_acteurs"]),
                    help="Porteurs d'actions et acteurs enregistrés sans financement, selon les filtres.")
         with cols[1]:
-            ui.kpi("Sans financement", fmt.integer(directory.filter(~pl.col("est_porteur")).height),
+            ui.kpi("Sans financement", fmt.integer(headline["nb_sans_financement"]),
                    help="Acteurs présents dans les quartiers qui ne portent aucune action financée.")
         with cols[2]:
-            ui.kpi("QPV couverts", fmt.integer(qpv.filter(pl.col("nb_acteurs") > 0).height),
-                   help=f"QPV où agit au moins un des acteurs retenus, sur {fmt.plural(qpv.height, 'QPV')} de la sélection.")
+            ui.kpi("QPV couverts", fmt.integer(headline["nb_qpv_couverts"]),
+                   help=f"QPV où agit au moins un des acteurs retenus, sur {fmt.plural(headline['nb_qpv'], 'QPV', 'QPV')} "
+                        "de la sélection.")
         with cols[3]:
-            n_dep = dependency.filter(pl.col("dependant")).height
-            ui.kpi("Dépendants", fmt.integer(n_dep),
+            ui.kpi("Dépendants", fmt.integer(dep_counts["nb_dependants"]),
                    help=f"Acteurs dépendants d'un financeur : il apporte au moins {fmt.percent(q.SEUIL_DEPENDANCE, 0)} des montants accordés "
-                        f"à l'acteur (toutes années) : {fmt.percent(n_dep / dependency.height if dependency.height else None, 0)} "
-                        f"des {fmt.integer(dependency.height)} acteurs financés.")
+                        f"à l'acteur (toutes années) : {fmt.percent(dep_counts['part_dependants'], 0)} "
+                        f"des {fmt.integer(dep_counts['nb_finances'])} acteurs financés.")
         with cols[4]:
-            ui.kpi("Petites associations", fmt.percent(share),
+            ui.kpi("Petites associations", fmt.percent(small_year["part"]),
                    delta=(f"{'+' if trend >= 0 else '-'}{fmt.number(abs(trend) * 100, 1)} pt sur un an"
                           if trend is not None else None), delta_color="normal",
                    help=f"Part des montants accordés en {year} (tous financeurs) aux associations sans salarié, et son évolution sur un an.")
@@ -125,8 +123,8 @@ if view != "Ingénierie":
             _validity("rna_valide").alias("RNA valide"))
         with st.container(key="acteurs_annuaire"):
             st.dataframe(table, hide_index=True, key="acteurs_table", height=360)
-        if directory.height > q.DIRECTORY_CAP:
-            st.caption(f"{fmt.integer(q.DIRECTORY_CAP)} premiers acteurs sur {fmt.integer(directory.height)} "
+        if headline["nb_acteurs"] > q.DIRECTORY_CAP:
+            st.caption(f"{fmt.integer(q.DIRECTORY_CAP)} premiers acteurs sur {fmt.integer(headline['nb_acteurs'])} "
                        f"(par montant accordé en {year}) ; le téléchargement contient tout.")
         download_buttons(directory, basename="annuaire_acteurs", key="acteurs_dl_annuaire", sheet="Acteurs")
 
@@ -183,8 +181,8 @@ if view != "Ingénierie":
 
     st.subheader("Ce que le comité demande")
     seuil = q.SEUIL_ACTEURS_DOMAINE
-    gaps = ui.cached(ctx, q.coverage_gaps, contrat=ctx.contrat, seuil=seuil)
-    weak = gaps.filter(pl.col("peu_couvert"))
+    gap_counts = ui.cached(ctx, q.coverage_summary, contrat=ctx.contrat, seuil=seuil)
+    weak = gap_counts["priorites"].filter(pl.col("peu_couvert"))
     with st.container(key="acteurs_peu_couverts"):
         st.markdown(f"**QPV peu couverts sur une priorité de leur projet de quartier** — moins de {fmt.integer(seuil)} acteurs "
                     "dans les domaines de l'axe")
@@ -196,7 +194,8 @@ if view != "Ingénierie":
                 pl.col("quartier").alias("Quartier"), pl.col("axe").alias("Axe prioritaire"),
                 pl.col("domaines").alias("Domaines correspondants"), pl.col("nb_acteurs").alias("Acteurs")),
                 hide_index=True, key="acteurs_gaps")
-            st.caption(f"{fmt.integer(weak.height)} priorité(s) peu couverte(s) sur {fmt.integer(gaps.height)}.")
+            st.caption(f"{fmt.integer(gap_counts['nb_peu_couvertes'])} priorité(s) peu couverte(s) "
+                       f"sur {fmt.integer(gap_counts['nb_priorites'])}.")
     left, right = st.columns(2, gap="medium")
     with left:
         st.markdown(f"**Dépendance à un financeur** (≥ {fmt.percent(q.SEUIL_DEPENDANCE, 0)} des montants)")
@@ -209,8 +208,8 @@ if view != "Ingénierie":
                 _percent("part_financeur_principal").alias("Part"),
                 _euros("total_accorde").alias("Accordé (toutes années)")),
                 hide_index=True, key="acteurs_dependance")
-            if dep.height > 200:
-                st.caption(f"200 premiers sur {fmt.integer(dep.height)} (les plus financés d'abord).")
+            if dep_counts["nb_dependants"] > 200:
+                st.caption(f"200 premiers sur {fmt.integer(dep_counts['nb_dependants'])} (les plus financés d'abord).")
     with right:
         st.markdown("**Part des petites associations dans les montants accordés**")
         if small.height:
@@ -238,26 +237,24 @@ else:
     team = ui.cached(ctx, q.posts, contrat=ctx.contrat, annee=year)
     summary = ui.cached(ctx, q.posts_summary, contrat=ctx.contrat, annee=year)
     relay = ui.cached(ctx, q.relay_posts_by_qpv, contrat=ctx.contrat, annee=year)
-
-    def _count(kind: str) -> int:
-        return team.filter(pl.col("type_poste") == kind).height
+    totals = ui.cached(ctx, q.posts_totals, contrat=ctx.contrat, annee=year)
 
     with st.container(key="acteurs_equipe_kpis"):
         cols = st.columns(5)
         with cols[0]:
-            ui.kpi(f"Postes {year}", fmt.integer(team.height), delta=f"{fmt.number(team['etp'].sum(), 1)} ETP",
+            ui.kpi(f"Postes {year}", fmt.integer(totals["nb_postes"]), delta=f"{fmt.number(totals['etp'], 1)} ETP",
                    delta_color="off", delta_arrow="off")
         with cols[1]:
-            ui.kpi("Adultes-relais", fmt.integer(_count("adulte-relais")),
+            ui.kpi("Adultes-relais", fmt.integer(totals["nb_adultes_relais"]),
                    help=f"Aide de l'État de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par poste et par an (2023).")
         with cols[2]:
-            ui.kpi("Postes FONJEP", fmt.integer(_count("poste FONJEP")),
+            ui.kpi("Postes FONJEP", fmt.integer(totals["nb_fonjep"]),
                    help=f"Aide de référence : {fmt.euros(q.MONTANT_FONJEP)} par poste et par an.")
         with cols[3]:
-            ui.kpi(f"Financements des postes {year}", fmt.euros_compact(team["finance"].sum()),
-                   delta=f"dont État {fmt.euros_compact(team['finance_etat'].sum())}", delta_color="off", delta_arrow="off")
+            ui.kpi(f"Financements des postes {year}", fmt.euros_compact(totals["finance"]),
+                   delta=f"dont État {fmt.euros_compact(totals['finance_etat'])}", delta_color="off", delta_arrow="off")
         with cols[4]:
-            ui.kpi("Postes cofinancés", fmt.integer(team.filter(pl.col("cofinance")).height),
+            ui.kpi("Postes cofinancés", fmt.integer(totals["nb_cofinances"]),
                    help="Postes financés par plusieurs financeurs pour l'année.")
 
     st.subheader(f"L'équipe en {year}")
@@ -299,9 +296,10 @@ else:
     st.subheader("Feuille de route de l'équipe")
     roadmap = ui.cached(ctx, q.roadmap, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
     decisions = ui.cached(ctx, q.open_decisions, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
+    roadmap_counts = ui.cached(ctx, q.roadmap_counts, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
     left, right = st.columns(2, gap="medium")
     with left:
-        late = roadmap.filter(pl.col("en_retard")).height
+        late = roadmap_counts["nb_en_retard"]
         st.markdown(f"**Actions de la feuille de route** — {fmt.plural(late, 'échéance dépassée', 'échéances dépassées')}")
         st.dataframe(roadmap.head(200).select(
             pl.col("libelle").alias("Action"), _day("date_echeance").alias("Échéance"),

@@ -172,7 +172,7 @@ def test_evaluation_done_or_planned_in_time(ready_store):
 
 def test_rules_state_the_parameters():
     texts = {i.key: rd.rule_text(i, max_age_months=18, cpo_target=0.5) for i in rd.ITEMS}
-    assert "18 mois" in texts["indicateurs"]
+    assert "au plus 18 mois" in texts["indicateurs"] and "moins de" not in texts["indicateurs"]
     assert "30/06" in texts["rapports"]
     assert "12 derniers mois" in texts["copil"] and "12 derniers mois" in texts["habitants"]
     assert "31/12/2027" in texts["evaluation"]

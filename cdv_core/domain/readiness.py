@@ -57,8 +57,8 @@ ITEMS: tuple[Item, ...] = (
          "que ce soit le cas pour l'un des QPV du contrat.",
          "Indicateurs"),
     Item("indicateurs", "Indicateurs à jour",
-         "chaque indicateur suivi par les objectifs du contrat a une valeur (QPV du contrat) datée de moins "
-         "de {max_age} mois à la date des données.",
+         "chaque indicateur suivi par les objectifs du contrat a une valeur (QPV du contrat) datée d'au plus "
+         "{max_age} mois à la date des données (une valeur datée d'exactement {max_age} mois est encore à jour).",
          "Mise à jour des données"),
     Item("rapports", "Rapports annuels produits",
          "pour chaque année écoulée depuis le début du contrat dont le rapport est échu (jalon prévu, "

@@ -173,6 +173,32 @@ def actors_by_qpv(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
     ).pl()
 
 
+def actor_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                 modes: tuple[str, ...] | None = None, domaines: tuple[str, ...] | None = None,
+                 types: tuple[str, ...] | None = None) -> dict:
+    """Headline counts of the filtered selection (the same selection as `directory` and
+    `actors_by_qpv`):
+
+    - `nb_acteurs`: actors of the selection (the rows of `directory`);
+    - `nb_sans_financement`: those recorded in `acteur` only, i.e. not a porteur (`est_porteur`
+      false in `directory`);
+    - `nb_qpv`: QPV of the selection (all QPV, or the contract's);
+    - `nb_qpv_couverts`: QPV of the selection where at least one filtered actor acts (the QPV of
+      `actors_by_qpv` with `nb_acteurs > 0`).
+    """
+    rows = cur.execute(
+        _ACTORS + """
+        SELECT (SELECT count(*) FROM sel),
+               (SELECT count(*) FROM sel WHERE NOT est_porteur),
+               (SELECT count(*) FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat),
+               (SELECT count(DISTINCT code_qp) FROM acteur_qp WHERE id_acteur IN (SELECT id_acteur FROM sel))""",
+        _params(contrat, modes, domaines, types),
+    ).fetchall()
+    nb_acteurs, nb_sans_financement, nb_qpv, nb_qpv_couverts = rows[0]
+    return {"nb_acteurs": nb_acteurs, "nb_sans_financement": nb_sans_financement,
+            "nb_qpv": nb_qpv, "nb_qpv_couverts": nb_qpv_couverts}
+
+
 def coverage_gaps(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
                   seuil: int = SEUIL_ACTEURS_DOMAINE) -> pl.DataFrame:
     """For each QPV and each axe its projet de quartier prioritises (an objectif of that QPV on
@@ -198,6 +224,15 @@ def coverage_gaps(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
         ).pl()
     finally:
         cur.unregister("_axe_domaine")
+
+
+def coverage_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                     seuil: int = SEUIL_ACTEURS_DOMAINE) -> dict:
+    """The « QPV peu couverts » block from one query: `priorites` (the `coverage_gaps` frame),
+    `nb_priorites` (QPV × axe prioritised) and `nb_peu_couvertes` (served by fewer than `seuil`
+    actors)."""
+    gaps = coverage_gaps(cur, contrat=contrat, seuil=seuil)
+    return {"priorites": gaps, "nb_priorites": gaps.height, "nb_peu_couvertes": int(gaps["peu_couvert"].sum())}
 
 
 # Per funded actor of the selection ($contrat): amounts accordés in $annee (of which CPO), and over
@@ -230,13 +265,38 @@ def funder_dependency(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
     ).pl()
 
 
+def dependency_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                       seuil: float = SEUIL_DEPENDANCE) -> dict:
+    """The « Dépendants » card and table from one query: `acteurs` (the `funder_dependency`
+    frame), `nb_finances` (funded actors of the selection), `nb_dependants` (those `dependant`
+    at `seuil`) and their share `part_dependants` (None when no actor is funded)."""
+    frame = funder_dependency(cur, contrat=contrat, seuil=seuil)
+    nb_finances, nb_dependants = frame.height, int(frame["dependant"].sum())
+    return {"acteurs": frame, "nb_finances": nb_finances, "nb_dependants": nb_dependants,
+            "part_dependants": nb_dependants / nb_finances if nb_finances else None}
+
+
 def small_association_share(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
     """Per year: amounts accordés (all funders), of which to associations without employees
     (model.SMALL_ASSOCIATION), their share — the « Actions et financements » definition,
     `financements.small_association_by_year` — and its change from the previous year (points)."""
-    return (financements.small_association_by_year(cur, contrat=contrat)
-            .filter(pl.col("total") > 0).sort("annee")
-            .with_columns((pl.col("part") - pl.col("part").shift(1)).alias("evolution")))
+    frame = financements.small_association_by_year(cur, contrat=contrat).filter(pl.col("total") > 0).sort("annee")
+    # The change is « sur un an »: none when the previous year has nothing accordé.
+    return frame.with_columns(
+        pl.when(pl.col("annee").shift(1) == pl.col("annee") - 1)
+          .then(pl.col("part") - pl.col("part").shift(1)).alias("evolution"))
+
+
+def small_association_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int) -> dict:
+    """The « Petites associations » card and chart from one query: `par_annee` (the
+    `small_association_share` frame), and for `annee` the `part` of the amounts accordés going
+    to associations without employees and its one-year change `evolution` (points as a
+    fraction), both None when nothing is accordé that year."""
+    frame = small_association_share(cur, contrat=contrat)
+    year = frame.filter(pl.col("annee") == annee)
+    if year.is_empty():
+        return {"par_annee": frame, "part": None, "evolution": None}
+    return {"par_annee": frame, "part": year["part"][0], "evolution": year["evolution"][0]}
 
 
 def cpo_candidates(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int,
@@ -367,6 +427,21 @@ def posts_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee:
                  .sort(pl.col("type_poste").replace_strict(order, default=99)))
 
 
+def posts_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int) -> dict:
+    """The team's headline figures for `annee`, totals of `posts_summary` (so they always equal
+    the sum of its rows): `nb_postes`, `etp`, `nb_adultes_relais`, `nb_fonjep`, `nb_cofinances`,
+    `finance` and `finance_etat` (funding of the year, of which State)."""
+    summary = posts_summary(cur, contrat=contrat, annee=annee)
+
+    def posts_of(kind: str) -> int:
+        return int(summary.filter(pl.col("type_poste") == kind)["nb_postes"].sum())
+
+    return {"nb_postes": int(summary["nb_postes"].sum()), "etp": float(summary["etp"].sum()),
+            "nb_adultes_relais": posts_of("adulte-relais"), "nb_fonjep": posts_of("poste FONJEP"),
+            "nb_cofinances": int(summary["nb_cofinances"].sum()),
+            "finance": float(summary["finance"].sum()), "finance_etat": float(summary["finance_etat"].sum())}
+
+
 def relay_posts_by_qpv(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int) -> pl.DataFrame:
     """Adulte-relais and FONJEP posts of `annee` per contract and QPV (« sans QPV » when the post
     is not attached to one): posts, ETP, funding, reference amount."""
@@ -407,6 +482,13 @@ def roadmap(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: 
            ORDER BY en_retard DESC, f.statut = 'faite', f.date_echeance NULLS LAST, f.id_item""",
         params={"contrat": contrat, "au": donnees_au},
     ).pl()
+
+
+def roadmap_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+    """`nb_items` of the roadmap and `nb_en_retard` (the `roadmap` rule: due before `donnees_au`,
+    still « à faire » or « en cours »)."""
+    items = roadmap(cur, contrat=contrat, donnees_au=donnees_au)
+    return {"nb_items": items.height, "nb_en_retard": int(items["en_retard"].sum())}
 
 
 def open_decisions(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
