@@ -53,10 +53,10 @@ if view != "Ingénierie":
     with st.container(key="acteurs_filtres"):
         cols = st.columns(3)
         modes = cols[0].multiselect("Mode d'intervention", [*q.MODES_INTERVENTION, q.MODE_NON_RENSEIGNE],
-                                    key="acteurs_modes", placeholder="Tous")
+                                    key="acteurs_modes", placeholder="Tous", select_all=False)
         domaines = cols[1].multiselect("Domaines", q.DOMAINES, key="acteurs_domaines", placeholder="Tous",
-                                       help="Un acteur est retenu s'il intervient dans au moins un des domaines choisis.")
-        types = cols[2].multiselect("Structure", list(model.TYPES_STRUCTURE), key="acteurs_types", placeholder="Toutes")
+                                       help="Un acteur est retenu s'il intervient dans au moins un des domaines choisis.", select_all=False)
+        types = cols[2].multiselect("Structure", list(model.TYPES_STRUCTURE), key="acteurs_types", placeholder="Toutes", select_all=False)
     filters = {"modes": tuple(modes) or None, "domaines": tuple(domaines) or None, "types": tuple(types) or None}
     directory = ui.cached(ctx, q.directory, contrat=ctx.contrat, annee=year, **filters)
     shown = directory.head(q.DIRECTORY_CAP)
@@ -214,7 +214,8 @@ if view != "Ingénierie":
         st.markdown("**Part des petites associations dans les montants accordés**")
         if small.height:
             st.altair_chart(ui.altair_fr(alt.Chart(small).mark_line(point=True, color="#1f4e79").encode(
-                x=alt.X("annee:O", title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("part:Q", title="Part", axis=alt.Axis(format=".0%")),
+                x=alt.X("annee:O", title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("part:Q", title="Part",
+                                                  axis=alt.Axis(format=".0%", labelExpr="replace(datum.label, '%', '\u00a0%')")),
                 tooltip=[alt.Tooltip("annee:O", title="Année"), alt.Tooltip("part:Q", title="Part", format=".1%"),
                          alt.Tooltip("petites:Q", title="Accordé aux petites associations", format=",.0f")],
             ).properties(height=240)), key="acteurs_chart_petites")

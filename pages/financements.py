@@ -24,6 +24,20 @@ def _fmt(column: str, kind: str) -> pl.Expr:
     return _EXPRS[kind](pl.col(column), missing="—").alias(column)
 
 
+def _table(frame: pl.DataFrame, **kwargs) -> None:
+    """`st.dataframe` with empty text cells shown as « — » rather than « None » (downloads keep
+    real empty cells: they are built from the query's frame, not from this one)."""
+    st.dataframe(frame.with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, width="stretch", **kwargs)
+
+
+def _no_amount(frame: pl.DataFrame, *columns: str) -> bool:
+    """Nothing to draw: no row, or only zero / missing amounts in `columns`."""
+    return frame.is_empty() or all(not (frame[c].fill_null(0) != 0).any() for c in columns)
+
+
+EMPTY = "Aucun financement pour cette sélection."
+
+
 ctx = ui.bootstrap("Actions et financements")
 ui.page_header("Actions et financements", ctx)
 options = ui.cached(ctx, fin.filter_options, contrat=ctx.contrat)
@@ -32,9 +46,8 @@ options = ui.cached(ctx, fin.filter_options, contrat=ctx.contrat)
 years = [ALL_YEARS, *[str(y) for y in options["annees"]]]
 qpv_labels = dict(zip(options["quartiers"]["code_qp"].to_list(), options["quartiers"]["libelle"].to_list()))
 objectifs = options["objectifs"]
-obj_labels = ({} if objectifs is None else
-              dict(zip(objectifs["code_objectif"].to_list(),
-                       (objectifs["axe"] + " — " + objectifs["libelle"]).to_list())))
+obj_labels = ({} if objectifs is None else  # « axe — libellé (quartier) »: distinct per objective
+              dict(zip(objectifs["code_objectif"].to_list(), objectifs["etiquette"].to_list())))
 MULTI = {  # widget key → (filter name, allowed values)
     "fin_them": ("thematiques", list(model.THEMATIQUES_P147)),
     "fin_fin": ("financeurs", list(model.FINANCEURS)),
@@ -72,25 +85,25 @@ with st.container(key="fin_filtres", border=True):
     row[0].selectbox("Exercice", years, key="fin_annee",
                      format_func=lambda y: "Toutes les années" if y == ALL_YEARS else y)
     row[1].multiselect("Thématique (P147)", MULTI["fin_them"][1], key="fin_them", placeholder="Toutes",
-                       format_func=lambda c: f"{c} {model.THEMATIQUES_P147[c]}")
-    row[2].multiselect("Financeur", MULTI["fin_fin"][1], key="fin_fin", placeholder="Tous")
-    row[3].multiselect("Mode de financement", MULTI["fin_mode"][1], key="fin_mode", placeholder="Tous")
+                       format_func=lambda c: f"{c} {model.THEMATIQUES_P147[c]}", select_all=False)
+    row[2].multiselect("Financeur", MULTI["fin_fin"][1], key="fin_fin", placeholder="Tous", select_all=False)
+    row[3].multiselect("Mode de financement", MULTI["fin_mode"][1], key="fin_mode", placeholder="Tous", select_all=False)
     row = st.columns(4)
-    row[0].multiselect("Type de porteur", MULTI["fin_porteur"][1], key="fin_porteur", placeholder="Tous")
+    row[0].multiselect("Type de porteur", MULTI["fin_porteur"][1], key="fin_porteur", placeholder="Tous", select_all=False)
     row[1].multiselect("Quartier (QPV)", MULTI["fin_qpv"][1], key="fin_qpv", placeholder="Tous",
                        format_func=lambda c: f"{qpv_labels.get(c, c)} ({c})",
                        help="Les montants d'une action sont comptés au prorata de sa part dans les QPV choisis : "
-                            "rien n'est compté deux fois. Les actions hors QPV sont alors exclues.")
+                            "rien n'est compté deux fois. Les actions hors QPV sont alors exclues.", select_all=False)
     if objectifs is not None:
         with row[2]:
             axes_col, obj_col = st.columns(2)
-        axes_col.multiselect("Axe", MULTI["fin_axe"][1], key="fin_axe", placeholder="Tous")
+        axes_col.multiselect("Axe", MULTI["fin_axe"][1], key="fin_axe", placeholder="Tous", select_all=False)
         obj_col.multiselect("Objectif", MULTI["fin_obj"][1], key="fin_obj", placeholder="Tous",
-                            format_func=lambda c: obj_labels.get(c, c))
+                            format_func=lambda c: obj_labels.get(c, c), select_all=False)
     else:
         row[2].multiselect("Axe", MULTI["fin_axe"][1], key="fin_axe", placeholder="Tous",
-                           help="Choisissez un contrat pour filtrer aussi par objectif.")
-    row[3].multiselect("Statut de l'action", MULTI["fin_statut"][1], key="fin_statut", placeholder="Tous (hors refusées)")
+                           help="Choisissez un contrat pour filtrer aussi par objectif.", select_all=False)
+    row[3].multiselect("Statut de l'action", MULTI["fin_statut"][1], key="fin_statut", placeholder="Tous (hors refusées)", select_all=False)
     st.button("Réinitialiser les filtres", key="fin_reset", on_click=_reset_filters, icon=":material/filter_alt_off:")
 
 annee_choice = st.session_state["fin_annee"]
@@ -171,7 +184,7 @@ with st.container(key="fin_chiffres"):
                     "au plus 2,5 % de l'enveloppe P147 départementale (détail par département dans les alertes).")
 
 # --- charts -----------------------------------------------------------------------------------
-AMOUNT_AXIS = alt.Axis(format=",.0f")
+AMOUNT_AXIS = alt.Axis(format=",.0f", tickMinStep=1)  # whole euros: never « 0 0 1 1 » ticks
 FUNDER_COLORS = ["#1f4e8c", "#6c9bd2", "#d62728", "#ff9896", "#2ca02c", "#98df8a", "#ff7f0e", "#ffbb78",
                  "#9467bd", "#8c564b", "#7f7f7f"]  # one per model.FINANCEURS, État P147 darkest
 TIP = ",.0f"
@@ -184,8 +197,8 @@ left, right = st.columns(2)
 with left:
     st.subheader("Accordé par financeur et par exercice")
     st.caption("Toutes années ; les autres filtres s'appliquent.")
-    if by_year.is_empty():
-        st.info("Aucun financement pour cette sélection.", icon=":material/info:")
+    if _no_amount(by_year, "accorde"):
+        st.info(EMPTY, icon=":material/info:")
     else:
         chart = alt.Chart(by_year).mark_bar().encode(
             x=alt.X("annee:O", title="Exercice", axis=alt.Axis(labelAngle=0)),
@@ -201,8 +214,8 @@ with left:
 with right:
     st.subheader("Accordé par thématique")
     st.caption(f"{periode.capitalize()} ; thématiques nationales du programme 147.")
-    if by_them.is_empty():
-        st.info("Aucun financement pour cette sélection.", icon=":material/info:")
+    if _no_amount(by_them, "accorde"):
+        st.info(EMPTY, icon=":material/info:")
     else:
         chart = alt.Chart(by_them).mark_bar().encode(
             y=alt.Y("thematique_libelle:N", title=None, sort=by_them["thematique_libelle"].to_list(),
@@ -220,7 +233,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Du demandé au versé")
     st.caption(f"{periode.capitalize()} ; taux de chaque étape par rapport à la précédente.")
-    funnel = pl.DataFrame({
+    funnel = None if not (totals["demande"] or totals["accorde"] or totals["verse"]) else pl.DataFrame({
         "etape": ["Demandé", "Accordé", "Versé"],
         "montant": [totals["demande"], totals["accorde"], totals["verse"]],
         "taux": ["", fmt.percent(totals["taux_accord"]), fmt.percent(totals["taux_versement"])],
@@ -228,30 +241,36 @@ with left:
         pl.format("{}{}", _fmt("montant", "euros"),
                   pl.when(pl.col("taux") == "").then(pl.lit("")).otherwise(" (" + pl.col("taux") + ")"))
         .alias("etiquette"))
-    base = alt.Chart(funnel).encode(
-        y=alt.Y("etape:N", title=None, sort=["Demandé", "Accordé", "Versé"]),
-        x=alt.X("montant:Q", title="Montant (€)", axis=AMOUNT_AXIS,
-                scale=alt.Scale(domain=[0, max(totals["demande"], totals["accorde"], totals["verse"], 1) * 1.45])),
-        tooltip=[alt.Tooltip("etape:N", title="Étape"), alt.Tooltip("etiquette:N", title="Montant")],
-    )
-    chart = (base.mark_bar(color="#3b6ea8") + base.mark_text(align="left", dx=4, color="#1f2937")
-             .encode(text="etiquette:N")).properties(height=200)
-    st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_entonnoir")
+    if funnel is None:
+        st.info(EMPTY, icon=":material/info:")
+    else:
+        base = alt.Chart(funnel).encode(
+            y=alt.Y("etape:N", title=None, sort=["Demandé", "Accordé", "Versé"]),
+            x=alt.X("montant:Q", title="Montant (€)", axis=AMOUNT_AXIS,
+                    scale=alt.Scale(domain=[0, max(totals["demande"], totals["accorde"], totals["verse"], 1) * 1.45])),
+            tooltip=[alt.Tooltip("etape:N", title="Étape"), alt.Tooltip("etiquette:N", title="Montant")],
+        )
+        chart = (base.mark_bar(color="#3b6ea8") + base.mark_text(align="left", dx=4, color="#1f2937")
+                 .encode(text="etiquette:N")).properties(height=200)
+        st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_entonnoir")
 with right:
     st.subheader("Engagements CPO 2024–2030")
     st.caption("Montants des CPO par exercice, tels qu'enregistrés année par année.")
-    cpo_long = cpo.unpivot(index="annee", on=["accorde", "verse"], variable_name="etape", value_name="montant") \
-                  .with_columns(pl.col("etape").replace_strict({"accorde": "Accordé", "verse": "Versé"}))
-    chart = alt.Chart(cpo_long).mark_bar().encode(
-        x=alt.X("annee:O", title="Exercice", axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("etape:N", sort=["Accordé", "Versé"]),
-        y=alt.Y("montant:Q", title="Montant (€)", axis=AMOUNT_AXIS),
-        color=alt.Color("etape:N", title=None, sort=["Accordé", "Versé"],
-                        scale=alt.Scale(range=["#3b6ea8", "#8fb8de"])),
-        tooltip=[alt.Tooltip("annee:O", title="Exercice"), alt.Tooltip("etape:N", title="Étape"),
-                 alt.Tooltip("montant:Q", title="Montant (€)", format=TIP)],
-    ).properties(height=200)
-    st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_cpo")
+    if _no_amount(cpo, "accorde", "verse"):
+        st.info("Aucun financement en CPO pour cette sélection.", icon=":material/info:")
+    else:
+        cpo_long = cpo.unpivot(index="annee", on=["accorde", "verse"], variable_name="etape", value_name="montant") \
+                      .with_columns(pl.col("etape").replace_strict({"accorde": "Accordé", "verse": "Versé"}))
+        chart = alt.Chart(cpo_long).mark_bar().encode(
+            x=alt.X("annee:O", title="Exercice", axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("etape:N", sort=["Accordé", "Versé"]),
+            y=alt.Y("montant:Q", title="Montant (€)", axis=AMOUNT_AXIS),
+            color=alt.Color("etape:N", title=None, sort=["Accordé", "Versé"],
+                            scale=alt.Scale(range=["#3b6ea8", "#8fb8de"])),
+            tooltip=[alt.Tooltip("annee:O", title="Exercice"), alt.Tooltip("etape:N", title="Étape"),
+                     alt.Tooltip("montant:Q", title="Montant (€)", format=TIP)],
+        ).properties(height=200)
+        st.altair_chart(ui.altair_fr(chart), width="stretch", key="fin_chart_cpo")
 
 # --- alerts -----------------------------------------------------------------------------------
 months = ctx.settings.unpaid_months
@@ -259,6 +278,7 @@ months = ctx.settings.unpaid_months
 unpaid = ui.cached(ctx, fin.unpaid_grants, contrat=ctx.contrat, donnees_au=ctx.donnees_au, months=months, **filters)
 unpaid_total = ui.cached(ctx, fin.unpaid_summary, contrat=ctx.contrat, donnees_au=ctx.donnees_au, months=months,
                          **filters)
+overpaid = ui.cached(ctx, fin.overpaid_lines, contrat=ctx.contrat, **filters)
 ended = ui.cached(ctx, fin.ended_without_status, contrat=ctx.contrat, donnees_au=ctx.donnees_au, **filters)
 bad_siret = ui.cached(ctx, fin.invalid_sirets, contrat=ctx.contrat, **filters)
 hors_qpv = ui.cached(ctx, fin.hors_qpv_by_departement, contrat=ctx.contrat, annee=annee, **filters)
@@ -273,16 +293,18 @@ ALERT_CAP = 100
 def _show(frame: pl.DataFrame, columns: dict[str, str], *, key: str) -> None:
     shown = frame.head(ALERT_CAP)
     out = shown.select(list(columns)).with_columns(
-        [_fmt(c, "euros") for c in columns if c.startswith("montant")]
+        [_fmt(c, "euros") for c in columns if c.startswith("montant") or c == "ecart"]
         + [_fmt(c, "day") for c in columns if c.startswith("date")]
+        + [pl.col(c).cast(pl.String) for c in columns if c == "annee"]
     ).rename(columns)
-    st.dataframe(out, hide_index=True, width="stretch", key=key)
+    _table(out, key=key)
     if frame.height > ALERT_CAP:
         st.caption(f"{fmt.integer(ALERT_CAP)} premières lignes sur {fmt.integer(frame.height)}.")
 
 
 tabs = st.tabs([
     f"Non versées après {months} mois ({fmt.integer(unpaid_total['lignes'])})",
+    f"Versé > accordé ({fmt.integer(overpaid.height)})",
     f"Terminées sans statut final ({fmt.integer(ended.height)})",
     f"SIRET invalides ({fmt.integer(bad_siret.height)})",
     f"Hors QPV au-delà de {fmt.percent(model.HORS_QPV_MAX_SHARE)} ({fmt.integer(over.height)})",
@@ -300,6 +322,21 @@ with tabs[0]:
                        "date_decision": "Décision", "jours_depuis_decision": "Jours depuis la décision"},
               key="fin_alerte_impayes")
 with tabs[1]:
+    if overpaid.is_empty():
+        st.success("Aucune ligne de financement dont le versé dépasse l'accordé.", icon=":material/check_circle:")
+    else:
+        st.warning(f"{fmt.plural(overpaid.height, 'ligne')} de financement dont le versé dépasse l'accordé, "
+                   f"pour {fmt.euros(float(overpaid['ecart'].sum()))} versés au-delà : à vérifier avec le financeur "
+                   "(trop-perçu ou accordé mal saisi).", icon=":material/warning:")
+        overpaid_columns = {"code_action": "Code action", "action": "Action", "financeur": "Financeur",
+                            "annee": "Exercice", "montant_accorde": "Accordé", "montant_verse": "Versé",
+                            "ecart": "Écart", "porteur": "Porteur"}
+        _show(overpaid, overpaid_columns, key="fin_alerte_trop_verse")
+        download_buttons(overpaid.select(pl.col("code_contrat").alias("Contrat"),
+                                         *[pl.col(c).alias(t) for c, t in overpaid_columns.items()]),
+                         basename="verse_au_dela_accorde_" + (ctx.contrat or "tous"), key="fin_dl_trop_verse",
+                         sheet="Versé au-delà", lazy=overpaid.height > DIRECT_DOWNLOAD_MAX)
+with tabs[2]:
     if ended.is_empty():
         st.success("Toutes les actions terminées ont un statut final déclaré.", icon=":material/check_circle:")
     else:
@@ -307,7 +344,7 @@ with tabs[1]:
                    "déclarez-les réalisées ou abandonnées.", icon=":material/warning:")
         _show(ended, {"code_action": "Code action", "action": "Action", "porteur": "Porteur", "statut": "Statut",
                       "date_fin": "Fin prévue", "date_statut": "Dernier statut déclaré"}, key="fin_alerte_statut")
-with tabs[2]:
+with tabs[3]:
     if bad_siret.is_empty():
         st.success("Tous les SIRET des porteurs de la sélection sont valides.", icon=":material/check_circle:")
     else:
@@ -315,7 +352,7 @@ with tabs[2]:
                    "à corriger dans la prochaine mise à jour.", icon=":material/warning:")
         _show(bad_siret, {"porteur": "Porteur", "siret": "SIRET", "rna": "RNA", "type_structure": "Type",
                           "actions": "Actions"}, key="fin_alerte_siret")
-with tabs[3]:
+with tabs[4]:
     if over.is_empty():
         st.success(f"Aucun département ne dépasse {fmt.percent(model.HORS_QPV_MAX_SHARE)} de crédits P147 "
                    "accordés aux actions hors QPV.", icon=":material/check_circle:")
@@ -324,67 +361,78 @@ with tabs[3]:
                    f"{fmt.percent(model.HORS_QPV_MAX_SHARE)} de l'enveloppe P147 pour les actions hors QPV.",
                    icon=":material/warning:")
     if not hors_qpv.is_empty():
-        st.dataframe(hors_qpv.head(ALERT_CAP).select(
+        _table(hors_qpv.head(ALERT_CAP).select(
             pl.col("insee_dep").alias("Département"),
             _fmt("p147_accorde", "euros").alias("P147 accordé"),
             _fmt("hors_qpv_accorde", "euros").alias("dont hors QPV"),
             _fmt("part_hors_qpv", "percent").alias("Part hors QPV"),
             pl.when(pl.col("depasse")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Au-delà du plafond"),
-        ), hide_index=True, width="stretch", key="fin_alerte_hors_qpv")
+        ), key="fin_alerte_hors_qpv")
 
 # --- table of actions and drill-down ----------------------------------------------------------
 st.subheader("Actions")
 n_rows = counts["lignes_tableau"]
-sort_col = st.selectbox("Trier par", list(fin.TABLE_SORTS), key="fin_tri")
-shown = ui.cached(ctx, fin.actions_table, contrat=ctx.contrat, annee=annee, sort=sort_col, limit=TABLE_CAP, **filters)
-display = shown.with_columns(
-    [_fmt(c, "euros") for c in ("Demandé (€)", "Accordé (€)", "Versé (€)")]
-    + [_fmt("Part retenue", "percent"),
-       _fmt("Date de décision", "day"),
-       pl.when(pl.col("Hors QPV")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Hors QPV"),
-       pl.col("Année de début").cast(pl.String), pl.col("Année de fin").cast(pl.String)]
-).rename({"Demandé (€)": "Demandé", "Accordé (€)": "Accordé", "Versé (€)": "Versé"})
-if not filters["qpv"]:
-    display = display.drop("Part retenue")
-st.dataframe(display, hide_index=True, width="stretch", key="fin_table", height=380)
-st.caption(
-    (f"{fmt.integer(TABLE_CAP)} premières actions sur {fmt.integer(n_rows)} (tri : {sort_col.lower()}) ; "
-     "le téléchargement contient toutes les lignes." if n_rows > TABLE_CAP
-     else f"{fmt.plural(n_rows, 'action')} (refusées comprises) ; tri : {sort_col.lower()}.")
-    + " Montants de l'exercice et des financeurs retenus"
-    + (", au prorata de la part retenue dans les QPV choisis." if filters["qpv"] else "."))
-
-basename = "actions_financements_" + (ctx.contrat or "tous") + ("" if annee is None else f"_{annee}")
-table_args = dict(contrat=ctx.contrat, annee=annee, sort=sort_col, **filters)
-if n_rows <= DIRECT_DOWNLOAD_MAX:
-    download_buttons(ui.cached(ctx, fin.actions_table, **table_args), basename=basename, key="fin_dl", sheet="Actions",
-                     lazy=False)
+if not n_rows:
+    # No table to sort: the choice is kept for when the selection has actions again.
+    saved["fin_tri"] = st.session_state.get("fin_tri", saved.get("fin_tri"))
+    st.info("Aucune action pour cette sélection.", icon=":material/info:")
+    shown = pl.DataFrame(schema={"Code action": pl.String, "Action": pl.String})
 else:
-    # Big selections: the files are built only when a button is clicked (an XLSX of 40 000 rows
-    # takes seconds), on Streamlit's download thread with its own cursor.
-    def _file(kind: str) -> bytes:
-        cur = ui.connection(ctx.store_path).cursor()
-        try:
-            frame = fin.actions_table(cur, **table_args)
-        finally:
-            cur.close()
-        return tables.to_csv_bytes(frame) if kind == "csv" else tables.to_xlsx_bytes({"Actions": frame})
+    if saved.get("fin_tri") in fin.TABLE_SORTS and "fin_tri" not in st.session_state:
+        st.session_state["fin_tri"] = saved["fin_tri"]
+    sort_col = st.selectbox("Trier par", list(fin.TABLE_SORTS), key="fin_tri")
+    saved["fin_tri"] = sort_col
+    shown = ui.cached(ctx, fin.actions_table, contrat=ctx.contrat, annee=annee, sort=sort_col, limit=TABLE_CAP,
+                      **filters)
+    display = shown.with_columns(
+        [_fmt(c, "euros") for c in ("Demandé (€)", "Accordé (€)", "Versé (€)")]
+        + [_fmt("Part retenue", "percent"),
+           _fmt("Date de décision", "day"),
+           pl.when(pl.col("Hors QPV")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Hors QPV"),
+           pl.col("Année de début").cast(pl.String), pl.col("Année de fin").cast(pl.String)]
+    ).rename({"Demandé (€)": "Demandé", "Accordé (€)": "Accordé", "Versé (€)": "Versé"})
+    if not filters["qpv"]:
+        display = display.drop("Part retenue")
+    _table(display, key="fin_table", height=380)
+    st.caption(
+        (f"{fmt.integer(TABLE_CAP)} premières actions sur {fmt.integer(n_rows)} (tri : {sort_col.lower()}) ; "
+         "le téléchargement contient toutes les lignes." if n_rows > TABLE_CAP
+         else f"{fmt.plural(n_rows, 'action')} (refusées comprises) ; tri : {sort_col.lower()}.")
+        + " Montants de l'exercice et des financeurs retenus"
+        + (", au prorata de la part retenue dans les QPV choisis." if filters["qpv"] else "."))
 
-    st.caption(f"Fichiers de {fmt.plural(n_rows, 'ligne')} : préparés au moment du clic, "
-               "quelques secondes pour le format Excel.")
-    left, right = st.columns(2)
-    left.download_button("Télécharger (CSV)", data=functools.partial(_file, "csv"), file_name=f"{basename}.csv",
-                         mime="text/csv", key="fin_dl_big_csv", icon=":material/download:", on_click="ignore")
-    right.download_button("Télécharger (Excel)", data=functools.partial(_file, "xlsx"), file_name=f"{basename}.xlsx",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          key="fin_dl_big_xlsx", icon=":material/download:", on_click="ignore")
+    basename = "actions_financements_" + (ctx.contrat or "tous") + ("" if annee is None else f"_{annee}")
+    table_args = dict(contrat=ctx.contrat, annee=annee, sort=sort_col, **filters)
+    if n_rows <= DIRECT_DOWNLOAD_MAX:
+        download_buttons(ui.cached(ctx, fin.actions_table, **table_args), basename=basename, key="fin_dl",
+                         sheet="Actions", lazy=False)
+    else:
+        # Big selections: the files are built only when a button is clicked (an XLSX of 40 000 rows
+        # takes seconds), on Streamlit's download thread with its own cursor.
+        def _file(kind: str) -> bytes:
+            cur = ui.connection(ctx.store_path).cursor()
+            try:
+                frame = fin.actions_table(cur, **table_args)
+            finally:
+                cur.close()
+            return tables.to_csv_bytes(frame) if kind == "csv" else tables.to_xlsx_bytes({"Actions": frame})
+
+        st.caption(f"Fichiers de {fmt.plural(n_rows, 'ligne')} : préparés au moment du clic, "
+                   "quelques secondes pour le format Excel.")
+        left, right = st.columns(2)
+        left.download_button("Télécharger (CSV)", data=functools.partial(_file, "csv"), file_name=f"{basename}.csv",
+                             mime="text/csv", key="fin_dl_big_csv", icon=":material/download:", on_click="ignore")
+        right.download_button("Télécharger (Excel)", data=functools.partial(_file, "xlsx"), file_name=f"{basename}.xlsx",
+                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                              key="fin_dl_big_xlsx", icon=":material/download:", on_click="ignore")
 
 st.subheader("Détail d'une action")
 codes = shown["Code action"].to_list()
 titles = dict(zip(codes, shown["Action"].to_list()))
 wanted = st.session_state.get("fin_action", saved.get("fin_action"))
-if wanted and wanted not in titles:
-    codes = [wanted, *codes]
+if wanted and wanted not in titles and ui.cached(ctx, fin.action_in_selection, code_action=wanted,
+                                                 contrat=ctx.contrat, annee=annee, **filters):
+    codes = [wanted, *codes]  # a shared link's action beyond the first rows: still offered
 if not codes:
     st.info("Aucune action dans la sélection.", icon=":material/info:")
 else:
@@ -427,11 +475,11 @@ else:
             if q.is_empty():
                 st.caption("Aucun QPV rattaché : action hors QPV, comptée dans aucun quartier.")
             else:
-                st.dataframe(q.select(
+                _table(q.select(
                     pl.col("code_qp").alias("QPV"), pl.col("libelle").alias("Quartier"),
                     _fmt("part", "percent").alias("Part déclarée"),
                     _fmt("part_retenue", "percent").alias("Part retenue"),
-                ), hide_index=True, width="stretch", key="fin_detail_qpv")
+                ), key="fin_detail_qpv")
                 st.caption("Part retenue : les parts déclarées sont gardées, les QPV sans part se partagent "
                            "le reste à parts égales, et le tout est ramené à 100 % (même règle que « Projets de quartier »).")
             st.markdown("**Objectifs**")
@@ -439,22 +487,22 @@ else:
             if o.is_empty():
                 st.caption("Aucun objectif rattaché.")
             else:
-                st.dataframe(o.select(pl.col("code_objectif").alias("Code"), pl.col("axe").alias("Axe"),
-                                      pl.col("libelle").alias("Objectif"),
-                                      pl.col("code_qp").fill_null("socle transversal").alias("QPV")),
-                             hide_index=True, width="stretch", key="fin_detail_obj")
+                _table(o.select(pl.col("code_objectif").alias("Code"), pl.col("axe").alias("Axe"),
+                                pl.col("libelle").alias("Objectif"),
+                                pl.col("code_qp").fill_null("socle transversal").alias("QPV")),
+                       key="fin_detail_obj")
             st.markdown("**Lignes de financement**")
             lines = detail["financements"]
             if lines.is_empty():
                 st.caption("Aucune ligne de financement enregistrée.")
             else:
-                st.dataframe(lines.select(
+                _table(lines.select(
                     pl.col("annee").cast(pl.String).alias("Exercice"), pl.col("financeur").alias("Financeur"),
                     *[_fmt(c, "euros").alias(t)
                       for c, t in (("demande", "Demandé"), ("accorde", "Accordé"), ("verse", "Versé"))],
                     *[_fmt(c, "day").alias(t)
                       for c, t in (("date_demande", "Demande"), ("date_decision", "Décision"),
                                    ("date_versement", "Versement"))],
-                ), hide_index=True, width="stretch", key="fin_detail_lignes")
+                ), key="fin_detail_lignes")
             st.caption("Historique des statuts : aucun historique enregistré — seul le dernier statut déclaré est "
                        "conservé" + (f" ({a['statut']}, le {fmt.day(a['date_statut'])})." if a["date_statut"] else "."))

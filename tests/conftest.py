@@ -101,3 +101,25 @@ def run_app(page: str | None = None, *, query: dict | None = None, timeout: floa
         at.switch_page(f"pages/{page}.py")
         at.run()
     return at
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """Keep the media files AppTest's mock runtime stores, so downloads can be read back."""
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    storages: list[MemoryMediaFileStorage] = []
+
+    class Keeping(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            storages.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Keeping)
+
+    def read(url: str) -> bytes:
+        file_id = url.rsplit("/", 1)[1].split(".")[0]
+        return storages[-1].get_file(file_id).content
+
+    return read

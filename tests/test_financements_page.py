@@ -14,28 +14,6 @@ from cdv_core.queries import financements as fin
 from tests.conftest import DEMO_AU, run_app
 
 
-@pytest.fixture
-def media(monkeypatch):
-    """Keep the media files AppTest's mock runtime stores, so downloads can be read back."""
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    storages: list[MemoryMediaFileStorage] = []
-
-    class Keeping(MemoryMediaFileStorage):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Keeping)
-
-    def read(url: str) -> bytes:
-        file_id = url.rsplit("/", 1)[1].split(".")[0]
-        return storages[-1].get_file(file_id).content
-
-    return read
-
-
 def _metric(at, label: str) -> str:
     found = [m.value for m in at.metric if m.label == label]
     assert found, f"pas de carte « {label} »"

@@ -324,6 +324,29 @@ def unpaid_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donne
     return {"lignes": int(count), "montant": float(total)}
 
 
+def overpaid_lines(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
+                   **filters) -> pl.DataFrame:
+    """Funding lines whose versé exceeds their accordé (`montant_verse > montant_accorde`; lines
+    without one of the two amounts are not compared), with the excess (`ecart` = versé − accordé).
+    Lines' own amounts (not weighted by QPV shares), largest excess first. The overview's
+    « Contrôles de cohérence » count is the height of this frame (`overview.soft_check_warnings`)."""
+    params = _params(contrat, annee, filters)
+    return _frame(cur, """
+        SELECT s.code_contrat, l.code_action, s.libelle AS action, s.porteur, l.financeur, l.annee,
+               l.montant_accorde, l.montant_verse, l.montant_verse - l.montant_accorde AS ecart
+        FROM lignes l JOIN sel s USING (code_action)
+        WHERE l.montant_verse > l.montant_accorde
+        ORDER BY ecart DESC, l.code_action, l.financeur, l.annee""", params)
+
+
+def action_in_selection(cur: duckdb.DuckDBPyConnection, *, code_action: str, contrat: str | None,
+                        annee: int | None, **filters) -> bool:
+    """Whether the action is one of the rows of `actions_table` for these arguments (refused
+    actions included): the drill-down only offers actions of the selection."""
+    params = _params(contrat, annee, filters) | {"code_action": code_action}
+    return bool(_row(cur, "SELECT count(*) FROM acts WHERE code_action = $code_action", params)[0])
+
+
 def ended_without_status(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
                          annee: int | None = None, **filters) -> pl.DataFrame:
     """Actions whose period ended (`date_fin` before `donnees_au`) while their statut is still
@@ -441,16 +464,26 @@ def action_detail(cur: duckdb.DuckDBPyConnection, *, code_action: str) -> dict |
 
 
 def filter_options(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
-    """The values the filters can take for the selected contract(s)."""
+    """The values the filters can take for the selected contract(s). `objectifs` (one contract
+    only, else None) has a distinct `etiquette` per objective: « axe — libellé (quartier) »."""
     years = [r[0] for r in cur.execute(
         """SELECT DISTINCT f.annee FROM financement f JOIN action a USING (code_action)
            WHERE $contrat IS NULL OR a.code_contrat = $contrat ORDER BY 1""", {"contrat": contrat}).fetchall()]
     quartiers = cur.sql(
         """SELECT code_qp, libelle FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat
            ORDER BY libelle, code_qp""", params={"contrat": contrat}).pl()
+    # Objectives of several QPV often share a wording: the label names the QPV (or the socle
+    # transversal), and the code when that still leaves two alike.
     objectifs = cur.sql(
-        """SELECT code_objectif, axe, libelle FROM objectif WHERE $contrat IS NULL OR code_contrat = $contrat
-           ORDER BY axe, code_objectif""", params={"contrat": contrat}).pl() if contrat else None
+        """SELECT o.code_objectif, o.axe, o.libelle, o.code_qp,
+                  o.axe || ' — ' || o.libelle || ' (' || coalesce(q.libelle, o.code_qp, 'socle transversal') || ')'
+                      AS etiquette
+           FROM objectif o LEFT JOIN quartier q USING (code_qp)
+           WHERE $contrat IS NULL OR o.code_contrat = $contrat
+           ORDER BY o.axe, o.code_objectif""", params={"contrat": contrat}).pl().with_columns(
+        pl.when(pl.len().over("etiquette") > 1)
+        .then(pl.col("etiquette") + " · " + pl.col("code_objectif"))
+        .otherwise(pl.col("etiquette")).alias("etiquette")) if contrat else None
     axes = [r[0] for r in cur.execute(
         "SELECT DISTINCT axe FROM objectif WHERE $contrat IS NULL OR code_contrat = $contrat ORDER BY 1",
         {"contrat": contrat}).fetchall()]

@@ -64,15 +64,12 @@ def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
 def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
     """Soft rules of the domain, reported as warnings (never blocking): one row per kind.
     « Hors QPV » is `shares.hors_qpv_sql` (no QPV link); the declared `action.hors_qpv` flag is
-    checked against it."""
-    return cur.sql(
+    checked against it. The versé-above-accordé count is `financements.overpaid_lines` (the list
+    the funding page shows)."""
+    checks = cur.sql(
         f"""SELECT * FROM (
-             SELECT 'Lignes de financement dont le versé dépasse l''accordé' AS controle, count(*) AS nombre,
+             SELECT 'Lignes de financement dont l''accordé dépasse le demandé' AS controle, count(*) AS nombre,
                     'Actions et financements' AS page
-             FROM financement f JOIN action a USING (code_action)
-             WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_verse > f.montant_accorde
-             UNION ALL
-             SELECT 'Lignes de financement dont l''accordé dépasse le demandé', count(*), 'Actions et financements'
              FROM financement f JOIN action a USING (code_action)
              WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > f.montant_demande
              UNION ALL
@@ -87,6 +84,12 @@ def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) 
            ) WHERE nombre > 0""",  # noqa: S608 (fixed fragments)
         params={"contrat": contrat},
     ).pl()
+    overpaid = financements.overpaid_lines(cur, contrat=contrat).height  # one rule, owned by the funding queries
+    if overpaid:
+        checks = pl.concat([pl.DataFrame(
+            {"controle": ["Lignes de financement dont le versé dépasse l'accordé"], "nombre": [overpaid],
+             "page": ["Actions et financements"]}, schema=checks.schema), checks])
+    return checks
 
 
 def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
