@@ -99,10 +99,11 @@ def test_zero_padding_and_formula_trick(empty_store):
 
 
 def test_xlsx_template_round_trip(empty_store):
-    """The XLSX template (data sheet + Description sheet) is read back: one example contract."""
+    """The XLSX template (data sheet + Description sheet) is read back: one example contract, typed
+    right, and refused as the template's example row (nobody means to import it)."""
     a = ingest.analyse(empty_store.cursor(), templates.template_xlsx("contrats"), "modele.xlsx")
     assert a.kind == "contrats" and a.encoding == "classeur Excel (.xlsx)"
-    assert a.ok, a.problems
+    assert a.problems["problème"].to_list() == ["Ligne d'exemple du modèle"], a.problems
     row = a.loads[0].frame.row(0, named=True)
     assert row["date_debut"] == date(2024, 1, 1) and row["siren_signataire"] == "217500016"
 

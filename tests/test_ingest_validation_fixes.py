@@ -339,3 +339,14 @@ def test_a_dauphin_extract_with_other_header_spellings_is_detected(demo_store):
     assert analysis.mapping["Subvention 2026"] == "montant_accorde" and analysis.mapping["Nom de l'opération"] == "libelle"
     funding = next(load for load in analysis.loads if load.table == "financement")
     assert funding.frame["montant_accorde"].to_list() == [4000]
+
+
+def test_the_template_example_row_left_in_a_file_is_refused(empty_store):
+    from cdv_core.ingest import templates
+
+    for kind in ("contrats", "porteurs", "indicateurs"):  # kinds whose example row has no unknown reference
+        data = templates.template_csv(kind) + b"\n"
+        analysis = ingest.analyse(empty_store.cursor(), data, f"modele_{kind}.csv")
+        assert analysis.kind == kind and analysis.errors == 1, analysis.problems
+        assert analysis.problems["problème"].to_list() == ["Ligne d'exemple du modèle"]
+        assert analysis.problems["ligne"].to_list() == [2]

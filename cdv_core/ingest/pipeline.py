@@ -238,7 +238,7 @@ def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind
         return result
 
     typed, cell_problems = _type_cells(spec, frame, filename)
-    problems += cell_problems
+    problems += cell_problems + _example_rows(spec, frame, filename)
     builder = _BUILDERS.get(code, _build_template)
     loads, extra, notes = builder(cur, spec, typed, filename, contrat=contrat)
     problems += extra
@@ -435,6 +435,22 @@ def _flagged(src: pl.DataFrame, name: str, flag: pl.Series, msg: str, expected: 
         pl.lit(fichier).alias("fichier"), pl.col(LINE).alias("ligne"), pl.lit(name).alias("colonne"),
         pl.col(name).cast(pl.String).alias("valeur"), pl.lit(msg).alias("problème"),
         pl.lit(expected).alias("correction attendue"), pl.lit(severity).alias("gravité"))
+
+
+def _example_rows(spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
+    """A row identical to the template's example row, in every column the file has, was left
+    there by mistake: importing it would create « CV-075-PARIS » and the like."""
+    if spec not in (*TEMPLATES, PROGRAMMATION):
+        return []
+    cols = [c for c in spec.columns if c.example and c.name in frame.columns]
+    if len(cols) < 2:
+        return []
+    same = pl.all_horizontal([pl.col(c.name).cast(pl.String).str.strip_chars() == c.example for c in cols])
+    rows = frame.filter(same.fill_null(False))
+    if rows.is_empty():
+        return []
+    return [_rows_problem(rows, fichier, cols[0].name, pl.col(cols[0].name), "Ligne d'exemple du modèle",
+                          "Supprimez cette ligne : elle vient du modèle téléchargé, ce ne sont pas vos données")]
 
 
 def _rows_problem(frame: pl.DataFrame, fichier: str, colonne: str, value: pl.Expr, msg: str, expected: str,
