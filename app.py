@@ -9,7 +9,16 @@ from cdv_core.ui.nav import PAGES, entrypoint
 # Before st.navigation: a page's Material icon would otherwise become the favicon, which the
 # browser fetches from Google's font server (no outside request allowed).
 st.set_page_config(page_icon=str(FAVICON), layout="wide")
-pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=(i == 0))
+pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path="" if i == 0 else p.url_path, default=(i == 0))
          for i, p in enumerate(PAGES)]
+
+
+def _to_default_page() -> None:
+    """`/vue_ensemble` (a bookmark, or a link of the pages/ fallback menu): the default page lives
+    at `/`; without this hidden alias Streamlit would show an English « Page not found » box."""
+    st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+
+alias = st.Page(_to_default_page, title=PAGES[0].title, url_path=PAGES[0].url_path, visibility="hidden")
 with entrypoint():
-    st.navigation(pages).run()
+    st.navigation([*pages, alias]).run()

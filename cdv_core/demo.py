@@ -684,6 +684,8 @@ def _indicateurs(rng, contrats, quartiers, objectifs, scale: Scale):
         lvl = ref_levels[None, :] * rng.lognormal(0, 0.08 if ttype != "France" else 0.0, (nt, len(ref_spec)))
         tr = 1 + rng.normal(0.002, 0.004, (nt, len(ref_spec)))[:, :, None] * t
         vals = np.round(lvl[:, :, None] * tr, 1)
+        # a percentage stays within [0, 100] (a brevet success rate of 87 % ± 8 % could pass 100 %)
+        vals = np.where(np.array([s[2] == "%" for _, s in ref_spec])[None, :, None], np.clip(vals, 0.0, 100.0), vals)
         ti, ri_, yi2 = np.meshgrid(np.arange(nt), np.arange(len(ref_spec)), np.arange(ny), indexing="ij")
         ref_frames.append(pl.DataFrame({
             "code_indicateur": np.array([s[0] for _, s in ref_spec], dtype=object)[ri_.ravel()],
@@ -709,13 +711,16 @@ def _indicateurs(rng, contrats, quartiers, objectifs, scale: Scale):
         "code_indicateur", pl.col("code_territoire").alias("code_qp"), pl.col("valeur").alias("valeur_reference"))
     pairs = pairs.with_columns(pl.Series("gain", rng.uniform(0.06, 0.18, pairs.height)))
     cibles = (pairs.join(baseline, on=["code_indicateur", "code_qp"], how="left")
-                   .join(indicateur.select("code_indicateur", "sens"), on="code_indicateur")
+                   .join(indicateur.select("code_indicateur", "sens", "unite"), on="code_indicateur")
                    .with_columns(
                        pl.when(pl.col("valeur_reference").is_null()).then(None).otherwise(pl.lit(base_year)).alias("date_reference"),
                        (pl.col("valeur_reference") * (1 + pl.when(pl.col("sens") == "hausse").then(pl.col("gain"))
                                                           .when(pl.col("sens") == "baisse").then(-pl.col("gain"))
                                                           .otherwise(0.0))).round(1).alias("valeur_cible"),
                        pl.lit(date(2030, 12, 31)).alias("date_cible"))
+                   # a rate target stays a possible rate: 75 % + 18 % is fine, 95 % + 14 % is capped at 100 %
+                   .with_columns(pl.when(pl.col("unite") == "%").then(pl.col("valeur_cible").clip(0.0, 100.0))
+                                   .otherwise(pl.col("valeur_cible")).alias("valeur_cible"))
                    .select("code_indicateur", "code_qp", "valeur_reference", "date_reference", "valeur_cible", "date_cible")
                    .sort("code_indicateur", "code_qp"))
     return indicateur, valeurs, cibles, objectif_indicateur

@@ -5,7 +5,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import fmt, ui
+from cdv_core import charts, fmt, ui
 from cdv_core.domain import gaps, model
 from cdv_core.queries import indicateurs as ind
 from cdv_core.queries import territoire
@@ -37,10 +37,12 @@ with left:
     code = st.selectbox("Indicateur", codes, index=telling.index(True) if True in telling else 0,
                         format_func=lambda c: f"{labels[c]} ({c})", key="indic_indicateur")
 with right:
-    reference = st.segmented_control("Territoire de référence pour l'écart", list(ind.REFERENCE_TYPES),
-                                     default="EPCI", format_func=ind.REFERENCE_TYPES.get, key="indic_reference",
-                                     help="Commune principale du QPV, EPCI du QPV (à défaut, signataire du contrat) "
-                                          "ou France entière.") or "EPCI"
+    # A radio always keeps one choice: a segmented control could be emptied by a second click.
+    reference = st.radio("Territoire de référence pour l'écart", list(ind.REFERENCE_TYPES),
+                         index=list(ind.REFERENCE_TYPES).index("EPCI"), format_func=ind.REFERENCE_TYPES.get,
+                         horizontal=True, key="indic_reference",
+                         help="Commune principale du QPV, EPCI du QPV (à défaut, signataire du contrat) "
+                              "ou France entière.")
 meta = dico.filter(pl.col("code_indicateur") == code).row(0, named=True)
 unite, gap_unit = meta["unite"], gaps.gap_unit(meta["unite"])
 method = gaps.aggregation_method(unite, meta["agregation"])
@@ -73,7 +75,7 @@ with tab_traj:
     with c2:
         autres = st.multiselect("Comparer avec (facultatif)", [c for c in qpv_codes if c != focus],
                                 format_func=qpv_labels.get, max_selections=MAX_COMPARED, key="indic_autres",
-                                placeholder="Choisir jusqu'à 5 quartiers")
+                                placeholder="Choisir jusqu'à 5 quartiers", select_all=False)
     row = comparison.filter(pl.col("code_qp") == focus).row(0, named=True)
 
     u = ind.display_unit(unite)
@@ -97,7 +99,7 @@ with tab_traj:
     with cols[3]:
         delta, color = None, "off"
         if row["evolution"] is not None:
-            measure_unit = gu if row["mesure_tendance"] == "écart" else u
+            measure_unit = ind.display_unit(gaps.change_unit(unite, row["mesure_tendance"]))
             delta = f"{fmt.number(row['evolution'], 1)}{measure_unit} depuis le départ"
             if status in ("favorable", "defavorable"):  # arrow = sign of Δ; colour = desired direction
                 color = "normal" if meta["sens"] == "hausse" else "inverse"
@@ -123,14 +125,14 @@ with tab_traj:
     marks = ind.markers(comparison, (focus, *autres))
     missing = ind.secret_summary(traj)
 
-    chart_col, side_col = st.columns([4, 1])
-    with chart_col:
+    # The missing values are listed under the chart: beside it, at 1280 px, only one column showed.
+    with st.container(key="indic_trajectoire"):
         if lines.is_empty():
             st.info("Aucune valeur connue pour ce quartier et cet indicateur.", icon=":material/info:")
         else:
             base = alt.Chart(lines).encode(
                 x=alt.X("date_valeur:T", title=None, axis=alt.Axis(format="%Y")),
-                y=alt.Y("valeur:Q", title=unite, scale=alt.Scale(zero=False)),
+                y=alt.Y("valeur:Q", title=unite, scale=alt.Scale(zero=False), axis=charts.number_axis()),
                 color=alt.Color("serie:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
                 strokeDash=alt.StrokeDash("type_serie:N", legend=None, scale=alt.Scale(
                     domain=["QPV", "Sélection", "commune", "EPCI", "France"],
@@ -143,7 +145,7 @@ with tab_traj:
             layers = [base.mark_line(point=True)]
             if marks.height:
                 layers.append(alt.Chart(marks).mark_point(size=120, filled=False, strokeWidth=2).encode(
-                    x="date_valeur:T", y="valeur:Q", color=alt.Color("serie:N"),
+                    x="date_valeur:T", y=alt.Y("valeur:Q", axis=charts.number_axis()), color=alt.Color("serie:N"),
                     shape=alt.Shape("repere:N", title=None, scale=alt.Scale(domain=["Point de départ", "Cible"],
                                                                             range=["circle", "diamond"])),
                     tooltip=[alt.Tooltip("serie:N", title="Quartier"), alt.Tooltip("repere:N", title="Repère"),
@@ -157,15 +159,16 @@ with tab_traj:
              "« Ensemble des QPV » : moyenne des quartiers de la sélection pondérée par leur population "
              "(un pourcentage n'est jamais additionné).")
             + " Les valeurs soumises au secret statistique ne sont ni tracées ni comptées.")
-    with side_col:
-        st.markdown("**Valeurs manquantes**")
+    with st.container(key="indic_manquantes_bloc"):
         if missing.is_empty():
-            st.caption("Aucune : toutes les valeurs de ces séries sont connues.")
+            st.caption("**Valeurs manquantes** : aucune, toutes les valeurs de ces séries sont connues.")
         else:
+            st.markdown(f"**Valeurs manquantes** ({fmt.integer(missing.height)}, non tracées)")
             st.dataframe(missing.select(pl.col("serie").alias("Série"),
                                         pl.col("date_valeur").dt.strftime("%d/%m/%Y").alias("Date"),
                                         pl.col("motif").alias("Motif")),
-                         hide_index=True, width="stretch", key="indic_manquantes")
+                         hide_index=True, width="stretch", key="indic_manquantes",
+                         height=min(36 * (missing.height + 1) + 3, 250))
 
     series = ind.gap_series(traj, focus=focus, reference=reference, unite=unite)
     if series.height:
@@ -173,7 +176,7 @@ with tab_traj:
         base_gap = row["ecart_base"]
         gap_chart = alt.Chart(series.with_columns(pl.col("date_valeur").dt.year().alias("annee"))).mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=3).encode(
             x=alt.X("annee:O", title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("ecart:Q", title=f"écart ({gap_unit})", scale=alt.Scale(zero=False)),
+            y=alt.Y("ecart:Q", title=f"écart ({gap_unit})", scale=alt.Scale(zero=False), axis=charts.number_axis()),
             tooltip=[alt.Tooltip("date_valeur:T", title="Date", format="%d/%m/%Y"),
                      alt.Tooltip("ecart:Q", title=f"Écart ({gap_unit})", format="+,.1f")],
             color=alt.value(gaps.TREND_COLORS.get(row["tendance"] or "neutre", "#6e7781")),
@@ -181,7 +184,8 @@ with tab_traj:
         layers = [gap_chart]
         if base_gap is not None:
             layers.append(alt.Chart(pl.DataFrame({"ecart": [base_gap]})).mark_rule(strokeDash=[4, 3]).encode(
-                y="ecart:Q", tooltip=[alt.Tooltip("ecart:Q", title="Écart au point de départ", format="+,.1f")]))
+                y=alt.Y("ecart:Q", axis=charts.number_axis()),
+                tooltip=[alt.Tooltip("ecart:Q", title="Écart au point de départ", format="+,.1f")]))
         st.altair_chart(ui.altair_fr(alt.layer(*layers).properties(height=200)), width="stretch",
                         key="indic_chart_ecart")
         st.caption("Trait pointillé : écart au point de départ. Couleur : bleu si l'écart a évolué dans le sens "
@@ -216,7 +220,7 @@ with tab_comp:
         base = alt.Chart(dots).encode(y=alt.Y("libelle:N", title=None, axis=alt.Axis(labelLimit=260),
                                               sort=alt.EncodingSortField("valeur", order="descending")))
         points = base.mark_circle(size=110, opacity=1).encode(
-            x=alt.X("valeur:Q", title=unite, scale=alt.Scale(zero=False)),
+            x=alt.X("valeur:Q", title=unite, scale=alt.Scale(zero=False), axis=charts.number_axis()),
             color=alt.Color("tendance:N", title="Écart depuis le départ",
                             scale=alt.Scale(domain=[gaps.TREND_LABELS[k] for k in trend_keys],
                                             range=[gaps.TREND_COLORS[k] for k in trend_keys]),
@@ -228,7 +232,7 @@ with tab_comp:
         )
         ticks = base.transform_filter("isValid(datum.valeur_reference_territoire)").mark_tick(
             color="#333", thickness=2, size=14).encode(
-            x="valeur_reference_territoire:Q",
+            x=alt.X("valeur_reference_territoire:Q", axis=charts.number_axis()),
             tooltip=[alt.Tooltip("valeur_reference_territoire:Q", title=ind.REFERENCE_TYPES[reference], format=",.1f")])
         st.altair_chart(ui.altair_fr(alt.layer(ticks, points).properties(height=max(160, 22 * shown.height))),
                         width="stretch", height=max(160, 22 * shown.height) + 90, key="indic_chart_comparaison")

@@ -10,6 +10,7 @@ from cdv_core.queries import projets
 from cdv_core.ui import maps
 
 TABLE_ROWS = 200  # QPV rows shown on screen; the download has them all
+PERIODE = "toutes années"  # the amounts cards sum every funding year (as « Financements » says it)
 
 ctx = ui.bootstrap("Projets de quartier")
 ui.page_header("Projets de quartier", ctx)
@@ -32,14 +33,18 @@ with st.container(key="projets_kpis"):
     with cols[0]:
         ui.kpi("Quartiers prioritaires", fmt.integer(rows.height))
     with cols[1]:
-        ui.kpi("Accordé aux actions en QPV", fmt.euros_compact(totals["accorde_qpv"]),
-               help="Toutes années, chaque action comptée une fois ; réparti entre quartiers selon les parts "
-                    "de répartition (la somme des quartiers redonne ce total).")
+        # The period is in the label: « Vue d'ensemble » shows the current year's amount.
+        ui.kpi(f"Accordé aux actions en QPV ({PERIODE})", fmt.euros_compact(totals["accorde_qpv"]),
+               help=f"{fmt.euros(totals['accorde_qpv'])} accordés, toutes années de financement, chaque action "
+                    "comptée une fois ; réparti entre quartiers selon les parts de répartition (la somme des "
+                    "quartiers redonne ce total).")
     with cols[2]:
-        ui.kpi("Versé aux actions en QPV", fmt.euros_compact(totals["verse_qpv"]))
+        ui.kpi(f"Versé aux actions en QPV ({PERIODE})", fmt.euros_compact(totals["verse_qpv"]),
+               help=f"{fmt.euros(totals['verse_qpv'])} versés, toutes années de financement.")
     with cols[3]:
-        ui.kpi("Accordé hors QPV", fmt.euros_compact(totals["accorde_hors_qpv"]),
-               help="Actions rattachées à aucun QPV (poches de pauvreté) : hors des totaux par quartier.")
+        ui.kpi(f"Accordé hors QPV ({PERIODE})", fmt.euros_compact(totals["accorde_hors_qpv"]),
+               help=f"{fmt.euros(totals['accorde_hors_qpv'])} accordés, toutes années, aux actions rattachées à "
+                    "aucun QPV (poches de pauvreté) : hors des totaux par quartier.")
 
 with st.expander("Comment ce statut est-il calculé ?", icon=":material/help:"):
     st.markdown(progress.explain())
@@ -71,7 +76,7 @@ with right:
         st.write(qpv["motif"])
         st.caption(f"{fmt.plural(qpv['n_objectifs'], 'objectif')} de quartier · "
                    f"{fmt.plural(qpv['n_actions'], 'action')} · accordé {fmt.euros(qpv['accorde'])}, "
-                   f"versé {fmt.euros(qpv['verse'])} (part du quartier)")
+                   f"versé {fmt.euros(qpv['verse'])} (part du quartier, {PERIODE})")
         if qpv["enjeux"]:
             st.caption(f"Enjeux : {qpv['enjeux']}")
 

@@ -109,7 +109,7 @@ def test_secret_values_are_absent_from_the_plotted_data(app_env):
 @pytest.mark.parametrize("reference", ["commune", "France"])
 def test_reference_territory_switch(app_env, reference):
     at = _choose(run_app(PAGE), "PAUV", "QN00281M")
-    at.segmented_control(key="indic_reference").set_value(reference)
+    at.radio(key="indic_reference").set_value(reference)
     at.run()
     assert not at.exception
     label = {"commune": "Commune", "France": "France"}[reference]

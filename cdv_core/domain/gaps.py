@@ -15,6 +15,9 @@ Rules
   when opposite, *stable* when |Δ| < `STABLE_TOLERANCE`, and uncoloured (« sans sens
   souhaité ») when `sens` = 'neutre'. Since gap = QPV − ref, a QPV value moving in the desired
   direction faster than its territory moves the gap in that same direction.
+- **Unit of the change** Δ (`change_unit`): points (`pts`) when Δ is measured on the gap (a change
+  of a percentage, relative or not, is a difference in points) or when the indicator is a rate;
+  otherwise the indicator's own unit (€, nb…).
 - No trend without a baseline, without a latest value (secret statistique: the reason is kept
   elsewhere, never a 0), or when the latest value is the baseline itself (a single value).
 """
@@ -53,6 +56,13 @@ def is_rate(unite: str | None) -> bool:
 def gap_unit(unite: str | None) -> str:
     """The unit the gap is expressed in: `pts` for a rate, `%` (relative) otherwise."""
     return "pts" if is_rate(unite) else "%"
+
+
+def change_unit(unite: str | None, mesure: str | None) -> str:
+    """The unit of a change since the baseline (`evolution`): a change of a percentage is in
+    points, so `pts` when the measure is the gap (in points for a rate, in % of the reference
+    otherwise) or when the indicator itself is a rate; else the indicator's own unit."""
+    return "pts" if mesure == "écart" or is_rate(unite) else (unite or "")
 
 
 def gap_expr(qpv: pl.Expr, ref: pl.Expr, rate: pl.Expr) -> pl.Expr:

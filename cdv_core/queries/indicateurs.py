@@ -22,6 +22,8 @@ REFERENCE_TYPES: dict[str, str] = {  # allowed reference territories → label
     "France": "France",
 }
 
+# « Contrat de ville de la CA du X » → « CA du X » (the EPCI's name, as contracts are named)
+_CONTRACT_PREFIX = r"^\s*Contrat de ville\s*(– |- |: |de la |de l'|de l’|des |de |du |d'|d’)\s*"
 _MOTIF = pl.col("secret").replace_strict(model.SECRET_MARKERS, default=None, return_dtype=pl.String)
 
 
@@ -105,6 +107,10 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
     and of the focus QPV's reference territories (its commune, its EPCI — `quartier.siren_epci`,
     else the contract's signatory — and France).
 
+    The EPCI series is named after the EPCI when the store knows it: the libellé of a contract
+    the EPCI signed (`contrat.type_signataire` 'EPCI' or 'EPT') named « Contrat de ville de/du/de la/– X »
+    gives « EPCI : X »; otherwise « EPCI <siren> ».
+
     Columns: type_serie ('QPV' or a key of REFERENCE_TYPES), code_territoire, serie (label),
     date_valeur, valeur (NULL when suppressed), secret, motif (French reason when suppressed).
     """
@@ -118,20 +124,28 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
            epci AS (  -- the QPV's own EPCI when it has values, else the contract's signatory
              SELECT arg_min(code, prio) AS code FROM (
                SELECT siren_epci AS code, 1 AS prio FROM focus UNION ALL SELECT siren_signataire, 2 FROM focus)
-             WHERE code IN (SELECT code_territoire FROM vals WHERE type_territoire = 'EPCI'))
+             WHERE code IN (SELECT code_territoire FROM vals WHERE type_territoire = 'EPCI')),
+           epci_nom AS (  -- the store knows an EPCI's name only through a contract it signed
+             SELECT siren_signataire AS siren, min(regexp_replace(libelle, $prefixe, '')) AS nom
+             FROM contrat WHERE type_signataire IN ('EPCI', 'EPT') AND siren_signataire IN (SELECT code FROM epci)
+               AND regexp_matches(libelle, $prefixe)  -- « Contrat de ville n° 12 » names no EPCI
+             GROUP BY ALL)
            SELECT 'QPV' AS type_serie, v.code_territoire, s.libelle AS serie, v.date_valeur, v.valeur, v.secret
            FROM vals v JOIN sel s ON v.type_territoire = 'QPV' AND v.code_territoire = s.code_qp
            UNION ALL
            SELECT 'commune', v.code_territoire, 'Commune : ' || f.lib_com, v.date_valeur, v.valeur, v.secret
            FROM vals v JOIN focus f ON v.type_territoire = 'commune' AND v.code_territoire = f.insee_com
            UNION ALL
-           SELECT 'EPCI', v.code_territoire, 'EPCI ' || v.code_territoire, v.date_valeur, v.valeur, v.secret
+           SELECT 'EPCI', v.code_territoire,
+                  coalesce('EPCI : ' || n.nom, 'EPCI ' || v.code_territoire), v.date_valeur, v.valeur, v.secret
            FROM vals v JOIN epci e ON v.type_territoire = 'EPCI' AND v.code_territoire = e.code
+           LEFT JOIN epci_nom n ON n.siren = v.code_territoire
            UNION ALL
            SELECT 'France', v.code_territoire, 'France', v.date_valeur, v.valeur, v.secret
            FROM vals v WHERE v.type_territoire = 'France' AND v.code_territoire = 'FR'
            ORDER BY 1 DESC, 3, 4""",
-        params={"ind": code_indicateur, "focus": focus, "qpv": [focus, *autres], "au": donnees_au},
+        params={"ind": code_indicateur, "focus": focus, "qpv": [focus, *autres], "au": donnees_au,
+                "prefixe": _CONTRACT_PREFIX},
     ).pl()
     return frame.with_columns(_MOTIF.alias("motif"))
 
@@ -297,8 +311,9 @@ def comparison_table(frame: pl.DataFrame, *, unite: str) -> pl.DataFrame:
     """The comparison frame with French column names and formatted values: a suppressed value
     reads as its reason (« secret statistique »), never as 0."""
     gu = gaps.gap_unit(unite)
-    evolution_unit = (pl.when(pl.col("mesure_tendance") == "écart").then(pl.lit(display_unit(gu)))
-                        .otherwise(pl.lit(display_unit(unite))))
+    evolution_unit = (pl.when(pl.col("mesure_tendance") == "écart")
+                        .then(pl.lit(display_unit(gaps.change_unit(unite, "écart"))))
+                        .otherwise(pl.lit(display_unit(gaps.change_unit(unite, "valeur")))))
     return frame.select(
         pl.col("libelle").alias("Quartier"),
         pl.col("lib_com").alias("Commune"),

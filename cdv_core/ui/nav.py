@@ -31,7 +31,7 @@ class PageSpec:
     path: str
     title: str
     icon: str
-    url_path: str
+    url_path: str  # the first page (default) is served at `/`; app.py keeps its url_path as an alias to `/`
 
 
 PAGES: tuple[PageSpec, ...] = (
