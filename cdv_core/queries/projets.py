@@ -157,14 +157,16 @@ def map_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
-    """The QPV table as shown: French headers and formats, most serious status first."""
+    """The QPV table as shown: French headers and formats, most serious status first; the figures
+    before the long texts (motif, projet), so they stay on screen without scrolling sideways."""
     cols = [
-        pl.col("libelle").alias("Quartier"), pl.col("code_qp").alias("Code"), pl.col("lib_com").alias("Commune"),
-        *([pl.col("contrat").alias("Contrat")] if with_contract else []),
-        pl.col("statut").alias("Statut"), pl.col("motif").alias("Motif"),
+        pl.col("libelle").alias("Quartier"), pl.col("code_qp").alias("Code"),
+        pl.col("statut").alias("Statut"),
+        fmt.percent_expr(pl.col("realise"), 0, missing="—").alias("Réalisé"), fmt.percent_expr(pl.col("attendu"), 0, missing="—").alias("Attendu"),
         pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
         fmt.euros_expr(pl.col("accorde"), missing="—").alias("Accordé"), fmt.euros_expr(pl.col("verse"), missing="—").alias("Versé"),
-        fmt.percent_expr(pl.col("realise"), 0, missing="—").alias("Réalisé"), fmt.percent_expr(pl.col("attendu"), 0, missing="—").alias("Attendu"),
+        pl.col("lib_com").alias("Commune"), *([pl.col("contrat").alias("Contrat")] if with_contract else []),
+        pl.col("motif").alias("Motif"),
         pl.col("projet").fill_null("—").alias("Projet de quartier"),
     ]
     return most_worrying_first(frame).select(cols)
