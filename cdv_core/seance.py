@@ -23,6 +23,9 @@ from cdv_core.queries import financements, gouvernance, jalons, overview, projet
 from cdv_core.settings import Settings
 
 TABLE_ROWS = 12  # rows of a section's table on a slide or a page
+LIVE_CARDS_PER_ROW = 3  # figure cards per row in the live séance (a 1280 px projector, sidebar shown)
+# Chart text for a projector and a slide (Vega-Lite defaults are 10-11 px).
+CHART_FONT = {"label": 14, "title": 15, "chart_title": 18, "mark": 14}
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,50 @@ class Section:
     table_title: str | None = None
     chart: dict | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)  # [0]: a sentence under the figures; then rules
+
+
+def card_rows(n: int, *, per_row: int = LIVE_CARDS_PER_ROW) -> tuple[int, ...]:
+    """How many figure cards each row holds: at most `per_row`, rows as even as possible
+    (5 → 3 + 2, 4 → 2 + 2, 7 → 3 + 2 + 2)."""
+    if n <= 0:
+        return ()
+    rows = -(-n // per_row)
+    small, extra = divmod(n, rows)
+    return tuple(small + 1 if r < extra else small for r in range(rows))
+
+
+_NARROW = frozenset(" \u202f\u00a0,.:;'’-()[]|!iIjl")  # about 0.25 em in the app font
+_SEMI = frozenset("rtf")                                  # about 0.35 em
+_WIDE = frozenset("%mwMW")                                # about 0.8 em
+
+
+def value_ems(value: str) -> float:
+    """Rough rendered width of a figure value, in em of the app font (Source Sans): 0.5 em a digit,
+    0.25 a space or narrow sign, 0.35 « r t f », 0.8 « % m w », 0.55 any other sign. A slight
+    overestimate (measured: « 1 122 190 € » 4.4 em, « 31 décembre 2027 » 7.6 em), so a value
+    sized by it fits."""
+    return round(sum(0.5 if ch.isdigit() else 0.25 if ch in _NARROW else 0.35 if ch in _SEMI
+                     else 0.8 if ch in _WIDE else 0.55 for ch in value), 2)
+
+
+FIT_EMS_MIN, FIT_EMS_MAX = 3, 12
+
+
+def fit_ems(figures: tuple[Figure, ...]) -> int:
+    """The width (whole em, between FIT_EMS_MIN and FIT_EMS_MAX) the section's widest value needs:
+    the live page sizes every value of the section so that this many em fit in a card."""
+    widest = max((value_ems(f.value) for f in figures), default=0.0)
+    return min(FIT_EMS_MAX, max(FIT_EMS_MIN, -int(-widest // 1)))
+
+
+def _chart(chart: alt.TopLevelMixin) -> dict:
+    """A section chart as a Vega-Lite spec: French locale, text sized for a projector."""
+    return (charts.french(chart)
+            .configure_axis(labelFontSize=CHART_FONT["label"], titleFontSize=CHART_FONT["title"])
+            .configure_legend(labelFontSize=CHART_FONT["label"], titleFontSize=CHART_FONT["title"])
+            .configure_title(fontSize=CHART_FONT["chart_title"])
+            .configure_view(stroke=None)
+            .to_dict())
 
 
 @dataclass(frozen=True)
@@ -62,13 +109,14 @@ def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
         "financeur", "accorde").filter(pl.col("accorde") > 0)
     chart = None
     if by_funder.height:
-        chart = charts.french(
+        # A step height: Streamlit's theme fits a fixed height to the whole chart, squeezing the bars.
+        chart = _chart(
             alt.Chart(by_funder)
             .mark_bar(color="#1f4e79")
             .encode(x=alt.X("accorde:Q", title=f"Montant accordé {year} (€)", axis=alt.Axis(format=",.0f")),
                     y=alt.Y("financeur:N", title=None, sort="-x", axis=alt.Axis(labelOverlap=False, labelLimit=220)))
-            .properties(width=520, height=28 * by_funder.height, title=f"Financements accordés {year} par financeur")
-        ).to_dict()
+            .properties(width=520, height={"step": 28}, title=f"Financements accordés {year} par financeur")
+        )
     return Section(
         key="vue_ensemble", title="Vue d'ensemble",
         figures=(
@@ -130,21 +178,22 @@ def _gouvernance(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
                                       pl.col("annee").cast(pl.String)))
     chart = None
     if yearly.height:
-        chart = charts.french(
+        chart = _chart(
             alt.Chart(yearly).mark_bar()
             .encode(x=alt.X("annee:N", title=None, axis=alt.Axis(labelAngle=0)), xOffset="serie:N",
                     y=alt.Y("reunions:Q", title="Réunions"),
                     color=alt.Color("serie:N", title=None, sort=["attendues", "tenues"],
                                     scale=alt.Scale(range=["#b8c7d9", "#1f4e79"])))
-            .properties(width=520, height=240, title="Réunions tenues et attendues par an")
-        ).to_dict()
+            .properties(width=520, height=260, title="Réunions tenues et attendues par an")
+        )
     return Section(
         key="gouvernance", title="Gouvernance", chart=chart,
         figures=(
             Figure("Instances suivies", fmt.integer(cadence.height)),
             Figure("Instances en retard", fmt.integer(late.height),
                    f"cadence dépassée de plus de {scope.settings.cadence_tolerance_days} jours"),
-            Figure("Réunions tenues sur 12 mois", fmt.integer(int(cadence["tenues_12_mois"].sum() or 0))),
+            Figure(f"Réunions tenues ({gouvernance.RECENT_MONTHS} derniers mois)",
+                   fmt.integer(int(cadence["tenues_12_mois"].sum() or 0))),
             Figure("Décisions en retard", fmt.integer(decisions["en_retard"]),
                    f"sur {fmt.plural(decisions['ouvertes'], 'décision ouverte', 'décisions ouvertes')}"),
         ),
@@ -167,16 +216,26 @@ def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
           .otherwise(pl.col("axe")).alias("Axe"),
         pl.col("libelle").alias("Objectif"), pl.col("statut").alias("Statut"), pl.col("motif").alias("Pourquoi"))
     by_status = (objectives.filter(pl.col("portee") == "quartier").group_by("statut").len("objectifs")
-                           .sort("statut"))
-    chart = charts.french(
-        alt.Chart(by_status).mark_bar()
-        .encode(x=alt.X("objectifs:Q", title="Objectifs du quartier", axis=alt.Axis(format="d", tickMinStep=1)),
-                y=alt.Y("statut:N", title=None, sort=list(progress.STATUTS)),
-                color=alt.Color("statut:N", legend=None, sort=list(progress.STATUTS),
-                                scale=alt.Scale(domain=list(progress.STATUTS),
-                                                range=["#2e7d32", "#f9a825", "#c62828", "#9e9e9e"])))
-        .properties(width=520, height=160, title="Objectifs du quartier par statut")
-    ).to_dict() if by_status.height else None
+                           .sort("statut")
+                           .with_columns(pl.format("{} {}", pl.col("objectifs"),
+                                                   pl.when(pl.col("objectifs") > 1).then(pl.lit("objectifs"))
+                                                     .otherwise(pl.lit("objectif"))).alias("nombre")))
+    chart = None
+    if by_status.height:
+        # One bar per status, its count written at its end; no numeric axis (a bare 0–1 axis said
+        # nothing). Step height and no label overlap removal, so that every status keeps its label.
+        base = alt.Chart(by_status).encode(
+            y=alt.Y("statut:N", title=None, sort=list(progress.STATUTS),
+                    axis=alt.Axis(labelOverlap=False, labelLimit=260, ticks=False, domain=False)),
+            x=alt.X("objectifs:Q", title=None, axis=None,
+                    scale=alt.Scale(domain=[0, 1.25 * int(by_status["objectifs"].sum())])))  # room for the count
+        bars = base.mark_bar().encode(
+            color=alt.Color("statut:N", legend=None, sort=list(progress.STATUTS),
+                            scale=alt.Scale(domain=list(progress.STATUTS),
+                                            range=["#2e7d32", "#f9a825", "#c62828", "#9e9e9e"])))
+        counts = base.mark_text(align="left", dx=6, fontSize=CHART_FONT["mark"]).encode(text="nombre:N")
+        chart = _chart((bars + counts).properties(width=520, height={"step": 44},
+                                                  title="Objectifs du quartier par statut"))
     return Section(
         key="projet_quartier", title=f"Projet de quartier — {qpv['libelle']}", chart=chart,
         figures=(

@@ -29,6 +29,7 @@ if flash:
     st.success(flash, icon=":material/check_circle:")
 
 common = {"contrat": ctx.contrat, "donnees_au": ctx.donnees_au}
+recent = f"{gouv.RECENT_MONTHS} derniers mois"  # the window of the meetings held and residents present
 instances = ui.cached(ctx, gouv.instance_cadence, tolerance_days=tolerance, **common)
 late = instances.filter(pl.col("en_retard"))
 head = gouv.headline(instances)
@@ -45,11 +46,11 @@ with st.container(key="gouv_kpis"):
                help=f"Dernière réunion tenue (ou création) plus ancienne que la cadence attendue plus "
                     f"{fmt.plural(tolerance, 'jour')} de tolérance. Les réunions annulées ou reportées ne comptent pas.")
     with cols[2]:
-        ui.kpi("Réunions tenues", fmt.integer(head["tenues_12_mois"]),
-               help="Réunions au statut « tenue » dans les 12 mois précédant la date des données.")
+        ui.kpi(f"Réunions tenues ({recent})", fmt.integer(head["tenues_12_mois"]),
+               help=f"Réunions au statut « tenue » dans les {recent} précédant la date des données.")
     with cols[3]:
-        ui.kpi("Habitants présents", fmt.integer(head["habitants_12_mois"]),
-               help="Somme des habitants présents aux réunions tenues dans les 12 mois précédant la date des "
+        ui.kpi(f"Habitants présents ({recent})", fmt.integer(head["habitants_12_mois"]),
+               help=f"Somme des habitants présents aux réunions tenues dans les {recent} précédant la date des "
                     "données, toutes instances.")
     with cols[4]:
         ui.kpi("Décisions en retard", fmt.integer(decisions_n["en_retard"]),
@@ -84,8 +85,8 @@ with tab_cadence:
                 pl.col("type_instance").alias("Type d'instance"), pl.col("instances").alias("Instances"),
                 pl.col("en_retard").alias("En retard"), pl.col("tenues_annee").alias(f"Tenues {year}"),
                 pl.col("attendues_annee").alias(f"Attendues {year}"),
-                pl.col("tenues_12_mois").alias("Tenues (12 mois)"),
-                pl.col("habitants_12_mois").alias("Habitants présents (12 mois)")),
+                pl.col("tenues_12_mois").alias(f"Tenues ({gouv.RECENT_MONTHS} mois)"),  # short: table headers
+                pl.col("habitants_12_mois").alias(f"Habitants présents ({gouv.RECENT_MONTHS} mois)")),
             hide_index=True, key="gouv_table_types")
 
         st.markdown("**Instances** — les instances en retard d'abord")
@@ -97,8 +98,9 @@ with tab_cadence:
             st.caption(fmt.capped_note(TABLE_CAP, inst_table.height))
         download_buttons(inst_table, basename="gouvernance_instances", key="gouv_dl_instances")
         st.caption(f"Règle : une instance est en retard quand sa dernière réunion tenue (ou sa création si elle ne "
-                   f"s'est jamais réunie) date de plus que sa cadence attendue plus {fmt.plural(tolerance, 'jour')} "
-                   "(paramètre CDV_CADENCE_TOLERANCE_DAYS). Les réunions annulées, reportées ou seulement prévues "
+                   f"s'est jamais réunie) date de plus que sa cadence attendue plus une tolérance de "
+                   f"{fmt.plural(tolerance, 'jour')} (réglable par l'administrateur de l'application). "
+                   "Les réunions annulées, reportées ou seulement prévues "
                    "ne comptent pas comme tenues. Réunions attendues dans l'année : nombre de mois d'existence "
                    "de l'instance écoulés dans l'année, divisé par la cadence, arrondi à l'entier le plus proche.")
 
@@ -180,14 +182,14 @@ with tab_residents:
         st.markdown("**Habitants présents par réunion tenue**, par type d'instance et par année")
         chart = (alt.Chart(part.with_columns(pl.col("annee").cast(pl.String))).mark_bar()
                  .encode(x=alt.X("annee:N", title="Année", axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("type_instance:N"),
-                         y=alt.Y("habitants_par_reunion:Q", title="Habitants par réunion (moyenne)"),
+                         y=alt.Y("habitants_par_reunion:Q", title="Habitants / réunion"),
                          color=alt.Color("type_instance:N", title="Type d'instance", legend=alt.Legend(orient="bottom")),
                          tooltip=[alt.Tooltip("annee:N", title="Année"), alt.Tooltip("type_instance:N", title="Type"),
                                   alt.Tooltip("reunions_tenues:Q", title="Réunions tenues", format=",d"),
                                   alt.Tooltip("habitants:Q", title="Habitants présents", format=",d"),
                                   alt.Tooltip("habitants_par_reunion:Q", title="Habitants par réunion", format=",.1f"),
                                   alt.Tooltip("part_habitants:Q", title="Part des participants", format=".1%")])
-                 .properties(height=280))
+                 .properties(height=340))
         st.altair_chart(ui.altair_fr(chart), width="stretch", key="gouv_chart_participation")
 
         if ctx.contrat:
@@ -218,7 +220,7 @@ with tab_decisions:
         cols = st.columns([2, 2, 1])
         with cols[0]:
             statuts = st.multiselect("Statut", list(model.STATUTS_DECISION), default=list(model.STATUTS_DECISION),
-                                     key="gouv_dec_statuts")
+                                     key="gouv_dec_statuts", select_all=False)
         with cols[1]:
             instance_filter = None
             if ctx.contrat:
@@ -301,7 +303,7 @@ with tab_form:
                     with cols[1]:
                         resp = st.text_input("Responsable", key=f"gouv_dec{n}_responsable")
                     with cols[2]:
-                        due = st.date_input("Échéance", value=None, format="DD/MM/YYYY", key=f"gouv_dec{n}_echeance")
+                        due = st.date_input("Échéance (JJ/MM/AAAA)", value=None, format="DD/MM/YYYY", key=f"gouv_dec{n}_echeance")
                     with cols[3]:
                         dstat = st.selectbox("Statut", list(model.STATUTS_DECISION), key=f"gouv_dec{n}_statut")
                     with cols[4]:

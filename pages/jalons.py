@@ -122,30 +122,40 @@ with tab_road:
         st.info("Aucun jalon enregistré pour cette sélection.", icon=":material/info:")
     else:
         colors = alt.Scale(domain=list(rd.STATUTS_JALON), range=[rd.STATUT_COLORS[s] for s in rd.STATUTS_JALON])
+        # 2024-2030 with a small margin for the autumn-2023 appels à projets and the 31/12/2030 end;
+        # one tick a year, on 1 January, from 2024 to 2030 (no « 2031 »).
         x_scale = alt.Scale(domain=[rd.TIMELINE_START.isoformat(), rd.TIMELINE_END.isoformat()])
+        years = [alt.DateTime(year=y, month=1, date=1) for y in range(rd.TIMELINE_START.year + 1, rd.TIMELINE_END.year)]
         types = [t for t in model.TYPES_JALON if t in set(points["type_jalon"].to_list())]
+        every_contract = ctx.contrat is None
         base = alt.Chart(points).encode(
-            x=alt.X("date_prevue:T", title=None, scale=x_scale, axis=alt.Axis(format="%Y", tickCount="year")),
-            y=alt.Y("type_jalon:N", title=None, sort=types, axis=alt.Axis(labelLimit=260)),
+            x=alt.X("date_prevue:T", title=None, scale=x_scale, axis=alt.Axis(format="%Y", values=years)),
+            y=alt.Y("type_jalon:N", title=None, sort=types, axis=alt.Axis(labelLimit=260, labelOverlap=False)),
         )
-        offset = {"yOffset": alt.YOffset("statut:N", sort=list(rd.STATUTS_JALON))} if ctx.contrat is None else {}
-        dots = base.mark_point(filled=True, opacity=0.9).encode(
+        # « Tous les contrats »: one sub-row per status, so that milestones due the same day with
+        # different statuses sit side by side instead of hiding each other.
+        offset = {"yOffset": alt.YOffset("statut:N", sort=list(rd.STATUTS_JALON))} if every_contract else {}
+        dots = base.mark_point(filled=True, opacity=0.9, stroke="white", strokeWidth=1).encode(
             **offset,
             color=alt.Color("statut:N", title="Statut", scale=colors, legend=alt.Legend(orient="top")),
-            size=alt.Size("nombre:Q", title="Contrats", legend=None, scale=alt.Scale(range=[70, 400])),
+            size=alt.Size("nombre:Q", title="Contrats", legend=None,
+                          scale=alt.Scale(range=[40, 230] if every_contract else [70, 400])),
             tooltip=[alt.Tooltip("libelle:N", title="Jalon"), alt.Tooltip("date_prevue:T", title="Prévu le", format="%d/%m/%Y"),
                      alt.Tooltip("statut:N", title="Statut"), alt.Tooltip("nombre:Q", title="Nombre de contrats")],
         )
-        marks = pl.DataFrame({"date": [ctx.donnees_au, countdown["date"]],
-                              "label": [f"données au {fmt.day(ctx.donnees_au)}", f"actualisation ({fmt.day(countdown['date'])})"],
-                              "kind": ["au", "actu"]})
-        layers = [dots]
-        for kind, color in (("au", "#1565c0"), ("actu", "#ef6c00")):
-            mark = alt.Chart(marks.filter(pl.col("kind") == kind))
-            layers += [mark.mark_rule(strokeDash=[4, 3], strokeWidth=2, color=color).encode(x="date:T"),
-                       mark.mark_text(align="left", dx=4, dy=-6, fontSize=12, color=color).encode(
-                           x="date:T", y=alt.value(0), text="label:N")]
-        chart = alt.layer(*layers).properties(height=40 * len(types) + 40)
+        # The two reference dates are named in a legend (labels written on the chart overlapped).
+        au_label = f"données au {fmt.day(ctx.donnees_au)}"
+        actu_label = f"actualisation : {fmt.day(countdown['date'])}"
+        marks = pl.DataFrame({"date": [ctx.donnees_au, countdown["date"]], "repere": [au_label, actu_label]})
+        rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3], strokeWidth=2).encode(
+            x="date:T",
+            color=alt.Color("repere:N", title="Repères", scale=alt.Scale(domain=[au_label, actu_label],
+                                                                        range=["#1565c0", "#ef6c00"]),
+                            legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2,
+                                              symbolDash=[4, 3])),
+            tooltip=[alt.Tooltip("repere:N", title="Repère")])
+        chart = (alt.layer(dots, rules).resolve_scale(color="independent")
+                 .properties(height={"step": 20 if every_contract else 40}))  # with yOffset: a status sub-row
         with st.container(key="jalons_frise"):
             st.altair_chart(ui.altair_fr(chart), width="stretch", key="jalons_chart_frise")
         st.caption("Un jalon est **réalisé** si sa date de réalisation est antérieure ou égale à la date des données, "
@@ -312,9 +322,9 @@ with tab_edit:
             st.markdown("**Ajouter un jalon**")
             j_type = st.selectbox("Type", model.TYPES_JALON, key="jalons_add_type")
             j_label = st.text_input("Libellé", key="jalons_add_libelle", placeholder="Ex. : Rapport annuel 2026 voté")
-            j_planned = st.date_input("Date prévue", value=None, format="DD/MM/YYYY", key="jalons_add_prevue",
+            j_planned = st.date_input("Date prévue (JJ/MM/AAAA)", value=None, format="DD/MM/YYYY", key="jalons_add_prevue",
                                       min_value=date(2022, 1, 1), max_value=date(2031, 12, 31))
-            j_done = st.date_input("Date de réalisation (si déjà réalisé)", value=None, format="DD/MM/YYYY",
+            j_done = st.date_input("Date de réalisation, si déjà réalisé (JJ/MM/AAAA)", value=None, format="DD/MM/YYYY",
                                    key="jalons_add_realisation", min_value=date(2022, 1, 1), max_value=date(2031, 12, 31))
             j_year = st.number_input("Exercice concerné (facultatif)", min_value=2014, max_value=2035, value=None,
                                      step=1, key="jalons_add_annee",

@@ -19,15 +19,17 @@ STATE = "seance_state"
 
 
 def _agenda_picker(prefix: str, previous: tuple[tuple[str, ...], str | None] | None = None,
-                   ) -> tuple[tuple[str, ...], str | None]:
+                   instance_qp: str | None = None) -> tuple[tuple[str, ...], str | None]:
     """The ordered agenda and, when it holds a projet de quartier, the QPV to present.
-    `previous` (the instance's last agenda) is offered as the starting point."""
+    `previous` (the instance's last agenda) is offered as the starting point; else an instance
+    tied to a QPV (`instance_qp`, a « revue de projet de quartier ») presents that QPV."""
     choices = seance.section_choices()
     default_keys, default_qp = previous or (seance.DEFAULT_AGENDA, None)
+    default_qp = default_qp or instance_qp
     suffix = "_".join(default_keys)  # a new default needs a new widget
     picked = st.multiselect("Ordre du jour", list(choices), default=list(default_keys),
                             format_func=choices.get, key=f"{prefix}_agenda_{suffix}" if previous else f"{prefix}_agenda",
-                            help="Les sections sont présentées dans l'ordre choisi.")
+                            help="Les sections sont présentées dans l'ordre choisi.", select_all=False)
     if previous:
         st.caption("Ordre du jour repris de la dernière séance de cette instance.")
     code_qp = None
@@ -35,7 +37,9 @@ def _agenda_picker(prefix: str, previous: tuple[tuple[str, ...], str | None] | N
         qpv = ui.cached(ctx, territoire.quartiers, contrat=ctx.contrat)
         names = dict(zip(qpv["code_qp"], qpv["libelle"]))
         options = [None, *names]
-        code_qp = st.selectbox("Quartier présenté", options, key=f"{prefix}_qpv",
+        # A new default (another instance) needs a new widget, as for the agenda.
+        code_qp = st.selectbox("Quartier présenté", options,
+                               key=f"{prefix}_qpv_{default_qp}" if default_qp else f"{prefix}_qpv",
                                index=options.index(default_qp) if default_qp in options else 0,
                                format_func=lambda c: "Le plus en difficulté" if c is None else names[c])
     return tuple(picked), code_qp
@@ -48,10 +52,15 @@ def _build(keys: tuple[str, ...], code_qp: str | None) -> tuple[seance.Section, 
 
 def _render_section(section: seance.Section) -> None:
     st.header(section.title)
-    cols = st.columns(min(4, max(1, len(section.figures))))
-    for i, figure in enumerate(section.figures):
-        with cols[i % len(cols)]:
-            ui.kpi(figure.label, figure.value, delta=figure.note, delta_color="off", delta_arrow="off")
+    # At most 3 cards a row; the container key tells the presentation CSS how wide (in em) the
+    # widest value is, so that every value of the section fits its card.
+    figures, rows = iter(section.figures), seance.card_rows(len(section.figures))
+    with st.container(key=f"seance_fit_{seance.fit_ems(section.figures)}"):
+        for n in rows:
+            cols = st.columns(max(rows))  # same card width on every row
+            for col, figure in zip(cols[:n], figures):
+                with col:
+                    ui.kpi(figure.label, figure.value, delta=figure.note, delta_color="off", delta_arrow="off")
     if section.chart:
         st.vega_lite_chart(spec=section.chart, width="stretch")
     if section.notes:
@@ -127,7 +136,8 @@ with tab_seance:
             reunion = st.selectbox("Réunion", options, format_func=labels.get, key="seance_reunion")
         date_seance = st.date_input("Date de la séance", value=date.today(), format="DD/MM/YYYY", key="seance_date")
         previous = ui.cached(ctx, seance_edits.last_agenda, code_instance=code_instance) if code_instance else None
-        keys, code_qp = _agenda_picker("seance", previous)
+        instance_qp = dict(zip(instances["code_instance"], instances["code_qp"])).get(code_instance)
+        keys, code_qp = _agenda_picker("seance", previous, instance_qp)
         if st.button("Démarrer la séance", type="primary", key="seance_start", disabled=not (code_instance and keys),
                      icon=":material/play_arrow:"):
             st.session_state[STATE] = {
@@ -147,18 +157,15 @@ with tab_seance:
                    f"données au **{fmt.day(state['donnees_au'])}** · section {i + 1} sur {len(sections)}")
         with st.container(key="seance_section"):
             _render_section(sections[i])
-        prev, nxt, refresh, _ = st.columns([1, 1, 2, 2])
-        with prev:
+        with st.container(horizontal=True, key="seance_nav"):  # buttons as wide as their text
             if st.button("Précédent", key="seance_prev", disabled=i == 0, icon=":material/arrow_back:",
                          shortcut="ArrowLeft"):
                 state["index"] = i - 1
                 st.rerun()
-        with nxt:
             if st.button("Suivant", key="seance_next", disabled=i >= len(sections) - 1,
                          icon=":material/arrow_forward:", shortcut="ArrowRight"):
                 state["index"] = i + 1
                 st.rerun()
-        with refresh:
             if st.button("Rafraîchir les chiffres", key="seance_refresh", icon=":material/refresh:",
                          help="Recalcule toutes les sections avec les données actuelles de la base."):
                 state["sections"], state["donnees_au"] = _build(state["keys"], state["code_qp"]), ctx.donnees_au
@@ -172,7 +179,7 @@ with tab_seance:
             with c1:
                 responsable = st.text_input("Responsable", key="seance_dec_resp")
             with c2:
-                echeance = st.date_input("Échéance", value=None, format="DD/MM/YYYY", key="seance_dec_due")
+                echeance = st.date_input("Échéance (JJ/MM/AAAA)", value=None, format="DD/MM/YYYY", key="seance_dec_due")
             with c3:
                 actions = st.text_input("Actions liées (codes)", key="seance_dec_actions",
                                         help="Codes d'action séparés par des virgules.")

@@ -18,6 +18,7 @@ DECISION_OPEN: tuple[str, ...] = ("à faire", "en cours")
 RAPPORT_DELAI_MOIS = 1  # the draft rapport annuel goes to the conseils citoyens ≥ 1 month before the vote
 REVUE_TYPE = "revue de projet de quartier"
 REVUE_OBJET_PATTERN = "%revue annuelle%"
+RECENT_MONTHS = 12  # the "recent" window of the headline: meetings held and residents present
 
 # The instances of the selection with their reference date (last held meeting, else creation,
 # else contract start), as of $au. Shared by the cadence and the yearly counts.
@@ -48,9 +49,9 @@ def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
                     max(date_reunion) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au) AS derniere_tenue,
                     min(date_reunion) FILTER (WHERE statut = 'prévue' AND date_reunion > $au) AS prochaine_prevue,
                     count(*) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au
-                                     AND date_reunion > $au - INTERVAL 12 MONTH) AS tenues_12_mois,
+                                     AND date_reunion > $au - to_months($recent)) AS tenues_12_mois,
                     CAST(sum(nb_habitants) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au
-                                     AND date_reunion > $au - INTERVAL 12 MONTH) AS BIGINT) AS habitants_12_mois,
+                                     AND date_reunion > $au - to_months($recent)) AS BIGINT) AS habitants_12_mois,
                     count(*) FILTER (WHERE statut = 'tenue' AND date_reunion <= $au
                                      AND year(date_reunion) = year($au)) AS tenues_annee
              FROM reunion WHERE code_instance IN (SELECT code_instance FROM inst)
@@ -73,7 +74,7 @@ def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
                   echeance < $au AS en_retard
            FROM due
            ORDER BY en_retard DESC, jours_retard DESC, code_contrat, type_instance, libelle""",
-        params={"contrat": contrat, "au": donnees_au, "tolerance": tolerance_days},
+        params={"contrat": contrat, "au": donnees_au, "tolerance": tolerance_days, "recent": RECENT_MONTHS},
     ).pl()
 
 
@@ -323,12 +324,13 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
 
 def instance_choices(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
                      tolerance_days: int) -> pl.DataFrame:
-    """The instances offered in the meeting form (late ones first), with their contract period."""
+    """The instances offered in the meeting form (late ones first), with their QPV (None for a
+    contract-wide instance) and their contract period."""
     frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days)
     periods = cur.sql(
         "SELECT code_contrat, date_debut, date_fin FROM contrat WHERE $contrat IS NULL OR code_contrat = $contrat",
         params={"contrat": contrat}).pl()
-    return (frame.select("code_instance", "code_contrat", "libelle", "type_instance", "en_retard")
+    return (frame.select("code_instance", "code_contrat", "code_qp", "libelle", "type_instance", "en_retard")
                  .join(periods, on="code_contrat", how="left", maintain_order="left"))
 
 

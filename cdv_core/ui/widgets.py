@@ -23,13 +23,14 @@ def kpi(label: str, value: str, *, help: str | None = None, delta: str | None = 
 
 
 # Figure cards on a 1280 px projector: labels wrap instead of ending in « … », and values shrink
-# with the window instead of being cut. Fixed CSS only: no user text.
+# with the window instead of being cut; a value wraps only at an ordinary space (« 7 / 8 critères »),
+# never inside a number, whose thousands are no-break spaces. Fixed CSS only: no user text.
 _BASE_CSS = """
 <style>
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { white-space: normal !important;
-  overflow: visible !important; text-overflow: clip !important; overflow-wrap: anywhere; }
+  overflow: visible !important; text-overflow: clip !important; overflow-wrap: normal; }
 [data-testid="stMetricValue"] { font-size: clamp(1.25rem, 1.55vw + 0.35rem, 2.25rem); line-height: 1.15; }
 [data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; }
@@ -42,12 +43,25 @@ def base_style() -> None:
     st.html(_BASE_CSS)
 
 
+# Live séance on a projector (1280×720, sidebar shown or not). Each card is a size container;
+# a section's cards sit in a container keyed `seance_fit_<n>` (n: the em width of its widest value,
+# see `cdv_core.seance.fit_ems`), and its values take the largest size up to 3.2rem at which n em
+# fit the card's inner width (card padding 2 × 15 px), never below 1.5rem. Labels wrap.
 _PRESENTATION_CSS = """
 <style>
-.st-key-seance_section [data-testid="stMetricValue"] { font-size: 3.2rem; }
-.st-key-seance_section [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
-.st-key-seance_section h2 { font-size: 2.6rem; }
-%s
+.st-key-seance_section [data-testid="stMetric"] { container-type: inline-size; }
+.st-key-seance_section [data-testid="stMetricValue"] { font-size: clamp(1.5rem, calc((100cqi - 2.2rem) / 6), 3.2rem);
+  line-height: 1.15; }
+.st-key-seance_section [data-testid="stMetricLabel"] p { font-size: 1.15rem; line-height: 1.3; }
+.st-key-seance_section [data-testid="stMetricLabel"], .st-key-seance_section [data-testid="stMetricLabel"] *,
+.st-key-seance_section [data-testid="stMetricValue"] * { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; }
+.st-key-seance_section [data-testid="stMetricDelta"] { font-size: 1rem; }
+.st-key-seance_section h2 { font-size: clamp(1.8rem, 2.6vw, 2.6rem); }
+""" + "".join(
+    f'.st-key-seance_fit_{n} [data-testid="stMetricValue"] '
+    f"{{ font-size: clamp(1.5rem, calc((100cqi - 2.2rem) / {n}), 3.2rem); }}\n"
+    for n in range(1, 25)) + """%s
 </style>
 """
 _HIDE_SIDEBAR = '[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }'
