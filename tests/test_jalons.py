@@ -332,3 +332,10 @@ def test_mark_done(ready_store):
     with pytest.raises(store.IntegrityError, match="introuvable"):
         edits.mark_done(ready_store, id_jalon="J-NOPE", date_realisation=AU, today=AU)
     assert ready_store.execute("SELECT date_realisation FROM jalon WHERE id_jalon = 'J3'").fetchall() == [(None,)]
+
+
+def test_a_criterion_no_contract_meets_says_aucun(demo_cur):
+    items = q.readiness(demo_cur, contrat=None, donnees_au=DEMO_AU, max_age_months=24)["items"]
+    cibles = items.filter(pl.col("critere") == "cibles").row(0, named=True)
+    n = demo_cur.execute("SELECT count(*) FROM contrat").fetchall()[0][0]
+    assert not cibles["ok"] and cibles["preuve"].startswith(f"Aucun contrat sur {n} ne remplit ce critère")

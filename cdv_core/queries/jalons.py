@@ -342,8 +342,13 @@ def readiness(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au
         items = (long.group_by("critere", maintain_order=True)
                      .agg(pl.col("ok").all().alias("ok"), pl.col("ok").sum().cast(pl.Int64).alias("n_ok"),
                           pl.col("contrat").filter(~pl.col("ok")).head(5).alias("exemples"))
-                     .with_columns((pl.format("{} sur {} {} ce critère", fmt.plural_expr(pl.col("n_ok"), "contrat", "contrats"), pl.lit(fmt.integer(n_contracts)),
-                                              pl.when(pl.col("n_ok") < 2).then(pl.lit("remplit")).otherwise(pl.lit("remplissent")))
+                     .with_columns((pl.when(pl.col("n_ok") == 0)
+                                      .then(pl.lit(f"Aucun contrat sur {fmt.integer(n_contracts)} ne remplit ce critère"))
+                                      .otherwise(pl.format("{} sur {} {} ce critère",
+                                                           fmt.plural_expr(pl.col("n_ok"), "contrat", "contrats"),
+                                                           pl.lit(fmt.integer(n_contracts)),
+                                                           pl.when(pl.col("n_ok") < 2).then(pl.lit("remplit"))
+                                                             .otherwise(pl.lit("remplissent"))))
                                     + pl.when(pl.col("exemples").list.len() > 0)
                                         .then(pl.lit(" ; à compléter notamment : ") + pl.col("exemples").list.join(", "))
                                         .otherwise(pl.lit(""))
