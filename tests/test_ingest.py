@@ -518,6 +518,10 @@ def test_an_import_made_before_migration_0005_still_rolls_back(tmp_path, monkeyp
     monkeypatch.undo()
     con = store.connect(path)  # upgraded to the latest schema
     assert store.scalar(con, "SELECT count(*) FROM action WHERE id_import IS NOT NULL") == 0
+    # writes before the log of writes (0006) are unknown: the rollback is refused, nothing written
+    with pytest.raises(store.StoreError, match="avant que la base ne tienne le journal de ses écritures"):
+        ingest.rollback(con, id1)
+    con.execute("DELETE FROM journal_ecriture WHERE horodatage IS NULL")  # as if known: nothing was edited
     assert ingest.rollback(con, id1)["action"]["lignes retirées"] == 20
     after = checksums(con)
     for table in before:

@@ -315,3 +315,17 @@ def test_data_rows_are_never_taken_for_a_header():
 def test_unnamed_columns_with_data_get_a_french_note():
     raw = reading.read_bytes(b"code_action;;montant\nA-1;x;12\n", "u.csv")
     assert any(n.startswith("La première ligne ne ressemble pas à un en-tête") for n in raw.notes)
+
+
+def test_a_measure_column_that_uses_the_dot_as_decimal_mark_reads_12_345_as_a_decimal(demo_store):
+    """`12.345` alone is ambiguous in a measure (12 345 or 12,345?); in a column whose other cells
+    plainly use the dot as decimal mark (`45.2`) and none the comma, it is 12,345."""
+    con = store.connect(demo_store)
+    code = store.scalar(con, "SELECT min(code_indicateur) FROM indicateur")
+    text = ("code_indicateur;type_territoire;code_territoire;date_valeur;valeur\n"
+            f"{code};QPV;QN00281M;01/01/2029;12.345\n{code};QPV;QN00282M;01/01/2029;45.2\n")
+    analysis = ingest.analyse(con.cursor(), text.encode(), "valeurs.csv")
+    assert analysis.ok, analysis.problems
+    assert analysis.loads[0].frame.sort("code_territoire")["valeur"].to_list() == [12.345, 45.2]
+    alone = ingest.analyse(con.cursor(), text.replace("45.2", "45,2").encode(), "valeurs.csv")
+    assert "Nombre ambigu" in alone.problems["problème"].str.slice(0, 13).to_list()

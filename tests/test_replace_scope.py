@@ -45,12 +45,18 @@ def test_deleting_an_absent_action_takes_its_funding_and_links_along_and_rolls_b
     counts = _counts(analysis)
     assert counts["action"]["absents du fichier"] == 1 and counts["action"]["sort des absents"] == "supprimés"
     for table, n in hanging.items():
-        assert counts[f"{table} (des lignes supprimées de action)"]["absents du fichier"] == n
+        assert counts[f"{table} (des actions supprimées)"]["absents du fichier"] == n
     id_import = ingest.commit(con, analysis, auteur="test", replace_scope=True)
     for table in ("action", *hanging):
         assert store.scalar(cur, f"SELECT count(*) FROM {table} WHERE code_action = $a", {"a": gone}) == 0
     assert store.scalar(cur, "SELECT count(*) FROM action WHERE code_contrat = 'CV-DEMO-VERM'") == \
         before["action"][0] - 1 - store.scalar(cur, "SELECT count(*) FROM action WHERE code_contrat <> 'CV-DEMO-VERM'")
+    resume = store.scalar(cur, "SELECT resume FROM import_log WHERE id_import = $i", {"i": id_import})
+    n = hanging["financement"]
+    assert f"{n} ligne{'s' if n > 1 else ''} de financement supprimée{'s' if n > 1 else ''} avec leur action" in resume
+    version = store.store_version(cur)  # the log of writes names the tables deleted from along the actions
+    assert {r[0] for r in cur.execute("SELECT nom_table FROM journal_ecriture WHERE version_store = $v",
+                                      {"v": version}).fetchall()} >= {"action", *hanging}
     done = ingest.rollback(con, id_import)
     assert done["financement"]["lignes restaurées"] == hanging["financement"]
     assert _data(con) == before
@@ -92,29 +98,59 @@ def test_a_values_file_replaces_its_indicator_at_its_date_only(demo_store):
                              "AND NOT (type_territoire = 'QPV' AND date_valeur = DATE '2024-01-01')", {"c": code}) == others
 
 
-def test_a_programmation_extract_replaces_its_exercice_not_the_other_years(demo_store):
+def test_a_programmation_extract_never_deletes_a_dossier_only_its_funders_of_its_years(demo_store):
+    """A 2026 extract listing the 2026 part of a multi-year CPO must not delete the contract's
+    other dossiers nor any 2024/2025 funding; it removes a funder the file no longer lists for
+    that dossier and year, and, without a funder column, no other funder's line."""
     con = store.connect(demo_store)
     cur = con.cursor()
-    # a contract and exercice whose dossiers no meeting decision points at (else the store refuses)
-    contrat, year = cur.execute(
-        """SELECT code_contrat, annee_debut FROM action WHERE annee_debut = annee_fin GROUP BY ALL
-           HAVING count(*) FILTER (WHERE code_action IN (SELECT code_action FROM decision_action)) = 0
-           ORDER BY ALL LIMIT 1""").fetchall()[0]
-    same = "code_contrat = $c AND annee_debut = $y AND annee_fin = $y"
-    other_years = store.scalar(cur, f"SELECT count(*) FROM action WHERE code_contrat = $c AND NOT ({same})",
-                               {"c": contrat, "y": year})
-    of_year = store.scalar(cur, f"SELECT count(*) FROM action WHERE {same}", {"c": contrat, "y": year})
-    text = ("Code dossier;Libellé de l'action;Code SIRET;Raison sociale;Montant engagé;Exercice;Code contrat ville;Thème\n"
-            f"D{year}-NEW-1;Atelier d'écriture;77554402601284;Centre social;1 500,00;{year};{contrat};1.1\n")
-    analysis = ingest.analyse(cur, text.encode("utf-8"), "programmation.csv", replace_scope=True)
-    assert analysis.kind == "programmation" and analysis.ok, analysis.problems
-    assert _counts(analysis)["action"]["absents du fichier"] == of_year > 0
+    code, contrat, year = cur.execute(
+        """SELECT a.code_action, a.code_contrat, max(f.annee) FROM action a JOIN financement f USING (code_action)
+           WHERE a.annee_debut < a.annee_fin GROUP BY ALL
+           HAVING count(DISTINCT f.financeur) FILTER (WHERE f.annee = 2026) >= 2 ORDER BY 1 LIMIT 1""").fetchall()[0]
+    funders = [r[0] for r in cur.execute("SELECT financeur FROM financement WHERE code_action = $a AND annee = $y "
+                                         "ORDER BY financeur", {"a": code, "y": year}).fetchall()]
     before = _data(con)
+    n_actions = store.scalar(cur, "SELECT count(*) FROM action")
+    n_other_years = store.scalar(cur, "SELECT count(*) FROM financement WHERE annee <> $y", {"y": year})
+    header = "Code dossier;Libellé de l'action;Code SIRET;Raison sociale;Montant engagé;Exercice;Code contrat ville;Thème"
+    row = f"{code};Action pluriannuelle;77554402601284;Centre social;1 000,00;{year};{contrat};1.1"
+    # no funder column: every line is « État P147 », and only those lines are in scope
+    analysis = ingest.analyse(cur, f"{header}\n{row}\n".encode(), "programmation.csv", replace_scope=True)
+    assert analysis.kind == "programmation" and analysis.ok, analysis.problems
+    assert _counts(analysis)["action"]["absents du fichier"] == 0
+    assert _counts(analysis)["financement"]["absents du fichier"] == 0
+    # with a funder column naming one funder: the dossier's other funders of that year go, nothing else
+    text = f"{header};Financeur\n{row};{funders[0]}\n"
+    analysis = ingest.analyse(cur, text.encode(), "programmation.csv", replace_scope=True)
+    assert analysis.ok, analysis.problems
+    assert _counts(analysis)["financement"]["absents du fichier"] == len(funders) - 1
     id_import = ingest.commit(con, analysis, auteur="test", replace_scope=True)
-    assert store.scalar(cur, f"SELECT count(*) FROM action WHERE code_contrat = $c AND NOT ({same})",
-                        {"c": contrat, "y": year}) == other_years
-    assert store.scalar(cur, f"SELECT count(*) FROM action WHERE {same}", {"c": contrat, "y": year}) == 1
-    assert store.scalar(cur, "SELECT count(*) FROM financement f WHERE NOT EXISTS "
-                             "(SELECT 1 FROM action a WHERE a.code_action = f.code_action)") == 0
+    assert store.scalar(cur, "SELECT count(*) FROM action") == n_actions
+    assert store.scalar(cur, "SELECT count(*) FROM financement WHERE annee <> $y", {"y": year}) == n_other_years
+    assert [r[0] for r in cur.execute("SELECT financeur FROM financement WHERE code_action = $a AND annee = $y",
+                                      {"a": code, "y": year}).fetchall()] == [funders[0]]
     ingest.rollback(con, id_import)
     assert _data(con) == before
+
+
+def test_targets_and_meetings_replace_only_their_own_qpv_and_instances(demo_store):
+    con = store.connect(demo_store)
+    cur = con.cursor()
+    code, qp = cur.execute("SELECT code_indicateur, code_qp FROM cible_indicateur ORDER BY ALL LIMIT 1").fetchall()[0]
+    others = store.scalar(cur, "SELECT count(*) FROM cible_indicateur WHERE code_qp <> $q", {"q": qp})
+    text = f"code_indicateur;code_qp;valeur_cible\n{code};{qp};50\n"
+    analysis = ingest.analyse(cur, text.encode(), "cibles.csv", replace_scope=True)
+    assert analysis.ok, analysis.problems
+    same_qpv = store.scalar(cur, "SELECT count(*) FROM cible_indicateur WHERE code_qp = $q", {"q": qp})
+    assert _counts(analysis)["cible_indicateur"]["absents du fichier"] == same_qpv - 1
+    ingest.commit(con, analysis, auteur="test", replace_scope=True)
+    assert store.scalar(cur, "SELECT count(*) FROM cible_indicateur WHERE code_qp <> $q", {"q": qp}) == others
+    instance = store.scalar(cur, "SELECT min(code_instance) FROM reunion")
+    meetings = cur.execute("SELECT id_reunion, strftime(date_reunion, '%d/%m/%Y'), statut FROM reunion "
+                           "WHERE code_instance = $i ORDER BY 1", {"i": instance}).fetchall()
+    text = "id_reunion;code_instance;date_reunion;statut\n" + "".join(
+        f"{r};{instance};{d};{st}\n" for r, d, st in meetings)
+    analysis = ingest.analyse(cur, text.encode(), "reunions.csv", replace_scope=True)
+    assert analysis.ok, analysis.problems
+    assert _counts(analysis)["reunion"]["absents du fichier"] == 0  # other instances' meetings are not in scope

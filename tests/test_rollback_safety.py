@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import duckdb
 import pytest
 
 from cdv_core import acteurs_import, ingest, store
@@ -142,3 +143,26 @@ def test_an_import_without_rollback_data_is_not_marked_as_rolled_back(empty_stor
     with pytest.raises(store.StoreError, match="ne peut pas être annulé : il n'a pas gardé l'état antérieur"):
         ingest.rollback(empty_store, id_import)
     assert store.scalar(cur, "SELECT statut FROM import_log WHERE id_import = $i", {"i": id_import}) == "validé"
+
+
+def test_an_import_made_before_the_log_of_writes_is_not_rolled_back_over_unknown_edits(tmp_path, monkeypatch):
+    """A store upgraded to 0006 knows nothing of the form entries made before: a milestone marked
+    done after a jalons import, then the upgrade, then the rollback must not erase that date."""
+    path = tmp_path / "v5.duckdb"
+    shipped = store.migrations
+    monkeypatch.setattr(store, "migrations", lambda: [m for m in shipped() if m[0] <= 5])
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    minimal_contract(con, "CV-T", ("QN00281M",))
+    con.execute("INSERT INTO jalon VALUES ('J-1', 'CV-T', 'autre', 'Réunion publique', DATE '2026-03-01', NULL, 2026)")
+    data = "id_jalon;code_contrat;type_jalon;libelle;date_prevue\nJ-1;CV-T;autre;Réunion publique (modifiée);01/03/2026\n".encode()
+    id_import = _import(con, data, "jalons.csv")
+    con.execute("UPDATE jalon SET date_realisation = DATE '2026-03-02'")  # a form entry, not logged before 0006
+    con.close()
+    monkeypatch.undo()
+    con = store.connect(path)
+    before = checksums(con)
+    with pytest.raises(store.StoreError, match="avant que la base ne tienne le journal de ses écritures"):
+        ingest.rollback(con, id_import)
+    assert checksums(con) == before
+    assert store.scalar(con, "SELECT date_realisation FROM jalon") == date(2026, 3, 2)

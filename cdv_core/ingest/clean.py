@@ -111,6 +111,8 @@ DOT_GROUPS_ONE = _LEAD + r"\.\d{3}" + _TAIL                 # 12.500: 12 500 or 
 DOT_GROUPS_MANY = _LEAD + r"(?:\.\d{3}){2,}" + _TAIL        # 1.234.567
 COMMA_GROUPS_ONE = _LEAD + r",\d{3}" + _TAIL                 # 12,500: 12,5 or 12 500?
 ENGLISH_NUMBER = _LEAD + r"(?:(?:,\d{3}){2,}|(?:,\d{3})+\.\d+)" + _TAIL  # 1,234,567 / 12,500.00
+DOT_DECIMAL = r"^" + _AROUND + r"[+-]?\d+\.(?:\d{1,2}|\d{4,})" + _TAIL    # 45.2, 1234.5678: a decimal dot
+COMMA_DECIMAL = r"^" + _AROUND + r"[+-]?\d+,\d+" + _TAIL                  # 45,2: a decimal comma
 NUMBER_TYPES = ("entier", "montant", "decimal", "taux", "valeur_secret")
 THOUSANDS_TYPES = ("montant", "entier")  # `12.500` is 12 500 (no amount has tenths of cents)
 MAX_AMOUNT = 999_999_999_999.99          # DECIMAL(14, 2) of the store
@@ -169,6 +171,13 @@ def has_groups(cells: pl.Series) -> bool:
     return bool(cells.str.contains(r"\d[.,]\d{3}").any())
 
 
+def uses_dot_decimals(cells: pl.Series) -> bool:
+    """Whether a column of measures plainly writes its decimals with a dot (`45.2`,
+    `1234.5678`: a dot not followed by exactly 3 digits) and never with a comma: then `12.345`
+    in it is 12,345, not an ambiguous 12 345."""
+    return bool(cells.str.contains(DOT_DECIMAL).any()) and not bool(cells.str.contains(COMMA_DECIMAL).any())
+
+
 def fast_number(col: Col, raw: pl.Expr, *, groups: bool = True) -> pl.Expr | None:
     """A cheap first try at a numeric cell's typed value, for the cells written plainly
     (`2024`, `12500,5`, `12500.5`). Whenever it gives a value, `typed_column`'s value is the same
@@ -204,11 +213,13 @@ def _choice_map(col: Col) -> dict[str, str]:
 Check = tuple[pl.Expr, str, str, str]  # condition (True = problem), message, expected, severity
 
 
-def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True) -> tuple[pl.Expr, list[Check]]:
+def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
+                 dot_decimals: bool = False) -> tuple[pl.Expr, list[Check]]:
     """The typed value of one (non-list) column and the checks that flag bad cells.
 
     `raw` is the unwrapped text cell (null when empty). `groups=False`: no cell of the column
-    has a thousands grouping's shape (see `has_groups`), their patterns are skipped."""
+    has a thousands grouping's shape (see `has_groups`), their patterns are skipped.
+    `dot_decimals`: the whole column uses the dot as decimal mark (see `uses_dot_decimals`)."""
     t = col.type
     present = raw.is_not_null()
     v = pl.col(VALUE)  # checks read the typed value computed once (see `_evaluate`)
@@ -234,8 +245,11 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True) -> tuple[pl.Exp
                            "Un nombre entier plus petit", ERROR))
     elif t in ("montant", "decimal", "taux", "valeur_secret"):
         dot_groups = raw.str.contains(DOT_GROUPS_ONE) if groups else pl.lit(False)
-        # `12.500` is 12 500 in an amount, but may be 12,5 in a measure; `12,500` the other way round
-        ambiguous = (raw.str.contains(COMMA_GROUPS_ONE) if groups else pl.lit(False)) if t in THOUSANDS_TYPES else dot_groups
+        # `12.500` is 12 500 in an amount, but may be 12,5 in a measure; `12,500` the other way round.
+        # In a measure column that plainly uses the dot as decimal mark (`dot_decimals`, see
+        # `uses_dot_decimals`), `12.345` is 12,345: nothing is ambiguous there.
+        ambiguous = ((raw.str.contains(COMMA_GROUPS_ONE) if groups else pl.lit(False)) if t in THOUSANDS_TYPES
+                     else dot_groups & pl.lit(not dot_decimals))
         s = number_text(raw)
         secret = raw.str.to_lowercase().is_in(list(model.SECRET_MARKERS)) if t == "valeur_secret" else pl.lit(False)
         number = s.cast(pl.Float64, strict=False)

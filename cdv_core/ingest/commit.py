@@ -56,6 +56,10 @@ def _scope(load: Load) -> tuple[str, ...]:
 # A meeting decision that points at one still refuses the import (a store rule).
 CASCADE = {"action": (("financement", "code_action"), ("action_quartier", "code_action"),
                       ("action_objectif", "code_action"))}
+# How the diff and the import summary name them (singular, plural).
+_CASCADE_LABELS = {"financement": ("ligne de financement supprimée", "lignes de financement supprimées"),
+                   "action_quartier": ("rattachement à un QPV supprimé", "rattachements à un QPV supprimés"),
+                   "action_objectif": ("rattachement à un objectif supprimé", "rattachements à un objectif supprimés")}
 
 
 def _check_names(cur, load: Load) -> dict[str, str]:
@@ -175,7 +179,7 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
             for child, child_sql in _cascade_sql(load, absent_sql):
                 n_child = store.scalar(cur, f"SELECT count(*) FROM ({child_sql})")
                 if n_child:
-                    counts.append({"table": f"{child} (des lignes supprimées de {load.table})", "nouveaux": 0,
+                    counts.append({"table": f"{child} (des {load.table}s supprimées)", "nouveaux": 0,
                                    "modifiés": 0, "inchangés": 0, "absents du fichier": n_child,
                                    "sort des absents": "supprimés"})
         on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
@@ -206,6 +210,8 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
                             "Rien n'a été modifié.")
     start, t0 = datetime.now(), time.perf_counter()
     written = {"import_log", "import_annulation", "import_correspondance", *(load.table for load in analysis.loads)}
+    if replace_scope:  # the tables that hang on deleted rows are written too
+        written.update(child for load in analysis.loads for child, _ in CASCADE.get(load.table, ()))
     id_import = int(store.scalar(con, "SELECT nextval('import_log_seq')"))  # a gap if refused, as for any sequence
     with store.transaction(con, written=written, import_id=id_import) as cur:
         cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
@@ -298,7 +304,7 @@ def _write_cascade(cur, load: Load, gone_sql: str, id_import: int, order: int) -
         cur.execute("INSERT INTO import_annulation VALUES ($id, $o, $t, $k, $a, 0)",
                     {"id": id_import, "o": order + i, "t": child, "k": ",".join(key), "a": n})
         if n:
-            done[f"{child} supprimés avec leur {load.table}"] = n
+            done[f"{_CASCADE_LABELS[child][n > 1]} avec leur {load.table}"] = n
     return done
 
 
@@ -382,18 +388,23 @@ def _refuse_if_edited_since(cur: duckdb.DuckDBPyConnection, id_import: int) -> N
     of writes, `journal_ecriture`, names them; '*' for a writer that did not say which):
     restoring the rows as they were before the import would silently erase those entries."""
     edits = cur.execute(
-        """SELECT nom_table, max(horodatage) FROM journal_ecriture
+        """SELECT nom_table, max(horodatage), bool_or(horodatage IS NULL) FROM journal_ecriture
            WHERE id_import IS NULL
              AND version_store > (SELECT version_store FROM import_log WHERE id_import = $id)
              AND (nom_table = '*' OR nom_table IN (SELECT nom_table FROM import_annulation WHERE id_import = $id))
-           GROUP BY 1 ORDER BY 2 DESC""", {"id": id_import}).fetchall()
+           GROUP BY 1 ORDER BY 2 DESC NULLS LAST""", {"id": id_import}).fetchall()
     if not edits:
         return
+    if any(before_log for _, _, before_log in edits):  # the row of migration 0006: earlier writes are unknown
+        raise store.StoreError(
+            f"Impossible d'annuler l'import n° {id_import} : il a été fait avant que la base ne tienne le journal de "
+            "ses écritures, et l'application ne peut pas vérifier qu'aucune saisie faite depuis ne serait effacée. "
+            "Rien n'a été modifié.")
     when = fmt.timestamp(edits[0][1])
-    if any(table == "*" for table, _ in edits):
+    if any(table == "*" for table, _, _ in edits):
         what = "des données ont été modifiées"
     elif len(edits) > 1:
-        what = "les tables " + ", ".join(f"« {table} »" for table, _ in edits) + " ont été modifiées"
+        what = "les tables " + ", ".join(f"« {table} »" for table, _, _ in edits) + " ont été modifiées"
     else:
         what = f"la table « {edits[0][0]} » a été modifiée"
     raise store.StoreError(

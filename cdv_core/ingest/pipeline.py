@@ -330,7 +330,10 @@ def _fr_number(expr: pl.Expr) -> pl.Expr:
 # Scopes that are not simply « the same contract »: a file of values or of funding lines speaks
 # for its indicators at its dates, for its actions in its years, not for their whole history.
 _SCOPES = {"valeur_indicateur": ("code_indicateur", "type_territoire", "date_valeur"),
-           "financement": ("code_action", "annee")}
+           "financement": ("code_action", "annee"),
+           "cible_indicateur": "code_qp",      # the file's QPV, whatever their contract
+           "reunion": "code_instance",         # the file's instances
+           "decision": "id_reunion"}           # the file's meetings
 
 
 def _default_scope(load: Load) -> str | tuple[str, ...] | None:
@@ -382,7 +385,8 @@ def _type_column(col: Col, work: pl.DataFrame, fichier: str) -> tuple[list[pl.Se
         return [cells.join(listed, on=name, how="left", maintain_order="left")["_list"].alias(name)], problems
     # thousands groupings (`12.500`, `1,234.56`) are looked for only in a column that has their shape
     groups = col.type not in clean.NUMBER_TYPES or clean.has_groups(work[name])
-    value, checks = clean.typed_column(col, pl.col(name), groups=groups)
+    dot_decimals = groups and col.type in clean.NUMBER_TYPES and clean.uses_dot_decimals(work[name])
+    value, checks = clean.typed_column(col, pl.col(name), groups=groups, dot_decimals=dot_decimals)
     extra = {}
     if col.type == "valeur_secret":
         marker = pl.col(name).str.to_lowercase()
@@ -831,11 +835,16 @@ def _build_programmation(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, 
         c for c in ("montant_demande", "montant_verse", "date_decision") if c in cols]
     loads = [
         Load("porteur", porteur, ("id_porteur",), tuple(p_update), scope_col="id_porteur"),
-        # a Dauphin extract speaks for its contracts' dossiers of its exercices (one per dossier,
-        # or the same span of years), not for the dossiers of other years
-        Load("action", action, ("code_action",), tuple(a_update), scope_col=("code_contrat", "annee_debut", "annee_fin")),
+        # A Dauphin extract never deletes a dossier: a multi-year CPO may appear with only its
+        # current year, and deleting a dossier deletes all its years (the actions template, one
+        # row per action of its contracts, is the way to delete actions). « Supprimer les
+        # absents » removes the funding lines of the file's dossiers, for the file's years, that
+        # the file no longer lists; when the file names no funder (all « État P147 »), only
+        # those lines are its scope.
+        Load("action", action, ("code_action",), tuple(a_update), scope_col="code_action"),
         Load("financement", f.select(fin_cols), ("code_action", "financeur", "annee"),
-             tuple(c for c in fin_cols if c not in ("code_action", "financeur", "annee"))),
+             tuple(c for c in fin_cols if c not in ("code_action", "financeur", "annee")),
+             scope_col=None if "financeur" in cols else ("code_action", "annee", "financeur")),
     ]
     if "quartiers" in cols:
         links = f.select("code_action", pl.col("quartiers").alias("code_qp")).explode("code_qp").drop_nulls()
@@ -984,7 +993,9 @@ def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list,
     long = (frame.unpivot(index=[LINE, "code_territoire", "type_territoire"], on=list(mapping),
                           variable_name="_variable", value_name="valeur")
             .with_columns(pl.col("_variable").replace_strict(mapping).alias("code_indicateur")))
-    value, checks = clean.typed_column(Col("valeur", "valeur_secret"), pl.col("valeur"))
+    # one convention per file: an INSEE file that writes `45.2` somewhere means 12,345 by `12.345`
+    value, checks = clean.typed_column(Col("valeur", "valeur_secret"), pl.col("valeur"),
+                                       dot_decimals=clean.uses_dot_decimals(long["valeur"]))
     marker = pl.col("valeur").str.to_lowercase()
     evaluated = _evaluate(long.select("valeur"), "valeur", value, checks,
                           {"secret": pl.when(marker.is_in(list(clean.model.SECRET_MARKERS))).then(marker)})

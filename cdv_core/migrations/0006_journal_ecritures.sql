@@ -5,7 +5,15 @@
 -- otherwise erase without a word.
 CREATE TABLE journal_ecriture (
     version_store INTEGER   NOT NULL,   -- the store version after the write
-    horodatage    TIMESTAMP NOT NULL,
+    horodatage    TIMESTAMP,            -- NULL: before this log existed (see below)
     nom_table     VARCHAR   NOT NULL,   -- a table of the store, or '*' (any table)
     id_import     INTEGER               -- the import written or rolled back; NULL for the app's forms
 );
+
+-- Nothing written before this migration is known: an import still in force may have had its
+-- rows edited through the forms since. One '*' row at this migration's version (the store
+-- version + 1, bumped by `store.migrate`) makes the rollback of such an import refuse rather
+-- than erase what it cannot see.
+INSERT INTO journal_ecriture
+SELECT CAST(valeur AS INTEGER) + 1, NULL, '*', NULL FROM store_meta
+WHERE cle = 'store_version' AND EXISTS (SELECT 1 FROM import_log WHERE statut = 'validé');
