@@ -23,6 +23,13 @@ from cdv_core.queries import financements, gouvernance, jalons, overview, projet
 from cdv_core.settings import Settings
 
 TABLE_ROWS = 12  # rows of a section's table on a slide or a page
+def instance_order(instances: pl.DataFrame) -> list[str]:
+    """The instances a séance may be held for, its COPIL first (the steering committee this mode
+    is made for), then the others in the order given (late ones first)."""
+    copil = pl.col("type_instance") == "COPIL"
+    return pl.concat([instances.filter(copil), instances.filter(~copil)])["code_instance"].to_list()
+
+
 LIVE_CARDS_PER_ROW = 3  # figure cards per row in the live séance (a 1280 px projector, sidebar shown)
 # Chart text for a projector and a slide (Vega-Lite defaults are 10-11 px).
 CHART_FONT = {"label": 14, "title": 15, "chart_title": 18, "mark": 14}

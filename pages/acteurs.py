@@ -78,7 +78,8 @@ if view != "Ingénierie":
                    help="Porteurs d'actions et acteurs enregistrés sans financement, selon les filtres.")
         with cols[1]:
             ui.kpi("Sans financement", fmt.integer(headline["nb_sans_financement"]),
-                   help="Acteurs présents dans les quartiers qui ne portent aucune action financée.")
+                   help="Acteurs présents dans les quartiers qui ne sont porteurs d'aucune action financée, "
+                        "dans aucun contrat (un porteur financé ailleurs compte comme financé).")
         with cols[2]:
             ui.kpi("QPV couverts", fmt.integer(headline["nb_qpv_couverts"]),
                    help=f"QPV où agit au moins un des acteurs retenus, sur {fmt.plural(headline['nb_qpv'], 'QPV', 'QPV')} "

@@ -124,7 +124,7 @@ with tab_seance:
                               tolerance_days=ctx.settings.cadence_tolerance_days)
         left, right = st.columns(2)
         with left:
-            code_instance = st.selectbox("Instance", instances["code_instance"].to_list(),
+            code_instance = st.selectbox("Instance", seance.instance_order(instances),
                                          format_func=dict(zip(instances["code_instance"], instances["libelle"])).get,
                                          key="seance_instance")
         planned = ui.cached(ctx, seance.planned_meetings, code_instance=code_instance) if code_instance else None

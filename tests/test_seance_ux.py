@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from cdv_core import fmt, seance, settings
+from cdv_core import fmt, seance, settings, store
 from cdv_core.domain import progress
 from cdv_core.queries import gouvernance
 from cdv_core.ui import widgets
@@ -232,3 +232,18 @@ def test_frise_axis_years_and_reference_dates_in_a_legend(app_env, contrat):
     assert spec["resolve"]["scale"]["color"] == "independent"
     # « Tous les contrats »: one sub-row per status, so equal dates with different statuses stay visible
     assert ("yOffset" in dots["encoding"]) == (contrat is None)
+
+
+def test_a_seance_opens_on_the_contracts_copil(app_env):
+    frame = pl.DataFrame({"code_instance": ["REV", "COPIL-1", "COTECH"],
+                          "type_instance": ["revue de projet de quartier", "COPIL", "COTECH"]})
+    assert seance.instance_order(frame) == ["COPIL-1", "REV", "COTECH"]
+    at = run_app("seance")
+    at.sidebar.selectbox(key="sidebar_contrat").set_value("CV-DEMO-VERM").run()
+    chosen = at.selectbox(key="seance_instance").value
+    con = store.connect(app_env)
+    try:
+        kind = store.scalar(con, "SELECT type_instance FROM instance WHERE code_instance = $i", {"i": chosen})
+    finally:
+        con.close()
+    assert kind == "COPIL"
