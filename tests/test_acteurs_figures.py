@@ -11,20 +11,16 @@ import pytest
 from cdv_core import fmt
 from cdv_core.queries import acteurs as q
 from tests.conftest import DEMO_AU, insert, minimal_contract, run_app
+from tests.test_acteurs import _action as acteurs_action
+from tests.test_acteurs import _fin
 
 QA, QB, QC, QD = "QN07511M", "QN07512N", "QN09311M", "QN07513C"
 INSTALLE = "installé dans le quartier"
 
 
 def _action(code, contrat, porteur, qpv):
-    return ({"code_action": code, "code_contrat": contrat, "id_porteur": porteur, "libelle": f"Action {code}",
-             "thematique": "1.5", "mode_financement": "AAP", "annee_debut": 2023, "annee_fin": 2026,
-             "statut": "accordée"},
-            [{"code_action": code, "code_qp": x} for x in qpv])
-
-
-def _fin(code, financeur, annee, montant):
-    return {"code_action": code, "financeur": financeur, "annee": annee, "montant_accorde": montant}
+    """An AAP action of 2023-2026 and its QPV links (the rows of `tests.test_acteurs._action`)."""
+    return acteurs_action(code, contrat, porteur, "AAP", 2023, 2026, qpv)
 
 
 @pytest.fixture

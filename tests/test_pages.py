@@ -66,3 +66,18 @@ def test_unusable_store_shows_a_french_error(tmp_path, monkeypatch):
     assert not at.exception
     assert any("endommagé" in e.value for e in at.error)
     assert bad.read_bytes() == b"pas une base" * 500
+
+
+def test_no_multiselect_offers_streamlits_english_select_all():
+    """Streamlit adds a « Select all » option to multi-selects unless told not to."""
+    import ast
+
+    missing, found = [], 0
+    for path in sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "multiselect":
+                found += 1
+                given = {k.arg: k.value for k in node.keywords}
+                if not (isinstance(given.get("select_all"), ast.Constant) and given["select_all"].value is False):
+                    missing.append(f"{path.name}:{node.lineno}")
+    assert found >= 10 and missing == []

@@ -8,6 +8,7 @@ import json
 import re
 import time
 from datetime import datetime
+from typing import NamedTuple
 
 import duckdb
 import polars as pl
@@ -51,15 +52,26 @@ def _scope(load: Load) -> tuple[str, ...]:
     return (group,) if isinstance(group, str) else tuple(group)
 
 
+class Dependent(NamedTuple):
+    """A table whose rows hang on another's: deleted with them (see `CASCADE`)."""
+
+    table: str
+    fk: str                      # its column holding the parent's key
+    key: tuple[str, ...]         # its own key (the rollback restores by it)
+    label: tuple[str, str]       # how the import summary names deleted rows (singular, plural)
+
+
 # When an import deletes actions (« Supprimer les absents »), what hangs on them goes too: their
 # funding lines and their links to QPV and objectives (saved for the rollback like the actions).
 # A meeting decision that points at one still refuses the import (a store rule).
-CASCADE = {"action": (("financement", "code_action"), ("action_quartier", "code_action"),
-                      ("action_objectif", "code_action"))}
-# How the diff and the import summary name them (singular, plural).
-_CASCADE_LABELS = {"financement": ("ligne de financement supprimée", "lignes de financement supprimées"),
-                   "action_quartier": ("rattachement à un QPV supprimé", "rattachements à un QPV supprimés"),
-                   "action_objectif": ("rattachement à un objectif supprimé", "rattachements à un objectif supprimés")}
+CASCADE: dict[str, tuple[Dependent, ...]] = {"action": (
+    Dependent("financement", "code_action", ("code_action", "financeur", "annee"),
+              ("ligne de financement supprimée", "lignes de financement supprimées")),
+    Dependent("action_quartier", "code_action", ("code_action", "code_qp"),
+              ("rattachement à un QPV supprimé", "rattachements à un QPV supprimés")),
+    Dependent("action_objectif", "code_action", ("code_action", "code_objectif"),
+              ("rattachement à un objectif supprimé", "rattachements à un objectif supprimés")),
+)}
 
 
 def _check_names(cur, load: Load) -> dict[str, str]:
@@ -139,10 +151,10 @@ def _absent_sql(load: Load, replace_scope: bool, fresh: bool) -> tuple[str, bool
     return sql, bool(load.replace_group) or replace_scope
 
 
-def _cascade_sql(load: Load, gone_sql: str) -> list[tuple[str, str]]:
-    """(table, SELECT of its rows hanging on the rows `gone_sql` deletes) for each dependent table."""
-    return [(child, f"SELECT c.* FROM {child} c WHERE c.{fk} IN (SELECT {fk} FROM ({gone_sql}))")
-            for child, fk in CASCADE.get(load.table, ())]
+def _cascade_sql(load: Load, gone_sql: str) -> list[tuple[Dependent, str]]:
+    """(dependent table, SELECT of its rows hanging on the rows `gone_sql` deletes)."""
+    return [(d, f"SELECT c.* FROM {d.table} c WHERE c.{d.fk} IN (SELECT {d.fk} FROM ({gone_sql}))")
+            for d in CASCADE.get(load.table, ())]
 
 
 def _key_text(alias: str, key: tuple[str, ...], types: dict[str, str]) -> str:
@@ -176,10 +188,10 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
                        "inchangés": n.get("inchangé", 0), "absents du fichier": n_absent,
                        "sort des absents": ("supprimés" if deleted else "conservés") if n_absent else ""})
         if deleted and n_absent:
-            for child, child_sql in _cascade_sql(load, absent_sql):
+            for dep, child_sql in _cascade_sql(load, absent_sql):
                 n_child = store.scalar(cur, f"SELECT count(*) FROM ({child_sql})")
                 if n_child:
-                    counts.append({"table": f"{child} (des {load.table}s supprimées)", "nouveaux": 0,
+                    counts.append({"table": f"{dep.table} (des {load.table}s supprimées)", "nouveaux": 0,
                                    "modifiés": 0, "inchangés": 0, "absents du fichier": n_child,
                                    "sort des absents": "supprimés"})
         on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
@@ -211,7 +223,7 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
     start, t0 = datetime.now(), time.perf_counter()
     written = {"import_log", "import_annulation", "import_correspondance", *(load.table for load in analysis.loads)}
     if replace_scope:  # the tables that hang on deleted rows are written too
-        written.update(child for load in analysis.loads for child, _ in CASCADE.get(load.table, ()))
+        written.update(d.table for load in analysis.loads for d in CASCADE.get(load.table, ()))
     id_import = int(store.scalar(con, "SELECT nextval('import_log_seq')"))  # a gap if refused, as for any sequence
     with store.transaction(con, written=written, import_id=id_import) as cur:
         cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
@@ -294,22 +306,17 @@ def _write_cascade(cur, load: Load, gone_sql: str, id_import: int, order: int) -
     """Save then delete the rows of the dependent tables that hang on the rows about to be
     deleted (each in its own rollback table, with the orders just after the load's)."""
     done = {}
-    for i, (child, child_sql) in enumerate(_cascade_sql(load, gone_sql), start=1):
-        key = _CHILD_KEYS[child]
-        avant = _snapshot("avant", id_import, child, order + i)
+    for i, (dep, child_sql) in enumerate(_cascade_sql(load, gone_sql), start=1):
+        avant = _snapshot("avant", id_import, dep.table, order + i)
         cur.execute(f"CREATE TABLE {avant} AS {child_sql}")
         n = store.scalar(cur, f"SELECT count(*) FROM {avant}")
-        on = " AND ".join(f"{child}.{k} = a.{k}" for k in key)
-        cur.execute(f"DELETE FROM {child} USING {avant} a WHERE {on}")
+        on = " AND ".join(f"{dep.table}.{k} = a.{k}" for k in dep.key)
+        cur.execute(f"DELETE FROM {dep.table} USING {avant} a WHERE {on}")
         cur.execute("INSERT INTO import_annulation VALUES ($id, $o, $t, $k, $a, 0)",
-                    {"id": id_import, "o": order + i, "t": child, "k": ",".join(key), "a": n})
+                    {"id": id_import, "o": order + i, "t": dep.table, "k": ",".join(dep.key), "a": n})
         if n:
-            done[f"{_CASCADE_LABELS[child][n > 1]} avec leur {load.table}"] = n
+            done[f"{dep.label[n > 1]} avec leur {load.table}"] = n
     return done
-
-
-_CHILD_KEYS = {"financement": ("code_action", "financeur", "annee"), "action_quartier": ("code_action", "code_qp"),
-               "action_objectif": ("code_action", "code_objectif")}
 
 
 _SINGULAR = {"nouveaux": "nouveau", "modifiés": "modifié", "inchangés": "inchangé", "supprimés": "supprimé"}
