@@ -131,7 +131,7 @@ with tab_traj:
             st.info("Aucune valeur connue pour ce quartier et cet indicateur.", icon=":material/info:")
         else:
             base = alt.Chart(lines).encode(
-                x=alt.X("date_valeur:T", title=None, axis=alt.Axis(format="%Y")),
+                x=alt.X("date_valeur:T", title=None, axis=alt.Axis(format="%Y", tickCount={"interval": "year", "step": 1})),
                 y=alt.Y("valeur:Q", title=unite, scale=alt.Scale(zero=False), axis=charts.number_axis()),
                 color=alt.Color("serie:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
                 strokeDash=alt.StrokeDash("type_serie:N", legend=None, scale=alt.Scale(

@@ -120,7 +120,7 @@ def trajectory_chart(ind: dict, values: pl.DataFrame):
                                                              range=["#1f4e79", "#ff8c00"]),
                       legend=alt.Legend(orient="top"))
     base = alt.Chart(data).encode(
-        x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y")),
+        x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y", tickCount={"interval": "year", "step": 1})),
         y=alt.Y("valeur:Q", title=ind["unite"], scale=alt.Scale(zero=False)),
         color=color, strokeDash=alt.StrokeDash("série:N", legend=None,
                                                scale=alt.Scale(domain=["valeurs connues", "trajectoire visée"],
