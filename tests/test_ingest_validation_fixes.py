@@ -285,6 +285,8 @@ def test_duckdb_default_literals_are_parsed():
     assert pipeline._literal("'moyenne pondérée'") == "moyenne pondérée"
     assert pipeline._literal("'l''école'") == "l'école"
     assert pipeline._literal("false") is False and pipeline._literal("1") == 1
+    assert pipeline._literal("CAST('f' AS BOOLEAN)") is False  # DuckDB 1.5's spelling of `false`
+    assert pipeline._literal("CAST('t' AS BOOLEAN)") is True
     assert pipeline._literal("nextval('x')") is pipeline._NO_DEFAULT
     assert pipeline._literal(None) is pipeline._NO_DEFAULT
     assert isinstance(duckdb.__version__, str)

@@ -99,7 +99,9 @@ def _stage(cur: duckdb.DuckDBPyConnection, load: Load, *, slim: bool = False) ->
     types = _check_names(cur, load)
     _unstage(cur)
     cols = load.frame.columns
-    cur.register(_INPUT, load.frame.to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy
+    # plain strings, not Polars' string views: DuckDB 1.5 pushes join filters down to pyarrow,
+    # which has no `string_view = string` kernel (« Function 'equal' has no kernel… »)
+    cur.register(_INPUT, load.frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
     casts = ", ".join(f"CAST({c} AS {types[c]}) AS {c}" for c in cols)
     on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
     if _all_new(cur, load, types):

@@ -260,19 +260,24 @@ def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind
 
 def not_null_defaults(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, object]:
     """NOT NULL columns of a store table → their schema default (`_NO_DEFAULT` when none).
-    Only plain literal defaults are understood (`'hexagone'`, `false`, `1`)."""
+    Only plain literal defaults are understood (`'hexagone'`, `false`, `1`; DuckDB 1.5 shows
+    `false` as `CAST('f' AS BOOLEAN)`)."""
     rows = cur.execute("SELECT column_name, column_default FROM information_schema.columns "
                        "WHERE table_schema = 'main' AND table_name = $t AND is_nullable = 'NO'", {"t": table}).fetchall()
     return {name: _literal(default) for name, default in rows}
 
 
 _NO_DEFAULT = object()
+_BOOLEAN_CAST = re.compile(r"CAST\('(t|f|true|false)' AS BOOLEAN\)", re.IGNORECASE)  # how DuckDB 1.5 shows `false`
 
 
 def _literal(default: str | None) -> object:
     if default is None:
         return _NO_DEFAULT
     text = default.strip()
+    cast = _BOOLEAN_CAST.fullmatch(text)
+    if cast:
+        return cast.group(1).lower() in ("t", "true")
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1].replace("''", "'")
     if text.lower() in ("true", "false"):
