@@ -1,4 +1,4 @@
-"""Command line: `python -m cdv_core demo|info|export|import …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
+"""Command line: `python -m cdv_core demo|info|export|import|copier|maintenance …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,19 @@ from cdv_core import fmt, settings as settings_mod, store
 def _demo(args: argparse.Namespace) -> int:
     from cdv_core import demo
 
+    start = time.perf_counter()
+    if store.is_lake(args.out):
+        if args.force:
+            print("--force ne s'applique qu'à un fichier : une base partagée doit être vide.", file=sys.stderr)
+            return 1
+        try:
+            demo.build_store(args.out, scale=args.scale, seed=args.seed)
+        except store.StoreError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        seconds = fmt.number(time.perf_counter() - start, 1)
+        print(f"Territoire « {args.scale} » (graine {args.seed}) écrit dans {store.describe(args.out)} en {seconds} s.")
+        return 0
     out = Path(args.out)
     if out.exists():
         if not args.force:
@@ -29,11 +42,40 @@ def _demo(args: argparse.Namespace) -> int:
             pass  # a damaged file may be replaced: that is what --force asks
         out.unlink()
         Path(str(out) + ".wal").unlink(missing_ok=True)
-    start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     demo.build_store(out, scale=args.scale, seed=args.seed)
     seconds = fmt.number(time.perf_counter() - start, 1)
     print(f"Territoire « {args.scale} » (graine {args.seed}) écrit dans {out} en {seconds} s.")
+    return 0
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from cdv_core import store_ops
+
+    start = time.perf_counter()
+    try:
+        copied = store_ops.copy_store(args.de, args.vers)
+    except store.StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    rows = sum(copied.values())
+    print(f"Copie de {store.describe(args.de)} vers {store.describe(args.vers)} : "
+          f"{fmt.plural(len(copied), 'table')}, {fmt.plural(rows, 'ligne')}, empreinte de chaque table identique "
+          f"à la source ({fmt.number(time.perf_counter() - start, 1)} s).")
+    return 0
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    from cdv_core import store_ops
+
+    try:
+        done = store_ops.maintenance(args.store, keep_days=args.garder_jours)
+    except store.StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Maintenance de {store.describe(args.store)} :")
+    for line in done:
+        print(f"  - {line}")
     return 0
 
 
@@ -79,7 +121,7 @@ def _info(args: argparse.Namespace) -> int:
     if con is None:
         return 1
     cur = con.cursor()
-    print(f"Fichier : {args.store}")
+    print(f"Base : {store.describe(args.store)}")
     print(f"Schéma n° {store.schema_version(cur)}, version des données {store.store_version(cur)}")
     for table in store.table_names(cur):
         n = cur.execute("SELECT count(*) FROM " + table).fetchall()[0][0]
@@ -133,19 +175,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=("demo", "national"), default="demo",
                    help="demo : 3 contrats ; national : ≈ 400 contrats, pour les mesures de performance")
     p.add_argument("--seed", type=int, default=2024, help="graine du tirage aléatoire (défaut : 2024)")
-    p.add_argument("--out", default=default_store, metavar="CHEMIN", help=f"fichier à écrire (défaut : {default_store})")
+    p.add_argument("--out", default=default_store, metavar="BASE",
+                   help=f"fichier à écrire, ou base partagée vide ducklake:postgres:… (défaut : {default_store})")
     p.add_argument("--force", action="store_true", help="remplacer le fichier s'il existe")
     p.set_defaults(func=_demo)
+    p = sub.add_parser("copier", help="copier une base vers une autre (fichier ↔ base partagée), vérifiée table par table")
+    p.add_argument("--de", required=True, metavar="BASE", help="base à copier (lue seulement)")
+    p.add_argument("--vers", required=True, metavar="BASE", help="fichier nouveau, ou base partagée vide ducklake:postgres:…")
+    p.set_defaults(func=_copy)
+    p = sub.add_parser("maintenance", help="entretien périodique de la base (fusion de fichiers, anciennes versions)")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à entretenir (défaut : {default_store})")
+    p.add_argument("--garder-jours", type=int, default=7, metavar="N",
+                   help="garder les versions de la base partagée des N derniers jours (défaut : 7)")
+    p.set_defaults(func=_maintenance)
     p = sub.add_parser("export", help="exporter un ordre du jour (PowerPoint, PDF, Excel)")
     p.add_argument("--contract", required=True, help="code du contrat")
     p.add_argument("--format", required=True, choices=("pptx", "pdf", "xlsx"))
     p.add_argument("--out", required=True, metavar="CHEMIN", help="fichier à écrire")
-    p.add_argument("--store", default=default_store, metavar="CHEMIN", help=f"base à lire (défaut : {default_store})")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à lire (défaut : {default_store})")
     p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
     p.add_argument("--sections", help="sections séparées par des virgules (défaut : toutes)")
     p.set_defaults(func=_export)
     p = sub.add_parser("info", help="décrire une base")
-    p.add_argument("--store", default=default_store, metavar="CHEMIN", help=f"base à décrire (défaut : {default_store})")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à décrire (défaut : {default_store})")
     p.set_defaults(func=_info)
     from cdv_core.ingest import cli as ingest_cli  # local: keeps `demo`/`info` light
 

@@ -237,6 +237,7 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes | str | Path, *, fil
     return report, counts
 
 
+@store.retry_on_conflict
 def attach_contract(con: duckdb.DuckDBPyConnection, *, code_cv_2015: str, code_contrat: str | None) -> None:
     """Attach a 2015-generation contract code to a 2024 contract (None: detach). The posts
     carrying that code then count in the contract. One checked transaction."""
@@ -247,7 +248,5 @@ def attach_contract(con: duckdb.DuckDBPyConnection, *, code_cv_2015: str, code_c
         if code_contrat is None:
             cur.execute("DELETE FROM correspondance_contrat WHERE code_cv_2015 = $code", {"code": code})
         else:
-            cur.execute(
-                """INSERT INTO correspondance_contrat VALUES ($code, $contrat)
-                   ON CONFLICT (code_cv_2015) DO UPDATE SET code_contrat = excluded.code_contrat""",
-                {"code": code, "contrat": code_contrat})
+            cur.execute("DELETE FROM correspondance_contrat WHERE code_cv_2015 = $code", {"code": code})
+            cur.execute("INSERT INTO correspondance_contrat VALUES ($code, $contrat)", {"code": code, "contrat": code_contrat})

@@ -948,22 +948,36 @@ def write_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]
             cur.unregister("_frame")
 
 
-def build_store(path: Path | str, *, scale: str = "demo", seed: int = 2024) -> None:
-    """Create a new store file at `path` filled with a synthetic territory (the file must not exist)."""
-    path = Path(path)
+def build_store(target: Path | str, *, scale: str = "demo", seed: int = 2024) -> None:
+    """Create a new store filled with a synthetic territory: a file at `target` (which must not
+    exist), or an empty DuckLake (`ducklake:postgres:…`, see `store.is_lake`)."""
+    params = DEMO if scale == "demo" else NATIONAL
+    if store.is_lake(target):
+        con = store.connect(target)
+        try:
+            if not store.is_empty(con.cursor()):
+                raise store.StoreError(f"La base partagée {store.describe(target)} contient déjà des données : "
+                                       "le territoire de démonstration ne s'écrit que dans une base vide.")
+            _fill(con, generate(scale, seed), scale, seed, params)
+        finally:
+            con.close()
+        return
+    path = Path(target)
     if path.exists():
         raise store.StoreError(f"Le fichier {path} existe déjà : choisissez un autre chemin (--out).")
-    params = DEMO if scale == "demo" else NATIONAL
     frames = generate(scale, seed)
     con = duckdb.connect(str(path))
     try:
         store.migrate(con)
-        write_frames(con, frames)
-        with store.transaction(con, check=False) as cur:
-            store.set_meta(cur, "demo", scale)
-            store.set_meta(cur, "demo_seed", str(seed))
-            store.set_meta(cur, "donnees_au", params.reference_date.isoformat())
+        _fill(con, frames, scale, seed, params)
         con.execute("CHECKPOINT")
     finally:
         con.close()
 
+
+def _fill(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], scale: str, seed: int, params) -> None:
+    write_frames(con, frames)
+    with store.transaction(con, check=False) as cur:
+        store.set_meta(cur, "demo", scale)
+        store.set_meta(cur, "demo_seed", str(seed))
+        store.set_meta(cur, "donnees_au", params.reference_date.isoformat())

@@ -18,7 +18,11 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("CDV_STORE", str(PROJECT_ROOT / "data" / "cdv.duckdb"),
-            "Chemin du fichier DuckDB (le « store »). Créé avec le territoire de démonstration s'il est absent."),
+            "La base : chemin d'un fichier DuckDB (créé avec le territoire de démonstration s'il est absent), ou "
+            "base partagée « ducklake:postgres:dbname=… host=… port=… user=… » (catalogue PostgreSQL)."),
+    Setting("CDV_DATA_PATH", "",
+            "Base partagée seulement : dossier (ou s3://…) des fichiers de données, partagé par toutes les instances ; "
+            "nécessaire pour créer la base, ensuite lu dans son catalogue."),
     Setting("CDV_UNPAID_MONTHS", "3",
             "Nombre de mois après la décision au-delà duquel une subvention accordée et non versée est signalée."),
     Setting("CDV_CADENCE_TOLERANCE_DAYS", "30",
@@ -38,7 +42,7 @@ class SettingError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    store_path: Path = field(default_factory=lambda: Path(_get("CDV_STORE")))
+    store_path: str = field(default_factory=lambda: _get("CDV_STORE"))  # a file path or a DuckLake URL
     unpaid_months: int = field(default_factory=lambda: _int("CDV_UNPAID_MONTHS", 0, 120))
     cadence_tolerance_days: int = field(default_factory=lambda: _int("CDV_CADENCE_TOLERANCE_DAYS", 0, 365))
     indicator_max_age_months: int = field(default_factory=lambda: _int("CDV_INDICATOR_MAX_AGE_MONTHS", 1, 240))

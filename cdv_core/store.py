@@ -1,15 +1,26 @@
-"""The DuckDB store: opening (with French errors), numbered migrations, store version, writes.
+"""The store: opening (with French errors), numbered migrations, store version, writes.
 
-One DuckDB file holds everything. Every committed write goes through `transaction()`, which
-checks the cross-table rules before COMMIT and bumps the store version that read caches are
-keyed on.
+Two backends, one SQL dialect. By default one DuckDB file holds everything (one process,
+embedded). A target written `ducklake:postgres:<libpq conninfo>` is a DuckLake: its catalog in
+PostgreSQL, its data files in a shared folder (`CDV_DATA_PATH`), so several app instances and
+commands read and write it at once (see `docs/architecture.md`, « Base partagée »).
+
+Every committed write goes through `transaction()`, which checks the cross-table rules before
+COMMIT and bumps the store version that read caches are keyed on. On a DuckLake that bump is
+also what serialises writers: two transactions that both update the version row conflict at
+COMMIT, the loser is rolled back whole and `retry_on_conflict` runs it again on the new state.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
+import random
 import re
+import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,6 +30,9 @@ from pathlib import Path
 import duckdb
 
 APP_NAME = "cdv"
+LAKE_PREFIX = "ducklake:"
+LAKE_EXTENSIONS = ("ducklake", "postgres")
+_MIGRATION_LOCK_KEY = 0x43_44_56_4D  # « CDVM »: the advisory lock taken while a DuckLake is migrated
 
 
 class StoreError(Exception):
@@ -27,6 +41,16 @@ class StoreError(Exception):
 
 class StoreLocked(StoreError):
     """Another process holds the store file (DuckDB allows one writer process)."""
+
+
+class WriteConflict(StoreError):
+    """Another writer committed first and this write was rolled back whole (DuckLake, or two
+    sessions of one process); `retry_on_conflict` runs it again, this message says the rest."""
+
+    def __init__(self, detail: str = ""):
+        self.detail = detail
+        super().__init__("Quelqu'un a modifié ces données pendant votre saisie : rien n'a été enregistré. "
+                         "Rechargez la page.")
 
 
 class IntegrityError(StoreError):
@@ -54,32 +78,164 @@ def latest_schema_version() -> int:
     return migrations()[-1][0]
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open an existing store file, translating DuckDB's failures into French StoreErrors.
+def is_lake(target: Path | str) -> bool:
+    """Whether a store target names a DuckLake (`ducklake:postgres:<conninfo>`), not a file."""
+    return str(target).startswith(LAKE_PREFIX)
 
-    Never creates, overwrites or deletes the file.
-    """
-    path = Path(path)
+
+def describe(target: Path | str) -> str:
+    """The target as messages show it: a file path, or a DuckLake without its password."""
+    text = str(target)
+    return re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", "password=…", text) if is_lake(text) else text
+
+
+def lake_conninfo(target: str) -> str:
+    """The libpq connection string of a DuckLake target's PostgreSQL catalog."""
+    rest = target[len(LAKE_PREFIX):]
+    if not rest.startswith("postgres:"):
+        raise StoreError(f"Base « {describe(target)} » : seul un catalogue PostgreSQL est pris en charge "
+                         "(ducklake:postgres:dbname=… host=… port=… user=…).")
+    return rest[len("postgres:"):]
+
+
+def extension_file(name: str) -> str:
+    """The DuckDB extension binary shipped by the `duckdb-extension-<name>` wheel (installed
+    offline: these machines cannot reach DuckDB's extension host)."""
+    try:
+        module = importlib.import_module(f"duckdb_extension_{name}")
+    except ImportError as exc:
+        raise StoreError(f"L'extension DuckDB « {name} » manque : pip install -r requirements.txt") from exc
+    path = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if not path.exists():
+        raise StoreError(f"L'extension DuckDB « {name} » ne correspond pas à DuckDB {duckdb.__version__} "
+                         "(pip install -r requirements.txt).")
+    return str(path)
+
+
+@functools.cache
+def install_lake_extensions() -> None:
+    """Copy the extension binaries of the wheels into DuckDB's extension folder (once per
+    process), where opening a `ducklake:` database finds them."""
+    con = duckdb.connect()
+    try:
+        for name in LAKE_EXTENSIONS:
+            con.execute("INSTALL '" + extension_file(name).replace("'", "''") + "'")
+    finally:
+        con.close()
+
+
+def _open_lake(target: str, *, data_path: str | None) -> duckdb.DuckDBPyConnection:
+    """A connection whose default database is the DuckLake, so every cursor sees its tables
+    (a cursor does not inherit `USE`). A new catalog is created first, with its data folder."""
+    conninfo = lake_conninfo(target)
+    install_lake_extensions()
+    data_path = data_path if data_path is not None else os.environ.get("CDV_DATA_PATH") or None
+    try:
+        try:
+            con = duckdb.connect(target)
+        except duckdb.Error as exc:
+            if "data_path is not set" not in str(exc):
+                raise
+            if not data_path:
+                raise StoreError(
+                    f"La base partagée {describe(target)} n'existe pas encore : indiquez le dossier de ses fichiers "
+                    "de données avec la variable CDV_DATA_PATH (un dossier partagé par toutes les instances), "
+                    "puis relancez.") from exc
+            _create_lake_catalog(conninfo, data_path)
+            con = duckdb.connect(target)
+    except duckdb.Error as exc:
+        raise StoreError(_explain_lake_error(target, exc)) from exc
+    # DuckLake retries a commit that does not conflict; a real conflict is ours (retry_on_conflict)
+    con.execute("SET ducklake_max_retry_count = 20")
+    return con
+
+
+def _create_lake_catalog(conninfo: str, data_path: str) -> None:
+    if not data_path.startswith(("s3://", "gs://", "az://", "abfss://", "http://", "https://")):
+        data_path = str(Path(data_path).resolve())
+        Path(data_path).mkdir(parents=True, exist_ok=True)
+    data_path = data_path.rstrip("/") + "/"
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH '" + (LAKE_PREFIX + "postgres:" + conninfo).replace("'", "''") + "' AS new_lake "
+                    "(DATA_PATH '" + data_path.replace("'", "''") + "')")
+    finally:
+        con.close()
+
+
+def _explain_lake_error(target: str, exc: Exception) -> str:
+    text = str(exc)
+    if "connection" in text.lower() or "could not" in text.lower() or "timeout" in text.lower():
+        return (f"La base partagée {describe(target)} est injoignable : le serveur PostgreSQL de son catalogue ne "
+                "répond pas ou refuse la connexion. Vérifiez CDV_STORE (hôte, port, base, utilisateur) et que le "
+                f"serveur est démarré. (Détail technique : {describe(text.splitlines()[0])[:200]})")
+    return (f"La base partagée {describe(target)} ne peut pas être ouverte. "
+            f"(Détail technique : {describe(text.splitlines()[0])[:200]})")
+
+
+def open_store(target: Path | str, *, read_only: bool = False,
+               data_path: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a store without migrating it: a file (which must exist) or a DuckLake."""
+    if is_lake(target):
+        return _open_lake(str(target), data_path=data_path)
+    path = Path(target)
     if not path.exists():
         raise StoreError(f"Le fichier de données {path} est introuvable.")
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         error = StoreLocked if "lock" in str(exc).lower() else StoreError
         raise error(_explain_open_error(path, exc)) from exc
+
+
+def connect(target: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open an existing store and bring its schema up to date, translating failures into
+    French StoreErrors. A file is never created, overwritten or deleted here; a DuckLake
+    catalog is created when new (with `CDV_DATA_PATH`), with the empty schema."""
+    con = open_store(target, read_only=read_only)
     try:
-        migrate(con)
-    except StoreError:
+        if is_lake(target):
+            with _migration_lock(str(target)):
+                migrate(con)
+        else:
+            migrate(con)
+    except BaseException:
         con.close()
         raise
     return con
 
 
+@contextmanager
+def _migration_lock(target: str) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock while the shared store is migrated: one instance migrates,
+    the others wait (and say so), then find nothing left to do. Skipped when up to date."""
+    import psycopg
+
+    con = open_store(target)
+    try:
+        up_to_date = applied_migrations(con.cursor()) >= {n for n, _ in migrations()}
+    finally:
+        con.close()
+    if up_to_date:
+        yield
+        return
+    try:
+        lock = psycopg.connect(lake_conninfo(target), autocommit=True)
+    except psycopg.Error as exc:
+        raise StoreError(_explain_lake_error(target, exc)) from exc
+    try:
+        if not lock.execute("SELECT pg_try_advisory_lock(%s)", [_MIGRATION_LOCK_KEY]).fetchall()[0][0]:
+            print("Mise à jour du schéma de la base partagée en cours par une autre instance : attente de la fin…",
+                  file=sys.stderr, flush=True)
+            lock.execute("SELECT pg_advisory_lock(%s)", [_MIGRATION_LOCK_KEY])
+        yield
+    finally:
+        lock.close()  # ends the session, which releases the lock
+
+
 def connect_for_command(path: Path | str) -> duckdb.DuckDBPyConnection | None:
     """`connect()` for the command line: None, after writing the French reason to stderr,
     when the store cannot be used."""
-    import sys
-
     try:
         return connect(path)
     except StoreError as exc:
@@ -92,7 +248,10 @@ def open_or_create(path: Path | str, *, seed: int = 2024) -> tuple[duckdb.DuckDB
 
     Returns the connection and whether the demo store was just created. The demo is written to
     a temporary file first and moved in place, so a crash never leaves a half-built store.
+    A DuckLake is never filled with the demo implicitly (`python -m cdv_core demo --out URL`).
     """
+    if is_lake(path):
+        return connect(path), False
     path = Path(path)
     created = False
     if not path.exists():
@@ -123,7 +282,8 @@ def _explain_open_error(path: Path, exc: Exception) -> str:
             f"Le fichier de données {path} est déjà ouvert par un autre programme "
             "(l'application ou une commande en cours). DuckDB n'autorise qu'un seul processus "
             "en écriture : fermez l'autre programme (ou arrêtez l'application) puis réessayez. "
-            "Le fichier n'a pas été modifié."
+            "Le fichier n'a pas été modifié. Pour que plusieurs instances et commandes travaillent "
+            "en même temps, utilisez une base partagée (DuckLake, voir docs/deploiement.md)."
         )
     if "version" in text.lower() and ("newer" in text.lower() or "can only read" in text.lower()
                                       or "created with" in text.lower()):
@@ -142,22 +302,33 @@ def _explain_open_error(path: Path, exc: Exception) -> str:
 
 def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params=None):
     """The first column of the first row, or None when there is no row (reads the result whole:
-    DuckDB 2 keeps a connection busy while a result is partly fetched)."""
+    DuckDB keeps a connection busy while a result is partly fetched)."""
     rows = cur.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
 
 
-def table_names(cur: duckdb.DuckDBPyConnection) -> list[str]:
-    """The store's tables (the allow-list for any table name used in SQL)."""
+def on_lake(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this cursor's default database is a DuckLake."""
+    return scalar(cur, "SELECT type FROM duckdb_databases() WHERE database_name = current_database()") == "ducklake"
+
+
+def table_names(cur: duckdb.DuckDBPyConnection, schema: str = "main") -> list[str]:
+    """The store's tables (the allow-list for any table name used in SQL); not the session's
+    temporary tables, nor those of another attached database."""
     return [r[0] for r in cur.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = $s AND table_type = 'BASE TABLE' ORDER BY 1", {"s": schema}).fetchall()]
+
+
+def is_empty(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store holds no data of its own (only its schema and bookkeeping)."""
+    bookkeeping = {"store_meta", "schema_migration", "journal_ecriture"}
+    return not any(scalar(cur, f"SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT 1)")
+                   for t in table_names(cur) if t not in bookkeeping)
 
 
 def schema_version(cur: duckdb.DuckDBPyConnection) -> int:
-    has_meta = cur.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'store_meta'"
-    ).fetchall()[0][0]
-    if not has_meta:
+    if "store_meta" not in table_names(cur):
         return 0
     row = scalar(cur, "SELECT valeur FROM store_meta WHERE cle = 'schema_version'")
     return int(row) if row is not None else 0
@@ -168,16 +339,18 @@ def applied_migrations(cur: duckdb.DuckDBPyConnection) -> set[int]:
     ledger recorded only their highest number, which covered every lower one."""
     if not schema_version(cur):
         return set()
-    has_ledger = cur.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'").fetchall()[0][0]
-    if has_ledger:
+    if "schema_migration" in table_names(cur):
         return {r[0] for r in cur.execute("SELECT numero FROM schema_migration").fetchall()}
     return {n for n, _ in migrations() if n <= schema_version(cur)}
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply every shipped migration the store does not have yet, in order, each in its own
-    transaction (so a migration added below the store's highest number is applied too)."""
+    transaction (so a migration added below the store's highest number is applied too).
+
+    A new DuckLake gets the whole schema at once (`_create_lake_schema`); later migrations run
+    on it as on a file, so from 0007 on they are written in the dialect both accept (no
+    PRIMARY KEY, UNIQUE, CHECK or sequence: such rules go to `_INTEGRITY_RULES`)."""
     cur = con.cursor()
     shipped = migrations()
     latest = shipped[-1][0]
@@ -185,33 +358,109 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     unknown = sorted(applied - {n for n, _ in shipped})
     if unknown or schema_version(cur) > latest:
         raise StoreError(
-            f"Ce fichier de données est au schéma n° {max([schema_version(cur), *unknown])}, plus récent que "
+            f"Cette base est au schéma n° {max([schema_version(cur), *unknown])}, plus récent que "
             f"celui que connaît cette version de l'application (n° {latest}). Mettez à jour l'application. "
-            "Le fichier n'a pas été modifié."
+            "La base n'a pas été modifiée."
         )
+    if not applied and on_lake(cur):
+        _create_lake_schema(cur)
+        return latest
     for number, sql in shipped:
         if number in applied:
             continue
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with plain_transaction(cur):
             cur.execute(sql)
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_migration (numero INTEGER PRIMARY KEY, applique_le TIMESTAMP)")
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_migration (numero INTEGER NOT NULL, applique_le TIMESTAMP)")
             cur.execute("INSERT INTO schema_migration SELECT n, NULL FROM unnest($done) AS t(n) "
                         "WHERE n NOT IN (SELECT numero FROM schema_migration)", {"done": sorted(applied)})
             cur.execute("INSERT INTO schema_migration VALUES ($n, current_timestamp)", {"n": number})
-            cur.execute(
-                "INSERT INTO store_meta VALUES ('schema_version', $v), ('store_version', '0') "
-                "ON CONFLICT (cle) DO UPDATE SET valeur = excluded.valeur "
-                "WHERE store_meta.cle = 'schema_version'",
-                {"v": str(max(number, *applied) if applied else number)},
-            )
+            if scalar(cur, "SELECT count(*) FROM store_meta WHERE cle = 'store_version'") == 0:
+                cur.execute("INSERT INTO store_meta VALUES ('store_version', '0')")
+            set_meta(cur, "schema_version", str(max(number, *applied) if applied else number))
             _bump_version(cur)
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
         applied.add(number)
     return latest
+
+
+@functools.cache
+def _reference_schema() -> tuple[tuple[str, str, str], ...]:
+    """The schema every shipped migration builds, read off an in-memory DuckDB: per table,
+    (schema, name, CREATE TABLE statement without keys, checks or sequences), for a new
+    DuckLake; `_lake_rules` stands for what is left out."""
+    ref = duckdb.connect()
+    try:
+        migrate(ref)
+        tables = []
+        for schema, name in ref.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "ORDER BY schema_name, table_name").fetchall():
+            keys = {c for cols in ref.execute(
+                "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = $s AND table_name = $t "
+                "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", {"s": schema, "t": name}).fetchall() for c in cols[0]}
+            columns = []
+            for column, data_type, nullable, default in ref.execute(
+                    "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
+                    "WHERE schema_name = $s AND table_name = $t ORDER BY column_index", {"s": schema, "t": name}).fetchall():
+                text = f"{column} {data_type}"
+                if not nullable or column in keys:
+                    text += " NOT NULL"
+                if default is not None and "nextval" not in default:
+                    text += f" DEFAULT {default}"
+                columns.append(text)
+            tables.append((schema, name, f"CREATE TABLE {schema}.{name} ({', '.join(columns)})"))
+        return tuple(tables)
+    finally:
+        ref.close()
+
+
+@functools.cache
+def _lake_rules() -> tuple[str, ...]:
+    """The file's PRIMARY KEY, UNIQUE and CHECK constraints as rules (DuckLake has none): one
+    query per table and kind, checked before COMMIT like the other rules."""
+    ref = duckdb.connect()
+    try:
+        migrate(ref)
+        rules = []
+        for table, kind, columns, expressions in ref.execute(
+                "SELECT table_name, constraint_type, list(constraint_column_names), list(expression) "
+                "FROM duckdb_constraints() WHERE schema_name = 'main' "
+                "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK') GROUP BY ALL ORDER BY ALL").fetchall():
+            if kind == "CHECK":
+                first = scalar(ref, "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND column_index = 1",
+                               {"t": table})
+                cases = " ".join(f"WHEN NOT ({e}) THEN '{e.replace(chr(39), chr(39) * 2)}'" for e in expressions)
+                rules.append(f"SELECT '{table} ' || coalesce(CAST({first} AS VARCHAR), '?') || ' : règle « ' "
+                             f"|| CASE {cases} END || ' » non respectée' FROM {table} "
+                             f"WHERE " + " OR ".join(f"NOT ({e})" for e in expressions))
+            else:
+                for cols in columns:
+                    key = ", ".join(cols)
+                    shown = " || ' / ' || ".join(f"CAST({c} AS VARCHAR)" for c in cols)
+                    rules.append(f"SELECT '{table} ' || {shown} || ' : présent plusieurs fois' "
+                                 f"FROM {table} GROUP BY {key} HAVING count(*) > 1")
+        return tuple(rules)
+    finally:
+        ref.close()
+
+
+def _create_lake_schema(cur: duckdb.DuckDBPyConnection) -> None:
+    """Give a new DuckLake the schema of every shipped migration, in one transaction: the same
+    tables and columns as a file, its keys and checks kept as rules (`_lake_rules`)."""
+    ref = duckdb.connect()
+    try:
+        migrate(ref)
+        seed = {t: ref.sql(f"SELECT * FROM {t}").to_arrow_table() for t in ("store_meta", "schema_migration", "journal_ecriture")}
+    finally:
+        ref.close()
+    with plain_transaction(cur):
+        for schema in sorted({s for s, _, _ in _reference_schema()} - {"main"}):
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for _, _, ddl in _reference_schema():
+            cur.execute(ddl)
+        for table, rows in seed.items():
+            cur.register("_seed", rows)
+            cur.execute(f"INSERT INTO {table} SELECT * FROM _seed")
+            cur.unregister("_seed")
 
 
 def store_version(cur: duckdb.DuckDBPyConnection) -> int:
@@ -222,11 +471,17 @@ def meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
     return scalar(cur, "SELECT valeur FROM store_meta WHERE cle = ?", [key])
 
 
+def metas(cur: duckdb.DuckDBPyConnection, *keys: str) -> dict[str, str | None]:
+    """Several `meta` values in one query (a DuckLake query costs a round trip to its catalog)."""
+    found = dict(cur.execute("SELECT cle, valeur FROM store_meta WHERE cle IN (SELECT unnest($k))",
+                             {"k": list(keys)}).fetchall())
+    return {k: found.get(k) for k in keys}
+
+
 def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    cur.execute(
-        "INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (cle) DO UPDATE SET valeur = excluded.valeur",
-        [key, value],
-    )
+    """Set one store_meta entry (DELETE then INSERT: DuckLake has no key for ON CONFLICT)."""
+    cur.execute("DELETE FROM store_meta WHERE cle = ?", [key])
+    cur.execute("INSERT INTO store_meta VALUES (?, ?)", [key, value])
 
 
 def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
@@ -244,10 +499,50 @@ def _log_write(cur: duckdb.DuckDBPyConnection, written: Iterable[str] | None, im
     """Record the tables of this write under the new store version (one row each); not before
     migration 0006 has made the log (the migrations themselves, and tests of older stores)."""
     tables = ["*"] if written is None else sorted(set(written) - _UNLOGGED)
-    if tables and scalar(cur, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
-                              "AND table_name = 'journal_ecriture'"):
+    if tables and "journal_ecriture" in table_names(cur):
         cur.execute("INSERT INTO journal_ecriture SELECT $v, $h, t, $i FROM unnest($t) AS u(t)",
                     {"v": store_version(cur), "h": datetime.now(), "t": tables, "i": import_id})
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """A write-write conflict: DuckLake's at COMMIT, or DuckDB's between two sessions of one process."""
+    return isinstance(exc, duckdb.Error) and "conflict" in str(exc).lower()
+
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def check_identifier(*names: str) -> None:
+    """SQL is assembled from table and column names only, never from values: each must be a
+    plain identifier, so none can carry SQL."""
+    bad = [n for n in names if not _IDENTIFIER.fullmatch(n)]
+    if bad:
+        raise StoreError(f"Nom de table ou de colonne refusé : {', '.join(bad)}")
+
+
+@contextmanager
+def plain_transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT on `cur`, rolled back on any error, with no rule, version bump or log
+    (migrations and whole-store copies); a failed COMMIT is explained as in `transaction`."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    _commit(cur)
+
+
+def _commit(cur: duckdb.DuckDBPyConnection) -> None:
+    """COMMIT; a failed COMMIT has already ended the transaction (no ROLLBACK after it: it
+    would fail too and hide the cause)."""
+    try:
+        cur.execute("COMMIT")
+    except duckdb.Error as exc:
+        if _is_conflict(exc):
+            raise WriteConflict(str(exc)) from exc
+        raise StoreError("L'enregistrement a échoué au moment de le valider : rien n'a été enregistré. "
+                         f"(Détail technique : {describe(str(exc).splitlines()[0])[:200]})") from exc
 
 
 @contextmanager
@@ -262,24 +557,49 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
     a caller may add tables to the set as it goes. Default: every rule, and the log says '*'
     (any table), which forbids rolling back any earlier import. `import_id`: the import this
     write commits or rolls back (see `ingest.commit.rollback`).
-    Any exception (including a broken rule) rolls everything back.
+    Any exception (including a broken rule) rolls everything back. Another writer that
+    committed first raises WriteConflict: nothing of this write is kept (see `retry_on_conflict`).
     """
     cur = con.cursor()
     cur.execute("BEGIN TRANSACTION")
     try:
-        yield cur
-        if check:
-            problems = integrity_errors(cur, written=written)
-            if problems:
-                raise IntegrityError(problems)
-        _bump_version(cur)
-        _log_write(cur, written, import_id)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
+        try:
+            yield cur
+            if check:
+                problems = integrity_errors(cur, written=written)
+                if problems:
+                    raise IntegrityError(problems)
+            _bump_version(cur)
+            _log_write(cur, written, import_id)
+        except BaseException as exc:
+            cur.execute("ROLLBACK")
+            if _is_conflict(exc):
+                raise WriteConflict(str(exc)) from exc
+            raise
+        _commit(cur)
     finally:
         cur.close()
+
+
+def retry_on_conflict(fn=None, /, *, attempts: int = 6):
+    """Run a write function again when another writer committed first (WriteConflict).
+
+    Safe for the store's writes: each one re-reads what it depends on and re-checks every rule
+    inside its own transaction, and a conflicting attempt left nothing behind. After the last
+    attempt the French WriteConflict reaches the caller."""
+    def decorate(write):
+        @functools.wraps(write)
+        def run(*args, **kwargs):
+            for attempt in range(attempts):
+                try:
+                    return write(*args, **kwargs)
+                except WriteConflict:
+                    if attempt == attempts - 1:
+                        raise
+                    time.sleep(0.05 * 2 ** attempt * (1 + random.random()))
+            raise AssertionError("unreachable")
+        return run
+    return decorate(fn) if fn is not None else decorate
 
 
 # Cross-table rules, each a query returning a French description per offending row.
@@ -393,11 +713,13 @@ def rule_tables(rule: str) -> set[str]:
 
 def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
                      written: Iterable[str] | None = None) -> list[str]:
-    """Cross-table rules that no CHECK constraint can express; empty when the store is sound.
-    `written`: only the rules naming one of these tables (see `transaction`)."""
+    """Cross-table rules that no CHECK constraint can express (on a DuckLake, its keys and
+    checks too); empty when the store is sound. `written`: only the rules naming one of these
+    tables (see `transaction`)."""
     problems: list[str] = []
     tables = None if written is None else set(written)
-    for rule in _INTEGRITY_RULES:
+    rules = _INTEGRITY_RULES + _lake_rules() if on_lake(cur) else _INTEGRITY_RULES
+    for rule in rules:
         if tables is not None and not tables & rule_tables(rule):
             continue
         problems += [row[0] for row in cur.execute(rule + f" LIMIT {int(limit)}").fetchall()]

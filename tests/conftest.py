@@ -1,7 +1,14 @@
-"""Shared fixtures: demo and hand-made stores, AppTest runs with a clean Streamlit cache."""
+"""Shared fixtures: demo and hand-made stores, AppTest runs with a clean Streamlit cache.
+
+Stores come in two backends: a DuckDB file, and a DuckLake on a throwaway PostgreSQL started
+for the session. A module marked `pytest.mark.both_backends` runs each test that uses a store
+fixture once per backend (ids `[fichier]`, `[ducklake]`); other modules on the file only.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 from collections.abc import Iterable
 from datetime import date
@@ -18,6 +25,56 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 DEMO_AU = demo.DEMO.reference_date
 
 
+BACKENDS = ("fichier", "ducklake")
+_lake_names = itertools.count()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: run the module's store tests on the file and on DuckLake")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_backends") is not None
+        metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1], indirect=True)
+
+
+@pytest.fixture
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A throwaway PostgreSQL cluster for the session (DuckLake catalogs). Missing PostgreSQL
+    skips on a workstation and fails in CI."""
+    from cdv_core import pg_local
+
+    try:
+        pg_local.binaries()
+    except pg_local.PostgresMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc} (CI : obligatoire)")
+        pytest.skip(str(exc))
+    cluster = pg_local.start(tmp_path_factory.mktemp("postgres"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def lake_data(tmp_path_factory) -> Path:
+    """The data folder shared by the session's DuckLakes (each writes its own files there)."""
+    return tmp_path_factory.mktemp("lake_data")
+
+
+def new_lake(postgres, lake_data, *, template: str | None = None) -> str:
+    """A new DuckLake (an empty PostgreSQL database, or a copy of `template`'s catalog)."""
+    name = f"lake_{os.getpid()}_{next(_lake_names)}"
+    postgres.create_database(name, template=template)
+    os.environ.setdefault("CDV_DATA_PATH", str(lake_data))
+    return postgres.lake_url(name)
+
+
 @pytest.fixture(scope="session")
 def demo_store_master(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
@@ -25,26 +82,55 @@ def demo_store_master(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def lake_masters(postgres, lake_data, demo_store_master) -> dict[str, str]:
+    """Template catalogs: the demo (copied from the file master) and the empty schema."""
+    from cdv_core import store_ops
+
+    names = {}
+    for kind in ("demo", "vide"):
+        url = new_lake(postgres, lake_data)
+        if kind == "demo":
+            store_ops.copy_store(demo_store_master, url)
+        else:
+            store.connect(url).close()
+        names[kind] = url.split("dbname=")[1].split()[0]
+    return names
+
+
+def _lake_copy(request, kind: str) -> str:
+    masters = request.getfixturevalue("lake_masters")
+    return new_lake(request.getfixturevalue("postgres"), request.getfixturevalue("lake_data"), template=masters[kind])
+
+
 @pytest.fixture
-def demo_store(demo_store_master, tmp_path) -> Path:
-    """A private copy of the demo store (tests may write to it)."""
+def demo_store(backend, demo_store_master, tmp_path, request) -> Path | str:
+    """A private copy of the demo store (tests may write to it): a file path, or a DuckLake URL."""
+    if backend == "ducklake":
+        return _lake_copy(request, "demo")
     path = tmp_path / "cdv.duckdb"
     shutil.copy(demo_store_master, path)
     return path
 
 
 @pytest.fixture
-def demo_cur(demo_store_master):
-    con = duckdb.connect(str(demo_store_master), read_only=True)
+def demo_cur(backend, demo_store_master, request):
+    if backend == "ducklake":
+        con = store.connect(_lake_copy(request, "demo"))
+    else:
+        con = duckdb.connect(str(demo_store_master), read_only=True)
     yield con.cursor()
     con.close()
 
 
 @pytest.fixture
-def empty_store(tmp_path):
+def empty_store(backend, tmp_path, request):
     """A migrated, empty store; returns an open connection."""
-    con = duckdb.connect(str(tmp_path / "empty.duckdb"))
-    store.migrate(con)
+    if backend == "ducklake":
+        con = store.connect(_lake_copy(request, "vide"))
+    else:
+        con = duckdb.connect(str(tmp_path / "empty.duckdb"))
+        store.migrate(con)
     yield con
     con.close()
 

@@ -14,6 +14,8 @@ from tests.conftest import DEMO_AU, insert, minimal_contract, run_app
 from tests.test_acteurs import _action as acteurs_action
 from tests.test_acteurs import _fin
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 QA, QB, QC, QD = "QN07511M", "QN07512N", "QN09311M", "QN07513C"
 INSTALLE = "installé dans le quartier"
 

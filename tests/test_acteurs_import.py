@@ -11,6 +11,8 @@ from cdv_core import acteurs_import
 from cdv_core.queries import acteurs as q
 from tests.conftest import REFERENCE, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 REAL_FILE = REFERENCE / "adulte-relais-2023.json"
 
 

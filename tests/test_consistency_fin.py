@@ -14,6 +14,8 @@ from cdv_core.queries import acteurs, financements as fin, overview, projets
 from cdv_core.settings import Settings
 from tests.conftest import insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 QA, QB, QC = "QN07511M", "QN07512M", "QN07513N"
 AU = date(2026, 6, 30)
 

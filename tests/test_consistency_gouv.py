@@ -3,13 +3,14 @@ the page's figures come from cdv_core functions (checked against independent SQL
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 import pytest
 
-from cdv_core import fmt
+from cdv_core import store, fmt
 from cdv_core.queries import gouvernance as gouv
 from tests.conftest import DEMO_AU, run_app
+
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 EXTRA = 520  # > the page's 500-row cap
 
@@ -17,7 +18,7 @@ EXTRA = 520  # > the page's 500-row cap
 @pytest.fixture
 def big_store(app_env):
     """The demo store plus EXTRA instances, EXTRA QPV and EXTRA decisions (contract CV-DEMO-VERM)."""
-    con = duckdb.connect(str(app_env))
+    con = store.connect(app_env)
     try:
         con.execute("""INSERT INTO instance SELECT 'I-X-' || i, 'CV-DEMO-VERM', NULL, 'autre', 'Groupe ' || i, 12,
                        DATE '2024-01-01' FROM range($n) t(i)""", {"n": EXTRA})
@@ -52,7 +53,7 @@ def recorded(monkeypatch):
 
 
 def _scalar(path, sql):
-    con = duckdb.connect(str(path))
+    con = store.connect(path)
     try:
         return con.execute(sql).fetchall()[0][0]
     finally:
@@ -84,7 +85,7 @@ def test_downloads_hold_every_row_and_the_tables_say_they_are_capped(big_store, 
 
 
 def test_decision_log_has_no_hidden_limit(big_store):
-    con = duckdb.connect(str(big_store), read_only=False)
+    con = store.connect(big_store)
     try:
         log = gouv.decision_log(con.cursor(), contrat=None, donnees_au=DEMO_AU)
         assert log.height == con.execute("SELECT count(*) FROM decision").fetchall()[0][0]

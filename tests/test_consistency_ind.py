@@ -12,6 +12,8 @@ from cdv_core.queries import indicateurs as ind
 from cdv_core.queries import jalons
 from tests.conftest import insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 QA, QB = "QN07511M", "QN07512M"
 D22, D24, D25 = date(2022, 1, 1), date(2024, 1, 1), date(2025, 1, 1)
 AU = date(2024, 6, 30)  # « données au » between the 2024 and the 2025 vintages

@@ -13,6 +13,8 @@ from cdv_core.domain import progress
 from cdv_core.queries import financements, jalons
 from tests.conftest import DEMO_AU, insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 THIN = "\u202f"
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pytest
 
 from cdv_core import store
 from cdv_core.edits import gouvernance as edits
 from cdv_core.edits import seance as seance_edits
 from tests.conftest import insert, minimal_contract, run_app
+
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 CONTRAT = "CV-DEMO-VERM"
 
@@ -58,7 +59,7 @@ def test_a_failing_agenda_write_saves_nothing(con, monkeypatch):
 
 
 def _held(path) -> int:
-    c = duckdb.connect(str(path))  # same process: the app's database instance
+    c = store.connect(path)  # on a file, same process: the app's database instance
     try:
         return c.execute("SELECT count(*) FROM reunion WHERE objet = 'Séance conduite avec le tableau de bord'"
                          ).fetchall()[0][0]

@@ -13,6 +13,8 @@ from cdv_core.domain import identifiers, model
 from cdv_core.queries import financements as fin
 from tests.conftest import insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 QA, QB, QC = "QN07511M", "QN07512M", "QN07513N"
 AU = date(2026, 6, 30)
 VALID_SIRET = "73282932000074"     # Luhn-valid

@@ -10,6 +10,8 @@ from cdv_core import store
 from cdv_core.edits import gouvernance as edits
 from tests.conftest import insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 TODAY = date(2026, 11, 15)
 TABLES = ("reunion", "decision", "decision_action")
 

@@ -10,6 +10,8 @@ import pytest
 from cdv_core.queries import gouvernance as gouv
 from tests.conftest import DEMO_AU, insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 
 @pytest.fixture
 def decisions_store(empty_store):

@@ -12,6 +12,8 @@ from cdv_core.domain import gaps
 from cdv_core.queries import indicateurs as ind
 from tests.conftest import insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 D22, D24 = date(2022, 1, 1), date(2024, 1, 1)
 AU = date(2026, 11, 15)  # « données au » of the hand-made store (after every value)
 

@@ -23,6 +23,8 @@ from cdv_core.ingest.spec import KINDS, TEMPLATES
 from tests.conftest import REFERENCE, ROOT, minimal_contract
 from tests.test_ingest_bad_files import checksums
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 DEMO_CONTRACTS = {"CV-DEMO-VERM": ["QN00281M", "QN00282M"], "CV-DEMO-BRE": ["QN06081M"], "CV-DEMO-MONT": ["QN08081M"]}
 
 

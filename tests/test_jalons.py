@@ -14,6 +14,8 @@ from cdv_core.edits import jalons as edits
 from cdv_core.queries import jalons as q
 from tests.conftest import DEMO_AU, insert, minimal_contract
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 AU = date(2025, 12, 1)
 QA, QB = "QN07511M", "QN07512M"
 

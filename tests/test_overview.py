@@ -6,8 +6,11 @@ from datetime import date
 
 import pytest
 
+from cdv_core import store
 from cdv_core.queries import overview
 from tests.conftest import DEMO_AU, insert, minimal_contract
+
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 SELECTIONS = [None, "CV-DEMO-VERM", "CV-DEMO-BRE", "CV-DEMO-MONT"]
 
@@ -134,16 +137,15 @@ def test_soft_rules_are_warnings_not_errors(handmade, empty_store):
 
 
 def test_provenance_lists_the_latest_imports(demo_store):
-    import duckdb
     from datetime import datetime
 
-    con = duckdb.connect(str(demo_store))
+    con = store.connect(demo_store)
     try:
         cur = con.cursor()
         assert overview.provenance(cur)["demo"] == "demo"
         assert overview.provenance(cur)["imports"].is_empty()
-        con.execute("INSERT INTO import_log (type_import, fichier, auteur, debut, fin, statut, nb_lignes) VALUES "
-                    "('programmation', 'dauphin_2026.csv', 'Cheffe de projet', ?, ?, 'validé', 120)",
+        con.execute("INSERT INTO import_log (id_import, type_import, fichier, auteur, debut, fin, statut, nb_lignes) VALUES "
+                    "(1, 'programmation', 'dauphin_2026.csv', 'Cheffe de projet', ?, ?, 'validé', 120)",
                     [datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 2, 9, 1)])
         got = overview.provenance(cur)
         assert got["n_imports"] == 1

@@ -9,6 +9,8 @@ from cdv_core.domain import progress
 from cdv_core.queries import projets
 from tests.conftest import DEMO_AU
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 CONTRACTS = ["CV-DEMO-VERM", "CV-DEMO-BRE", "CV-DEMO-MONT", None]
 
 

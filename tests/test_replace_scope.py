@@ -9,6 +9,8 @@ import pytest
 from cdv_core import ingest, store
 from tests.test_ingest_bad_files import checksums
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 BOOKKEEPING = ("import_log", "import_annulation", "import_correspondance", "store_meta", "journal_ecriture",
                "_annulation_tables")
 

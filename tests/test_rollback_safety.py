@@ -14,6 +14,8 @@ from cdv_core.edits import jalons as edits
 from tests.conftest import minimal_contract
 from tests.test_ingest_bad_files import checksums
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 BOOKKEEPING = ("import_log", "import_annulation", "import_correspondance", "store_meta", "journal_ecriture",
                "_annulation_tables")
 
@@ -137,8 +139,8 @@ def test_an_adulte_relais_import_rolls_back_exactly(empty_store):
 def test_an_import_without_rollback_data_is_not_marked_as_rolled_back(empty_store):
     """Adulte-relais imports made before this version kept no rollback data."""
     cur = empty_store.cursor()
-    cur.execute("INSERT INTO import_log (type_import, fichier, debut, statut, version_store) "
-                "VALUES ('adultes-relais', 'ar.json', now(), 'validé', 3)")
+    cur.execute("INSERT INTO import_log (id_import, type_import, fichier, debut, statut, version_store) "
+                "VALUES (1, 'adultes-relais', 'ar.json', now(), 'validé', 3)")
     id_import = store.scalar(cur, "SELECT max(id_import) FROM import_log")
     with pytest.raises(store.StoreError, match="ne peut pas être annulé : il n'a pas gardé l'état antérieur"):
         ingest.rollback(empty_store, id_import)

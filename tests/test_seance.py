@@ -13,6 +13,8 @@ from cdv_core import exports, fmt, seance, settings, store
 from cdv_core.queries import overview
 from tests.conftest import DEMO_AU, run_app
 
+pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
+
 CONTRAT = "CV-DEMO-VERM"
 
 
@@ -143,7 +145,7 @@ def test_walking_the_agenda(app_env):
 def test_figures_stay_frozen_until_refresh(app_env):
     at = _start(run_app("seance"))
     before = _shown(at)["Montant accordé 2026"]
-    con = duckdb.connect(str(app_env))  # same process: shares the app's database instance
+    con = store.connect(app_env)  # on a file, same process: shares the app's database instance
     try:  # another user's import during the séance adds 1 000 € to an action of 2026
         with store.transaction(con) as tx:
             code = tx.execute("SELECT code_action FROM action WHERE code_contrat = ? AND annee_debut = 2026 "
@@ -176,7 +178,7 @@ def test_capturing_a_decision_and_closing_writes_the_log(app_env):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert any("Séance enregistrée" in s.value for s in at.success)
-    con = duckdb.connect(str(app_env))
+    con = store.connect(app_env)
     try:
         rows = con.execute(
             """SELECT r.statut, r.nb_participants, r.nb_habitants, d.responsable, d.statut

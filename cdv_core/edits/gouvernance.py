@@ -153,6 +153,45 @@ def next_meeting_id(cur: duckdb.DuckDBPyConnection, code_instance: str) -> str:
 MEETING_TABLES = frozenset({"reunion", "decision", "decision_action", "store_meta"})
 
 
+@store.retry_on_conflict
+def _write_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, replaces: str | None,
+                   meta: tuple[tuple[str, str], ...]) -> str:
+    """The meeting's one transaction (run again when another writer committed first: the
+    meeting id and the decisions' numbers are read anew inside it)."""
+    with store.transaction(con, written=MEETING_TABLES) as tx:
+        values = {"i": draft.code_instance, "d": draft.date_reunion, "s": draft.statut,
+                  "p": draft.nb_participants, "h": draft.nb_habitants, "o": _clean(draft.objet),
+                  "l": _clean(draft.lien_compte_rendu)}
+        if replaces is None:
+            id_reunion = next_meeting_id(tx, draft.code_instance)
+            tx.execute(
+                """INSERT INTO reunion (id_reunion, code_instance, date_reunion, statut, nb_participants,
+                                        nb_habitants, objet, lien_compte_rendu)
+                   VALUES ($id, $i, $d, $s, $p, $h, $o, $l)""", {"id": id_reunion} | values)
+            first = 1
+        else:
+            id_reunion = replaces
+            tx.execute(
+                """UPDATE reunion SET date_reunion = $d, statut = $s, nb_participants = $p, nb_habitants = $h,
+                                      objet = coalesce($o, objet), lien_compte_rendu = coalesce($l, lien_compte_rendu)
+                   WHERE id_reunion = $id AND code_instance = $i""", {"id": id_reunion} | values)
+            first = 1 + store.scalar(tx, "SELECT count(*) FROM decision WHERE id_reunion = $r", {"r": id_reunion})
+        for n, d in enumerate(draft.decisions, start=first):
+            id_decision = f"D-{id_reunion[2:]}-{n}"
+            tx.execute(
+                """INSERT INTO decision (id_decision, id_reunion, libelle, responsable, date_echeance, statut)
+                   VALUES ($id, $r, $lib, $resp, $due, $s)""",
+                {"id": id_decision, "r": id_reunion, "lib": d.libelle.strip(), "resp": _clean(d.responsable),
+                 "due": d.date_echeance, "s": d.statut},
+            )
+            for code in d.actions:
+                tx.execute("INSERT INTO decision_action (id_decision, code_action) VALUES ($d, $a)",
+                           {"d": id_decision, "a": code})
+        for key, value in meta:
+            store.set_meta(tx, key, value)
+    return id_reunion
+
+
 def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today: date,
                    replaces: str | None = None, meta: tuple[tuple[str, str], ...] = ()) -> RecordResult:
     """Validate, then write the meeting and its decisions in one transaction.
@@ -161,8 +200,7 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today
     completed in place (same id) instead of a new one being added. `meta`: (key, value) entries of
     `store_meta` written in the same transaction (e.g. the séance's agenda, to reuse next time):
     the meeting and them are saved together or not at all. Nothing is written when there is any
-    error; a store that cannot be written is reported as an error too. The caller holds the app's
-    write lock.
+    error; a store that cannot be written is reported as an error too.
     """
     cur = con.cursor()
     try:
@@ -172,37 +210,7 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today
     if errors:
         return RecordResult(errors)
     try:
-        with store.transaction(con, written=MEETING_TABLES) as tx:
-            values = {"i": draft.code_instance, "d": draft.date_reunion, "s": draft.statut,
-                      "p": draft.nb_participants, "h": draft.nb_habitants, "o": _clean(draft.objet),
-                      "l": _clean(draft.lien_compte_rendu)}
-            if replaces is None:
-                id_reunion = next_meeting_id(tx, draft.code_instance)
-                tx.execute(
-                    """INSERT INTO reunion (id_reunion, code_instance, date_reunion, statut, nb_participants,
-                                            nb_habitants, objet, lien_compte_rendu)
-                       VALUES ($id, $i, $d, $s, $p, $h, $o, $l)""", {"id": id_reunion} | values)
-                first = 1
-            else:
-                id_reunion = replaces
-                tx.execute(
-                    """UPDATE reunion SET date_reunion = $d, statut = $s, nb_participants = $p, nb_habitants = $h,
-                                          objet = coalesce($o, objet), lien_compte_rendu = coalesce($l, lien_compte_rendu)
-                       WHERE id_reunion = $id AND code_instance = $i""", {"id": id_reunion} | values)
-                first = 1 + store.scalar(tx, "SELECT count(*) FROM decision WHERE id_reunion = $r", {"r": id_reunion})
-            for n, d in enumerate(draft.decisions, start=first):
-                id_decision = f"D-{id_reunion[2:]}-{n}"
-                tx.execute(
-                    """INSERT INTO decision (id_decision, id_reunion, libelle, responsable, date_echeance, statut)
-                       VALUES ($id, $r, $lib, $resp, $due, $s)""",
-                    {"id": id_decision, "r": id_reunion, "lib": d.libelle.strip(), "resp": _clean(d.responsable),
-                     "due": d.date_echeance, "s": d.statut},
-                )
-                for code in d.actions:
-                    tx.execute("INSERT INTO decision_action (id_decision, code_action) VALUES ($d, $a)",
-                               {"d": id_decision, "a": code})
-            for key, value in meta:
-                store.set_meta(tx, key, value)
+        id_reunion = _write_meeting(con, draft, replaces, meta)
     except store.IntegrityError as exc:
         return RecordResult(list(exc.problems))
     except store.StoreError as exc:

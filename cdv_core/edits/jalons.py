@@ -78,6 +78,7 @@ SNAPSHOT_PARTS = {"objectifs": "reference_gel_objectif", "thematiques": "referen
 SNAPSHOT_TABLES = frozenset({"reference_gel", *SNAPSHOT_PARTS.values()})
 
 
+@store.retry_on_conflict
 def add_milestone(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None, type_jalon: str | None,
                   libelle: str | None, date_prevue: date | None, date_realisation: date | None = None,
                   annee: int | None = None, today: date | None = None) -> str:
@@ -103,6 +104,7 @@ def add_milestone(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None, t
     return new_id
 
 
+@store.retry_on_conflict
 def mark_done(con: duckdb.DuckDBPyConnection, *, id_jalon: str | None, date_realisation: date | None,
               today: date | None = None) -> None:
     """Record the achievement date of a milestone (validated, one transaction)."""
@@ -125,6 +127,7 @@ def mark_done(con: duckdb.DuckDBPyConnection, *, id_jalon: str | None, date_real
                     {"r": date_realisation, "id": id_jalon})
 
 
+@store.retry_on_conflict
 def freeze_baseline(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None, date_gel: date | None = None,
                     libelle: str | None = None, auteur: str | None = None,
                     now: datetime | None = None) -> int:

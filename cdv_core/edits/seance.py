@@ -16,6 +16,7 @@ def agenda_entry(*, code_instance: str, keys: tuple[str, ...], code_qp: str | No
     return _KEY + code_instance, ",".join(k for k in keys if k in SECTIONS) + ("|" + code_qp if code_qp else "")
 
 
+@store.retry_on_conflict
 def remember_agenda(con: duckdb.DuckDBPyConnection, *, code_instance: str, keys: tuple[str, ...],
                     code_qp: str | None) -> None:
     """Store the agenda of the séance just held, as the default for the instance's next one."""

@@ -33,15 +33,6 @@ def _columns(cur: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -
     return dict(rows)
 
 
-_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def _safe_identifiers(*names: str) -> None:
-    """SQL here is assembled from table and column names (never from values): besides being in
-    the store's catalogue, each must be a plain identifier, so none can carry SQL."""
-    bad = [n for n in names if not _IDENTIFIER.fullmatch(n)]
-    if bad:
-        raise store.StoreError(f"Nom de table ou de colonne refusé : {', '.join(bad)}")
 
 
 def _scope(load: Load) -> tuple[str, ...]:
@@ -82,7 +73,7 @@ def _check_names(cur, load: Load) -> dict[str, str]:
     unknown = [c for c in named if c and (c not in types or c not in load.frame.columns or c == TRACKING_COLUMN)]
     if unknown:
         raise store.StoreError(f"Colonnes inconnues pour {load.table} : {', '.join(unknown)}")
-    _safe_identifiers(load.table, *(c for c in named if c))
+    store.check_identifier(load.table, *(c for c in named if c))
     return types
 
 
@@ -214,6 +205,7 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
     return pl.DataFrame(counts), detail
 
 
+@store.retry_on_conflict
 def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | None = None,
            replace_scope: bool = False) -> int:
     """Write the analysed file in one transaction; returns the import's id. Raises
@@ -226,8 +218,12 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
     written = {"import_log", "import_annulation", "import_correspondance", *(load.table for load in analysis.loads)}
     if replace_scope:  # the tables that hang on deleted rows are written too
         written.update(d.table for load in analysis.loads for d in CASCADE.get(load.table, ()))
-    id_import = int(store.scalar(con, "SELECT nextval('import_log_seq')"))  # a gap if refused, as for any sequence
+    # the next number, read before the transaction that uses it (the log of writes needs it);
+    # another writer that takes it first makes this one conflict, and the whole write runs again
+    id_import = int(store.scalar(con, "SELECT coalesce(max(id_import), 0) + 1 FROM import_log"))
     with store.transaction(con, written=written, import_id=id_import) as cur:
+        if store.scalar(cur, "SELECT count(*) FROM import_log WHERE id_import = $id", {"id": id_import}):
+            raise store.WriteConflict(f"import n° {id_import} pris par un autre import")
         cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
                     "encodage, separateur, nb_avertissements) VALUES ($id, $k, $f, $h, $a, $d, $n, 'validé', $e, $s, $w)",
                     {"id": id_import, "k": analysis.kind, "f": analysis.fichier, "h": analysis.empreinte, "a": auteur,
@@ -244,7 +240,9 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
                                  "colonne": list(analysis.mapping.values())}).unique("entete").filter(
                 pl.col("colonne") != "code_territoire")
             cur.register("_import_map", rows.to_arrow())
-            cur.execute("INSERT OR REPLACE INTO import_correspondance SELECT type_import, entete, colonne FROM _import_map")
+            cur.execute("DELETE FROM import_correspondance USING _import_map m WHERE import_correspondance.type_import "
+                        "= m.type_import AND import_correspondance.entete = m.entete")
+            cur.execute("INSERT INTO import_correspondance SELECT type_import, entete, colonne FROM _import_map")
             cur.unregister("_import_map")
         resume = " ; ".join(f"{table} : " + ", ".join(fmt.plural(n, _SINGULAR.get(label, label), label)
                                                       for label, n in c.items() if n)
@@ -324,6 +322,7 @@ def _write_cascade(cur, load: Load, gone_sql: str, id_import: int, order: int) -
 _SINGULAR = {"nouveaux": "nouveau", "modifiés": "modifié", "inchangés": "inchangé", "supprimés": "supprimé"}
 
 
+@store.retry_on_conflict
 def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
     """Restore exactly what import `id_import` touched; refused when a later import still in
     force touched the same tables (undo that one first), when the app's forms wrote them since
@@ -366,7 +365,7 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
             cols = _columns(cur, table)
             if not all(k in cols for k in key):
                 raise store.StoreError(f"Clé inconnue pour {table} : {cle}")
-            _safe_identifiers(table, *key)
+            store.check_identifier(table, *key)
             avant, nouveaux = (_snapshot(kind, id_import, table, ordre) for kind in ("avant", "nouveaux"))
             if avant.split(".")[1] not in snapshots:  # imports made before the order was in the names
                 avant, nouveaux = _snapshot("avant", id_import, table), _snapshot("nouveaux", id_import, table)

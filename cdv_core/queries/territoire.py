@@ -28,11 +28,11 @@ def quartiers(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.Data
 
 def store_context(cur: duckdb.DuckDBPyConnection) -> dict:
     """What the sidebar needs to know about the store: demo or not, and its data date."""
-    donnees_au = store.meta(cur, "donnees_au")
+    found = store.metas(cur, "demo", "donnees_au", "store_version")  # one query: read at every rerun
     return {
-        "demo": store.meta(cur, "demo"),
-        "donnees_au": date.fromisoformat(donnees_au) if donnees_au else None,
-        "version": store.store_version(cur),
+        "demo": found["demo"],
+        "donnees_au": date.fromisoformat(found["donnees_au"]) if found["donnees_au"] else None,
+        "version": int(found["store_version"]),
     }
 
 

@@ -23,7 +23,9 @@ FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
 _CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
 _CTX_AU = "ctx_donnees_au"
 _HIDE_FILE_MENU = '<style>[data-testid="stSidebarNav"] { display: none; }</style>'
-write_lock = threading.Lock()     # the app process is the store's single writer
+# One write at a time per process, to keep a session's write from racing another's in the same
+# process; what makes writes safe, across processes too, is the store's transaction (see store.py).
+write_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
