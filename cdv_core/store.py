@@ -84,9 +84,8 @@ def is_lake(target: Path | str) -> bool:
 
 
 def describe(target: Path | str) -> str:
-    """The target as messages show it: a file path, or a DuckLake without its password."""
-    text = str(target)
-    return re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", "password=…", text) if is_lake(text) else text
+    """A store target or a message as users see it: never with a PostgreSQL password."""
+    return re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s\"']+)", "password=…", str(target))
 
 
 def lake_conninfo(target: str) -> str:
@@ -194,7 +193,7 @@ def connect(target: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyCo
     catalog is created when new (with `CDV_DATA_PATH`), with the empty schema."""
     con = open_store(target, read_only=read_only)
     try:
-        if is_lake(target):
+        if is_lake(target) and not applied_migrations(con.cursor()) >= {n for n, _ in migrations()}:
             with _migration_lock(str(target)):
                 migrate(con)
         else:
@@ -208,17 +207,9 @@ def connect(target: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyCo
 @contextmanager
 def _migration_lock(target: str) -> Iterator[None]:
     """Hold PostgreSQL's advisory lock while the shared store is migrated: one instance migrates,
-    the others wait (and say so), then find nothing left to do. Skipped when up to date."""
+    the others wait (and say so), then find nothing left to do."""
     import psycopg
 
-    con = open_store(target)
-    try:
-        up_to_date = applied_migrations(con.cursor()) >= {n for n, _ in migrations()}
-    finally:
-        con.close()
-    if up_to_date:
-        yield
-        return
     try:
         lock = psycopg.connect(lake_conninfo(target), autocommit=True)
     except psycopg.Error as exc:
@@ -316,8 +307,8 @@ def table_names(cur: duckdb.DuckDBPyConnection, schema: str = "main") -> list[st
     """The store's tables (the allow-list for any table name used in SQL); not the session's
     temporary tables, nor those of another attached database."""
     return [r[0] for r in cur.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
-        "AND table_schema = $s AND table_type = 'BASE TABLE' ORDER BY 1", {"s": schema}).fetchall()]
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $s "
+        "ORDER BY 1", {"s": schema}).fetchall()]
 
 
 def is_empty(cur: duckdb.DuckDBPyConnection) -> bool:
@@ -368,18 +359,28 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for number, sql in shipped:
         if number in applied:
             continue
-        with plain_transaction(cur):
-            cur.execute(sql)
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_migration (numero INTEGER NOT NULL, applique_le TIMESTAMP)")
-            cur.execute("INSERT INTO schema_migration SELECT n, NULL FROM unnest($done) AS t(n) "
-                        "WHERE n NOT IN (SELECT numero FROM schema_migration)", {"done": sorted(applied)})
-            cur.execute("INSERT INTO schema_migration VALUES ($n, current_timestamp)", {"n": number})
-            if scalar(cur, "SELECT count(*) FROM store_meta WHERE cle = 'store_version'") == 0:
-                cur.execute("INSERT INTO store_meta VALUES ('store_version', '0')")
-            set_meta(cur, "schema_version", str(max(number, *applied) if applied else number))
-            _bump_version(cur)
+        try:
+            _apply(cur, number, sql, applied)
+        except duckdb.Error as exc:
+            raise StoreError(f"La mise à jour du schéma de la base (migration n° {number}) a échoué ; elle n'a rien "
+                             "modifié. Prévenez l'administrateur. (Détail technique : "
+                             f"{describe(str(exc).splitlines()[0])[:200]})") from exc
         applied.add(number)
     return latest
+
+
+def _apply(cur: duckdb.DuckDBPyConnection, number: int, sql: str, applied: set[int]) -> None:
+    """One migration, recorded in `schema_migration`, in one transaction."""
+    with plain_transaction(cur):
+        cur.execute(sql)
+        cur.execute("CREATE TABLE IF NOT EXISTS schema_migration (numero INTEGER NOT NULL, applique_le TIMESTAMP)")
+        cur.execute("INSERT INTO schema_migration SELECT n, NULL FROM unnest($done) AS t(n) "
+                    "WHERE n NOT IN (SELECT numero FROM schema_migration)", {"done": sorted(applied)})
+        cur.execute("INSERT INTO schema_migration VALUES ($n, current_timestamp)", {"n": number})
+        if scalar(cur, "SELECT count(*) FROM store_meta WHERE cle = 'store_version'") == 0:
+            cur.execute("INSERT INTO store_meta VALUES ('store_version', '0')")
+        set_meta(cur, "schema_version", str(max(number, *applied) if applied else number))
+        _bump_version(cur)
 
 
 @functools.cache
@@ -450,10 +451,13 @@ def _create_lake_schema(cur: duckdb.DuckDBPyConnection) -> None:
     try:
         migrate(ref)
         seed = {t: ref.sql(f"SELECT * FROM {t}").to_arrow_table() for t in ("store_meta", "schema_migration", "journal_ecriture")}
+        schemas = [r[0] for r in ref.execute("SELECT schema_name FROM duckdb_schemas() WHERE database_name = "
+                                             "current_database() AND NOT internal AND schema_name <> 'main'").fetchall()]
     finally:
         ref.close()
     with plain_transaction(cur):
-        for schema in sorted({s for s, _, _ in _reference_schema()} - {"main"}):
+        for schema in schemas:
+            check_identifier(schema)
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for _, _, ddl in _reference_schema():
             cur.execute(ddl)
@@ -479,7 +483,7 @@ def metas(cur: duckdb.DuckDBPyConnection, *keys: str) -> dict[str, str | None]:
 
 
 def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    """Set one store_meta entry (DELETE then INSERT: DuckLake has no key for ON CONFLICT)."""
+    """Set one store_meta entry (DELETE then INSERT: DuckLake has no key to upsert on)."""
     cur.execute("DELETE FROM store_meta WHERE cle = ?", [key])
     cur.execute("INSERT INTO store_meta VALUES (?, ?)", [key, value])
 

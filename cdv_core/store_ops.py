@@ -107,14 +107,15 @@ def maintenance(target: Path | str, *, keep_days: int = 7) -> list[str]:
             return ["fichier : point de contrôle écrit (CHECKPOINT)"]
         lake = store.scalar(cur, "SELECT current_database()")
         done = []
-        n = len(cur.execute("CALL ducklake_flush_inlined_data($l)", {"l": lake}).fetchall())
+        # counted in SQL: the rows hold time-zone timestamps, which Python would need pytz to read
+        n = store.scalar(cur, "SELECT count(*) FROM ducklake_flush_inlined_data($l)", {"l": lake})
         done.append(f"données en attente écrites dans des fichiers ({n} table(s))")
-        n = len(cur.execute("CALL ducklake_merge_adjacent_files($l)", {"l": lake}).fetchall())
+        n = store.scalar(cur, "SELECT count(*) FROM ducklake_merge_adjacent_files($l)", {"l": lake})
         done.append(f"petits fichiers fusionnés ({n} opération(s))")
-        n = len(cur.execute("CALL ducklake_expire_snapshots($l, older_than => now() - to_days($d))",
-                            {"l": lake, "d": keep_days}).fetchall())
+        n = store.scalar(cur, "SELECT count(*) FROM ducklake_expire_snapshots($l, older_than => now() - to_days($d))",
+                         {"l": lake, "d": keep_days})
         done.append(f"{n} version(s) de plus de {keep_days} jours expirée(s)")
-        n = len(cur.execute("CALL ducklake_cleanup_old_files($l, cleanup_all => true)", {"l": lake}).fetchall())
+        n = store.scalar(cur, "SELECT count(*) FROM ducklake_cleanup_old_files($l, cleanup_all => true)", {"l": lake})
         done.append(f"{n} fichier(s) devenu(s) inutile(s) supprimé(s)")
         return done
     finally:

@@ -16,7 +16,7 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CDV_STORE", str(tmp_path / "x.duckdb"))
     monkeypatch.setenv("CDV_UNPAID_MONTHS", "5")
     cfg = settings.load()
-    assert cfg.store_path == tmp_path / "x.duckdb"
+    assert cfg.store_path == str(tmp_path / "x.duckdb")
     assert cfg.unpaid_months == 5
     assert settings.Settings().cadence_tolerance_days == int(
         next(s.default for s in settings.SETTINGS if s.env == "CDV_CADENCE_TOLERANCE_DAYS"))

@@ -326,3 +326,17 @@ def test_decision_links_need_their_decision_and_action(empty_store):
     with pytest.raises(store.IntegrityError, match="D-X / A1 : décision ou action inconnue"):
         with store.transaction(empty_store) as tx:
             insert(tx, "decision_action", [{"id_decision": "D-X", "code_action": "A1"}])
+
+
+def test_one_dialect_for_both_backends():
+    """DuckLake has no key, unique, check or sequence: the code never relies on them (no ON
+    CONFLICT, INSERT OR REPLACE/IGNORE, nextval), and migrations after 0006 declare none."""
+    import re
+
+    pattern = re.compile(r"ON\s+CONFLICT|INSERT\s+OR\s+(REPLACE|IGNORE)|nextval\s*\(", re.IGNORECASE)
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "cdv_core").rglob("*.py")
+                 if pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+    later = [(n, sql) for n, sql in store.migrations() if n > 6]
+    forbidden = re.compile(r"PRIMARY\s+KEY|UNIQUE|CHECK\s*\(|SEQUENCE|nextval|ON\s+CONFLICT", re.IGNORECASE)
+    assert [n for n, sql in later if forbidden.search(re.sub(r"--[^\n]*", "", sql))] == []
