@@ -726,7 +726,8 @@ def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
     for rule in rules:
         if tables is not None and not tables & rule_tables(rule):
             continue
-        problems += [row[0] for row in cur.execute(rule + f" LIMIT {int(limit)}").fetchall()]
+        # sorted: the same store gives the same message (a parallel scan returns rows in any order)
+        problems += [row[0] for row in cur.execute(f"SELECT * FROM ({rule}) ORDER BY 1 LIMIT {int(limit)}").fetchall()]
         if len(problems) >= limit:
             break
     return problems

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cdv_core import store
 from cdv_core.ingest import samples
 from tests.conftest import run_app
+
+pytestmark = pytest.mark.both_backends  # every page and its writes on the file and on DuckLake
 
 CONTRACTS = {"CV-DEMO-VERM": ["QN00281M"], "CV-DEMO-BRE": ["QN06081M"]}
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from cdv_core import store
 from tests.conftest import run_app
+
+pytestmark = pytest.mark.both_backends  # every page and its writes on the file and on DuckLake
 
 
 def _app_connection(path):

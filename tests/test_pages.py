@@ -9,6 +9,8 @@ import pytest
 from cdv_core.ui.nav import PAGES
 from tests.conftest import ROOT, run_app
 
+pytestmark = pytest.mark.both_backends  # every page and its writes on the file and on DuckLake
+
 
 def _metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)

@@ -119,7 +119,8 @@ def bootstrap(page_title: str) -> Context:
             st.info("**Données de démonstration** : territoire fictif, chiffres générés.", icon=":material/science:")
             if created:
                 st.caption("La base de démonstration vient d'être créée.")
-        st.caption(f"Base : version {info['version']} · {fmt.day(info['donnees_au'])}")
+        kind = "Base partagée" if store.is_lake(store_path) else "Base"
+        st.caption(f"{kind} : version {info['version']} · {fmt.day(info['donnees_au'])}")
     contrat = None if choice == ALL_CONTRACTS else choice
     st.query_params["contrat"] = choice if contrat else "tous"
     st.query_params["au"] = au.isoformat()
