@@ -1,6 +1,6 @@
 """End-to-end fixtures: the real app under `streamlit run` and Debian's headless Chromium.
 
-In CI (CI=true) a missing browser or Playwright is a failure, never a skip.
+In CI (CI=true) a missing browser, Playwright, PostgreSQL or nginx is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ ARTIFACTS = ROOT / "artifacts" / "e2e"
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
+def _unavailable(problem: str) -> None:
+    """A tool the test needs is missing: fail in CI, skip elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("Test de bout en bout impossible : " + problem)
+    pytest.skip(problem)
+
+
 def _require_browser():
     problem = None
     try:
@@ -32,9 +39,25 @@ def _require_browser():
     if problem is None and not os.path.exists(CHROMIUM):
         problem = f"Chromium est absent ({CHROMIUM}) : apt-get install -y chromium chromium-driver"
     if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Test de bout en bout impossible : " + problem)
-        pytest.skip(problem)
+        _unavailable(problem)
+
+
+def require_postgres() -> None:
+    """PostgreSQL's server binaries, for a throwaway DuckLake catalog (cdv_core.pg_local)."""
+    from cdv_core import pg_local
+
+    try:
+        pg_local.binaries()
+    except pg_local.PostgresMissing as exc:
+        _unavailable(str(exc))
+
+
+def require_nginx() -> str:
+    """The path of Debian's nginx (not always on a non-root PATH)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    if found is None:
+        _unavailable("nginx est absent : apt-get install -y nginx")
+    return found
 
 
 def _free_port() -> int:
@@ -44,10 +67,13 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, store_path: Path, log_path: Path):
+    """`streamlit run app.py` on a free loopback port, started and waited for; `store_path` is a file
+    path or a shared store URL, `env` extra variables (e.g. CDV_DATA_PATH)."""
+
+    def __init__(self, store_path: Path | str, log_path: Path, *, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "CDV_STORE": str(store_path)}
+        env = {**os.environ, **(env or {}), "CDV_STORE": str(store_path)}
         self._log = open(log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -87,7 +113,8 @@ def live_server(tmp_path):
 
 
 @pytest.fixture
-def browser_page():
+def chromium():
+    """Debian's headless Chromium under Playwright; open pages with `new_page`."""
     _require_browser()
     from playwright.sync_api import sync_playwright
 
@@ -96,11 +123,20 @@ def browser_page():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                           "--disable-component-update", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
         try:
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def new_page(browser):
+    """A page in a context of its own (its own cookies: one more user)."""
+    return browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+
+
+@pytest.fixture
+def browser_page(chromium):
+    yield new_page(chromium)
 
 
 RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
@@ -128,4 +164,4 @@ def shot(page, name: str) -> Path:
     return path
 
 
-__all__ = ["ARTIFACTS", "LiveServer", "settle", "shot", "shutil"]
+__all__ = ["ARTIFACTS", "LiveServer", "new_page", "require_nginx", "require_postgres", "settle", "shot", "shutil"]
