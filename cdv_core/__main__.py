@@ -167,7 +167,8 @@ class _FrenchParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    default_store = str(settings_mod.load().store_path)
+    default_store = settings_mod.load().store_path
+    shown = store.describe(default_store)  # in --help: never a password
     parser = _FrenchParser(prog="python -m cdv_core", description="Pilotage des contrats de ville")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_FrenchParser,
                                 title="commandes", metavar="COMMANDE")
@@ -176,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="demo : 3 contrats ; national : ≈ 400 contrats, pour les mesures de performance")
     p.add_argument("--seed", type=int, default=2024, help="graine du tirage aléatoire (défaut : 2024)")
     p.add_argument("--out", default=default_store, metavar="BASE",
-                   help=f"fichier à écrire, ou base partagée vide ducklake:postgres:… (défaut : {default_store})")
+                   help=f"fichier à écrire, ou base partagée vide ducklake:postgres:… (défaut : {shown})")
     p.add_argument("--force", action="store_true", help="remplacer le fichier s'il existe")
     p.set_defaults(func=_demo)
     p = sub.add_parser("copier", help="copier une base vers une autre (fichier ↔ base partagée), vérifiée table par table")
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vers", required=True, metavar="BASE", help="fichier nouveau, ou base partagée vide ducklake:postgres:…")
     p.set_defaults(func=_copy)
     p = sub.add_parser("maintenance", help="entretien périodique de la base (fusion de fichiers, anciennes versions)")
-    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à entretenir (défaut : {default_store})")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à entretenir (défaut : {shown})")
     p.add_argument("--garder-jours", type=int, default=7, metavar="N",
                    help="garder les versions de la base partagée des N derniers jours (défaut : 7)")
     p.set_defaults(func=_maintenance)
@@ -192,12 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contract", required=True, help="code du contrat")
     p.add_argument("--format", required=True, choices=("pptx", "pdf", "xlsx"))
     p.add_argument("--out", required=True, metavar="CHEMIN", help="fichier à écrire")
-    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à lire (défaut : {default_store})")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à lire (défaut : {shown})")
     p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
     p.add_argument("--sections", help="sections séparées par des virgules (défaut : toutes)")
     p.set_defaults(func=_export)
     p = sub.add_parser("info", help="décrire une base")
-    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à décrire (défaut : {default_store})")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à décrire (défaut : {shown})")
     p.set_defaults(func=_info)
     from cdv_core.ingest import cli as ingest_cli  # local: keeps `demo`/`info` light
 

@@ -206,6 +206,7 @@ def loads(cur: duckdb.DuckDBPyConnection, report: Report) -> list[Load]:
             Load("financement_poste", funding, ("id_poste", "financeur", "annee"), ("montant",))]
 
 
+@store.retry_on_conflict
 def write(con: duckdb.DuckDBPyConnection, report: Report, *, fichier: str | None = None,
           empreinte: str | None = None, auteur: str | None = None) -> dict:
     """Write the validated posts through the import pipeline's commit (one checked transaction,
@@ -220,7 +221,8 @@ def write(con: duckdb.DuckDBPyConnection, report: Report, *, fichier: str | None
         cur.close()
     analysis = Analysis(fichier=fichier or "", empreinte=empreinte or "", taille=0, kind=TYPE_IMPORT,
                         kind_label="Liste nationale des adultes-relais", nb_lignes=report.nb_lignes, loads=rows)
-    commit(con, analysis, auteur=auteur)
+    # one attempt of the commit: on a conflict this whole function runs again, loads read anew
+    commit.__wrapped__(con, analysis, auteur=auteur)
     return counts
 
 

@@ -84,8 +84,10 @@ def is_lake(target: Path | str) -> bool:
 
 
 def describe(target: Path | str) -> str:
-    """A store target or a message as users see it: never with a PostgreSQL password."""
-    return re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s\"']+)", "password=…", str(target))
+    """A store target or a message as users see it: never with a PostgreSQL password (libpq's
+    `password=…`, or a URI's `user:password@`)."""
+    text = re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s\"']+)", "password=…", str(target))
+    return re.sub(r"(postgres(?:ql)?://[^:/@\s]+):[^@\s]*@", r"\1:…@", text)
 
 
 def lake_conninfo(target: str) -> str:
@@ -125,11 +127,12 @@ def install_lake_extensions() -> None:
 
 def _open_lake(target: str, *, data_path: str | None) -> duckdb.DuckDBPyConnection:
     """A connection whose default database is the DuckLake, so every cursor sees its tables
-    (a cursor does not inherit `USE`). A new catalog is created first, with its data folder."""
+    (a cursor does not inherit `USE`). A new catalog is created first, with its data folder,
+    under the migration lock (instances starting together on a new catalog create it once)."""
     conninfo = lake_conninfo(target)
-    install_lake_extensions()
     data_path = data_path if data_path is not None else os.environ.get("CDV_DATA_PATH") or None
     try:
+        install_lake_extensions()
         try:
             con = duckdb.connect(target)
         except duckdb.Error as exc:
@@ -140,9 +143,15 @@ def _open_lake(target: str, *, data_path: str | None) -> duckdb.DuckDBPyConnecti
                     f"La base partagée {describe(target)} n'existe pas encore : indiquez le dossier de ses fichiers "
                     "de données avec la variable CDV_DATA_PATH (un dossier partagé par toutes les instances), "
                     "puis relancez.") from exc
-            _create_lake_catalog(conninfo, data_path)
-            con = duckdb.connect(target)
-    except duckdb.Error as exc:
+            with _migration_lock(target):
+                try:
+                    con = duckdb.connect(target)  # another instance may have created it meanwhile
+                except duckdb.Error as again:
+                    if "data_path is not set" not in str(again):
+                        raise
+                    _create_lake_catalog(conninfo, data_path)
+                    con = duckdb.connect(target)
+    except (duckdb.Error, OSError) as exc:
         raise StoreError(_explain_lake_error(target, exc)) from exc
     # DuckLake retries a commit that does not conflict; a real conflict is ours (retry_on_conflict)
     con.execute("SET ducklake_max_retry_count = 20")
@@ -151,7 +160,7 @@ def _open_lake(target: str, *, data_path: str | None) -> duckdb.DuckDBPyConnecti
 
 def _create_lake_catalog(conninfo: str, data_path: str) -> None:
     if not data_path.startswith(("s3://", "gs://", "az://", "abfss://", "http://", "https://")):
-        data_path = str(Path(data_path).resolve())
+        data_path = str(Path(data_path).absolute())  # not resolve(): a shared mount's own path
         Path(data_path).mkdir(parents=True, exist_ok=True)
     data_path = data_path.rstrip("/") + "/"
     con = duckdb.connect()
@@ -163,7 +172,11 @@ def _create_lake_catalog(conninfo: str, data_path: str) -> None:
 
 
 def _explain_lake_error(target: str, exc: Exception) -> str:
-    text = str(exc)
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) or "directory" in text.lower() or "permission" in text.lower():
+        return (f"La base partagée {describe(target)} ne peut pas être ouverte : son dossier de données ou le dossier "
+                "des extensions DuckDB n'est pas utilisable (droits, disque, chemin). Vérifiez CDV_DATA_PATH et les "
+                f"droits, puis relancez. (Détail technique : {describe(text.splitlines()[0])[:200]})")
     if "connection" in text.lower() or "could not" in text.lower() or "timeout" in text.lower():
         return (f"La base partagée {describe(target)} est injoignable : le serveur PostgreSQL de son catalogue ne "
                 "répond pas ou refuse la connexion. Vérifiez CDV_STORE (hôte, port, base, utilisateur) et que le "
@@ -183,7 +196,7 @@ def open_store(target: Path | str, *, read_only: bool = False,
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
-        error = StoreLocked if "lock" in str(exc).lower() else StoreError
+        error = StoreLocked if _is_lock_error(exc) else StoreError
         raise error(_explain_open_error(path, exc)) from exc
 
 
@@ -266,15 +279,27 @@ def open_or_create(path: Path | str, *, seed: int = 2024) -> tuple[duckdb.DuckDB
     return connect(path), created
 
 
+def _is_lock_error(exc: Exception) -> bool:
+    """Another process holds the file (not « block », as in a checksum error)."""
+    return re.search(r"\block\b", str(exc), re.IGNORECASE) is not None
+
+
 def _explain_open_error(path: Path, exc: Exception) -> str:
     text = str(exc)
-    if "lock" in text.lower():
+    if _is_lock_error(exc):
         return (
             f"Le fichier de données {path} est déjà ouvert par un autre programme "
             "(l'application ou une commande en cours). DuckDB n'autorise qu'un seul processus "
             "en écriture : fermez l'autre programme (ou arrêtez l'application) puis réessayez. "
             "Le fichier n'a pas été modifié. Pour que plusieurs instances et commandes travaillent "
             "en même temps, utilisez une base partagée (DuckLake, voir docs/deploiement.md)."
+        )
+    if "version number 999" in text:  # DuckDB 2.0's storage: this application moved back to 1.5.5
+        return (
+            f"Le fichier de données {path} a été écrit par DuckDB 2.0, celui des versions précédentes de "
+            "l'application ; celle-ci utilise DuckDB 1.5.5 (pour la base partagée). Convertissez-le une fois "
+            "(« Fichier écrit par DuckDB 2.0 » dans le README), ou, s'il ne contient que le territoire de "
+            "démonstration, supprimez-le : il sera recréé. Le fichier n'a pas été modifié."
         )
     if "version" in text.lower() and ("newer" in text.lower() or "can only read" in text.lower()
                                       or "created with" in text.lower()):
@@ -576,9 +601,16 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
             _bump_version(cur)
             _log_write(cur, written, import_id)
         except BaseException as exc:
-            cur.execute("ROLLBACK")
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # the failure already ended the transaction: keep its own cause
             if _is_conflict(exc):
                 raise WriteConflict(str(exc)) from exc
+            if isinstance(exc, (duckdb.Error, OSError)) and not isinstance(exc, duckdb.ConstraintException):
+                raise StoreError("L'enregistrement a échoué, rien n'a été enregistré. Réessayez ; si le problème "
+                                 "persiste, prévenez l'administrateur. (Détail technique : "
+                                 f"{describe(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]})") from exc
             raise
         _commit(cur)
     finally:

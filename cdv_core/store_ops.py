@@ -23,46 +23,45 @@ def digest(cur: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dict[s
     result = {}
     for schema, table in tables:
         store.check_identifier(schema, table)
+        # the version row is the store's own counter: a copy starts above the target's (see _copy_tables)
+        where = " WHERE cle <> 'store_version'" if (schema, table) == ("main", "store_meta") else ""
         count, total = cur.execute(
-            f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{catalog}".{schema}.{table} t').fetchall()[0]
+            f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{catalog}".{schema}.{table} t{where}').fetchall()[0]
         result[f"{schema}.{table}"] = (int(count), int(total))
     return result
 
 
 def copy_store(source: Path | str, target: Path | str) -> dict[str, int]:
     """Copy every table of `source` into a new or empty `target` (file or DuckLake), in one
-    transaction, then compare their digests. Returns the rows copied per table. The source is
-    only read; a refused copy leaves the target as it was."""
+    transaction whose digests are compared before COMMIT. Returns the rows copied per table.
+    The source is only read; a refused copy leaves the target as it was (a new file is removed)."""
     store.connect(source).close()  # brings the source's schema up to date, and fails in French early
-    if not store.is_lake(target) and Path(target).exists():
+    new_file = not store.is_lake(target)
+    if new_file and Path(target).exists():
         raise store.StoreError(f"Le fichier {target} existe déjà : la copie s'écrit dans un fichier nouveau "
                                "ou une base partagée vide.")
-    if not store.is_lake(target):
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        duckdb.connect(str(target)).close()
     try:
+        if new_file:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            duckdb.connect(str(target)).close()
         con = store.connect(target)
-    except BaseException:
-        if not store.is_lake(target):
-            Path(target).unlink(missing_ok=True)
-        raise
-    try:
-        cur = con.cursor()
-        if not store.is_empty(cur):
-            raise store.StoreError(f"La base {store.describe(target)} contient déjà des données : la copie s'écrit "
-                                   "dans une base vide. Rien n'a été modifié.")
-        _attach_read_only(cur, source)
         try:
-            copied = _copy_tables(cur)
-            theirs, ours = digest(cur, _SOURCE), digest(cur)
+            cur = con.cursor()
+            if not store.is_empty(cur):
+                raise store.StoreError(f"La base {store.describe(target)} contient déjà des données : la copie "
+                                       "s'écrit dans une base vide. Rien n'a été modifié.")
+            _attach_read_only(cur, source)
+            try:
+                copied = _copy_tables(cur)
+            finally:
+                cur.execute(f"DETACH {_SOURCE}")
         finally:
-            cur.execute(f"DETACH {_SOURCE}")
-    finally:
-        con.close()
-    if theirs != ours:
-        different = sorted(t for t in theirs.keys() | ours.keys() if theirs.get(t) != ours.get(t))
-        raise store.StoreError("La copie ne correspond pas à la source pour : " + ", ".join(different)
-                               + ". Ne l'utilisez pas ; recommencez dans une base vide.")
+            con.close()
+    except BaseException:
+        if new_file:
+            for leftover in (Path(target), Path(str(target) + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
     return copied
 
 
@@ -76,7 +75,9 @@ def _attach_read_only(cur: duckdb.DuckDBPyConnection, source: Path | str) -> Non
 def _copy_tables(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
     copied = {}
     ours = set(store.table_names(cur))
-    with store.plain_transaction(cur) as tx:  # not `store.transaction`: the copy bumps and logs nothing
+    with store.plain_transaction(cur) as tx:  # not `store.transaction`: the copy logs nothing
+        version = max(store.store_version(tx), int(store.scalar(
+            tx, f"SELECT valeur FROM {_SOURCE}.main.store_meta WHERE cle = 'store_version'")))
         for schema, table in tx.execute(
                 "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = $c "
                 "AND table_schema IN ('main', $r) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
@@ -91,6 +92,13 @@ def _copy_tables(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 tx.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 tx.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM {_SOURCE}.{schema}.{table}")
             copied[f"{schema}.{table}"] = store.scalar(tx, f"SELECT count(*) FROM {schema}.{table}")
+        # never below what an instance already open on the target has cached
+        tx.execute("UPDATE main.store_meta SET valeur = $v WHERE cle = 'store_version'", {"v": str(version + 1)})
+        theirs, ours_now = digest(tx, _SOURCE), digest(tx)
+        if theirs != ours_now:  # before COMMIT: a copy that differs is never kept
+            different = sorted(t for t in theirs.keys() | ours_now.keys() if theirs.get(t) != ours_now.get(t))
+            raise store.StoreError("La copie ne correspondait pas à la source pour : " + ", ".join(different)
+                                   + ". Rien n'a été écrit.")
     return copied
 
 
@@ -106,17 +114,38 @@ def maintenance(target: Path | str, *, keep_days: int = 7) -> list[str]:
             cur.execute("CHECKPOINT")
             return ["fichier : point de contrôle écrit (CHECKPOINT)"]
         lake = store.scalar(cur, "SELECT current_database()")
+        steps = (
+            # counted in SQL: the rows hold time-zone timestamps, which Python would need pytz to read
+            ("SELECT count(*) FROM ducklake_flush_inlined_data($l)", {}, "données en attente écrites dans des fichiers ({n} table(s))"),
+            ("SELECT count(*) FROM ducklake_merge_adjacent_files($l)", {}, "petits fichiers fusionnés ({n} opération(s))"),
+            ("SELECT count(*) FROM ducklake_expire_snapshots($l, older_than => now() - to_days($d))", {"d": keep_days},
+             f"{{n}} version(s) de plus de {keep_days} jours expirée(s)"),
+            ("SELECT count(*) FROM ducklake_cleanup_old_files($l, cleanup_all => true)", {},
+             "{n} fichier(s) devenu(s) inutile(s) supprimé(s)"),
+            # files of writes that never committed (a killed import); a day old, so none still being written
+            ("SELECT count(*) FROM ducklake_delete_orphaned_files($l, older_than => now() - INTERVAL 1 DAY)", {},
+             "{n} fichier(s) orphelin(s) d'écritures interrompues supprimé(s)"),
+        )
         done = []
-        # counted in SQL: the rows hold time-zone timestamps, which Python would need pytz to read
-        n = store.scalar(cur, "SELECT count(*) FROM ducklake_flush_inlined_data($l)", {"l": lake})
-        done.append(f"données en attente écrites dans des fichiers ({n} table(s))")
-        n = store.scalar(cur, "SELECT count(*) FROM ducklake_merge_adjacent_files($l)", {"l": lake})
-        done.append(f"petits fichiers fusionnés ({n} opération(s))")
-        n = store.scalar(cur, "SELECT count(*) FROM ducklake_expire_snapshots($l, older_than => now() - to_days($d))",
-                         {"l": lake, "d": keep_days})
-        done.append(f"{n} version(s) de plus de {keep_days} jours expirée(s)")
-        n = store.scalar(cur, "SELECT count(*) FROM ducklake_cleanup_old_files($l, cleanup_all => true)", {"l": lake})
-        done.append(f"{n} fichier(s) devenu(s) inutile(s) supprimé(s)")
+        for sql, params, label in steps:
+            done.append(label.format(n=_with_retries(cur, sql, {"l": lake} | params)))
         return done
     finally:
         con.close()
+
+
+def _with_retries(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, attempts: int = 6):
+    """One maintenance step; the app's writes may commit meanwhile (PostgreSQL then refuses the
+    step's catalog update): it runs again, and after the last attempt says so in French."""
+    import random
+    import time
+
+    for attempt in range(attempts):
+        try:
+            return store.scalar(cur, sql, params)
+        except duckdb.Error as exc:
+            if attempt == attempts - 1:
+                raise store.StoreError("La maintenance n'a pas pu se faire pendant que l'application écrivait ; "
+                                       "relancez-la plus tard (rien n'a été perdu). (Détail technique : "
+                                       f"{store.describe(str(exc).splitlines()[0])[:200]})") from exc
+            time.sleep(0.2 * 2 ** attempt * (1 + random.random()))

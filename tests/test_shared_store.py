@@ -261,9 +261,15 @@ def test_a_lake_keeps_the_files_rules_as_checked_rules(lake):
         con.close()
 
 
-def test_maintenance_keeps_every_row_and_a_rollback_still_works(lake, tmp_path):
+def test_maintenance_keeps_every_row_and_a_rollback_still_works(demo_store_master, postgres, tmp_path, monkeypatch):
     from cdv_core import ingest
 
+    # its own data folder: the session's other lakes share theirs, whose files it would expire
+    monkeypatch.setenv("CDV_DATA_PATH", str(tmp_path / "donnees"))
+    name = "lake_maintenance"
+    postgres.create_database(name)
+    lake = postgres.lake_url(name)
+    store_ops.copy_store(demo_store_master, lake)
     con = store.connect(lake)
     try:
         path = _programmation(tmp_path, "prog.csv", n=30, year=2026)
@@ -286,3 +292,20 @@ def test_maintenance_keeps_every_row_and_a_rollback_still_works(lake, tmp_path):
         con.close()
     for table in ("main.action", "main.financement", "main.action_quartier", "main.porteur"):
         assert restored[table] == before[table], table
+
+
+def test_instances_starting_together_on_a_new_catalog_create_it_once(postgres, lake_data):
+    name = "lake_ensemble"
+    postgres.create_database(name)
+    target = postgres.lake_url(name)
+    env = os.environ | {"CDV_DATA_PATH": str(lake_data / "ensemble")}
+    procs = [subprocess.Popen([sys.executable, "-m", "cdv_core", "info", "--store", target], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert _count(target, "SELECT list(numero ORDER BY numero) FROM schema_migration") == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_uri_password_never_shows():
+    assert "s3cret" not in store.describe("ducklake:postgres:postgresql://cdv:s3cret@db.example/cdv")
+    assert "s3cret" not in store.describe("ducklake:postgres:dbname=cdv password=s3cret host=h")

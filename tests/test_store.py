@@ -340,3 +340,28 @@ def test_one_dialect_for_both_backends():
     later = [(n, sql) for n, sql in store.migrations() if n > 6]
     forbidden = re.compile(r"PRIMARY\s+KEY|UNIQUE|CHECK\s*\(|SEQUENCE|nextval|ON\s+CONFLICT", re.IGNORECASE)
     assert [n for n, sql in later if forbidden.search(re.sub(r"--[^\n]*", "", sql))] == []
+
+
+def test_a_file_written_by_duckdb_2_is_explained_and_left_untouched(tmp_path):
+    """A store of the previous versions (DuckDB 2.0, storage version 999) that 1.5.5 cannot read.
+    The fixture is an empty DuckDB 2.0.0 file, gzipped (650 bytes)."""
+    import gzip
+
+    path = tmp_path / "ancien.duckdb"
+    path.write_bytes(gzip.decompress((ROOT / "tests" / "fixtures" / "fichier_duckdb2.duckdb.gz").read_bytes()))
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(store.StoreError, match="écrit par DuckDB 2.0.*Convertissez-le une fois"):
+        store.connect(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_a_damaged_file_is_not_called_locked(tmp_path):
+    """« block » is not « lock »: a checksum error names a damaged file."""
+    path = tmp_path / "abime.duckdb"
+    duckdb.connect(str(path)).execute("CREATE TABLE t (a INTEGER)").close()
+    data = bytearray(path.read_bytes())
+    data[12:20] = (999).to_bytes(8, "little")  # breaks the header block's checksum
+    path.write_bytes(bytes(data))
+    with pytest.raises(store.StoreError, match="semble endommagé") as info:
+        store.connect(path)
+    assert not isinstance(info.value, store.StoreLocked)

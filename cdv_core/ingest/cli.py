@@ -28,7 +28,7 @@ def add_parser(sub, default_store: str) -> None:
                    help="supprimer les lignes de la base absentes du fichier, dans son périmètre")
     p.add_argument("--date", dest="date_valeur", type=_french_date, metavar="JJ/MM/AAAA",
                    help="date des valeurs d'un fichier INSEE « large »")
-    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à mettre à jour (défaut : {default_store})")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à mettre à jour (défaut : {store.describe(default_store)})")
     p.set_defaults(func=run)
 
 

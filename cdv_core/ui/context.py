@@ -60,7 +60,17 @@ def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, _fn):
 def cached(ctx: Context, fn, /, **kwargs):
     """Run a `cdv_core.queries` function on a fresh cursor, cached on the store version."""
     name = f"{fn.__module__}.{fn.__qualname__}"
-    return _cached_call(name, ctx.store_path, ctx.version, tuple(sorted(kwargs.items())), fn)
+    try:
+        return _cached_call(name, ctx.store_path, ctx.version, tuple(sorted(kwargs.items())), fn)
+    except duckdb.Error as exc:  # e.g. the shared store's PostgreSQL stopped answering
+        _store_unreachable(ctx.store_path, exc)
+
+
+def _store_unreachable(store_path: str, exc: Exception):
+    st.error(f"La base {store.describe(store_path)} ne répond pas : rechargez la page dans un moment ; si le problème "
+             "persiste, prévenez l'administrateur. (Détail technique : "
+             f"{store.describe(str(exc).splitlines()[0])[:200]})", icon=":material/error:")
+    st.stop()
 
 
 def bootstrap(page_title: str) -> Context:
@@ -81,6 +91,8 @@ def bootstrap(page_title: str) -> Context:
     cur = con.cursor()
     try:
         info = territoire.store_context(cur)
+    except duckdb.Error as exc:
+        _store_unreachable(store_path, exc)
     finally:
         cur.close()
     probe = Context(store_path, info["version"], None, "", info["donnees_au"] or date.today(), info["demo"], cfg)
