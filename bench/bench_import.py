@@ -1,4 +1,5 @@
-"""Import bench (issue 8), not part of the test run: `python bench/bench_import.py [--rows N] [--repeat K]`.
+"""Import bench (issue 8), not part of the test run:
+`python bench/bench_import.py [--rows N] [--repeat K] [--backend file|lake|both]`.
 
 A programmation file (`;`, decimal comma, UTF-8 with BOM as Excel's « CSV UTF-8 » writes it) is
 validated and committed into a fresh copy of the demo store; the time is reported as a ratio to
@@ -8,6 +9,12 @@ Windows-1252 (with €, œ, ’) is reported against the same baseline. Peak mem
 maximum resident set size (VmHWM), measured in a child process per case. With `--repeat K` every
 case runs K times (each in a fresh process and a fresh store copy) and the fastest run is kept:
 the machine is shared, so the best run is the least disturbed one. The load average is printed.
+
+`--backend lake` imports into a DuckLake instead (its catalog in a throwaway PostgreSQL started for
+the run, see lake_setup.py; each run on a fresh lake copied from the same demo store, its data
+files in the run's temporary folder), and reports `read_csv` into a table of a DuckLake for
+information; `--backend both` runs the file and lake cases alternately in one run and gives the
+ratio lake / file of each import.
 """
 
 from __future__ import annotations
@@ -51,7 +58,17 @@ def _child(case: str, path: str, store_path: str) -> None:
     from cdv_core import ingest, store
 
     start = time.perf_counter()
-    if case in ("duckdb", "duckdb_fichier"):
+    if case == "duckdb_lac":
+        # for information: a table of a new DuckLake (`store_path` its URL, CDV_DATA_PATH its folder)
+        store.install_lake_extensions()
+        start = time.perf_counter()  # the extensions' one-off copy is not part of the write
+        con = duckdb.connect()
+        con.execute("ATTACH '" + store_path.replace("'", "''") + "' AS lac (DATA_PATH '"
+                    + os.environ["CDV_DATA_PATH"].replace("'", "''") + "')")
+        con.execute("CREATE TABLE lac.t AS SELECT * FROM read_csv($p, delim = ';', header = true)", {"p": path})
+        out = {"lignes": con.execute("SELECT count(*) FROM lac.t").fetchall()[0][0]}
+        con.close()
+    elif case in ("duckdb", "duckdb_fichier"):
         # the reference: an in-memory table; for information, a table of a DuckDB file (persisted
         # like an import's rows; `store_path` is then a fresh file name)
         con = duckdb.connect() if case == "duckdb" else duckdb.connect(store_path)
@@ -73,22 +90,48 @@ def _child(case: str, path: str, store_path: str) -> None:
     print(json.dumps(out))
 
 
-def _run(case: str, path: Path, store_path: Path) -> dict:
-    res = subprocess.run([sys.executable, __file__, "--child", case, str(path), str(store_path)],
-                         capture_output=True, text=True, check=True)
+def _run(case: str, path: Path, store_path: str, env: dict | None = None) -> dict:
+    res = subprocess.run([sys.executable, __file__, "--child", case, str(path), store_path],
+                         capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+    if res.returncode != 0:
+        raise SystemExit(f"cas {case} en échec :\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def _best(case: str, path: Path, master: Path, work: Path, repeat: int) -> dict:
-    """The fastest of `repeat` runs (each import on a fresh copy of the store); peak = the largest."""
-    runs = []
-    for i in range(max(1, repeat)):
-        store_copy = work / f"store_{path.stem}_{i}.duckdb"
-        if case != "duckdb_fichier":  # that case creates a new, empty file
-            shutil.copy(master, store_copy)
-        runs.append(_run(case, path, store_copy))
-        store_copy.unlink(missing_ok=True)
-        Path(str(store_copy) + ".wal").unlink(missing_ok=True)
+class Stores:
+    """A fresh store per measured run: a copy of the master demo file, or a new DuckLake database
+    filled from it by `python -m cdv_core copier` (not timed); `empty` for the read_csv cases."""
+
+    def __init__(self, master: Path, work: Path, cluster=None):
+        self.master, self.work, self.cluster, self.count = master, work, cluster, 0
+
+    def run(self, case: str, backend: str, path: Path, *, empty: bool = False) -> dict:
+        self.count += 1
+        if backend == "file":
+            store_copy = self.work / f"store_{self.count}.duckdb"
+            if not empty:
+                shutil.copy(self.master, store_copy)
+            try:
+                return _run(case, path, str(store_copy))
+            finally:
+                store_copy.unlink(missing_ok=True)
+                Path(str(store_copy) + ".wal").unlink(missing_ok=True)
+        import lake_setup
+
+        name, data = f"banc_import_{self.count}", self.work / f"lac_{self.count}"
+        if empty:
+            self.cluster.create_database(name)
+            data.mkdir()
+        else:
+            lake_setup.copy_into_new_lake(self.cluster, name, self.master, data)
+        try:
+            return _run(case, path, self.cluster.lake_url(name), {"CDV_DATA_PATH": str(data)})
+        finally:
+            lake_setup.drop_lake(self.cluster, name, data)
+
+
+def _best(runs: list[dict]) -> dict:
+    """The fastest run; peak = the largest."""
     best = min(runs, key=lambda r: r["secondes"])
     return {**best, "pic_mo": max(r["pic_mo"] for r in runs)}
 
@@ -97,12 +140,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the fastest is kept")
+    parser.add_argument("--backend", choices=("file", "lake", "both"), default="file",
+                        help="store imported into: DuckDB file, DuckLake, or both in the same run")
     parser.add_argument("--child", nargs=3)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
+    backends = ["file", "lake"] if args.backend == "both" else [args.backend]
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    cluster = None
     try:
         frame = samples.programmation(args.rows, contracts=CONTRACTS, porteurs=2000)
         files = {"UTF-8 avec BOM": work / "programmation_utf8.csv", "Windows-1252": work / "programmation_cp1252.csv"}
@@ -111,19 +158,44 @@ def main() -> None:
         del frame
         master = work / "demo.duckdb"
         demo.build_store(master, scale="demo", seed=2024)
-        load_before = os.getloadavg()[0]
-        baseline = _best("duckdb", files["UTF-8 avec BOM"], master, work, args.repeat)
-        rows = [("DuckDB read_csv (référence)", baseline["secondes"], 1.0, baseline["pic_mo"], "table en mémoire")]
-        on_file = _best("duckdb_fichier", files["UTF-8 avec BOM"], master, work, args.repeat)
-        rows.append(("DuckDB read_csv vers un fichier (information)", on_file["secondes"],
-                     on_file["secondes"] / baseline["secondes"], on_file["pic_mo"], "table d'un fichier DuckDB"))
+        if "lake" in backends:
+            from cdv_core import pg_local
+
+            cluster = pg_local.start(work / "postgres")
+        stores = Stores(master, work, cluster)
+        utf8 = files["UTF-8 avec BOM"]
+        # (key, label, case, backend, file, empty store); run in rounds, so that a disturbance of
+        # the shared machine falls on every case alike
+        cases = [("ref", "DuckDB read_csv (référence)", "duckdb", "file", utf8, True)]
+        if "file" in backends:
+            cases.append(("csv_file", "DuckDB read_csv vers un fichier (information)", "duckdb_fichier", "file", utf8, True))
+        if "lake" in backends:
+            cases.append(("csv_lake", "DuckDB read_csv vers un DuckLake (information)", "duckdb_lac", "lake", utf8, True))
+        names = {"file": "fichier", "lake": "DuckLake"}
         for label, path in files.items():
-            r = _best("import", path, master, work, args.repeat)
-            rows.append((f"Import {label} (validation + écriture)", r["secondes"], r["secondes"] / baseline["secondes"],
-                         r["pic_mo"], f"dont validation {fmt.number(r['validation_s'], 1)} s, "
-                                      f"écriture {fmt.number(r['ecriture_s'], 1)} s"))
-        size = files["UTF-8 avec BOM"].stat().st_size / 1024 / 1024
-        print(f"Fichier : {fmt.integer(args.rows)} lignes, {fmt.number(size, 1)} Mo (UTF-8)")
+            for backend in backends:
+                cases.append((f"{label}/{backend}", f"Import {label} → {names[backend]}", "import", backend, path, False))
+        load_before = os.getloadavg()[0]
+        runs: dict[str, list[dict]] = {c[0]: [] for c in cases}
+        for _ in range(max(1, args.repeat)):
+            for key, _label, case, backend, path, empty in cases:
+                runs[key].append(stores.run(case, backend, path, empty=empty))
+        best = {key: _best(r) for key, r in runs.items()}
+        reference = best["ref"]["secondes"]
+        rows = []
+        for key, label, case, backend, path, _empty in cases:
+            r = best[key]
+            note = {"ref": "table en mémoire", "csv_file": "table d'un fichier DuckDB",
+                    "csv_lake": "table d'un DuckLake neuf"}.get(key, "")
+            if case == "import":
+                note = (f"dont validation {fmt.number(r['validation_s'], 1)} s, "
+                        f"écriture {fmt.number(r['ecriture_s'], 1)} s")
+                if backend == "lake" and f"{key.split('/')[0]}/file" in best:
+                    note += f" ; lac / fichier {fmt.number(r['secondes'] / best[key.split('/')[0] + '/file']['secondes'], 2)}×"
+            rows.append((label, r["secondes"], r["secondes"] / reference, r["pic_mo"], note))
+        size = utf8.stat().st_size / 1024 / 1024
+        print(f"Fichier : {fmt.integer(args.rows)} lignes, {fmt.number(size, 1)} Mo (UTF-8) ; "
+              f"base importée : {' et '.join(names[b] for b in backends)}")
         print(f"{'cas':<48} {'secondes':>9} {'ratio':>7} {'pic (Mo)':>9}  note")
         for label, seconds, ratio, peak, note in rows:
             print(f"{label:<48} {fmt.number(seconds, 2):>9} {fmt.number(ratio, 2):>7} {fmt.integer(peak):>9}  {note}")
@@ -131,6 +203,8 @@ def main() -> None:
         print(f"Charge moyenne (1 min) : {fmt.number(load_before, 2)} avant, {fmt.number(os.getloadavg()[0], 2)} après ; "
               f"meilleur de {args.repeat} passage(s) par cas.")
     finally:
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

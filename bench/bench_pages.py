@@ -2,14 +2,22 @@
 
 Builds the national-scale store (generation time and peak memory measured in a child process),
 then, for every page of the navigation, measures with AppTest the first script run (cold read
-cache) and the warm reruns, and prints a Markdown table to paste into docs/performance.md.
+cache), the warm reruns and a change of contract in the sidebar, and prints a Markdown table to
+paste into docs/performance.md.
 
-    python bench/bench_pages.py [--store bench/out/national.duckdb] [--rebuild] [--pages gouvernance ...]
+With `--backend lake` the same measures run on a DuckLake copy of the national file (catalog in a
+throwaway PostgreSQL under bench/out/lake/, see lake_setup.py); with `--backend both` on the file
+and on the lake in the same run, alternately (`--rounds` rounds, each backend in a fresh
+process, the median of the rounds kept), with the ratio lake / file per page (goal ≤ 1,5×).
+
+    python bench/bench_pages.py [--store bench/out/national.duckdb] [--rebuild] [--backend file|lake|both]
+                                [--rounds 3] [--pages gouvernance ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -21,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGETS = {"warm": 0.3, "first": 2.0, "generation": 60.0, "memory_mb": 1536}
+TARGETS = {"warm": 0.3, "first": 2.0, "generation": 60.0, "memory_mb": 1536, "lake_ratio": 1.5}
+DEFAULT_STORE = ROOT / "bench" / "out" / "national.duckdb"
+MEASURES = ("first", "warm", "contract")  # 1re exécution, relance (médiane), changement de contrat
 
 
 def build(store: Path) -> tuple[float, float]:
@@ -37,7 +47,39 @@ def build(store: Path) -> tuple[float, float]:
     return seconds, peak_mb
 
 
-def measure_pages(store: Path, only: list[str] | None, warm_runs: int) -> list[dict]:
+def national_file(store: Path, rebuild: bool = False) -> tuple[float, float] | None:
+    """Build the national file when asked or absent: the generation's (seconds, peak MB), or None."""
+    if rebuild or not store.exists():
+        return build(store)
+    return None
+
+
+def largest_contract(store: Path | str) -> str:
+    """The contract with the most QPV (the selection a change of contract picks): the heaviest
+    single-contract view, the same on every backend since the lake is a copy of the file."""
+    from cdv_core import store as store_mod
+
+    con = store_mod.open_store(store, read_only=True)
+    try:
+        return store_mod.scalar(con, "SELECT code_contrat FROM quartier GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    finally:
+        con.close()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_pages(store: Path | str, only: list[str] | None, warm_runs: int,
+                  contract: str | None = None) -> list[dict]:
+    """Every page (or `only`) in AppTest on `store` (a file path or a DuckLake URL), « Tous les
+    contrats »: first run with an empty read cache, median of `warm_runs` reruns, and, when
+    `contract` is given, the run after choosing that contract in the sidebar (its queries not
+    cached yet); then back to « Tous les contrats » (not measured)."""
     os.environ["CDV_STORE"] = str(store)
     os.chdir(ROOT)
     import logging
@@ -47,6 +89,7 @@ def measure_pages(store: Path, only: list[str] | None, warm_runs: int) -> list[d
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
 
+    from cdv_core.ui.context import ALL_CONTRACTS
     from cdv_core.ui.nav import PAGES
 
     rows = []
@@ -61,31 +104,113 @@ def measure_pages(store: Path, only: list[str] | None, warm_runs: int) -> list[d
         start = time.perf_counter()
         at.run()
         first = time.perf_counter() - start
+        errors = [e.value for e in at.exception]
         warm = []
         for _ in range(warm_runs):
             start = time.perf_counter()
             at.run()
             warm.append(time.perf_counter() - start)
-        errors = [e.value for e in at.exception]
-        rows.append({"page": spec.title, "first": first, "warm": statistics.median(warm), "errors": errors})
+        row = {"page": spec.title, "first": first, "warm": statistics.median(warm)}
+        if contract:
+            at.sidebar.selectbox(key="sidebar_contrat").set_value(contract)
+            start = time.perf_counter()
+            at.run()
+            row["contract"] = time.perf_counter() - start
+            errors += [e.value for e in at.exception]
+            at.sidebar.selectbox(key="sidebar_contrat").set_value(ALL_CONTRACTS)
+            at.run()
+        row["errors"] = sorted(set(errors))
+        rows.append(row)
+    return rows
+
+
+def small_query_ms(store: Path | str, runs: int = 50) -> float:
+    """Median time (ms) of the smallest read the app makes at every rerun (the store version,
+    on a fresh cursor as the app does): on a DuckLake, mostly the catalog's round trips."""
+    from cdv_core import store as store_mod
+
+    con = store_mod.open_store(store)  # as the app opens it (the measuring process has it open already)
+    try:
+        times = []
+        for _ in range(runs):
+            cur = con.cursor()
+            start = time.perf_counter()
+            store_mod.store_version(cur)
+            times.append((time.perf_counter() - start) * 1000)
+            cur.close()
+        return statistics.median(times)
+    finally:
+        con.close()
+
+
+def measure_in_child(store: Path | str, only: list[str] | None, warm_runs: int, contract: str | None) -> dict:
+    """`measure_pages` in a fresh process (its own caches, its own peak memory)."""
+    cmd = [sys.executable, __file__, "--child", str(store), "--warm-runs", str(warm_runs)]
+    if contract:
+        cmd += ["--contract", contract]
+    if only:
+        cmd += ["--pages", *only]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SystemExit(f"mesure impossible sur {store} :\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _median_rows(runs: list[dict]) -> list[dict]:
+    """Per page, the median over rounds of each measure; errors of every round."""
+    rows = []
+    for i, first in enumerate(runs[0]["rows"]):
+        row = {"page": first["page"], "errors": sorted({e for r in runs for e in r["rows"][i]["errors"]})}
+        for m in MEASURES:
+            if m in first:
+                row[m] = statistics.median(r["rows"][i][m] for r in runs)
+        rows.append(row)
     return rows
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--store", default=str(ROOT / "bench" / "out" / "national.duckdb"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", default=str(DEFAULT_STORE), help="the national DuckDB file (built if absent)")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--backend", choices=("file", "lake", "both"), default="file")
+    parser.add_argument("--rounds", type=int, default=3, help="measures per backend (fresh process each); median kept")
     parser.add_argument("--pages", nargs="*")
     parser.add_argument("--warm-runs", type=int, default=5)
+    parser.add_argument("--contract", help="contract chosen for the « changement de contrat » run "
+                                           "(default: the one with the most QPV)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    store = Path(args.store)
-    gen = None
-    if args.rebuild or not store.exists():
-        gen = build(store)
-    rows = measure_pages(store, args.pages, args.warm_runs)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.child:
+        rows = measure_pages(args.child, args.pages, args.warm_runs, args.contract)
+        peak = peak_rss_mb()
+        print(json.dumps({"rows": rows, "peak_mb": peak, "small_query_ms": small_query_ms(args.child)}))
+        return 0
+
+    from contextlib import nullcontext
 
     from cdv_core import fmt
+
+    store = Path(args.store)
+    gen = national_file(store, args.rebuild)
+    contract = args.contract or largest_contract(store)
+    backends = ["file", "lake"] if args.backend == "both" else [args.backend]
+    rounds = max(1, args.rounds)
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    if "lake" in backends:
+        import lake_setup
+
+        lake = lake_setup.national_lake(store)
+    else:
+        lake = nullcontext(None)
+    runs: dict[str, list[dict]] = {b: [] for b in backends}
+    with lake as lake_url:
+        targets = {"file": store, "lake": lake_url}
+        for _ in range(rounds):  # alternate the backends: a disturbance of the shared machine hits both
+            for backend in backends:
+                runs[backend].append(measure_in_child(targets[backend], args.pages, args.warm_runs, contract))
+    rows = {b: _median_rows(runs[b]) for b in backends}
+    peak = {b: max(r["peak_mb"] for r in runs[b]) for b in backends}
 
     def ok(value, target):
         return "oui" if value <= target else "**non**"
@@ -93,18 +218,55 @@ def main() -> int:
     def n(value, decimals):
         return fmt.number(value, decimals)
 
-    print(f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · base {store.name}")
+    names = {"file": "fichier DuckDB", "lake": "DuckLake (catalogue PostgreSQL local)"}
+    print(f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · base {store.name} · "
+          f"{' puis '.join(names[b] for b in backends)} · {rounds} passage(s) par base, médiane · "
+          f"changement de contrat vers {contract}")
+    print(f"Charge moyenne (1 min) : {n(load_before, 2)} avant, {n(os.getloadavg()[0], 2)} après ; "
+          f"durée {n(time.perf_counter() - started, 0)} s")
     if gen:
         print(f"\nGénération nationale : {n(gen[0], 1)} s (cible ≤ {TARGETS['generation']:.0f} s : "
               f"{ok(gen[0], TARGETS['generation'])}), mémoire max {n(gen[1], 0)} Mo "
               f"(cible ≤ {TARGETS['memory_mb']} Mo : {ok(gen[1], TARGETS['memory_mb'])})")
-    print(f"Mémoire max du processus de mesure des pages : {n(peak_mb, 0)} Mo "
-          f"(cible ≤ {TARGETS['memory_mb']} Mo : {ok(peak_mb, TARGETS['memory_mb'])})\n")
-    print("| page | 1re exécution (s) | ≤ 2 s | relance, médiane (s) | ≤ 0,3 s | erreurs |")
-    print("|---|---:|:-:|---:|:-:|---|")
-    for r in rows:
-        print(f"| {r['page']} | {n(r['first'], 2)} | {ok(r['first'], TARGETS['first'])} | {n(r['warm'], 3)} | "
-              f"{ok(r['warm'], TARGETS['warm'])} | {'; '.join(e[:80] for e in r['errors']) or '—'} |")
+    for b in backends:
+        small = statistics.median(r["small_query_ms"] for r in runs[b])
+        print(f"Mémoire max du processus de mesure ({names[b]}) : {n(peak[b], 0)} Mo "
+              f"(cible ≤ {TARGETS['memory_mb']} Mo : {ok(peak[b], TARGETS['memory_mb'])}) ; "
+              f"plus petite lecture (version de la base) : {n(small, 1)} ms")
+    print()
+    if len(backends) == 1:
+        print("| page | 1re exécution (s) | ≤ 2 s | relance, médiane (s) | ≤ 0,3 s | changement de contrat (s) | erreurs |")
+        print("|---|---:|:-:|---:|:-:|---:|---|")
+        for r in rows[backends[0]]:
+            print(f"| {r['page']} | {n(r['first'], 2)} | {ok(r['first'], TARGETS['first'])} | {n(r['warm'], 3)} | "
+                  f"{ok(r['warm'], TARGETS['warm'])} | {n(r['contract'], 2)} | "
+                  f"{'; '.join(e[:80] for e in r['errors']) or '—'} |")
+        return 0
+
+    goal = TARGETS["lake_ratio"]
+    labels = {"first": "1re exécution", "warm": "relance (médiane)", "contract": "changement de contrat"}
+    head = " | ".join(f"{labels[m]} : fichier (s) | lac (s) | lac / fichier" for m in MEASURES)
+    print(f"| page | {head} | erreurs |")
+    print("|---|" + "---:|---:|---:|" * len(MEASURES) + "---|")
+    totals = {b: {m: 0.0 for m in MEASURES} for b in backends}
+    for f, k in zip(rows["file"], rows["lake"]):
+        cells = []
+        for m in MEASURES:
+            totals["file"][m] += f[m]
+            totals["lake"][m] += k[m]
+            ratio = k[m] / f[m]
+            mark = f"{n(ratio, 2)}×" if ratio <= goal else f"**{n(ratio, 2)}×**"
+            digits = 3 if m == "warm" else 2
+            cells.append(f"{n(f[m], digits)} | {n(k[m], digits)} | {mark}")
+        errors = "; ".join(e[:80] for e in sorted(set(f["errors"]) | set(k["errors"]))) or "—"
+        print(f"| {f['page']} | {' | '.join(cells)} | {errors} |")
+    cells = []
+    for m in MEASURES:
+        digits = 3 if m == "warm" else 2
+        cells.append(f"{n(totals['file'][m], digits)} | {n(totals['lake'][m], digits)} | "
+                     f"{n(totals['lake'][m] / totals['file'][m], 2)}×")
+    print(f"| **toutes les pages** | {' | '.join(cells)} | |")
+    print(f"\nObjectif : lac / fichier ≤ {n(goal, 1)}× par page ; en gras, les rapports au-delà.")
     return 0
 
 
