@@ -140,13 +140,19 @@ def _item_cibles(cur, contrat) -> pl.DataFrame:
              SELECT code_objectif, code_contrat, code_qp FROM objectif
              WHERE $contrat IS NULL OR code_contrat = $contrat),
            linked AS (SELECT DISTINCT oi.code_objectif FROM objectif_indicateur oi SEMI JOIN o USING (code_objectif)),
+           -- two small sides joined on (indicator, contract), materialised: without table statistics
+           -- (a DuckLake) the planner joined targets to every objective of the contract first (8 M rows)
+           oo AS MATERIALIZED (
+             SELECT o.code_objectif, o.code_contrat, o.code_qp, oi.code_indicateur
+             FROM o JOIN objectif_indicateur oi USING (code_objectif)),
+           tq AS MATERIALIZED (
+             SELECT t.code_indicateur, t.code_qp, q.code_contrat
+             FROM cible_indicateur t JOIN quartier q USING (code_qp)
+             WHERE t.valeur_reference IS NOT NULL AND t.valeur_cible IS NOT NULL),
            good AS (
-             SELECT DISTINCT o.code_objectif
-             FROM o JOIN objectif_indicateur oi USING (code_objectif)
-             JOIN cible_indicateur t ON t.code_indicateur = oi.code_indicateur
-             JOIN quartier q ON q.code_qp = t.code_qp AND q.code_contrat = o.code_contrat
-             WHERE t.valeur_reference IS NOT NULL AND t.valeur_cible IS NOT NULL
-               AND (o.code_qp IS NULL OR t.code_qp = o.code_qp))
+             SELECT DISTINCT oo.code_objectif
+             FROM oo JOIN tq ON tq.code_indicateur = oo.code_indicateur AND tq.code_contrat = oo.code_contrat
+             WHERE oo.code_qp IS NULL OR tq.code_qp = oo.code_qp)
            SELECT c.code_contrat, count(o.code_objectif) AS total,
                   count(g.code_objectif) AS n_ok,
                   count(o.code_objectif) FILTER (WHERE l.code_objectif IS NULL) AS sans_indicateur,
