@@ -91,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
         print("Écriture en cours…", flush=True)
         try:
             id_import = commit_import(con, analysis, auteur=_user(), replace_scope=args.remplacer)
+        except store.WriteConflict:
+            print("Quelqu'un a modifié ces données pendant l'import, à plusieurs reprises : rien n'a été "
+                  "enregistré. Relancez la commande.")
+            return 1
         except store.StoreError as exc:
             print(exc)
             return 1
