@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -408,85 +409,89 @@ def _apply(cur: duckdb.DuckDBPyConnection, number: int, sql: str, applied: set[i
         _bump_version(cur)
 
 
+class _Reference(NamedTuple):
+    """What a new DuckLake needs, read off an in-memory DuckDB migrated by every shipped
+    migration: the same schemas and tables (NOT NULL and defaults kept; keys, checks and
+    sequences left out), the rules that stand for the left-out keys and checks, and the rows
+    the migrations themselves wrote (version, ledger, log)."""
+
+    schemas: tuple[str, ...]
+    ddl: tuple[str, ...]
+    rules: tuple[str, ...]
+    seed: dict
+
+
 @functools.cache
-def _reference_schema() -> tuple[tuple[str, str, str], ...]:
-    """The schema every shipped migration builds, read off an in-memory DuckDB: per table,
-    (schema, name, CREATE TABLE statement without keys, checks or sequences), for a new
-    DuckLake; `_lake_rules` stands for what is left out."""
+def _reference() -> _Reference:
     ref = duckdb.connect()
     try:
         migrate(ref)
-        tables = []
-        for schema, name in ref.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                "ORDER BY schema_name, table_name").fetchall():
-            keys = {c for cols in ref.execute(
-                "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = $s AND table_name = $t "
-                "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", {"s": schema, "t": name}).fetchall() for c in cols[0]}
-            columns = []
-            for column, data_type, nullable, default in ref.execute(
-                    "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
-                    "WHERE schema_name = $s AND table_name = $t ORDER BY column_index", {"s": schema, "t": name}).fetchall():
-                text = f"{column} {data_type}"
-                if not nullable or column in keys:
-                    text += " NOT NULL"
-                if default is not None and "nextval" not in default:
-                    text += f" DEFAULT {default}"
-                columns.append(text)
-            tables.append((schema, name, f"CREATE TABLE {schema}.{name} ({', '.join(columns)})"))
-        return tuple(tables)
+        schemas = tuple(r[0] for r in ref.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
+            "AND NOT internal AND schema_name <> 'main' ORDER BY 1").fetchall())
+        ddl = tuple(_table_ddl(ref, schema, name) for schema, name in ref.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "ORDER BY schema_name, table_name").fetchall())
+        seed = {t: ref.sql(f"SELECT * FROM {t}").to_arrow_table()
+                for t in ("store_meta", "schema_migration", "journal_ecriture")}
+        return _Reference(schemas, ddl, _constraint_rules(ref), seed)
     finally:
         ref.close()
 
 
-@functools.cache
-def _lake_rules() -> tuple[str, ...]:
-    """The file's PRIMARY KEY, UNIQUE and CHECK constraints as rules (DuckLake has none): one
-    query per table and kind, checked before COMMIT like the other rules."""
-    ref = duckdb.connect()
-    try:
-        migrate(ref)
-        rules = []
-        for table, kind, columns, expressions in ref.execute(
-                "SELECT table_name, constraint_type, list(constraint_column_names), list(expression) "
-                "FROM duckdb_constraints() WHERE schema_name = 'main' "
-                "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK') GROUP BY ALL ORDER BY ALL").fetchall():
-            if kind == "CHECK":
-                first = scalar(ref, "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND column_index = 1",
-                               {"t": table})
-                cases = " ".join(f"WHEN NOT ({e}) THEN '{e.replace(chr(39), chr(39) * 2)}'" for e in expressions)
-                rules.append(f"SELECT '{table} ' || coalesce(CAST({first} AS VARCHAR), '?') || ' : règle « ' "
-                             f"|| CASE {cases} END || ' » non respectée' FROM {table} "
-                             f"WHERE " + " OR ".join(f"NOT ({e})" for e in expressions))
-            else:
-                for cols in columns:
-                    key = ", ".join(cols)
-                    shown = " || ' / ' || ".join(f"CAST({c} AS VARCHAR)" for c in cols)
-                    rules.append(f"SELECT '{table} ' || {shown} || ' : présent plusieurs fois' "
-                                 f"FROM {table} GROUP BY {key} HAVING count(*) > 1")
-        return tuple(rules)
-    finally:
-        ref.close()
+def _table_ddl(ref: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
+    """CREATE TABLE without keys, checks or sequences (DuckLake has none); key columns NOT NULL."""
+    keys = {c for cols in ref.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = $s AND table_name = $t "
+        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", {"s": schema, "t": name}).fetchall() for c in cols[0]}
+    columns = []
+    for column, data_type, nullable, default in ref.execute(
+            "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
+            "WHERE schema_name = $s AND table_name = $t ORDER BY column_index", {"s": schema, "t": name}).fetchall():
+        text = f"{column} {data_type}"
+        if not nullable or column in keys:
+            text += " NOT NULL"
+        if default is not None and "nextval" not in default:
+            text += f" DEFAULT {default}"
+        columns.append(text)
+    return f"CREATE TABLE {schema}.{name} ({', '.join(columns)})"
+
+
+def _constraint_rules(ref: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The file's PRIMARY KEY, UNIQUE and CHECK constraints as rules: one query per table and
+    kind, checked before COMMIT like the other rules."""
+    rules = []
+    for table, kind, columns, expressions in ref.execute(
+            "SELECT table_name, constraint_type, list(constraint_column_names), list(expression) "
+            "FROM duckdb_constraints() WHERE schema_name = 'main' "
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK') GROUP BY ALL ORDER BY ALL").fetchall():
+        if kind == "CHECK":
+            first = scalar(ref, "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND column_index = 1",
+                           {"t": table})
+            cases = " ".join(f"WHEN NOT ({e}) THEN '{e.replace(chr(39), chr(39) * 2)}'" for e in expressions)
+            rules.append(f"SELECT '{table} ' || coalesce(CAST({first} AS VARCHAR), '?') || ' : règle « ' "
+                         f"|| CASE {cases} END || ' » non respectée' FROM {table} "
+                         f"WHERE " + " OR ".join(f"NOT ({e})" for e in expressions))
+        else:
+            for cols in columns:
+                key = ", ".join(cols)
+                shown = " || ' / ' || ".join(f"CAST({c} AS VARCHAR)" for c in cols)
+                rules.append(f"SELECT '{table} ' || {shown} || ' : présent plusieurs fois' "
+                             f"FROM {table} GROUP BY {key} HAVING count(*) > 1")
+    return tuple(rules)
 
 
 def _create_lake_schema(cur: duckdb.DuckDBPyConnection) -> None:
     """Give a new DuckLake the schema of every shipped migration, in one transaction: the same
-    tables and columns as a file, its keys and checks kept as rules (`_lake_rules`)."""
-    ref = duckdb.connect()
-    try:
-        migrate(ref)
-        seed = {t: ref.sql(f"SELECT * FROM {t}").to_arrow_table() for t in ("store_meta", "schema_migration", "journal_ecriture")}
-        schemas = [r[0] for r in ref.execute("SELECT schema_name FROM duckdb_schemas() WHERE database_name = "
-                                             "current_database() AND NOT internal AND schema_name <> 'main'").fetchall()]
-    finally:
-        ref.close()
+    tables and columns as a file, its keys and checks kept as rules (`_Reference.rules`)."""
+    reference = _reference()
     with plain_transaction(cur):
-        for schema in schemas:
+        for schema in reference.schemas:
             check_identifier(schema)
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        for _, _, ddl in _reference_schema():
+        for ddl in reference.ddl:
             cur.execute(ddl)
-        for table, rows in seed.items():
+        for table, rows in reference.seed.items():
             cur.register("_seed", rows)
             cur.execute(f"INSERT INTO {table} SELECT * FROM _seed")
             cur.unregister("_seed")
@@ -617,6 +622,20 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
         cur.close()
 
 
+def retrying(call, *, retry_on: type[BaseException] | tuple[type[BaseException], ...], attempts: int = 6,
+             pause: float = 0.05):
+    """`call()`, run again after `retry_on` with a growing, jittered pause; the last attempt's
+    error reaches the caller."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except retry_on:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(pause * 2 ** attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
 def retry_on_conflict(fn=None, /, *, attempts: int = 6):
     """Run a write function again when another writer committed first (WriteConflict).
 
@@ -626,14 +645,7 @@ def retry_on_conflict(fn=None, /, *, attempts: int = 6):
     def decorate(write):
         @functools.wraps(write)
         def run(*args, **kwargs):
-            for attempt in range(attempts):
-                try:
-                    return write(*args, **kwargs)
-                except WriteConflict:
-                    if attempt == attempts - 1:
-                        raise
-                    time.sleep(0.05 * 2 ** attempt * (1 + random.random()))
-            raise AssertionError("unreachable")
+            return retrying(lambda: write(*args, **kwargs), retry_on=WriteConflict, attempts=attempts)
         return run
     return decorate(fn) if fn is not None else decorate
 
@@ -754,7 +766,7 @@ def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
     tables (see `transaction`)."""
     problems: list[str] = []
     tables = None if written is None else set(written)
-    rules = _INTEGRITY_RULES + _lake_rules() if on_lake(cur) else _INTEGRITY_RULES
+    rules = _INTEGRITY_RULES + _reference().rules if on_lake(cur) else _INTEGRITY_RULES
     for rule in rules:
         if tables is not None and not tables & rule_tables(rule):
             continue

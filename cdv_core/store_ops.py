@@ -134,18 +134,13 @@ def maintenance(target: Path | str, *, keep_days: int = 7) -> list[str]:
         con.close()
 
 
-def _with_retries(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, attempts: int = 6):
+
+def _with_retries(cur: duckdb.DuckDBPyConnection, sql: str, params: dict):
     """One maintenance step; the app's writes may commit meanwhile (PostgreSQL then refuses the
     step's catalog update): it runs again, and after the last attempt says so in French."""
-    import random
-    import time
-
-    for attempt in range(attempts):
-        try:
-            return store.scalar(cur, sql, params)
-        except duckdb.Error as exc:
-            if attempt == attempts - 1:
-                raise store.StoreError("La maintenance n'a pas pu se faire pendant que l'application écrivait ; "
-                                       "relancez-la plus tard (rien n'a été perdu). (Détail technique : "
-                                       f"{store.describe(str(exc).splitlines()[0])[:200]})") from exc
-            time.sleep(0.2 * 2 ** attempt * (1 + random.random()))
+    try:
+        return store.retrying(lambda: store.scalar(cur, sql, params), retry_on=duckdb.Error, pause=0.2)
+    except duckdb.Error as exc:
+        raise store.StoreError("La maintenance n'a pas pu se faire pendant que l'application écrivait ; "
+                               "relancez-la plus tard (rien n'a été perdu). (Détail technique : "
+                               f"{store.describe(str(exc).splitlines()[0])[:200]})") from exc
