@@ -36,6 +36,10 @@ sys.path.insert(0, str(ROOT))
 from cdv_core import demo, fmt  # noqa: E402
 from cdv_core.ingest import samples  # noqa: E402
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 CONTRACTS = {"CV-DEMO-VERM": ["QN00281M", "QN00282M"], "CV-DEMO-BRE": ["QN06081M"], "CV-DEMO-MONT": ["QN08081M"]}
 
 
@@ -81,7 +85,7 @@ def _child(case: str, path: str, store_path: str) -> None:
         t_valid = time.perf_counter() - start
         if not analysis.ok:
             raise SystemExit(f"fichier refusé : {analysis.problems.head(5)}")
-        ingest.commit(con, analysis, auteur="bench")
+        ingest.commit(con, analysis, user=LOCAL)
         out = {"lignes": analysis.nb_lignes, "validation_s": t_valid, "encodage": analysis.encoding,
                "ecriture_s": time.perf_counter() - start - t_valid}
         con.close()

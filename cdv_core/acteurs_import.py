@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cdv_core import store
+from cdv_core import access, store
 from cdv_core.domain import identifiers
 from cdv_core.ingest.commit import commit
 from cdv_core.ingest.pipeline import Analysis, Load
@@ -207,10 +207,11 @@ def loads(cur: duckdb.DuckDBPyConnection, report: Report) -> list[Load]:
 
 
 @store.retry_on_conflict
-def write(con: duckdb.DuckDBPyConnection, report: Report, *, fichier: str | None = None,
-          empreinte: str | None = None, auteur: str | None = None) -> dict:
+def write(con: duckdb.DuckDBPyConnection, report: Report, *, user: access.User, fichier: str | None = None,
+          empreinte: str | None = None) -> dict:
     """Write the validated posts through the import pipeline's commit (one checked transaction,
-    logged, with what a rollback needs); returns the diff counts."""
+    logged, with what a rollback needs); returns the diff counts. The list is national: an
+    administrator imports it (see `access`)."""
     if not report.ok:
         raise store.StoreError("Le fichier contient des erreurs : rien n'a été importé.")
     cur = con.cursor()
@@ -222,12 +223,12 @@ def write(con: duckdb.DuckDBPyConnection, report: Report, *, fichier: str | None
     analysis = Analysis(fichier=fichier or "", empreinte=empreinte or "", taille=0, kind=TYPE_IMPORT,
                         kind_label="Liste nationale des adultes-relais", nb_lignes=report.nb_lignes, loads=rows)
     # one attempt of the commit: on a conflict this whole function runs again, loads read anew
-    commit.__wrapped__(con, analysis, auteur=auteur)
+    commit.__wrapped__(con, analysis, user=user)
     return counts
 
 
-def import_file(con: duckdb.DuckDBPyConnection, data: bytes | str | Path, *, filename: str = "",
-                auteur: str | None = None) -> tuple[Report, dict | None]:
+def import_file(con: duckdb.DuckDBPyConnection, data: bytes | str | Path, *, user: access.User,
+                filename: str = "") -> tuple[Report, dict | None]:
     """Read, validate and (when valid) write a national adulte-relais list. Returns the report
     and the diff counts (None when nothing was written)."""
     raw = Path(data).read_bytes() if isinstance(data, (str, Path)) else data
@@ -235,18 +236,25 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes | str | Path, *, fil
     report = check(raw, filename=filename)
     if not report.ok:
         return report, None
-    counts = write(con, report, fichier=filename, empreinte=hashlib.sha256(raw).hexdigest(), auteur=auteur)
+    counts = write(con, report, user=user, fichier=filename, empreinte=hashlib.sha256(raw).hexdigest())
     return report, counts
 
 
 @store.retry_on_conflict
-def attach_contract(con: duckdb.DuckDBPyConnection, *, code_cv_2015: str, code_contrat: str | None) -> None:
+def attach_contract(con: duckdb.DuckDBPyConnection, *, user: access.User, code_cv_2015: str,
+                    code_contrat: str | None) -> None:
     """Attach a 2015-generation contract code to a 2024 contract (None: detach). The posts
-    carrying that code then count in the contract. One checked transaction."""
+    carrying that code then count in the contract. One checked transaction; `user` must write
+    the new contract and the one the code was attached to."""
     code = (code_cv_2015 or "").strip()
     if not code:
         raise store.StoreError("Choisissez un code de contrat 2015 (par exemple CV049).")
-    with store.transaction(con, written={"correspondance_contrat"}) as cur:
+    audit = store.Audit(user.label, "Code 2015 rattaché" if code_contrat else "Code 2015 détaché",
+                        detail={"code 2015": code, "contrat": code_contrat})
+    with store.transaction(con, written={"correspondance_contrat"}, audit=audit) as cur:
+        audit.contrats = {code_contrat, *(r[0] for r in cur.execute(
+            "SELECT code_contrat FROM correspondance_contrat WHERE code_cv_2015 = $code", {"code": code}).fetchall())} - {None}
+        access.require(cur, user, access.WRITE, contrats=audit.contrats)
         if code_contrat is None:
             cur.execute("DELETE FROM correspondance_contrat WHERE code_cv_2015 = $code", {"code": code})
         else:

@@ -938,7 +938,7 @@ def _extensions() -> list[tuple[str, object]]:
 
 def write_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> None:
     """Insert the frames into the store in one checked transaction."""
-    with store.transaction(con) as cur:
+    with store.transaction(con, audit=store.Audit("démonstration", "Territoire de démonstration créé")) as cur:
         tables = set(store.table_names(cur))
         for table, frame in frames.items():
             if table not in tables:  # identifiers come from the store's own catalogue only
@@ -977,7 +977,7 @@ def build_store(target: Path | str, *, scale: str = "demo", seed: int = 2024) ->
 
 def _fill(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], scale: str, seed: int, params) -> None:
     write_frames(con, frames)
-    with store.transaction(con, check=False) as cur:
+    with store.transaction(con, check=False, audit=store.Audit("démonstration", "Territoire de démonstration créé")) as cur:
         store.set_meta(cur, "demo", scale)
         store.set_meta(cur, "demo_seed", str(seed))
         store.set_meta(cur, "donnees_au", params.reference_date.isoformat())

@@ -29,10 +29,27 @@ SETTINGS: tuple[Setting, ...] = (
             "Tolérance (jours) au-delà de la cadence attendue avant de signaler une instance en retard."),
     Setting("CDV_INDICATOR_MAX_AGE_MONTHS", "24",
             "Âge maximal (mois) de la dernière valeur d'un indicateur avant qu'elle soit jugée ancienne."),
+    Setting("CDV_AUTH", "aucune",
+            "Identification : « aucune » (pas de connexion : toute personne qui ouvre l'application peut modifier les "
+            "données ; démonstration, poste isolé), « oidc » (connexion OpenID Connect, par exemple ProConnect ou "
+            "Keycloak, réglée dans .streamlit/secrets.toml) ou « entete » (derrière un mandataire inverse qui "
+            "authentifie et transmet l'adresse électronique dans un en-tête). Voir docs/acces.md."),
+    Setting("CDV_AUTH_ENTETE", "X-Forwarded-Email",
+            "Mode « entete » seulement : nom de l'en-tête HTTP qui porte l'adresse électronique de la personne "
+            "connectée. À n'utiliser que si l'application n'est joignable qu'à travers ce mandataire."),
+    Setting("CDV_UTILISATEUR", "",
+            "Mode « aucune » : nom sous lequel les modifications sont enregistrées (défaut : l'utilisateur du système)."),
+    Setting("CDV_CONTACT", "",
+            "Qui contacter pour obtenir un accès (affiché à une personne connectée sans droits) ; défaut : "
+            "les administrateurs de la base."),
+    Setting("CDV_SEUIL_SECRET", "11",
+            "Seuil du secret statistique : pour le rôle partenaire et les exports publiables, un effectif de "
+            "personnes inférieur à ce seuil s'affiche « < seuil »."),
     Setting("CDV_MAX_UPLOAD_MB", "50",
             "Taille maximale (Mo) d'un fichier déposé sur l'écran « Mise à jour des données » (200 au plus ; "
             "la ligne de commande accepte 200 Mo)."),
 )
+AUTH_MODES = ("aucune", "oidc", "entete")
 UPLOAD_CEILING_MB = 200  # .streamlit/config.toml server.maxUploadSize: the server refuses above, in English
 
 
@@ -47,6 +64,11 @@ class Settings:
     cadence_tolerance_days: int = field(default_factory=lambda: _int("CDV_CADENCE_TOLERANCE_DAYS", 0, 365))
     indicator_max_age_months: int = field(default_factory=lambda: _int("CDV_INDICATOR_MAX_AGE_MONTHS", 1, 240))
     max_upload_mb: int = field(default_factory=lambda: _int("CDV_MAX_UPLOAD_MB", 1, UPLOAD_CEILING_MB))
+    auth: str = field(default_factory=lambda: _choice("CDV_AUTH", AUTH_MODES))
+    auth_header: str = field(default_factory=lambda: _get("CDV_AUTH_ENTETE").strip())
+    local_user: str = field(default_factory=lambda: _get("CDV_UTILISATEUR").strip())
+    contact: str = field(default_factory=lambda: _get("CDV_CONTACT").strip())
+    secret_threshold: int = field(default_factory=lambda: _int("CDV_SEUIL_SECRET", 1, 1000))
 
 
 def _get(env: str) -> str:
@@ -66,8 +88,16 @@ def _int(env: str, low: int, high: int) -> int:
     return value
 
 
+def _choice(env: str, choices: tuple[str, ...]) -> str:
+    text = _get(env).strip().lower()
+    if text not in choices:
+        raise SettingError(f"Réglage {env} : « {text} » n'est pas accepté ; attendu : {', '.join(choices)}. "
+                           "Corrigez la variable d'environnement puis relancez l'application.")
+    return text
+
+
 def load() -> Settings:
     return Settings()
 
 
-__all__ = ["SETTINGS", "UPLOAD_CEILING_MB", "Setting", "SettingError", "Settings", "load"]
+__all__ = ["AUTH_MODES", "SETTINGS", "UPLOAD_CEILING_MB", "Setting", "SettingError", "Settings", "load"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import os
 import random
 import re
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -529,13 +531,44 @@ def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
 _UNLOGGED = frozenset({"store_meta", "journal_ecriture", "import_log", "import_annulation", "import_correspondance"})
 
 
-def _log_write(cur: duckdb.DuckDBPyConnection, written: Iterable[str] | None, import_id: int | None) -> None:
-    """Record the tables of this write under the new store version (one row each); not before
-    migration 0006 has made the log (the migrations themselves, and tests of older stores)."""
+@dataclass
+class Audit:
+    """Who wrote what, for the log of writes (`journal_ecriture`, the « Historique des
+    modifications »). The writer may fill `contrats` and `detail` as it goes: they are read at
+    COMMIT, like `written`."""
+
+    auteur: str                                  # the acting user's label (`access.User.label`)
+    operation: str                               # in French: « Import n° 12 (actions.csv) », « Jalon ajouté »…
+    contrats: set[str] = field(default_factory=set)
+    detail: dict = field(default_factory=dict)   # keys and counts (JSON in the log)
+
+
+def _log_write(cur: duckdb.DuckDBPyConnection, written: Iterable[str] | None, import_id: int | None,
+               audit: Audit | None) -> None:
+    """Record the tables of this write under the new store version (one row each, or one row
+    « — » for a write of bookkeeping only), with who and what when the schema has the audit
+    columns (migration 0007); nothing before migration 0006 has made the log."""
     tables = ["*"] if written is None else sorted(set(written) - _UNLOGGED)
-    if tables and "journal_ecriture" in table_names(cur):
-        cur.execute("INSERT INTO journal_ecriture SELECT $v, $h, t, $i FROM unnest($t) AS u(t)",
-                    {"v": store_version(cur), "h": datetime.now(), "t": tables, "i": import_id})
+    if "journal_ecriture" not in table_names(cur):
+        return
+    columns = {r[0] for r in cur.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                                         "AND schema_name = 'main' AND table_name = 'journal_ecriture'").fetchall()}
+    if "auteur" not in columns:
+        if tables:
+            cur.execute("INSERT INTO journal_ecriture SELECT $v, $h, t, $i FROM unnest($t) AS u(t)",
+                        {"v": store_version(cur), "h": datetime.now(), "t": tables, "i": import_id})
+        return
+    if not tables and audit is None:
+        return
+    cur.execute("INSERT INTO journal_ecriture (version_store, horodatage, nom_table, id_import, auteur, operation, "
+                "contrats, detail) SELECT $v, $h, t, $i, $a, $o, $c, $d FROM unnest($t) AS u(t)",
+                {"v": store_version(cur), "h": datetime.now(), "t": tables or [_NO_TABLE], "i": import_id,
+                 "a": audit.auteur if audit else None, "o": audit.operation if audit else None,
+                 "c": ",".join(sorted(audit.contrats)) if audit and audit.contrats else None,
+                 "d": json.dumps(audit.detail, ensure_ascii=False, default=str) if audit and audit.detail else None})
+
+
+_NO_TABLE = "—"  # a logged write that changed only bookkeeping (e.g. the users)
 
 
 def _is_conflict(exc: BaseException) -> bool:
@@ -582,7 +615,7 @@ def _commit(cur: duckdb.DuckDBPyConnection) -> None:
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
                 written: Iterable[str] | None = None,
-                import_id: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+                import_id: int | None = None, audit: Audit | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """One committed write: BEGIN, the caller's statements, integrity checks, version bump, the
     log of writes (`journal_ecriture`), COMMIT.
 
@@ -590,7 +623,8 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
     checked (the others cannot have changed), and the log names them. It is read at COMMIT, so
     a caller may add tables to the set as it goes. Default: every rule, and the log says '*'
     (any table), which forbids rolling back any earlier import. `import_id`: the import this
-    write commits or rolls back (see `ingest.commit.rollback`).
+    write commits or rolls back (see `ingest.commit.rollback`). `audit`: who and what, for the
+    log (every write of the app and the command line gives one).
     Any exception (including a broken rule) rolls everything back. Another writer that
     committed first raises WriteConflict: nothing of this write is kept (see `retry_on_conflict`).
     """
@@ -604,7 +638,7 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
                 if problems:
                     raise IntegrityError(problems)
             _bump_version(cur)
-            _log_write(cur, written, import_id)
+            _log_write(cur, written, import_id, audit)
         except BaseException as exc:
             try:
                 cur.execute("ROLLBACK")
@@ -664,6 +698,15 @@ _INTEGRITY_RULES: tuple[str, ...] = (
               || ' : présente plusieurs fois'
        FROM valeur_indicateur GROUP BY code_indicateur, type_territoire, code_territoire, date_valeur
        HAVING count(*) > 1""",
+    # --- accounts (migration 0007) ---
+    """SELECT 'utilisateur ' || email || ' : présent plusieurs fois'
+       FROM utilisateur GROUP BY email HAVING count(*) > 1""",
+    """SELECT 'utilisateur ' || email || ' : rôle « ' || role || ' » inconnu'
+       FROM utilisateur WHERE role NOT IN ('lecteur', 'partenaire', 'chef_de_projet', 'administrateur')""",
+    """SELECT 'utilisateur ' || x.email || ' : contrat ' || x.code_contrat || ' inconnu ou compte absent'
+       FROM utilisateur_contrat x
+       WHERE NOT EXISTS (SELECT 1 FROM contrat c WHERE c.code_contrat = x.code_contrat)
+          OR NOT EXISTS (SELECT 1 FROM utilisateur u WHERE u.email = x.email)""",
     # --- references and periods ---
     """SELECT 'quartier ' || q.code_qp || ' : contrat ' || q.code_contrat || ' inconnu'
        FROM quartier q ANTI JOIN contrat c USING (code_contrat)""",

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import acteurs_import, fmt, store, ui
+from cdv_core import access, acteurs_import, fmt, ui
 from cdv_core.domain import model
 from cdv_core.queries import acteurs as q
 from cdv_core.queries import territoire
@@ -319,9 +319,13 @@ else:
                  "code_tiers, raison_sociale, annee, montant, code_cv, insee_dep, insee_reg). Les codes de contrat "
                  "de la génération 2015 (CV001…) sont conservés sur chaque poste et comptés à part : ils ne "
                  "correspondent pas aux contrats 2024.")
-        french_uploader_style()
-        upload = st.file_uploader("Liste nationale des adultes-relais", type=["json", "csv"],
-                                  key=f"acteurs_upload_{st.session_state.get('acteurs_upload_n', 0)}")
+        upload = None
+        if ctx.user.can(access.NATIONAL):
+            french_uploader_style()
+            upload = st.file_uploader("Liste nationale des adultes-relais", type=["json", "csv"],
+                                      key=f"acteurs_upload_{st.session_state.get('acteurs_upload_n', 0)}")
+        else:
+            st.caption("Seul un administrateur importe cette liste nationale.")
         if upload is not None:
             raw = upload.getvalue()
             # The check parses the whole file: once per file content, not on every rerun.
@@ -339,20 +343,14 @@ else:
                 st.write(f"{fmt.plural(report.posts.height, 'poste')} prêts à importer "
                          f"({fmt.plural(report.nb_lignes, 'ligne')} lues).")
                 if st.button("Importer", key="acteurs_importer", icon=":material/upload:"):
-                    try:
-                        with ui.write_lock:
-                            counts = acteurs_import.write(
-                                ui.connection(ctx.store_path), report, fichier=upload.name,
-                                empreinte=digest)
-                    except store.StoreError as exc:
-                        st.error(str(exc), icon=":material/error:")
-                    else:
+                    def _reset(_):
                         st.session_state["acteurs_upload_n"] = st.session_state.get("acteurs_upload_n", 0) + 1
                         st.session_state.pop("acteurs_upload_check", None)
-                        st.toast(f"Import terminé : {fmt.integer(counts['nouveaux'])} nouveaux, "
-                                 f"{fmt.integer(counts['modifies'])} modifiés, {fmt.integer(counts['inchanges'])} inchangés.",
-                                 icon=":material/check_circle:")
-                        st.rerun()
+
+                    ui.write(ctx, acteurs_import.write, report, fichier=upload.name, empreinte=digest, on_success=_reset,
+                             success=lambda counts: (f"Import terminé : {fmt.integer(counts['nouveaux'])} nouveaux, "
+                                                     f"{fmt.integer(counts['modifies'])} modifiés, "
+                                                     f"{fmt.integer(counts['inchanges'])} inchangés."))
         import_year = st.number_input("Année de la liste", min_value=2014, max_value=2035, value=2023, step=1,
                                       key="acteurs_annee_liste")
         per_code = ui.cached(ctx, q.posts_by_code_2015, annee=int(import_year))
@@ -366,19 +364,15 @@ else:
             download_buttons(per_code, basename=f"adultes_relais_par_code_{int(import_year)}", key="acteurs_dl_codes")
             contracts = ui.cached(ctx, territoire.contracts)
             contract_labels = dict(zip(contracts["code_contrat"].to_list(), contracts["libelle"].to_list()))
-            with st.form("acteurs_rattachement", border=True):
-                st.markdown("**Rattacher un code 2015 à un contrat 2024** : ses postes comptent alors dans ce contrat.")
-                cols = st.columns(2)
-                code = cols[0].selectbox("Code contrat 2015", per_code["code_cv_2015"].unique().sort().to_list(),
-                                         key="acteurs_code_2015")
-                target = cols[1].selectbox("Contrat 2024", [None, *contract_labels], key="acteurs_contrat_2024",
-                                           format_func=lambda c: "(détacher)" if c is None else contract_labels[c])
-                if st.form_submit_button("Enregistrer", icon=":material/link:", key="acteurs_rattachement_submit"):
-                    try:
-                        with ui.write_lock:
-                            acteurs_import.attach_contract(ui.connection(ctx.store_path), code_cv_2015=code,
-                                                           code_contrat=target)
-                    except store.StoreError as exc:
-                        st.error(str(exc), icon=":material/error:")
-                    else:
-                        st.rerun()
+            if ctx.can_write():
+                with st.form("acteurs_rattachement", border=True):
+                    st.markdown("**Rattacher un code 2015 à un contrat 2024** : ses postes comptent alors dans ce contrat.")
+                    cols = st.columns(2)
+                    code = cols[0].selectbox("Code contrat 2015", per_code["code_cv_2015"].unique().sort().to_list(),
+                                             key="acteurs_code_2015")
+                    target = cols[1].selectbox("Contrat 2024", [None, *contract_labels], key="acteurs_contrat_2024",
+                                               format_func=lambda c: "(détacher)" if c is None else contract_labels[c])
+                    if st.form_submit_button("Enregistrer", icon=":material/link:", key="acteurs_rattachement_submit"):
+                        ui.write(ctx, acteurs_import.attach_contract, code_cv_2015=code, code_contrat=target,
+                                 success=(f"Code {code} rattaché au contrat {contract_labels[target]}." if target else
+                                          f"Code {code} détaché de son contrat."))

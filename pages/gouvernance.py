@@ -24,10 +24,6 @@ ctx = ui.bootstrap("Gouvernance")
 tolerance = ctx.settings.cadence_tolerance_days
 ui.page_header("Gouvernance", ctx, subtitle=f"tolérance de {fmt.plural(tolerance, 'jour')} au-delà de la cadence")
 
-flash = st.session_state.pop("gouv_flash", None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
-
 common = {"contrat": ctx.contrat, "donnees_au": ctx.donnees_au}
 recent = f"{gouv.RECENT_MONTHS} derniers mois"  # the window of the meetings held and residents present
 instances = ui.cached(ctx, gouv.instance_cadence, tolerance_days=tolerance, **common)
@@ -272,6 +268,8 @@ with tab_form:
     if tab_form.open:
         if ctx.contrat is None and instances.height > FORM_MAX_INSTANCES:
             st.info("Choisissez un contrat dans le panneau latéral pour enregistrer une réunion.", icon=":material/info:")
+        elif not ctx.can_write():
+            st.info("Votre rôle permet de consulter la gouvernance, pas d'enregistrer une réunion.", icon=":material/lock:")
         elif instances.is_empty():
             st.info("Aucune instance dans la sélection.", icon=":material/info:")
         else:
@@ -319,15 +317,8 @@ with tab_form:
                     nb_participants=None if participants is None else int(participants),
                     nb_habitants=None if habitants is None else int(habitants),
                     objet=objet, lien_compte_rendu=lien, decisions=tuple(drafts))
-                with ui.write_lock:
-                    result = edits.record_meeting(ui.connection(ctx.store_path), draft,
-                                                  today=max(date.today(), ctx.donnees_au))
-                if result.ok:
-                    st.session_state["gouv_flash"] = (
-                        f"Réunion du {fmt.day(day)} enregistrée pour « {labels[code].removesuffix(' — en retard')} » "
-                        f"({result.id_reunion}, {fmt.plural(len(drafts), 'décision')}).")
-                    st.session_state["gouv_goto"] = TABS[0]
-                    st.rerun()
-                else:
-                    st.error("La réunion n'a pas été enregistrée, rien n'a été modifié :\n\n"
-                             + "\n".join(f"- {e}" for e in result.errors), icon=":material/error:")
+                name = labels[code].removesuffix(' — en retard')
+                ui.write(ctx, edits.record_meeting, draft, today=max(date.today(), ctx.donnees_au),
+                         success=lambda result: (f"Réunion du {fmt.day(day)} enregistrée pour « {name} » "
+                                                 f"({result.id_reunion}, {fmt.plural(len(drafts), 'décision')})."),
+                         on_success=lambda _: st.session_state.update(gouv_goto=TABS[0]))

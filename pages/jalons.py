@@ -7,7 +7,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import fmt, store, ui
+from cdv_core import fmt, ui
 from cdv_core.domain import model, readiness as rd
 from cdv_core.edits import jalons as edits
 from cdv_core.queries import jalons
@@ -20,29 +20,10 @@ MAX_ROWS = 200
 ctx = ui.bootstrap(TITLE)
 ui.page_header(TITLE, ctx)
 
-flash = st.session_state.pop("jalons_flash", None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
-
 countdown = ui.cached(ctx, jalons.countdown, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
 ready = ui.cached(ctx, jalons.readiness, contrat=ctx.contrat, donnees_au=ctx.donnees_au,
                   max_age_months=ctx.settings.indicator_max_age_months)
 counts = ui.cached(ctx, jalons.milestone_counts, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
-
-
-def _write(action, success: str, *, remember: str | None = None, **kwargs) -> None:
-    """Run a validated write; French errors in a box, success message kept across the rerun.
-    `remember`: a session key that receives the write's result (e.g. the new baseline's id)."""
-    try:
-        with ui.write_lock:
-            result = action(ui.connection(ctx.store_path), **kwargs)
-    except store.StoreError as exc:
-        st.error(str(exc), icon=":material/error:")
-        return
-    st.session_state["jalons_flash"] = success
-    if remember:
-        st.session_state[remember] = result
-    st.rerun()
 
 
 # --- headline -------------------------------------------------------------------------------
@@ -300,22 +281,28 @@ with tab_base:
 
         st.subheader("Figer une référence")
         signature = contracts["date_signature"][0] if contracts.height else None
-        with st.form("jalons_gel_form", clear_on_submit=False):
-            st.caption("Enregistre une photographie du contrat à la date choisie (objectifs, programmation de l'année "
-                       "par thématique, dernières valeurs des indicateurs). Elle ne sera plus jamais modifiée.")
-            gel_date = st.date_input("État à la date du", value=signature or ctx.donnees_au, format="DD/MM/YYYY",
-                                     key="jalons_gel_date", help="Par défaut : la date de signature du contrat.")
-            gel_label = st.text_input("Libellé", value="Référence à la signature" if gel_date == signature else "",
-                                      key="jalons_gel_libelle", placeholder="Ex. : Référence à la signature")
-            if st.form_submit_button("Figer la référence", icon=":material/ac_unit:", key="jalons_gel_submit"):
-                _write(edits.freeze_baseline, f"Référence figée : état au {fmt.day(gel_date)}.",
-                       remember="jalons_new_reference", code_contrat=ctx.contrat, date_gel=gel_date, libelle=gel_label)
+        if not ctx.can_write():
+            st.caption("Votre rôle ne permet pas de figer une référence.")
+        else:
+            with st.form("jalons_gel_form", clear_on_submit=False):
+                st.caption("Enregistre une photographie du contrat à la date choisie (objectifs, programmation de l'année "
+                           "par thématique, dernières valeurs des indicateurs). Elle ne sera plus jamais modifiée.")
+                gel_date = st.date_input("État à la date du", value=signature or ctx.donnees_au, format="DD/MM/YYYY",
+                                         key="jalons_gel_date", help="Par défaut : la date de signature du contrat.")
+                gel_label = st.text_input("Libellé", value="Référence à la signature" if gel_date == signature else "",
+                                          key="jalons_gel_libelle", placeholder="Ex. : Référence à la signature")
+                if st.form_submit_button("Figer la référence", icon=":material/ac_unit:", key="jalons_gel_submit"):
+                    ui.write(ctx, edits.freeze_baseline, success=f"Référence figée : état au {fmt.day(gel_date)}.",
+                             on_success=lambda id_gel: st.session_state.update(jalons_new_reference=id_gel),
+                             code_contrat=ctx.contrat, date_gel=gel_date, libelle=gel_label)
 
 # --- forms ----------------------------------------------------------------------------------
 with tab_edit:
     if ctx.contrat is None:
         st.info("Choisissez un contrat dans la barre latérale pour ajouter un jalon ou en marquer un comme réalisé.",
                 icon=":material/info:")
+    elif not ctx.can_write():
+        st.info("Votre rôle permet de consulter ce contrat, pas de modifier ses jalons.", icon=":material/lock:")
     else:
         left, right = st.columns(2)
         with left, st.form("jalons_add_form"):
@@ -330,9 +317,9 @@ with tab_edit:
                                      step=1, key="jalons_add_annee",
                                      help="Par défaut, l'année de la date prévue.")
             if st.form_submit_button("Ajouter le jalon", icon=":material/add:", key="jalons_add_submit"):
-                _write(edits.add_milestone, f"Jalon ajouté : {j_label.strip()}.", code_contrat=ctx.contrat,
-                       type_jalon=j_type, libelle=j_label, date_prevue=j_planned, date_realisation=j_done,
-                       annee=int(j_year) if j_year is not None else None)
+                ui.write(ctx, edits.add_milestone, success=f"Jalon ajouté : {j_label.strip()}.", code_contrat=ctx.contrat,
+                         type_jalon=j_type, libelle=j_label, date_prevue=j_planned, date_realisation=j_done,
+                         annee=int(j_year) if j_year is not None else None)
         open_ones = ui.cached(ctx, jalons.open_milestones, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
         with right, st.form("jalons_done_form"):
             st.markdown("**Marquer un jalon comme réalisé**")
@@ -345,5 +332,5 @@ with tab_edit:
             d_date = st.date_input("Réalisé le", value=min(ctx.donnees_au, date.today()), format="DD/MM/YYYY",
                                    key="jalons_done_date", min_value=date(2022, 1, 1), max_value=date(2031, 12, 31))
             if st.form_submit_button("Enregistrer la réalisation", icon=":material/task_alt:", key="jalons_done_submit"):
-                _write(edits.mark_done, f"Jalon marqué réalisé le {fmt.day(d_date)}.", id_jalon=d_id,
-                       date_realisation=d_date)
+                ui.write(ctx, edits.mark_done, success=f"Jalon marqué réalisé le {fmt.day(d_date)}.", id_jalon=d_id,
+                         date_realisation=d_date)

@@ -3,7 +3,7 @@ templates to download."""
 
 import streamlit as st
 
-from cdv_core import fmt, ingest, store, ui
+from cdv_core import fmt, ingest, ui
 from cdv_core.ingest import templates
 from cdv_core.ingest.spec import KINDS
 from cdv_core.ui.downloads import download_buttons
@@ -20,9 +20,6 @@ state = st.session_state
 state.setdefault("maj_upload_n", 0)
 state.setdefault("maj_mapping", {})
 
-if "maj_flash" in state:
-    st.success(state.pop("maj_flash"), icon=":material/check_circle:")
-
 with st.expander("Modèles de fichiers à télécharger", icon=":material/download:"):
     st.caption("Un modèle par type de données : en-têtes attendus, une ligne d'exemple, et (Excel) une feuille "
                "« Description » qui explique chaque colonne. Les extractions Dauphin et la liste officielle des QPV "
@@ -38,146 +35,139 @@ with st.expander("Modèles de fichiers à télécharger", icon=":material/downlo
                            key="maj_modele_xlsx", icon=":material/download:")
     st.dataframe(templates.description_frame(tpl), hide_index=True, width="stretch")
 
-st.subheader("1. Déposer un fichier")
-french_uploader_style()
-uploaded = st.file_uploader(
-    f"Fichier CSV, Excel (.xlsx) ou contours GeoJSON, {MAX_MB} Mo au plus",
-    type=["csv", "txt", "xlsx", "geojson", "json"], key=f"maj_fichier_{state['maj_upload_n']}",
-    help="Séparateur point-virgule, virgule ou tabulation ; encodage UTF-8 ou Windows-1252 ; "
-         "dates JJ/MM/AAAA ; virgule décimale. Contours des QPV : GeoJSON dont chaque entité porte "
-         "son code QPV (propriété code_qp).")
-cols = st.columns([2, 2, 1.3])
-with cols[0]:
-    kind_choice = st.selectbox("Type de fichier", [AUTO, *KINDS], key="maj_type",
-                               format_func=lambda k: "Détection automatique" if k == AUTO else KINDS[k].label)
-with cols[1]:
-    contracts = ui.cached(ctx, ingest.contract_codes)
-    contrat_qpv = st.selectbox("Contrat des nouveaux QPV (liste officielle)", [AUTO, *contracts], key="maj_contrat",
-                               format_func=lambda c: "Automatique : un contrat par EPCI" if c == AUTO else c)
-with cols[2]:
-    replace = st.toggle("Supprimer les absents", key="maj_remplacer",
-                        help="Supprimer de la base les lignes absentes du fichier, dans le périmètre du fichier "
-                             "(mêmes contrats). Sinon elles sont conservées.")
-cols = st.columns([2, 1])
-with cols[0]:
-    auteur = st.text_input("Votre nom (pour le journal des imports)", key="maj_auteur", max_chars=80)
-with cols[1]:
-    date_valeur = st.date_input("Date des valeurs, JJ/MM/AAAA (fichiers INSEE)", value=None, format="DD/MM/YYYY",
-                                key="maj_date",
-                                help="Les fichiers INSEE « larges » (CODGEO) ne disent pas à quelle date se "
-                                     "rapportent leurs valeurs : indiquez-la ici, au format JJ/MM/AAAA.")
+if not ctx.can_write():
+    st.info("Votre rôle permet de consulter le journal des imports, pas d'importer de fichier.", icon=":material/lock:")
+else:
+    st.subheader("1. Déposer un fichier")
+    french_uploader_style()
+    uploaded = st.file_uploader(
+        f"Fichier CSV, Excel (.xlsx) ou contours GeoJSON, {MAX_MB} Mo au plus",
+        type=["csv", "txt", "xlsx", "geojson", "json"], key=f"maj_fichier_{state['maj_upload_n']}",
+        help="Séparateur point-virgule, virgule ou tabulation ; encodage UTF-8 ou Windows-1252 ; "
+             "dates JJ/MM/AAAA ; virgule décimale. Contours des QPV : GeoJSON dont chaque entité porte "
+             "son code QPV (propriété code_qp).")
+    cols = st.columns([2, 2, 1.3])
+    with cols[0]:
+        kind_choice = st.selectbox("Type de fichier", [AUTO, *KINDS], key="maj_type",
+                                   format_func=lambda k: "Détection automatique" if k == AUTO else KINDS[k].label)
+    with cols[1]:
+        contracts = ui.cached(ctx, ingest.contract_codes)
+        contrat_qpv = st.selectbox("Contrat des nouveaux QPV (liste officielle)", [AUTO, *contracts], key="maj_contrat",
+                                   format_func=lambda c: "Automatique : un contrat par EPCI" if c == AUTO else c)
+    with cols[2]:
+        replace = st.toggle("Supprimer les absents", key="maj_remplacer",
+                            help="Supprimer de la base les lignes absentes du fichier, dans le périmètre du fichier "
+                                 "(mêmes contrats). Sinon elles sont conservées.")
+    cols = st.columns([1, 2])
+    with cols[0]:
+        date_valeur = st.date_input("Date des valeurs, JJ/MM/AAAA (fichiers INSEE)", value=None, format="DD/MM/YYYY",
+                                    key="maj_date",
+                                    help="Les fichiers INSEE « larges » (CODGEO) ne disent pas à quelle date se "
+                                         "rapportent leurs valeurs : indiquez-la ici, au format JJ/MM/AAAA.")
 
-analysis = None
-if uploaded is not None:
-    data = uploaded.getvalue()
-    if len(data) > MAX_BYTES:
-        st.error(f"Le fichier dépasse la taille maximale autorisée ({MAX_MB} Mo). Découpez-le et importez les "
-                 "morceaux l'un après l'autre.", icon=":material/error:")
-    else:
-        options = dict(kind=None if kind_choice == AUTO else kind_choice, max_bytes=MAX_BYTES,
-                       contrat=None if contrat_qpv == AUTO else contrat_qpv, replace_scope=replace,
-                       mapping=dict(state["maj_mapping"]) or None, date_valeur=date_valeur)
-        signature = (uploaded.name, len(data), hash(data), ctx.version, repr(sorted(options.items(), key=str)))
-        cached_sig, analysis = state.get("maj_analysis", (None, None))
-        if cached_sig != signature:
-            with st.status("Analyse du fichier…", expanded=False) as status:
-                cur = ui.connection(ctx.store_path).cursor()
-                try:
-                    analysis = ingest.analyse(cur, data, uploaded.name, **options)
-                finally:
-                    cur.close()
-                status.update(label=f"Fichier analysé en {fmt.number(analysis.seconds, 1)} s", state="complete")
-            state["maj_analysis"] = (signature, analysis)
+    analysis = None
+    if uploaded is not None:
+        data = uploaded.getvalue()
+        if len(data) > MAX_BYTES:
+            st.error(f"Le fichier dépasse la taille maximale autorisée ({MAX_MB} Mo). Découpez-le et importez les "
+                     "morceaux l'un après l'autre.", icon=":material/error:")
+        else:
+            options = dict(kind=None if kind_choice == AUTO else kind_choice, max_bytes=MAX_BYTES,
+                           contrat=None if contrat_qpv == AUTO else contrat_qpv, replace_scope=replace,
+                           mapping=dict(state["maj_mapping"]) or None, date_valeur=date_valeur)
+            signature = (uploaded.name, len(data), hash(data), ctx.version, repr(sorted(options.items(), key=str)))
+            cached_sig, analysis = state.get("maj_analysis", (None, None))
+            if cached_sig != signature:
+                with st.status("Analyse du fichier…", expanded=False) as status:
+                    cur = ui.connection(ctx.store_path).cursor()
+                    try:
+                        analysis = ingest.analyse(cur, data, uploaded.name, **options)
+                    finally:
+                        cur.close()
+                    status.update(label=f"Fichier analysé en {fmt.number(analysis.seconds, 1)} s", state="complete")
+                state["maj_analysis"] = (signature, analysis)
 
-if analysis is not None:
-    st.subheader("2. Rapport de validation")
-    st.markdown(f"**Type de fichier :** {analysis.kind_label}")
-    if analysis.encoding:
-        st.caption(f"Encodage : {analysis.encoding} · séparateur : {analysis.separator}")
-    k = st.columns(3)
-    with k[0]:
-        ui.kpi("Lignes lues", fmt.integer(analysis.nb_lignes))
-    with k[1]:
-        ui.kpi("Erreurs", fmt.integer(analysis.errors), help="Les erreurs bloquent l'import.")
-    with k[2]:
-        ui.kpi("Avertissements", fmt.integer(analysis.warnings), help="Les avertissements ne bloquent pas l'import.")
-    for note in analysis.notes:
-        st.info(note, icon=":material/info:")
-    if analysis.problems.height:
-        shown = analysis.problems.head(500)
-        if analysis.problems.height > 500:
-            st.caption(f"500 premiers problèmes sur {fmt.integer(analysis.problems.height)} : "
-                       "téléchargez le rapport complet.")
-        with st.container(key="maj_rapport"):
-            st.dataframe(shown.with_columns(shown["valeur"].fill_null("")), hide_index=True, width="stretch",
-                         column_config={
-                "fichier": None, "ligne": st.column_config.NumberColumn("Ligne", width="small"),
-                "colonne": "Colonne", "valeur": st.column_config.TextColumn("Valeur", width="small"),
-                "problème": st.column_config.TextColumn("Problème", width="large"),
-                "correction attendue": st.column_config.TextColumn("Correction attendue", width="large"),
-                "gravité": "Gravité"})
-        download_buttons(analysis.problems, basename="rapport_import", key="maj_rapport_dl", sheet="Rapport")
-    elif analysis.kind:
-        st.success("Aucun problème trouvé dans le fichier.", icon=":material/check_circle:")
+    if analysis is not None:
+        st.subheader("2. Rapport de validation")
+        st.markdown(f"**Type de fichier :** {analysis.kind_label}")
+        if analysis.encoding:
+            st.caption(f"Encodage : {analysis.encoding} · séparateur : {analysis.separator}")
+        k = st.columns(3)
+        with k[0]:
+            ui.kpi("Lignes lues", fmt.integer(analysis.nb_lignes))
+        with k[1]:
+            ui.kpi("Erreurs", fmt.integer(analysis.errors), help="Les erreurs bloquent l'import.")
+        with k[2]:
+            ui.kpi("Avertissements", fmt.integer(analysis.warnings), help="Les avertissements ne bloquent pas l'import.")
+        for note in analysis.notes:
+            st.info(note, icon=":material/info:")
+        if analysis.problems.height:
+            shown = analysis.problems.head(500)
+            if analysis.problems.height > 500:
+                st.caption(f"500 premiers problèmes sur {fmt.integer(analysis.problems.height)} : "
+                           "téléchargez le rapport complet.")
+            with st.container(key="maj_rapport"):
+                st.dataframe(shown.with_columns(shown["valeur"].fill_null("")), hide_index=True, width="stretch",
+                             column_config={
+                    "fichier": None, "ligne": st.column_config.NumberColumn("Ligne", width="small"),
+                    "colonne": "Colonne", "valeur": st.column_config.TextColumn("Valeur", width="small"),
+                    "problème": st.column_config.TextColumn("Problème", width="large"),
+                    "correction attendue": st.column_config.TextColumn("Correction attendue", width="large"),
+                    "gravité": "Gravité"})
+            download_buttons(analysis.problems, basename="rapport_import", key="maj_rapport_dl", sheet="Rapport")
+        elif analysis.kind:
+            st.success("Aucun problème trouvé dans le fichier.", icon=":material/check_circle:")
 
-    if analysis.kind in KINDS and (analysis.missing or analysis.kind in ("programmation", "insee") or analysis.unmapped):
-        spec = KINDS[analysis.kind]
-        with st.expander("Associer les colonnes du fichier", expanded=bool(analysis.missing), icon=":material/link:"):
-            st.caption("Pour chaque colonne de votre fichier, choisissez la donnée qu'elle contient. Pour les "
-                       "extractions de programmation et les fichiers INSEE, ce choix est mémorisé pour les "
-                       "prochains imports.")
-            if analysis.kind == "insee":  # variables → indicators of the store
-                targets = ["", *ui.cached(ctx, ingest.indicator_codes)]
-                headers = [h for h in analysis.mapping if analysis.mapping[h] != "code_territoire"] + analysis.unmapped
-            else:
-                targets = ["", *[c.name for c in spec.columns]]
-                headers = list(analysis.mapping) + analysis.unmapped
-            chosen = {}
-            for i, header in enumerate(headers):
-                current = analysis.mapping.get(header, "")
-                chosen[header] = st.selectbox(header, targets, index=targets.index(current) if current in targets else 0,
-                                              key=f"maj_assoc_{i}",
-                                              format_func=lambda t: "(ignorer)" if not t else t)
-            if st.button("Appliquer ces associations", key="maj_assoc_ok", icon=":material/check:"):
-                state["maj_mapping"] = chosen
-                st.rerun()
-
-    if analysis.diff is not None:
-        st.subheader("3. Différences avec la base")
-        st.dataframe(analysis.diff, hide_index=True, width="stretch", key="maj_diff")
-        if analysis.changes is not None and analysis.changes.height:
-            order = ["modifié", "nouveau", "supprimé", "absent du fichier (conservé)"]
-            present = set(analysis.changes["état"].unique().to_list())
-            etats = [e for e in order if e in present]
-            etat = st.segmented_control("Voir", etats, default=etats[0], key="maj_etat")
-            view = analysis.changes.filter(analysis.changes["état"] == etat) if etat else analysis.changes
-            st.dataframe(view.head(1000), hide_index=True, width="stretch")
-
-    st.subheader(f"{3 if analysis.diff is None else 4}. Valider l'import")
-    if analysis.ok:
-        if st.button("Valider l'import", type="primary", key="maj_valider", icon=":material/upload:"):
-            with st.status("Écriture dans la base…", expanded=False) as status:
-                try:
-                    with ui.write_lock:
-                        id_import = ingest.commit(ui.connection(ctx.store_path), analysis,
-                                                  auteur=auteur or "utilisateur de l'application",
-                                                  replace_scope=replace)
-                except store.StoreError as exc:
-                    status.update(label="Import refusé : rien n'a été modifié", state="error", expanded=True)
-                    st.error(str(exc), icon=":material/error:")
+        if analysis.kind in KINDS and (analysis.missing or analysis.kind in ("programmation", "insee") or analysis.unmapped):
+            spec = KINDS[analysis.kind]
+            with st.expander("Associer les colonnes du fichier", expanded=bool(analysis.missing), icon=":material/link:"):
+                st.caption("Pour chaque colonne de votre fichier, choisissez la donnée qu'elle contient. Pour les "
+                           "extractions de programmation et les fichiers INSEE, ce choix est mémorisé pour les "
+                           "prochains imports.")
+                if analysis.kind == "insee":  # variables → indicators of the store
+                    targets = ["", *ui.cached(ctx, ingest.indicator_codes)]
+                    headers = [h for h in analysis.mapping if analysis.mapping[h] != "code_territoire"] + analysis.unmapped
                 else:
-                    status.update(label="Import validé", state="complete")
-                    state["maj_flash"] = (f"Import n° {id_import} validé : {analysis.fichier} "
-                                          f"({fmt.plural(analysis.nb_lignes, 'ligne')}).")
+                    targets = ["", *[c.name for c in spec.columns]]
+                    headers = list(analysis.mapping) + analysis.unmapped
+                chosen = {}
+                for i, header in enumerate(headers):
+                    current = analysis.mapping.get(header, "")
+                    chosen[header] = st.selectbox(header, targets, index=targets.index(current) if current in targets else 0,
+                                                  key=f"maj_assoc_{i}",
+                                                  format_func=lambda t: "(ignorer)" if not t else t)
+                if st.button("Appliquer ces associations", key="maj_assoc_ok", icon=":material/check:"):
+                    state["maj_mapping"] = chosen
+                    st.rerun()
+
+        if analysis.diff is not None:
+            st.subheader("3. Différences avec la base")
+            st.dataframe(analysis.diff, hide_index=True, width="stretch", key="maj_diff")
+            if analysis.changes is not None and analysis.changes.height:
+                order = ["modifié", "nouveau", "supprimé", "absent du fichier (conservé)"]
+                present = set(analysis.changes["état"].unique().to_list())
+                etats = [e for e in order if e in present]
+                etat = st.segmented_control("Voir", etats, default=etats[0], key="maj_etat")
+                view = analysis.changes.filter(analysis.changes["état"] == etat) if etat else analysis.changes
+                st.dataframe(view.head(1000), hide_index=True, width="stretch")
+
+        st.subheader(f"{3 if analysis.diff is None else 4}. Valider l'import")
+        if analysis.ok:
+            if st.button("Valider l'import", type="primary", key="maj_valider", icon=":material/upload:"):
+                def _reset(_):  # a deletion, a forced type or a mapping is never carried over to the next file
                     state["maj_upload_n"] += 1
-                    for key in ("maj_remplacer", "maj_type"):  # a deletion or a forced type is never carried over
+                    for key in ("maj_remplacer", "maj_type", "maj_analysis"):
                         state.pop(key, None)
                     state["maj_mapping"] = {}
-                    state.pop("maj_analysis", None)
-                    st.rerun()
-    else:
-        st.warning("L'import est bloqué tant que le fichier contient des erreurs : corrigez-les (le rapport "
-                   "est téléchargeable) puis déposez à nouveau le fichier.", icon=":material/block:")
+
+                with st.status("Écriture dans la base…", expanded=False) as status:
+                    ui.write(ctx, ingest.commit, analysis, replace_scope=replace, on_success=_reset,
+                             success=lambda id_import: (f"Import n° {id_import} validé : {analysis.fichier} "
+                                                        f"({fmt.plural(analysis.nb_lignes, 'ligne')})."))
+                    status.update(label="Import refusé : rien n'a été modifié", state="error", expanded=True)
+        else:
+            st.warning("L'import est bloqué tant que le fichier contient des erreurs : corrigez-les (le rapport "
+                       "est téléchargeable) puis déposez à nouveau le fichier.", icon=":material/block:")
 
 st.subheader("Journal des imports")
 history = ui.cached(ctx, ingest.import_history)
@@ -188,7 +178,7 @@ else:
         st.dataframe(history, hide_index=True, width="stretch",
                      column_config={"date": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm"),
                                     "annulé le": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm")})
-    active = ui.cached(ctx, ingest.rollback_choices)
+    active = ui.cached(ctx, ingest.rollback_choices) if ctx.can_write() else {}
     if active:
         cols = st.columns([2, 2, 1])
         with cols[0]:
@@ -198,12 +188,6 @@ else:
                                "d'avant", key="maj_annuler_ok")
         with cols[2]:
             if st.button("Annuler l'import", key="maj_annuler", disabled=not sure, icon=":material/undo:"):
-                try:
-                    with ui.write_lock:
-                        ingest.rollback(ui.connection(ctx.store_path), int(target))
-                except store.StoreError as exc:
-                    st.error(str(exc), icon=":material/error:")
-                else:
-                    state["maj_flash"] = f"Import n° {target} annulé : les données sont revenues à leur état antérieur."
-                    state.pop("maj_analysis", None)
-                    st.rerun()
+                ui.write(ctx, ingest.rollback, int(target),
+                         success=f"Import n° {target} annulé : les données sont revenues à leur état antérieur.",
+                         on_success=lambda _: state.pop("maj_analysis", None))

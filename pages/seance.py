@@ -6,7 +6,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cdv_core import exports, fmt, seance, store, ui
+from cdv_core import exports, fmt, seance, ui
 from cdv_core.edits import gouvernance as gouvernance_edits
 from cdv_core.edits import seance as seance_edits
 from cdv_core.queries import gouvernance, territoire
@@ -197,7 +197,9 @@ with tab_seance:
             participants = st.number_input("Participants", min_value=0, step=1, value=None, key="seance_participants")
         with c2:
             habitants = st.number_input("Dont habitants", min_value=0, step=1, value=None, key="seance_habitants")
-        if st.button("Clôturer la séance et enregistrer", type="primary", key="seance_close", icon=":material/task_alt:"):
+        if not ctx.can_write():
+            st.caption("Votre rôle permet de présenter la séance, pas de l'enregistrer.")
+        elif st.button("Clôturer la séance et enregistrer", type="primary", key="seance_close", icon=":material/task_alt:"):
             draft = gouvernance_edits.MeetingDraft(
                 code_instance=state["instance"], date_reunion=state["date"], statut="tenue",
                 nb_participants=participants, nb_habitants=habitants, objet="Séance conduite avec le tableau de bord",
@@ -207,27 +209,18 @@ with tab_seance:
             )
             agenda = seance_edits.agenda_entry(code_instance=state["instance"], keys=state["keys"],
                                                code_qp=state["code_qp"])
-            try:
-                with ui.write_lock:  # the meeting, its decisions and the agenda: one transaction
-                    result = gouvernance_edits.record_meeting(ui.connection(ctx.store_path), draft,
-                                                              today=date.today(), replaces=state["reunion"],
-                                                              meta=(agenda,))
-            except store.StoreError as exc:  # the store could not even be opened for writing
-                result = gouvernance_edits.RecordResult([f"La séance n'a pas été enregistrée : {exc}"])
-            if result.ok:
-                st.session_state[STATE] = None
-                st.session_state["seance_closed"] = (result.id_reunion, len(draft.decisions))
-                st.rerun()
-            for error in result.errors:
-                st.error(error, icon=":material/error:")
+            # the meeting, its decisions and the agenda: one transaction
+            ui.write(ctx, gouvernance_edits.record_meeting, draft, today=date.today(), replaces=state["reunion"],
+                     meta=(agenda,),
+                     success=lambda result: (f"Séance enregistrée (réunion {result.id_reunion}) avec "
+                                             f"{fmt.plural(len(draft.decisions), 'décision')} : elles figurent dans le "
+                                             "suivi des décisions."),
+                     on_success=lambda result: st.session_state.update({STATE: None, "seance_closed": True}))
         with st.expander("Exports de la séance (PowerPoint, PDF, Excel)"):
             decisions = pl.DataFrame(state["decisions"]) if state["decisions"] else None
             _exports(sections, f"Séance — {state['instance_libelle']}", decisions, state["date"], "seance_exp")
 
-    closed = st.session_state.pop("seance_closed", None)
-    if closed:
-        st.success(f"Séance enregistrée (réunion {closed[0]}) avec {fmt.plural(closed[1], 'décision')} : "
-                   "elles figurent dans le suivi des décisions.", icon=":material/check_circle:")
+    if st.session_state.pop("seance_closed", None):
         st.page_link(nav.page_path("Gouvernance"), label="Voir le suivi des décisions", icon=":material/arrow_forward:")
 
 with tab_export:

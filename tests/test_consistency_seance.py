@@ -13,6 +13,10 @@ from cdv_core.edits import gouvernance as edits
 from cdv_core.edits import seance as seance_edits
 from tests.conftest import insert, minimal_contract, run_app
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 CONTRAT = "CV-DEMO-VERM"
@@ -37,7 +41,7 @@ def _count(con, table):
 
 def test_meeting_and_agenda_are_saved_together(con):
     entry = seance_edits.agenda_entry(code_instance="I1", keys=("gouvernance", "vue_ensemble"), code_qp=None)
-    result = edits.record_meeting(con, _draft(), today=date(2025, 3, 2), meta=(entry,))
+    result = edits.record_meeting(con, _draft(), today=date(2025, 3, 2), meta=(entry,), user=LOCAL)
     assert result.ok, result.errors
     assert (_count(con, "reunion"), _count(con, "decision")) == (1, 1)
     assert seance_edits.last_agenda(con.cursor(), code_instance="I1") == (("gouvernance", "vue_ensemble"), None)
@@ -51,7 +55,7 @@ def test_a_failing_agenda_write_saves_nothing(con, monkeypatch):
 
     monkeypatch.setattr(store, "set_meta", broken)
     entry = seance_edits.agenda_entry(code_instance="I1", keys=("gouvernance",), code_qp=None)
-    result = edits.record_meeting(con, _draft(), today=date(2025, 3, 2), meta=(entry,))
+    result = edits.record_meeting(con, _draft(), today=date(2025, 3, 2), meta=(entry,), user=LOCAL)
     assert not result.ok
     assert result.errors == ["La réunion n'a pas été enregistrée, rien n'a été modifié : disque plein"]
     assert (_count(con, "reunion"), _count(con, "decision")) == (0, 0)

@@ -10,6 +10,10 @@ from cdv_core import store
 from cdv_core.edits import gouvernance as edits
 from tests.conftest import insert, minimal_contract
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 TODAY = date(2026, 11, 15)
@@ -46,7 +50,7 @@ def test_record_meeting_with_decisions(con):
         edits.DecisionDraft("Relancer les porteurs", "Chef de projet", date(2026, 12, 1), "à faire", ("A-1",)),
         edits.DecisionDraft("Préparer le COPIL", None, None, "en cours"),
     ))
-    result = edits.record_meeting(con, draft, today=TODAY)
+    result = edits.record_meeting(con, draft, today=TODAY, user=LOCAL)
     assert result.ok, result.errors
     assert result.id_reunion == "R-I-T-008"  # one more than the instance's highest number
     after = _counts(con)
@@ -61,7 +65,7 @@ def test_record_meeting_with_decisions(con):
     # the log of writes names the tables (not '*'), so imports of other tables can still be rolled back
     assert con.execute("SELECT nom_table FROM journal_ecriture WHERE version_store = $v ORDER BY 1",
                        {"v": after["version"]}).fetchall() == [("decision",), ("decision_action",), ("reunion",)]
-    assert edits.record_meeting(con, _draft(), today=TODAY).id_reunion == "R-I-T-009"
+    assert edits.record_meeting(con, _draft(), today=TODAY, user=LOCAL).id_reunion == "R-I-T-009"
 
 
 @pytest.mark.parametrize("changes, expected", [
@@ -81,7 +85,7 @@ def test_record_meeting_with_decisions(con):
 ])
 def test_invalid_input_gives_french_errors_and_writes_nothing(con, changes, expected):
     before = _counts(con)
-    result = edits.record_meeting(con, _draft(**changes), today=TODAY)
+    result = edits.record_meeting(con, _draft(**changes), today=TODAY, user=LOCAL)
     assert not result.ok and result.id_reunion is None
     assert any(expected in e for e in result.errors), result.errors
     assert _counts(con) == before
@@ -95,7 +99,7 @@ def test_all_errors_reported_at_once(con):
 
 def test_planned_meeting_in_the_future_is_accepted(con):
     result = edits.record_meeting(con, _draft(date_reunion=date(2027, 2, 1), statut="prévue", nb_participants=None,
-                                              nb_habitants=None), today=TODAY)
+                                              nb_habitants=None), today=TODAY, user=LOCAL)
     assert result.ok, result.errors
 
 
@@ -104,7 +108,7 @@ def test_transaction_integrity_rule_is_the_backstop(con, monkeypatch):
     monkeypatch.setattr(edits, "validate_meeting", lambda *a, **k: [])
     before = _counts(con)
     result = edits.record_meeting(con, _draft(date_reunion=date(2032, 1, 1), statut="prévue", nb_participants=None,
-                                              nb_habitants=None), today=TODAY)
+                                              nb_habitants=None), today=TODAY, user=LOCAL)
     assert not result.ok
     assert any("hors de la période du contrat" in e for e in result.errors)
     assert _counts(con) == before
@@ -121,13 +125,13 @@ def test_record_completes_a_planned_meeting_in_place(con):
     before = _counts(con)
     result = edits.record_meeting(con, _draft(date_reunion=date(2026, 11, 5), objet="",
                                               decisions=(edits.DecisionDraft("Décider"),)),
-                                  today=TODAY, replaces="R-I-T-008")
+                                  today=TODAY, replaces="R-I-T-008", user=LOCAL)
     assert result.ok and result.id_reunion == "R-I-T-008"
     assert _counts(con)["reunion"] == before["reunion"]  # updated, not added
     assert con.execute("SELECT date_reunion, statut, nb_participants, objet FROM reunion "
                        "WHERE id_reunion = 'R-I-T-008'").fetchall() == [(date(2026, 11, 5), "tenue", 12, "COTECH de novembre")]
     assert con.execute("SELECT id_decision FROM decision").fetchall() == [("D-I-T-008-1",)]
-    again = edits.record_meeting(con, _draft(), today=TODAY, replaces="R-I-T-008")  # now held: refused
+    again = edits.record_meeting(con, _draft(), today=TODAY, replaces="R-I-T-008", user=LOCAL)  # now held: refused
     assert not again.ok and "déjà « tenue »" in again.errors[0]
-    other = edits.record_meeting(con, _draft(), today=TODAY, replaces="R-NOPE")
+    other = edits.record_meeting(con, _draft(), today=TODAY, replaces="R-NOPE", user=LOCAL)
     assert not other.ok and "introuvable" in other.errors[0]

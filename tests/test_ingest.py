@@ -23,6 +23,10 @@ from cdv_core.ingest.spec import KINDS, TEMPLATES
 from tests.conftest import REFERENCE, ROOT, minimal_contract
 from tests.test_ingest_bad_files import checksums
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 DEMO_CONTRACTS = {"CV-DEMO-VERM": ["QN00281M", "QN00282M"], "CV-DEMO-BRE": ["QN06081M"], "CV-DEMO-MONT": ["QN08081M"]}
@@ -153,7 +157,7 @@ def test_programmation_commit_idempotence_and_exact_rollback(demo_store):
     assert a.kind == "programmation" and a.ok, a.problems
     counts = {r["table"]: r for r in a.diff.iter_rows(named=True)}
     assert counts["action"]["nouveaux"] == 300 and counts["financement"]["nouveaux"] == 300
-    id1 = ingest.commit(con, a, auteur="test")
+    id1 = ingest.commit(con, a, user=LOCAL)
     cur = con.cursor()
     assert store.store_version(cur) == version + 1
     # independent check of what was written: the sum of accorded amounts equals the file's
@@ -169,21 +173,21 @@ def test_programmation_commit_idempotence_and_exact_rollback(demo_store):
     after_first = checksums(con)
     a2 = _analyse(con, data, "prog.csv")
     assert a2.diff["nouveaux"].sum() == 0 and a2.diff["modifiés"].sum() == 0
-    ingest.commit(con, a2, auteur="test")
+    ingest.commit(con, a2, user=LOCAL)
     after_second = checksums(con)
     assert {k: v for k, v in after_second.items() if k not in ("import_log", "import_annulation", "store_meta", "journal_ecriture", "_annulation_tables")} == \
         {k: v for k, v in after_first.items() if k not in ("import_log", "import_annulation", "store_meta", "journal_ecriture", "_annulation_tables")}
     # rollback of the older import is refused while the newer one stands, then both roll back
     with pytest.raises(store.StoreError, match="plus récent"):
-        ingest.rollback(con, id1)
-    ingest.rollback(con, id1 + 1)
-    ingest.rollback(con, id1)
+        ingest.rollback(con, id1, user=LOCAL)
+    ingest.rollback(con, id1 + 1, user=LOCAL)
+    ingest.rollback(con, id1, user=LOCAL)
     final = checksums(con)
     for table in before:  # the log, the version and the remembered header mapping are kept on purpose
         if table not in ("import_log", "import_annulation", "store_meta", "journal_ecriture", "import_correspondance"):
             assert final[table] == before[table], table
     with pytest.raises(store.StoreError, match="déjà été annulé"):
-        ingest.rollback(con, id1)
+        ingest.rollback(con, id1, user=LOCAL)
     con.close()
 
 
@@ -204,11 +208,11 @@ def test_diff_on_known_changes_and_rollback_restores_old_values(demo_store):
     assert change["colonne"] == "montant_accorde" and change["après"] == "99\u202f999,50"
     assert change["avant"] == fmt.number(float(old[0]), 2)  # French grouping, as everywhere
     assert change["clé"] == "A-CV-DEMO-BRE-2024-000001 / EPCI / 2024"
-    i = ingest.commit(con, a, auteur="t")
+    i = ingest.commit(con, a, user=LOCAL)
     assert cur.execute("SELECT montant_accorde, montant_verse FROM financement WHERE code_action = "
                        "'A-CV-DEMO-BRE-2024-000001' AND financeur = 'EPCI' AND annee = 2024").fetchall()[0] == (
         Decimal("99999.50"), old[1])  # the column absent from the file is kept
-    ingest.rollback(con, i)
+    ingest.rollback(con, i, user=LOCAL)
     assert cur.execute("SELECT montant_accorde, montant_verse FROM financement WHERE code_action = "
                        "'A-CV-DEMO-BRE-2024-000001' AND financeur = 'EPCI' AND annee = 2024").fetchall()[0] == old
     assert store.scalar(cur, "SELECT count(*) FROM financement WHERE financeur = 'CAF' AND annee = 2025 "
@@ -233,7 +237,7 @@ def test_replace_scope_deletes_absent_rows_and_integrity_protects(demo_store):
     assert a.diff.row(0, named=True)["absents du fichier"] == 1
     # the absent QPV still has actions and objectives: the cross-table rules refuse the deletion
     with pytest.raises(store.IntegrityError):
-        ingest.commit(con, a, auteur="t", replace_scope=True)
+        ingest.commit(con, a, user=LOCAL, replace_scope=True)
     assert store.scalar(cur, "SELECT count(*) FROM quartier WHERE code_contrat = 'CV-DEMO-MONT'") == 2
     con.close()
 
@@ -251,9 +255,9 @@ def test_actions_template_replaces_qpv_links(demo_store):
            f"{row['annee_debut']};{row['annee_fin']};{row['statut']};{qpv}\n")
     a = _analyse(con, csv)
     assert a.ok, a.problems
-    i = ingest.commit(con, a, auteur="t")
+    i = ingest.commit(con, a, user=LOCAL)
     assert cur.execute("SELECT code_qp FROM action_quartier WHERE code_action = $c", {"c": code}).fetchall() == [(qpv,)]
-    ingest.rollback(con, i)
+    ingest.rollback(con, i, user=LOCAL)
     assert cur.execute("SELECT code_qp FROM action_quartier WHERE code_action = $c ORDER BY 1", {"c": code}).fetchall() == links_before
     con.close()
 
@@ -266,7 +270,7 @@ def test_header_mapping_is_remembered(demo_store):
     assert "montant_accorde" in a.missing and not a.ok
     a = _analyse(con, data, kind="programmation", mapping={**a.mapping, "Mnt. subv. CGET": "montant_accorde"})
     assert a.ok, a.problems
-    ingest.commit(con, a, auteur="t")
+    ingest.commit(con, a, user=LOCAL)
     again = _analyse(con, data)  # detected, and the remembered mapping is used without asking
     assert again.kind == "programmation" and again.mapping["Mnt. subv. CGET"] == "montant_accorde"
     assert again.ok and again.diff["modifiés"].sum() == 0
@@ -280,7 +284,7 @@ def test_secret_markers_are_stored_as_null_with_reason(demo_store):
            f"{code};QPV;QN00281M;01/01/2021;42,5\n{code};QPV;QN00282M;01/01/2021;s\n")
     a = _analyse(con, csv)
     assert a.ok, a.problems
-    ingest.commit(con, a, auteur="t")
+    ingest.commit(con, a, user=LOCAL)
     rows = con.execute("SELECT code_territoire, valeur, secret, source_fichier FROM valeur_indicateur "
                        "WHERE code_indicateur = $c AND date_valeur = DATE '2021-01-01' AND code_territoire IN "
                        "('QN00281M', 'QN00282M') ORDER BY 1", {"c": code}).fetchall()
@@ -311,7 +315,7 @@ def test_official_qpv_list_imports_all_1584_qpv(empty_store):
     a = ingest.analyse(empty_store.cursor(), official_list_bytes(), "listeqp2024-cog2024.csv")
     assert a.kind == "liste_qpv"
     assert a.errors == 0, a.problems.head(10)
-    ingest.commit(empty_store, a, auteur="test")
+    ingest.commit(empty_store, a, user=LOCAL)
     cur = empty_store.cursor()
     assert store.scalar(cur, "SELECT count(*) FROM quartier") == ref.height == 1584
     got = cur.sql("SELECT code_qp, insee_dep, communes FROM quartier ORDER BY 1").pl()
@@ -415,12 +419,12 @@ def test_contours_geojson_fill_known_qpv_and_warn_for_others(demo_store):
     a = ingest.analyse(con.cursor(), data, "qpv.geojson")
     assert a.kind == "contours_qpv" and a.ok, a.problems
     assert a.warnings == 1 and "absents de la base" in a.problems["problème"][0]
-    i = ingest.commit(con, a, auteur="t")
+    i = ingest.commit(con, a, user=LOCAL)
     import json
 
     got = store.scalar(con.cursor(), "SELECT contour FROM quartier WHERE code_qp = 'QN00281M'")
     assert json.loads(got)["coordinates"] == square
-    ingest.rollback(con, i)
+    ingest.rollback(con, i, user=LOCAL)
     assert store.scalar(con.cursor(), "SELECT contour FROM quartier WHERE code_qp = 'QN00281M'") != got
     con.close()
 
@@ -431,12 +435,12 @@ def test_real_contours_for_all_1584_qpv(empty_store):
     import gzip
     import json
 
-    ingest.commit(empty_store, ingest.analyse(empty_store.cursor(), official_list_bytes(), "liste.csv"), auteur="t")
+    ingest.commit(empty_store, ingest.analyse(empty_store.cursor(), official_list_bytes(), "liste.csv"), user=LOCAL)
     ref = json.load(gzip.open(REFERENCE / "qpv2024_contours.json.gz"))
     data = _feature_collection([(q["code"], q["g"]) for q in ref["qpvs"]])
     a = ingest.analyse(empty_store.cursor(), data, "qpv2024.geojson")
     assert a.ok and a.warnings == 0, a.problems.head()
-    ingest.commit(empty_store, a, auteur="t")
+    ingest.commit(empty_store, a, user=LOCAL)
     assert store.scalar(empty_store.cursor(), "SELECT count(contour) FROM quartier") == 1584
 
 
@@ -454,7 +458,7 @@ def test_insee_wide_file_with_remembered_variable_mapping(demo_store):
     a = ingest.analyse(cur, text.encode(), "insee.csv", date_valeur=date(2022, 7, 14),
                        mapping={codes[0]: codes[0], "P21_XYZ": codes[1]})
     assert a.ok and a.diff["nouveaux"].item() == 6
-    ingest.commit(con, a, auteur="t")
+    ingest.commit(con, a, user=LOCAL)
     rows = cur.execute("SELECT code_indicateur, type_territoire, code_territoire, valeur, secret FROM valeur_indicateur "
                        "WHERE source_fichier = 'insee.csv' ORDER BY 1, 3").fetchall()
     assert rows == sorted([(codes[0], "QPV", "QN00281M", 45.2, None), (codes[0], "QPV", "QN00282M", None, "s"),
@@ -485,7 +489,7 @@ def test_bulk_rows_carry_their_import_and_roll_back_without_key_copies(demo_stor
     con = store.connect(demo_store)
     cur = con.cursor()
     before = checksums(con)
-    id1 = ingest.commit(con, _analyse(con, _programmation(con, n=50)), auteur="test")
+    id1 = ingest.commit(con, _analyse(con, _programmation(con, n=50)), user=LOCAL)
     assert cur.execute("SELECT count(*) FROM action WHERE id_import = $i", {"i": id1}).fetchall() == [(50,)]
     assert cur.execute("SELECT count(*) FROM financement WHERE id_import = $i", {"i": id1}).fetchall() == [(50,)]
     assert cur.execute("SELECT count(*) FROM action WHERE id_import IS NULL").fetchall() == \
@@ -494,7 +498,7 @@ def test_bulk_rows_carry_their_import_and_roll_back_without_key_copies(demo_stor
                                            "WHERE table_schema = 'annulation'").fetchall()}
     assert f"i{id1}_0_porteur_nouveaux" in snapshots  # the write's order is in the name
     assert not [n for n in snapshots for t in ("action", "financement", "action_quartier") if n.endswith(f"_{t}_nouveaux")]
-    done = ingest.rollback(con, id1)
+    done = ingest.rollback(con, id1, user=LOCAL)
     assert done["action"]["lignes retirées"] == 50
     after = checksums(con)
     for table in before:
@@ -514,7 +518,7 @@ def test_an_import_made_before_migration_0005_still_rolls_back(tmp_path, monkeyp
     minimal_contract(con, "CV-DEMO-VERM", ("QN00281M", "QN00282M"))
     before = checksums(con)
     data = samples.to_csv(samples.programmation(20, contracts={"CV-DEMO-VERM": ["QN00281M", "QN00282M"]}))
-    id1 = ingest.commit(con, _analyse(con, data), auteur="test")
+    id1 = ingest.commit(con, _analyse(con, data), user=LOCAL)
     assert store.scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'annulation' "
                              "AND table_name = $t", {"t": f"i{id1}_10_action_nouveaux"}) == 1
     # as the versions before the log of writes left it: rollback tables named without the order,
@@ -530,9 +534,9 @@ def test_an_import_made_before_migration_0005_still_rolls_back(tmp_path, monkeyp
     assert store.scalar(con, "SELECT count(*) FROM action WHERE id_import IS NOT NULL") == 0
     # writes before the log of writes (0006) are unknown: the rollback is refused, nothing written
     with pytest.raises(store.StoreError, match="avant que la base ne tienne le journal de ses écritures"):
-        ingest.rollback(con, id1)
+        ingest.rollback(con, id1, user=LOCAL)
     con.execute("DELETE FROM journal_ecriture WHERE horodatage IS NULL")  # as if known: nothing was edited
-    assert ingest.rollback(con, id1)["action"]["lignes retirées"] == 20
+    assert ingest.rollback(con, id1, user=LOCAL)["action"]["lignes retirées"] == 20
     after = checksums(con)
     for table in before:
         if table in after and table not in ("import_log", "import_annulation", "store_meta", "journal_ecriture", "import_correspondance",

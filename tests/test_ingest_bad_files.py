@@ -13,6 +13,10 @@ import pytest
 from cdv_core import ingest, store
 from tests.conftest import ROOT
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 CORPUS = Path(__file__).resolve().parent / "bad_files"
 with open(CORPUS / "expected.csv", encoding="utf-8") as fh:
     CASES = list(csv.DictReader(fh, delimiter=";"))
@@ -46,7 +50,7 @@ def test_bad_file_is_refused_with_french_message_and_store_unchanged(case, demo_
     assert analysis.problems["fichier"].unique().to_list() == [case["fichier"]]
     assert analysis.problems["correction attendue"].str.len_chars().min() > 0
     with pytest.raises(ingest.ImportRefused):
-        ingest.commit(con, analysis, auteur="test")
+        ingest.commit(con, analysis, user=LOCAL)
     assert checksums(con) == before
     con.close()
 

@@ -17,6 +17,10 @@ from cdv_core.ingest.spec import Col
 from tests.conftest import minimal_contract
 from tests.test_ingest_bad_files import checksums
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 commit_module = importlib.import_module("cdv_core.ingest.commit")  # the module (ingest.commit is the function)
 
 NUMBER_CELLS = ["12", "12500,5", "12500.5", "-3", "+4", "007", "1e3", "1,5e2", "nan", "inf", "Infinity", " 12 ",
@@ -198,11 +202,11 @@ def test_link_rows_are_written_and_rolled_back(demo_store):
         before = con.execute("SELECT count(*) FROM action_quartier").fetchall()[0][0]
         analysis = ingest.analyse(con.cursor(), _file(frame, "cp1252"), "p.csv")
         assert analysis.ok, analysis.problems
-        id_import = ingest.commit(con, analysis, auteur="test")
+        id_import = ingest.commit(con, analysis, user=LOCAL)
         rows = con.execute("SELECT code_action, code_qp FROM action_quartier WHERE code_action LIKE 'D2025-%'").fetchall()
         assert len(rows) == 600 and len(set(rows)) == 600
         assert con.execute("SELECT count(*) FROM action_quartier").fetchall()[0][0] == before + 600
-        ingest.rollback(con, id_import)
+        ingest.rollback(con, id_import, user=LOCAL)
         assert con.execute("SELECT count(*) FROM action_quartier").fetchall()[0][0] == before
     finally:
         con.close()
@@ -267,9 +271,9 @@ def test_first_import_view_path_equals_the_joined_staging(demo_store, tmp_path, 
         assert analysis.ok, analysis.problems
         outcome = None
         try:
-            id_import = ingest.commit(con, analysis, auteur="test", replace_scope=replace_scope)
+            id_import = ingest.commit(con, analysis, user=LOCAL, replace_scope=replace_scope)
             sums = checksums(con)
-            ingest.rollback(con, id_import)
+            ingest.rollback(con, id_import, user=LOCAL)
             kept = ("import_log", "import_annulation", "import_correspondance", "store_meta", "journal_ecriture")  # kept on purpose
             assert {t: v for t, v in checksums(con).items() if t not in kept} == \
                 {t: v for t, v in before.items() if t not in kept}

@@ -19,6 +19,10 @@ from cdv_core.ingest.spec import KINDS, Col
 from tests.conftest import ROOT
 from tests.test_ingest_bad_files import checksums
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 ACTION = "A-CV-DEMO-BRE-2024-000001"  # an action of the demo store (contract CV-DEMO-BRE)
 CONTRAT_ROW = ["CV-002-STQ", "Contrat de ville de Saint-Quentin", "EPCI", "200071892", "02", "32", "hexagone",
                "31/03/2024", "01/01/2024", "31/12/2030", "Préfet ; Maire"]
@@ -173,7 +177,7 @@ def test_non_finite_or_too_big_amount_is_refused_before_commit(demo_store, cell,
                  kind="financements")
     assert [(r[2], r[3]) for r in _problems(a)] == [(message, "erreur")]
     with pytest.raises(ingest.ImportRefused):
-        ingest.commit(con, a, auteur="test")
+        ingest.commit(con, a, user=LOCAL)
     assert checksums(con) == before
     con.close()
 
@@ -182,7 +186,7 @@ def test_largest_amount_is_accepted(demo_store):
     con = store.connect(demo_store)
     a = _analyse(con, f"code_action;financeur;annee;montant_accorde\n{ACTION};CAF;2024;999 999 999 999,99\n")
     assert a.errors == 0, a.problems
-    ingest.commit(con, a, auteur="test")
+    ingest.commit(con, a, user=LOCAL)
     got = con.execute("SELECT montant_accorde FROM financement WHERE code_action = $a AND financeur = 'CAF'",
                       {"a": ACTION}).fetchall()
     assert float(got[0][0]) == 999999999999.99

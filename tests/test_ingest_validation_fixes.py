@@ -13,6 +13,10 @@ from cdv_core.ingest import pipeline
 from cdv_core.ingest.cli import report_text
 from cdv_core.ingest.spec import KINDS, TEMPLATES
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 PORTEUR = "37002196811833"  # a porteur of the demo store
 H_ACTIONS = "code_action;code_contrat;id_porteur;libelle;thematique;mode_financement;annee_debut;annee_fin;statut"
 
@@ -86,7 +90,7 @@ def test_empty_not_null_cell_takes_the_default_when_new_and_keeps_the_value_on_u
     con.execute("UPDATE " + table + " SET " + column + " = $v WHERE " + key + " = $k", {"v": other, "k": existing_key})
     a = _analyse(con, f"{header}\n{new_row}\n{existing_row}\n", kind=kind)
     assert a.errors == 0, a.problems
-    ingest.commit(con, a)  # raised ConstraintException (NOT NULL) before the fix
+    ingest.commit(con, a, user=LOCAL)  # raised ConstraintException (NOT NULL) before the fix
     new_key = new_row.split(";")[0]
     assert _one(con, "SELECT " + column + " FROM " + table + " WHERE " + key + " = $k", {"k": new_key}) == default
     assert _one(con, "SELECT " + column + " FROM " + table + " WHERE " + key + " = $k", {"k": existing_key}) == other
@@ -187,7 +191,7 @@ def test_indicator_value_template_pads_and_checks_territory_codes(demo_store):
             "CHOM;France;France;01/01/2023;10\nCHOM;EPCI;200054781;01/01/2023;9\nCHOM;QPV;qn00281m;02/01/2023;9\n")
     a = _analyse(con, good, "valeurs.csv")
     assert a.errors == 0, a.problems
-    ingest.commit(con, a)
+    ingest.commit(con, a, user=LOCAL)
     stored = set(con.execute("SELECT type_territoire, code_territoire FROM valeur_indicateur "
                              "WHERE source_fichier = 'valeurs.csv'").fetchall())
     assert stored == {("commune", "02991"), ("département", "02"), ("France", "FR"), ("EPCI", "200054781"),

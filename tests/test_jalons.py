@@ -14,6 +14,10 @@ from cdv_core.edits import jalons as edits
 from cdv_core.queries import jalons as q
 from tests.conftest import DEMO_AU, insert, minimal_contract
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 AU = date(2025, 12, 1)
@@ -246,7 +250,7 @@ def _snapshot_tables(cur, id_gel):
 
 def test_freeze_then_later_writes_leave_the_snapshot_intact_and_show_in_the_diff(ready_store):
     con = ready_store
-    id_gel = edits.freeze_baseline(con, code_contrat="CV-A", now=datetime(2025, 12, 1, 9, 0))  # default: signature 31/03/2024
+    id_gel = edits.freeze_baseline(con, code_contrat="CV-A", now=datetime(2025, 12, 1, 9, 0), user=LOCAL)  # default: signature 31/03/2024
     cur = con.cursor()
     gel = q.baselines(cur, contrat="CV-A").row(0, named=True)
     assert (gel["id_gel"], gel["date_gel"], gel["annee_programmation"], gel["libelle"]) == (
@@ -284,12 +288,12 @@ def test_freeze_then_later_writes_leave_the_snapshot_intact_and_show_in_the_diff
 
 def test_freeze_validation(ready_store):
     with pytest.raises(store.IntegrityError, match="contrat « CV-X » inconnu"):
-        edits.freeze_baseline(ready_store, code_contrat="CV-X", now=datetime(2025, 12, 1))
+        edits.freeze_baseline(ready_store, code_contrat="CV-X", now=datetime(2025, 12, 1), user=LOCAL)
     with pytest.raises(store.IntegrityError, match="dans le futur"):
-        edits.freeze_baseline(ready_store, code_contrat="CV-A", date_gel=date(2026, 1, 1), now=datetime(2025, 12, 1))
+        edits.freeze_baseline(ready_store, code_contrat="CV-A", date_gel=date(2026, 1, 1), now=datetime(2025, 12, 1), user=LOCAL)
     assert ready_store.execute("SELECT count(*) FROM reference_gel").fetchall()[0][0] == 0
-    first = edits.freeze_baseline(ready_store, code_contrat="CV-A", date_gel=AU, libelle="Bilan", now=datetime(2025, 12, 1))
-    second = edits.freeze_baseline(ready_store, code_contrat="CV-A", date_gel=AU, libelle="Bilan bis", now=datetime(2025, 12, 2))
+    first = edits.freeze_baseline(ready_store, code_contrat="CV-A", date_gel=AU, libelle="Bilan", now=datetime(2025, 12, 1), user=LOCAL)
+    second = edits.freeze_baseline(ready_store, code_contrat="CV-A", date_gel=AU, libelle="Bilan bis", now=datetime(2025, 12, 2), user=LOCAL)
     assert second == first + 1
     assert q.baselines(ready_store.cursor(), contrat="CV-A")["libelle"].to_list() == ["Bilan bis", "Bilan"]
 
@@ -310,7 +314,7 @@ def test_demo_baseline_shows_objective_changes(demo_cur):
 
 def test_add_milestone_validated(ready_store):
     new_id = edits.add_milestone(ready_store, code_contrat="CV-A", type_jalon="revue annuelle", libelle="  Revue 2025 ",
-                                 date_prevue=date(2025, 10, 15), today=AU)
+                                 date_prevue=date(2025, 10, 15), today=AU, user=LOCAL)
     row = ready_store.execute("SELECT code_contrat, type_jalon, libelle, date_prevue, annee, date_realisation FROM jalon "
                               "WHERE id_jalon = ?", [new_id]).fetchall()
     assert new_id == "J-CV-A-001"
@@ -319,7 +323,7 @@ def test_add_milestone_validated(ready_store):
     before = ready_store.execute("SELECT count(*) FROM jalon").fetchall()[0][0]
     with pytest.raises(store.IntegrityError) as err:
         edits.add_milestone(ready_store, code_contrat="CV-A", type_jalon="fête", libelle=" ",
-                            date_prevue=date(2031, 6, 1), date_realisation=date(2026, 1, 1), today=AU)
+                            date_prevue=date(2031, 6, 1), date_realisation=date(2026, 1, 1), today=AU, user=LOCAL)
     text = str(err.value)
     assert "type de jalon « fête » inconnu" in text and "libellé du jalon est obligatoire" in text
     assert "hors de la période du contrat" in text and "dans le futur" in text
@@ -327,12 +331,12 @@ def test_add_milestone_validated(ready_store):
 
 
 def test_mark_done(ready_store):
-    edits.mark_done(ready_store, id_jalon="J2", date_realisation=date(2025, 11, 20), today=AU)
+    edits.mark_done(ready_store, id_jalon="J2", date_realisation=date(2025, 11, 20), today=AU, user=LOCAL)
     assert _items(ready_store)["evaluation"]["preuve"] == "Évaluation réalisée le 20/11/2025."
     with pytest.raises(store.IntegrityError, match="dans le futur"):
-        edits.mark_done(ready_store, id_jalon="J3", date_realisation=date(2025, 12, 2), today=AU)
+        edits.mark_done(ready_store, id_jalon="J3", date_realisation=date(2025, 12, 2), today=AU, user=LOCAL)
     with pytest.raises(store.IntegrityError, match="introuvable"):
-        edits.mark_done(ready_store, id_jalon="J-NOPE", date_realisation=AU, today=AU)
+        edits.mark_done(ready_store, id_jalon="J-NOPE", date_realisation=AU, today=AU, user=LOCAL)
     assert ready_store.execute("SELECT date_realisation FROM jalon WHERE id_jalon = 'J3'").fetchall() == [(None,)]
 
 

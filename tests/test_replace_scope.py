@@ -9,6 +9,10 @@ import pytest
 from cdv_core import ingest, store
 from tests.test_ingest_bad_files import checksums
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 BOOKKEEPING = ("import_log", "import_annulation", "import_correspondance", "store_meta", "journal_ecriture",
@@ -48,7 +52,7 @@ def test_deleting_an_absent_action_takes_its_funding_and_links_along_and_rolls_b
     assert counts["action"]["absents du fichier"] == 1 and counts["action"]["sort des absents"] == "supprimés"
     for table, n in hanging.items():
         assert counts[f"{table} (des actions supprimées)"]["absents du fichier"] == n
-    id_import = ingest.commit(con, analysis, auteur="test", replace_scope=True)
+    id_import = ingest.commit(con, analysis, user=LOCAL, replace_scope=True)
     for table in ("action", *hanging):
         assert store.scalar(cur, f"SELECT count(*) FROM {table} WHERE code_action = $a", {"a": gone}) == 0
     assert store.scalar(cur, "SELECT count(*) FROM action WHERE code_contrat = 'CV-DEMO-VERM'") == \
@@ -59,7 +63,7 @@ def test_deleting_an_absent_action_takes_its_funding_and_links_along_and_rolls_b
     version = store.store_version(cur)  # the log of writes names the tables deleted from along the actions
     assert {r[0] for r in cur.execute("SELECT nom_table FROM journal_ecriture WHERE version_store = $v",
                                       {"v": version}).fetchall()} >= {"action", *hanging}
-    done = ingest.rollback(con, id_import)
+    done = ingest.rollback(con, id_import, user=LOCAL)
     assert done["financement"]["lignes restaurées"] == hanging["financement"]
     assert _data(con) == before
 
@@ -72,7 +76,7 @@ def test_an_action_a_decision_points_at_is_not_deleted(demo_store):
     before = _data(con)
     analysis = ingest.analyse(cur, _actions_file(cur, contrat, without=cited), "actions.csv", replace_scope=True)
     with pytest.raises(store.IntegrityError, match="lien décision-action"):
-        ingest.commit(con, analysis, auteur="test", replace_scope=True)
+        ingest.commit(con, analysis, user=LOCAL, replace_scope=True)
     assert _data(con) == before
 
 
@@ -93,7 +97,7 @@ def test_a_values_file_replaces_its_indicator_at_its_date_only(demo_store):
     assert _counts(analysis)["valeur_indicateur"]["absents du fichier"] == 1  # the first QPV, that date only
     keys = analysis.changes["clé"].to_list()
     assert f"{code} / QPV / {qpv[0]} / 01/01/2024" in keys  # French dates in the diff's keys
-    ingest.commit(con, analysis, auteur="test", replace_scope=True)
+    ingest.commit(con, analysis, user=LOCAL, replace_scope=True)
     assert store.scalar(cur, "SELECT count(*) FROM valeur_indicateur WHERE code_indicateur = $c AND code_territoire = $q "
                              "AND date_valeur = DATE '2024-01-01'", {"c": code, "q": qpv[0]}) == 0
     assert store.scalar(cur, "SELECT count(*) FROM valeur_indicateur WHERE code_indicateur = $c "
@@ -127,12 +131,12 @@ def test_a_programmation_extract_never_deletes_a_dossier_only_its_funders_of_its
     analysis = ingest.analyse(cur, text.encode(), "programmation.csv", replace_scope=True)
     assert analysis.ok, analysis.problems
     assert _counts(analysis)["financement"]["absents du fichier"] == len(funders) - 1
-    id_import = ingest.commit(con, analysis, auteur="test", replace_scope=True)
+    id_import = ingest.commit(con, analysis, user=LOCAL, replace_scope=True)
     assert store.scalar(cur, "SELECT count(*) FROM action") == n_actions
     assert store.scalar(cur, "SELECT count(*) FROM financement WHERE annee <> $y", {"y": year}) == n_other_years
     assert [r[0] for r in cur.execute("SELECT financeur FROM financement WHERE code_action = $a AND annee = $y",
                                       {"a": code, "y": year}).fetchall()] == [funders[0]]
-    ingest.rollback(con, id_import)
+    ingest.rollback(con, id_import, user=LOCAL)
     assert _data(con) == before
 
 
@@ -146,7 +150,7 @@ def test_targets_and_meetings_replace_only_their_own_qpv_and_instances(demo_stor
     assert analysis.ok, analysis.problems
     same_qpv = store.scalar(cur, "SELECT count(*) FROM cible_indicateur WHERE code_qp = $q", {"q": qp})
     assert _counts(analysis)["cible_indicateur"]["absents du fichier"] == same_qpv - 1
-    ingest.commit(con, analysis, auteur="test", replace_scope=True)
+    ingest.commit(con, analysis, user=LOCAL, replace_scope=True)
     assert store.scalar(cur, "SELECT count(*) FROM cible_indicateur WHERE code_qp <> $q", {"q": qp}) == others
     instance = store.scalar(cur, "SELECT min(code_instance) FROM reunion")
     meetings = cur.execute("SELECT id_reunion, strftime(date_reunion, '%d/%m/%Y'), statut FROM reunion "

@@ -14,6 +14,10 @@ from cdv_core.edits import jalons as edits
 from tests.conftest import minimal_contract
 from tests.test_ingest_bad_files import checksums
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 pytestmark = pytest.mark.both_backends  # the core suite runs on the file and on DuckLake
 
 BOOKKEEPING = ("import_log", "import_annulation", "import_correspondance", "store_meta", "journal_ecriture",
@@ -36,7 +40,7 @@ def _jalons_file(cur, n: int = 3) -> tuple[bytes, list[str]]:
 def _import(con, data: bytes, name: str) -> int:
     analysis = ingest.analyse(con.cursor(), data, name)
     assert analysis.ok, analysis.problems
-    return ingest.commit(con, analysis, auteur="test")
+    return ingest.commit(con, analysis, user=LOCAL)
 
 
 def test_every_write_is_logged_with_its_tables_and_version(demo_store):
@@ -47,7 +51,7 @@ def test_every_write_is_logged_with_its_tables_and_version(demo_store):
     version = store.store_version(cur)
     assert cur.execute("SELECT nom_table, id_import FROM journal_ecriture WHERE version_store = $v",
                        {"v": version}).fetchall() == [("jalon", id_import)]
-    edits.mark_done(con, id_jalon=ids[0], date_realisation=date(2026, 11, 1), today=date(2026, 11, 26))
+    edits.mark_done(con, id_jalon=ids[0], date_realisation=date(2026, 11, 1), today=date(2026, 11, 26), user=LOCAL)
     assert cur.execute("SELECT nom_table, id_import FROM journal_ecriture WHERE version_store = $v",
                        {"v": version + 1}).fetchall() == [("jalon", None)]
     with store.transaction(con) as tx:  # a writer that does not say which tables: '*'
@@ -61,10 +65,10 @@ def test_rollback_is_refused_when_a_form_changed_the_imported_table_since(demo_s
     cur = con.cursor()
     data, ids = _jalons_file(cur)
     id_import = _import(con, data, "jalons.csv")
-    edits.mark_done(con, id_jalon=ids[0], date_realisation=date(2026, 11, 1), today=date(2026, 11, 26))
+    edits.mark_done(con, id_jalon=ids[0], date_realisation=date(2026, 11, 1), today=date(2026, 11, 26), user=LOCAL)
     before = checksums(con)
     with pytest.raises(store.StoreError, match=r"la table « jalon » a été modifiée depuis dans l'application"):
-        ingest.rollback(con, id_import)
+        ingest.rollback(con, id_import, user=LOCAL)
     assert checksums(con) == before  # nothing written, not even the log
     assert store.scalar(cur, "SELECT date_realisation FROM jalon WHERE id_jalon = $i", {"i": ids[0]}) == date(2026, 11, 1)
     assert store.scalar(cur, "SELECT statut FROM import_log WHERE id_import = $i", {"i": id_import}) == "validé"
@@ -74,12 +78,12 @@ def test_a_form_entry_elsewhere_or_before_the_import_does_not_block_its_rollback
     con = store.connect(demo_store)
     cur = con.cursor()
     edits.add_milestone(con, code_contrat="CV-DEMO-BRE", type_jalon="autre", libelle="Réunion publique",
-                        date_prevue=date(2027, 3, 1), today=date(2026, 11, 26))  # before the import
+                        date_prevue=date(2027, 3, 1), today=date(2026, 11, 26), user=LOCAL)  # before the import
     before = _data(con)
     data, _ = _jalons_file(cur)
     id_import = _import(con, data, "jalons.csv")
-    acteurs_import.attach_contract(con, code_cv_2015="CV049", code_contrat="CV-DEMO-BRE")  # another table
-    ingest.rollback(con, id_import)
+    acteurs_import.attach_contract(con, code_cv_2015="CV049", code_contrat="CV-DEMO-BRE", user=LOCAL)  # another table
+    ingest.rollback(con, id_import, user=LOCAL)
     after = _data(con)
     assert after.pop("correspondance_contrat") != before.pop("correspondance_contrat")
     assert after == before
@@ -92,7 +96,7 @@ def test_rollback_is_refused_after_a_writer_that_did_not_name_its_tables(demo_st
     with store.transaction(con) as tx:
         tx.execute("UPDATE contrat SET signataires = signataires")
     with pytest.raises(store.StoreError, match="des données ont été modifiées depuis"):
-        ingest.rollback(con, id_import)
+        ingest.rollback(con, id_import, user=LOCAL)
 
 
 def test_rolled_back_later_imports_no_longer_block(demo_store):
@@ -104,9 +108,9 @@ def test_rolled_back_later_imports_no_longer_block(demo_store):
     second, _ = _jalons_file(cur, 4)  # renames the renamed ones again, and two more
     id2 = _import(con, second, "jalons2.csv")
     with pytest.raises(store.StoreError, match="plus récent"):
-        ingest.rollback(con, id1)
-    ingest.rollback(con, id2)
-    ingest.rollback(con, id1)
+        ingest.rollback(con, id1, user=LOCAL)
+    ingest.rollback(con, id2, user=LOCAL)
+    ingest.rollback(con, id1, user=LOCAL)
     assert _data(con) == before
 
 
@@ -119,20 +123,20 @@ def test_an_adulte_relais_import_rolls_back_exactly(empty_store):
     con = empty_store
     minimal_contract(con)
     empty = _data(con)
-    acteurs_import.import_file(con, json.dumps([_rec("A1", 22555.73), _rec("B1", 22555.73)]).encode(), filename="ar.json")
+    acteurs_import.import_file(con, json.dumps([_rec("A1", 22555.73), _rec("B1", 22555.73)]).encode(), filename="ar.json", user=LOCAL)
     after_first = _data(con)
     report, counts = acteurs_import.import_file(con, json.dumps([_rec("A1", 23000), _rec("C1", 1000)]).encode(),
-                                                filename="ar2.json")
+                                                filename="ar2.json", user=LOCAL)
     assert counts == {"nouveaux": 1, "modifies": 1, "inchanges": 0}
     cur = con.cursor()
     ids = [r[0] for r in cur.execute("SELECT id_import FROM import_log ORDER BY id_import").fetchall()]
     assert store.scalar(cur, "SELECT count(*) FROM poste") == 3
-    done = ingest.rollback(con, ids[1])
+    done = ingest.rollback(con, ids[1], user=LOCAL)
     assert done["poste"] == {"lignes retirées": 1, "lignes restaurées": 0}
     assert done["financement_poste"] == {"lignes retirées": 1, "lignes restaurées": 1}
     assert _data(con) == after_first
     assert float(store.scalar(cur, "SELECT montant FROM financement_poste WHERE id_poste = 'A1'")) == 22555.73
-    ingest.rollback(con, ids[0])
+    ingest.rollback(con, ids[0], user=LOCAL)
     assert _data(con) == empty
 
 
@@ -143,7 +147,7 @@ def test_an_import_without_rollback_data_is_not_marked_as_rolled_back(empty_stor
                 "VALUES (1, 'adultes-relais', 'ar.json', now(), 'validé', 3)")
     id_import = store.scalar(cur, "SELECT max(id_import) FROM import_log")
     with pytest.raises(store.StoreError, match="ne peut pas être annulé : il n'a pas gardé l'état antérieur"):
-        ingest.rollback(empty_store, id_import)
+        ingest.rollback(empty_store, id_import, user=LOCAL)
     assert store.scalar(cur, "SELECT statut FROM import_log WHERE id_import = $i", {"i": id_import}) == "validé"
 
 
@@ -165,6 +169,6 @@ def test_an_import_made_before_the_log_of_writes_is_not_rolled_back_over_unknown
     con = store.connect(path)
     before = checksums(con)
     with pytest.raises(store.StoreError, match="avant que la base ne tienne le journal de ses écritures"):
-        ingest.rollback(con, id_import)
+        ingest.rollback(con, id_import, user=LOCAL)
     assert checksums(con) == before
     assert store.scalar(con, "SELECT date_realisation FROM jalon") == date(2026, 3, 2)

@@ -18,6 +18,10 @@ from cdv_core.edits import jalons as jalon_edits
 from cdv_core.ingest import samples
 from tests.conftest import ROOT, new_lake
 
+from cdv_core.access import local_user
+
+LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
+
 DEMO_CONTRACTS = {"CV-DEMO-VERM": ["QN00281M", "QN00282M"], "CV-DEMO-BRE": ["QN06081M"], "CV-DEMO-MONT": ["QN08081M"]}
 
 
@@ -275,7 +279,7 @@ def test_maintenance_keeps_every_row_and_a_rollback_still_works(demo_store_maste
         path = _programmation(tmp_path, "prog.csv", n=30, year=2026)
         before = store_ops.digest(con.cursor())
         analysis = ingest.analyse(con.cursor(), open(path, "rb").read(), "prog.csv")
-        id_import = ingest.commit(con, analysis, auteur="test")
+        id_import = ingest.commit(con, analysis, user=LOCAL)
     finally:
         con.close()
     after_import = _digest(lake)
@@ -286,7 +290,7 @@ def test_maintenance_keeps_every_row_and_a_rollback_still_works(demo_store_maste
     assert _digest(lake) == after_import
     con = store.connect(lake)
     try:
-        ingest.rollback(con, id_import)
+        ingest.rollback(con, id_import, user=LOCAL)
         restored = store_ops.digest(con.cursor())
     finally:
         con.close()

@@ -15,7 +15,7 @@ from datetime import date
 
 import duckdb
 
-from cdv_core import fmt, store
+from cdv_core import access, fmt, store
 from cdv_core.domain import model
 
 _URL = re.compile(r"^(https?://\S+|\S+\.(pdf|docx?|odt))$", re.IGNORECASE)
@@ -155,10 +155,14 @@ MEETING_TABLES = frozenset({"reunion", "decision", "decision_action", "store_met
 
 @store.retry_on_conflict
 def _write_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, replaces: str | None,
-                   meta: tuple[tuple[str, str], ...]) -> str:
+                   meta: tuple[tuple[str, str], ...], user: access.User) -> str:
     """The meeting's one transaction (run again when another writer committed first: the
     meeting id and the decisions' numbers are read anew inside it)."""
-    with store.transaction(con, written=MEETING_TABLES) as tx:
+    audit = store.Audit(user.label, "Séance enregistrée" if meta else "Réunion enregistrée")
+    with store.transaction(con, written=MEETING_TABLES, audit=audit) as tx:
+        audit.contrats = {r[0] for r in tx.execute("SELECT code_contrat FROM instance WHERE code_instance = $i",
+                                                   {"i": draft.code_instance}).fetchall()}
+        access.require(tx, user, access.WRITE, contrats=audit.contrats)
         values = {"i": draft.code_instance, "d": draft.date_reunion, "s": draft.statut,
                   "p": draft.nb_participants, "h": draft.nb_habitants, "o": _clean(draft.objet),
                   "l": _clean(draft.lien_compte_rendu)}
@@ -189,10 +193,12 @@ def _write_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, replaces
                            {"d": id_decision, "a": code})
         for key, value in meta:
             store.set_meta(tx, key, value)
+        audit.detail = {"réunion": id_reunion, "instance": draft.code_instance, "décisions": len(draft.decisions),
+                        "complète": replaces}
     return id_reunion
 
 
-def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today: date,
+def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, user: access.User, today: date,
                    replaces: str | None = None, meta: tuple[tuple[str, str], ...] = ()) -> RecordResult:
     """Validate, then write the meeting and its decisions in one transaction.
 
@@ -200,7 +206,8 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today
     completed in place (same id) instead of a new one being added. `meta`: (key, value) entries of
     `store_meta` written in the same transaction (e.g. the séance's agenda, to reuse next time):
     the meeting and them are saved together or not at all. Nothing is written when there is any
-    error; a store that cannot be written is reported as an error too.
+    error; a store that cannot be written, or a `user` who may not write the instance's
+    contract, is reported as an error too.
     """
     cur = con.cursor()
     try:
@@ -210,9 +217,11 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, today
     if errors:
         return RecordResult(errors)
     try:
-        id_reunion = _write_meeting(con, draft, replaces, meta)
+        id_reunion = _write_meeting(con, draft, replaces, meta, user)
     except store.IntegrityError as exc:
         return RecordResult(list(exc.problems))
+    except access.AccessDenied as exc:
+        return RecordResult([str(exc)])
     except store.StoreError as exc:
         return RecordResult([f"La réunion n'a pas été enregistrée, rien n'a été modifié : {exc}"])
     except duckdb.ConstraintException as exc:  # a CHECK the validation did not foresee

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from cdv_core import fmt, store
+from cdv_core import access, fmt, store
 from cdv_core.domain import model
 from cdv_core.queries import jalons as q
 
@@ -79,12 +79,14 @@ SNAPSHOT_TABLES = frozenset({"reference_gel", *SNAPSHOT_PARTS.values()})
 
 
 @store.retry_on_conflict
-def add_milestone(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None, type_jalon: str | None,
-                  libelle: str | None, date_prevue: date | None, date_realisation: date | None = None,
-                  annee: int | None = None, today: date | None = None) -> str:
+def add_milestone(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None,
+                  type_jalon: str | None, libelle: str | None, date_prevue: date | None,
+                  date_realisation: date | None = None, annee: int | None = None, today: date | None = None) -> str:
     """Validate and insert a milestone in one transaction; returns its id (`J-<contrat>-<n>`)."""
     today = today or date.today()
-    with store.transaction(con, written={"jalon"}) as cur:
+    audit = store.Audit(user.label, "Jalon ajouté", {code_contrat} - {None})
+    with store.transaction(con, written={"jalon"}, audit=audit) as cur:
+        access.require(cur, user, access.WRITE, contrats=audit.contrats)
         problems = validate_milestone(cur, code_contrat=code_contrat, type_jalon=type_jalon, libelle=libelle,
                                       date_prevue=date_prevue, date_realisation=date_realisation, annee=annee,
                                       today=today)
@@ -101,15 +103,20 @@ def add_milestone(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None, t
                VALUES ($id, $c, $t, $l, $p, $r, $a)""",
             {"id": new_id, "c": code_contrat, "t": type_jalon, "l": libelle.strip(), "p": date_prevue,
              "r": date_realisation, "a": annee if annee is not None else date_prevue.year})
+        audit.detail = {"jalon": new_id, "libellé": libelle.strip()}
     return new_id
 
 
 @store.retry_on_conflict
-def mark_done(con: duckdb.DuckDBPyConnection, *, id_jalon: str | None, date_realisation: date | None,
-              today: date | None = None) -> None:
+def mark_done(con: duckdb.DuckDBPyConnection, *, user: access.User, id_jalon: str | None,
+              date_realisation: date | None, today: date | None = None) -> None:
     """Record the achievement date of a milestone (validated, one transaction)."""
     today = today or date.today()
-    with store.transaction(con, written={"jalon"}) as cur:
+    audit = store.Audit(user.label, "Jalon marqué réalisé", detail={"jalon": id_jalon, "réalisé le": date_realisation})
+    with store.transaction(con, written={"jalon"}, audit=audit) as cur:
+        audit.contrats = {r[0] for r in cur.execute("SELECT code_contrat FROM jalon WHERE id_jalon = $id",
+                                                    {"id": id_jalon}).fetchall()}
+        access.require(cur, user, access.WRITE, contrats=audit.contrats)
         problems: list[str] = []
         rows = cur.execute("SELECT j.date_prevue, c.date_debut FROM jalon j JOIN contrat c USING (code_contrat) "
                            "WHERE j.id_jalon = $id", {"id": id_jalon}).fetchall()
@@ -128,8 +135,8 @@ def mark_done(con: duckdb.DuckDBPyConnection, *, id_jalon: str | None, date_real
 
 
 @store.retry_on_conflict
-def freeze_baseline(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None, date_gel: date | None = None,
-                    libelle: str | None = None, auteur: str | None = None,
+def freeze_baseline(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None,
+                    date_gel: date | None = None, libelle: str | None = None,
                     now: datetime | None = None) -> int:
     """Store a snapshot of the contract at `date_gel` (its signature date by default); returns its id.
 
@@ -137,7 +144,9 @@ def freeze_baseline(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None,
     « now » side of the comparison, so a difference is always a change of data, not of rule.
     """
     now = now or datetime.now().replace(microsecond=0)
-    with store.transaction(con, written=SNAPSHOT_TABLES) as cur:
+    audit = store.Audit(user.label, "Référence figée", {code_contrat} - {None})
+    with store.transaction(con, written=SNAPSHOT_TABLES, audit=audit) as cur:
+        access.require(cur, user, access.WRITE, contrats=audit.contrats)
         problems: list[str] = []
         contrat = _contract(cur, code_contrat)
         if contrat is None:
@@ -155,8 +164,10 @@ def freeze_baseline(con: duckdb.DuckDBPyConnection, *, code_contrat: str | None,
         text = _check_libelle(libelle, problems, "de la référence")
         if problems:
             raise store.IntegrityError(problems)
-        write_snapshot(cur, code_contrat=code_contrat, date_gel=date_gel, libelle=text, auteur=auteur, now=now)
-        return store.scalar(cur, "SELECT max(id_gel) FROM reference_gel")
+        write_snapshot(cur, code_contrat=code_contrat, date_gel=date_gel, libelle=text, auteur=user.label, now=now)
+        id_gel = store.scalar(cur, "SELECT max(id_gel) FROM reference_gel")
+        audit.detail = {"référence": id_gel, "date": date_gel, "libellé": text}
+        return id_gel
 
 
 def write_snapshot(cur: duckdb.DuckDBPyConnection, *, code_contrat: str, date_gel: date, libelle: str,

@@ -16,14 +16,6 @@ def agenda_entry(*, code_instance: str, keys: tuple[str, ...], code_qp: str | No
     return _KEY + code_instance, ",".join(k for k in keys if k in SECTIONS) + ("|" + code_qp if code_qp else "")
 
 
-@store.retry_on_conflict
-def remember_agenda(con: duckdb.DuckDBPyConnection, *, code_instance: str, keys: tuple[str, ...],
-                    code_qp: str | None) -> None:
-    """Store the agenda of the séance just held, as the default for the instance's next one."""
-    with store.transaction(con, written={"store_meta"}) as cur:
-        store.set_meta(cur, *agenda_entry(code_instance=code_instance, keys=keys, code_qp=code_qp))
-
-
 def last_agenda(cur: duckdb.DuckDBPyConnection, *, code_instance: str) -> tuple[tuple[str, ...], str | None] | None:
     """The agenda of the instance's last séance (sections still offered), or None."""
     value = store.meta(cur, _KEY + code_instance)

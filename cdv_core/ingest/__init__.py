@@ -2,8 +2,8 @@
 one transaction with an import log, roll back exactly.
 
     analysis = analyse(cur, data, "fichier.csv")          # nothing written
-    if analysis.ok: id_import = commit(con, analysis, auteur="…")
-    rollback(con, id_import)
+    if analysis.ok: id_import = commit(con, analysis, user=user)   # user: an access.User
+    rollback(con, id_import, user=user)
 """
 
 from __future__ import annotations

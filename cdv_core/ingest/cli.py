@@ -5,11 +5,10 @@ from the command line, with a French report. Exit 0 committed (or clean dry run)
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
-from cdv_core import fmt, store
+from cdv_core import access, fmt, settings, store
 from cdv_core.ingest import pipeline
 from cdv_core.ingest.commit import commit as commit_import
 from cdv_core.ingest.spec import KINDS
@@ -29,6 +28,8 @@ def add_parser(sub, default_store: str) -> None:
     p.add_argument("--date", dest="date_valeur", type=_french_date, metavar="JJ/MM/AAAA",
                    help="date des valeurs d'un fichier INSEE « large »")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à mettre à jour (défaut : {store.describe(default_store)})")
+    p.add_argument("--utilisateur", metavar="ADRESSE",
+                   help="compte au nom duquel importer (obligatoire quand CDV_AUTH n'est pas « aucune »)")
     p.set_defaults(func=run)
 
 
@@ -90,12 +91,14 @@ def run(args: argparse.Namespace) -> int:
             return 0
         print("Écriture en cours…", flush=True)
         try:
-            id_import = commit_import(con, analysis, auteur=_user(), replace_scope=args.remplacer)
+            cfg = settings.load()
+            user = access.command_line_user(con.cursor(), auth=cfg.auth, email=args.utilisateur, local=cfg.local_user)
+            id_import = commit_import(con, analysis, user=user, replace_scope=args.remplacer)
         except store.WriteConflict:
             print("Quelqu'un a modifié ces données pendant l'import, à plusieurs reprises : rien n'a été "
                   "enregistré. Relancez la commande.")
             return 1
-        except store.StoreError as exc:
+        except (store.StoreError, settings.SettingError) as exc:
             print(exc)
             return 1
         print(f"Import n° {id_import} validé.")
@@ -103,9 +106,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         con.close()
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser() + " (ligne de commande)"
-    except Exception:  # no login name in some containers
-        return "ligne de commande"

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import duckdb
 import polars as pl
 
-from cdv_core import fmt, store
+from cdv_core import access, fmt, store
 from cdv_core.ingest.pipeline import Analysis, Load
 
 DETAIL_CAP = 2000
@@ -206,10 +206,12 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
 
 
 @store.retry_on_conflict
-def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | None = None,
+def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, user: access.User,
            replace_scope: bool = False) -> int:
-    """Write the analysed file in one transaction; returns the import's id. Raises
-    ImportRefused (file with errors), store.IntegrityError (cross-table rule broken) or
+    """Write the analysed file in one transaction, as `user`; returns the import's id. Raises
+    ImportRefused (file with errors), access.AccessDenied (a national file and `user` is not an
+    administrator, or a row of a contract outside its scope: checked on the rows of the file and
+    on those the import changes or deletes), store.IntegrityError (cross-table rule broken) or
     store.StoreError; in every failure nothing is written."""
     if not analysis.ok:
         raise ImportRefused(f"Import refusé : le fichier {analysis.fichier} contient {fmt.plural(analysis.errors, 'erreur')}. "
@@ -221,12 +223,17 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
     # the next number, read before the transaction that uses it (the log of writes needs it);
     # another writer that takes it first makes this one conflict, and the whole write runs again
     id_import = int(store.scalar(con, "SELECT coalesce(max(id_import), 0) + 1 FROM import_log"))
-    with store.transaction(con, written=written, import_id=id_import) as cur:
+    audit = store.Audit(user.label, f"Import n° {id_import} ({analysis.kind_label}) : {analysis.fichier}")
+    with store.transaction(con, written=written, import_id=id_import, audit=audit) as cur:
+        national = analysis.kind in NATIONAL_KINDS or not all(access.is_contract_table(load.table)
+                                                               for load in analysis.loads)
+        if national:
+            access.require(cur, user, access.NATIONAL)
         if store.scalar(cur, "SELECT count(*) FROM import_log WHERE id_import = $id", {"id": id_import}):
             raise store.WriteConflict(f"import n° {id_import} pris par un autre import")
         cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
                     "encodage, separateur, nb_avertissements) VALUES ($id, $k, $f, $h, $a, $d, $n, 'validé', $e, $s, $w)",
-                    {"id": id_import, "k": analysis.kind, "f": analysis.fichier, "h": analysis.empreinte, "a": auteur,
+                    {"id": id_import, "k": analysis.kind, "f": analysis.fichier, "h": analysis.empreinte, "a": user.label,
                      "d": start, "n": analysis.nb_lignes, "e": analysis.encoding, "s": analysis.separator,
                      "w": analysis.warnings})
         counters = {}
@@ -244,6 +251,10 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
                         "= m.type_import AND import_correspondance.entete = m.entete")
             cur.execute("INSERT INTO import_correspondance SELECT type_import, entete, colonne FROM _import_map")
             cur.unregister("_import_map")
+        if not national:
+            audit.contrats = _contracts_touched(cur, analysis.loads, id_import)
+            access.require(cur, user, access.WRITE, contrats=audit.contrats)
+        audit.detail = {"tables": counters}
         resume = " ; ".join(f"{table} : " + ", ".join(fmt.plural(n, _SINGULAR.get(label, label), label)
                                                       for label, n in c.items() if n)
                             for table, c in counters.items())
@@ -251,7 +262,35 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, auteur: str | 
                     "WHERE id_import = $id",
                     {"fin": datetime.now(), "c": json.dumps(counters, ensure_ascii=False), "r": resume,
                      "v": store.store_version(cur) + 1, "t": time.perf_counter() - t0, "id": id_import})
+        if "contrats" in _columns(cur, "import_log"):  # migration 0007 (tests write to older schemas)
+            cur.execute("UPDATE import_log SET contrats = $c WHERE id_import = $id",
+                        {"c": None if national else ",".join(sorted(audit.contrats)), "id": id_import})
     return id_import
+
+
+# Files that speak for the whole country: only an administrator imports them.
+NATIONAL_KINDS = frozenset({"liste_qpv", "contours_qpv", "insee"})
+_ROWS = "_acces_lignes"
+
+
+def _contracts_touched(cur: duckdb.DuckDBPyConnection, loads: list[Load], id_import: int) -> set[str]:
+    """The contracts of every row of the file and of every row the import changed or deleted
+    (its rollback tables hold them as they were): the acting user must have them all."""
+    found: set[str] = set()
+    for load in loads:
+        cur.register(_ROWS, load.frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+        try:
+            found |= access.contracts_of(cur, load.table, _ROWS)
+        finally:
+            cur.unregister(_ROWS)
+    snapshots = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'annulation'").fetchall()}
+    for ordre, table in cur.execute("SELECT ordre, nom_table FROM import_annulation WHERE id_import = $id",
+                                    {"id": id_import}).fetchall():
+        avant = _snapshot("avant", id_import, table, ordre)
+        if avant.split(".")[1] in snapshots:
+            found |= access.contracts_of(cur, table, avant)
+    return found
 
 
 def _snapshot(kind: str, id_import: int, table: str, order: int | None = None) -> str:
@@ -323,16 +362,26 @@ _SINGULAR = {"nouveaux": "nouveau", "modifiés": "modifié", "inchangés": "inch
 
 
 @store.retry_on_conflict
-def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
+def rollback(con: duckdb.DuckDBPyConnection, id_import: int, *, user: access.User) -> dict:
     """Restore exactly what import `id_import` touched; refused when a later import still in
     force touched the same tables (undo that one first), when the app's forms wrote them since
-    (see `_refuse_if_edited_since`), or when the import kept no rollback data. Returns the
-    number of rows restored/removed per table."""
+    (see `_refuse_if_edited_since`), when the import kept no rollback data, or when `user` may
+    not write every contract the import touched (an import of a national file, or one made
+    before the log kept its contracts: administrators only). Returns the number of rows
+    restored/removed per table."""
     written = {"import_log"}  # and the tables of the import, added below (checked at COMMIT)
-    with store.transaction(con, written=written, import_id=id_import) as cur:
-        status = cur.execute("SELECT statut FROM import_log WHERE id_import = $id", {"id": id_import}).fetchall()
+    audit = store.Audit(user.label, f"Import n° {id_import} annulé")
+    with store.transaction(con, written=written, import_id=id_import, audit=audit) as cur:
+        status = cur.execute("SELECT statut, type_import, contrats FROM import_log WHERE id_import = $id",
+                             {"id": id_import}).fetchall()
         if not status:
             raise store.StoreError(f"L'import n° {id_import} est introuvable.")
+        _, kind, contrats = status[0]
+        if kind in NATIONAL_KINDS or contrats is None:
+            access.require(cur, user, access.NATIONAL)
+        else:
+            audit.contrats = set(contrats.split(",")) - {""}
+            access.require(cur, user, access.WRITE, contrats=audit.contrats)
         if status[0][0] == "annulé":
             raise store.StoreError(f"L'import n° {id_import} a déjà été annulé.")
         entries = cur.execute("SELECT ordre, nom_table, cle FROM import_annulation WHERE id_import = $id ORDER BY ordre DESC",
@@ -388,6 +437,7 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int) -> dict:
                            "lignes restaurées": before["lignes restaurées"] + restored}
         cur.execute("UPDATE import_log SET statut = 'annulé', annule_le = $t WHERE id_import = $id",
                     {"t": datetime.now(), "id": id_import})
+        audit.detail = {"tables": done}
     return done
 
 

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -13,19 +15,20 @@ from datetime import date
 import duckdb
 import streamlit as st
 
-from cdv_core import fmt, settings as settings_mod, store
+from cdv_core import access, fmt, settings as settings_mod, store
 from cdv_core.queries import territoire
-from cdv_core.ui import nav
+from cdv_core.ui import identity, nav
 from cdv_core.ui.widgets import base_style
 
 ALL_CONTRACTS = "__tous__"
 FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
 _CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
 _CTX_AU = "ctx_donnees_au"
+_FLASH = "ui_flash"                # the success message of the last write, shown after its rerun
 _HIDE_FILE_MENU = '<style>[data-testid="stSidebarNav"] { display: none; }</style>'
 # One write at a time per process, to keep a session's write from racing another's in the same
 # process; what makes writes safe, across processes too, is the store's transaction (see store.py).
-write_lock = threading.Lock()
+_write_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,17 @@ class Context:
     donnees_au: date
     demo: str | None
     settings: settings_mod.Settings
+    user: access.User
+
+    @property
+    def perimetre(self) -> tuple[str, ...] | None:
+        """The contracts this session may read (None: all); every cached query is filtered by it."""
+        return self.user.perimetre
+
+    def can_write(self, contrat: str | None = None) -> bool:
+        """Whether to offer writing for `contrat` (default: the selected one; « Tous les contrats »:
+        any in scope). The core checks again inside each write."""
+        return self.user.can(access.WRITE, contrat or self.contrat)
 
 
 @st.cache_resource(show_spinner="Ouverture des données…")
@@ -57,9 +71,17 @@ def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, _fn):
         cur.close()
 
 
+@functools.cache
+def _takes_perimetre(fn) -> bool:
+    return "perimetre" in inspect.signature(fn).parameters
+
+
 def cached(ctx: Context, fn, /, **kwargs):
-    """Run a `cdv_core.queries` function on a fresh cursor, cached on the store version."""
+    """Run a `cdv_core.queries` function on a fresh cursor, cached on the store version and,
+    when the function takes one, filtered by the session's `perimetre` (its contracts)."""
     name = f"{fn.__module__}.{fn.__qualname__}"
+    if _takes_perimetre(fn):
+        kwargs["perimetre"] = ctx.perimetre
     try:
         return _cached_call(name, ctx.store_path, ctx.version, tuple(sorted(kwargs.items())), fn)
     except duckdb.Error as exc:  # e.g. the shared store's PostgreSQL stopped answering
@@ -95,7 +117,10 @@ def bootstrap(page_title: str) -> Context:
         _store_unreachable(store_path, exc)
     finally:
         cur.close()
-    probe = Context(store_path, info["version"], None, "", info["donnees_au"] or date.today(), info["demo"], cfg)
+    probe = Context(store_path, info["version"], None, "", info["donnees_au"] or date.today(), info["demo"], cfg,
+                    access.local_user(""))
+    user = identity.identify(cfg, lambda email: cached(probe, access.load_user, email=email), con.cursor)
+    probe = Context(store_path, info["version"], None, "", probe.donnees_au, info["demo"], cfg, user)
     contracts = cached(probe, territoire.contracts)
     codes = contracts["code_contrat"].to_list()
     labels = dict(zip(codes, contracts["libelle"].to_list()))
@@ -112,7 +137,8 @@ def bootstrap(page_title: str) -> Context:
         current = st.session_state.get(_CTX_CONTRAT, ALL_CONTRACTS)
         choice = st.selectbox(
             "Contrat", options, index=options.index(current) if current in options else 0,
-            format_func=lambda c: "Tous les contrats" if c == ALL_CONTRACTS else labels.get(c, c),
+            format_func=lambda c: (("Tous les contrats" if user.perimetre is None else "Tous mes contrats")
+                                   if c == ALL_CONTRACTS else labels.get(c, c)),
             key="sidebar_contrat",
         )
         # No date after the contracts' end (31/12/2030 at most, contrats 2024-2030): nothing is planned beyond it.
@@ -133,12 +159,13 @@ def bootstrap(page_title: str) -> Context:
                 st.caption("La base de démonstration vient d'être créée.")
         kind = "Base partagée" if store.is_lake(store_path) else "Base"
         st.caption(f"{kind} : version {info['version']} · {fmt.day(info['donnees_au'])}")
+        identity.sidebar(cfg, user)
     contrat = None if choice == ALL_CONTRACTS else choice
     st.query_params["contrat"] = choice if contrat else "tous"
     st.query_params["au"] = au.isoformat()
-    return Context(store_path, info["version"], contrat,
-                   labels.get(contrat, "Tous les contrats") if contrat else "Tous les contrats",
-                   au, info["demo"], cfg)
+    everything = "Tous les contrats" if user.perimetre is None else "Tous mes contrats"
+    return Context(store_path, info["version"], contrat, labels.get(contrat, everything) if contrat else everything,
+                   au, info["demo"], cfg, user)
 
 
 def _init_from_url(codes: list[str], default_au: date) -> None:
@@ -150,7 +177,8 @@ def _init_from_url(codes: list[str], default_au: date) -> None:
         if wanted in codes:
             st.session_state[_CTX_CONTRAT] = wanted
         else:
-            st.toast(f"Contrat « {wanted} » inconnu : affichage de tous les contrats.", icon=":material/warning:")
+            st.toast(f"Contrat « {wanted} » inconnu ou hors de votre périmètre : affichage de tous vos contrats.",
+                     icon=":material/warning:")
     au = st.query_params.get("au")
     try:
         st.session_state[_CTX_AU] = date.fromisoformat(au) if au else default_au
@@ -159,9 +187,37 @@ def _init_from_url(codes: list[str], default_au: date) -> None:
 
 
 def page_header(title: str, ctx: Context, *, subtitle: str | None = None) -> None:
+    """Title, selection caption, and the success message of the write that led here."""
     base_style()
     st.title(title)
     parts = [f"**{ctx.contrat_libelle}**", f"données au **{fmt.day(ctx.donnees_au)}**"]
     if subtitle:
         parts.append(subtitle)
     st.caption(" · ".join(parts))
+    flash = st.session_state.pop(_FLASH, None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+
+
+def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = True, **kwargs):
+    """The one way a page writes: `fn(connection, *args, user=<the session's user>, **kwargs)`,
+    one write at a time in this process. A refusal or failure (store.StoreError, or a result
+    whose `errors` are set) is shown in a French box and returns None: nothing was written.
+    On success: `success` (text, or a function of the result) is shown after the rerun,
+    `on_success(result)` runs first (e.g. to reset a form), then the page reruns."""
+    try:
+        with _write_lock:
+            result = fn(connection(ctx.store_path), *args, user=ctx.user, **kwargs)
+    except store.StoreError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None
+    errors = getattr(result, "errors", None)
+    if errors:
+        st.error("Rien n'a été enregistré :\n\n" + "\n".join(f"- {e}" for e in errors), icon=":material/error:")
+        return None
+    st.session_state[_FLASH] = success(result) if callable(success) else success
+    if on_success is not None:
+        on_success(result)
+    if rerun:
+        st.rerun()
+    return result
