@@ -213,7 +213,7 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
         return None
     errors = getattr(result, "errors", None)
     if errors:
-        st.error("Rien n'a été enregistré :\n\n" + "\n".join(f"- {e}" for e in errors), icon=":material/error:")
+        st.error("Enregistrement refusé, rien n'a été modifié :\n\n" + "\n".join(f"- {e}" for e in errors), icon=":material/error:")
         return None
     st.session_state[_FLASH] = success(result) if callable(success) else success
     if on_success is not None:
