@@ -11,6 +11,7 @@ from cdv_core import fmt, ui
 from cdv_core.domain import cadence, model
 from cdv_core.edits import gouvernance as edits
 from cdv_core.queries import gouvernance as gouv
+from cdv_core.ui import publishable as pub
 from cdv_core.ui.downloads import download_buttons
 
 TABLE_CAP = 500            # rows shown in a table (the rest: filters or download)
@@ -31,6 +32,7 @@ late = instances.filter(pl.col("en_retard"))
 head = gouv.headline(instances)
 bodies = ui.cached(ctx, gouv.residents_bodies, **common)
 decisions_n = ui.cached(ctx, gouv.decision_counts, **common)
+by_type = ui.cached(ctx, gouv.cadence_by_type, tolerance_days=tolerance, **common)
 
 with st.container(key="gouv_kpis"):
     cols = st.columns(5)
@@ -45,7 +47,9 @@ with st.container(key="gouv_kpis"):
         ui.kpi(f"Réunions tenues ({recent})", fmt.integer(head["tenues_12_mois"]),
                help=f"Réunions au statut « tenue » dans les {recent} précédant la date des données.")
     with cols[3]:
-        ui.kpi(f"Habitants présents ({recent})", fmt.integer(head["habitants_12_mois"]),
+        # a partenaire: the total of the per-type table, masked with it (statistical secret)
+        ui.kpi(f"Habitants présents ({recent})", pub.total(ctx, by_type, "habitants_12_mois") if pub.only(ctx)
+               else fmt.integer(head["habitants_12_mois"]),
                help=f"Somme des habitants présents aux réunions tenues dans les {recent} précédant la date des "
                     "données, toutes instances.")
     with cols[4]:
@@ -72,12 +76,11 @@ with tab_cadence:
                 names = ", ".join(late["libelle"].head(8).to_list()) + (" …" if late.height > 8 else "")
                 st.warning(f"**{fmt.plural(late.height, 'instance')} en retard** sur {fmt.plural(instances.height, 'instance')} : "
                            f"{names}", icon=":material/warning:")
-        by_type = ui.cached(ctx, gouv.cadence_by_type, tolerance_days=tolerance, **common)
         year = ctx.donnees_au.year
         st.markdown(f"**Par type d'instance** — réunions tenues en {year} au {fmt.day(ctx.donnees_au)} "
                     "et réunions attendues selon la cadence pour les mois écoulés")
         st.dataframe(
-            by_type.select(
+            pub.publishable(ctx, by_type, counts=["habitants_12_mois"], total_shown=True).select(
                 pl.col("type_instance").alias("Type d'instance"), pl.col("instances").alias("Instances"),
                 pl.col("en_retard").alias("En retard"), pl.col("tenues_annee").alias(f"Tenues {year}"),
                 pl.col("attendues_annee").alias(f"Attendues {year}"),
@@ -92,7 +95,7 @@ with tab_cadence:
             for c in ("Dernière réunion tenue", "Prochaine réunion prévue", "Échéance (cadence + tolérance)")})
         if inst_table.height > TABLE_CAP:
             st.caption(fmt.capped_note(TABLE_CAP, inst_table.height))
-        download_buttons(inst_table, basename="gouvernance_instances", key="gouv_dl_instances")
+        download_buttons(inst_table, basename="gouvernance_instances", key="gouv_dl_instances", ctx=ctx)
         st.caption(f"Règle : une instance est en retard quand sa dernière réunion tenue (ou sa création si elle ne "
                    f"s'est jamais réunie) date de plus que sa cadence attendue plus une tolérance de "
                    f"{fmt.plural(tolerance, 'jour')} (réglable par l'administrateur de l'application). "
@@ -129,6 +132,10 @@ with tab_calendar:
         domain = [date(2024, 1, 1).isoformat(), date(2030, 12, 31).isoformat()]
         if ctx.contrat:
             timeline = ui.cached(ctx, gouv.meetings_timeline, contrat=ctx.contrat)
+            people = [] if pub.only(ctx) else [alt.Tooltip("nb_participants:Q", title="Participants"),
+                                                alt.Tooltip("nb_habitants:Q", title="Habitants")]
+            if pub.only(ctx):  # attendance of each meeting: not publishable (the chart ships its rows)
+                timeline = timeline.drop("nb_participants", "nb_habitants", strict=False)
             st.markdown("**Calendrier des réunions par instance** (la ligne pointillée marque la date des données)")
             points = (alt.Chart(timeline).mark_point(filled=True, size=60)
                       .encode(x=alt.X("date_reunion:T", title=None, scale=alt.Scale(domain=domain),
@@ -139,8 +146,7 @@ with tab_calendar:
                               tooltip=[alt.Tooltip("instance:N", title="Instance"),
                                        alt.Tooltip("date_reunion:T", title="Date", format="%d/%m/%Y"),
                                        alt.Tooltip("statut:N", title="Statut"), alt.Tooltip("objet:N", title="Objet"),
-                                       alt.Tooltip("nb_participants:Q", title="Participants"),
-                                       alt.Tooltip("nb_habitants:Q", title="Habitants")]))
+                                       *people]))
             height = max(160, 28 * timeline["instance"].n_unique())
             st.altair_chart(ui.altair_fr((points + rule).properties(height=height)), width="stretch",
                             key="gouv_chart_calendar")
@@ -174,7 +180,7 @@ with tab_residents:
         with cols[2]:
             ui.kpi("QPV sans conseil citoyen", fmt.integer(residents["sans_conseil_citoyen"]))
 
-        part = ui.cached(ctx, gouv.participation_by_type, **common)
+        part = pub.chart_rows(ctx, ui.cached(ctx, gouv.participation_by_type, **common), ["habitants"])
         st.markdown("**Habitants présents par réunion tenue**, par type d'instance et par année")
         chart = (alt.Chart(part.with_columns(pl.col("annee").cast(pl.String))).mark_bar()
                  .encode(x=alt.X("annee:N", title="Année", axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("type_instance:N"),
@@ -187,8 +193,13 @@ with tab_residents:
                                   alt.Tooltip("part_habitants:Q", title="Part des participants", format=".1%")])
                  .properties(height=340))
         st.altair_chart(ui.altair_fr(chart), width="stretch", key="gouv_chart_participation")
+        if pub.only(ctx):
+            st.caption(pub.chart_note(ctx))
 
-        if ctx.contrat:
+        if ctx.contrat and pub.only(ctx):
+            st.caption("Les présences à chaque réunion ne sont pas publiables (secret statistique) : elles "
+                       "ne sont pas montrées aux partenaires.")
+        elif ctx.contrat:
             per_meeting = ui.cached(ctx, gouv.residents_per_meeting, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
             st.markdown("**Habitants présents à chaque réunion tenue**")
             dots = (alt.Chart(per_meeting).mark_circle(size=50)
@@ -208,7 +219,7 @@ with tab_residents:
             "Dernière réunion du conseil citoyen": st.column_config.DateColumn(format="DD/MM/YYYY")})
         if qpv_table.height > TABLE_CAP:
             st.caption(fmt.capped_note(TABLE_CAP, qpv_table.height))
-        download_buttons(qpv_table, basename="gouvernance_instances_habitants", key="gouv_dl_qpv")
+        download_buttons(qpv_table, basename="gouvernance_instances_habitants", key="gouv_dl_qpv", ctx=ctx)
 
 # --- decisions --------------------------------------------------------------------------------
 with tab_decisions:
@@ -231,12 +242,12 @@ with tab_decisions:
         st.caption(f"{fmt.plural(decisions_n['total'], 'décision')} dans la sélection, dont "
                    f"{fmt.integer(decisions_n['en_retard'])} en retard (échéance dépassée, « à faire » ou « en cours ») ; "
                    "les décisions en retard sont listées d'abord.")
-        dec_table = gouv.decisions_table(log)
+        dec_table = pub.publishable(ctx, gouv.decisions_table(log))  # a partenaire: no owner's name
         st.dataframe(dec_table.head(TABLE_CAP), hide_index=True, key="gouv_table_decisions", column_config={
             c: st.column_config.DateColumn(c, format="DD/MM/YYYY") for c in ("Échéance", "Réunion du")})
         if dec_table.height > TABLE_CAP:
             st.caption(fmt.capped_note(TABLE_CAP, dec_table.height))
-        download_buttons(dec_table, basename="gouvernance_decisions", key="gouv_dl_decisions")
+        download_buttons(dec_table, basename="gouvernance_decisions", key="gouv_dl_decisions", ctx=ctx)
 
 # --- annual obligations -----------------------------------------------------------------------
 with tab_obligations:
@@ -259,7 +270,7 @@ with tab_obligations:
             for c in ("Consultation des conseils citoyens", "Vote du rapport annuel")})
         if obl_table.height > TABLE_CAP:
             st.caption(fmt.capped_note(TABLE_CAP, obl_table.height))
-        download_buttons(obl_table, basename="gouvernance_obligations", key="gouv_dl_obligations")
+        download_buttons(obl_table, basename="gouvernance_obligations", key="gouv_dl_obligations", ctx=ctx)
         st.caption("Dates des jalons : date de réalisation si elle est renseignée, sinon date prévue. "
                    "« en cours » : l'année n'est pas terminée ; « à venir » : le vote n'est pas encore dû.")
 

@@ -92,7 +92,8 @@ def mask_counts(frame: pl.DataFrame, counts: Sequence[str], *, threshold: int, t
     `total_shown`: the view or export also shows the total of these rows (per group of the `by`
     columns, or of the whole frame): apply secondary masking so that no masked cell can be
     recovered from the total; show that total with `masked_total` on the same raw frame."""
-    counts = [c for c in counts if c in frame.columns]
+    # a column already masked (text) is left as it is
+    counts = [c for c in counts if c in frame.columns and frame.schema[c].is_numeric()]
     if not counts:
         return frame
     work = frame.with_columns(pl.lit(0).alias("__secret_all")) if total_shown and not by else frame
