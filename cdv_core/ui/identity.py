@@ -1,7 +1,8 @@
 """Who is using this session (CDV_AUTH): nobody identified (`aucune`), an OpenID Connect login
 through Streamlit's own `st.login` (`oidc`), or an email header set by an authenticating reverse
 proxy (`entete`). A visitor without a valid identity sees a French page and nothing else: no
-figure, no contract name (this runs before any of them is read)."""
+figure, no contract name. `bootstrap()` calls `identify()` before anything from the store is
+drawn, on every page (a deep link on a fresh server runs the page without app.py)."""
 
 from __future__ import annotations
 
@@ -13,25 +14,22 @@ import streamlit as st
 
 from cdv_core import access, settings as settings_mod
 
-_EXPIRED = "auth_session_expiree"
 _TITLE = "Pilotage des contrats de ville"
+# How long a login holds at least, counted from the authentication. Streamlit keeps its identity
+# cookie 30 days and never looks at the token's `exp`; the providers we document issue ID tokens
+# of a few minutes (ProConnect: 60 s, Keycloak: 5 min by default), which must not cut a COPIL short.
+# A login is therefore valid until `exp` or until this long after `auth_time` (else `iat`),
+# whichever is later; then a new login is asked for.
+SESSION_HOURS = 12
 
 
 def identify(cfg: settings_mod.Settings, lookup: Callable[[str], access.User | None],
              cur_factory: Callable[[], duckdb.DuckDBPyConnection]) -> access.User:
     """The session's user, or a French page then `st.stop()`. `lookup(email)`: the active account
-    (cached on the store version); `cur_factory()`: a cursor for the rare pages that need more."""
+    (cached on the store version); `cur_factory()`: a cursor, only for the no-access page."""
     if cfg.auth == "aucune":
         return access.local_user(access.local_name(cfg.local_user))
-    if cfg.auth == "oidc":
-        email = _oidc_email()
-    else:
-        email = access.normalise_email(st.context.headers.get(cfg.auth_header))
-        if not email:
-            _stop_page("Identité non transmise",
-                       f"L'application attend l'adresse de la personne connectée dans l'en-tête « {cfg.auth_header} », "
-                       "posé par le mandataire d'authentification : il est absent. Passez par l'adresse habituelle "
-                       "de l'application ; si le problème persiste, prévenez l'administrateur.")
+    email = _oidc_email() if cfg.auth == "oidc" else _header_email(cfg.auth_header)
     user = lookup(email)
     if user is None or (user.role != access.ADMIN and not user.contrats):
         _no_access(cfg, email, cur_factory)
@@ -39,27 +37,65 @@ def identify(cfg: settings_mod.Settings, lookup: Callable[[str], access.User | N
 
 
 def _oidc_email() -> str:
-    if not st.user.is_logged_in:
+    if not _auth_configured():
+        _stop_page("Connexion non configurée",
+                   "L'application est réglée pour une connexion OpenID Connect (CDV_AUTH=oidc), mais la section "
+                   "`[auth]` du fichier `.streamlit/secrets.toml` est absente : personne ne peut se connecter. "
+                   "Prévenez l'administrateur du serveur (voir docs/acces.md).")
+    if not st.user.get("is_logged_in"):
         _login_page()
-    expires = st.user.get("exp")
-    # Streamlit keeps its own session cookie after the identity token has expired: check it here
-    if isinstance(expires, (int, float)) and expires < time.time():
-        st.session_state[_EXPIRED] = True
-        st.logout()
-        st.stop()
+    if expired(st.user.to_dict(), now=time.time()):
+        _stop_page("Session expirée",
+                   "Votre connexion a expiré : reconnectez-vous pour continuer.", login_again=True)
     email = access.normalise_email(st.user.get("email"))
     if not email:
         _stop_page("Adresse électronique absente",
                    "Le fournisseur d'identité n'a pas transmis votre adresse électronique : l'application ne peut pas "
-                   "savoir à quels contrats vous avez accès. Prévenez l'administrateur (portée « email » à demander).",
-                   logout=True)
+                   "savoir à quels contrats vous avez accès. Prévenez l'administrateur (l'adresse doit figurer dans "
+                   "le jeton d'identité, voir docs/acces.md).", logout=True)
+    return email
+
+
+def expired(claims: dict, *, now: float) -> bool:
+    """Whether an OpenID Connect login (the ID token's claims, as `st.user` holds them) must be
+    renewed: past its `exp` and more than SESSION_HOURS after `auth_time` (else `iat`). A token
+    without `exp` counts as expired (every ID token has one)."""
+    expires = claims.get("exp")
+    if not isinstance(expires, (int, float)) or isinstance(expires, bool):
+        return True
+    since = claims.get("auth_time", claims.get("iat"))
+    if isinstance(since, (int, float)) and not isinstance(since, bool):
+        expires = max(expires, since + SESSION_HOURS * 3600)
+    return expires <= now
+
+
+def _auth_configured() -> bool:
+    """Whether `.streamlit/secrets.toml` has the `[auth]` section `st.login` reads."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all (Streamlit raises its own FileNotFoundError)
+        return False
+
+
+def _header_email(header: str) -> str:
+    values = st.context.headers.get_all(header)
+    if len(values) > 1:  # a client-sent copy the proxy appended to instead of replacing: trust neither
+        _stop_page("Identité ambiguë",
+                   f"L'en-tête « {header} » est présent plusieurs fois : l'application ne sait pas qui vous êtes. "
+                   "Le mandataire d'authentification doit remplacer cet en-tête, pas l'ajouter. Prévenez "
+                   "l'administrateur.")
+    email = access.normalise_email(values[0] if values else None)
+    if not email:
+        _stop_page("Identité non transmise",
+                   f"L'application attend l'adresse de la personne connectée dans l'en-tête « {header} », "
+                   "posé par le mandataire d'authentification : il est absent. Passez par l'adresse habituelle "
+                   "de l'application ; si le problème persiste, prévenez l'administrateur.")
     return email
 
 
 def _login_page() -> None:
     st.title(_TITLE)
-    if st.session_state.pop(_EXPIRED, False):
-        st.warning("Votre session a expiré : reconnectez-vous.", icon=":material/schedule:")
+    st.subheader("Connexion")
     st.write("Tableau de bord de pilotage des contrats de ville 2024-2030. Connectez-vous pour voir les contrats "
              "auxquels votre compte donne accès.")
     st.button("Se connecter", type="primary", icon=":material/login:", key="auth_login", on_click=st.login)
@@ -72,22 +108,25 @@ def _no_access(cfg: settings_mod.Settings, email: str, cur_factory) -> None:
         admins = access.administrators(cur)
     finally:
         cur.close()
+    logout = cfg.auth == "oidc"
     if not admins:
         _stop_page("Aucun administrateur",
-                   "Cette base n'a encore aucun administrateur : personne ne peut s'y connecter. Sur le serveur, "
+                   "Cette base n'a encore aucun administrateur : personne ne peut y recevoir d'accès. Sur le serveur, "
                    "créez le premier avec la commande :\n\n"
-                   f"`python -m cdv_core utilisateurs ajouter --email {email or 'ADRESSE'} --role administrateur`",
-                   logout=cfg.auth == "oidc")
+                   f"`python -m cdv_core utilisateurs ajouter --email {email} --role administrateur`\n\n"
+                   "puis rechargez cette page.", logout=logout)
     contact = cfg.contact or ", ".join(admins)
     _stop_page("Votre compte n'a accès à aucun contrat",
                f"Vous êtes connecté(e) en tant que {email}, mais ce compte n'a accès à aucun contrat de ville. "
-               f"Demandez un accès à : {contact}.", logout=cfg.auth == "oidc")
+               f"Demandez un accès à : {contact}.", logout=logout)
 
 
-def _stop_page(title: str, text: str, *, logout: bool = False) -> None:
+def _stop_page(title: str, text: str, *, logout: bool = False, login_again: bool = False) -> None:
     st.title(_TITLE)
     st.subheader(title)
     st.write(text)
+    if login_again:  # a new login replaces Streamlit's identity cookie
+        st.button("Se reconnecter", type="primary", icon=":material/login:", key="auth_login_again", on_click=st.login)
     if logout:
         st.button("Se déconnecter", icon=":material/logout:", key="auth_logout_refus", on_click=st.logout)
     st.stop()
