@@ -11,6 +11,7 @@ from cdv_core.domain import model
 from cdv_core.queries import acteurs as q
 from cdv_core.queries import territoire
 from cdv_core.ui import maps
+from cdv_core.ui import publishable as pub
 from cdv_core.ui.downloads import download_buttons
 from cdv_core.ui.widgets import french_uploader_style
 
@@ -240,23 +241,36 @@ else:
     summary = ui.cached(ctx, q.posts_summary, contrat=ctx.contrat, annee=year)
     relay = ui.cached(ctx, q.relay_posts_by_qpv, contrat=ctx.contrat, annee=year)
     totals = ui.cached(ctx, q.posts_totals, contrat=ctx.contrat, annee=year)
+    # A post is a person: for a partenaire the counts of posts are masked below the threshold, with
+    # secondary masking against the totals of the cards (which read the same masked table).
+    counts = ["nb_postes", "nb_cofinances"]
+    shown_summary = pub.publishable(ctx, summary, counts=counts, total_shown=True)
+    if pub.only(ctx):
+        by_kind = dict(zip(shown_summary["type_poste"].to_list(), shown_summary["nb_postes"].to_list()))
+        posts_label = {"nb_postes": pub.total(ctx, summary, "nb_postes"),
+                       "nb_cofinances": pub.total(ctx, summary, "nb_cofinances"),
+                       "nb_adultes_relais": by_kind.get("adulte-relais", pub.count(ctx, 0)),
+                       "nb_fonjep": by_kind.get("poste FONJEP", pub.count(ctx, 0))}
+    else:
+        posts_label = {k: fmt.integer(totals[k]) for k in ("nb_postes", "nb_cofinances", "nb_adultes_relais", "nb_fonjep")}
 
     with st.container(key="acteurs_equipe_kpis"):
         cols = st.columns(5)
         with cols[0]:
-            ui.kpi(f"Postes {year}", fmt.integer(totals["nb_postes"]), delta=f"{fmt.number(totals['etp'], 1)} ETP",
+            ui.kpi(f"Postes {year}", posts_label["nb_postes"],  # ETP would give back a masked count
+                   delta=None if pub.only(ctx) else f"{fmt.number(totals['etp'], 1)} ETP",
                    delta_color="off", delta_arrow="off")
         with cols[1]:
-            ui.kpi("Adultes-relais", fmt.integer(totals["nb_adultes_relais"]),
+            ui.kpi("Adultes-relais", posts_label["nb_adultes_relais"],
                    help=f"Aide de l'État de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par poste et par an (2023).")
         with cols[2]:
-            ui.kpi("Postes FONJEP", fmt.integer(totals["nb_fonjep"]),
+            ui.kpi("Postes FONJEP", posts_label["nb_fonjep"],
                    help=f"Aide de référence : {fmt.euros(q.MONTANT_FONJEP)} par poste et par an.")
         with cols[3]:
             ui.kpi(f"Financements des postes {year}", fmt.euros_compact(totals["finance"]),
                    delta=f"dont État {fmt.euros_compact(totals['finance_etat'])}", delta_color="off", delta_arrow="off")
         with cols[4]:
-            ui.kpi("Postes cofinancés", fmt.integer(totals["nb_cofinances"]),
+            ui.kpi("Postes cofinancés", posts_label["nb_cofinances"],
                    help="Postes financés par plusieurs financeurs pour l'année.")
 
     st.subheader(f"L'équipe en {year}")
@@ -264,16 +278,23 @@ else:
         st.info("Aucun poste enregistré pour cette sélection et cette année.", icon=":material/info:")
     else:
         with st.container(key="acteurs_synthese_postes"):
-            st.dataframe(summary.select(
+            synthese = shown_summary.select(
                 pl.col("type_poste").alias("Type de poste"), pl.col("nb_postes").alias("Postes"),
                 fmt.number_expr(pl.col("etp"), 1, missing="—").alias("ETP"),
                 pl.col("nb_cofinances").alias("Cofinancés"), _euros("cout").alias("Coût connu"),
                 _euros("finance").alias("Financé"), _euros("finance_etat").alias("dont État"),
                 _euros("montant_reference").alias("Aide de référence"),
-                _percent("couverture").alias("Financé / coût")), hide_index=True, key="acteurs_synthese")
+                _percent("couverture").alias("Financé / coût"))
+            if pub.only(ctx):  # ETP and the reference aid (per post) would give back a masked count
+                synthese = synthese.drop("ETP", "Aide de référence")
+            st.dataframe(synthese, hide_index=True, key="acteurs_synthese")
         st.caption(f"Aide de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par adulte-relais (2023) et "
                    f"{fmt.euros(q.MONTANT_FONJEP)} par poste FONJEP, multipliés par les ETP.")
         cap = 300
+    if pub.only(ctx) and not team.is_empty():
+        st.caption("La liste des postes, un par personne, et leur répartition par QPV ne sont pas publiables "
+                   "(secret statistique) : elles ne sont pas montrées aux partenaires.")
+    elif not team.is_empty():
         st.dataframe(team.head(cap).select(
             pl.col("type_poste").alias("Type"), pl.col("intitule").alias("Intitulé"),
             pl.col("employeur").alias("Employeur"), pl.col("code_contrat").alias("Contrat"),
@@ -286,14 +307,15 @@ else:
             st.caption(f"{fmt.integer(cap)} premiers postes sur {fmt.integer(team.height)} ; le téléchargement contient tout.")
         download_buttons(team, basename=f"postes_{year}", key="acteurs_dl_postes", sheet="Postes")
 
-    st.subheader("Adultes-relais et postes FONJEP par contrat et QPV")
-    if relay.is_empty():
-        st.caption("Aucun poste d'adulte-relais ni FONJEP pour cette sélection et cette année.")
-    else:
-        st.dataframe(relay.head(300).select(
-            pl.col("code_contrat").alias("Contrat"), pl.col("quartier").alias("QPV"), pl.col("type_poste").alias("Type"),
-            pl.col("nb_postes").alias("Postes"), _euros("finance").alias("Financé"),
-            _euros("montant_reference").alias("Aide de référence")), hide_index=True, key="acteurs_relais")
+    if not pub.only(ctx):  # a partenaire: the caption above says why not
+        st.subheader("Adultes-relais et postes FONJEP par contrat et QPV")
+        if relay.is_empty():
+            st.caption("Aucun poste d'adulte-relais ni FONJEP pour cette sélection et cette année.")
+        else:
+            st.dataframe(relay.head(300).select(
+                pl.col("code_contrat").alias("Contrat"), pl.col("quartier").alias("QPV"), pl.col("type_poste").alias("Type"),
+                pl.col("nb_postes").alias("Postes"), _euros("finance").alias("Financé"),
+                _euros("montant_reference").alias("Aide de référence")), hide_index=True, key="acteurs_relais")
 
     st.subheader("Feuille de route de l'équipe")
     roadmap = ui.cached(ctx, q.roadmap, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
@@ -303,16 +325,18 @@ else:
     with left:
         late = roadmap_counts["nb_en_retard"]
         st.markdown(f"**Actions de la feuille de route** — {fmt.plural(late, 'échéance dépassée', 'échéances dépassées')}")
-        st.dataframe(roadmap.head(200).select(
+        st.dataframe(pub.publishable(ctx, roadmap.head(200).select(
             pl.col("libelle").alias("Action"), _day("date_echeance").alias("Échéance"),
             pl.when(pl.col("en_retard")).then(pl.lit("en retard")).otherwise(pl.col("statut")).alias("Statut"),
-            pl.col("responsable").alias("Responsable"), pl.col("decision").fill_null("—").alias("Décision liée")), hide_index=True, key="acteurs_feuille")
+            pl.col("responsable").alias("Responsable"), pl.col("decision").fill_null("—").alias("Décision liée"))),
+            hide_index=True, key="acteurs_feuille")
     with right:
         st.markdown(f"**Décisions de gouvernance à suivre** — {fmt.integer(decisions.height)} ouvertes")
-        st.dataframe(decisions.head(200).select(
+        st.dataframe(pub.publishable(ctx, decisions.head(200).select(
             pl.col("libelle").alias("Décision"), _day("date_echeance").alias("Échéance"),
             pl.when(pl.col("en_retard")).then(pl.lit("en retard")).otherwise(pl.col("statut")).alias("Statut"),
-            pl.col("instance").alias("Instance"), pl.col("responsable").alias("Responsable")), hide_index=True, key="acteurs_decisions")
+            pl.col("instance").alias("Instance"), pl.col("responsable").alias("Responsable"))),
+            hide_index=True, key="acteurs_decisions")
 
     with st.expander("Postes d'adultes-relais de la liste nationale (codes de contrat 2015)", icon=":material/upload_file:"):
         st.write("Importez la liste nationale des postes d'adultes-relais (open data ANCT, JSON ou CSV : id_poste, "
