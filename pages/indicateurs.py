@@ -9,6 +9,7 @@ from cdv_core import charts, fmt, ui
 from cdv_core.domain import gaps, model
 from cdv_core.queries import indicateurs as ind
 from cdv_core.queries import territoire
+from cdv_core.ui import publishable as pub
 from cdv_core.ui.downloads import download_buttons
 
 MAX_COMPARED = 5        # QPV drawn beside the chosen one on the trajectory chart
@@ -60,6 +61,9 @@ if meta["fraicheur"] != "à jour":
 comparison = ui.cached(ctx, ind.comparison, code_indicateur=code, contrat=ctx.contrat, reference=reference,
                        donnees_au=ctx.donnees_au)
 aggregate = ui.cached(ctx, ind.aggregate, code_indicateur=code, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
+# a partenaire: small counts of people suppressed, and a sum that would reveal one left out
+aggregate = pub.indicator_aggregate(ctx, meta, aggregate, comparison=comparison)
+comparison = pub.indicator_comparison(ctx, meta, comparison)
 vintage = comparison["date_valeur"].max() if comparison.height else None
 
 tab_traj, tab_comp, tab_dico = st.tabs(["Trajectoire d'un quartier", "Comparaison des quartiers",
@@ -114,8 +118,9 @@ with tab_traj:
             measured = " (valeur du quartier)" if row["mesure_tendance"] == "valeur" else ""
             st.caption(f"Tendance{measured} : **{gaps.TREND_LABELS[status]}**")
 
-    traj = ui.cached(ctx, ind.trajectory, code_indicateur=code, focus=focus, autres=tuple(autres),
-                     donnees_au=ctx.donnees_au)
+    traj = pub.indicator_trajectory(ctx, meta, ui.cached(ctx, ind.trajectory, code_indicateur=code, focus=focus,
+                                                         autres=tuple(autres), donnees_au=ctx.donnees_au),
+                                    comparison=comparison)
     agg = aggregate.filter(pl.col("valeur").is_not_null())
     agg_label = ("Ensemble des QPV (somme)" if method == "somme" else "Ensemble des QPV (moyenne pondérée)")
     lines = ind.plotted(traj).select("serie", "type_serie", "date_valeur", "valeur")
@@ -192,7 +197,7 @@ with tab_traj:
                    "souhaité depuis le départ, orange dans le sens inverse, gris si stable, sans sens souhaité ou "
                    "non calculable.")
     download_buttons(ind.trajectory_export(traj), basename=f"indicateur_{code}_{focus}", key="indic_dl_traj",
-                     sheet="Trajectoire")
+                     sheet="Trajectoire", ctx=ctx)
 
 # --- comparison across QPV -----------------------------------------------------------------------
 with tab_comp:
@@ -256,7 +261,7 @@ with tab_comp:
     if comparison.height <= LAZY_DOWNLOAD_ROWS or st.toggle(
             f"Préparer le téléchargement des {fmt.integer(comparison.height)} quartiers", key="indic_dl_comp_prep"):
         download_buttons(ind.comparison_export(comparison), basename=f"indicateur_{code}_comparaison",
-                         key="indic_dl_comp", sheet="Comparaison")
+                         key="indic_dl_comp", sheet="Comparaison", ctx=ctx)
 
 # --- dictionary ---------------------------------------------------------------------------------
 with tab_dico:
@@ -274,4 +279,4 @@ with tab_dico:
                "(nd, ns, s, so).")
     st.dataframe(ind.dictionary_table(found), hide_index=True, width="stretch", key="indic_dictionnaire")
     download_buttons(ind.dictionary_table(found), basename="dictionnaire_indicateurs", key="indic_dl_dico",
-                     sheet="Dictionnaire")
+                     sheet="Dictionnaire", ctx=ctx)

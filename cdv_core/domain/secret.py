@@ -138,3 +138,30 @@ def publishable(frame: pl.DataFrame, *, threshold: int, counts: Sequence[str] = 
     counts of people masked (with secondary masking when a total is shown)."""
     frame = remove_names(frame, sorted(PERSON_NAME_COLUMNS | set(names or ())))
     return mask_counts(frame, counts, threshold=threshold, total_shown=total_shown, by=by)
+
+
+SUPPRESSED_MOTIF = "secret statistique (moins de {seuil} personnes)"
+SECONDARY_MOTIF = "secret statistique (masquage secondaire)"
+
+
+def suppress(frame: pl.DataFrame, col: str, *, threshold: int, derived: Sequence[str] = (),
+             total_shown: bool = False, by: Sequence[str] = ()) -> pl.DataFrame:
+    """`frame` with the small counts of people of numeric column `col` suppressed the way the store
+    keeps INSEE's secret: the value NULL, `secret` « s » and a French `motif` (when the frame has
+    those columns), and every column of `derived` (computed from the value: gaps, trends) NULL
+    too, so that the pages and charts that already leave suppressed values out leave these out.
+    `total_shown`/`by`: secondary masking, as in `mask_counts`."""
+    if col not in frame.columns or not frame.schema[col].is_numeric():
+        return frame
+    work = frame.with_columns(pl.lit(0).alias("__secret_all")) if total_shown and not by else frame
+    small, secondary, _ = _flags(col, threshold, by, total_shown)
+    work = work.with_columns(small.alias("__small"), secondary.alias("__secondary"))
+    hidden = pl.col("__small") | pl.col("__secondary")
+    updates = [pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in (col, *derived) if c in frame.columns]
+    if "secret" in frame.columns:
+        updates.append(pl.when(hidden).then(pl.lit("s")).otherwise(pl.col("secret")).alias("secret"))
+    if "motif" in frame.columns:
+        updates.append(pl.when(pl.col("__small")).then(pl.lit(SUPPRESSED_MOTIF.format(seuil=fmt.integer(threshold))))
+                       .when(pl.col("__secondary")).then(pl.lit(SECONDARY_MOTIF))
+                       .otherwise(pl.col("motif")).alias("motif"))
+    return work.with_columns(updates).select(frame.columns)

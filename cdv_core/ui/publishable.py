@@ -59,3 +59,61 @@ def chart_rows(ctx: Context, frame: pl.DataFrame, counts: Sequence[str]) -> pl.D
 def chart_note(ctx: Context) -> str | None:
     """The caption under a chart whose small counts were dropped (None for other roles)."""
     return CHART_NOTE.format(seuil=fmt.integer(ctx.settings.secret_threshold)) if only(ctx) else None
+
+
+# Columns of the indicator frames computed from a QPV's value, its baseline or its target.
+_FROM_VALUE = ("ecart", "evolution", "tendance", "tendance_libelle")
+_FROM_BASE = ("ecart_base", "valeur_reference_territoire_base", "evolution", "tendance", "tendance_libelle")
+
+
+def _people_indicator(ctx: Context, meta: dict) -> bool:
+    return only(ctx) and secret.is_people_count(meta.get("unite"), meta.get("libelle"))
+
+
+def indicator_comparison(ctx: Context, meta: dict, comparison: pl.DataFrame) -> pl.DataFrame:
+    """The comparison frame of one indicator (`queries.indicateurs.comparison`) as this session
+    may see it: for a partenaire and an indicator counting people (`secret.is_people_count`), QPV
+    values, baselines and targets below the threshold are suppressed like INSEE's secret (with
+    what is computed from them), and the values get secondary masking: the page shows their sum."""
+    if not _people_indicator(ctx, meta):
+        return comparison
+    t = ctx.settings.secret_threshold
+    shown = secret.suppress(comparison, "valeur", threshold=t, derived=_FROM_VALUE, total_shown=True)
+    for col, derived in (("valeur_base", _FROM_BASE), ("valeur_cible", ())):  # no secret/motif of their own
+        shown = secret.suppress(shown.drop("secret", "motif"), col, threshold=t, derived=derived).with_columns(
+            shown.select("secret", "motif"))
+    return shown
+
+
+def indicator_trajectory(ctx: Context, meta: dict, trajectory: pl.DataFrame, *, comparison: pl.DataFrame) -> pl.DataFrame:
+    """The trajectory frame (`queries.indicateurs.trajectory`) as this session may see it: QPV values
+    below the threshold suppressed, and the cells `comparison` (from `indicator_comparison`) hid for
+    secondary masking hidden too. Commune, EPCI and France values are left as they are."""
+    if not _people_indicator(ctx, meta):
+        return trajectory
+    t = ctx.settings.secret_threshold
+    hidden = comparison.filter(pl.col("motif") == secret.SECONDARY_MOTIF)
+    qpv = pl.col("type_serie") == "QPV"
+    secondary = (qpv & pl.col("code_territoire").is_in(hidden["code_qp"].to_list())
+                 & pl.col("date_valeur").is_in(hidden["date_valeur"].to_list()))
+    rows = trajectory.with_row_index("__row")
+    shown = secret.suppress(rows.filter(qpv & ~secondary), "valeur", threshold=t)
+    masked = rows.filter(secondary).with_columns(
+        pl.lit(None, dtype=trajectory.schema["valeur"]).alias("valeur"), pl.lit("s").alias("secret"),
+        pl.lit(secret.SECONDARY_MOTIF).alias("motif"))
+    return pl.concat([shown, masked, rows.filter(~qpv)], how="vertical_relaxed").sort("__row").drop("__row")
+
+
+def indicator_aggregate(ctx: Context, meta: dict, aggregate: pl.DataFrame, *, comparison: pl.DataFrame) -> pl.DataFrame:
+    """The selection's aggregate (`queries.indicateurs.aggregate`) as this session may see it: for
+    a partenaire and an indicator counting people, the sum at the comparison's vintage is left
+    out when it would reveal a masked value (`secret.masked_total` over the raw `comparison`)."""
+    if not _people_indicator(ctx, meta) or comparison.is_empty():
+        return aggregate
+    known = comparison.filter(pl.col("valeur").is_not_null())
+    total = secret.masked_total(known, "valeur", threshold=ctx.settings.secret_threshold)
+    if total.replace("\u202f", "").isdigit():
+        return aggregate
+    vintage = comparison["date_valeur"].max()
+    return aggregate.with_columns(pl.when(pl.col("date_valeur") == vintage).then(None)
+                                  .otherwise(pl.col("valeur")).alias("valeur"))
