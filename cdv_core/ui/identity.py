@@ -93,8 +93,19 @@ def _header_email(header: str) -> str:
     return email
 
 
-def _login_page() -> None:
+def _page_start() -> None:
+    """The title of a page shown instead of the app; on a deep link without app.py, without
+    Streamlit's file-name menu either (bootstrap replaces it only once someone is identified)."""
+    from cdv_core.ui import nav
+    from cdv_core.ui.context import _HIDE_FILE_MENU  # here: context imports this module
+
+    if not nav.from_entrypoint():
+        st.html(_HIDE_FILE_MENU)
     st.title(_TITLE)
+
+
+def _login_page() -> None:
+    _page_start()
     st.subheader("Connexion")
     st.write("Tableau de bord de pilotage des contrats de ville 2024-2030. Connectez-vous pour voir les contrats "
              "auxquels votre compte donne accès.")
@@ -122,7 +133,7 @@ def _no_access(cfg: settings_mod.Settings, email: str, cur_factory) -> None:
 
 
 def _stop_page(title: str, text: str, *, logout: bool = False, login_again: bool = False) -> None:
-    st.title(_TITLE)
+    _page_start()
     st.subheader(title)
     st.write(text)
     if login_again:  # a new login replaces Streamlit's identity cookie
