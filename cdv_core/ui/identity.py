@@ -69,6 +69,17 @@ def expired(claims: dict, *, now: float) -> bool:
     return expires <= now
 
 
+def _provider() -> str | None:
+    """The provider `st.login` uses: the one named section `[auth.NOM]` when there is one (it may
+    carry `authorize_params`, which Streamlit drops from a bare `[auth]`), else `[auth]` itself."""
+    named = [name for name, value in st.secrets["auth"].items() if hasattr(value, "keys") and "client_id" in value]
+    return named[0] if len(named) == 1 else None
+
+
+def _login() -> None:
+    st.login(_provider())
+
+
 def _auth_configured() -> bool:
     """Whether `.streamlit/secrets.toml` has the `[auth]` section `st.login` reads."""
     try:
@@ -109,7 +120,7 @@ def _login_page() -> None:
     st.subheader("Connexion")
     st.write("Tableau de bord de pilotage des contrats de ville 2024-2030. Connectez-vous pour voir les contrats "
              "auxquels votre compte donne accès.")
-    st.button("Se connecter", type="primary", icon=":material/login:", key="auth_login", on_click=st.login)
+    st.button("Se connecter", type="primary", icon=":material/login:", key="auth_login", on_click=_login)
     st.stop()
 
 
@@ -137,7 +148,7 @@ def _stop_page(title: str, text: str, *, logout: bool = False, login_again: bool
     st.subheader(title)
     st.write(text)
     if login_again:  # a new login replaces Streamlit's identity cookie
-        st.button("Se reconnecter", type="primary", icon=":material/login:", key="auth_login_again", on_click=st.login)
+        st.button("Se reconnecter", type="primary", icon=":material/login:", key="auth_login_again", on_click=_login)
     if logout:
         st.button("Se déconnecter", icon=":material/logout:", key="auth_logout_refus", on_click=st.logout)
     st.stop()

@@ -30,7 +30,14 @@ def provider():
 
 
 @pytest.fixture
-def oidc_app(provider, demo_store_master, tmp_path, chromium):
+def secrets_layout() -> str:
+    """« simple »: the provider's settings in `[auth]`; « section_nommee »: in `[auth.fournisseur]`, with
+    `authorize_params` (the ProConnect set-up of docs/acces.md)."""
+    return "simple"
+
+
+@pytest.fixture
+def oidc_app(provider, demo_store_master, tmp_path, chromium, secrets_layout):
     """A copy of the demo store with three accounts, served under CDV_AUTH=oidc; the `[auth]`
     secrets live in a file of the test (STREAMLIT_SECRETS_FILES), not in the project's .streamlit/."""
     path = tmp_path / "cdv.duckdb"
@@ -44,13 +51,17 @@ def oidc_app(provider, demo_store_master, tmp_path, chromium):
     finally:
         con.close()
     secrets = tmp_path / "secrets.toml"
+    provider_settings = f"""client_id = "cdv-e2e"
+client_secret = "cdv-e2e-secret"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+"""
+    if secrets_layout == "section_nommee":
+        provider_settings = ("\n[auth.fournisseur]\n" + provider_settings
+                             + """authorize_params = { claims = '{"id_token":{"email":{"essential":true}}}' }\n""")
     secrets.write_text(f"""[auth]
 redirect_uri = "http://localhost:{{port}}/oauth2callback"
 cookie_secret = "e2e-cookie-secret-0123456789abcdef"
-client_id = "cdv-e2e"
-client_secret = "cdv-e2e-secret"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""", encoding="utf-8")
+{provider_settings}""", encoding="utf-8")
     server = LiveServer(path, tmp_path / "streamlit.log",
                         env={"CDV_AUTH": "oidc", "STREAMLIT_SECRETS_FILES": str(secrets)})
     try:
@@ -80,9 +91,13 @@ def _login(page, app, email: str, *, first_url: str) -> None:
     page.get_by_test_id("stSidebar").get_by_text(email).wait_for(timeout=30_000)
 
 
-def test_chef_de_projet_logs_in_and_imports_a_file_of_its_contract(oidc_app, chromium, tmp_path):
+@pytest.mark.parametrize("secrets_layout", ["section_nommee"])
+def test_chef_de_projet_logs_in_and_imports_a_file_of_its_contract(oidc_app, chromium, tmp_path, caplog):
     page = new_page(chromium)
-    _login(page, oidc_app, "chef@ville.fr", first_url="/mise_a_jour")  # a deep link on a fresh server
+    with caplog.at_level("INFO", logger="werkzeug"):
+        _login(page, oidc_app, "chef@ville.fr", first_url="/mise_a_jour")  # a deep link on a fresh server
+    authorize = [r.getMessage() for r in caplog.records if "/oauth2/authorize?" in r.getMessage()]
+    assert authorize and all("claims=" in m for m in authorize), "authorize_params reach the provider"
     page.goto(oidc_app.url + "/mise_a_jour")
     settle(page)
     assert page.get_by_test_id("stSidebar").get_by_text("Chef de projet").is_visible()
