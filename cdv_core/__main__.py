@@ -103,9 +103,12 @@ def _export(args: argparse.Namespace) -> int:
             print(f"Section(s) inconnue(s) : {', '.join(unknown)} (possibles : {', '.join(seance.SECTIONS)})",
                   file=sys.stderr)
             return 2
-        sections = seance.agenda(cur, keys=keys, contrat=args.contract, donnees_au=au,
-                                 settings=settings_mod.load())
+        cfg = settings_mod.load()
+        sections = seance.agenda(cur, keys=keys, contrat=args.contract, donnees_au=au, settings=cfg,
+                                 publiable=args.publiable)
         cover = exports.Cover("Point d'étape du contrat de ville", libelle, date.today(), au)
+        if args.publiable:
+            cover = exports.publishable_cover(cover, threshold=cfg.secret_threshold)
         data = exports.render(args.format, cover, sections,
                               progress=lambda share, label: print(f"  {label}", file=sys.stderr))
     finally:
@@ -196,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à lire (défaut : {shown})")
     p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
     p.add_argument("--sections", help="sections séparées par des virgules (défaut : toutes)")
+    p.add_argument("--publiable", action="store_true",
+                   help="version publiable : sans noms de personnes, effectifs de personnes inférieurs à "
+                        "CDV_SEUIL_SECRET masqués (« < 11 »)")
     p.set_defaults(func=_export)
     p = sub.add_parser("info", help="décrire une base")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à décrire (défaut : {shown})")

@@ -16,12 +16,14 @@ from pathlib import Path
 import polars as pl
 
 from cdv_core import charts, fmt, tables
+from cdv_core.domain import secret
 from cdv_core.seance import TABLE_ROWS, Section
 from cdv_core.settings import PROJECT_ROOT
 
 FONTS = PROJECT_ROOT / "static" / "fonts"
 FORMATS = ("pptx", "pdf", "xlsx")
 Progress = Callable[[float, str], None]
+PUBLISHABLE_NOTE = "Version publiable : sans noms de personnes, effectifs de moins de {seuil} personnes masqués"
 
 
 @dataclass(frozen=True)
@@ -30,16 +32,26 @@ class Cover:
     contrat: str               # contract label (or « Tous les contrats »)
     date_seance: date
     donnees_au: date
+    publiable: str | None = None  # the publishable version's note (PUBLISHABLE_NOTE), printed on the cover
 
 
-def decisions_table(decisions: pl.DataFrame | None) -> pl.DataFrame:
-    """The decisions slide/page: libellé, responsable, échéance (JJ/MM/AAAA)."""
+def decisions_table(decisions: pl.DataFrame | None, *, publiable: bool = False) -> pl.DataFrame:
+    """The decisions slide/page: libellé, responsable, échéance (JJ/MM/AAAA); `publiable`: without
+    the responsable (a person's name)."""
     if decisions is None or decisions.is_empty():
-        return pl.DataFrame({"Décision": [], "Responsable": [], "Échéance": []},
-                            schema={"Décision": pl.String, "Responsable": pl.String, "Échéance": pl.String})
-    return decisions.select(pl.col("libelle").cast(pl.String).alias("Décision"),
-                            pl.col("responsable").cast(pl.String).fill_null("—").alias("Responsable"),
-                            fmt.day_expr(pl.col("date_echeance").cast(pl.Date)).fill_null("—").alias("Échéance"))
+        table = pl.DataFrame({"Décision": [], "Responsable": [], "Échéance": []},
+                             schema={"Décision": pl.String, "Responsable": pl.String, "Échéance": pl.String})
+    else:
+        table = decisions.select(pl.col("libelle").cast(pl.String).alias("Décision"),
+                                 pl.col("responsable").cast(pl.String).fill_null("—").alias("Responsable"),
+                                 fmt.day_expr(pl.col("date_echeance").cast(pl.Date)).fill_null("—").alias("Échéance"))
+    return secret.remove_names(table) if publiable else table
+
+
+def publishable_cover(cover: Cover, *, threshold: int) -> Cover:
+    """The cover of a publishable version: it says so (and the renderers drop the names)."""
+    return Cover(cover.titre, cover.contrat, cover.date_seance, cover.donnees_au,
+                 PUBLISHABLE_NOTE.format(seuil=fmt.integer(threshold)))
 
 
 def _noop(_share: float, _label: str) -> None:
@@ -75,6 +87,8 @@ def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
     text(slide, 0.8, 2.0, 11.7, 1.2, cover.titre, 40, bold=True, color=(31, 78, 121))
     text(slide, 0.8, 3.3, 11.7, 0.8, cover.contrat, 24)
     text(slide, 0.8, 4.3, 11.7, 0.6, f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}", 18)
+    if cover.publiable:
+        text(slide, 0.8, 5.1, 11.7, 0.6, cover.publiable, 16)
 
     for i, section in enumerate(sections):
         progress(i / max(len(sections), 1), f"Diapositive « {section.title} »")
@@ -95,7 +109,7 @@ def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
             _pptx_table(slide, section.table.head(TABLE_ROWS), top, section.table_title)
     slide = deck.slides.add_slide(blank)
     text(slide, 0.5, 0.3, 12.3, 0.8, "Décisions de la séance", 32, bold=True, color=(31, 78, 121))
-    table = decisions_table(decisions)
+    table = decisions_table(decisions, publiable=bool(cover.publiable))
     if table.height:
         _pptx_table(slide, table, 1.3, None)
     else:
@@ -152,6 +166,8 @@ def to_pdf(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | 
     pdf.ln(4)
     pdf.multi_cell(0, 8, cover.contrat, new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 8, f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}", new_x="LMARGIN", new_y="NEXT")
+    if cover.publiable:
+        pdf.multi_cell(0, 8, cover.publiable, new_x="LMARGIN", new_y="NEXT")
 
     for i, section in enumerate(sections):
         progress(i / max(len(sections), 1), f"Page « {section.title} »")
@@ -181,7 +197,7 @@ def to_pdf(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | 
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
     pdf.cell(0, 10, "Décisions de la séance", new_x="LMARGIN", new_y="NEXT")
-    table = decisions_table(decisions)
+    table = decisions_table(decisions, publiable=bool(cover.publiable))
     if table.height:
         _pdf_table(pdf, table, None)
     else:
@@ -213,9 +229,9 @@ def to_xlsx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
             *, progress: Progress = _noop) -> bytes:
     """One sheet per section (its figures, then its full table), plus the decisions."""
     sheets: dict[str, pl.DataFrame] = {
-        "Séance": pl.DataFrame({"Rubrique": ["Titre", "Contrat", "Date de la séance", "Données au"],
+        "Séance": pl.DataFrame({"Rubrique": ["Titre", "Contrat", "Date de la séance", "Données au", "Version"],
                                 "Valeur": [cover.titre, cover.contrat, fmt.day(cover.date_seance),
-                                           fmt.day(cover.donnees_au)]}),
+                                           fmt.day(cover.donnees_au), cover.publiable or "complète (usage interne)"]}),
     }
     used = set(sheets)
     for section in sections:
@@ -226,7 +242,7 @@ def to_xlsx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
         sheets[name] = figures
         if section.table is not None and section.table.height:
             sheets[_sheet_name(section.title + " (détail)", used)] = section.table
-    sheets[_sheet_name("Décisions", used)] = decisions_table(decisions)
+    sheets[_sheet_name("Décisions", used)] = decisions_table(decisions, publiable=bool(cover.publiable))
     progress(1.0, "Classeur prêt")
     return tables.to_xlsx_bytes(sheets)
 

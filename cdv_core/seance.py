@@ -18,7 +18,7 @@ import polars as pl
 
 from cdv_core import charts, fmt
 from cdv_core.domain import model
-from cdv_core.domain import progress
+from cdv_core.domain import progress, secret
 from cdv_core.queries import financements, gouvernance, jalons, overview, projets
 from cdv_core.settings import Settings
 
@@ -103,6 +103,12 @@ class Scope:
     donnees_au: date
     settings: Settings
     code_qp: str | None = None
+    publiable: bool = False  # publishable version: counts of people below settings.secret_threshold masked
+
+
+def _people(scope: Scope, value) -> str:
+    """A count of people as a figure: « < 11 » in a publishable version below the threshold."""
+    return secret.mask_value(value, scope.settings.secret_threshold) if scope.publiable else fmt.integer(value)
 
 
 def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
@@ -128,7 +134,7 @@ def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
         key="vue_ensemble", title="Vue d'ensemble",
         figures=(
             Figure("Quartiers prioritaires", fmt.integer(h["quartiers"])),
-            Figure("Habitants des QPV", fmt.integer(h["population"])),
+            Figure("Habitants des QPV", _people(scope, h["population"])),
             Figure(f"Actions {year}", fmt.integer(h["actions_annee"])),
             Figure(f"Montant accordé {year}", fmt.euros(h["accorde"])),
             Figure(f"Montant versé {year}", fmt.euros(h["verse"])),
@@ -250,7 +256,7 @@ def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
             Figure("Objectifs", fmt.integer(qpv["n_objectifs"] or 0)),
             Figure("Actions", fmt.integer(qpv["n_actions"] or 0)),
             Figure("Montant accordé (part du quartier)", fmt.euros(qpv["accorde"])),
-            Figure("Habitants", fmt.integer(qpv["population"])),
+            Figure("Habitants", _people(scope, qpv["population"])),
         ),
         table=table, table_title="Objectifs du quartier et du socle transversal",
         notes=(qpv["motif"], progress.explain()),
@@ -266,12 +272,20 @@ def _indicateurs(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
                       .unique(["code_indicateur", "code_qp"], keep="first", maintain_order=True)
                       .join(cur.sql("SELECT code_qp, libelle AS quartier FROM quartier").pl(), on="code_qp", how="left")
                       .sort(pl.col("attendu") - pl.col("realise"), descending=True))
+    if scope.publiable:  # values of indicators counting people below the threshold: not published
+        people = secret.people_count_expr(pl.col("unite"), pl.col("indicateur"))
+        masked = {c: people & (pl.col(c) < scope.settings.secret_threshold)
+                  for c in ("valeur_reference", "valeur", "valeur_cible")}
+    else:
+        masked = {c: pl.lit(False) for c in ("valeur_reference", "valeur", "valeur_cible")}
+    label = secret.mask_label(scope.settings.secret_threshold)
     table = behind.select(
         pl.col("quartier").fill_null("—").alias("Quartier"), pl.col("indicateur").alias("Indicateur"),
-        fmt.number_expr(pl.col("valeur_reference"), 1).alias("Référence"),
-        fmt.number_expr(pl.col("valeur"), 1).alias("Dernière valeur"),
-        fmt.number_expr(pl.col("valeur_cible"), 1).alias("Cible"),
-        fmt.percent_expr(pl.col("realise"), 0).alias("Chemin parcouru"),
+        *(pl.when(masked[c]).then(pl.lit(label)).otherwise(fmt.number_expr(pl.col(c), 1)).alias(name)
+          for c, name in (("valeur_reference", "Référence"), ("valeur", "Dernière valeur"), ("valeur_cible", "Cible"))),
+        # the share of the path gives back a masked value from the two others
+        pl.when(masked["valeur_reference"] | masked["valeur"] | masked["valeur_cible"]).then(pl.lit(secret.SECONDARY))
+          .otherwise(fmt.percent_expr(pl.col("realise"), 0)).alias("Chemin parcouru"),
         fmt.percent_expr(pl.col("attendu"), 0).alias("Attendu"),
     )
     n_pairs = measured.select("code_indicateur", "code_qp").unique().height
@@ -330,9 +344,10 @@ def build_agenda(cur: duckdb.DuckDBPyConnection, keys: tuple[str, ...], scope: S
 
 
 def agenda(cur: duckdb.DuckDBPyConnection, *, keys: tuple[str, ...], contrat: str | None, donnees_au: date,
-           settings: Settings, code_qp: str | None = None) -> tuple[Section, ...]:
-    """`build_agenda` with plain keyword arguments (the form `ui.cached` takes)."""
-    return build_agenda(cur, keys, Scope(contrat, donnees_au, settings, code_qp))
+           settings: Settings, code_qp: str | None = None, publiable: bool = False) -> tuple[Section, ...]:
+    """`build_agenda` with plain keyword arguments (the form `ui.cached` takes); `publiable`: the
+    publishable version (counts of people below the threshold masked; exports also drop names)."""
+    return build_agenda(cur, keys, Scope(contrat, donnees_au, settings, code_qp, publiable=publiable))
 
 
 def planned_meetings(cur: duckdb.DuckDBPyConnection, *, code_instance: str) -> pl.DataFrame:

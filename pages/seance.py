@@ -11,6 +11,7 @@ from cdv_core.edits import gouvernance as gouvernance_edits
 from cdv_core.edits import seance as seance_edits
 from cdv_core.queries import gouvernance, territoire
 from cdv_core.ui import nav
+from cdv_core.ui import publishable as pub
 from cdv_core.ui.widgets import presentation_style
 
 ctx = ui.bootstrap("Séance et exports")
@@ -45,9 +46,12 @@ def _agenda_picker(prefix: str, previous: tuple[tuple[str, ...], str | None] | N
     return tuple(picked), code_qp
 
 
-def _build(keys: tuple[str, ...], code_qp: str | None) -> tuple[seance.Section, ...]:
-    return ui.cached(ctx, seance.agenda, keys=keys, contrat=ctx.contrat, donnees_au=ctx.donnees_au,
-                     settings=ctx.settings, code_qp=code_qp)
+def _build(keys: tuple[str, ...], code_qp: str | None, *, publiable: bool | None = None,
+           donnees_au: date | None = None) -> tuple[seance.Section, ...]:
+    """The agenda's sections; publishable for a partenaire (and when `publiable`)."""
+    return ui.cached(ctx, seance.agenda, keys=keys, contrat=ctx.contrat, donnees_au=donnees_au or ctx.donnees_au,
+                     settings=ctx.settings, code_qp=code_qp,
+                     publiable=pub.only(ctx) if publiable is None else publiable)
 
 
 def _render_section(section: seance.Section) -> None:
@@ -74,10 +78,24 @@ def _render_section(section: seance.Section) -> None:
         st.dataframe(section.table.head(seance.TABLE_ROWS), hide_index=True, width="stretch")
 
 
-def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: date, key: str) -> None:
+def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: date, key: str, *,
+             publishable_sections) -> None:
     """« Préparer les exports » builds the three files (with progress); `sections` may be a
-    callable, so an agenda is only computed when the files are asked for."""
+    callable, so an agenda is only computed when the files are asked for. The publishable
+    version (no names, small counts of people masked) renders `publishable_sections()` instead;
+    a partenaire only gets that one (its `sections` are already publishable)."""
+    forced = pub.only(ctx)
+    seuil = fmt.integer(ctx.settings.secret_threshold)
+    publiable = forced | st.toggle(  # shown disabled and on for a partenaire
+        "Version publiable (sans noms, petits effectifs masqués)", value=forced, disabled=forced,
+        key=f"{key}_publiable_partenaire" if forced else f"{key}_publiable",
+        help="Votre rôle (partenaire) ne reçoit que la version publiable." if forced else
+             f"Pour une diffusion hors de l'équipe : sans noms de personnes, effectifs de moins de {seuil} "
+             f"personnes affichés « < {seuil} » (secret statistique).")
     cover = exports.Cover(title, ctx.contrat_libelle, date_seance, ctx.donnees_au)
+    if publiable:
+        cover = exports.publishable_cover(cover, threshold=ctx.settings.secret_threshold)
+        sections = sections if forced else publishable_sections
     # Files built for another selection, agenda or list of decisions are stale: drop them.
     signature = (cover, ctx.contrat, ctx.version, st.session_state.get(f"{key}_agenda"),
                  st.session_state.get(f"{key}_qpv"), None if decisions is None else decisions.height)
@@ -190,7 +208,8 @@ with tab_seance:
                     state["decisions"].append({"libelle": libelle.strip(), "responsable": responsable.strip() or None,
                                                "date_echeance": echeance, "actions": actions})
         if state["decisions"]:
-            st.dataframe(exports.decisions_table(pl.DataFrame(state["decisions"])), hide_index=True,
+            st.dataframe(exports.decisions_table(pl.DataFrame(state["decisions"]), publiable=pub.only(ctx)),
+                         hide_index=True,
                          width="stretch")
         c1, c2 = st.columns(2)
         with c1:
@@ -218,7 +237,9 @@ with tab_seance:
                      on_success=lambda result: st.session_state.update({STATE: None, "seance_closed": True}))
         with st.expander("Exports de la séance (PowerPoint, PDF, Excel)"):
             decisions = pl.DataFrame(state["decisions"]) if state["decisions"] else None
-            _exports(sections, f"Séance — {state['instance_libelle']}", decisions, state["date"], "seance_exp")
+            _exports(sections, f"Séance — {state['instance_libelle']}", decisions, state["date"], "seance_exp",
+                     publishable_sections=lambda: _build(state["keys"], state["code_qp"], publiable=True,
+                                                         donnees_au=state["donnees_au"]))
 
     if st.session_state.pop("seance_closed", None):
         st.page_link(nav.page_path("Gouvernance"), label="Voir le suivi des décisions", icon=":material/arrow_forward:")
@@ -227,4 +248,5 @@ with tab_export:
     st.write("Exporter un ordre du jour avec les données actuelles, sans conduire de séance.")
     keys, code_qp = _agenda_picker("export")
     if keys:
-        _exports(lambda: _build(keys, code_qp), "Point d'étape du contrat de ville", None, ctx.donnees_au, "export")
+        _exports(lambda: _build(keys, code_qp), "Point d'étape du contrat de ville", None, ctx.donnees_au, "export",
+                 publishable_sections=lambda: _build(keys, code_qp, publiable=True))

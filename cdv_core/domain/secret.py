@@ -19,7 +19,6 @@ and counts of things (meetings, actions, instances) are not masked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import polars as pl
@@ -38,9 +37,9 @@ _PEOPLE_UNITS = frozenset({"personnes", "habitants", "bénéficiaires", "demande
                            "jeunes", "familles", "allocataires"})
 # Units of a plain count: people unless the label names things (checked on its first word).
 _COUNT_UNITS = frozenset({"nb", "nombre", "effectif"})
-_THINGS = re.compile(r"^\s*(nombre\s+(de|d')\s*)?(réunions?|séances?|logements?|établissements?|actions?|"
-                     r"structures?|associations?|équipements?|projets?|dossiers?|jours?|entreprises?|"
-                     r"places?|postes?\s+de\s+travail|lieux?|commerces?|instances?)\b", re.IGNORECASE)
+_THINGS = (r"(?i)^\s*(nombre\s+(de|d')\s*)?(réunions?|séances?|logements?|établissements?|actions?|"
+           r"structures?|associations?|équipements?|projets?|dossiers?|jours?|entreprises?|"
+           r"places?|postes?\s+de\s+travail|lieux?|commerces?|instances?)\b")
 
 
 def mask_label(threshold: int) -> str:
@@ -48,16 +47,19 @@ def mask_label(threshold: int) -> str:
     return f"< {fmt.integer(threshold)}"
 
 
+def people_count_expr(unite: pl.Expr, libelle: pl.Expr) -> pl.Expr:
+    """Whether an indicator's values are counts of people, from its unit and label. A unit naming
+    people (« personnes », « habitants »…) is; a plain count unit (« nb ») is, unless the label
+    begins with things that are not people (« Réunions… », « Logements… »): when in doubt, the
+    count is masked. Rates, amounts, ratios and durations (%, €, « pour 10 000 hab. », jours) are not."""
+    unit = unite.fill_null("").str.strip_chars().str.to_lowercase()
+    return (unit.is_in(list(_PEOPLE_UNITS))
+            | (unit.is_in(list(_COUNT_UNITS)) & ~libelle.fill_null("").str.contains(_THINGS)))
+
+
 def is_people_count(unite: str | None, libelle: str | None = None) -> bool:
-    """Whether an indicator's values are counts of people. A unit naming people (« personnes »,
-    « habitants »…) is; a plain count unit (« nb ») is, unless the label begins with things that
-    are not people (« Réunions… », « Logements… »): when in doubt, the count is masked."""
-    unit = (unite or "").strip().lower()
-    if unit in _PEOPLE_UNITS:
-        return True
-    if unit not in _COUNT_UNITS:
-        return False  # %, €, ‰, « pour 10 000 hab. », jours: rates, amounts, durations
-    return not _THINGS.match(libelle or "")
+    """`people_count_expr` for one indicator."""
+    return bool(pl.select(people_count_expr(pl.lit(unite, dtype=pl.String), pl.lit(libelle, dtype=pl.String))).item())
 
 
 def mask_value(value: int | float | None, threshold: int) -> str:
