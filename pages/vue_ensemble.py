@@ -7,6 +7,7 @@ from cdv_core import fmt, ui
 from cdv_core.domain import model
 from cdv_core.queries import overview
 from cdv_core.ui import nav
+from cdv_core.ui import publishable as pub
 
 ctx = ui.bootstrap("Vue d'ensemble")
 ui.page_header("Vue d'ensemble", ctx)
@@ -24,7 +25,7 @@ with st.container(key="overview_territoire"):
     with cols[1]:
         ui.kpi("Quartiers prioritaires", fmt.integer(figures["quartiers"]))
     with cols[2]:
-        ui.kpi("Habitants des QPV", fmt.integer(figures["population"]),
+        ui.kpi("Habitants des QPV", pub.count(ctx, figures["population"]),  # « < 11 » for a partenaire
                help="Somme des populations des QPV de la sélection (dernier recensement importé).")
     with cols[3]:
         ui.kpi(f"Actions {year}", fmt.integer(figures["actions_annee"]),
