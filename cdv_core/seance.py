@@ -19,6 +19,7 @@ import polars as pl
 from cdv_core import charts, fmt
 from cdv_core.domain import model
 from cdv_core.domain import progress, secret
+from cdv_core.perimetre import bind
 from cdv_core.queries import financements, gouvernance, jalons, overview, projets
 from cdv_core.settings import Settings
 
@@ -103,6 +104,7 @@ class Scope:
     donnees_au: date
     settings: Settings
     code_qp: str | None = None
+    perimetre: tuple[str, ...] | None = None  # the reader's contracts (`cdv_core.perimetre`); None: all
     publiable: bool = False  # publishable version: counts of people below settings.secret_threshold masked
 
 
@@ -112,13 +114,14 @@ def _people(scope: Scope, value) -> str:
 
 
 def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
-    h = overview.headline(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
-    countdown = overview.actualisation(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
-    alerts = overview.alerts(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+    h = overview.headline(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
+    countdown = overview.actualisation(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
+    alerts = overview.alerts(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre,
                              unpaid_months=scope.settings.unpaid_months,
                              tolerance_days=scope.settings.cadence_tolerance_days)
     year = h["annee"]
-    by_funder = financements.funding_by_funder_year(cur, contrat=scope.contrat, annee=year).select(
+    by_funder = financements.funding_by_funder_year(cur, contrat=scope.contrat, annee=year,
+                                                    perimetre=scope.perimetre).select(
         "financeur", "accorde").filter(pl.col("accorde") > 0)
     chart = None
     if by_funder.height:
@@ -149,11 +152,11 @@ def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
 
 
 def _actions_en_retard(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
-    unpaid = financements.unpaid_grants(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+    unpaid = financements.unpaid_grants(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre,
                                         months=scope.settings.unpaid_months)
-    summary = financements.unpaid_summary(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+    summary = financements.unpaid_summary(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre,
                                           months=scope.settings.unpaid_months)
-    ended = financements.ended_without_status(cur, contrat=scope.contrat, donnees_au=scope.donnees_au).height
+    ended = financements.ended_without_status(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre).height
     table = unpaid.sort("date_decision").select(
         pl.col("action").alias("Action"), pl.col("porteur").alias("Porteur"), pl.col("financeur").alias("Financeur"),
         fmt.euros_expr(pl.col("montant_accorde")).alias("Accordé"),
@@ -172,19 +175,19 @@ def _actions_en_retard(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
 
 
 def _gouvernance(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
-    cadence = gouvernance.instance_cadence(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+    cadence = gouvernance.instance_cadence(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre,
                                            tolerance_days=scope.settings.cadence_tolerance_days)
     late = cadence.filter(pl.col("en_retard"))
-    decisions = gouvernance.decision_counts(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    decisions = gouvernance.decision_counts(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
     table = late.select(
         pl.col("libelle").alias("Instance"),
         pl.when(pl.col("cadence_mois") > 1).then(pl.format("tous les {} mois", pl.col("cadence_mois")))
           .otherwise(pl.lit("tous les mois")).alias("Cadence attendue"),
         fmt.day_expr(pl.col("derniere_tenue")).fill_null("jamais").alias("Dernière réunion tenue"),
     )
-    yearly = (gouvernance.yearly_meetings(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    yearly = (gouvernance.yearly_meetings(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
                         .filter(pl.col("annee") <= scope.donnees_au.year)
-                        .group_by("annee").agg(pl.col("tenues").sum(), pl.col("attendues").sum())
+                        .group_by("annee", maintain_order=True).agg(pl.col("tenues").sum(), pl.col("attendues").sum())
                         .unpivot(index="annee", on=["tenues", "attendues"], variable_name="serie",
                                  value_name="reunions")
                         .with_columns(pl.col("serie").replace_strict({"tenues": "tenues", "attendues": "attendues"}),
@@ -216,14 +219,15 @@ def _gouvernance(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
 
 def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     """One projet de quartier: the chosen QPV, else the most worrying one of the selection."""
-    rows = projets.qpv_overview(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    rows = projets.qpv_overview(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
     if scope.code_qp:
         rows = rows.filter(pl.col("code_qp") == scope.code_qp)
     if rows.is_empty():
         return Section(key="projet_quartier", title="Projet de quartier",
                        figures=(Figure("Quartiers", "0", "aucun quartier dans la sélection"),))
     qpv = projets.most_worrying_first(rows).row(0, named=True)
-    objectives = projets.qpv_objectives(cur, code_qp=qpv["code_qp"], donnees_au=scope.donnees_au)
+    objectives = projets.qpv_objectives(cur, code_qp=qpv["code_qp"], donnees_au=scope.donnees_au,
+                                        perimetre=scope.perimetre)
     table = objectives.sort("portee", "code_objectif").select(
         pl.when(pl.col("portee") == "transversal").then(pl.lit("Socle transversal"))
           .otherwise(pl.col("axe")).alias("Axe"),
@@ -265,7 +269,7 @@ def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
 
 def _indicateurs(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     """Indicators behind their straight path from baseline to target (same rule as the projets)."""
-    rows = progress.indicator_rows(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    rows = progress.indicator_rows(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
     measured = rows.filter(pl.col("mesure"))
     threshold = progress.RULE.seuil_surveiller
     behind = (measured.filter(pl.col("realise") < pl.col("attendu") - threshold)
@@ -302,9 +306,9 @@ def _indicateurs(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
 
 
 def _actualisation(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
-    ready = jalons.readiness(cur, contrat=scope.contrat, donnees_au=scope.donnees_au,
+    ready = jalons.readiness(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre,
                              max_age_months=scope.settings.indicator_max_age_months)
-    countdown = overview.actualisation(cur, contrat=scope.contrat, donnees_au=scope.donnees_au)
+    countdown = overview.actualisation(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
     items = ready["items"].sort("ok")
     table = items.select(
         pl.when(pl.col("ok")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Rempli"),
@@ -344,18 +348,23 @@ def build_agenda(cur: duckdb.DuckDBPyConnection, keys: tuple[str, ...], scope: S
 
 
 def agenda(cur: duckdb.DuckDBPyConnection, *, keys: tuple[str, ...], contrat: str | None, donnees_au: date,
-           settings: Settings, code_qp: str | None = None, publiable: bool = False) -> tuple[Section, ...]:
+           settings: Settings, code_qp: str | None = None,
+           perimetre: tuple[str, ...] | None = None, publiable: bool = False) -> tuple[Section, ...]:
     """`build_agenda` with plain keyword arguments (the form `ui.cached` takes); `publiable`: the
     publishable version (counts of people below the threshold masked; exports also drop names)."""
-    return build_agenda(cur, keys, Scope(contrat, donnees_au, settings, code_qp, publiable=publiable))
+    return build_agenda(cur, keys, Scope(contrat, donnees_au, settings, code_qp, perimetre, publiable))
 
 
-def planned_meetings(cur: duckdb.DuckDBPyConnection, *, code_instance: str) -> pl.DataFrame:
-    """Planned (« prévue ») meetings of an instance, the ones a séance can be attached to."""
+def planned_meetings(cur: duckdb.DuckDBPyConnection, *, code_instance: str,
+                     perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Planned (« prévue ») meetings of an instance, the ones a séance can be attached to (none
+    when the instance's contract is outside the périmètre)."""
     return cur.sql(
-        """SELECT id_reunion, date_reunion, objet FROM reunion
-           WHERE code_instance = $i AND statut = 'prévue' ORDER BY date_reunion""",
-        params={"i": code_instance},
+        """SELECT r.id_reunion, r.date_reunion, r.objet FROM reunion r JOIN instance i USING (code_instance)
+           WHERE r.code_instance = $i AND r.statut = 'prévue'
+             AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
+           ORDER BY r.date_reunion""",
+        params={"i": code_instance, "perimetre": bind(perimetre)},
     ).pl()
 
 

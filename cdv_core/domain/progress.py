@@ -36,6 +36,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
+from cdv_core.perimetre import bind
 
 EN_BONNE_VOIE = "en bonne voie"
 A_SURVEILLER = "à surveiller"
@@ -65,7 +66,8 @@ RULE = ProgressRule()
 # --- inputs: one row per (objective, action) and per (objective, indicator, QPV) -------------
 
 def action_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                rule: ProgressRule = RULE, code_qp: str | None = None) -> pl.DataFrame:
+                rule: ProgressRule = RULE, code_qp: str | None = None,
+                perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Every (objective, action) link of the selection with the rule's per-action figures:
     `compte` (counts in the measure), `realise`, `attendu`, `poids`, `motif_exclusion`.
 
@@ -76,7 +78,7 @@ def action_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_
     detail = code_qp is not None
     frame = cur.sql(
         (_ACTION_SQL_DETAIL if detail else _ACTION_SQL),
-        params={"contrat": contrat, "qp": code_qp},
+        params={"contrat": contrat, "qp": code_qp, "perimetre": bind(perimetre)},
     ).pl()
     return score_action_rows(frame, donnees_au=donnees_au, rule=rule)
 
@@ -84,6 +86,7 @@ def action_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_
 _ACTION_SQL_TEMPLATE = """WITH obj AS (
              SELECT o.code_objectif FROM objectif o
              WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
                AND ($qp IS NULL OR o.code_qp = $qp
                     OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))),
            links AS (SELECT ao.code_objectif, ao.code_action FROM action_objectif ao SEMI JOIN obj USING (code_objectif)),
@@ -127,7 +130,7 @@ def score_action_rows(frame: pl.DataFrame, *, donnees_au: date, rule: ProgressRu
 
 
 def indicator_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                   code_qp: str | None = None) -> pl.DataFrame:
+                   code_qp: str | None = None, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Every (objective, indicator, QPV) pair of the selection with baseline, target, latest value
     known at `donnees_au` (non secret), and the rule's `realise` / `attendu` / `mesure`.
 
@@ -138,6 +141,7 @@ def indicator_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donne
         """WITH obj AS (
              SELECT o.code_objectif, o.code_contrat, o.code_qp FROM objectif o
              WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
                AND ($qp IS NULL OR o.code_qp = $qp
                     OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))),
            pairs AS (
@@ -163,7 +167,7 @@ def indicator_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donne
                 LEFT JOIN cible_indicateur c USING (code_indicateur, code_qp)
                 LEFT JOIN latest l USING (code_indicateur, code_qp)
            ORDER BY p.code_objectif, p.code_indicateur, p.code_qp""",
-        params={"contrat": contrat, "qp": code_qp, "au": donnees_au},
+        params={"contrat": contrat, "qp": code_qp, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
     return score_indicator_rows(frame)
 
@@ -198,19 +202,21 @@ def score_indicator_rows(frame: pl.DataFrame) -> pl.DataFrame:
 # --- objectives ------------------------------------------------------------------------------
 
 def objective_progress(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                       rule: ProgressRule = RULE, code_qp: str | None = None) -> pl.DataFrame:
+                       rule: ProgressRule = RULE, code_qp: str | None = None,
+                       perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """One row per objective of the selection: its components, réalisé, attendu, écart, statut, motif."""
     objectives = cur.sql(
         """SELECT o.code_objectif, o.code_contrat, o.code_qp, o.axe, o.libelle
            FROM objectif o
            WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
              AND ($qp IS NULL OR o.code_qp = $qp
                   OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
            ORDER BY o.code_qp NULLS LAST, o.axe, o.code_objectif""",
-        params={"contrat": contrat, "qp": code_qp},
+        params={"contrat": contrat, "qp": code_qp, "perimetre": bind(perimetre)},
     ).pl()
-    actions = action_rows(cur, contrat=contrat, donnees_au=donnees_au, rule=rule, code_qp=code_qp)
-    indicators = indicator_rows(cur, contrat=contrat, donnees_au=donnees_au, code_qp=code_qp)
+    actions = action_rows(cur, contrat=contrat, donnees_au=donnees_au, rule=rule, code_qp=code_qp, perimetre=perimetre)
+    indicators = indicator_rows(cur, contrat=contrat, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
     return combine(objectives, actions, indicators, rule=rule)
 
 

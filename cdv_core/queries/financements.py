@@ -27,6 +27,7 @@ import duckdb
 import polars as pl
 
 from cdv_core.domain import identifiers, model, shares
+from cdv_core.perimetre import bind
 
 FILTERS: tuple[str, ...] = ("thematiques", "financeurs", "modes", "types_porteur", "qpv", "axes", "objectifs",
                             "statuts")
@@ -52,7 +53,8 @@ _SEL_HEAD = """
 sel AS (
     SELECT a.* EXCLUDE (hors_qpv){hors_qpv}, p.nom AS porteur, p.type_structure, p.siret, p.rna, {poids} AS poids
     FROM action a LEFT JOIN porteur p USING (id_porteur) {qw_join}
-    WHERE ($contrat IS NULL OR a.code_contrat = $contrat)"""
+    WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
+      AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))"""
 _SEL_CLAUSES = {
     # A national code covers its sub-codes: « 1.5 » selects 1.5, 1.5a (jeunesse) and 1.5b (sport).
     "thematiques": "AND (list_contains($thematiques, a.thematique) OR list_contains($thematiques, left(a.thematique, 3)))",
@@ -104,11 +106,11 @@ _AMOUNTS = {
 }
 
 
-def _params(contrat: str | None, annee: int | None, filters: dict) -> dict:
+def _params(contrat: str | None, annee: int | None, filters: dict, perimetre: tuple[str, ...] | None) -> dict:
     unknown = set(filters) - set(FILTERS)
     if unknown:
         raise TypeError(f"filtre(s) inconnu(s) : {', '.join(sorted(unknown))}")
-    params = {"contrat": contrat, "annee": annee}
+    params = {"contrat": contrat, "annee": annee, "perimetre": bind(perimetre)}
     for name in FILTERS:
         values = filters.get(name) or ()
         params[name] = list(values) if values else None
@@ -138,11 +140,11 @@ def _row(cur: duckdb.DuckDBPyConnection, body: str, params: dict) -> tuple:
 # --- headline figures -------------------------------------------------------------------------
 
 def action_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
-                  **filters) -> dict:
+                  perimetre: tuple[str, ...] | None = None, **filters) -> dict:
     """Actions of the selection active in `annee` (all years when None) and their porteurs;
     refused actions are left out unless the `statuts` filter is given. `lignes_tableau`: the
     rows of `actions_table` (refused actions included)."""
-    params = _params(contrat, annee, filters)
+    params = _params(contrat, annee, filters, perimetre)
     actions, porteurs, lignes = _row(cur, """
         SELECT count(*) FILTER (WHERE $statuts IS NOT NULL OR statut <> 'refusée'),
                count(DISTINCT id_porteur) FILTER (WHERE $statuts IS NOT NULL OR statut <> 'refusée'),
@@ -151,17 +153,19 @@ def action_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee:
     return {"actions": int(actions), "porteurs": int(porteurs), "lignes_tableau": int(lignes)}
 
 
-def actions_of_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None, **filters) -> int:
+def actions_of_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
+                    perimetre: tuple[str, ...] | None = None, **filters) -> int:
     """Actions of the programmation active in `annee` (annual, or a multi-year span covering it),
     excluding refused ones."""
-    return action_counts(cur, contrat=contrat, annee=annee, **filters)["actions"]
+    return action_counts(cur, contrat=contrat, annee=annee, perimetre=perimetre, **filters)["actions"]
 
 
 # Accordé to small associations: one predicate on a `sel` row `s`, parameter `$small`.
 _SMALL = "s.type_structure = $small"
 
 
-def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None, **filters) -> dict:
+def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
+                   perimetre: tuple[str, ...] | None = None, **filters) -> dict:
     """Amounts demandé / accordé / versé of the funding lines of a year (all years when None),
     with the rates between steps and the shares the page reports:
 
@@ -173,7 +177,7 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
     - `part_hors_qpv`: État P147 accordé to hors-QPV actions (no QPV link, `shares.hors_qpv_sql`)
       / État P147 accordé, flagged (`hors_qpv_depasse`) above `model.HORS_QPV_MAX_SHARE`.
     """
-    params = _params(contrat, annee, filters) | {"p147": model.CREDITS_SPECIFIQUES,
+    params = _params(contrat, annee, filters, perimetre) | {"p147": model.CREDITS_SPECIFIQUES,
                                                  "small": model.SMALL_ASSOCIATION}
     m = _amounts(params)
     row = _row(cur, f"""
@@ -214,10 +218,11 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
     }
 
 
-def small_association_by_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, **filters) -> pl.DataFrame:
+def small_association_by_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                              perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Per exercice with funding lines: accordé (`total`), of which to small associations
     (`petites`, the `funding_totals` rule) and their share (`part`, None when nothing accordé)."""
-    params = _params(contrat, None, filters) | {"small": model.SMALL_ASSOCIATION}
+    params = _params(contrat, None, filters, perimetre) | {"small": model.SMALL_ASSOCIATION}
     m = _amounts(params)
     return _frame(cur, f"""
         SELECT l.annee, coalesce(sum({m['a']}), 0)::DOUBLE AS total,
@@ -228,10 +233,10 @@ def small_association_by_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | 
 
 
 def hors_qpv_by_departement(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
-                            **filters) -> pl.DataFrame:
+                            perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """The hors-QPV rule where it applies, per département: État P147 accordé, the part going to
     hors-QPV actions, its share and whether it is above `model.HORS_QPV_MAX_SHARE`."""
-    params = _params(contrat, annee, filters) | {"p147": model.CREDITS_SPECIFIQUES,
+    params = _params(contrat, annee, filters, perimetre) | {"p147": model.CREDITS_SPECIFIQUES,
                                                  "max": model.HORS_QPV_MAX_SHARE}
     m = _amounts(params)
     return _frame(cur, f"""
@@ -247,9 +252,9 @@ def hors_qpv_by_departement(cur: duckdb.DuckDBPyConnection, *, contrat: str | No
 # --- charts -----------------------------------------------------------------------------------
 
 def funding_by_funder_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
-                           **filters) -> pl.DataFrame:
+                           perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Accordé (and demandé, versé) per funder and exercice."""
-    params = _params(contrat, annee, filters)
+    params = _params(contrat, annee, filters, perimetre)
     m = _amounts(params)
     return _frame(cur, f"""
         SELECT l.financeur, l.annee, sum({m['d']})::DOUBLE AS demande, sum({m['a']})::DOUBLE AS accorde,
@@ -258,9 +263,9 @@ def funding_by_funder_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | Non
 
 
 def funding_by_thematique(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
-                          **filters) -> pl.DataFrame:
+                          perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Amounts per P147 thématique, with its national label."""
-    params = _params(contrat, annee, filters)
+    params = _params(contrat, annee, filters, perimetre)
     m = _amounts(params)
     frame = _frame(cur, f"""
         SELECT s.thematique, count(DISTINCT l.code_action) AS actions,
@@ -274,10 +279,11 @@ def funding_by_thematique(cur: duckdb.DuckDBPyConnection, *, contrat: str | None
             .sort("_o").drop("_o"))
 
 
-def cpo_commitments(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, **filters) -> pl.DataFrame:
+def cpo_commitments(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                    perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Multi-year CPO commitments per exercice 2024–2030, as recorded per year (`financement.annee`):
     demandé, accordé, versé; every year present (0 when nothing)."""
-    params = _params(contrat, None, filters) | {"years": list(CPO_YEARS)}
+    params = _params(contrat, None, filters, perimetre) | {"years": list(CPO_YEARS)}
     m = _amounts(params)
     return _frame(cur, f"""
         , per_year AS (
@@ -300,10 +306,10 @@ _UNPAID = """l.montant_accorde > 0 AND coalesce(l.montant_verse, 0) = 0
 
 
 def unpaid_grants(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, months: int,
-                  annee: int | None = None, **filters) -> pl.DataFrame:
+                  annee: int | None = None, perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Funding lines accordées (> 0) with nothing paid `months` months after the decision.
     Amounts are the lines' own amounts (not weighted by QPV shares)."""
-    params = _params(contrat, annee, filters) | {"au": donnees_au, "months": months}
+    params = _params(contrat, annee, filters, perimetre) | {"au": donnees_au, "months": months}
     return _frame(cur, f"""
         SELECT s.code_contrat, l.code_action, s.libelle AS action, s.porteur, l.financeur, l.annee,
                l.montant_accorde, l.date_decision,
@@ -314,10 +320,10 @@ def unpaid_grants(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnee
 
 
 def unpaid_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, months: int,
-                   annee: int | None = None, **filters) -> dict:
+                   annee: int | None = None, perimetre: tuple[str, ...] | None = None, **filters) -> dict:
     """The lines of `unpaid_grants` (same rule and arguments): `lignes` (count) and `montant`
     (their accordé, lines' own amounts), the figures the overview, the page and the séance show."""
-    params = _params(contrat, annee, filters) | {"au": donnees_au, "months": months}
+    params = _params(contrat, annee, filters, perimetre) | {"au": donnees_au, "months": months}
     count, total = _row(cur, f"""
         SELECT count(*), coalesce(sum(l.montant_accorde), 0)
         FROM lignes l WHERE {_UNPAID}""", params)  # noqa: S608 (fixed fragments)
@@ -325,12 +331,12 @@ def unpaid_summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donne
 
 
 def overpaid_lines(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
-                   **filters) -> pl.DataFrame:
+                   perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Funding lines whose versé exceeds their accordé (`montant_verse > montant_accorde`; lines
     without one of the two amounts are not compared), with the excess (`ecart` = versé − accordé).
     Lines' own amounts (not weighted by QPV shares), largest excess first. The overview's
     « Contrôles de cohérence » count is the height of this frame (`overview.soft_check_warnings`)."""
-    params = _params(contrat, annee, filters)
+    params = _params(contrat, annee, filters, perimetre)
     return _frame(cur, """
         SELECT s.code_contrat, l.code_action, s.libelle AS action, s.porteur, l.financeur, l.annee,
                l.montant_accorde, l.montant_verse, l.montant_verse - l.montant_accorde AS ecart
@@ -340,19 +346,19 @@ def overpaid_lines(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
 
 
 def action_in_selection(cur: duckdb.DuckDBPyConnection, *, code_action: str, contrat: str | None,
-                        annee: int | None, **filters) -> bool:
+                        annee: int | None, perimetre: tuple[str, ...] | None = None, **filters) -> bool:
     """Whether the action is one of the rows of `actions_table` for these arguments (refused
     actions included): the drill-down only offers actions of the selection."""
-    params = _params(contrat, annee, filters) | {"code_action": code_action}
+    params = _params(contrat, annee, filters, perimetre) | {"code_action": code_action}
     return bool(_row(cur, "SELECT count(*) FROM acts WHERE code_action = $code_action", params)[0])
 
 
 def ended_without_status(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                         annee: int | None = None, **filters) -> pl.DataFrame:
+                         annee: int | None = None, perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Actions whose period ended (`date_fin` before `donnees_au`) while their statut is still
     « accordée » or « en cours »: no final status (réalisée / abandonnée) was reported.
     Same rule as the overview's missing-data count."""
-    params = _params(contrat, annee, filters) | {"au": donnees_au}
+    params = _params(contrat, annee, filters, perimetre) | {"au": donnees_au}
     return _frame(cur, """
         SELECT code_contrat, code_action, libelle AS action, porteur, statut, date_fin, date_statut,
                date_diff('day', date_fin, $au) AS jours_depuis_fin
@@ -362,9 +368,9 @@ def ended_without_status(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
 
 
 def invalid_sirets(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None = None,
-                   **filters) -> pl.DataFrame:
+                   perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
     """Porteurs of the selection's actions whose SIRET fails `identifiers.siret_valid`."""
-    params = _params(contrat, annee, filters)
+    params = _params(contrat, annee, filters, perimetre)
     porteurs = _frame(cur, """
         SELECT id_porteur, any_value(porteur) AS porteur, any_value(type_structure) AS type_structure,
                any_value(siret) AS siret, any_value(rna) AS rna, count(*) AS actions
@@ -391,12 +397,13 @@ TABLE_SORTS: dict[str, str] = {  # French header → ORDER BY fragment (the allo
 
 
 def actions_table(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
-                  sort: str = "Accordé (€)", limit: int | None = None, **filters) -> pl.DataFrame:
+                  sort: str = "Accordé (€)", limit: int | None = None, perimetre: tuple[str, ...] | None = None,
+                  **filters) -> pl.DataFrame:
     """One row per action of the selection (refused ones included) with its amounts for the
     exercice and funders selected (weighted by `poids`, the share retained under a QPV filter,
     so the columns add up to `funding_totals`). French headers (`ACTION_COLUMNS`), sorted by one
     of `TABLE_SORTS` (then by code), the first `limit` rows when given."""
-    params = _params(contrat, annee, filters) | {"limit": limit}
+    params = _params(contrat, annee, filters, perimetre) | {"limit": limit}
     m = _amounts(params)
     order = TABLE_SORTS[sort]
     frame = _frame(cur, f"""
@@ -428,15 +435,17 @@ def actions_table(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee:
     ).rename(ACTION_COLUMNS)
 
 
-def action_detail(cur: duckdb.DuckDBPyConnection, *, code_action: str) -> dict | None:
+def action_detail(cur: duckdb.DuckDBPyConnection, *, code_action: str,
+                  perimetre: tuple[str, ...] | None = None) -> dict | None:
     """Everything about one action: its row (with porteur and identifier checks; `hors_qpv` = it
     serves no QPV, `hors_qpv_declare` = the declared flag), the QPV served with their declared
     and retained shares (`cdv_core.domain.shares`), its objectives and each funding line. None
-    when the code is unknown."""
+    when the code is unknown or its contract is outside the périmètre."""
     head = cur.sql(
         """SELECT a.*, c.libelle AS contrat, p.nom AS porteur, p.siret, p.rna, p.type_structure
            FROM action a LEFT JOIN porteur p USING (id_porteur) LEFT JOIN contrat c USING (code_contrat)
-           WHERE a.code_action = $code""", params={"code": code_action}).pl()
+           WHERE a.code_action = $code AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))""",
+        params={"code": code_action, "perimetre": bind(perimetre)}).pl()
     if head.is_empty():
         return None
     info = head.row(0, named=True)
@@ -463,15 +472,19 @@ def action_detail(cur: duckdb.DuckDBPyConnection, *, code_action: str) -> dict |
     return {"action": info, "quartiers": quartiers, "objectifs": objectifs, "financements": lignes}
 
 
-def filter_options(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
+def filter_options(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                   perimetre: tuple[str, ...] | None = None) -> dict:
     """The values the filters can take for the selected contract(s). `objectifs` (one contract
     only, else None) has a distinct `etiquette` per objective: « axe — libellé (quartier) »."""
+    params = {"contrat": contrat, "perimetre": bind(perimetre)}
     years = [r[0] for r in cur.execute(
         """SELECT DISTINCT f.annee FROM financement f JOIN action a USING (code_action)
-           WHERE $contrat IS NULL OR a.code_contrat = $contrat ORDER BY 1""", {"contrat": contrat}).fetchall()]
+           WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat)) ORDER BY 1""", params).fetchall()]
     quartiers = cur.sql(
-        """SELECT code_qp, libelle FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat
-           ORDER BY libelle, code_qp""", params={"contrat": contrat}).pl()
+        """SELECT code_qp, libelle FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
+           ORDER BY libelle, code_qp""", params=params).pl()
     # Objectives of several QPV often share a wording: the label names the QPV (or the socle
     # transversal), and the code when that still leaves two alike.
     objectifs = cur.sql(
@@ -479,12 +492,13 @@ def filter_options(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> di
                   o.axe || ' — ' || o.libelle || ' (' || coalesce(q.libelle, o.code_qp, 'socle transversal') || ')'
                       AS etiquette
            FROM objectif o LEFT JOIN quartier q USING (code_qp)
-           WHERE $contrat IS NULL OR o.code_contrat = $contrat
-           ORDER BY o.axe, o.code_objectif""", params={"contrat": contrat}).pl().with_columns(
+           WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
+           ORDER BY o.axe, o.code_objectif""", params=params).pl().with_columns(
         pl.when(pl.len().over("etiquette") > 1)
         .then(pl.col("etiquette") + " · " + pl.col("code_objectif"))
         .otherwise(pl.col("etiquette")).alias("etiquette")) if contrat else None
     axes = [r[0] for r in cur.execute(
-        "SELECT DISTINCT axe FROM objectif WHERE $contrat IS NULL OR code_contrat = $contrat ORDER BY 1",
-        {"contrat": contrat}).fetchall()]
+        """SELECT DISTINCT axe FROM objectif WHERE ($contrat IS NULL OR code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)) ORDER BY 1""", params).fetchall()]
     return {"annees": tuple(years), "quartiers": quartiers, "objectifs": objectifs, "axes": tuple(axes)}

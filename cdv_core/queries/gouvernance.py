@@ -1,7 +1,8 @@
 """Governance: cadence of the instances, meetings calendar, residents' participation, decision log
 and the annual obligations. The cadence rule is stated in `cdv_core.domain.cadence`.
 
-Every function takes the cursor first and filters on `contrat` (None: every contract).
+Every function takes the cursor first and filters on `contrat` (None: every contract) and
+`perimetre` (the reader's contracts, `cdv_core.perimetre`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import duckdb
 import polars as pl
 
 from cdv_core.domain import cadence, model
+from cdv_core.perimetre import bind
 
 FIRST_YEAR, LAST_YEAR = 2024, 2030
 DECISION_OPEN: tuple[str, ...] = ("à faire", "en cours")
@@ -27,12 +29,13 @@ _INSTANCES = """
            coalesce(i.date_creation, c.date_debut) AS date_creation
     FROM instance i JOIN contrat c USING (code_contrat)
     WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+      AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
       AND coalesce(i.date_creation, c.date_debut) <= $au
 """
 
 
 def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                     tolerance_days: int) -> pl.DataFrame:
+                     tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Each instance with its last held meeting, next planned one, and whether it is late.
 
     An instance is late when its last held meeting (or, if it never met, its creation) is older
@@ -74,14 +77,16 @@ def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
                   echeance < $au AS en_retard
            FROM due
            ORDER BY en_retard DESC, jours_retard DESC, code_contrat, type_instance, libelle""",
-        params={"contrat": contrat, "au": donnees_au, "tolerance": tolerance_days, "recent": RECENT_MONTHS},
+        params={"contrat": contrat, "au": donnees_au, "tolerance": tolerance_days, "recent": RECENT_MONTHS,
+                "perimetre": bind(perimetre)},
     ).pl()
 
 
 def cadence_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                    tolerance_days: int) -> pl.DataFrame:
+                    tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Per instance type: instances, late ones, meetings held this year vs expected, held in 12 months."""
-    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days)
+    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days,
+                             perimetre=perimetre)
     order = {t: i for i, t in enumerate(model.TYPES_INSTANCE)}
     return (frame.group_by("type_instance")
                  .agg(pl.len().alias("instances"), pl.col("en_retard").sum().alias("en_retard"),
@@ -91,7 +96,8 @@ def cadence_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donn
                  .sort("_o").drop("_o"))
 
 
-def yearly_meetings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+def yearly_meetings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                    perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Per year 2024–2030 and instance type: meetings held (up to `donnees_au`), expected (by the
     cadence rule, for the months elapsed), planned (statut « prévue »), cancelled or postponed."""
     return cur.sql(
@@ -118,11 +124,12 @@ def yearly_meetings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donn
                   coalesce(c.prevues, 0) AS prevues, coalesce(c.annulees_reportees, 0) AS annulees_reportees
            FROM expected e LEFT JOIN counted c USING (type_instance, annee)
            ORDER BY annee, type_instance""",
-        params={"contrat": contrat, "au": donnees_au},
+        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
-def meetings_by_month(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+def meetings_by_month(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                      perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Meetings 2024–2030 counted per month and statut (a small frame even at national scale).
     A meeting « tenue » dated after `donnees_au` is counted as planned."""
     return cur.sql(
@@ -131,9 +138,10 @@ def meetings_by_month(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, do
                   count(*) AS reunions
            FROM reunion r JOIN instance i USING (code_instance)
            WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
              AND year(r.date_reunion) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
            GROUP BY ALL ORDER BY mois, statut""",
-        params={"contrat": contrat, "au": donnees_au},
+        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -149,7 +157,8 @@ def meetings_timeline(cur: duckdb.DuckDBPyConnection, *, contrat: str, limit: in
     ).pl()
 
 
-def participation_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+def participation_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                          perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Per instance type and year: held meetings, participants, residents present, residents per
     meeting (meetings with an unknown residents count are left out of the mean)."""
     return cur.sql(
@@ -162,9 +171,10 @@ def participation_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None
                       AS part_habitants
            FROM reunion r JOIN instance i USING (code_instance)
            WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
              AND r.statut = 'tenue' AND r.date_reunion <= $au
            GROUP BY ALL ORDER BY annee, type_instance""",
-        params={"contrat": contrat, "au": donnees_au},
+        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -182,7 +192,7 @@ def residents_per_meeting(cur: duckdb.DuckDBPyConnection, *, contrat: str, donne
 
 
 def residents_bodies(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                     active_months: int = cadence.ACTIVE_MONTHS) -> pl.DataFrame:
+                     active_months: int = cadence.ACTIVE_MONTHS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Per QPV: its conseil citoyen (if any) and whether it met in the last `active_months` months,
     and whether any residents' body (conseil citoyen or table de quartier) of the QPV is active."""
     return cur.sql(
@@ -192,6 +202,7 @@ def residents_bodies(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
              FROM instance i LEFT JOIN reunion r USING (code_instance)
              WHERE i.code_qp IS NOT NULL AND list_contains($types, i.type_instance)
                AND ($contrat IS NULL OR i.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
              GROUP BY ALL)
            SELECT q.code_qp, q.libelle AS quartier, q.code_contrat, q.lib_com,
                   bool_or(b.type_instance = 'conseil citoyen') IS TRUE AS a_conseil_citoyen,
@@ -201,17 +212,19 @@ def residents_bodies(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
                   max(b.derniere_tenue) AS derniere_reunion_habitants,
                   coalesce(bool_or(b.derniere_tenue > $au - to_months($months)), false) AS instance_habitants_active
            FROM quartier q LEFT JOIN bodies b USING (code_qp)
-           WHERE $contrat IS NULL OR q.code_contrat = $contrat
+           WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            GROUP BY ALL
            ORDER BY instance_habitants_active, conseil_citoyen_actif, q.code_contrat, q.code_qp""",
         params={"contrat": contrat, "au": donnees_au, "months": active_months,
-                "types": list(model.RESIDENT_BODIES)},
+                "types": list(model.RESIDENT_BODIES), "perimetre": bind(perimetre)},
     ).pl()
 
 
 def decision_log(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
                  statuts: tuple[str, ...] | None = None, code_instance: str | None = None,
-                 overdue_only: bool = False, limit: int | None = None) -> pl.DataFrame:
+                 overdue_only: bool = False, limit: int | None = None,
+                 perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Decisions of the selected meetings: overdue first (open decisions whose due date is
     before `donnees_au`, longest delay first), then the other open ones, then the closed ones
     (faite / abandonnée), each by due date. Linked action codes are comma-joined.
@@ -226,6 +239,7 @@ def decision_log(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
                          THEN datediff('day', d.date_echeance, CAST($au AS DATE)) END AS jours_retard
              FROM decision d JOIN reunion r USING (id_reunion) JOIN instance i USING (code_instance)
              WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
                AND ($instance IS NULL OR i.code_instance = $instance)
                AND ($statuts IS NULL OR list_contains($statuts, d.statut))),
            picked AS (
@@ -237,11 +251,13 @@ def decision_log(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
            FROM picked p
            ORDER BY en_retard DESC, ouverte DESC, jours_retard DESC NULLS LAST, date_echeance NULLS LAST, id_decision""",
         params={"contrat": contrat, "au": donnees_au, "instance": code_instance,
-                "statuts": list(statuts) if statuts else None, "overdue": overdue_only, "limit": limit},
+                "statuts": list(statuts) if statuts else None, "overdue": overdue_only, "limit": limit,
+                "perimetre": bind(perimetre)},
     ).pl()
 
 
-def decision_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+def decision_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                    perimetre: tuple[str, ...] | None = None) -> dict:
     """Decisions of the selection: total, open (à faire / en cours), overdue, done."""
     total, ouvertes, en_retard, faites = cur.execute(
         """SELECT count(*),
@@ -249,14 +265,14 @@ def decision_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donn
                   count(*) FILTER (WHERE d.statut IN ('à faire', 'en cours') AND d.date_echeance < $au),
                   count(*) FILTER (WHERE d.statut = 'faite')
            FROM decision d JOIN reunion r USING (id_reunion) JOIN instance i USING (code_instance)
-           WHERE $contrat IS NULL OR i.code_contrat = $contrat""",
-        {"contrat": contrat, "au": donnees_au},
+           WHERE ($contrat IS NULL OR i.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))""",
+        {"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).fetchall()[0]
     return {"total": total, "ouvertes": ouvertes, "en_retard": en_retard, "faites": faites}
 
 
 def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                       delai_mois: int = RAPPORT_DELAI_MOIS) -> pl.DataFrame:
+                       delai_mois: int = RAPPORT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Per contract and year from 2024 to the year of `donnees_au`, the three annual obligations:
 
     - COPIL: at least one COPIL meeting held in the year;
@@ -275,6 +291,7 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
         f"""WITH years AS (SELECT range::INTEGER AS annee FROM range({FIRST_YEAR}, year($au) + 1)),
            cy AS (SELECT c.code_contrat, c.libelle AS contrat, y.annee FROM contrat c CROSS JOIN years y
                   WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
+                    AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
                     AND y.annee BETWEEN year(c.date_debut) AND year(c.date_fin)),
            held AS (
              SELECT i.code_contrat, year(r.date_reunion)::INTEGER AS annee,
@@ -284,6 +301,7 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
              FROM reunion r JOIN instance i USING (code_instance)
              WHERE r.statut = 'tenue' AND r.date_reunion <= $au
                AND ($contrat IS NULL OR i.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
              GROUP BY ALL),
            rap AS (
              SELECT code_contrat, annee,
@@ -294,6 +312,7 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
              FROM jalon
              WHERE type_jalon IN ('consultation conseils citoyens', 'rapport annuel')
                AND ($contrat IS NULL OR code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
              GROUP BY ALL),
            j AS (
              SELECT cy.*, coalesce(h.copil_tenus, 0) AS copil_tenus, coalesce(h.revues_tenues, 0) AS revues_tenues,
@@ -318,18 +337,20 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                        ELSE 'en cours' END AS rapport_statut
            FROM j ORDER BY code_contrat, annee""",
         params={"contrat": contrat, "au": donnees_au, "delai": delai_mois, "revue_type": REVUE_TYPE,
-                "revue_objet": REVUE_OBJET_PATTERN},
+                "revue_objet": REVUE_OBJET_PATTERN, "perimetre": bind(perimetre)},
     ).pl()
 
 
 def instance_choices(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                     tolerance_days: int) -> pl.DataFrame:
+                     tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """The instances offered in the meeting form (late ones first), with their QPV (None for a
     contract-wide instance) and their contract period."""
-    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days)
+    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days,
+                             perimetre=perimetre)
     periods = cur.sql(
-        "SELECT code_contrat, date_debut, date_fin FROM contrat WHERE $contrat IS NULL OR code_contrat = $contrat",
-        params={"contrat": contrat}).pl()
+        """SELECT code_contrat, date_debut, date_fin FROM contrat WHERE ($contrat IS NULL OR code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))""",
+        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
     return (frame.select("code_instance", "code_contrat", "code_qp", "libelle", "type_instance", "en_retard")
                  .join(periods, on="code_contrat", how="left", maintain_order="left"))
 

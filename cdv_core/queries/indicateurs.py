@@ -15,6 +15,7 @@ import polars as pl
 
 from cdv_core import fmt
 from cdv_core.domain import freshness, gaps, model
+from cdv_core.perimetre import bind
 
 REFERENCE_TYPES: dict[str, str] = {  # allowed reference territories → label
     "commune": "Commune",
@@ -35,7 +36,7 @@ def _fold(expr: pl.Expr) -> pl.Expr:
 # --- dictionary -----------------------------------------------------------------------------
 
 def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-               max_age_months: int) -> pl.DataFrame:
+               max_age_months: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Every indicator with its latest vintage in the selection's QPV and its freshness.
 
     `derniere_date` is the latest `date_valeur` on or before `donnees_au` of a QPV value of the
@@ -44,7 +45,8 @@ def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
     is before `freshness.fresh_from(donnees_au, max_age_months)`, « aucune valeur » when there is none.
     """
     return cur.sql(
-        """WITH sel AS (SELECT code_qp FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat),
+        """WITH sel AS (SELECT code_qp FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
+                          AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
            qv AS (SELECT v.code_indicateur, v.date_valeur, v.valeur
                   FROM valeur_indicateur v SEMI JOIN sel ON v.code_territoire = sel.code_qp
                   WHERE v.type_territoire = 'QPV' AND v.date_valeur <= $au),
@@ -66,7 +68,7 @@ def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
            FROM indicateur i LEFT JOIN last l USING (code_indicateur)
            LEFT JOIN counts c USING (code_indicateur)
            ORDER BY i.axe NULLS LAST, i.libelle""",
-        params={"contrat": contrat, "au": donnees_au,
+        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre),
                 "fresh_from": freshness.fresh_from(donnees_au, max_age_months),
                 "aucune": freshness.AUCUNE, "ancienne": freshness.ANCIENNE, "a_jour": freshness.A_JOUR},
     ).pl().with_columns(
@@ -98,11 +100,12 @@ def _selection_cte() -> str:
         SELECT q.code_qp, q.libelle, q.code_contrat, q.insee_com, q.lib_com, q.population,
                q.siren_epci, c.siren_signataire, coalesce(c.date_signature, c.date_debut) AS date_signature
         FROM quartier q JOIN contrat c USING (code_contrat)
-        WHERE ($contrat IS NULL OR q.code_contrat = $contrat))"""
+        WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
+          AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat)))"""
 
 
 def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: str, donnees_au: date,
-               autres: tuple[str, ...] = ()) -> pl.DataFrame:
+               autres: tuple[str, ...] = (), perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Values over time, dated on or before `donnees_au`, of the `focus` QPV, of the `autres` QPV,
     and of the focus QPV's reference territories (its commune, its EPCI — `quartier.siren_epci`,
     else the contract's signatory — and France).
@@ -118,7 +121,7 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
         """WITH sel AS (
              SELECT q.code_qp, q.libelle, q.insee_com, q.lib_com, q.siren_epci, c.siren_signataire
              FROM quartier q JOIN contrat c USING (code_contrat)
-             WHERE list_contains($qpv, q.code_qp)),
+             WHERE list_contains($qpv, q.code_qp) AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))),
            vals AS (SELECT * FROM valeur_indicateur WHERE code_indicateur = $ind AND date_valeur <= $au),
            focus AS (SELECT * FROM sel WHERE code_qp = $focus),
            epci AS (  -- the QPV's own EPCI when it has values, else the contract's signatory
@@ -145,24 +148,25 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
            FROM vals v WHERE v.type_territoire = 'France' AND v.code_territoire = 'FR'
            ORDER BY 1 DESC, 3, 4""",
         params={"ind": code_indicateur, "focus": focus, "qpv": [focus, *autres], "au": donnees_au,
-                "prefixe": _CONTRACT_PREFIX},
+                "prefixe": _CONTRACT_PREFIX, "perimetre": bind(perimetre)},
     ).pl()
     return frame.with_columns(_MOTIF.alias("motif"))
 
 
-def targets(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, qpv: tuple[str, ...]) -> pl.DataFrame:
-    """Baseline (valeur de référence) and target (cible) of each QPV that has one."""
+def targets(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, qpv: tuple[str, ...],
+            perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Baseline (valeur de référence) and target (cible) of each QPV (of the périmètre) that has one."""
     return cur.sql(
         """SELECT c.code_qp, q.libelle AS serie, c.valeur_reference, c.date_reference, c.valeur_cible, c.date_cible
            FROM cible_indicateur c JOIN quartier q USING (code_qp)
-           WHERE c.code_indicateur = $ind AND list_contains($qpv, c.code_qp)
+           WHERE c.code_indicateur = $ind AND list_contains($qpv, c.code_qp) AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            ORDER BY q.libelle""",
-        params={"ind": code_indicateur, "qpv": list(qpv)},
+        params={"ind": code_indicateur, "qpv": list(qpv), "perimetre": bind(perimetre)},
     ).pl()
 
 
 def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
-              donnees_au: date) -> pl.DataFrame:
+              donnees_au: date, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """The selection's QPV taken together, per date (on or before `donnees_au`), by the indicator's aggregation rule
     (`gaps.aggregation_method`): a sum for a summable count, else the mean weighted by the QPV
     population. Suppressed values (and QPV without population, for a weighted mean) are left
@@ -172,7 +176,8 @@ def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: 
     ).fetchall()[0]
     method = gaps.aggregation_method(unite, agregation)
     frame = cur.sql(
-        """WITH sel AS (SELECT code_qp, population FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat)
+        """WITH sel AS (SELECT code_qp, population FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
+                          AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)))
            SELECT v.date_valeur,
                   CASE WHEN $somme THEN sum(v.valeur)
                        ELSE sum(v.valeur * s.population) FILTER (WHERE s.population > 0)
@@ -183,13 +188,14 @@ def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: 
            FROM valeur_indicateur v JOIN sel s ON v.code_territoire = s.code_qp
            WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV' AND v.date_valeur <= $au
            GROUP BY v.date_valeur ORDER BY v.date_valeur""",
-        params={"ind": code_indicateur, "contrat": contrat, "somme": method == "somme", "au": donnees_au},
+        params={"ind": code_indicateur, "contrat": contrat, "somme": method == "somme", "au": donnees_au,
+                "perimetre": bind(perimetre)},
     ).pl()
     return frame.with_columns(pl.lit(method).alias("methode"))
 
 
 def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
-               reference: str, donnees_au: date) -> pl.DataFrame:
+               reference: str, donnees_au: date, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """One row per QPV of the selection at the selection's latest vintage on or before
     `donnees_au` (`date_valeur`, the same for every row; later values are ignored everywhere): value (or the reason it is missing), the `reference` territory's value
     of the same year, the gap, the baseline and its gap, the trend since the baseline, target.
@@ -245,7 +251,8 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
                                 AND rl.annee = year((SELECT d FROM vintage))
            LEFT JOIN ref_year rb ON rb.code_territoire = rc.code_reference AND rb.annee = year(b.date_base)
            ORDER BY sel.libelle""",
-        params={"ind": code_indicateur, "contrat": contrat, "ref": reference, "au": donnees_au},
+        params={"ind": code_indicateur, "contrat": contrat, "ref": reference, "au": donnees_au,
+                "perimetre": bind(perimetre)},
     ).pl()
     rate = pl.col("unite").is_in(list(gaps.RATE_UNITS))
     frame = frame.with_columns(

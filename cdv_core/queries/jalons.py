@@ -16,6 +16,7 @@ import polars as pl
 
 from cdv_core import fmt
 from cdv_core.domain import freshness, model, readiness as rd
+from cdv_core.perimetre import bind
 from cdv_core.queries import financements, gouvernance, overview
 
 RAPPORT_STATUTS: tuple[str, ...] = ("respectée", "non respectée", "délai prévu insuffisant", "non renseignée",
@@ -28,7 +29,7 @@ _STATUS_SQL = """CASE WHEN j.date_realisation IS NOT NULL AND j.date_realisation
 # --- milestones -----------------------------------------------------------------------------
 
 def milestones(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-               statut: str | None = None) -> pl.DataFrame:
+               statut: str | None = None, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Milestones of the selection with their status at `donnees_au` (optionally one status)."""
     return cur.sql(
         f"""SELECT * FROM (
@@ -36,10 +37,10 @@ def milestones(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
                      j.date_prevue, j.date_realisation, {_STATUS_SQL} AS statut,
                      CASE WHEN {_STATUS_SQL} = 'en retard' THEN date_diff('day', j.date_prevue, $au) END AS jours_retard
               FROM jalon j JOIN contrat c USING (code_contrat)
-              WHERE $contrat IS NULL OR j.code_contrat = $contrat)
+              WHERE ($contrat IS NULL OR j.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, j.code_contrat)))
             WHERE $statut IS NULL OR statut = $statut
             ORDER BY date_prevue, code_contrat, type_jalon, id_jalon""",
-        params={"contrat": contrat, "au": donnees_au, "statut": statut},
+        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au, "statut": statut},
     ).pl()
 
 
@@ -60,39 +61,42 @@ def contract_dates(cur: duckdb.DuckDBPyConnection, *, contrat: str) -> pl.DataFr
                    params={"c": contrat}).pl()
 
 
-def milestone_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+def milestone_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                     perimetre: tuple[str, ...] | None = None) -> dict:
     """Number of milestones réalisés / en retard / à venir at `donnees_au`."""
     rows = cur.execute(
         f"""SELECT {_STATUS_SQL} AS statut, count(*) FROM jalon j
-            WHERE $contrat IS NULL OR j.code_contrat = $contrat GROUP BY 1""",
-        {"contrat": contrat, "au": donnees_au},
+            WHERE ($contrat IS NULL OR j.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, j.code_contrat)) GROUP BY 1""",
+        {"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au},
     ).fetchall()
     counts = dict.fromkeys(rd.STATUTS_JALON, 0) | dict(rows)
     counts["total"] = sum(counts[s] for s in rd.STATUTS_JALON)
     return counts
 
 
-def timeline(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+def timeline(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+             perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """The timeline's chart frame: one point per (type, planned date, status) with a count, so the
     frame stays small for « Tous les contrats » (contracts share the same calendar)."""
     return cur.sql(
         f"""SELECT j.type_jalon, j.date_prevue, {_STATUS_SQL} AS statut, count(*) AS nombre,
                    min(j.libelle) AS libelle, min(j.date_realisation) AS premiere_realisation
             FROM jalon j
-            WHERE $contrat IS NULL OR j.code_contrat = $contrat
+            WHERE ($contrat IS NULL OR j.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, j.code_contrat))
             GROUP BY ALL ORDER BY j.date_prevue, j.type_jalon""",
-        params={"contrat": contrat, "au": donnees_au},
+        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au},
     ).pl()
 
 
-def rapports_annuels(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+def rapports_annuels(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                     perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """The rapport annuel of each contract and year (consultation of the conseils citoyens ≥ 1 month
     before the vote), as computed by `queries.gouvernance.annual_obligations` (one rule, two screens).
 
     One contract: one row per year. « Tous les contrats »: one row per year (`annee`) with the
     number of contracts per status, in columns named « Contrats : <statut> » (statuses in
     `RAPPORT_STATUTS` order, only those that occur)."""
-    frame = gouvernance.annual_obligations(cur, contrat=contrat, donnees_au=donnees_au).select(
+    frame = gouvernance.annual_obligations(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre).select(
         "code_contrat", "contrat", "annee", "date_consultation", "date_vote", "ecart_jours", "rapport_statut")
     if contrat is not None:
         return frame.drop("code_contrat", "contrat")
@@ -105,26 +109,26 @@ def rapports_annuels(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
 
 # --- readiness checklist --------------------------------------------------------------------
 
-def _contracts(cur, contrat):
+def _contracts(cur, contrat, perimetre=None):
     return cur.sql(
-        "SELECT code_contrat, libelle FROM contrat WHERE $contrat IS NULL OR code_contrat = $contrat ORDER BY libelle",
-        params={"contrat": contrat}).pl()
+        "SELECT code_contrat, libelle FROM contrat WHERE ($contrat IS NULL OR code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)) ORDER BY libelle",
+        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
 
 
-def _item_projets(cur, contrat) -> pl.DataFrame:
+def _item_projets(cur, contrat, perimetre=None) -> pl.DataFrame:
     return cur.sql(
         """WITH q AS (
              SELECT q.code_contrat, q.libelle,
                     p.code_qp IS NOT NULL AND coalesce(o.n, 0) > 0 AS ok
              FROM quartier q LEFT JOIN projet_quartier p USING (code_qp)
              LEFT JOIN (SELECT code_qp, count(*) AS n FROM objectif WHERE code_qp IS NOT NULL GROUP BY 1) o USING (code_qp)
-             WHERE $contrat IS NULL OR q.code_contrat = $contrat)
+             WHERE ($contrat IS NULL OR q.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat)))
            SELECT c.code_contrat, count(q.libelle) AS total, count(*) FILTER (WHERE q.ok) AS n_ok,
                   string_agg(q.libelle, ', ' ORDER BY q.libelle) FILTER (WHERE NOT q.ok) AS manquants
            FROM contrat c LEFT JOIN q USING (code_contrat)
-           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-        params={"contrat": contrat}).pl().with_columns(
+        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl().with_columns(
         ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun QPV enregistré pour ce contrat."))
           .otherwise(pl.format("{} QPV sur {} {} un projet de quartier avec des objectifs", fmt.number_expr(pl.col("n_ok")),
@@ -134,11 +138,11 @@ def _item_projets(cur, contrat) -> pl.DataFrame:
                      + pl.lit(".")).alias("preuve"))
 
 
-def _item_cibles(cur, contrat) -> pl.DataFrame:
+def _item_cibles(cur, contrat, perimetre=None) -> pl.DataFrame:
     return cur.sql(
         """WITH o AS (
              SELECT code_objectif, code_contrat, code_qp FROM objectif
-             WHERE $contrat IS NULL OR code_contrat = $contrat),
+             WHERE ($contrat IS NULL OR code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
            linked AS (SELECT DISTINCT oi.code_objectif FROM objectif_indicateur oi SEMI JOIN o USING (code_objectif)),
            -- two small sides joined on (indicator, contract), materialised: without table statistics
            -- (a DuckLake) the planner joined targets to every objective of the contract first (8 M rows)
@@ -160,9 +164,9 @@ def _item_cibles(cur, contrat) -> pl.DataFrame:
            FROM contrat c LEFT JOIN o USING (code_contrat)
            LEFT JOIN linked l ON l.code_objectif = o.code_objectif
            LEFT JOIN good g ON g.code_objectif = o.code_objectif
-           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-        params={"contrat": contrat}).pl().with_columns(
+        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl().with_columns(
         ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun objectif enregistré pour ce contrat."))
           .otherwise(pl.format("{} sur {} {} une valeur de référence et une cible ; "
@@ -173,17 +177,17 @@ def _item_cibles(cur, contrat) -> pl.DataFrame:
                                fmt.number_expr(pl.col("sans_cible")))).alias("preuve"))
 
 
-def _item_indicateurs(cur, contrat, donnees_au, max_age_months) -> pl.DataFrame:
+def _item_indicateurs(cur, contrat, donnees_au, max_age_months, perimetre=None) -> pl.DataFrame:
     return cur.sql(
         """WITH followed AS (
              SELECT DISTINCT o.code_contrat, oi.code_indicateur
              FROM objectif o JOIN objectif_indicateur oi USING (code_objectif)
-             WHERE $contrat IS NULL OR o.code_contrat = $contrat),
+             WHERE ($contrat IS NULL OR o.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))),
            latest AS (
              SELECT q.code_contrat, v.code_indicateur, max(v.date_valeur) AS derniere
              FROM valeur_indicateur v JOIN quartier q ON q.code_qp = v.code_territoire
              WHERE v.type_territoire = 'QPV' AND v.date_valeur <= $au
-               AND ($contrat IS NULL OR q.code_contrat = $contrat)
+               AND ($contrat IS NULL OR q.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
              GROUP BY ALL),
            f AS (
              SELECT f.code_contrat, f.code_indicateur, i.libelle, l.derniere,
@@ -196,9 +200,9 @@ def _item_indicateurs(cur, contrat, donnees_au, max_age_months) -> pl.DataFrame:
                   string_agg(f.libelle || ' (' || coalesce(strftime(f.derniere, '%d/%m/%Y'), 'aucune valeur') || ')',
                              ', ' ORDER BY f.libelle) FILTER (WHERE NOT f.frais) AS anciens
            FROM contrat c LEFT JOIN f USING (code_contrat)
-           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-        params={"contrat": contrat, "au": donnees_au,
+        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au,
                 "fresh_from": freshness.fresh_from(donnees_au, max_age_months)}).pl().with_columns(
         ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun indicateur n'est relié aux objectifs du contrat."))
@@ -211,15 +215,15 @@ def _item_indicateurs(cur, contrat, donnees_au, max_age_months) -> pl.DataFrame:
                      + pl.lit(".")).alias("preuve"))
 
 
-def _item_rapports(cur, contrat, donnees_au) -> pl.DataFrame:
+def _item_rapports(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
     return cur.sql(
         """WITH years AS (
              SELECT code_contrat, unnest(range(year(date_debut), year($au))) AS annee FROM contrat
-             WHERE $contrat IS NULL OR code_contrat = $contrat),
+             WHERE ($contrat IS NULL OR code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
            r AS (
              SELECT code_contrat, annee, min(date_prevue) AS prevue,
                     max(date_realisation) FILTER (WHERE date_realisation <= $au) AS realisee
-             FROM jalon WHERE type_jalon = $rapport AND ($contrat IS NULL OR code_contrat = $contrat)
+             FROM jalon WHERE type_jalon = $rapport AND ($contrat IS NULL OR code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
              GROUP BY ALL),
            due AS (
              SELECT y.code_contrat, y.annee, r.realisee
@@ -228,9 +232,9 @@ def _item_rapports(cur, contrat, donnees_au) -> pl.DataFrame:
            SELECT c.code_contrat, count(d.annee) AS total, count(d.realisee) AS n_ok,
                   string_agg(CAST(d.annee AS VARCHAR), ', ' ORDER BY d.annee) FILTER (WHERE d.realisee IS NULL) AS manquants
            FROM contrat c LEFT JOIN due d USING (code_contrat)
-           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-        params={"contrat": contrat, "au": donnees_au, "rapport": rd.RAPPORT_TYPE,
+        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au, "rapport": rd.RAPPORT_TYPE,
                 "due_month": rd.RAPPORT_DUE_MONTH, "due_day": rd.RAPPORT_DUE_DAY}).pl().with_columns(
         (pl.col("n_ok") == pl.col("total")).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun rapport annuel n'est encore échu."))
@@ -258,25 +262,25 @@ def _item_meetings(cadence: pl.DataFrame, contracts: pl.DataFrame, types: tuple[
                  + pl.lit(".")).alias("preuve")))
 
 
-def _item_cpo(cur, contrat, donnees_au) -> pl.DataFrame:
+def _item_cpo(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
     # Whether funding_totals() can compute the CPO share (P147 accordé > 0 for the year), per contract:
     # amounts are never negative (CHECK), so the sum is > 0 exactly when one line is > 0.
     return cur.sql(
         """WITH funded AS (
              SELECT DISTINCT a.code_contrat FROM financement f JOIN action a USING (code_action)
              WHERE f.annee = $annee AND f.financeur = $p147 AND f.montant_accorde > 0
-               AND ($contrat IS NULL OR a.code_contrat = $contrat))
+               AND ($contrat IS NULL OR a.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat)))
            SELECT c.code_contrat, f.code_contrat IS NOT NULL AS ok
            FROM contrat c LEFT JOIN funded f USING (code_contrat)
-           WHERE $contrat IS NULL OR c.code_contrat = $contrat""",
-        params={"contrat": contrat, "annee": donnees_au.year, "p147": model.CREDITS_SPECIFIQUES}).pl().with_columns(
+           WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))""",
+        params={"contrat": contrat, "perimetre": bind(perimetre), "annee": donnees_au.year, "p147": model.CREDITS_SPECIFIQUES}).pl().with_columns(
         pl.when(pl.col("ok"))
           .then(pl.lit(f"Des crédits P147 sont accordés pour {donnees_au.year} : la part en CPO est calculée."))
           .otherwise(pl.lit(f"Aucun crédit P147 accordé enregistré pour {donnees_au.year} : "
                             "la part en CPO ne peut pas être calculée.")).alias("preuve"))
 
 
-def _item_evaluation(cur, contrat, donnees_au) -> pl.DataFrame:
+def _item_evaluation(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
     return cur.sql(
         """SELECT c.code_contrat,
                   max(j.date_realisation) FILTER (WHERE j.date_realisation <= $au) AS realisee,
@@ -285,9 +289,9 @@ def _item_evaluation(cur, contrat, donnees_au) -> pl.DataFrame:
                   count(j.id_jalon) FILTER (WHERE (j.date_realisation IS NULL OR j.date_realisation > $au)
                                               AND j.date_prevue < $au) AS en_retard
            FROM contrat c LEFT JOIN jalon j ON j.code_contrat = c.code_contrat AND j.type_jalon = $type
-           WHERE $contrat IS NULL OR c.code_contrat = $contrat
+           WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-        params={"contrat": contrat, "au": donnees_au, "type": rd.EVALUATION_TYPE,
+        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au, "type": rd.EVALUATION_TYPE,
                 "deadline": rd.EVALUATION_DEADLINE}).pl().with_columns(
         (pl.col("realisee").is_not_null() | pl.col("prevue").is_not_null()).alias("ok"),
         pl.when(pl.col("realisee").is_not_null())
@@ -300,19 +304,20 @@ def _item_evaluation(cur, contrat, donnees_au) -> pl.DataFrame:
 
 
 def readiness_by_contract(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                          max_age_months: int, tolerance_days: int = 0) -> pl.DataFrame:
+                          max_age_months: int, tolerance_days: int = 0, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """The checklist for each contract of the selection, long: code_contrat, critere, ok, preuve."""
-    contracts = _contracts(cur, contrat)
-    cadence = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days)
+    contracts = _contracts(cur, contrat, perimetre)
+    cadence = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days,
+                                           perimetre=perimetre)
     parts = {
-        "projets": _item_projets(cur, contrat),
-        "cibles": _item_cibles(cur, contrat),
-        "indicateurs": _item_indicateurs(cur, contrat, donnees_au, max_age_months),
-        "rapports": _item_rapports(cur, contrat, donnees_au),
+        "projets": _item_projets(cur, contrat, perimetre),
+        "cibles": _item_cibles(cur, contrat, perimetre),
+        "indicateurs": _item_indicateurs(cur, contrat, donnees_au, max_age_months, perimetre),
+        "rapports": _item_rapports(cur, contrat, donnees_au, perimetre),
         "copil": _item_meetings(cadence, contracts, (rd.COPIL_TYPE,), "COPIL"),
         "habitants": _item_meetings(cadence, contracts, model.RESIDENT_BODIES, "conseil citoyen ou table de quartier"),
-        "cpo": _item_cpo(cur, contrat, donnees_au),
-        "evaluation": _item_evaluation(cur, contrat, donnees_au),
+        "cpo": _item_cpo(cur, contrat, donnees_au, perimetre),
+        "evaluation": _item_evaluation(cur, contrat, donnees_au, perimetre),
     }
     assert tuple(parts) == rd.ITEM_KEYS
     long = pl.concat([frame.select("code_contrat", pl.lit(key).alias("critere"), "ok", "preuve")
@@ -323,14 +328,15 @@ def readiness_by_contract(cur: duckdb.DuckDBPyConnection, *, contrat: str | None
 
 
 def readiness(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-              max_age_months: int) -> dict:
+              max_age_months: int, perimetre: tuple[str, ...] | None = None) -> dict:
     """The readiness checklist of the selection and its score.
 
     One contract: its items. « Tous les contrats »: an item is met when every contract meets it,
     and the evidence says how many do. Returns items (critere, libelle, ok, preuve, regle, page),
     remplis, total, score, pret, and `contrats` (one row per contract: remplis, score, pret, manquants).
     """
-    long = readiness_by_contract(cur, contrat=contrat, donnees_au=donnees_au, max_age_months=max_age_months)
+    long = readiness_by_contract(cur, contrat=contrat, donnees_au=donnees_au, max_age_months=max_age_months,
+                                 perimetre=perimetre)
     labels = {i.key: rd.label_text(i, max_age_months=max_age_months, cpo_target=model.CPO_TARGET_SHARE)
               for i in rd.ITEMS}
     per_contract = (long.group_by("code_contrat", "contrat", maintain_order=True)
@@ -363,7 +369,8 @@ def readiness(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au
     # The share itself (for one contract; skipped for « Tous les contrats », where the checklist
     # only needs to know each contract's share can be computed, and the overview shows the total).
     single = contrat is not None or n_contracts == 1
-    totals = financements.funding_totals(cur, contrat=contrat, annee=donnees_au.year) if single else {"part_cpo": None}
+    totals = (financements.funding_totals(cur, contrat=contrat, annee=donnees_au.year, perimetre=perimetre)
+              if single else {"part_cpo": None})
     if totals["part_cpo"] is not None:
         cpo_text = (f"Part des crédits P147 accordés en CPO en {donnees_au.year} : {fmt.percent(totals['part_cpo'])} "
                     f"(cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}).")
@@ -394,9 +401,10 @@ def readiness(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au
     }
 
 
-def countdown(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+def countdown(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+              perimetre: tuple[str, ...] | None = None) -> dict:
     """The 2027 actualisation date and days left (the overview's figure, reused as is)."""
-    return overview.actualisation(cur, contrat=contrat, donnees_au=donnees_au)
+    return overview.actualisation(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
 
 
 # --- frozen baseline ------------------------------------------------------------------------
@@ -438,25 +446,29 @@ def snapshot_frames(cur: duckdb.DuckDBPyConnection, *, contrat: str, date_gel: d
     return {"objectifs": objectifs, "thematiques": thematiques, "indicateurs": indicateurs}
 
 
-def baselines(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+def baselines(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+              perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Frozen baselines of the selection, newest first."""
     return cur.sql(
         """SELECT g.id_gel, g.code_contrat, c.libelle AS contrat, g.libelle, g.date_gel, g.annee_programmation,
                   g.created_at, g.auteur
            FROM reference_gel g JOIN contrat c USING (code_contrat)
-           WHERE $contrat IS NULL OR g.code_contrat = $contrat
-           ORDER BY g.created_at DESC, g.id_gel DESC""", params={"contrat": contrat}).pl()
+           WHERE ($contrat IS NULL OR g.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, g.code_contrat))
+           ORDER BY g.created_at DESC, g.id_gel DESC""", params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
 
 
-def baseline_diff(cur: duckdb.DuckDBPyConnection, *, id_gel: int, donnees_au: date) -> dict:
+def baseline_diff(cur: duckdb.DuckDBPyConnection, *, id_gel: int, donnees_au: date,
+                  perimetre: tuple[str, ...] | None = None) -> dict:
     """What changed between a frozen baseline and the current state at `donnees_au`.
 
     Returns objectifs (code_objectif, code_qp, axe, libelle, changement in ajouté / supprimé /
     libellé modifié), thematiques (then vs now per thématique), indicateurs (then vs now per
-    indicator and QPV), and the baseline's own row (gel).
+    indicator and QPV), and the baseline's own row (gel). A baseline of a contract outside the
+    périmètre is « introuvable », like an unknown one.
     """
     gel_rows = cur.sql("SELECT id_gel, code_contrat, libelle, date_gel, annee_programmation FROM reference_gel "
-                       "WHERE id_gel = $id", params={"id": id_gel}).pl()
+                       "WHERE id_gel = $id AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))",
+                       params={"id": id_gel, "perimetre": bind(perimetre)}).pl()
     if gel_rows.is_empty():
         raise ValueError(f"Référence n° {id_gel} introuvable.")
     gel = gel_rows.row(0, named=True)

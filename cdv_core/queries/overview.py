@@ -9,32 +9,37 @@ import polars as pl
 
 from cdv_core import fmt
 from cdv_core.domain import model, shares
+from cdv_core.perimetre import bind
 from cdv_core.queries import financements, gouvernance, territoire
 
 
-def headline(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+def headline(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+             perimetre: tuple[str, ...] | None = None) -> dict:
     """The overview's figures for the selection and the year of the `donnees_au` date."""
     annee = donnees_au.year
-    figures = territoire.territory_figures(cur, contrat=contrat)
+    figures = territoire.territory_figures(cur, contrat=contrat, perimetre=perimetre)
     figures["annee"] = annee
-    figures["actions_annee"] = financements.actions_of_year(cur, contrat=contrat, annee=annee)
-    figures |= financements.funding_totals(cur, contrat=contrat, annee=annee)
+    figures["actions_annee"] = financements.actions_of_year(cur, contrat=contrat, annee=annee, perimetre=perimetre)
+    figures |= financements.funding_totals(cur, contrat=contrat, annee=annee, perimetre=perimetre)
     return figures
 
 
-def actualisation(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> dict:
+def actualisation(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                  perimetre: tuple[str, ...] | None = None) -> dict:
     """The next 2027 actualisation date of the selection and the days left until it."""
     row = cur.execute(
         """SELECT min(date_prevue) FROM jalon
            WHERE type_jalon = $type AND date_realisation IS NULL
-             AND ($contrat IS NULL OR code_contrat = $contrat)""",
-        {"type": model.ACTUALISATION_TYPE, "contrat": contrat},
+             AND ($contrat IS NULL OR code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))""",
+        {"type": model.ACTUALISATION_TYPE, "contrat": contrat, "perimetre": bind(perimetre)},
     ).fetchall()[0]
     target = row[0] or model.ACTUALISATION_DEFAULT_DATE
     return {"date": target, "jours": (target - donnees_au).days, "jalon_enregistre": row[0] is not None}
 
 
-def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                 perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Gaps in what the contract should document: one row per kind of gap, with a count."""
     gaps = cur.sql(
         """SELECT * FROM (
@@ -42,18 +47,21 @@ def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
                     count(*) AS nombre, string_agg(q.libelle, ', ' ORDER BY q.libelle) AS detail,
                     'Projets de quartier' AS page
              FROM quartier q ANTI JOIN projet_quartier p USING (code_qp)
-             WHERE $contrat IS NULL OR q.code_contrat = $contrat
+             WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
              UNION ALL
              SELECT 'Objectifs sans indicateur', count(*), NULL, 'Indicateurs'
              FROM objectif o ANTI JOIN objectif_indicateur oi USING (code_objectif)
-             WHERE $contrat IS NULL OR o.code_contrat = $contrat
+             WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
              UNION ALL
              SELECT 'Quartiers sans population renseignée', count(*), NULL, 'Mise à jour des données'
-             FROM quartier q WHERE ($contrat IS NULL OR q.code_contrat = $contrat) AND q.population IS NULL
+             FROM quartier q WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat)) AND q.population IS NULL
            ) WHERE nombre > 0""",
-        params={"contrat": contrat},
+        params={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
-    ended = financements.ended_without_status(cur, contrat=contrat, donnees_au=donnees_au).height
+    ended = financements.ended_without_status(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre).height
     if ended:  # one rule, owned by the funding queries
         gaps = pl.concat([gaps, pl.DataFrame(
             {"manque": ["Actions terminées sans statut final déclaré"], "nombre": [ended], "detail": [None],
@@ -61,7 +69,8 @@ def missing_data(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
     return gaps
 
 
-def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                        perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Soft rules of the domain, reported as warnings (never blocking): one row per kind.
     « Hors QPV » is `shares.hors_qpv_sql` (no QPV link); the declared `action.hors_qpv` flag is
     checked against it. The versé-above-accordé count is `financements.overpaid_lines` (the list
@@ -71,7 +80,9 @@ def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) 
              SELECT 'Lignes de financement dont l''accordé dépasse le demandé' AS controle, count(*) AS nombre,
                     'Actions et financements' AS page
              FROM financement f JOIN action a USING (code_action)
-             WHERE ($contrat IS NULL OR a.code_contrat = $contrat) AND f.montant_accorde > f.montant_demande
+             WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))
+               AND f.montant_accorde > f.montant_demande
              UNION ALL
              -- both directions of the hors-QPV flag check in one pass over the actions
              SELECT unnest(['Actions déclarées hors QPV mais rattachées à un quartier (comptées dans les quartiers)',
@@ -80,11 +91,12 @@ def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) 
              FROM (SELECT count(*) FILTER (WHERE declare AND NOT sans_lien) AS declared_linked,
                           count(*) FILTER (WHERE NOT declare AND sans_lien) AS undeclared_unlinked
                    FROM (SELECT a.hors_qpv AS declare, {shares.hors_qpv_sql("a")} AS sans_lien
-                         FROM action a WHERE $contrat IS NULL OR a.code_contrat = $contrat))
+                         FROM action a WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
+                           AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))))
            ) WHERE nombre > 0""",  # noqa: S608 (fixed fragments)
-        params={"contrat": contrat},
+        params={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
-    overpaid = financements.overpaid_lines(cur, contrat=contrat).height  # one rule, owned by the funding queries
+    overpaid = financements.overpaid_lines(cur, contrat=contrat, perimetre=perimetre).height  # one rule, owned by the funding queries
     if overpaid:
         checks = pl.concat([pl.DataFrame(
             {"controle": ["Lignes de financement dont le versé dépasse l'accordé"], "nombre": [overpaid],
@@ -93,13 +105,14 @@ def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) 
 
 
 def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-           unpaid_months: int, tolerance_days: int) -> pl.DataFrame:
+           unpaid_months: int, tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """All alerts of the overview, most serious first: (gravite, categorie, message, page)."""
-    late = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au,
-                                        tolerance_days=tolerance_days).filter(pl.col("en_retard"))
-    unpaid = financements.unpaid_summary(cur, contrat=contrat, donnees_au=donnees_au, months=unpaid_months)
-    gaps = missing_data(cur, contrat=contrat, donnees_au=donnees_au)
-    checks = soft_check_warnings(cur, contrat=contrat)
+    late = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days,
+                                        perimetre=perimetre).filter(pl.col("en_retard"))
+    unpaid = financements.unpaid_summary(cur, contrat=contrat, donnees_au=donnees_au, months=unpaid_months,
+                                         perimetre=perimetre)
+    gaps = missing_data(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
+    checks = soft_check_warnings(cur, contrat=contrat, perimetre=perimetre)
     rows: list[dict] = []
     if late.height:
         rows.append({

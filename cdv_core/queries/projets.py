@@ -14,6 +14,7 @@ import polars as pl
 from cdv_core import fmt
 from cdv_core.domain import progress, shares
 from cdv_core.domain.shares import SHARES_SQL  # the allocation-share rule, shared with the funding queries
+from cdv_core.perimetre import bind
 
 # Most worrying QPV first: status gravity, then the gap réalisé − attendu (most behind first),
 # then name and code (a stable order). The Projets page, its table and downloads, and the
@@ -26,12 +27,19 @@ def most_worrying_first(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(list(WORRY_ORDER), nulls_last=True)
 
 
-def allocation_shares(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+def allocation_shares(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                      perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """(code_action, code_qp, part) for the selection; the parts of one action sum to 1."""
-    return cur.sql(SHARES_SQL + " ORDER BY code_action, code_qp", params={"contrat": contrat}).pl()
+    return cur.sql(
+        f"""SELECT * FROM ({SHARES_SQL})
+            WHERE $perimetre IS NULL
+               OR code_action IN (SELECT code_action FROM action WHERE list_contains($perimetre, code_contrat))
+            ORDER BY code_action, code_qp""",  # noqa: S608 (fixed fragment)
+        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
 
 
-def qpv_amounts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+def qpv_amounts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Per QPV of the selection: actions serving it (refused ones excluded) and the amounts
     accordé / versé of every year, each action counted for its allocation share."""
     return cur.sql(
@@ -39,24 +47,30 @@ def qpv_amounts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.Da
            amounts AS (
              SELECT f.code_action, sum(f.montant_accorde)::DOUBLE AS accorde, sum(f.montant_verse)::DOUBLE AS verse
              FROM financement f
-             WHERE $contrat IS NULL OR f.code_action IN (SELECT code_action FROM action WHERE code_contrat = $contrat)
+             WHERE ($contrat IS NULL AND $perimetre IS NULL)
+                OR f.code_action IN (SELECT code_action FROM action
+                                     WHERE ($contrat IS NULL OR code_contrat = $contrat)
+                                       AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)))
              GROUP BY f.code_action),
            per_qpv AS (
              SELECT s.code_qp,
                     count(*) FILTER (WHERE a.statut <> 'refusée') AS n_actions,
                     sum(s.part * m.accorde) AS accorde, sum(s.part * m.verse) AS verse
              FROM shares s JOIN action a USING (code_action) LEFT JOIN amounts m USING (code_action)
+             WHERE $perimetre IS NULL OR list_contains($perimetre, a.code_contrat)
              GROUP BY s.code_qp)
            SELECT q.code_qp, coalesce(p.n_actions, 0) AS n_actions,
                   coalesce(p.accorde, 0) AS accorde, coalesce(p.verse, 0) AS verse
            FROM quartier q LEFT JOIN per_qpv p USING (code_qp)
-           WHERE $contrat IS NULL OR q.code_contrat = $contrat
+           WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            ORDER BY q.code_qp""",
-        params={"contrat": contrat},
+        params={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
-def contract_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
+def contract_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                    perimetre: tuple[str, ...] | None = None) -> dict:
     """Amounts of the selection, each action counted once: actions serving at least one QPV,
     and actions hors QPV (no QPV link, `shares.hors_qpv_sql`)."""
     row = cur.execute(
@@ -64,16 +78,19 @@ def contract_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> d
              SELECT a.code_action, NOT {shares.hors_qpv_sql("a")} AS en_qpv,
                     sum(f.montant_accorde)::DOUBLE AS accorde, sum(f.montant_verse)::DOUBLE AS verse
              FROM action a JOIN financement f USING (code_action)
-             WHERE $contrat IS NULL OR a.code_contrat = $contrat GROUP BY a.code_action)
+             WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))
+             GROUP BY a.code_action)
            SELECT coalesce(sum(accorde) FILTER (WHERE en_qpv), 0), coalesce(sum(verse) FILTER (WHERE en_qpv), 0),
                   coalesce(sum(accorde) FILTER (WHERE NOT en_qpv), 0)
            FROM amounts""",  # noqa: S608 (fixed fragment)
-        {"contrat": contrat},
+        {"contrat": contrat, "perimetre": bind(perimetre)},
     ).fetchall()[0]
     return {"accorde_qpv": float(row[0]), "verse_qpv": float(row[1]), "accorde_hors_qpv": float(row[2])}
 
 
-def qpv_overview(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date) -> pl.DataFrame:
+def qpv_overview(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                 perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """One row per QPV of the selection: quartier, projet de quartier, counts, amounts, status and
     its reason, map coordinates (and contour when stored)."""
     quartiers = cur.sql(
@@ -82,12 +99,14 @@ def qpv_overview(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
                   p.libelle AS projet, p.enjeux, p.date_validation
            FROM quartier q JOIN contrat c USING (code_contrat)
                 LEFT JOIN projet_quartier p USING (code_qp)
-           WHERE $contrat IS NULL OR q.code_contrat = $contrat ORDER BY q.code_contrat, q.libelle""",
-        params={"contrat": contrat},
+           WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
+           ORDER BY q.code_contrat, q.libelle""",
+        params={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
-    objectives = progress.objective_progress(cur, contrat=contrat, donnees_au=donnees_au)
+    objectives = progress.objective_progress(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     status = progress.qpv_status(objectives, quartiers["code_qp"])
-    amounts = qpv_amounts(cur, contrat=contrat)
+    amounts = qpv_amounts(cur, contrat=contrat, perimetre=perimetre)
     out = quartiers.join(status, on="code_qp", how="left").join(amounts, on="code_qp", how="left")
     return out.with_columns(
         pl.when(pl.col("projet").is_null())
@@ -103,17 +122,20 @@ def status_counts(frame: pl.DataFrame) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in progress.STATUTS}
 
 
-def qpv_objectives(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
-    """Objectives of one QPV and the transversal objectives of its contract (`portee`), with status."""
-    frame = progress.objective_progress(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp)
+def qpv_objectives(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
+                   perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Objectives of one QPV and the transversal objectives of its contract (`portee`), with status
+    (none when the QPV's contract is outside the périmètre)."""
+    frame = progress.objective_progress(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
     return frame.with_columns(
         pl.when(pl.col("code_qp").is_null()).then(pl.lit("transversal")).otherwise(pl.lit("quartier")).alias("portee"))
 
 
-def qpv_actions(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
+def qpv_actions(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
+                perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Actions of the QPV's objectives (and of its contract's transversal objectives), with porteur,
     statut, avancement, amounts (whole action) and whether/why they count in the measure."""
-    rows = progress.action_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp)
+    rows = progress.action_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
     porteurs = cur.sql(
         """SELECT id_porteur, nom AS porteur FROM porteur
            WHERE id_porteur IN (SELECT a.id_porteur FROM action a JOIN action_objectif ao USING (code_action)
@@ -125,13 +147,15 @@ def qpv_actions(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: dat
     return rows.join(porteurs, on="id_porteur", how="left").sort("code_objectif", "debut", "code_action")
 
 
-def qpv_indicators(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
+def qpv_indicators(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
+                   perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Indicators of the QPV's objectives (and of transversal objectives, on this QPV) with
     baseline, target, latest value, position on the path and expected position."""
-    return progress.indicator_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp)
+    return progress.indicator_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
 
 
-def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date) -> pl.DataFrame:
+def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
+                     perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Known values (up to `donnees_au`) of the indicators attached to the QPV's objectives, on the
     QPV, for the trajectory charts; secret values are left out (valeur NULL)."""
     return cur.sql(
@@ -139,12 +163,13 @@ def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au
            FROM valeur_indicateur v
            WHERE v.type_territoire = 'QPV' AND v.code_territoire = $qp AND v.date_valeur <= $au
              AND v.valeur IS NOT NULL
+             AND ($perimetre IS NULL OR list_contains($perimetre, (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
              AND v.code_indicateur IN (
                SELECT oi.code_indicateur FROM objectif_indicateur oi JOIN objectif o USING (code_objectif)
                WHERE o.code_qp = $qp OR (o.code_qp IS NULL AND o.code_contrat =
                      (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
            ORDER BY v.code_indicateur, v.date_valeur""",
-        params={"qp": code_qp, "au": donnees_au},
+        params={"qp": code_qp, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 

@@ -8,21 +8,28 @@ import duckdb
 import polars as pl
 
 from cdv_core import store
+from cdv_core.perimetre import bind
 
 
-def contracts(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every contract, for the selector: code, libellé, période."""
+def contracts(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Every contract of the périmètre, for the selector: code, libellé, période."""
     return cur.sql(
-        "SELECT code_contrat, libelle, date_debut, date_fin, date_signature FROM contrat ORDER BY libelle"
+        """SELECT code_contrat, libelle, date_debut, date_fin, date_signature FROM contrat
+           WHERE $perimetre IS NULL OR list_contains($perimetre, code_contrat) ORDER BY libelle""",
+        params={"perimetre": bind(perimetre)},
     ).pl()
 
 
-def quartiers(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> pl.DataFrame:
+def quartiers(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+              perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     return cur.sql(
         """SELECT q.code_qp, q.libelle, q.code_contrat, q.insee_com, q.lib_com, q.population,
                   q.longitude, q.latitude, q.contour IS NOT NULL AS a_contour
-           FROM quartier q WHERE $contrat IS NULL OR q.code_contrat = $contrat ORDER BY q.code_qp""",
-        params={"contrat": contrat},
+           FROM quartier q
+           WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
+           ORDER BY q.code_qp""",
+        params={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -36,12 +43,15 @@ def store_context(cur: duckdb.DuckDBPyConnection) -> dict:
     }
 
 
-def territory_figures(cur: duckdb.DuckDBPyConnection, *, contrat: str | None) -> dict:
+def territory_figures(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                      perimetre: tuple[str, ...] | None = None) -> dict:
     """Number of contracts, of QPV and the population living in QPV for the selection."""
     n_contrats, n_qpv, population = cur.execute(
-        """SELECT (SELECT count(*) FROM contrat WHERE $contrat IS NULL OR code_contrat = $contrat),
+        """SELECT (SELECT count(*) FROM contrat WHERE ($contrat IS NULL OR code_contrat = $contrat)
+                     AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
                   count(*), coalesce(sum(population), 0)
-           FROM quartier WHERE $contrat IS NULL OR code_contrat = $contrat""",
-        {"contrat": contrat},
+           FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))""",
+        {"contrat": contrat, "perimetre": bind(perimetre)},
     ).fetchall()[0]
     return {"contrats": n_contrats, "quartiers": n_qpv, "population": int(population)}
