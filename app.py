@@ -4,12 +4,16 @@ each page calls ui.bootstrap() itself, so it also works when opened by deep link
 import streamlit as st
 
 from cdv_core.ui.context import FAVICON
-from cdv_core.ui.nav import PAGES, entrypoint
+from cdv_core.ui.nav import PAGES, allowed, entrypoint, menu_user
 
 # Before st.navigation: a page's Material icon would otherwise become the favicon, which the
 # browser fetches from Google's font server (no outside request allowed).
 st.set_page_config(page_icon=str(FAVICON), layout="wide")
-pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path="" if i == 0 else p.url_path, default=(i == 0))
+# A page the user may not use (Administration) is declared hidden, not left out: its address still
+# opens it, and the page itself says it is reserved.
+user = menu_user()
+pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path="" if i == 0 else p.url_path, default=(i == 0),
+                 visibility="visible" if allowed(p, user) else "hidden")
          for i, p in enumerate(PAGES)]
 
 

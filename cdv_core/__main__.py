@@ -1,4 +1,4 @@
-"""Command line: `python -m cdv_core demo|info|export|import|copier|maintenance …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
+"""Command line: `python -m cdv_core demo|info|export|import|copier|maintenance|utilisateurs …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cdv_core.ingest import cli as ingest_cli  # local: keeps `demo`/`info` light
 
     ingest_cli.add_parser(sub, default_store)
+    from cdv_core import users_cli
+
+    users_cli.add_parser(sub, default_store)
     return parser
 
 

@@ -7,6 +7,7 @@ from cdv_core import fmt, ingest, ui
 from cdv_core.ingest import templates
 from cdv_core.ingest.spec import KINDS
 from cdv_core.ui.downloads import download_buttons
+from cdv_core.ui.historique import history_view, may_see as may_see_history
 from cdv_core.ui.widgets import french_uploader_style
 
 ctx = ui.bootstrap("Mise à jour des données")
@@ -191,3 +192,7 @@ else:
                 ui.write(ctx, ingest.rollback, int(target),
                          success=f"Import n° {target} annulé : les données sont revenues à leur état antérieur.",
                          on_success=lambda _: state.pop("maj_analysis", None))
+
+if may_see_history(ctx):  # administrators: every write; chefs de projet: their contracts'
+    st.subheader("Historique des modifications")
+    history_view(ctx, key="maj_hist")

@@ -120,6 +120,8 @@ def bootstrap(page_title: str) -> Context:
     probe = Context(store_path, info["version"], None, "", info["donnees_au"] or date.today(), info["demo"], cfg,
                     access.local_user(""))
     user = identity.identify(cfg, lambda email: cached(probe, access.load_user, email=email), con.cursor)
+    if nav.remember(user):  # app.py drew the menu before knowing the user (an administrator's first run)
+        st.rerun()
     probe = Context(store_path, info["version"], None, "", probe.donnees_au, info["demo"], cfg, user)
     contracts = cached(probe, territoire.contracts)
     codes = contracts["code_contrat"].to_list()
@@ -129,7 +131,7 @@ def bootstrap(page_title: str) -> Context:
     with st.sidebar:
         if not nav.from_entrypoint():  # deep link without app.py: replace the file-name menu
             st.html(_HIDE_FILE_MENU)
-            for spec in nav.PAGES:
+            for spec in nav.pages_for(user):
                 st.page_link(spec.path, label=spec.title, icon=spec.icon)
             st.divider()
         st.markdown("**Pilotage des contrats de ville**")

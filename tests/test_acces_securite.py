@@ -1,0 +1,205 @@
+"""Security corpus: every write function of the core × every account that may not use it →
+refused (AccessDenied, or the RecordResult error of a séance) with the store's digest unchanged;
+and every account that may use it → written, under its name in the log of writes.
+
+To cover a new write function, add one `Case` to CASES: who may use it, and how to call it.
+The refusals share one store (a refusal writes nothing, which each test checks with the digest);
+the allowed calls each get a fresh copy. File backend only: the checks are the same SQL inside
+the same transaction on DuckLake, and the ~130 calls would take minutes there.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pytest
+
+from cdv_core import access, acteurs_import, ingest, store, store_ops
+from cdv_core.access import ADMIN, AccessDenied, User, local_user
+from cdv_core.edits import gouvernance, jalons
+
+LOCAL = local_user("préparation du test")
+A, B = "CV-DEMO-VERM", "CV-DEMO-BRE"
+ACCOUNTS = {  # persona → (email, role, contracts, active)
+    "administrateur": ("admin@cdv.test", ADMIN, (), True),
+    "chef_A": ("chef.a@cdv.test", "chef_de_projet", (A,), True),
+    "chef_B": ("chef.b@cdv.test", "chef_de_projet", (B,), True),
+    "lecteur_A": ("lecteur.a@cdv.test", "lecteur", (A,), True),
+    "partenaire_A": ("partenaire.a@cdv.test", "partenaire", (A,), True),
+    "inactif_A": ("ancien.chef@cdv.test", "chef_de_projet", (A,), False),
+}
+UNKNOWN = "inconnu"
+PERSONAS = (*ACCOUNTS, UNKNOWN)
+ADMIN_ONLY = frozenset({"administrateur"})
+WRITERS_OF_A = frozenset({"administrateur", "chef_A"})
+VALID_SIREN = "200099018"  # Luhn-valid, for the QPV list
+
+
+def acting(persona: str) -> User:
+    """The user a session would pass. An inactive or unknown account claims to be an
+    administrator: the core must read the store again, never trust the session's object."""
+    if persona == UNKNOWN:
+        return User(email="inconnu@cdv.test", nom="Inconnu", role=ADMIN)
+    email, role, contrats, active = ACCOUNTS[persona]
+    return User(email=email, role=role if active else ADMIN, contrats=contrats)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    allowed: frozenset[str]
+    run: Callable  # (con, user, prepared) → the write's result (or raises)
+
+
+CASES = (
+    Case("import d'un fichier du contrat A", WRITERS_OF_A,
+         lambda con, user, p: ingest.commit(con, p["analyse_A"], user=user)),
+    Case("import de la liste nationale des QPV", ADMIN_ONLY,
+         lambda con, user, p: ingest.commit(con, p["analyse_nationale"], user=user)),
+    Case("annulation d'un import du contrat A", WRITERS_OF_A,
+         lambda con, user, p: ingest.rollback(con, p["import_A"], user=user)),
+    Case("annulation d'un import national", ADMIN_ONLY,
+         lambda con, user, p: ingest.rollback(con, p["import_national"], user=user)),
+    Case("séance du contrat A", WRITERS_OF_A,
+         lambda con, user, p: gouvernance.record_meeting(con, gouvernance.MeetingDraft(
+             code_instance=p["instance_A"], date_reunion=date(2026, 10, 1), statut="tenue", nb_participants=12,
+             objet="Comité de pilotage"), user=user, today=date(2026, 11, 15))),
+    Case("jalon ajouté au contrat A", WRITERS_OF_A,
+         lambda con, user, p: jalons.add_milestone(con, user=user, code_contrat=A, type_jalon=p["type_jalon"],
+                                                   libelle="Jalon du test", date_prevue=date(2027, 6, 30),
+                                                   today=date(2026, 11, 15))),
+    Case("jalon du contrat A marqué réalisé", WRITERS_OF_A,
+         lambda con, user, p: jalons.mark_done(con, user=user, id_jalon=p["jalon_A"],
+                                               date_realisation=date(2026, 11, 1), today=date(2026, 11, 15))),
+    Case("référence figée du contrat A", WRITERS_OF_A,
+         lambda con, user, p: jalons.freeze_baseline(con, user=user, code_contrat=A, date_gel=date(2026, 1, 1),
+                                                     libelle="Bilan du test", now=datetime(2026, 11, 15, 9))),
+    Case("liste nationale des adultes-relais", ADMIN_ONLY,
+         lambda con, user, p: acteurs_import.write(con, p["adultes_relais"], user=user, fichier="ar.json")),
+    Case("code 2015 rattaché au contrat A", WRITERS_OF_A,
+         lambda con, user, p: acteurs_import.attach_contract(con, user=user, code_cv_2015="CV999", code_contrat=A)),
+    Case("code 2015 du contrat B déplacé vers A", ADMIN_ONLY,
+         lambda con, user, p: acteurs_import.attach_contract(con, user=user, code_cv_2015="CV998", code_contrat=A)),
+    Case("compte ajouté", ADMIN_ONLY,
+         lambda con, user, p: access.add_user(con, user=user, email="nouveau@cdv.test", role="lecteur", contrats=[A])),
+    Case("compte modifié", ADMIN_ONLY,
+         lambda con, user, p: access.modify_user(con, user=user, email=ACCOUNTS["lecteur_A"][0], contrats=[A, B])),
+    Case("compte retiré", ADMIN_ONLY,
+         lambda con, user, p: access.remove_user(con, user=user, email=ACCOUNTS["lecteur_A"][0])),
+)
+REFUSED = [(case, persona) for case in CASES for persona in PERSONAS if persona not in case.allowed]
+ALLOWED = [(case, persona) for case in CASES for persona in sorted(case.allowed)]
+
+
+def _qpv_list(cur, libelle_suffix: str) -> bytes:
+    rows = cur.execute("SELECT code_qp, libelle, insee_dep, insee_com, lib_com FROM quartier WHERE code_contrat = $c "
+                       "ORDER BY code_qp LIMIT 2", {"c": A}).fetchall()
+    lines = ["code_qp;lib_qp;insee_reg;lib_reg;insee_dep;lib_dep;insee_com;lib_com;siren_epci;lib_epci"]
+    lines += [f"{q};{lib}{libelle_suffix};32;Hauts-de-France;{dep};Aisne;{com};{lib_com};{VALID_SIREN};CA du test"
+              for q, lib, dep, com, lib_com in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _funding(cur, year: int) -> bytes:
+    action = store.scalar(cur, "SELECT min(code_action) FROM action WHERE code_contrat = $c", {"c": A})
+    return (f"code_action;financeur;annee;montant_demande;montant_accorde;montant_verse\n"
+            f"{action};CAF;{year};1000;900;0\n").encode()
+
+
+@pytest.fixture(scope="module")
+def master(demo_store_master, tmp_path_factory):
+    """The demo with the accounts, an import of contract A and a national import to roll back,
+    a 2015 code attached to B; and what the cases write (prepared once: refusals write nothing)."""
+    path = tmp_path_factory.mktemp("acces") / "master.duckdb"
+    shutil.copy(demo_store_master, path)
+    con = store.connect(path)
+    try:
+        for email, role, contrats, active in ACCOUNTS.values():
+            access.add_user(con, user=LOCAL, email=email, role=role, contrats=contrats)
+            if not active:
+                access.modify_user(con, user=LOCAL, email=email, actif=False)
+        cur = con.cursor()
+        national = ingest.commit(con, ingest.analyse(cur, _qpv_list(cur, " (2024)"), "liste_qpv.csv"), user=LOCAL)
+        import_a = ingest.commit(con, ingest.analyse(cur, _funding(cur, 2025), "financements.csv"), user=LOCAL)
+        acteurs_import.attach_contract(con, user=LOCAL, code_cv_2015="CV998", code_contrat=B)
+        report = acteurs_import.check(json.dumps([{
+            "id_poste": "AR-T1", "code_tiers": "77554402601284", "raison_sociale": "Employeur du test",
+            "annee": 2023, "montant": 22555.73, "code_cv": "CV998", "insee_dep": "60", "insee_reg": "32"}]).encode(),
+            filename="ar.json")
+        assert report.ok, report.errors
+        prepared = {
+            "import_A": import_a, "import_national": national, "adultes_relais": report,
+            "analyse_A": ingest.analyse(cur, _funding(cur, 2026), "financements.csv"),
+            "analyse_nationale": ingest.analyse(cur, _qpv_list(cur, " (2025)"), "liste_qpv.csv"),
+            "instance_A": store.scalar(cur, "SELECT min(code_instance) FROM instance WHERE code_contrat = $c", {"c": A}),
+            "jalon_A": store.scalar(cur, "SELECT min(id_jalon) FROM jalon WHERE code_contrat = $c "
+                                         "AND date_realisation IS NULL", {"c": A}),
+            "type_jalon": store.scalar(cur, "SELECT min(type_jalon) FROM jalon"),
+        }
+        assert prepared["analyse_A"].ok and prepared["analyse_nationale"].ok
+        assert prepared["analyse_nationale"].kind == "liste_qpv"
+    finally:
+        con.close()
+    return path, prepared
+
+
+@pytest.fixture(scope="module")
+def shared(master, tmp_path_factory):
+    """One copy for every refusal (each checks it wrote nothing)."""
+    path = tmp_path_factory.mktemp("acces_refus") / "cdv.duckdb"
+    shutil.copy(master[0], path)
+    con = store.connect(path)
+    yield con
+    con.close()
+
+
+def _id(value) -> str:
+    return value.name.replace(" ", "_") if isinstance(value, Case) else str(value)
+
+
+@pytest.mark.parametrize(("case", "persona"), REFUSED, ids=_id)
+def test_refused_and_nothing_written(shared, master, case, persona):
+    before = store_ops.digest(shared.cursor())
+    try:
+        result = case.run(shared, acting(persona), master[1])
+    except AccessDenied as exc:
+        message = str(exc)
+    else:  # the séance reports its refusal as a result
+        assert isinstance(result, gouvernance.RecordResult), f"{case.name} par {persona} : accepté"
+        assert not result.ok and len(result.errors) == 1, result
+        message = result.errors[0]
+    assert message.startswith("Écriture refusée") and "Rien n'a été modifié" in message, message
+    if persona in ("inactif_A", UNKNOWN):
+        assert "n'existe pas ou a été désactivé" in message
+    assert store_ops.digest(shared.cursor()) == before
+
+
+@pytest.mark.parametrize(("case", "persona"), ALLOWED, ids=_id)
+def test_allowed_writes_under_the_users_name(master, tmp_path, case, persona):
+    path = tmp_path / "cdv.duckdb"
+    shutil.copy(master[0], path)
+    con = store.connect(path)
+    try:
+        before = store.store_version(con.cursor())
+        result = case.run(con, acting(persona), master[1])
+        assert getattr(result, "ok", True), result
+        cur = con.cursor()
+        assert store.store_version(cur) == before + 1
+        authors = {r[0] for r in cur.execute("SELECT auteur FROM journal_ecriture WHERE version_store = $v",
+                                             {"v": before + 1}).fetchall()}
+        assert authors == {acting(persona).label}
+    finally:
+        con.close()
+
+
+def test_every_persona_is_refused_somewhere_and_every_case_allows_someone():
+    """The corpus stays meaningful: no case lets everyone through, none is closed to all."""
+    for case in CASES:
+        assert case.allowed and set(PERSONAS) - case.allowed, case.name
+        assert case.allowed <= set(PERSONAS)
+    refused_personas = {persona for _, persona in REFUSED}
+    assert refused_personas == set(PERSONAS) - {"administrateur"}
