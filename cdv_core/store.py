@@ -707,6 +707,19 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        FROM utilisateur_contrat x
        WHERE NOT EXISTS (SELECT 1 FROM contrat c WHERE c.code_contrat = x.code_contrat)
           OR NOT EXISTS (SELECT 1 FROM utilisateur u WHERE u.email = x.email)""",
+    # --- validated figures (migration 0008) ---
+    """SELECT 'validation ' || id_validation || ' : présente plusieurs fois'
+       FROM validation GROUP BY id_validation HAVING count(*) > 1""",
+    """SELECT 'validation ' || v.id_validation || ' : contrat ' || v.code_contrat || ' inconnu ou période '
+              || v.annee_debut || '-' || v.annee_fin || ' incohérente'
+       FROM validation v WHERE v.annee_fin < v.annee_debut
+          OR NOT EXISTS (SELECT 1 FROM contrat c WHERE c.code_contrat = v.code_contrat)""",
+    """SELECT 'chiffre validé ' || x.id_validation || ' / ' || x.ordre || ' : validation inconnue ou chiffre en double'
+       FROM validation_chiffre x
+       WHERE NOT EXISTS (SELECT 1 FROM validation v WHERE v.id_validation = x.id_validation)
+       UNION ALL
+       SELECT 'chiffre validé ' || id_validation || ' / ' || ordre || ' : validation inconnue ou chiffre en double'
+       FROM validation_chiffre GROUP BY id_validation, ordre HAVING count(*) > 1""",
     # --- references and periods ---
     """SELECT 'quartier ' || q.code_qp || ' : contrat ' || q.code_contrat || ' inconnu'
        FROM quartier q ANTI JOIN contrat c USING (code_contrat)""",

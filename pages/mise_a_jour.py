@@ -3,9 +3,10 @@ templates to download."""
 
 import streamlit as st
 
-from cdv_core import fmt, ingest, ui
+from cdv_core import access, fmt, ingest, ui, validation
 from cdv_core.ingest import templates
 from cdv_core.ingest.spec import KINDS
+from cdv_core.ui import nav
 from cdv_core.ui.downloads import download_buttons
 from cdv_core.ui.historique import history_view, may_see as may_see_history
 from cdv_core.ui.widgets import french_uploader_style
@@ -83,10 +84,14 @@ else:
                     cur = ui.connection(ctx.store_path).cursor()
                     try:
                         analysis = ingest.analyse(cur, data, uploaded.name, **options)
+                        # the validated figures this import would change (refused at commit unless confirmed)
+                        validees = (validation.affected_validations(cur, analysis.loads, replace_scope=replace,
+                                                                    perimetre=ctx.perimetre) if analysis.ok else None)
                     finally:
                         cur.close()
                     status.update(label=f"Fichier analysé en {fmt.number(analysis.seconds, 1)} s", state="complete")
                 state["maj_analysis"] = (signature, analysis)
+                state["maj_validees"] = validees
 
     if analysis is not None:
         st.subheader("2. Rapport de validation")
@@ -151,18 +156,35 @@ else:
                 etat = st.segmented_control("Voir", etats, default=etats[0], key="maj_etat")
                 view = analysis.changes.filter(analysis.changes["état"] == etat) if etat else analysis.changes
                 st.dataframe(view.head(1000), hide_index=True, width="stretch")
+        validees = state.get("maj_validees")
+        if validees is not None and validees.height:
+            with st.container(key="maj_validees"):
+                for sentence in validation.describe(validees):
+                    st.warning(sentence, icon=":material/verified:")
+                st.page_link(nav.page_path("Séance et exports"), label="Voir les chiffres validés",
+                             icon=":material/arrow_forward:")
 
         st.subheader(f"{3 if analysis.diff is None else 4}. Valider l'import")
         if analysis.ok:
-            if st.button("Valider l'import", type="primary", key="maj_valider", icon=":material/upload:"):
+            validees, confirm = state.get("maj_validees"), False
+            if validees is not None and validees.height:
+                if all(ctx.user.can(access.VALIDATE, c) for c in validees["code_contrat"].unique()):
+                    confirm = st.checkbox("Je confirme : importer ce fichier, qui modifie des chiffres validés (la "
+                                          "version validée reste consultable)", key="maj_confirmer_valides")
+                else:
+                    st.info("Cet import modifie des chiffres validés : seul un chef de projet de ces contrats ou un "
+                            "administrateur peut le confirmer.", icon=":material/lock:")
+            if st.button("Valider l'import", type="primary", key="maj_valider", icon=":material/upload:",
+                         disabled=bool(validees is not None and validees.height and not confirm)):
                 def _reset(_):  # a deletion, a forced type or a mapping is never carried over to the next file
                     state["maj_upload_n"] += 1
-                    for key in ("maj_remplacer", "maj_type", "maj_analysis"):
+                    for key in ("maj_remplacer", "maj_type", "maj_analysis", "maj_validees", "maj_confirmer_valides"):
                         state.pop(key, None)
                     state["maj_mapping"] = {}
 
                 with st.status("Écriture dans la base…", expanded=False) as status:
                     ui.write(ctx, ingest.commit, analysis, replace_scope=replace, on_success=_reset,
+                             confirm_validated=confirm,
                              success=lambda id_import: (f"Import n° {id_import} validé : {analysis.fichier} "
                                                         f"({fmt.plural(analysis.nb_lignes, 'ligne')})."))
                     status.update(label="Import refusé : rien n'a été modifié", state="error", expanded=True)

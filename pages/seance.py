@@ -6,7 +6,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cdv_core import exports, fmt, seance, ui
+from cdv_core import access, exports, fmt, seance, ui, validation
 from cdv_core.edits import gouvernance as gouvernance_edits
 from cdv_core.edits import seance as seance_edits
 from cdv_core.queries import gouvernance, territoire
@@ -17,6 +17,7 @@ from cdv_core.ui.widgets import presentation_style
 ctx = ui.bootstrap("Séance et exports")
 ui.page_header("Séance et exports", ctx)
 STATE = "seance_state"
+PENDING = "seance_a_valider"  # the figures of the séance just closed, offered for validation
 
 
 def _agenda_picker(prefix: str, previous: tuple[tuple[str, ...], str | None] | None = None,
@@ -125,13 +126,75 @@ def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: 
                                    key=f"{key}_dl_{name}", icon=":material/download:")
 
 
+def _validation_form(key: str, *, contrat: str, sections, scope: seance.Scope, libelle: str,
+                     id_reunion: str | None = None, on_success=None) -> None:
+    """« Valider les chiffres présentés »: what, which years, then one write (chef de projet of
+    the contract or administrator; the core checks again). `sections` may be a callable, so an
+    agenda is only computed when it is validated."""
+    if not ctx.user.can(access.VALIDATE, contrat):
+        return
+    with st.form(f"{key}_form", border=True):
+        st.markdown("**Valider les chiffres présentés**")
+        st.caption("Les chiffres sont conservés tels qu'affichés, avec votre nom et la date. Un import qui modifierait "
+                   "des données du contrat pour ces années devra être confirmé par un chef de projet ou un "
+                   "administrateur.")
+        text = st.text_input("Ce qui est validé", value=libelle, key=f"{key}_libelle")
+        year = scope.donnees_au.year
+        years = st.select_slider("Années couvertes par ces chiffres", options=list(range(min(2024, year), max(2030, year) + 1)),
+                                 value=(year, year), key=f"{key}_annees")
+        if st.form_submit_button("Valider les chiffres présentés", icon=":material/verified:", key=f"{key}_ok"):
+            sections = sections() if callable(sections) else sections
+            ui.write(ctx, validation.validate, code_contrat=contrat, annees=years, sections=sections, libelle=text,
+                     id_reunion=id_reunion, scope=scope, on_success=on_success,
+                     success=lambda n: (f"Chiffres validés (validation n° {n}, "
+                                        f"{fmt.plural(sum(len(s.figures) for s in sections), 'chiffre')}) : "
+                                        "consultables dans l'onglet « Chiffres validés »."))
+
+
+def _validated_figures() -> None:
+    """The validations of the selected contract(s), and for one of them each validated figure
+    beside its current value."""
+    done = ui.cached(ctx, validation.validations, contrat=ctx.contrat)
+    if done.is_empty():
+        st.info("Aucun chiffre validé pour cette sélection. Les chiffres d'une séance se valident à sa clôture "
+                "(onglet « Séance en direct »), ceux d'un ordre du jour depuis l'onglet « Exports sans séance ».",
+                icon=":material/info:")
+        return
+    st.dataframe(done.select(
+        pl.col("libelle").alias("Ce qui a été validé"), pl.col("code_contrat").alias("Contrat"),
+        pl.col("periode").alias("Période"), pl.col("valide_par").alias("Validé par"),
+        fmt.day_expr(pl.col("valide_le")).alias("Validé le"), pl.col("chiffres").alias("Chiffres")),
+        hide_index=True, width="stretch", key="seance_validations")
+    labels = {row["id_validation"]: f"{row['libelle']} · validé le {fmt.day(row['valide_le'])} par {row['valide_par']}"
+              for row in done.iter_rows(named=True)}
+    chosen = st.selectbox("Comparer avec les données actuelles", list(labels), format_func=labels.get,
+                          key="seance_validation_choisie")
+    rows = ui.cached(ctx, validation.compare, id_validation=chosen, settings=ctx.settings)
+    changed = int(rows["modifie"].sum())
+    tables = ui.cached(ctx, validation.changed_tables, id_validation=chosen)
+    if changed:
+        st.warning(f"{fmt.plural(changed, 'chiffre a changé', 'chiffres ont changé')} depuis la validation.",
+                   icon=":material/difference:")
+    else:
+        st.success("Aucun chiffre n'a changé depuis la validation.", icon=":material/check_circle:")
+    if tables:
+        st.caption("Données du contrat et de la période modifiées depuis : " + ", ".join(tables) + ".")
+    with st.container(key="seance_comparaison"):
+        st.dataframe(rows.select(
+            pl.col("section").alias("Section"), pl.col("libelle").alias("Chiffre"),
+            pl.col("valeur_validee").alias("Valeur validée"),
+            pl.col("valeur_actuelle").fill_null("non recalculable").alias("Valeur actuelle"),
+            pl.when(pl.col("modifie")).then(pl.lit("≠ modifié")).otherwise(pl.lit("")).alias("Écart")),
+            hide_index=True, width="stretch", height=min(36 * (rows.height + 1) + 3, 900))  # every figure at once
+
+
 state = st.session_state.get(STATE)
 if state and (state["contrat"] != ctx.contrat):
     st.warning("Le contrat sélectionné a changé : la séance en cours a été fermée sans enregistrement.",
                icon=":material/warning:")
     state = st.session_state[STATE] = None
 
-tab_seance, tab_export = st.tabs(["Séance en direct", "Exports sans séance"])
+tab_seance, tab_export, tab_valides = st.tabs(["Séance en direct", "Exports sans séance", "Chiffres validés"])
 
 with tab_seance:
     if ctx.contrat is None:
@@ -234,7 +297,9 @@ with tab_seance:
                      success=lambda result: (f"Séance enregistrée (réunion {result.id_reunion}) avec "
                                              f"{fmt.plural(len(draft.decisions), 'décision')} : elles figurent dans le "
                                              "suivi des décisions."),
-                     on_success=lambda result: st.session_state.update({STATE: None, "seance_closed": True}))
+                     on_success=lambda result: st.session_state.update({
+                         STATE: None, "seance_closed": True,
+                         PENDING: {**state, "id_reunion": result.id_reunion}}))
         with st.expander("Exports de la séance (PowerPoint, PDF, Excel)"):
             decisions = pl.DataFrame(state["decisions"]) if state["decisions"] else None
             _exports(sections, f"Séance — {state['instance_libelle']}", decisions, state["date"], "seance_exp",
@@ -243,6 +308,12 @@ with tab_seance:
 
     if st.session_state.pop("seance_closed", None):
         st.page_link(nav.page_path("Gouvernance"), label="Voir le suivi des décisions", icon=":material/arrow_forward:")
+    pending = st.session_state.get(PENDING)
+    if pending and not state and pending["contrat"] == ctx.contrat:
+        _validation_form("seance_val", contrat=pending["contrat"], sections=pending["sections"],
+                         scope=seance.Scope(pending["contrat"], pending["donnees_au"], ctx.settings, pending["code_qp"]),
+                         libelle=f"Séance du {fmt.day(pending['date'])} — {pending['instance_libelle']}",
+                         id_reunion=pending["id_reunion"], on_success=lambda _: st.session_state.pop(PENDING, None))
 
 with tab_export:
     st.write("Exporter un ordre du jour avec les données actuelles, sans conduire de séance.")
@@ -250,3 +321,11 @@ with tab_export:
     if keys:
         _exports(lambda: _build(keys, code_qp), "Point d'étape du contrat de ville", None, ctx.donnees_au, "export",
                  publishable_sections=lambda: _build(keys, code_qp, publiable=True))
+        if ctx.contrat and ctx.user.can(access.VALIDATE, ctx.contrat):
+            with st.expander("Valider ces chiffres (rapport annuel, point d'étape)", icon=":material/verified:"):
+                _validation_form("export_val", contrat=ctx.contrat, sections=lambda: _build(keys, code_qp),
+                                 scope=seance.Scope(ctx.contrat, ctx.donnees_au, ctx.settings, code_qp),
+                                 libelle=f"Point d'étape du {fmt.day(ctx.donnees_au)}")
+
+with tab_valides:
+    _validated_figures()

@@ -1,5 +1,5 @@
 """`python -m cdv_core import PATH [--kind KIND] [--dry-run] [--contrat CODE] [--remplacer]
-[--date JJ/MM/AAAA] [--store PATH]`: the page's pipeline
+[--date JJ/MM/AAAA] [--confirmer-chiffres-valides] [--store PATH]`: the page's pipeline
 from the command line, with a French report. Exit 0 committed (or clean dry run), 1 rejected, 2 bad usage."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cdv_core import access, fmt, settings, store
+from cdv_core import access, fmt, settings, store, validation
 from cdv_core.ingest import pipeline
 from cdv_core.ingest.commit import commit as commit_import
 from cdv_core.ingest.spec import KINDS
@@ -27,6 +27,8 @@ def add_parser(sub, default_store: str) -> None:
                    help="supprimer les lignes de la base absentes du fichier, dans son périmètre")
     p.add_argument("--date", dest="date_valeur", type=_french_date, metavar="JJ/MM/AAAA",
                    help="date des valeurs d'un fichier INSEE « large »")
+    p.add_argument("--confirmer-chiffres-valides", dest="confirmer", action="store_true",
+                   help="importer même si le fichier modifie des chiffres validés (chef de projet ou administrateur)")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à mettre à jour (défaut : {store.describe(default_store)})")
     p.add_argument("--utilisateur", metavar="ADRESSE",
                    help="compte au nom duquel importer (obligatoire quand CDV_AUTH n'est pas « aucune »)")
@@ -83,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         analysis = pipeline.analyse(con.cursor(), path.read_bytes(), path.name, kind=args.kind,
                                     contrat=args.contrat, replace_scope=args.remplacer, date_valeur=args.date_valeur)
         print(report_text(analysis), flush=True)
+        if analysis.ok:
+            for sentence in validation.describe(validation.affected_validations(
+                    con.cursor(), analysis.loads, replace_scope=args.remplacer)):
+                print(sentence, flush=True)
         if not analysis.ok:
             print("Import refusé : corrigez les erreurs ci-dessus puis relancez. Rien n'a été modifié.")
             return 1
@@ -93,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             cfg = settings.load()
             user = access.command_line_user(con.cursor(), auth=cfg.auth, email=args.utilisateur, local=cfg.local_user)
-            id_import = commit_import(con, analysis, user=user, replace_scope=args.remplacer)
+            id_import = commit_import(con, analysis, user=user, replace_scope=args.remplacer,
+                                      confirm_validated=args.confirmer)
         except store.WriteConflict:
             print("Quelqu'un a modifié ces données pendant l'import, à plusieurs reprises : rien n'a été "
                   "enregistré. Relancez la commande.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
@@ -205,14 +206,39 @@ def diff(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bo
     return pl.DataFrame(counts), detail
 
 
+def touched(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bool = False) -> Iterator[tuple[str, str]]:
+    """For each load, while it is staged: (table, SELECT of the whole rows of that table the import
+    would add, change — both their old and their new values — or delete, with the rows deleted
+    along with deleted actions). Nothing is written; `validation.affected_validations` reads them."""
+    for load in loads:
+        types, fresh = _stage(cur, load)
+        try:
+            keys, on = ", ".join(load.key), " AND ".join(f"s.{k} = t.{k}" for k in load.key)
+            # a file may carry some columns only: the others of a changed row are the store's
+            new = ", ".join(f"s.{c}" if c in load.frame.columns else f"t.{c}" for c in types)
+            absent_sql, deleted = _absent_sql(load, replace_scope, fresh)
+            yield load.table, (
+                f"SELECT {new} FROM {_STAGED} s LEFT JOIN {load.table} t ON {on} WHERE s._etat IN ('nouveau', 'modifié') "
+                f"UNION ALL SELECT t.* FROM {load.table} t SEMI JOIN "
+                f"(SELECT {keys} FROM {_STAGED} WHERE _etat = 'modifié') s USING ({keys})"
+                + (f" UNION ALL {absent_sql}" if deleted else ""))
+            if deleted:
+                for dep, child_sql in _cascade_sql(load, absent_sql):
+                    yield dep.table, child_sql
+        finally:
+            _unstage(cur)
+
+
 @store.retry_on_conflict
 def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, user: access.User,
-           replace_scope: bool = False) -> int:
+           replace_scope: bool = False, confirm_validated: bool = False) -> int:
     """Write the analysed file in one transaction, as `user`; returns the import's id. Raises
     ImportRefused (file with errors), access.AccessDenied (a national file and `user` is not an
     administrator, or a row of a contract outside its scope: checked on the rows of the file and
     on those the import changes or deletes), store.IntegrityError (cross-table rule broken) or
-    store.StoreError; in every failure nothing is written."""
+    store.StoreError; in every failure nothing is written. An import that changes rows of a
+    validated period (`validation.affected_validations`) is refused (ValidatedFiguresChanged)
+    unless `confirm_validated`, which needs the right to validate those contracts."""
     if not analysis.ok:
         raise ImportRefused(f"Import refusé : le fichier {analysis.fichier} contient {fmt.plural(analysis.errors, 'erreur')}. "
                             "Rien n'a été modifié.")
@@ -231,6 +257,10 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, user: access.U
             access.require(cur, user, access.NATIONAL)
         if store.scalar(cur, "SELECT count(*) FROM import_log WHERE id_import = $id", {"id": id_import}):
             raise store.WriteConflict(f"import n° {id_import} pris par un autre import")
+        from cdv_core import validation  # it reads this module's staging
+
+        confirmed = validation.check_import(cur, analysis.loads, user=user, replace_scope=replace_scope,
+                                            confirmed=confirm_validated)
         cur.execute("INSERT INTO import_log (id_import, type_import, fichier, empreinte, auteur, debut, nb_lignes, statut, "
                     "encodage, separateur, nb_avertissements) VALUES ($id, $k, $f, $h, $a, $d, $n, 'validé', $e, $s, $w)",
                     {"id": id_import, "k": analysis.kind, "f": analysis.fichier, "h": analysis.empreinte, "a": user.label,
@@ -254,7 +284,7 @@ def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, user: access.U
         if not national:
             audit.contrats = _contracts_touched(cur, analysis.loads, id_import)
             access.require(cur, user, access.WRITE, contrats=audit.contrats)
-        audit.detail = {"tables": counters}
+        audit.detail = {"tables": counters, **({"chiffres_valides_modifies": confirmed} if confirmed else {})}
         resume = " ; ".join(f"{table} : " + ", ".join(fmt.plural(n, _SINGULAR.get(label, label), label)
                                                       for label, n in c.items() if n)
                             for table, c in counters.items())
