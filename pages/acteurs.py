@@ -288,8 +288,9 @@ else:
             if pub.only(ctx):  # ETP and the reference aid (per post) would give back a masked count
                 synthese = synthese.drop("ETP", "Aide de référence")
             st.dataframe(synthese, hide_index=True, key="acteurs_synthese")
-        st.caption(f"Aide de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par adulte-relais (2023) et "
-                   f"{fmt.euros(q.MONTANT_FONJEP)} par poste FONJEP, multipliés par les ETP.")
+        if not pub.only(ctx):  # the partenaire's table has no reference aid column
+            st.caption(f"Aide de référence : {fmt.euros(q.MONTANT_ADULTE_RELAIS_2023, 2)} par adulte-relais (2023) et "
+                       f"{fmt.euros(q.MONTANT_FONJEP)} par poste FONJEP, multipliés par les ETP.")
         cap = 300
     if pub.only(ctx) and not team.is_empty():
         st.caption("La liste des postes, un par personne, et leur répartition par QPV ne sont pas publiables "
