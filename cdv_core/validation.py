@@ -220,7 +220,8 @@ def affected_validations(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, r
     if every.is_empty():
         return every
     hits: set[int] = set()
-    for table, rel in touched(cur, loads, replace_scope=replace_scope):
+    # a load of common data (porteurs…) touches none: not staged again (an action's cascade is)
+    for table, rel in touched(cur, [load for load in loads if load.table in _PERIODS], replace_scope=replace_scope):
         if table in _PERIODS:
             sql = _rows_of_period(table, rel, select="DISTINCT v.id_validation", contrat="v.code_contrat",
                                   debut="v.annee_debut", fin="v.annee_fin", join="CROSS JOIN validation v")

@@ -160,11 +160,16 @@ def _validated_figures() -> None:
                 "(onglet « Séance en direct »), ceux d'un ordre du jour depuis l'onglet « Exports sans séance ».",
                 icon=":material/info:")
         return
+    partner = ctx.user.publishable_only  # no names of people, no unmasked counts
     st.dataframe(done.select(
         pl.col("libelle").alias("Ce qui a été validé"), pl.col("code_contrat").alias("Contrat"),
-        pl.col("periode").alias("Période"), pl.col("valide_par").alias("Validé par"),
+        pl.col("periode").alias("Période"), *([] if partner else [pl.col("valide_par").alias("Validé par")]),
         fmt.day_expr(pl.col("valide_le")).alias("Validé le"), pl.col("chiffres").alias("Chiffres")),
         hide_index=True, width="stretch", key="seance_validations")
+    if partner:
+        st.info("Les chiffres validés sont conservés tels qu'ils ont été présentés, sans masquage des petits "
+                "effectifs : votre rôle (partenaire) n'en voit que la liste.", icon=":material/lock:")
+        return
     labels = {row["id_validation"]: f"{row['libelle']} · validé le {fmt.day(row['valide_le'])} par {row['valide_par']}"
               for row in done.iter_rows(named=True)}
     chosen = st.selectbox("Comparer avec les données actuelles", list(labels), format_func=labels.get,

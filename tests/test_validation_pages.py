@@ -97,17 +97,23 @@ def test_an_import_over_validated_figures_asks_for_confirmation(app_env):
     assert f"Montant accordé {year}" in changed["libelle"].to_list()
 
 
-def test_a_lecteur_is_offered_no_validation(app_env, monkeypatch):
+def _as(app_env, monkeypatch, email: str, role: str, *, validated: bool = False):
+    """The séance page, contract selected, for a logged-in account of that role (oidc)."""
     con = store.connect(app_env)
     try:
-        access.add_user(con, user=LOCAL, email="lecteur@ville.fr", role="lecteur", contrats=[CONTRAT])
+        access.add_user(con, user=LOCAL, email=email, role=role, contrats=[CONTRAT])
+        if validated:
+            scope = seance.Scope(CONTRAT, DEMO_AU, settings.Settings(), None)
+            validation.validate(con, user=LOCAL, code_contrat=CONTRAT, annees=(DEMO_AU.year, DEMO_AU.year),
+                                sections=seance.build_agenda(con.cursor(), ("vue_ensemble",), scope),
+                                libelle="Séance du 12/03/2026 — COPIL", scope=scope)
     finally:
         con.close()
     monkeypatch.setenv("CDV_AUTH", "oidc")
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.user = {"is_logged_in": True, "email": "lecteur@ville.fr", "exp": time.time() + 3600}
+    at.user = {"is_logged_in": True, "email": email, "exp": time.time() + 3600}
     at.secrets = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
                            "client_id": "cdv", "client_secret": "secret",
                            "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}}
@@ -115,6 +121,23 @@ def test_a_lecteur_is_offered_no_validation(app_env, monkeypatch):
     at.switch_page("pages/seance.py").run()
     at.sidebar.selectbox(key="sidebar_contrat").set_value(CONTRAT).run()
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_partenaire_sees_the_list_of_validations_not_their_unmasked_values(app_env, monkeypatch):
+    at = _as(app_env, monkeypatch, "partenaire@caf.fr", "partenaire", validated=True)
+    listing = _frame_with(at, "Ce qui a été validé")
+    assert listing["Ce qui a été validé"].to_list() == ["Séance du 12/03/2026 — COPIL"]
+    assert "Validé par" not in listing.columns
+    assert not [d for d in at.dataframe if "Valeur validée" in d.value.columns]
+    # a lecteur of the same contract sees the values
+    at = _as(app_env, monkeypatch, "lecteur@ville.fr", "lecteur")
+    assert "Validé par" in _frame_with(at, "Ce qui a été validé").columns
+    assert len(_frame_with(at, "Valeur validée")) > 0
+
+
+def test_a_lecteur_is_offered_no_validation(app_env, monkeypatch):
+    at = _as(app_env, monkeypatch, "lecteur@ville.fr", "lecteur")
     assert at.tabs[2].label == "Chiffres validés"
     assert not [b for b in at.button if b.key in ("seance_val_ok", "export_val_ok")]
     assert not [e for e in at.expander if "Valider ces chiffres" in e.label]
@@ -143,7 +166,7 @@ def test_command_line_import_needs_the_confirmation_option(app_env, tmp_path, mo
 
     def run(*options):
         return subprocess.run([sys.executable, "-m", "cdv_core", "import", str(path), "--store", str(app_env), *options],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
 
     dry = run("--dry-run")
     assert dry.returncode == 0 and "Cet import modifie des chiffres validés le " in dry.stdout
