@@ -363,3 +363,13 @@ def test_history_on_mise_a_jour_for_chefs_de_projet_not_for_lecteurs(app_env, mo
     lecteur = _run_as("lea@ville.fr", "mise_a_jour")
     assert "Historique des modifications" not in [h.value for h in lecteur.subheader]
     assert not any("opération" in df.value.columns for df in lecteur.dataframe)
+
+
+def test_detail_in_french_words():
+    words = historique.detail_text
+    assert words('{"tables": {"financement": {"nouveaux": 1200, "modifiés": 0, "inchangés": 3}}}') == \
+        "financement (nouveaux : 1\u202f200, inchangés : 3)"
+    assert words('{"email": "a@b.fr", "role": "chef_de_projet", "contrats": ["CV-1", "CV-2"], "actif": false}') == \
+        "adresse : a@b.fr ; rôle : Chef de projet ; contrats : CV-1, CV-2 ; actif : non"
+    assert words('{"jalon": "J-1", "réalisé le": "2026-11-01"}') == "jalon : J-1 ; réalisé le : 01/11/2026"
+    assert words(None) == "" and words("pas du JSON") == "pas du JSON"

@@ -22,7 +22,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from cdv_core import fmt
+from cdv_core import access, fmt
 
 DEFAULT_LIMIT = 5000
 
@@ -123,29 +123,37 @@ def kind_of(operation: str | None) -> str:
 
 
 def detail_text(detail: str | None) -> str:
-    """The JSON detail of a write, in words: « action : 3 nouvelles, 2 modifiées ; … »."""
+    """The JSON detail of a write, in words: « financement (nouveaux : 3, modifiés : 2) »."""
     if not detail:
         return ""
     try:
         value = json.loads(detail)
     except ValueError:
         return detail
+    if isinstance(value, dict) and isinstance(value.get("tables"), dict):  # an import's counts per table
+        value = {**value.pop("tables"), **value}
     return _words(value)
 
 
-def _words(value) -> str:
+_KEYS = {"role": "rôle", "email": "adresse"}  # the accounts' detail (access._user_audit) in French
+
+
+def _words(value, key: str | None = None) -> str:
     if isinstance(value, dict):
-        parts = [f"{k} : {_words(v)}" if not isinstance(v, dict) else f"{k} ({_words(v)})"
-                 for k, v in value.items() if v not in (None, "", [], {})]
-        return " ; ".join(parts) if not any(isinstance(v, dict) for v in value.values()) else ", ".join(parts)
+        counts = all(isinstance(v, int) for v in value.values())
+        parts = [f"{_KEYS.get(k, k)} ({_words(v, k)})" if isinstance(v, dict) else f"{_KEYS.get(k, k)} : {_words(v, k)}"
+                 for k, v in value.items() if v not in (None, "", [], {}) and not (counts and v == 0)]
+        return ", ".join(parts) if counts or any(isinstance(v, dict) for v in value.values()) else " ; ".join(parts)
     if isinstance(value, list):
-        return ", ".join(_words(v) for v in value)
+        return ", ".join(_words(v, key) for v in value)
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, int):
         return fmt.integer(value)
     if isinstance(value, float):
         return fmt.number(value, 1)
+    if key == "role" and value in access.ROLES:
+        return access.ROLES[value]
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
             return fmt.day(date.fromisoformat(value))
