@@ -32,7 +32,15 @@ def test_administration_menu_and_page_per_role(chromium, tmp_path):
         con.close()
     server = LiveServer(path, tmp_path / "streamlit.log", env={"CDV_AUTH": "entete"})
     try:
-        # fresh server, deep link: the page runs without app.py and still checks the role
+        # fresh server, deep links: the page runs without app.py, bootstrap draws the menu
+        # itself (for the user's role) and the page still checks the role
+        chef = _as(chromium, CHEF)
+        chef.goto(server.url + "/administration")
+        settle(chef)
+        assert chef.get_by_text("Cette page est réservée aux administrateurs.").is_visible()
+        links = [t.strip() for t in chef.get_by_test_id("stPageLink").all_inner_texts()]
+        assert "Mise à jour des données" in " ".join(links) and "Administration" not in " ".join(links)
+
         admin = _as(chromium, ADMIN)
         admin.goto(server.url + "/administration")
         settle(admin)
@@ -40,6 +48,7 @@ def test_administration_menu_and_page_per_role(chromium, tmp_path):
         assert admin.get_by_role("heading", name="Administration").first.is_visible()
         assert admin.get_by_text("2 comptes").first.is_visible()  # above the accounts table (a canvas)
         assert admin.get_by_role("tab", name="Historique des modifications").is_visible()
+        assert "Administration" in " ".join(admin.get_by_test_id("stPageLink").all_inner_texts())
 
         admin.goto(server.url)
         settle(admin)
@@ -51,7 +60,6 @@ def test_administration_menu_and_page_per_role(chromium, tmp_path):
         assert admin.get_by_role("heading", name="Ajouter un compte").is_visible()
         shot(admin, "administration")
 
-        chef = _as(chromium, CHEF)
         chef.goto(server.url)
         settle(chef)
         menu = " ".join(_menu(chef))
