@@ -27,7 +27,8 @@ contract of a row is that of its action, quartier, instance or meeting; its year
 - porteurs and the indicator catalogue (common to every contract): never.
 
 Such an import is refused (`ValidatedFiguresChanged`, nothing written) unless confirmed, and the
-confirmation requires the right to validate those contracts (`access.VALIDATE`). The rule is
+confirmation requires the right to validate those contracts (`access.VALIDATE`). The rollback of
+an import is checked the same way, on the rows it would remove, replace or restore. The rule is
 deliberately wide (a row of the period may not change any figure shown): `compare` then says
 which figures did change, recomputed by the séance's own functions.
 """
@@ -210,18 +211,14 @@ def changed_tables(cur: duckdb.DuckDBPyConnection, id_validation: int, *,
     return [table for table in sorted(now) if table in then and then[table] != now[table]]
 
 
-def affected_validations(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bool = False,
-                         perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """The validations (as `validations`) whose contract and period the rows this import would
-    add, change or delete belong to (the rule of the module docstring). Nothing is written."""
-    from cdv_core.ingest.commit import touched  # ingest.commit calls this module back
-
+def _affected(cur: duckdb.DuckDBPyConnection, rows, perimetre: tuple[str, ...] | None) -> pl.DataFrame:
+    """The validations met by `rows`, an iterable of (table, SELECT of whole rows of that table),
+    read lazily (the import's staging lives while it is read)."""
     every = validations(cur, contrat=None, perimetre=perimetre)
     if every.is_empty():
         return every
     hits: set[int] = set()
-    # a load of common data (porteurs…) touches none: not staged again (an action's cascade is)
-    for table, rel in touched(cur, [load for load in loads if load.table in _PERIODS], replace_scope=replace_scope):
+    for table, rel in rows():
         if table in _PERIODS:
             sql = _rows_of_period(table, rel, select="DISTINCT v.id_validation", contrat="v.code_contrat",
                                   debut="v.annee_debut", fin="v.annee_fin", join="CROSS JOIN validation v")
@@ -229,9 +226,29 @@ def affected_validations(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, r
     return every.filter(pl.col("id_validation").is_in(sorted(hits)))
 
 
-def describe(affected: pl.DataFrame) -> list[str]:
-    """One French sentence per validation an import would touch."""
-    return [f"Cet import modifie des chiffres validés le {fmt.day(row['valide_le'])} par {row['valide_par']} "
+def affected_validations(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bool = False,
+                         perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The validations (as `validations`) whose contract and period the rows this import would
+    add, change or delete belong to (the rule of the module docstring). Nothing is written."""
+    from cdv_core.ingest.commit import touched  # ingest.commit calls this module back
+
+    # a load of common data (porteurs…) touches none: not staged again (an action's cascade is)
+    return _affected(cur, lambda: touched(cur, [load for load in loads if load.table in _PERIODS],
+                                          replace_scope=replace_scope), perimetre)
+
+
+def affected_by_rollback(cur: duckdb.DuckDBPyConnection, *, id_import: int,
+                         perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The validations the rollback of import `id_import` would touch: the rows it would
+    remove, replace or restore (same rule). Nothing is written."""
+    from cdv_core.ingest.commit import rollback_touched
+
+    return _affected(cur, lambda: rollback_touched(cur, id_import), perimetre)
+
+
+def describe(affected: pl.DataFrame, *, what: str = "Cet import") -> list[str]:
+    """One French sentence per validation an import (or, `what`, its rollback) would touch."""
+    return [f"{what} modifie des chiffres validés le {fmt.day(row['valide_le'])} par {row['valide_par']} "
             f"({row['libelle']} ; contrat {row['code_contrat']}, période {row['periode']})."
             for row in affected.iter_rows(named=True)]
 
@@ -243,16 +260,28 @@ def check_import(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, user: acc
     right to validate their contracts (access.AccessDenied otherwise)."""
     if "validation" not in store.table_names(cur):  # a store before migration 0008 (some tests build one)
         return []
-    affected = affected_validations(cur, loads, replace_scope=replace_scope)
+    return _confirm(cur, affected_validations(cur, loads, replace_scope=replace_scope), user=user, confirmed=confirmed,
+                    what="Cet import", how="l'import (case « Je confirme » ou option --confirmer-chiffres-valides)")
+
+
+def check_rollback(cur: duckdb.DuckDBPyConnection, id_import: int, *, user: access.User, confirmed: bool) -> list[int]:
+    """`check_import` for the rollback of import `id_import`."""
+    if "validation" not in store.table_names(cur):
+        return []
+    return _confirm(cur, affected_by_rollback(cur, id_import=id_import), user=user, confirmed=confirmed,
+                    what="Annuler cet import", how="l'annulation (case « Je confirme : annuler malgré les chiffres validés »)")
+
+
+def _confirm(cur, affected: pl.DataFrame, *, user: access.User, confirmed: bool, what: str, how: str) -> list[int]:
     if affected.is_empty():
         return []
     if not confirmed:
         raise ValidatedFiguresChanged(
-            " ".join(describe(affected)) + " Un chef de projet ou un administrateur doit confirmer l'import "
-            "(case « Je confirme » ou option --confirmer-chiffres-valides). Rien n'a été modifié.")
+            " ".join(describe(affected, what=what)) + f" Un chef de projet ou un administrateur doit confirmer {how}. "
+            "Rien n'a été modifié.")
     access.require(cur, user, access.VALIDATE, contrats=set(affected["code_contrat"]))
     return affected["id_validation"].to_list()
 
 
-__all__ = ["TABLES", "ValidatedFiguresChanged", "affected_validations", "changed_tables", "check_import", "compare",
-           "describe", "validate", "validations"]
+__all__ = ["TABLES", "ValidatedFiguresChanged", "affected_by_rollback", "affected_validations", "changed_tables",
+           "check_import", "check_rollback", "compare", "describe", "validate", "validations"]

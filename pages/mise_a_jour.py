@@ -209,9 +209,18 @@ else:
         with cols[1]:
             sure = st.checkbox("Je confirme : remettre les données touchées par cet import dans leur état "
                                "d'avant", key="maj_annuler_ok")
+            # the validated figures this rollback would change: confirmed by whoever may validate them
+            validees, confirm_rollback = ui.cached(ctx, validation.affected_by_rollback, id_import=int(target)), False
+            if validees.height:
+                for sentence in validation.describe(validees, what="Annuler cet import"):
+                    st.warning(sentence, icon=":material/verified:")
+                if all(ctx.user.can(access.VALIDATE, c) for c in validees["code_contrat"].unique()):
+                    confirm_rollback = st.checkbox("Je confirme : annuler malgré les chiffres validés",
+                                                   key="maj_annuler_valides")
         with cols[2]:
-            if st.button("Annuler l'import", key="maj_annuler", disabled=not sure, icon=":material/undo:"):
-                ui.write(ctx, ingest.rollback, int(target),
+            if st.button("Annuler l'import", key="maj_annuler", icon=":material/undo:",
+                         disabled=not sure or bool(validees.height and not confirm_rollback)):
+                ui.write(ctx, ingest.rollback, int(target), confirm_validated=confirm_rollback,
                          success=f"Import n° {target} annulé : les données sont revenues à leur état antérieur.",
                          on_success=lambda _: state.pop("maj_analysis", None))
 

@@ -137,6 +137,16 @@ def test_an_import_changing_a_validated_year_needs_a_chefs_confirmation(con):
     # the unchanged figures are not marked
     assert not now.filter(now["libelle"] == "Quartiers prioritaires")["modifie"].item()
 
+    # rolling the import back changes the validated figures again: confirmed the same way
+    assert validation.affected_by_rollback(cur, id_import=id_import)["id_validation"].to_list() == [n]
+    before = store_ops.digest(cur)
+    with pytest.raises(validation.ValidatedFiguresChanged, match=f"Annuler cet import modifie des chiffres validés le {when}"):
+        ingest.rollback(con, id_import, user=chef)
+    assert store_ops.digest(cur) == before
+    ingest.rollback(con, id_import, user=chef, confirm_validated=True)
+    back = validation.compare(cur, n, settings=settings.Settings())
+    assert not back["modifie"].any() and validation.changed_tables(cur, n) == []
+
 
 def test_an_import_on_another_year_or_contract_is_not_flagged(con):
     cur = con.cursor()
@@ -148,8 +158,12 @@ def test_an_import_on_another_year_or_contract_is_not_flagged(con):
                         libelle="Séance", scope=scope)
     for analysis in (_programmation(cur, contrat, year - 1, "1 000,00"), _programmation(cur, other, year, "1 000,00")):
         assert validation.affected_validations(cur, analysis.loads).is_empty()
-        ingest.commit(con, analysis, user=LOCAL)  # no confirmation needed
+        id_import = ingest.commit(con, analysis, user=LOCAL)  # no confirmation needed
+        assert validation.affected_by_rollback(cur, id_import=id_import).is_empty()
     # re-importing what the store already holds changes nothing, so nothing validated either
+    ingest.rollback(con, 2, user=LOCAL)
+    ingest.rollback(con, 1, user=LOCAL)  # rollbacks on another year or contract: no confirmation either
+    ingest.commit(con, _programmation(cur, contrat, year - 1, "1 000,00"), user=LOCAL)
     same = _programmation(cur, contrat, year - 1, "1 000,00")
     assert validation.affected_validations(cur, same.loads).is_empty()
 

@@ -95,6 +95,14 @@ def test_an_import_over_validated_figures_asks_for_confirmation(app_env):
     finally:
         con.close()
     assert f"Montant accordé {year}" in changed["libelle"].to_list()
+    # its rollback changes them back: confirmed the same way
+    at.checkbox(key="maj_annuler_ok").check().run()
+    assert any(w.value.startswith("Annuler cet import modifie des chiffres validés le ") for w in at.warning)
+    assert at.button(key="maj_annuler").disabled
+    at.checkbox(key="maj_annuler_valides").check().run()
+    at.button(key="maj_annuler").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Import n° 1 annulé" in s.value for s in at.success)
 
 
 def _as(app_env, monkeypatch, email: str, role: str, *, validated: bool = False):

@@ -229,6 +229,32 @@ def touched(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope:
             _unstage(cur)
 
 
+def rollback_touched(cur: duckdb.DuckDBPyConnection, id_import: int) -> Iterator[tuple[str, str]]:
+    """`touched` for the rollback of import `id_import`: per table it wrote, (table, SELECT of
+    the whole rows the rollback would remove, replace or restore). Nothing is written."""
+    snapshots = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'annulation'").fetchall()}
+    tables = store.table_names(cur)
+    for ordre, table, cle in cur.execute("SELECT ordre, nom_table, cle FROM import_annulation WHERE id_import = $id "
+                                         "ORDER BY ordre", {"id": id_import}).fetchall():
+        keys = cle.split(",")
+        if table not in tables:
+            continue
+        store.check_identifier(table, *keys)
+        avant, nouveaux = (_snapshot(kind, id_import, table, ordre) for kind in ("avant", "nouveaux"))
+        if avant.split(".")[1] not in snapshots:  # as in `rollback`: imports made before the order was in the names
+            avant, nouveaux = _snapshot("avant", id_import, table), _snapshot("nouveaux", id_import, table)
+        using = ", ".join(keys)
+        parts = [f"SELECT * FROM {table} WHERE {TRACKING_COLUMN} = {int(id_import)}"] if TRACKING_COLUMN in _columns(
+            cur, table) else []
+        if avant.split(".")[1] in snapshots:
+            parts += [f"SELECT * FROM {avant}", f"SELECT t.* FROM {table} t SEMI JOIN {avant} a USING ({using})"]
+        if nouveaux.split(".")[1] in snapshots:
+            parts.append(f"SELECT t.* FROM {table} t SEMI JOIN {nouveaux} n USING ({using})")
+        if parts:
+            yield table, " UNION ALL BY NAME ".join(parts)
+
+
 @store.retry_on_conflict
 def commit(con: duckdb.DuckDBPyConnection, analysis: Analysis, *, user: access.User,
            replace_scope: bool = False, confirm_validated: bool = False) -> int:
@@ -392,12 +418,14 @@ _SINGULAR = {"nouveaux": "nouveau", "modifiés": "modifié", "inchangés": "inch
 
 
 @store.retry_on_conflict
-def rollback(con: duckdb.DuckDBPyConnection, id_import: int, *, user: access.User) -> dict:
+def rollback(con: duckdb.DuckDBPyConnection, id_import: int, *, user: access.User,
+             confirm_validated: bool = False) -> dict:
     """Restore exactly what import `id_import` touched; refused when a later import still in
     force touched the same tables (undo that one first), when the app's forms wrote them since
     (see `_refuse_if_edited_since`), when the import kept no rollback data, or when `user` may
     not write every contract the import touched (an import of a national file, or one made
-    before the log kept its contracts: administrators only). Returns the number of rows
+    before the log kept its contracts: administrators only), or when it would change validated
+    figures without `confirm_validated` (as `commit`). Returns the number of rows
     restored/removed per table."""
     written = {"import_log"}  # and the tables of the import, added below (checked at COMMIT)
     audit = store.Audit(user.label, f"Import n° {id_import} annulé")
@@ -432,6 +460,9 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int, *, user: access.Use
                 f"Impossible d'annuler l'import n° {id_import} : {who} les mêmes données. Annulez d'abord "
                 "l'import le plus récent. Rien n'a été modifié.")
         _refuse_if_edited_since(cur, id_import)
+        from cdv_core import validation  # it reads this module's rollback data
+
+        confirmed = validation.check_rollback(cur, id_import, user=user, confirmed=confirm_validated)
         tables = store.table_names(cur)
         snapshots = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables "
                                                 "WHERE table_schema = 'annulation'").fetchall()}
@@ -467,7 +498,7 @@ def rollback(con: duckdb.DuckDBPyConnection, id_import: int, *, user: access.Use
                            "lignes restaurées": before["lignes restaurées"] + restored}
         cur.execute("UPDATE import_log SET statut = 'annulé', annule_le = $t WHERE id_import = $id",
                     {"t": datetime.now(), "id": id_import})
-        audit.detail = {"tables": done}
+        audit.detail = {"tables": done, **({"chiffres_valides_modifies": confirmed} if confirmed else {})}
     return done
 
 
