@@ -20,3 +20,11 @@ from __future__ import annotations
 def bind(perimetre: tuple[str, ...] | None) -> list[str] | None:
     """The `$perimetre` parameter: None (no restriction) or a list of contract codes."""
     return None if perimetre is None else list(perimetre)
+
+
+# The import log (`import_log.contrats`, migration 0007: the codes an import touched, « , »-
+# separated): an import belongs to a restricted reader when every contract it touched is in the
+# périmètre. National imports, imports of common data only (porteurs…) and imports made before
+# the log kept contracts are shown to unrestricted readers only.
+IMPORT_IN_SCOPE = """($perimetre IS NULL OR (nullif(contrats, '') IS NOT NULL
+                     AND list_has_all($perimetre, string_split(contrats, ','))))"""

@@ -252,3 +252,32 @@ def test_every_contract_selection_takes_a_perimetre(fn):
         return
     assert "perimetre" in params, f"{_id(fn)} filtre par contrat sans paramètre perimetre"
     assert params["perimetre"].default is None and params["perimetre"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_the_import_log_shows_a_reader_the_imports_of_its_contracts_only(demo_store):
+    """`import_log.contrats` (migration 0007): the journal, the rollback choices and the
+    provenance of the overview list an import to a reader only when every contract it touched
+    is the reader's; national and common-data imports to unrestricted readers only."""
+    from cdv_core import ingest, store
+    from cdv_core.access import local_user
+    from cdv_core.queries import overview
+
+    con = store.connect(demo_store)
+    admin = local_user("test")
+
+    def jalon(code: str, contrat: str) -> int:
+        data = f"id_jalon;code_contrat;type_jalon;libelle;date_prevue\n{code};{contrat};autre;Réunion publique;01/03/2026\n"
+        return ingest.commit(con, ingest.analyse(con.cursor(), data.encode(), f"{code}.csv"), user=admin)
+
+    mine, theirs = jalon("J-PER-1", "CV-DEMO-VERM"), jalon("J-PER-2", "CV-DEMO-BRE")
+    porteurs = "id_porteur;nom;type_structure\nP-PER-1;Association du test;association sans salarié\n"
+    common = ingest.commit(con, ingest.analyse(con.cursor(), porteurs.encode(), "porteurs.csv"), user=admin)
+    cur = con.cursor()
+    assert store.scalar(cur, "SELECT contrats FROM import_log WHERE id_import = $i", {"i": mine}) == "CV-DEMO-VERM"
+    assert ingest.import_history(cur, perimetre=("CV-DEMO-VERM",))["n°"].to_list() == [mine]
+    assert list(ingest.rollback_choices(cur, perimetre=("CV-DEMO-VERM",))) == [mine]
+    assert overview.provenance(cur, perimetre=("CV-DEMO-VERM",))["imports"]["fichier"].to_list() == ["J-PER-1.csv"]
+    assert ingest.import_history(cur, perimetre=("CV-DEMO-VERM", "CV-DEMO-BRE"))["n°"].to_list() == [theirs, mine]
+    assert ingest.import_history(cur)["n°"].to_list() == [common, theirs, mine]
+    assert ingest.import_history(cur, perimetre=())["n°"].to_list() == []
+    con.close()

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import access, fmt, store
+from cdv_core.perimetre import IMPORT_IN_SCOPE, bind
 from cdv_core.ingest.pipeline import Analysis, Load
 
 DETAIL_CAP = 2000
@@ -531,19 +532,21 @@ def _refuse_if_edited_since(cur: duckdb.DuckDBPyConnection, id_import: int) -> N
         f"{when}). L'annuler effacerait ces saisies. Rien n'a été modifié.")
 
 
-def import_history(cur: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pl.DataFrame:
-    """The import log, most recent first (for the page and the CLI)."""
+def import_history(cur: duckdb.DuckDBPyConnection, *, limit: int = 200,
+                   perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The import log, most recent first (for the page and the CLI), within `perimetre`."""
     return cur.sql(
         "SELECT id_import AS \"n°\", statut, debut AS \"date\", fichier, type_import AS \"type\", nb_lignes AS lignes, "
         "resume AS \"résumé\", auteur, nb_avertissements AS avertissements, round(duree_s, 2) AS \"durée (s)\", annule_le AS \"annulé le\", "
-        "encodage, left(empreinte, 12) AS empreinte FROM import_log ORDER BY id_import DESC LIMIT $n",
-        params={"n": limit}).pl()
+        f"encodage, left(empreinte, 12) AS empreinte FROM import_log WHERE {IMPORT_IN_SCOPE} ORDER BY id_import DESC LIMIT $n",
+        params={"n": limit, "perimetre": bind(perimetre)}).pl()
 
 
-def rollback_choices(cur: duckdb.DuckDBPyConnection) -> dict[int, str]:
-    """The imports still in force, most recent first, each with a label: number, file, date."""
-    rows = cur.execute("SELECT id_import, fichier, debut FROM import_log WHERE statut = 'validé' "
-                       "ORDER BY id_import DESC").fetchall()
+def rollback_choices(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None = None) -> dict[int, str]:
+    """The imports still in force within `perimetre`, most recent first, each with a label:
+    number, file, date."""
+    rows = cur.execute(f"SELECT id_import, fichier, debut FROM import_log WHERE statut = 'validé' AND {IMPORT_IN_SCOPE} "
+                       "ORDER BY id_import DESC", {"perimetre": bind(perimetre)}).fetchall()
     return {n: f"Import n° {n} · {fichier or 'sans nom'} · {fmt.timestamp(debut)}" for n, fichier, debut in rows}
 
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from cdv_core import fmt
 from cdv_core.domain import model, shares
-from cdv_core.perimetre import bind
+from cdv_core.perimetre import IMPORT_IN_SCOPE, bind
 from cdv_core.queries import financements, gouvernance, territoire
 
 
@@ -141,19 +141,20 @@ def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: d
                                       "page": pl.String})
 
 
-def provenance(cur: duckdb.DuckDBPyConnection, *, limit: int = 5) -> dict:
-    """Where the figures come from: the demo generation (if any) and the latest imports
-    (file, kind, author, date, status), newest first."""
+def provenance(cur: duckdb.DuckDBPyConnection, *, limit: int = 5, perimetre: tuple[str, ...] | None = None) -> dict:
+    """Where the figures come from: the demo generation (if any) and the latest imports within
+    `perimetre` (file, kind, author, date, status), newest first."""
     from cdv_core import store
 
+    params = {"perimetre": bind(perimetre)}
     imports = cur.sql(
-        """SELECT fichier, type_import, auteur, coalesce(fin, debut) AS date_import, statut, nb_lignes, resume
-           FROM import_log ORDER BY id_import DESC LIMIT $limit""",
-        params={"limit": limit},
+        f"""SELECT fichier, type_import, auteur, coalesce(fin, debut) AS date_import, statut, nb_lignes, resume
+            FROM import_log WHERE {IMPORT_IN_SCOPE} ORDER BY id_import DESC LIMIT $limit""",
+        params={"limit": limit, **params},
     ).pl()
     return {
         "demo": store.meta(cur, "demo"),
         "demo_seed": store.meta(cur, "demo_seed"),
         "imports": imports,
-        "n_imports": int(store.scalar(cur, "SELECT count(*) FROM import_log") or 0),
+        "n_imports": int(store.scalar(cur, f"SELECT count(*) FROM import_log WHERE {IMPORT_IN_SCOPE}", params) or 0),
     }
