@@ -5,13 +5,18 @@ then, for every page of the navigation, measures with AppTest the first script r
 cache), the warm reruns and a change of contract in the sidebar, and prints a Markdown table to
 paste into docs/performance.md.
 
+With `--acces both` the same measures run, alternately, without identification (CDV_AUTH=aucune,
+every read unrestricted) and as a chef de projet of every contract of the store (CDV_AUTH=oidc: the
+login, the account read, and every query filtered by a périmètre of all the contracts — the
+costliest list to filter by), with the ratio per page (goal of issue #15: warm reruns ≤ 1,05×).
+
 With `--backend lake` the same measures run on a DuckLake copy of the national file (catalog in a
 throwaway PostgreSQL under bench/out/lake/, see lake_setup.py); with `--backend both` on the file
 and on the lake in the same run, alternately (`--rounds` rounds, each backend in a fresh
 process, the median of the rounds kept), with the ratio lake / file per page (goal ≤ 1,5×).
 
     python bench/bench_pages.py [--store bench/out/national.duckdb] [--rebuild] [--backend file|lake|both]
-                                [--rounds 3] [--pages gouvernance ...]
+                                [--rounds 3] [--pages gouvernance ...] [--acces aucune|perimetre|both]
 """
 
 from __future__ import annotations
@@ -29,7 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGETS = {"warm": 0.3, "first": 2.0, "generation": 60.0, "memory_mb": 1536, "lake_ratio": 1.5}
+TARGETS = {"warm": 0.3, "first": 2.0, "generation": 60.0, "memory_mb": 1536, "lake_ratio": 1.5, "access_ratio": 1.05}
+BENCH_EMAIL = "chef.bench@example.fr"  # --acces perimetre: a chef de projet of every contract
+_AUTH_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "b" * 32,
+                          "client_id": "cdv-bench", "client_secret": "bench",
+                          "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}}
 DEFAULT_STORE = ROOT / "bench" / "out" / "national.duckdb"
 MEASURES = ("first", "warm", "contract")  # 1re exécution, relance (médiane), changement de contrat
 
@@ -74,8 +83,26 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def bench_account(store: Path | str) -> None:
+    """The chef de projet of every contract that `--acces perimetre` logs in as (added once)."""
+    from cdv_core import access, store as store_mod
+
+    con = store_mod.connect(store)
+    try:
+        cur = con.cursor()
+        if access.load_user(cur, BENCH_EMAIL) is None:
+            codes = [r[0] for r in cur.execute("SELECT code_contrat FROM contrat ORDER BY 1").fetchall()]
+            if not access.administrators(cur):
+                access.add_user(con, user=access.local_user("bench"), email="admin.bench@example.fr",
+                                role=access.ADMIN)
+            access.add_user(con, user=access.local_user("bench"), email=BENCH_EMAIL, role="chef_de_projet",
+                            contrats=codes)
+    finally:
+        con.close()
+
+
 def measure_pages(store: Path | str, only: list[str] | None, warm_runs: int,
-                  contract: str | None = None) -> list[dict]:
+                  contract: str | None = None, email: str | None = None) -> list[dict]:
     """Every page (or `only`) in AppTest on `store` (a file path or a DuckLake URL), « Tous les
     contrats »: first run with an empty read cache, median of `warm_runs` reruns, and, when
     `contract` is given, the run after choosing that contract in the sidebar (its queries not
@@ -94,7 +121,13 @@ def measure_pages(store: Path | str, only: list[str] | None, warm_runs: int,
 
     rows = []
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    if email:  # logged in through st.login (simulated by AppTest), scoped reads
+        os.environ["CDV_AUTH"] = "oidc"
+        at.user = {"is_logged_in": True, "email": email, "exp": int(time.time()) + 86400}
+        at.secrets = _AUTH_SECRETS
     at.run()  # opens the store once (process start-up cost, not a page cost)
+    if email and not any("Connecté" in c.value for c in at.sidebar.caption):
+        raise SystemExit(f"connexion simulée refusée pour {email} : {[m.value for m in at.main.markdown][:3]}")
     for spec in PAGES:
         name = Path(spec.path).stem
         if only and name not in only:
@@ -143,9 +176,12 @@ def small_query_ms(store: Path | str, runs: int = 50) -> float:
         con.close()
 
 
-def measure_in_child(store: Path | str, only: list[str] | None, warm_runs: int, contract: str | None) -> dict:
+def measure_in_child(store: Path | str, only: list[str] | None, warm_runs: int, contract: str | None,
+                     email: str | None = None) -> dict:
     """`measure_pages` in a fresh process (its own caches, its own peak memory)."""
     cmd = [sys.executable, __file__, "--child", str(store), "--warm-runs", str(warm_runs)]
+    if email:
+        cmd += ["--as", email]
     if contract:
         cmd += ["--contract", contract]
     if only:
@@ -168,6 +204,45 @@ def _median_rows(runs: list[dict]) -> list[dict]:
     return rows
 
 
+def access_ab(store: Path, args, contract: str) -> int:
+    """`--acces`: the file store without identification and/or as the bench's chef de projet,
+    alternately, each in a fresh process; the median of the rounds and the ratio per page."""
+    from cdv_core import fmt
+
+    bench_account(store)
+    variants = {"aucune": None, "perimetre": BENCH_EMAIL}
+    chosen = list(variants) if args.acces == "both" else [args.acces]
+    runs: dict[str, list[dict]] = {v: [] for v in chosen}
+    load_before, started = os.getloadavg()[0], time.perf_counter()
+    for _ in range(max(1, args.rounds)):
+        for v in chosen:
+            runs[v].append(measure_in_child(store, args.pages, args.warm_runs, contract, variants[v]))
+    rows = {v: _median_rows(runs[v]) for v in chosen}
+    n = fmt.number
+    print(f"Machine : {os.cpu_count()} cœurs · base {store.name} · {args.rounds} passage(s), médiane · charge "
+          f"{n(load_before, 2)} avant, {n(os.getloadavg()[0], 2)} après ; durée {n(time.perf_counter() - started, 0)} s")
+    if len(chosen) == 1:
+        for r in rows[chosen[0]]:
+            print(f"| {r['page']} | {n(r['first'], 2)} | {n(r['warm'], 3)} | {n(r['contract'], 2)} |")
+        return 0
+    goal = TARGETS["access_ratio"]
+    print("| page | relance sans identification (s) | relance avec périmètre (s) | rapport | ≤ "
+          f"{n(goal, 2)} | 1re exécution : sans / avec (s) | erreurs |")
+    print("|---|---:|---:|---:|:-:|---:|---|")
+    total = {v: 0.0 for v in chosen}
+    for plain, scoped in zip(rows["aucune"], rows["perimetre"]):
+        ratio = scoped["warm"] / plain["warm"]
+        total["aucune"] += plain["warm"]
+        total["perimetre"] += scoped["warm"]
+        errors = "; ".join(e[:80] for e in plain["errors"] + scoped["errors"]) or "—"
+        print(f"| {plain['page']} | {n(plain['warm'], 3)} | {n(scoped['warm'], 3)} | {n(ratio, 2)} | "
+              f"{'oui' if ratio <= goal else '**non**'} | {n(plain['first'], 2)} / {n(scoped['first'], 2)} | {errors} |")
+    overall = total["perimetre"] / total["aucune"]
+    print(f"| **toutes les pages** | {n(total['aucune'], 3)} | {n(total['perimetre'], 3)} | {n(overall, 2)} | "
+          f"{'oui' if overall <= goal else '**non**'} | | |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", default=str(DEFAULT_STORE), help="the national DuckDB file (built if absent)")
@@ -178,10 +253,13 @@ def main() -> int:
     parser.add_argument("--warm-runs", type=int, default=5)
     parser.add_argument("--contract", help="contract chosen for the « changement de contrat » run "
                                            "(default: the one with the most QPV)")
+    parser.add_argument("--acces", choices=("aucune", "perimetre", "both"), default="aucune",
+                        help="sans identification, connecté avec un périmètre de tous les contrats, ou les deux")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--as", dest="email", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        rows = measure_pages(args.child, args.pages, args.warm_runs, args.contract)
+        rows = measure_pages(args.child, args.pages, args.warm_runs, args.contract, args.email)
         peak = peak_rss_mb()
         print(json.dumps({"rows": rows, "peak_mb": peak, "small_query_ms": small_query_ms(args.child)}))
         return 0
@@ -193,6 +271,8 @@ def main() -> int:
     store = Path(args.store)
     gen = national_file(store, args.rebuild)
     contract = args.contract or largest_contract(store)
+    if args.acces != "aucune":
+        return access_ab(store, args, contract)
     backends = ["file", "lake"] if args.backend == "both" else [args.backend]
     rounds = max(1, args.rounds)
     load_before = os.getloadavg()[0]
