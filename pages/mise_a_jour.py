@@ -7,6 +7,7 @@ from cdv_core import access, fmt, ingest, ui, validation
 from cdv_core.ingest import templates
 from cdv_core.ingest.spec import KINDS
 from cdv_core.ui import nav
+from cdv_core.ui import publishable as pub
 from cdv_core.ui.downloads import download_buttons
 from cdv_core.ui.historique import history_view, may_see as may_see_history
 from cdv_core.ui.widgets import french_uploader_style
@@ -193,7 +194,7 @@ else:
                        "est téléchargeable) puis déposez à nouveau le fichier.", icon=":material/block:")
 
 st.subheader("Journal des imports")
-history = ui.cached(ctx, ingest.import_history)
+history = pub.publishable(ctx, ui.cached(ctx, ingest.import_history), names=["auteur"])  # partenaire: no names
 if history.is_empty():
     st.caption("Aucun import pour l'instant.")
 else:

@@ -74,11 +74,11 @@ with st.expander("D'où viennent ces chiffres ?", icon=":material/source:"):
         st.markdown("Aucun fichier importé pour l'instant.")
     else:
         st.markdown(f"Derniers imports ({fmt.integer(origin['n_imports'])} au total, détail dans « Mise à jour des données ») :")
-        st.dataframe(origin["imports"].select(
+        st.dataframe(pub.publishable(ctx, origin["imports"].select(  # a partenaire sees no author's name
             pl.col("fichier").alias("Fichier"), pl.col("type_import").alias("Type"),
             pl.col("auteur").fill_null("—").alias("Auteur"),
             pl.col("date_import").dt.strftime("%d/%m/%Y %H:%M").alias("Date"),
-            pl.col("statut").alias("Statut"), pl.col("resume").fill_null("").alias("Résumé")),
+            pl.col("statut").alias("Statut"), pl.col("resume").fill_null("").alias("Résumé")), names=["Auteur"]),
             hide_index=True, width="stretch")
     st.page_link(nav.page_path("Mise à jour des données"), label="Journal des imports",
                  icon=":material/arrow_forward:")

@@ -201,3 +201,22 @@ def test_seance_exports_forced_publishable_for_partenaire(accounts):
     lecteur = _run(LECTEUR, "seance")
     toggles = [t for t in lecteur.toggle if t.label == label]
     assert toggles and not any(t.value or t.disabled for t in toggles)
+
+
+def test_import_authors_are_not_shown_to_a_partenaire(accounts, app_env):
+    """The import journal (Mise à jour) and the overview's latest imports name who imported: a
+    person; a partenaire sees them without that column, a lecteur with it."""
+    from cdv_core import ingest
+
+    con = store.connect(str(app_env))
+    try:
+        data = f"id_jalon;code_contrat;type_jalon;libelle;date_prevue\nJ-SEC-1;{CONTRAT};autre;Réunion publique;01/03/2026\n"
+        ingest.commit(con, ingest.analyse(con.cursor(), data.encode(), "jalons.csv"),
+                      user=local_user("Camille Martin"))
+    finally:
+        con.close()
+    for page in ("mise_a_jour", "vue_ensemble"):
+        shown = {who: " ".join(str(f.to_dicts()) for f in _frames(_run(who, page)).values())
+                 for who in (LECTEUR, PARTENAIRE)}
+        assert "Camille Martin" in shown[LECTEUR], page
+        assert "Camille Martin" not in shown[PARTENAIRE] and "jalons.csv" in shown[PARTENAIRE], page
