@@ -35,6 +35,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("Référence figée", "Jalons"),
     ("Utilisateur", "Comptes"),
     ("Code 2015", "Acteurs"),
+    ("Chiffres validés", "Chiffres validés"),
     ("Territoire de démonstration", "Démonstration"),
 )
 ROLLBACK_KIND = "Annulation d'import"
