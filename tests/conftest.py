@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -45,7 +46,7 @@ def backend(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
+def postgres():
     """A throwaway PostgreSQL cluster for the session (DuckLake catalogs). Missing PostgreSQL
     skips on a workstation and fails in CI."""
     from cdv_core import pg_local
@@ -56,15 +57,22 @@ def postgres(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail(f"{exc} (CI : obligatoire)")
         pytest.skip(str(exc))
-    cluster = pg_local.start(tmp_path_factory.mktemp("postgres"))
+    # Outside pytest's base temp: a second pytest session on the machine prunes the older base
+    # temps (it keeps three), which would delete this running cluster's data under it.
+    folder = Path(tempfile.mkdtemp(prefix="cdv-test-pg-"))
+    cluster = pg_local.start(folder)
     yield cluster
     cluster.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def lake_data(tmp_path_factory) -> Path:
-    """The data folder shared by the session's DuckLakes (each writes its own files there)."""
-    return tmp_path_factory.mktemp("lake_data")
+def lake_data() -> Iterable[Path]:
+    """The data folder shared by the session's DuckLakes (each writes its own files there);
+    outside pytest's base temp for the same reason as the cluster's."""
+    folder = Path(tempfile.mkdtemp(prefix="cdv-test-lake-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def new_lake(postgres, lake_data, *, template: str | None = None) -> str:
