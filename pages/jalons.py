@@ -12,6 +12,7 @@ from cdv_core.domain import model, readiness as rd
 from cdv_core.edits import jalons as edits
 from cdv_core.queries import jalons
 from cdv_core.ui import nav
+from cdv_core.ui import publishable as pub
 from cdv_core.ui.downloads import download_buttons
 
 TITLE = "Jalons et actualisation 2027"
@@ -261,7 +262,8 @@ with tab_base:
                     st.dataframe(table, hide_index=True, key="jalons_table_thematiques")
 
             st.subheader("Indicateurs : valeur à la référence et dernière valeur")
-            ind = diff["indicateurs"]
+            ind = pub.people_values(ctx, diff["indicateurs"], values=("valeur_avant", "valeur_maintenant"),
+                                    derived=("ecart", "evolution"))  # a partenaire: small counts of people left out
             with st.container(key="jalons_diff_indicateurs"):
                 if ind.is_empty():
                     st.info("Aucune valeur d'indicateur pour les QPV de ce contrat.", icon=":material/info:")

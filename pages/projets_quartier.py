@@ -8,6 +8,7 @@ from cdv_core import fmt, tables, ui
 from cdv_core.domain import progress
 from cdv_core.queries import projets
 from cdv_core.ui import maps
+from cdv_core.ui import publishable as pub
 
 TABLE_ROWS = 200  # QPV rows shown on screen; the download has them all
 PERIODE = "toutes années"  # the amounts cards sum every funding year (as « Financements » says it)
@@ -102,8 +103,15 @@ with dl_xlsx:
 st.header(f"{qpv['libelle']} : objectifs, actions, indicateurs")
 objectives = ui.cached(ctx, projets.qpv_objectives, code_qp=chosen, donnees_au=ctx.donnees_au)
 actions = ui.cached(ctx, projets.qpv_actions, code_qp=chosen, donnees_au=ctx.donnees_au)
-indicators = ui.cached(ctx, projets.qpv_indicators, code_qp=chosen, donnees_au=ctx.donnees_au)
+# a partenaire: no value of an indicator counting people below the secret threshold (nor its chart point)
+indicators = pub.people_values(ctx, ui.cached(ctx, projets.qpv_indicators, code_qp=chosen, donnees_au=ctx.donnees_au),
+                               values=("valeur_reference", "valeur_cible", "valeur"),
+                               derived=("realise", "attendu", "mesure", "cible_atteinte"))
 series = ui.cached(ctx, projets.indicator_series, code_qp=chosen, donnees_au=ctx.donnees_au)
+if pub.only(ctx):
+    series = pub.people_values(
+        ctx, series.join(indicators.select("code_indicateur", "unite", "indicateur").unique("code_indicateur"),
+                         on="code_indicateur", how="left"), values=("valeur",)).drop_nulls("valeur")
 
 ICONS = {progress.EN_BONNE_VOIE: ":material/check_circle:", progress.A_SURVEILLER: ":material/warning:",
          progress.EN_RETARD: ":material/error:", progress.DONNEES_INSUFFISANTES: ":material/help:"}

@@ -220,3 +220,48 @@ def test_import_authors_are_not_shown_to_a_partenaire(accounts, app_env):
                  for who in (LECTEUR, PARTENAIRE)}
         assert "Camille Martin" in shown[LECTEUR], page
         assert "Camille Martin" not in shown[PARTENAIRE] and "jalons.csv" in shown[PARTENAIRE], page
+
+
+def test_projets_and_jalons_leave_out_small_people_counts_for_partenaire(accounts, app_env):
+    """A QPV's indicators (Projets de quartier) and the evolution since the baseline (Jalons)
+    list values per QPV: a partenaire does not get a count of people below the threshold there."""
+    con = store.connect(str(app_env))
+    try:
+        code_qp = con.execute(
+            "SELECT min(o.code_qp) FROM objectif_indicateur oi JOIN objectif o USING (code_objectif) "
+            "WHERE oi.code_indicateur = 'DEFM' AND o.code_contrat = $c", {"c": CONTRAT}).fetchall()[0][0]
+        from cdv_core.edits import jalons as jalons_edits
+
+        jalons_edits.freeze_baseline(con, user=local_user("test"), code_contrat=CONTRAT, date_gel=date(2024, 6, 1))
+        con.execute("UPDATE valeur_indicateur SET valeur = 7 WHERE code_indicateur = 'DEFM' AND type_territoire = 'QPV' "
+                    "AND code_territoire = $q AND date_valeur = (SELECT max(date_valeur) FROM valeur_indicateur "
+                    "WHERE code_indicateur = 'DEFM' AND code_territoire = $q)", {"q": code_qp})
+    finally:
+        con.close()
+
+    def defm_rows(at) -> list[list[str]]:
+        rows = []
+        for frame in _frames(at).values():
+            for row in frame.rows():
+                cells = [str(v) for v in row]
+                if any("Demandeurs d'emploi" in c for c in cells):
+                    rows.append(cells)
+        return rows
+
+    def shows_seven(rows) -> bool:  # « 7,0 nb (01/01/2025) » in a cell of its own
+        return any(re.match(r"^7([,.]0)?(\s|$)", c.strip()) for row in rows for c in row)
+
+    for page, state, query in (("projets_quartier", {}, {"qpv": code_qp}), ("jalons", {}, {})):
+        def run(who):
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+            at.user = {"is_logged_in": True, "email": who, "exp": time.time() + 3600}
+            at.secrets["auth"] = AUTH
+            at.query_params.update({"contrat": CONTRAT, **query})
+            at.run()
+            at.switch_page(f"pages/{page}.py")
+            at.run()
+            assert not at.exception, at.exception
+            return at
+        assert shows_seven(defm_rows(run(LECTEUR))), page
+        partner = defm_rows(run(PARTENAIRE))
+        assert partner and not shows_seven(partner), page

@@ -62,6 +62,18 @@ def is_people_count(unite: str | None, libelle: str | None = None) -> bool:
     return bool(pl.select(people_count_expr(pl.lit(unite, dtype=pl.String), pl.lit(libelle, dtype=pl.String))).item())
 
 
+def suppress_small_people_values(frame: pl.DataFrame, *, threshold: int, values: Sequence[str],
+                                 derived: Sequence[str] = (), unit: str = "unite",
+                                 label: str = "indicateur") -> pl.DataFrame:
+    """Views listing indicator values per QPV with no total of them (a QPV's indicators, the
+    evolution since a baseline): on a row of an indicator counting people where one of `values`
+    is below the threshold, every value of the row and what is computed from them (`derived`)
+    are left out — the primary secret; with no total shown, no secondary masking is needed."""
+    small = pl.any_horizontal([pl.col(c) < threshold for c in values]).fill_null(False)
+    hit = people_count_expr(pl.col(unit), pl.col(label)) & small
+    return frame.with_columns([pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in (*values, *derived)])
+
+
 def mask_value(value: int | float | None, threshold: int) -> str:
     """One count of people shown alone (a KPI card): « < 11 » below the threshold."""
     if value is None:

@@ -66,6 +66,16 @@ _FROM_VALUE = ("ecart", "evolution", "tendance", "tendance_libelle")
 _FROM_BASE = ("ecart_base", "valeur_reference_territoire_base", "evolution", "tendance", "tendance_libelle")
 
 
+def people_values(ctx: Context, frame: pl.DataFrame, *, values: Sequence[str], derived: Sequence[str] = (),
+                  unit: str = "unite", label: str = "indicateur") -> pl.DataFrame:
+    """Indicator values per QPV (no total on the view): for a partenaire, the rows of indicators
+    counting people with a value below the threshold lose their values (`secret`)."""
+    if not only(ctx):
+        return frame
+    return secret.suppress_small_people_values(frame, threshold=ctx.settings.secret_threshold, values=values,
+                                               derived=derived, unit=unit, label=label)
+
+
 def _people_indicator(ctx: Context, meta: dict) -> bool:
     return only(ctx) and secret.is_people_count(meta.get("unite"), meta.get("libelle"))
 
