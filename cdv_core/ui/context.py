@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import threading
 from dataclasses import dataclass
@@ -63,10 +64,12 @@ def connection(store_path: str) -> duckdb.DuckDBPyConnection:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, _fn):
+def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, scope: str | None, _fn, _perimetre=None):
+    """`scope`: None when `_fn` takes no périmètre, else `_scope_key(_perimetre)` — the cache
+    hashes that short key, not the périmètre itself (hundreds of codes, on every call)."""
     cur = connection(store_path).cursor()
     try:
-        return _fn(cur, **dict(kwargs))
+        return _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
     finally:
         cur.close()
 
@@ -76,14 +79,18 @@ def _takes_perimetre(fn) -> bool:
     return "perimetre" in inspect.signature(fn).parameters
 
 
+@functools.lru_cache(maxsize=256)
+def _scope_key(perimetre: tuple[str, ...] | None) -> str:
+    return "*" if perimetre is None else hashlib.sha256("\x1f".join(perimetre).encode()).hexdigest()
+
+
 def cached(ctx: Context, fn, /, **kwargs):
     """Run a `cdv_core.queries` function on a fresh cursor, cached on the store version and,
     when the function takes one, filtered by the session's `perimetre` (its contracts)."""
     name = f"{fn.__module__}.{fn.__qualname__}"
-    if _takes_perimetre(fn):
-        kwargs["perimetre"] = ctx.perimetre
+    scope = _scope_key(ctx.perimetre) if _takes_perimetre(fn) else None
     try:
-        return _cached_call(name, ctx.store_path, ctx.version, tuple(sorted(kwargs.items())), fn)
+        return _cached_call(name, ctx.store_path, ctx.version, tuple(sorted(kwargs.items())), scope, fn, ctx.perimetre)
     except duckdb.Error as exc:  # e.g. the shared store's PostgreSQL stopped answering
         _store_unreachable(ctx.store_path, exc)
 
