@@ -216,12 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) and 2
-    return args.func(args)
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:
+            return int(exc.code or 0) and 2
+        return args.func(args)
+    except settings_mod.SettingError as exc:  # a setting the command reads (CDV_STORE's defaults, CDV_SEUIL_SECRET…)
+        print(str(exc).replace("relancez l'application", "relancez la commande"), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -45,3 +45,13 @@ def test_help_and_usage_errors_are_in_french():
         assert expected in text, (args, text)
         assert not any(word in text for word in english), (args, text)
     assert main(["import"]) == 2
+
+
+def test_a_bad_setting_is_a_french_message_not_a_traceback(monkeypatch, capsys):
+    from cdv_core.__main__ import main
+
+    monkeypatch.setenv("CDV_SEUIL_SECRET", "0")
+    assert main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert "Réglage CDV_SEUIL_SECRET : « 0 » n'est pas accepté" in err and "relancez la commande" in err
+    assert "Traceback" not in err
