@@ -26,7 +26,6 @@ FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
 _CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
 _CTX_AU = "ctx_donnees_au"
 _FLASH = "ui_flash"                # the success message of the last write, shown after its rerun
-_HIDE_FILE_MENU = '<style>[data-testid="stSidebarNav"] { display: none; }</style>'
 # One write at a time per process, to keep a session's write from racing another's in the same
 # process; what makes writes safe, across processes too, is the store's transaction (see store.py).
 _write_lock = threading.Lock()
@@ -137,7 +136,7 @@ def bootstrap(page_title: str) -> Context:
     _init_from_url(codes, probe.donnees_au)
     with st.sidebar:
         if not nav.from_entrypoint():  # deep link without app.py: replace the file-name menu
-            st.html(_HIDE_FILE_MENU)
+            st.html(nav.HIDE_FILE_MENU)
             for spec in nav.pages_for(user):
                 st.page_link(spec.path, label=spec.title, icon=spec.icon)
             st.divider()

@@ -13,6 +13,7 @@ import duckdb
 import streamlit as st
 
 from cdv_core import access, settings as settings_mod
+from cdv_core.ui import nav
 
 _TITLE = "Pilotage des contrats de ville"
 # How long a login holds at least, counted from the authentication. Streamlit keeps its identity
@@ -107,11 +108,8 @@ def _header_email(header: str) -> str:
 def _page_start() -> None:
     """The title of a page shown instead of the app; on a deep link without app.py, without
     Streamlit's file-name menu either (bootstrap replaces it only once someone is identified)."""
-    from cdv_core.ui import nav
-    from cdv_core.ui.context import _HIDE_FILE_MENU  # here: context imports this module
-
     if not nav.from_entrypoint():
-        st.html(_HIDE_FILE_MENU)
+        st.html(nav.HIDE_FILE_MENU)
     st.title(_TITLE)
 
 

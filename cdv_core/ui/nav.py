@@ -53,6 +53,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/administration.py", "Administration", ":material/admin_panel_settings:", "administration",
              action=access.ADMINISTER),
 )
+# Hides Streamlit's file-name menu of the pages/ fallback (a deep link without app.py); bootstrap()
+# and the identity pages draw the menu themselves instead.
+HIDE_FILE_MENU = '<style>[data-testid="stSidebarNav"] { display: none; }</style>'
 _MENU_USER = "nav_menu_user"  # session key: the user bootstrap() identified, whose menu app.py draws
 
 
