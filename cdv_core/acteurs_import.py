@@ -29,12 +29,13 @@ import duckdb
 import polars as pl
 
 from cdv_core import access, store
-from cdv_core.domain import identifiers
+from cdv_core.domain import identifiers, texte
 from cdv_core.ingest.commit import commit
 from cdv_core.ingest.pipeline import Analysis, Load
 
 COLUMNS = ("id_poste", "code_tiers", "raison_sociale", "annee", "montant", "code_cv", "insee_dep", "insee_reg")
 REQUIRED = ("id_poste", "code_tiers", "raison_sociale", "annee", "montant")
+TEXTS = ("id_poste", "code_tiers", "raison_sociale", "code_cv", "insee_dep")  # stored as text (not numbers)
 TYPE_IMPORT = "adultes-relais"
 CODE_CV_2015_PATTERN = r"^CV\d{3}$"
 
@@ -87,7 +88,8 @@ def validate(frame: pl.DataFrame) -> Report:
     for c in COLUMNS:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c))
-    f = (frame.select(COLUMNS).with_row_index("ligne", offset=1)
+    frame = _clean_texts(frame.select(COLUMNS).with_row_index("ligne", offset=1), report)
+    f = (frame
          .with_columns(pl.col(pl.String).str.strip_chars())
          .with_columns(
              pl.col("code_tiers").str.replace_all(r"\s", ""),
@@ -153,8 +155,40 @@ def validate(frame: pl.DataFrame) -> Report:
     return report
 
 
+def _clean_texts(frame: pl.DataFrame, report: Report) -> pl.DataFrame:
+    """The rules of every path in (`domain.texte`): control characters are removed, with a warning
+    per column; then a text a spreadsheet would run as a formula is an error (line, column, value)."""
+    for column in TEXTS:
+        dirty = frame.filter(texte.control_expr(pl.col(column)))
+        if dirty.height:
+            lines = ", ".join(str(n) for n in dirty["ligne"].head(5))
+            report.warnings.append(f"colonne {column} : {texte.CONTROL_PROBLEM.lower()} sur "
+                                   f"{dirty.height} ligne(s) (ligne {lines}{', …' if dirty.height > 5 else ''}).")
+            frame = frame.with_columns(texte.strip_control_expr(pl.col(column)).alias(column))
+        frame = frame.with_columns(pl.col(column).str.strip_chars())
+        bad = frame.filter(texte.formula_expr(pl.col(column)))
+        report.errors += [f"ligne {line}, colonne {column}, valeur « {texte.strip_control(value)[:40]} » : "
+                          f"{texte.FORMULA_PROBLEM.lower()}. {texte.FORMULA_FIX}"
+                          for line, value in bad.select("ligne", column).head(20).iter_rows()]
+        if bad.height > 20:
+            report.errors.append(f"colonne {column} : {bad.height - 20} autre(s) ligne(s) dans le même cas")
+    return frame
+
+
 def check(raw: bytes, *, filename: str = "") -> Report:
-    """Read and validate a file's bytes; an unreadable file is a French error, never an exception."""
+    """Read and validate a file's bytes; an unreadable file is a French error, never an exception.
+    The import's bounds (size, columns, cells: `reading.Limits`) are checked before parsing."""
+    from cdv_core import settings
+    from cdv_core.ingest import reading
+
+    try:
+        limits = reading.Limits.from_settings(max_bytes=settings.load().max_upload_mb * 1024 * 1024)
+        if len(raw) > limits.max_bytes:
+            raise reading.ReadError(reading.too_big_message(len(raw), limits.max_bytes))
+        if raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
+            reading.check_csv_bounds(raw, limits)
+    except reading.ReadError as exc:
+        return Report(posts=pl.DataFrame(), errors=[f"Fichier refusé ({filename or 'sans nom'}) : {exc}"])
     try:
         frame = read(raw, filename=filename)
     except (ValueError, IndexError, json.JSONDecodeError, pl.exceptions.PolarsError) as exc:

@@ -48,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CDV_MAX_UPLOAD_MB", "50",
             "Taille maximale (Mo) d'un fichier déposé sur l'écran « Mise à jour des données » (200 au plus ; "
             "la ligne de commande accepte 200 Mo)."),
+    Setting("CDV_MAX_COLONNES", "500",
+            "Nombre maximal de colonnes d'un fichier importé (CSV ou Excel) ; au-delà, le fichier est refusé "
+            "avant d'être lu."),
+    Setting("CDV_MAX_CELLULES", "20000000",
+            "Nombre maximal de cellules (lignes × colonnes) d'un fichier importé ; au-delà, le fichier est refusé "
+            "avant d'être lu (borne la mémoire d'un import : environ 1 Go au maximum)."),
 )
 AUTH_MODES = ("aucune", "oidc", "entete")
 UPLOAD_CEILING_MB = 200  # .streamlit/config.toml server.maxUploadSize: the server refuses above, in English
@@ -64,6 +70,8 @@ class Settings:
     cadence_tolerance_days: int = field(default_factory=lambda: _int("CDV_CADENCE_TOLERANCE_DAYS", 0, 365))
     indicator_max_age_months: int = field(default_factory=lambda: _int("CDV_INDICATOR_MAX_AGE_MONTHS", 1, 240))
     max_upload_mb: int = field(default_factory=lambda: _int("CDV_MAX_UPLOAD_MB", 1, UPLOAD_CEILING_MB))
+    max_columns: int = field(default_factory=lambda: _int("CDV_MAX_COLONNES", 2, 16_384))
+    max_cells: int = field(default_factory=lambda: _int("CDV_MAX_CELLULES", 1_000, 200_000_000))
     auth: str = field(default_factory=lambda: _choice("CDV_AUTH", AUTH_MODES))
     auth_header: str = field(default_factory=lambda: _get("CDV_AUTH_ENTETE").strip())
     local_user: str = field(default_factory=lambda: _get("CDV_UTILISATEUR").strip())

@@ -174,11 +174,18 @@ def test_utf8_checked_by_chunks_like_a_whole_decode(monkeypatch, chunk):
 ])
 def test_a_byte_that_is_not_utf8_is_seen_wherever_it_is(bad):
     """Parsing without a separate UTF-8 pass still finds every invalid byte: the file is then read
-    as Windows-1252, exactly as the explicit check decides."""
+    as Windows-1252 when nothing else in it is UTF-8, and otherwise read as UTF-8 with the cell
+    holding the bad byte refused (never re-decoded into mojibake)."""
+    wide = reading.Limits(max_columns=100_000)  # the long-header cases
     assert not reading._utf8_valid(memoryview(bad))
-    assert reading.read_bytes(bad, "x.csv").encoding == "cp1252"
+    raw = reading.read_bytes(bad, "x.csv", limits=wide)
+    if b"\xc3\xa9" in bad:  # « é » in UTF-8 elsewhere in the file: evidence of UTF-8
+        assert raw.encoding == "utf-8" and raw.frame["b"][0] == "café"
+        assert [p["ligne"] for p in raw.problems if p["gravite"] == "erreur"] == [40_002]
+    else:
+        assert raw.encoding == "cp1252"
     with pytest.raises(reading.ReadError, match="annonce l'encodage UTF-8"):
-        reading.read_bytes(b"\xef\xbb\xbf" + bad, "x.csv")
+        reading.read_bytes(b"\xef\xbb\xbf" + bad, "x.csv", limits=wide)
 
 
 def test_utf8_reading_edge_cases():
@@ -191,7 +198,7 @@ def test_utf8_reading_edge_cases():
     assert raw.problems and raw.problems[0]["ligne"] == 2
     assert reading.read_bytes(b" " * 70_000 + b'{"type": "FeatureCollection", "features": []}', "x.json").encoding == "geojson"
     raw = reading.read_bytes(b"a;b;c\n1;2;3\n4;;", "x.csv")
-    assert any("tronqué" in n for n in raw.notes)
+    assert [(p["ligne"], p["gravite"]) for p in raw.problems if "tronqué" in p["probleme"]] == [(3, "avertissement")]
 
 
 def test_link_rows_are_written_and_rolled_back(demo_store):
@@ -217,8 +224,10 @@ def test_late_non_utf8_byte_after_a_speculative_utf8_parse():
     rows = "".join(f"P{i};Élan n° {i}\n" for i in range(30_000)).encode()  # > 256 KiB of valid UTF-8
     late = "P999;Cœur d’été €\n".encode("cp1252")
     raw = reading.read_bytes(b"id;nom\n" + rows + late, "x.csv")
-    assert raw.encoding == "cp1252" and raw.frame.height == 30_001
-    assert raw.frame["nom"][-1] == "Cœur d’été €" and raw.frame["nom"][0] == "Ã‰lan nÂ° 0"
+    # 30 000 « É » in UTF-8 and one Windows-1252 line: read as UTF-8, that line's cell refused
+    assert raw.encoding == "utf-8" and raw.frame.height == 30_001 and raw.frame["nom"][0] == "Élan n° 0"
+    assert [(p["ligne"], p["colonne"], p["gravite"]) for p in raw.problems] == [(30_002, "nom", "erreur")]
+    assert "ligne 30\u202f002 caractère 7 (0x9C)" in raw.notes[0]
     data = b"\xef\xbb\xbfid;nom\n" + rows + late  # 1-based position of « œ » (0x9C) in the file
     with pytest.raises(reading.ReadError, match=rf"octet n° {len(data) - len(late) + 7}\)"):
         reading.read_bytes(data, "x.csv")

@@ -10,7 +10,7 @@ import sys
 
 import polars as pl
 
-from cdv_core.domain import identifiers, model
+from cdv_core.domain import identifiers, model, texte
 from cdv_core.ingest.spec import Col
 
 ERROR, WARNING = "erreur", "avertissement"
@@ -23,8 +23,9 @@ RNA_PATTERN = r"^W\d[A-Z\d]\d{7}$"
 INSEE_COM_PATTERN = r"^(\d{5}|2[AB]\d{3})$"
 INSEE_DEP_PATTERN = r"^(0[1-9]|1\d|2[1-9]|2[AB]|[3-8]\d|9[0-5]|97[1-8]|98[6-8])$"
 LA_POSTE_SIREN = identifiers.LA_POSTE_SIREN
-_HTML = r"(?i)(<\s*/?\s*(script|iframe|object|embed|img|svg|style|link|meta|form|a)\b|javascript:)"
-_FORMULA = r"^(=|@|[+-]\s*[A-Za-z_][A-Za-z_.]*\s*\()"
+# any tag (« <b onmouseover=…> », « <details ontoggle=…> », a comment), not a list of known tags;
+# « a < b » and « <3 » are text
+_HTML = r"(?i)(<\s*[/!?]?\s*[a-z]|javascript:)"
 _SPACES = r"[\s\u00a0\u202f]"
 LIST_SPLIT = r"[;,]\s*"
 VALUE = "__v"  # name of the typed value column while a column's checks run
@@ -226,7 +227,7 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
     checks: list[Check] = []
     if t == "texte":
         value = raw
-        suspicious = raw.str.contains("<", literal=True) | raw.str.contains(":", literal=True)
+        suspicious = raw.str.contains("<", literal=True) | raw.str.contains("javascript", literal=True)
         checks.append((suspicious & raw.str.contains(_HTML), "Texte contenant du code HTML ou un script",
                        "Du texte simple, sans balise < >", ERROR))
         checks.append((raw.str.len_chars() > 2000, "Texte trop long (plus de 2 000 caractères)",
@@ -348,9 +349,7 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
                        "01 à 95, 2A, 2B, 971 à 978, 986 à 988", ERROR))
     else:  # pragma: no cover - spec error
         raise ValueError(t)
-    starts = raw.str.slice(0, 1).is_in(["=", "@", "+", "-"])
-    checks.append((starts & raw.str.contains(_FORMULA), "Cellule contenant une formule de tableur",
-                       "La valeur elle-même, pas une formule", ERROR))
+    checks.append((texte.formula_expr(raw), texte.FORMULA_PROBLEM, texte.FORMULA_FIX, ERROR))
     if col.min_value is not None and t in ("entier", "decimal", "taux"):
         if t == "entier" and col.min_value >= 1900:  # a year: `24` says « 2 digits », not « too small »
             short_year = v.is_between(0, 99)

@@ -8,8 +8,10 @@ import argparse
 import sys
 from pathlib import Path
 
+import duckdb
+
 from cdv_core import access, fmt, settings, store, validation
-from cdv_core.ingest import pipeline
+from cdv_core.ingest import pipeline, reading
 from cdv_core.ingest.commit import commit as commit_import
 from cdv_core.ingest.spec import KINDS
 
@@ -78,11 +80,16 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"Le fichier {path} est introuvable.", file=sys.stderr)
         return 2
+    try:
+        data = reading.read_path(path)  # its size checked before it is read
+    except reading.ReadError as exc:
+        print(f"{path.name} : {exc}", file=sys.stderr)
+        return 1
     con = store.connect_for_command(args.store)
     if con is None:
         return 1
     try:
-        analysis = pipeline.analyse(con.cursor(), path.read_bytes(), path.name, kind=args.kind,
+        analysis = pipeline.analyse(con.cursor(), data, path.name, kind=args.kind,
                                     contrat=args.contrat, replace_scope=args.remplacer, date_valeur=args.date_valeur)
         print(report_text(analysis), flush=True)
         if analysis.ok:
@@ -107,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
         except (store.StoreError, settings.SettingError) as exc:
             print(exc)
+            return 1
+        except (duckdb.Error, OSError) as exc:  # a full disk, a read-only file…: French, without server paths
+            print(store.write_error(exc))
             return 1
         print(f"Import n° {id_import} validé.")
         return 0

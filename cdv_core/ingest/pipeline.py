@@ -146,7 +146,8 @@ def detect_kind(headers: list[str], remembered: dict[str, dict[str, str]] | None
 
 def analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind: str | None = None,
             mapping: dict[str, str] | None = None, contrat: str | None = None, replace_scope: bool = False,
-            max_bytes: int = reading.MAX_UPLOAD_BYTES, date_valeur: date | None = None) -> Analysis:
+            max_bytes: int = reading.MAX_UPLOAD_BYTES, date_valeur: date | None = None,
+            limits: reading.Limits | None = None) -> Analysis:
     """Everything the user must see before a commit; nothing is written to the store.
 
     `mapping` (file header → our column; for INSEE files: variable → indicator code, "" to
@@ -157,19 +158,19 @@ def analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind:
     with ThreadPoolExecutor(max_workers=1) as pool:
         empreinte = pool.submit(lambda: hashlib.sha256(data).hexdigest())
         result = _analyse(cur, data, filename, kind=kind, mapping=mapping, contrat=contrat,
-                          replace_scope=replace_scope, max_bytes=max_bytes, date_valeur=date_valeur)
+                          replace_scope=replace_scope, max_bytes=max_bytes, date_valeur=date_valeur, limits=limits)
         result.empreinte = empreinte.result()
     result.seconds = time.perf_counter() - start
     return result
 
 
 def _analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind, mapping, contrat, replace_scope,
-             max_bytes, date_valeur) -> Analysis:
+             max_bytes, date_valeur, limits) -> Analysis:
     start = time.perf_counter()
     result = Analysis(fichier=filename, empreinte="", taille=len(data), kind=None, kind_label="inconnu")
     problems: list[pl.DataFrame] = []
     try:
-        raw = reading.read_bytes(data, filename, max_bytes=max_bytes)
+        raw = reading.read_bytes(data, filename, max_bytes=max_bytes, limits=limits)
     except reading.ReadError as exc:
         # ligne None: a problem of the whole file; the message without its full stop (the
         # report adds « . Attendu : … »)

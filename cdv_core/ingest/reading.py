@@ -1,8 +1,11 @@
 """Reading what people upload: bytes → an all-text Polars frame, plus what was detected.
 
-Decoding is done on the WHOLE file (UTF-8 with/without BOM, UTF-16 with BOM, else Windows-1252,
-else Latin-1); parsing is done by Polars (CSV) or openpyxl through Polars (.xlsx). Structural
-problems (lines with too many fields) are located by DuckDB's reject table.
+Bounds (size, columns, cells: `Limits`) are checked on the bytes before any parsing. Decoding is
+done on the WHOLE file (UTF-8 with/without BOM, UTF-8 with a few stray bytes named as errors,
+UTF-16 with BOM, else Windows-1252, else Latin-1); parsing is done by Polars (CSV) or calamine
+through fastexcel (.xlsx, after the sheet's actual extent is measured). Structural problems
+(lines with too many fields) are located by DuckDB's reject table. Control characters are
+removed with a warning.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import io
 import os
 import re
 import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +24,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
+from cdv_core.domain import texte
 
 LINE = "_ligne"  # spreadsheet row number (header = 1): what the user sees in Excel
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -56,17 +62,56 @@ class RawTable:
         return _SEPARATOR_LABELS.get(self.separator or "", "sans objet")
 
 
-def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> RawTable:
-    """Read an uploaded file (CSV or .xlsx) into an all-text frame; raises ReadError in French."""
-    if len(data) > max_bytes:
-        raise ReadError(
-            f"Le fichier pèse {fmt.number(len(data) / 1024 / 1024, 1)} Mo, au-delà de la taille maximale "
+@dataclass(frozen=True)
+class Limits:
+    """Bounds decided before a file is parsed: its size, its columns, its cells (rows × columns).
+    Settings CDV_MAX_UPLOAD_MB (the page), CDV_MAX_COLONNES, CDV_MAX_CELLULES."""
+    max_bytes: int = MAX_UPLOAD_BYTES
+    max_columns: int = 500
+    max_cells: int = 20_000_000
+
+    @classmethod
+    def from_settings(cls, *, max_bytes: int = MAX_UPLOAD_BYTES) -> Limits:
+        from cdv_core import settings
+
+        cfg = settings.load()
+        return cls(max_bytes, cfg.max_columns, cfg.max_cells)
+
+
+def too_big_message(size: int, max_bytes: int) -> str:
+    return (f"Le fichier pèse {fmt.number(size / 1024 / 1024, 1)} Mo, au-delà de la taille maximale "
             f"autorisée ({fmt.number(max_bytes / 1024 / 1024)} Mo). Découpez-le (par exemple par année ou "
             "par contrat) et importez les morceaux l'un après l'autre.")
+
+
+def read_path(path, *, limits: Limits | None = None) -> bytes:
+    """A file's bytes, its size checked before it is read (a 2 GB file is never loaded)."""
+    limits = limits or Limits.from_settings()
+    try:
+        size = os.stat(path).st_size
+        if size > limits.max_bytes:
+            raise ReadError(too_big_message(size, limits.max_bytes))
+        with open(path, "rb") as fh:
+            return fh.read(limits.max_bytes + 1)
+    except PermissionError as exc:
+        raise ReadError("Le fichier ne peut pas être lu : accès refusé (droits du fichier).") from exc
+    except IsADirectoryError as exc:
+        raise ReadError("C'est un dossier, pas un fichier.") from exc
+    except OSError as exc:
+        raise ReadError(f"Le fichier ne peut pas être lu ({exc.strerror or type(exc).__name__}).") from exc
+
+
+def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES,
+               limits: Limits | None = None) -> RawTable:
+    """Read an uploaded file (CSV or .xlsx) into an all-text frame; raises ReadError in French.
+    The bounds (`limits`, else the settings with `max_bytes`) are checked before any parsing."""
+    limits = limits or Limits.from_settings(max_bytes=max_bytes)
+    if len(data) > limits.max_bytes:
+        raise ReadError(too_big_message(len(data), limits.max_bytes))
     if _blank(data):
         raise ReadError("Le fichier est vide : il ne contient ni en-tête ni ligne de données.")
     if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data)
+        return _without_controls(_read_xlsx(data, limits))
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ReadError("Ce fichier est au format Excel ancien (.xls), non pris en charge. Dans Excel, "
                         "choisissez « Enregistrer sous » puis « Classeur Excel (.xlsx) » ou « CSV UTF-8 ».")
@@ -76,10 +121,86 @@ def read_bytes(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES)
     if _opening(data) == b"{":
         return _read_geojson(data)
     data, mac = _lone_cr_to_lf(data)
+    check_csv_bounds(data, limits)
     raw = _read_csv(data)
     if mac:
         raw.notes.append("Fins de ligne « Macintosh » (retour chariot seul) converties.")
+    return _without_controls(raw)
+
+
+MAX_LISTED_CELLS = 1_000  # cells listed one by one for a problem of the reading; the count says the rest
+
+
+def _cells_where(frame: pl.DataFrame, test) -> pl.DataFrame:
+    """(LINE, colonne, valeur) of the cells where `test(column expr)` holds, at most MAX_LISTED_CELLS,
+    and their total count (vectorised: no loop over rows)."""
+    cols = [c for c, t in frame.schema.items() if c != LINE and t == pl.String]
+    if not cols or not frame.height:
+        return pl.DataFrame(schema={LINE: pl.Int64, "__colonne": pl.String, "__valeur": pl.String}), 0
+    hits = (frame.select([LINE, *cols]).unpivot(index=LINE, variable_name="__colonne", value_name="__valeur")
+            .filter(test(pl.col("__valeur"))))
+    return hits.sort(LINE).head(MAX_LISTED_CELLS), hits.height
+
+
+def _without_controls(raw: RawTable) -> RawTable:
+    """Control characters (NUL, BEL, ESC…) removed from every cell and header, each cell named in
+    a warning; tabs become spaces and carriage returns line feeds, silently."""
+    frame = raw.frame
+    renames = {c: texte.strip_control(c).strip() for c in frame.columns if c != LINE and texte.has_control(c)}
+    if renames and len(set(renames.values()) | (set(frame.columns) - set(renames))) == frame.width:
+        frame = frame.rename(renames)
+    hits, total = _cells_where(frame, lambda v: v.str.contains(texte.CONTROL))
+    cols = [c for c, t in frame.schema.items() if c != LINE and t == pl.String]
+    found = frame.select(texte.control_expr(pl.col(c)).any() for c in cols).row(0) if cols and frame.height else ()
+    touched = [c for c, hit in zip(cols, found) if hit]
+    if touched:
+        frame = frame.with_columns(texte.strip_control_expr(pl.col(c)).str.strip_chars().replace("", None)
+                                   for c in touched)
+    raw.frame = frame
+    if total:
+        raw.problems += [{"ligne": line, "colonne": col, "valeur": _visible(value),
+                          "probleme": texte.CONTROL_PROBLEM,
+                          "correction": "Rien à faire : la valeur est enregistrée sans ce caractère (vérifiez-la)",
+                          "gravite": "avertissement"} for line, col, value in hits.iter_rows()]
+        if total > hits.height:
+            raw.notes.append(f"{fmt.integer(total)} cellules contenaient des caractères de contrôle invisibles, "
+                             f"retirés ; les {fmt.integer(hits.height)} premières sont listées.")
     return raw
+
+
+def _visible(value: str) -> str:
+    """A cell's text with its invisible characters shown as ␀-style symbols (for the report)."""
+    return "".join(chr(0x2400 + ord(ch)) if ord(ch) < 0x20 else "␡" if ch == "\x7f" else
+                   "\ufffd" if 0x80 <= ord(ch) < 0xa0 else ch for ch in value[:200])
+
+
+def check_csv_bounds(data: bytes, limits: Limits) -> None:
+    """Columns (the widest of the first lines: a header below a title counts) and cells (lines ×
+    columns) within the bounds, measured on the bytes before anything is parsed: a 10 MB line of
+    a million separators is refused in milliseconds."""
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    head = data[:1 << 19]
+    text = head.decode("utf-16" if utf16 else "latin-1", errors="ignore")
+    sep = _detect_separator(text)
+    lines = text.split("\n", 11)[:11]
+    columns = max(line.count(sep) + 1 for line in lines)
+    whole_line = len(lines) > 1 or len(head) == len(data)
+    if columns > limits.max_columns:
+        raise ReadError(f"Le fichier a {'' if whole_line else 'au moins '}{fmt.integer(columns)} colonnes "
+                        f"(séparateur {_SEPARATOR_LABELS.get(sep, sep)}), au-delà du maximum autorisé "
+                        f"({fmt.integer(limits.max_columns)}, réglage CDV_MAX_COLONNES). Gardez les colonnes utiles "
+                        "et vérifiez le séparateur, puis réimportez.")
+    if not whole_line:
+        raise ReadError(f"La première ligne du fichier dépasse {fmt.integer(len(head) // 1024)} Ko sans fin de ligne : "
+                        "ce n'est pas un en-tête de tableau. Vérifiez que le fichier est bien un tableau CSV (une ligne "
+                        "par enregistrement).")
+    newline = b"\n\x00" if data[:2] == b"\xff\xfe" else b"\x00\n" if utf16 else b"\n"
+    rows = data.count(newline) + (0 if data.endswith((b"\n", b"\n\x00")) else 1)
+    if rows * columns > limits.max_cells:
+        raise ReadError(f"Le fichier compte {fmt.integer(rows)} lignes × {fmt.integer(columns)} colonnes, soit "
+                        f"{fmt.integer(rows * columns)} cellules, au-delà du maximum autorisé "
+                        f"({fmt.integer(limits.max_cells)} cellules, réglage CDV_MAX_CELLULES). Découpez-le (par "
+                        "exemple par année ou par contrat) et importez les morceaux l'un après l'autre.")
 
 
 def _lone_cr_to_lf(data: bytes) -> tuple[bytes, bool]:
@@ -100,10 +221,66 @@ def _read_csv(data: bytes) -> RawTable:
         raw = _read_utf8_first(data)
         if raw is not None:
             return raw
+        damaged = _mostly_utf8(data)
+        if damaged is not None:
+            return _read_damaged_utf8(data, damaged)
     text, encoding = _decode(data)
     if text is None:  # valid UTF-8: parsed from the bytes themselves, never decoded whole
         return _read_utf8(data, encoding)
     return _read_csv_text(text, encoding)
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """The text of a file that is UTF-8 except for a few bytes (a stray Windows-1252 « é » pasted
+    in a UTF-8 file), decoded with those bytes replaced by U+FFFD; None when the evidence says
+    Windows-1252 (no valid UTF-8 accented character, or far more invalid bytes than valid ones).
+    Re-decoding such a file whole as Windows-1252 would turn every « é » into « Ã© » silently."""
+    if data[:3] == b"\xef\xbb\xbf":
+        return None  # a BOM says UTF-8: `_decode` refuses the bad byte by its position
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    accented = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return text if accented and bad <= 50 * accented else None
+
+
+def _bad_utf8_bytes(data: bytes, first: int = 5) -> list[tuple[int, int, bytes]]:
+    """(line of the file, character position in that line, the bytes) of the first invalid UTF-8
+    sequences."""
+    out, pos, view = [], 0, memoryview(data)
+    while len(out) < first:
+        try:
+            str(view[pos:], "utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            start = pos + exc.start
+            line_start = data.rfind(b"\n", 0, start) + 1
+            column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+            out.append((data.count(b"\n", 0, start) + 1, column, data[start:pos + exc.end]))
+            pos += exc.end
+    return out
+
+
+def _read_damaged_utf8(data: bytes, text: str) -> RawTable:
+    """A UTF-8 file with a few invalid bytes: read as UTF-8, every cell holding one named as an
+    error (nothing with a broken character is committed), the bytes located in a note."""
+    raw = _read_csv_text(text, "utf-8")
+    located = ", ".join(f"ligne {fmt.integer(line)} caractère {col} ({' '.join(f'0x{b:02X}' for b in found)})"
+                        for line, col, found in _bad_utf8_bytes(data))
+    total = text.count("\ufffd")
+    raw.notes.append(f"Le fichier est en UTF-8 mais contient {fmt.plural(total, 'octet invalide', 'octets invalides')} "
+                     f"(par exemple un caractère collé depuis un autre logiciel) : {located}"
+                     f"{' …' if total > 5 else ''}. Le reste du fichier est lu en UTF-8.")
+    hits, count = _cells_where(raw.frame, lambda v: v.str.contains("\ufffd", literal=True))
+    raw.problems += [{"ligne": line, "colonne": col, "valeur": value,
+                      "probleme": "Caractère illisible (octet invalide dans un fichier UTF-8)",
+                      "correction": "Retapez ce caractère dans le fichier, ou réenregistrez le fichier en « CSV UTF-8 »",
+                      "gravite": "erreur"} for line, col, value in hits.iter_rows()]
+    if count > hits.height:
+        raw.problems.append({"ligne": 0, "colonne": "", "valeur": "",
+                             "probleme": f"{fmt.integer(count - hits.height)} autres cellules contiennent un caractère "
+                                         "illisible", "correction": "Réenregistrez le fichier en « CSV UTF-8 »",
+                             "gravite": "erreur"})
+    return raw
 
 
 def _blank(data: bytes | str) -> bool:
@@ -285,11 +462,24 @@ def _parse(payload: bytes, stripped, head: str, encoding: str, ends_with_newline
         if candidates.height:
             raw.problems = _shifted(_locate_short_lines(stripped(), sep, candidates.select(pl.col(LINE) - skip)), skip)
     if not ends_with_newline and raw.frame.height and raw.frame.width > 1:
-        last_col = [c for c in raw.frame.columns if c != LINE][-1]
-        if raw.frame[last_col][-1] is None:
-            raw.notes.append("La dernière ligne ne se termine pas par un retour à la ligne et a des cellules "
-                             "vides en fin de ligne : le fichier est peut-être tronqué.")
+        raw.problems.append(_cut_last_line(raw.frame))
     return raw
+
+
+def _cut_last_line(frame: pl.DataFrame) -> dict:
+    """The warning for a file whose last line has no line break: the file may have been cut in
+    the middle of that line (« 10 000 » read « 10 »), so its last value is named."""
+    last = frame.tail(1).row(0, named=True)
+    cols = [c for c in frame.columns if c != LINE]
+    filled = [c for c in cols if last[c] is not None]
+    where = filled[-1] if filled else cols[-1]
+    empty_end = filled[-1:] != cols[-1:]
+    return {"ligne": last[LINE], "colonne": where, "valeur": last[where] or "",
+            "probleme": "La dernière ligne ne se termine pas par un retour à la ligne : le fichier est peut-être "
+                        "tronqué" + (" (cellules vides en fin de ligne)" if empty_end else
+                                     ", cette dernière valeur peut être coupée"),
+            "correction": "Vérifiez cette valeur et la fin du fichier (export complet ?)",
+            "gravite": "avertissement"}
 
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -447,71 +637,160 @@ def _tidy(frame: pl.DataFrame, first_line: int = 2) -> pl.DataFrame:
     return frame
 
 
-def _read_xlsx(data: bytes) -> RawTable:
+def _read_xlsx(data: bytes, limits: Limits) -> RawTable:
     """The first sheet with data that is not our template's « Description » sheet, read whole:
-    every row of the sheet's used range, whatever Excel « tables » (ListObjects) it holds — a
-    table whose range was not extended (LibreOffice, openpyxl, rows pasted below it) must not
-    hide the rows typed under it. Cells become text as Polars' reader wrote them (`str(value)`),
-    except floats shaped like `12.345`, written `12.3450`: an Excel number is no thousands
+    every cell of the sheet, whatever Excel « tables » (ListObjects) or recorded dimension it
+    declares — a table whose range was not extended must not hide the rows typed under it, and
+    a forged dimension must not size the read. The sheet's actual cells are measured first
+    (`_sheet_extent`, streamed); only a sheet within the bounds is read, by calamine (fastexcel),
+    as text. Floats shaped like `12.345` become `12.3450`: an Excel number is no thousands
     grouping (see `clean.DOT_GROUPS_ONE`), it is read back as the number it is."""
-    import openpyxl
+    import fastexcel
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds
-        raise ReadError("Le classeur Excel ne peut pas être ouvert (fichier endommagé ou protégé par mot "
-                        f"de passe). Détail : {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}") from exc
-    try:
-        names = workbook.sheetnames
-        for name in names:
-            if name.lower().startswith("description"):
-                continue
-            sheet = workbook[name]
-            if hasattr(sheet, "reset_dimensions"):
-                sheet.reset_dimensions()  # the recorded dimension may be stale: read every row there is
-            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            lead = 0
-            while lead < len(rows) and not any(v is not None and v.strip() for v in rows[lead]):
-                lead += 1  # blank rows above the header
-            if lead == len(rows):
-                continue
-            skip = lead + _title_lines(rows[lead:lead + 10], None)
-            raw = RawTable(_tidy(_sheet_frame(rows[skip:]), skip + 2), "xlsx", None)
-            raw.notes += _header_notes(raw.frame, skip)
-            if len(names) > 1:
-                raw.notes.append(f"Feuille lue : « {name} ».")
-            return raw
-    finally:
-        workbook.close()
+        book = zipfile.ZipFile(io.BytesIO(data))
+        expanded = sum(info.file_size for info in book.infolist())
+        sheets = _sheet_paths(book)
+    except (zipfile.BadZipFile, KeyError, ValueError, ET.ParseError, EOFError, OSError) as exc:
+        raise ReadError("Le classeur Excel ne peut pas être ouvert (fichier endommagé ou protégé par mot de passe). "
+                        "Ouvrez-le dans Excel et réenregistrez-le au format « Classeur Excel (.xlsx) ».") from exc
+    if expanded > MAX_XLSX_EXPANDED:
+        raise ReadError(f"Le classeur Excel occupe {fmt.number(expanded / 1024 ** 3, 1)} Go une fois décompressé, au-delà "
+                        f"de ce qui peut être lu ({fmt.number(MAX_XLSX_EXPANDED / 1024 ** 3)} Go). Enregistrez les "
+                        "données utiles au format CSV, ou découpez le classeur.")
+    strings = next((i for i in book.infolist() if i.filename.lower().endswith("sharedstrings.xml")), None)
+    if strings is not None and strings.file_size > MAX_XLSX_SHARED_STRINGS:
+        raise ReadError(f"Le classeur Excel contient {fmt.number(strings.file_size / 1024 ** 2)} Mo de textes, au-delà de "
+                        f"ce qui peut être lu ({fmt.number(MAX_XLSX_SHARED_STRINGS / 1024 ** 2)} Mo). Enregistrez les "
+                        "données utiles au format CSV, ou découpez le classeur.")
+    for name, path in sheets:
+        if name.lower().startswith("description"):
+            continue
+        extent = _sheet_extent(book, path, name, limits)
+        if extent is None:
+            continue
+        try:
+            frame = (fastexcel.read_excel(data).load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+                     .to_polars())
+        except Exception as exc:  # fastexcel raises its own kinds
+            raise ReadError("Le classeur Excel ne peut pas être lu (feuille « " + name + " » endommagée). Détail : "
+                            + (str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__)) from exc
+        frame = frame.with_columns(pl.when(pl.col(c).str.contains(_FLOAT_GROUPED.pattern))
+                                   .then(pl.col(c) + "0").otherwise(pl.col(c)) for c in frame.columns)
+        filled = frame.select(pl.any_horizontal(pl.col(c).str.strip_chars().replace("", None).is_not_null()
+                                                for c in frame.columns)).to_series()
+        lead = filled.arg_true()[0] if filled.any() else None  # blank rows above the header
+        if lead is None:
+            continue
+        head_rows = frame.slice(lead, 10).rows()
+        skip = lead + _title_lines([list(r) for r in head_rows], None)
+        raw = RawTable(_tidy(_sheet_frame(frame.slice(skip)), skip + 2), "xlsx", None)
+        raw.notes += _header_notes(raw.frame, skip)
+        if len(sheets) > 1:
+            raw.notes.append(f"Feuille lue : « {name} ».")
+        return raw
     raise ReadError("Le classeur Excel ne contient aucune feuille avec des données.")
 
 
-def _cell_text(value) -> str | None:
-    if value is None:
+MAX_XLSX_EXPANDED = 2 * 1024 ** 3  # decompressed bytes of a workbook: a zip bomb is refused before any reading
+MAX_XLSX_SHARED_STRINGS = 256 * 1024 ** 2  # its shared texts are held in memory by the reader
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _sheet_paths(book: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(name, part path) of the workbook's sheets, in the workbook's order."""
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = []
+    for sheet in workbook.iter(_NS_MAIN + "sheet"):
+        target = targets.get(sheet.get(_NS_REL + "id"), "")
+        path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        out.append((sheet.get("name", ""), path))
+    return out
+
+
+_XML_CELL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]{1,3})[0-9]{1,7}"[^>]*?(/?)>')
+_XML_ROW = re.compile(rb'<row\b[^>]*?\sr="([0-9]{1,7})"')
+_XML_CHUNK = 1 << 22
+
+
+def _sheet_extent(book: zipfile.ZipFile, path: str, name: str, limits: Limits) -> tuple[int, int] | None:
+    """(last row, columns) spanned by the cells that hold something, read from the sheet's XML as
+    a stream (the recorded dimension is not trusted); None when no cell holds anything. Raises
+    ReadError in French when the read would exceed the bounds (`limits`)."""
+    columns: set[bytes] = set()
+    last_row, cells, unnamed, rest = 0, 0, 0, b""
+    with book.open(path) as fh:
+        while True:
+            chunk = fh.read(_XML_CHUNK)
+            buf = rest + chunk
+            cut = len(buf) if not chunk else buf.rfind(b">") + 1
+            buf, rest = buf[:cut], buf[cut:]
+            found = _XML_CELL.findall(buf)
+            cells += len(found)
+            columns.update(col for col, closed in set(found) if not closed)
+            unnamed += buf.count(b"<c>") + buf.count(b"<c ") - len(found)  # cells without a reference
+            rows = _XML_ROW.findall(buf)
+            if rows:
+                last_row = max(last_row, max(map(int, rows)))
+            if not chunk:
+                break
+    if not columns and not unnamed:
         return None
-    if isinstance(value, float) and value.is_integer() is False:
-        text = str(value)
-        return text + "0" if _FLOAT_GROUPED.match(text) else text
-    return str(value)
+    numbers = sorted(_column_number(c) for c in columns) or [1]
+    width = numbers[-1] - numbers[0] + 1 if columns else 0
+    if unnamed:  # cells placed one after the other: at most as wide as all of them
+        width = max(width, min(unnamed, 16_384))
+    last_row = max(last_row, 1)
+    far = f"{_column_letters(numbers[-1])}{fmt.integer(last_row)}"
+    if width > limits.max_columns:
+        raise ReadError(f"La feuille « {name} » a des cellules remplies sur {fmt.integer(width)} colonnes (jusqu'à la "
+                        f"colonne {_column_letters(numbers[-1])}), au-delà du maximum autorisé "
+                        f"({fmt.integer(limits.max_columns)} colonnes, réglage CDV_MAX_COLONNES). Supprimez les "
+                        "colonnes inutiles ou les cellules éloignées (dans Excel, Ctrl+Fin montre la dernière cellule "
+                        "utilisée), puis réenregistrez le classeur.")
+    if last_row * width > limits.max_cells:
+        raise ReadError(f"La feuille « {name} » s'étend jusqu'à la cellule {far} : "
+                        f"{fmt.integer(last_row)} lignes × {fmt.integer(width)} colonnes, soit "
+                        f"{fmt.integer(last_row * width)} cellules, au-delà du maximum autorisé "
+                        f"({fmt.integer(limits.max_cells)} cellules, réglage CDV_MAX_CELLULES). Supprimez les lignes "
+                        "ou cellules éloignées (dans Excel, Ctrl+Fin montre la dernière cellule utilisée), ou "
+                        "découpez le fichier.")
+    return last_row, width
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
 
 _FLOAT_GROUPED = re.compile(r"^-?[1-9]\d{0,2}\.\d{3}$")
 
 
-def _sheet_frame(rows: list[list[str | None]]) -> pl.DataFrame:
-    """Rows of text (header first) → an all-String frame; header cells named like Polars' CSV
-    reader does (empty → "", repeated → `name_duplicated_N`)."""
-    width = max(len(r) for r in rows)
+def _sheet_frame(sheet: pl.DataFrame) -> pl.DataFrame:
+    """A sheet's rows as text (header first) → an all-String frame of the rows below the header,
+    its columns named like Polars' CSV reader does (empty → "", repeated → `name_duplicated_N`)."""
     header, seen, n_dup = [], set(), 0
-    for cell in rows[0] + [None] * (width - len(rows[0])):
+    for cell in (sheet.row(0) if sheet.height else [None] * sheet.width):
         name = (cell or "").strip()
         if name in seen:
             name = f"{name}_duplicated_{n_dup}"
             n_dup += 1
         seen.add(name)
         header.append(name)
-    body = [r + [None] * (width - len(r)) for r in rows[1:]]
-    return pl.DataFrame(body, schema={h: pl.String for h in header}, orient="row")
+    return sheet.slice(1).rename(dict(zip(sheet.columns, header)))
 
 
 def _read_geojson(data: bytes) -> RawTable:
