@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+
 from cdv_core import fmt, settings as settings_mod, store
 
 
@@ -226,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     except settings_mod.SettingError as exc:  # a setting the command reads (CDV_STORE's defaults, CDV_SEUIL_SECRET…)
         print(str(exc).replace("relancez l'application", "relancez la commande"), file=sys.stderr)
         return 2
+    except store.StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except (duckdb.Error, OSError) as exc:  # a full disk, a read-only file… (the detail goes to stderr's log line)
+        print(store.write_error(exc), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import duckdb
 import polars as pl
 
 from cdv_core import store
+from cdv_core.domain import texte
+from cdv_core.edits import typed_text
 
 ROLES: dict[str, str] = {  # role → its French label
     "lecteur": "Lecteur",
@@ -227,8 +229,8 @@ def administrators(cur: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _validate(cur, email: str, role: str | None, contrats: Iterable[str] | None) -> list[str]:
     problems = []
-    if not _EMAIL.fullmatch(email):
-        problems.append(f"adresse électronique « {email} » invalide")
+    if not _EMAIL.fullmatch(email) or texte.is_formula(email) or texte.has_control(email):
+        problems.append(f"adresse électronique « {texte.strip_control(email)[:80]} » invalide")
     if role is not None and role not in ROLES:
         problems.append(f"rôle « {role} » inconnu (attendu : {', '.join(ROLES)})")
     if contrats is not None:
@@ -247,14 +249,17 @@ def _user_audit(actor: User, what: str, email: str, **detail) -> store.Audit:
 
 @store.retry_on_conflict
 def add_user(con: duckdb.DuckDBPyConnection, *, user: User, email: str, role: str, nom: str = "",
-             contrats: Iterable[str] = ()) -> None:
+             contrats: Iterable[str] = (), warnings: list[str] | None = None) -> None:
     """Create an account. The very first administrator may be created by anyone who can run
-    the command line on the store (`user` a local user): that is how a store is opened."""
+    the command line on the store (`user` a local user): that is how a store is opened.
+    A name that a spreadsheet would run as a formula is refused; control characters are removed
+    from it (said in `warnings`)."""
     email, contrats = normalise_email(email), tuple(dict.fromkeys(c.strip() for c in contrats if c.strip()))
     with store.transaction(con, written=USER_TABLES,
                            audit=_user_audit(user, "Utilisateur ajouté", email, role=role, contrats=contrats)) as cur:
         require(cur, user, ADMINISTER)
         problems = _validate(cur, email, role, contrats)
+        nom = typed_text("nom", nom, problems=problems, warnings=warnings) or ""
         if store.scalar(cur, "SELECT count(*) FROM utilisateur WHERE email = $e", {"e": email}):
             problems.append(f"le compte {email} existe déjà (modifiez-le)")
         if problems:
@@ -267,8 +272,10 @@ def add_user(con: duckdb.DuckDBPyConnection, *, user: User, email: str, role: st
 
 @store.retry_on_conflict
 def modify_user(con: duckdb.DuckDBPyConnection, *, user: User, email: str, role: str | None = None,
-                nom: str | None = None, contrats: Iterable[str] | None = None, actif: bool | None = None) -> None:
-    """Change an account (only what is given). The last active administrator cannot lose that role."""
+                nom: str | None = None, contrats: Iterable[str] | None = None, actif: bool | None = None,
+                warnings: list[str] | None = None) -> None:
+    """Change an account (only what is given). The last active administrator cannot lose that role.
+    The name is checked as in `add_user`."""
     email = normalise_email(email)
     contrats = None if contrats is None else tuple(dict.fromkeys(c.strip() for c in contrats if c.strip()))
     changes = {k: v for k, v in {"role": role, "nom": nom, "contrats": contrats, "actif": actif}.items() if v is not None}
@@ -281,6 +288,7 @@ def modify_user(con: duckdb.DuckDBPyConnection, *, user: User, email: str, role:
         problems = _validate(cur, email, new_role, contrats if contrats is not None else
                              [r[0] for r in cur.execute("SELECT code_contrat FROM utilisateur_contrat WHERE email = $e",
                                                         {"e": email}).fetchall()])
+        nom = typed_text("nom", nom, problems=problems, warnings=warnings)
         if rows[0][0] == ADMIN and (new_role != ADMIN or actif is False) and administrators(cur) == [email]:
             problems.append("c'est le dernier administrateur actif : nommez-en un autre d'abord")
         if problems:

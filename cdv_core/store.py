@@ -13,9 +13,11 @@ COMMIT, the loser is rolled back whole and `retry_on_conflict` runs it again on 
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import json
+import logging
 import os
 import random
 import re
@@ -65,6 +67,106 @@ class IntegrityError(StoreError):
             "Écriture refusée, rien n'a été modifié : " + " ; ".join(problems[:5])
             + (f" (et {len(problems) - 5} autre(s))" if len(problems) > 5 else "")
         )
+
+
+class WriteFailed(StoreError):
+    """A write the disk, the file system or the database refused (`write_error`): the message
+    names the cause and what to do; `cause` is its key in `WRITE_FAILURES`."""
+
+    def __init__(self, cause: str):
+        self.cause = cause
+        super().__init__(WRITE_FAILURES[cause])
+
+
+_log = logging.getLogger(__name__)
+
+_NOTHING = "rien n'a été enregistré, les données sont restées telles qu'avant"
+# Why a write failed, as the user reads it: the cause, that nothing was written, what to do.
+WRITE_FAILURES: dict[str, str] = {
+    "disque_plein": f"Le disque du serveur est plein : l'écriture n'a pas pu se faire et {_NOTHING}. Libérez de la "
+                    "place sur ce disque (ou demandez à l'administrateur de le faire), puis recommencez.",
+    "fichier_trop_gros": f"Le fichier de la base a atteint la taille maximale permise sur ce serveur : {_NOTHING}. "
+                         "Demandez à l'administrateur de relever cette limite (système de fichiers, quota du compte "
+                         "du service) ou de déplacer la base, puis recommencez.",
+    "lecture_seule": f"La base est en lecture seule (fichier, dossier ou disque monté en lecture seule) : {_NOTHING}. "
+                     "Demandez à l'administrateur de la rendre accessible en écriture au service, puis recommencez.",
+    "permission": f"Le service n'a pas le droit d'écrire dans le fichier ou le dossier de la base : {_NOTHING}. "
+                  "Demandez à l'administrateur de rétablir ses droits d'écriture, puis recommencez.",
+    "disque": f"Le disque du serveur a refusé l'écriture (erreur d'entrée-sortie) : {_NOTHING}. Recommencez ; si le "
+              "problème persiste, prévenez l'administrateur (état du disque, espace libre).",
+    "connexion": f"La base partagée ne répond plus (serveur PostgreSQL de son catalogue arrêté ou connexion coupée) : "
+                 f"{_NOTHING}. Recommencez dans un moment ; si le problème persiste, prévenez l'administrateur.",
+    "regle": f"La base a refusé ces données (valeur en double ou obligatoire manquante) : {_NOTHING}. Vérifiez la "
+             "saisie ; si elle est juste, prévenez l'administrateur.",
+    "autre": f"L'enregistrement a échoué : {_NOTHING}. Recommencez ; si le problème persiste, prévenez "
+             "l'administrateur (le détail technique est dans le journal du serveur).",
+}
+# The causes, by errno and by the words of DuckDB's, PostgreSQL's or the system's message (in
+# this order: « Could not write file …: No space left on device » is a full disk, not an I/O error).
+_CAUSES: tuple[tuple[str, frozenset[int], tuple[str, ...]], ...] = (
+    ("disque_plein", frozenset({errno.ENOSPC, errno.EDQUOT}),
+     ("no space left", "disk quota exceeded", "disk full", "could not extend file", "not enough space")),
+    ("fichier_trop_gros", frozenset({errno.EFBIG}), ("file too large",)),
+    ("lecture_seule", frozenset({errno.EROFS}),
+     ("read-only file system", "read-only mode", "read only mode", "read-only transaction")),
+    ("permission", frozenset({errno.EACCES, errno.EPERM}), ("permission denied", "operation not permitted")),
+    ("connexion", frozenset({errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT}),
+     ("server closed the connection", "terminating connection", "connection refused", "could not connect",
+      "no connection to the server", "connection has been closed", "connection to server", "broken pipe",
+      "ssl syscall error", "connection timed out", "connection reset",
+      'failed to execute query "rollback"')),  # DuckLake: the catalog's connection died during COMMIT
+    ("disque", frozenset({errno.EIO}), ("could not write", "could not fsync", "could not truncate",
+                                        "input/output error", "i/o error")),
+)
+
+
+def failure_cause(exc: BaseException) -> str:
+    """The key in `WRITE_FAILURES` of why `exc` (an OSError, a duckdb.Error, a psycopg error…)
+    stopped a write; « autre » when it is none of the known causes."""
+    if isinstance(exc, duckdb.ConstraintException):
+        return "regle"
+    seen = exc
+    while seen is not None:  # the cause may be the OSError under a wrapping error
+        if isinstance(seen, OSError) and seen.errno is not None:
+            for cause, numbers, _ in _CAUSES:
+                if seen.errno in numbers:
+                    return cause
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    for cause, _, words in _CAUSES:
+        if any(w in text for w in words):
+            return cause
+    return "autre"
+
+
+def write_error(exc: BaseException) -> StoreError:
+    """The French StoreError to show for a write that failed with `exc`: a StoreError as it is,
+    a conflict as WriteConflict, anything else (disk full, permission, read-only file or disk,
+    file too large, connection lost…) as WriteFailed, whose message names the cause and what to
+    do, with no technical detail and no server path: those go to the server's log (stderr)."""
+    if isinstance(exc, StoreError):
+        return exc
+    if _is_conflict(exc):
+        return WriteConflict(str(exc))
+    cause = failure_cause(exc)
+    detail = describe(" ".join(str(exc).split()) or type(exc).__name__)[:500]
+    _log.error("Écriture refusée (%s) : %s: %s", cause, type(exc).__name__, detail)
+    return WriteFailed(cause)
+
+
+def usable(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` still answers. A fatal error (e.g. a checkpoint that found the disk full)
+    invalidates a DuckDB database until it is opened again: its owner must then close the
+    connection and connect anew (see `ui.context.write`)."""
+    try:
+        cur = con.cursor()
+        try:
+            cur.execute("SELECT 1").fetchall()
+        finally:
+            cur.close()
+        return True
+    except duckdb.Error:
+        return False
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -296,6 +398,13 @@ def _explain_open_error(path: Path, exc: Exception) -> str:
             "en écriture : fermez l'autre programme (ou arrêtez l'application) puis réessayez. "
             "Le fichier n'a pas été modifié. Pour que plusieurs instances et commandes travaillent "
             "en même temps, utilisez une base partagée (DuckLake, voir docs/deploiement.md)."
+        )
+    if failure_cause(exc) in ("permission", "lecture_seule"):  # not damaged: not writable by this account
+        _log.error("Ouverture refusée : %s", describe(" ".join(text.split()))[:500])
+        return (
+            f"Le fichier de données {path} ne peut pas être ouvert en écriture : le compte du service n'a pas le "
+            "droit d'écrire dans ce fichier ou son dossier, ou le disque est en lecture seule. Il n'a pas été "
+            "modifié. Demandez à l'administrateur de rétablir les droits d'écriture, puis relancez."
         )
     if "version number 999" in text:  # DuckDB 2.0's storage: this application moved back to 1.5.5
         return (
@@ -595,21 +704,28 @@ def plain_transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBP
     try:
         yield cur
     except BaseException:
-        cur.execute("ROLLBACK")
+        _rollback(cur)
         raise
     _commit(cur)
 
 
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK after a failure inside the transaction. The failure may have ended the
+    transaction already (DuckDB then says « no transaction is active ») or invalidated the
+    database: the error that reaches the caller stays the failure's own, never this one's."""
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def _commit(cur: duckdb.DuckDBPyConnection) -> None:
     """COMMIT; a failed COMMIT has already ended the transaction (no ROLLBACK after it: it
-    would fail too and hide the cause)."""
+    would fail too and hide the cause). Its error is said by `write_error`."""
     try:
         cur.execute("COMMIT")
     except duckdb.Error as exc:
-        if _is_conflict(exc):
-            raise WriteConflict(str(exc)) from exc
-        raise StoreError("L'enregistrement a échoué au moment de le valider : rien n'a été enregistré. "
-                         f"(Détail technique : {describe(str(exc).splitlines()[0])[:200]})") from exc
+        raise write_error(exc) from exc
 
 
 @contextmanager
@@ -627,9 +743,18 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
     log (every write of the app and the command line gives one).
     Any exception (including a broken rule) rolls everything back. Another writer that
     committed first raises WriteConflict: nothing of this write is kept (see `retry_on_conflict`).
+    A failure of the disk, the file system or the database is the French WriteFailed of
+    `write_error` (the connection may then be unusable: see `usable`).
     """
-    cur = con.cursor()
-    cur.execute("BEGIN TRANSACTION")
+    try:
+        cur = con.cursor()
+    except duckdb.Error as exc:  # e.g. a connection closed after a fatal error
+        raise write_error(exc) from exc
+    try:
+        cur.execute("BEGIN TRANSACTION")
+    except duckdb.Error as exc:
+        cur.close()
+        raise write_error(exc) from exc
     try:
         try:
             yield cur
@@ -640,16 +765,11 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
             _bump_version(cur)
             _log_write(cur, written, import_id, audit)
         except BaseException as exc:
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass  # the failure already ended the transaction: keep its own cause
+            _rollback(cur)  # the failure may have ended the transaction: keep its own cause
             if _is_conflict(exc):
                 raise WriteConflict(str(exc)) from exc
             if isinstance(exc, (duckdb.Error, OSError)) and not isinstance(exc, duckdb.ConstraintException):
-                raise StoreError("L'enregistrement a échoué, rien n'a été enregistré. Réessayez ; si le problème "
-                                 "persiste, prévenez l'administrateur. (Détail technique : "
-                                 f"{describe(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]})") from exc
+                raise write_error(exc) from exc
             raise
         _commit(cur)
     finally:
@@ -675,11 +795,16 @@ def retry_on_conflict(fn=None, /, *, attempts: int = 6):
 
     Safe for the store's writes: each one re-reads what it depends on and re-checks every rule
     inside its own transaction, and a conflicting attempt left nothing behind. After the last
-    attempt the French WriteConflict reaches the caller."""
+    attempt the French WriteConflict reaches the caller. Any other duckdb.Error or OSError,
+    inside the transaction or before it (e.g. on a database a fatal error invalidated), reaches
+    it as the French StoreError of `write_error`."""
     def decorate(write):
         @functools.wraps(write)
         def run(*args, **kwargs):
-            return retrying(lambda: write(*args, **kwargs), retry_on=WriteConflict, attempts=attempts)
+            try:
+                return retrying(lambda: write(*args, **kwargs), retry_on=WriteConflict, attempts=attempts)
+            except (duckdb.Error, OSError) as exc:
+                raise write_error(exc) from exc
         return run
     return decorate(fn) if fn is not None else decorate
 

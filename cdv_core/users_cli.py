@@ -96,8 +96,9 @@ _FIRST_ADMIN_HINT = ("Cette base n'a aucun administrateur actif : créez le prem
 
 
 def _add(args: argparse.Namespace) -> int:
-    def call(con, user):
-        access.add_user(con, user=user, email=args.email, role=args.role, nom=args.nom, contrats=args.contrat)
+    def call(con, user, warnings):
+        access.add_user(con, user=user, email=args.email, role=args.role, nom=args.nom, contrats=args.contrat,
+                        warnings=warnings)
         scope = "tous les contrats" if args.role == access.ADMIN else "contrats " + ", ".join(dict.fromkeys(args.contrat))
         return (f"Compte {access.normalise_email(args.email)} ajouté : {access.ROLES[args.role]}, {scope}.")
 
@@ -109,16 +110,16 @@ def _modify(args: argparse.Namespace) -> int:
         print("Rien à modifier : indiquez --role, --contrat, --nom ou --actif.", file=sys.stderr)
         return 2
 
-    def call(con, user):
+    def call(con, user, warnings):
         access.modify_user(con, user=user, email=args.email, role=args.role, nom=args.nom, contrats=args.contrat,
-                           actif=None if args.actif is None else _ACTIF[args.actif])
+                           actif=None if args.actif is None else _ACTIF[args.actif], warnings=warnings)
         return f"Compte {access.normalise_email(args.email)} modifié."
 
     return _write(args, call)
 
 
 def _remove(args: argparse.Namespace) -> int:
-    def call(con, user):
+    def call(con, user, warnings):
         access.remove_user(con, user=user, email=args.email)
         return f"Compte {access.normalise_email(args.email)} supprimé (ses modifications passées gardent son nom)."
 
@@ -144,12 +145,15 @@ def _write(args: argparse.Namespace, call, *, first_admin: bool = False) -> int:
                     print(_FIRST_ADMIN_HINT, file=sys.stderr)
                 return 1
         cur.close()
+        warnings: list[str] = []
         try:
-            done = call(con, user)
-        except store.StoreError as exc:
-            print(exc, file=sys.stderr)
+            done = call(con, user, warnings)
+        except (store.StoreError, duckdb.Error, OSError) as exc:
+            print(store.write_error(exc), file=sys.stderr)
             return 1
         print(done)
+        for warning in dict.fromkeys(warnings):
+            print(f"Avertissement : {warning}")
         if opening:
             print("Premier administrateur de la base, créé depuis la ligne de commande sans --utilisateur (accès "
                   "direct à la base) ; les modifications suivantes des comptes demandent --utilisateur ADRESSE "

@@ -44,6 +44,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import access, fmt, seance, store
+from cdv_core.edits import typed_text
 from cdv_core.ingest.pipeline import Load
 from cdv_core.settings import Settings
 
@@ -115,14 +116,17 @@ def _portee(sections: tuple[seance.Section, ...], scope: seance.Scope | None) ->
 @store.retry_on_conflict
 def validate(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str, annees: tuple[int, int],
              sections: Iterable[seance.Section], libelle: str, id_reunion: str | None = None,
-             scope: seance.Scope | None = None) -> int:
+             scope: seance.Scope | None = None, warnings: list[str] | None = None) -> int:
     """Keep the figures of `sections` as shown, validated by `user` for `code_contrat` and the
     years `annees` (first, last); `scope`: how they were built (`seance.Scope`), so that
-    `compare` can rebuild them. Requires the right to validate that contract. Returns the id."""
+    `compare` can rebuild them. Requires the right to validate that contract. Returns the id.
+    A title that a spreadsheet would run as a formula is refused; control characters are
+    removed from it (said in `warnings`)."""
     sections = tuple(sections)
     figures = [(s.key, s.title, f.label, f.value, f.note) for s in sections for f in s.figures]
     debut, fin = int(annees[0]), int(annees[-1])
-    problems = []
+    problems: list[str] = []
+    libelle = typed_text("libellé de la validation", libelle, problems=problems, warnings=warnings) or ""
     if not figures:
         problems.append("aucun chiffre à valider")
     if not libelle.strip():

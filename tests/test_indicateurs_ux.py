@@ -259,8 +259,10 @@ def test_donnees_au_bounded_and_warned(app_env):
     assert f"Les données s'arrêtent au {fmt.day(DEMO_AU)}" in " ".join(_sidebar_warnings(at))
 
 
-def test_donnees_au_from_url_beyond_the_contracts_is_capped(app_env):
-    at = run_app("vue_ensemble", query={"au": "2035-06-01"})
+def test_donnees_au_from_url_beyond_the_contracts_is_ignored_with_a_message(app_env):
+    at = run_app(query={"au": "2035-06-01"})  # the session's first run reads the link (and says what it ignored)
     assert not at.exception
-    assert at.date_input(key="sidebar_donnees_au").value == date(2030, 12, 31)
-    assert any("s'arrêtent" in w for w in _sidebar_warnings(at))
+    assert at.date_input(key="sidebar_donnees_au").value == DEMO_AU  # the store's date, as without a link
+    assert [t.value for t in at.toast] == [
+        f"Paramètre « au » invalide ({fmt.md('2035-06-01')}) : une date entre le 01/01/2023 et le 31/12/2030 est "
+        f"attendue, écrite AAAA-MM-JJ ; affichage au {fmt.day(DEMO_AU)}."]

@@ -9,6 +9,7 @@ contract period) and returns the new meeting id, or the errors and writes nothin
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,7 @@ import duckdb
 
 from cdv_core import access, fmt, store
 from cdv_core.domain import model
+from cdv_core.edits import typed_text
 
 _URL = re.compile(r"^(https?://\S+|\S+\.(pdf|docx?|odt))$", re.IGNORECASE)
 _SPLIT = re.compile(r"[;,\s]+")
@@ -198,8 +200,25 @@ def _write_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, replaces
     return id_reunion
 
 
+def clean_texts(draft: MeetingDraft, *, warnings: list[str] | None = None) -> tuple[MeetingDraft, list[str]]:
+    """The draft with its typed texts as they may be stored (`edits.typed_text`): control
+    characters removed (said in `warnings`); and the French errors of any text a spreadsheet
+    would run as a formula (`=HYPERLINK(…)`, `@SUM(…)`…)."""
+    errors: list[str] = []
+
+    def typed(label: str, text: str | None) -> str | None:
+        return typed_text(label, text, problems=errors, warnings=warnings)
+
+    objet, lien = typed("Objet", draft.objet), typed("Lien du compte rendu", draft.lien_compte_rendu)
+    decisions = tuple(dataclasses.replace(d, libelle=typed(f"Décision {n}, libellé", d.libelle),
+                                          responsable=typed(f"Décision {n}, responsable", d.responsable))
+                      for n, d in enumerate(draft.decisions, start=1))
+    return dataclasses.replace(draft, objet=objet, lien_compte_rendu=lien, decisions=decisions), errors
+
+
 def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, user: access.User, today: date,
-                   replaces: str | None = None, meta: tuple[tuple[str, str], ...] = ()) -> RecordResult:
+                   replaces: str | None = None, meta: tuple[tuple[str, str], ...] = (),
+                   warnings: list[str] | None = None) -> RecordResult:
     """Validate, then write the meeting and its decisions in one transaction.
 
     With `replaces` (the id of a planned or postponed meeting of the same instance) that meeting is
@@ -207,11 +226,13 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, user:
     `store_meta` written in the same transaction (e.g. the séance's agenda, to reuse next time):
     the meeting and them are saved together or not at all. Nothing is written when there is any
     error; a store that cannot be written, or a `user` who may not write the instance's
-    contract, is reported as an error too.
+    contract, is reported as an error too. A typed text that a spreadsheet would run as a
+    formula is an error; control characters are removed, said in `warnings` (`clean_texts`).
     """
+    draft, errors = clean_texts(draft, warnings=warnings)
     cur = con.cursor()
     try:
-        errors = validate_meeting(cur, draft, today=today, replaces=replaces)
+        errors += validate_meeting(cur, draft, today=today, replaces=replaces)
     finally:
         cur.close()
     if errors:
@@ -222,14 +243,14 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, user:
         return RecordResult(list(exc.problems))
     except access.AccessDenied as exc:
         return RecordResult([str(exc)])
+    except store.WriteFailed as exc:  # its message says that nothing was written, and what to do
+        return RecordResult([f"La réunion n'a pas été enregistrée : {exc}"])
     except store.StoreError as exc:
         return RecordResult([f"La réunion n'a pas été enregistrée, rien n'a été modifié : {exc}"])
     except duckdb.ConstraintException as exc:  # a CHECK the validation did not foresee
         return RecordResult([f"Écriture refusée par la base, rien n'a été modifié ({str(exc).splitlines()[0][:200]})."])
-    except duckdb.Error as exc:  # e.g. a disk or transaction failure: rolled back, said in French
-        return RecordResult([f"La base n'a pas pu enregistrer la réunion, rien n'a été modifié "
-                             f"({str(exc).splitlines()[0][:200]}). Réessayez ; si le problème persiste, "
-                             "prévenez l'administrateur."])
+    except (duckdb.Error, OSError) as exc:  # e.g. a full disk: rolled back, said in French without server paths
+        return RecordResult([f"La réunion n'a pas été enregistrée : {store.write_error(exc)}"])
     return RecordResult([], id_reunion)
 
 

@@ -16,6 +16,7 @@ import duckdb
 
 from cdv_core import access, fmt, store
 from cdv_core.domain import model
+from cdv_core.edits import typed_text
 from cdv_core.queries import jalons as q
 
 MAX_LIBELLE = 200
@@ -81,15 +82,19 @@ SNAPSHOT_TABLES = frozenset({"reference_gel", *SNAPSHOT_PARTS.values()})
 @store.retry_on_conflict
 def add_milestone(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None,
                   type_jalon: str | None, libelle: str | None, date_prevue: date | None,
-                  date_realisation: date | None = None, annee: int | None = None, today: date | None = None) -> str:
-    """Validate and insert a milestone in one transaction; returns its id (`J-<contrat>-<n>`)."""
+                  date_realisation: date | None = None, annee: int | None = None, today: date | None = None,
+                  warnings: list[str] | None = None) -> str:
+    """Validate and insert a milestone in one transaction; returns its id (`J-<contrat>-<n>`).
+    A formula as title is refused; control characters are removed (said in `warnings`)."""
     today = today or date.today()
     audit = store.Audit(user.label, "Jalon ajouté", {code_contrat} - {None})
     with store.transaction(con, written={"jalon"}, audit=audit) as cur:
         access.require(cur, user, access.WRITE, contrats=audit.contrats)
-        problems = validate_milestone(cur, code_contrat=code_contrat, type_jalon=type_jalon, libelle=libelle,
-                                      date_prevue=date_prevue, date_realisation=date_realisation, annee=annee,
-                                      today=today)
+        problems: list[str] = []
+        libelle = typed_text("libellé du jalon", libelle, problems=problems, warnings=warnings)
+        problems += validate_milestone(cur, code_contrat=code_contrat, type_jalon=type_jalon, libelle=libelle,
+                                       date_prevue=date_prevue, date_realisation=date_realisation, annee=annee,
+                                       today=today)
         if problems:
             raise store.IntegrityError(problems)
         n = store.scalar(cur, """SELECT coalesce(max(TRY_CAST(regexp_extract(id_jalon, '-(\\d+)$', 1) AS INTEGER)), 0)
@@ -137,8 +142,9 @@ def mark_done(con: duckdb.DuckDBPyConnection, *, user: access.User, id_jalon: st
 @store.retry_on_conflict
 def freeze_baseline(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None,
                     date_gel: date | None = None, libelle: str | None = None,
-                    now: datetime | None = None) -> int:
+                    now: datetime | None = None, warnings: list[str] | None = None) -> int:
     """Store a snapshot of the contract at `date_gel` (its signature date by default); returns its id.
+    A formula as title is refused; control characters are removed (said in `warnings`).
 
     What is stored is `queries.jalons.snapshot_frames` at that date: the same rule computes the
     « now » side of the comparison, so a difference is always a change of data, not of rule.
@@ -148,6 +154,7 @@ def freeze_baseline(con: duckdb.DuckDBPyConnection, *, user: access.User, code_c
     with store.transaction(con, written=SNAPSHOT_TABLES, audit=audit) as cur:
         access.require(cur, user, access.WRITE, contrats=audit.contrats)
         problems: list[str] = []
+        libelle = typed_text("libellé de la référence", libelle, problems=problems, warnings=warnings)
         contrat = _contract(cur, code_contrat)
         if contrat is None:
             problems.append("choisissez un contrat existant" if not code_contrat else f"contrat « {code_contrat} » inconnu")

@@ -16,7 +16,7 @@ from datetime import date
 import duckdb
 import streamlit as st
 
-from cdv_core import access, fmt, settings as settings_mod, store
+from cdv_core import access, fmt, links, settings as settings_mod, store
 from cdv_core.queries import territoire
 from cdv_core.ui import identity, nav
 from cdv_core.ui.widgets import base_style
@@ -26,6 +26,7 @@ FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
 _CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
 _CTX_AU = "ctx_donnees_au"
 _FLASH = "ui_flash"                # the success message of the last write, shown after its rerun
+_FLASH_WARNINGS = "ui_flash_avertissements"  # and its warnings (e.g. control characters removed from a text)
 # One write at a time per process, to keep a session's write from racing another's in the same
 # process; what makes writes safe, across processes too, is the store's transaction (see store.py).
 _write_lock = threading.Lock()
@@ -62,6 +63,23 @@ def connection(store_path: str) -> duckdb.DuckDBPyConnection:
     return _open(store_path)[0]
 
 
+def _reopen_if_broken(store_path: str) -> None:
+    """After a failed write: when the process's connection no longer answers (a fatal error,
+    e.g. a checkpoint that found the disk full, invalidates a DuckDB database until it is opened
+    again), close it and forget it, so that the next read or write opens the store anew."""
+    try:
+        con = connection(store_path)
+    except store.StoreError:
+        return  # not open: the next bootstrap says why
+    if store.usable(con):
+        return
+    try:
+        con.close()
+    except duckdb.Error:
+        pass
+    _open.clear(store_path)
+
+
 @st.cache_data(show_spinner=False, max_entries=1024)
 def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, scope: str | None, _fn, _perimetre=None):
     """`scope`: None when `_fn` takes no périmètre, else `_scope_key(_perimetre)` — the cache
@@ -76,6 +94,12 @@ def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, scope:
 @functools.cache
 def _takes_perimetre(fn) -> bool:
     return "perimetre" in inspect.signature(fn).parameters
+
+
+@functools.cache
+def _takes_warnings(fn) -> bool:
+    """Whether a write function reports what it changed on the way in (`edits.typed_text`)."""
+    return "warnings" in inspect.signature(fn).parameters
 
 
 @functools.lru_cache(maxsize=256)
@@ -95,9 +119,10 @@ def cached(ctx: Context, fn, /, **kwargs):
 
 
 def _store_unreachable(store_path: str, exc: Exception):
-    st.error(f"La base {store.describe(store_path)} ne répond pas : rechargez la page dans un moment ; si le problème "
-             "persiste, prévenez l'administrateur. (Détail technique : "
-             f"{store.describe(str(exc).splitlines()[0])[:200]})", icon=":material/error:")
+    _reopen_if_broken(store_path)  # a database invalidated by a fatal error: the reload opens it anew
+    st.error(f"La base {fmt.md(store.describe(store_path))} ne répond pas : rechargez la page dans un moment ; si le "
+             "problème persiste, prévenez l'administrateur. (Détail technique : "
+             f"{fmt.md(store.describe(str(exc).splitlines()[0])[:200])})", icon=":material/error:")
     st.stop()
 
 
@@ -108,13 +133,13 @@ def bootstrap(page_title: str) -> Context:
     try:
         cfg = settings_mod.load()
     except settings_mod.SettingError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(fmt.md(str(exc)), icon=":material/error:")  # messages quote values: text, not Markdown
         st.stop()
     store_path = str(cfg.store_path)
     try:
         con, created = _open(store_path)
     except store.StoreError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(fmt.md(str(exc)), icon=":material/error:")
         st.stop()
     cur = con.cursor()
     try:
@@ -133,7 +158,10 @@ def bootstrap(page_title: str) -> Context:
     codes = contracts["code_contrat"].to_list()
     labels = dict(zip(codes, contracts["libelle"].to_list()))
 
-    _init_from_url(codes, probe.donnees_au)
+    # « données au »: from the year before the first contract to the contracts' end (31/12/2030 at most)
+    first_day, last_day = links.donnees_au_bounds(contracts["date_debut"], contracts["date_fin"], probe.donnees_au)
+    _init_from_url(codes, probe.donnees_au, first_day, last_day,
+                   everything="tous les contrats" if user.perimetre is None else "tous vos contrats")
     with st.sidebar:
         if not nav.from_entrypoint():  # deep link without app.py: replace the file-name menu
             st.html(nav.HIDE_FILE_MENU)
@@ -150,12 +178,11 @@ def bootstrap(page_title: str) -> Context:
             key="sidebar_contrat",
         )
         # No date after the contracts' end (31/12/2030 at most, contrats 2024-2030): nothing is planned beyond it.
-        contracts_end, ends = date(2030, 12, 31), contracts["date_fin"].drop_nulls()
-        last_day = max(min(ends.max() if ends.len() else contracts_end, contracts_end), probe.donnees_au)
-        au = st.date_input("Données au", value=min(st.session_state.get(_CTX_AU, probe.donnees_au), last_day),
+        wanted_au = min(max(st.session_state.get(_CTX_AU, probe.donnees_au), first_day), last_day)
+        au = st.date_input("Données au", value=wanted_au, min_value=first_day,
                            max_value=last_day, format="DD/MM/YYYY", key="sidebar_donnees_au",
                            help="Date à laquelle les retards, échéances et comptes à rebours sont évalués "
-                                f"(au plus tard le {fmt.day(last_day)}, fin des contrats).")
+                                f"(du {fmt.day(first_day)} au {fmt.day(last_day)}, fin des contrats).")
         if info["donnees_au"] and au > info["donnees_au"]:
             st.warning(f"Les données s'arrêtent au {fmt.day(info['donnees_au'])} : après cette date, les actions, "
                        "montants, réunions et retards ne sont pas encore connus.", icon=":material/warning:")
@@ -176,54 +203,69 @@ def bootstrap(page_title: str) -> Context:
                    au, info["demo"], cfg, user)
 
 
-def _init_from_url(codes: list[str], default_au: date) -> None:
-    """On a session's first run, take the selection from the URL (a shared link)."""
+def _init_from_url(codes: list[str], default_au: date, first_au: date, last_au: date, *, everything: str) -> None:
+    """On a session's first run, take the selection from the URL (a shared link); a bad value is
+    ignored with a French toast that says so (`cdv_core.links`)."""
     if _CTX_CONTRAT in st.session_state:
         return
-    wanted = st.query_params.get("contrat")
-    if wanted and wanted != "tous":
-        if wanted in codes:
-            st.session_state[_CTX_CONTRAT] = wanted
-        else:
-            st.toast(f"Contrat « {wanted} » inconnu ou hors de votre périmètre : affichage de tous vos contrats.",
-                     icon=":material/warning:")
-    au = st.query_params.get("au")
-    try:
-        st.session_state[_CTX_AU] = date.fromisoformat(au) if au else default_au
-    except ValueError:
-        st.session_state[_CTX_AU] = default_au
+    contrat, problem = links.contract(st.query_params.get("contrat"), codes, everything=everything)
+    st.session_state[_CTX_CONTRAT] = contrat or ALL_CONTRACTS
+    au, problem_au = links.day("au", st.query_params.get("au"), first=first_au, last=last_au, default=default_au)
+    st.session_state[_CTX_AU] = au
+    for message in (problem, problem_au):
+        if message:
+            url_warning(message)
+
+
+def url_warning(message: str) -> None:
+    """A parameter of the URL was ignored: say so, briefly (the page shows its default instead)."""
+    st.toast(message, icon=":material/link_off:", duration="long")
 
 
 def page_header(title: str, ctx: Context, *, subtitle: str | None = None) -> None:
-    """Title, selection caption, and the success message of the write that led here."""
+    """Title, selection caption, and the success message (and warnings) of the write that led here."""
     base_style()
     st.title(title)
-    parts = [f"**{ctx.contrat_libelle}**", f"données au **{fmt.day(ctx.donnees_au)}**"]
+    parts = [f"**{fmt.md(ctx.contrat_libelle)}**", f"données au **{fmt.day(ctx.donnees_au)}**"]
     if subtitle:
         parts.append(subtitle)
     st.caption(" · ".join(parts))
     flash = st.session_state.pop(_FLASH, None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
+    for warning in st.session_state.pop(_FLASH_WARNINGS, ()):
+        st.warning(fmt.md(warning), icon=":material/warning:")
 
 
 def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = True, **kwargs):
     """The one way a page writes: `fn(connection, *args, user=<the session's user>, **kwargs)`,
-    one write at a time in this process. A refusal or failure (store.StoreError, or a result
-    whose `errors` are set) is shown in a French box and returns None: nothing was written.
-    On success: `success` (text, or a function of the result) is shown after the rerun,
-    `on_success(result)` runs first (e.g. to reset a form), then the page reruns."""
+    one write at a time in this process. A refusal or failure (store.StoreError; a duckdb.Error
+    or OSError, said in French by `store.write_error`; or a result whose `errors` are set) is
+    shown in one French box and returns None: nothing was written. A connection such a failure
+    left unusable is reopened. On success: `success` (text, or a function of the result) is
+    shown after the rerun with the French warnings of a function that takes `warnings` (e.g. a
+    control character removed from a typed text), `on_success(result)` runs first (e.g. to reset
+    a form), then the page reruns."""
+    warnings: list[str] = []
+    if _takes_warnings(fn):
+        kwargs["warnings"] = warnings
     try:
         with _write_lock:
             result = fn(connection(ctx.store_path), *args, user=ctx.user, **kwargs)
-    except store.StoreError as exc:
-        st.error(str(exc), icon=":material/error:")
+    except (store.StoreError, duckdb.Error, OSError) as exc:
+        with _write_lock:
+            _reopen_if_broken(ctx.store_path)
+        st.error(fmt.md(str(store.write_error(exc))), icon=":material/error:")  # a message may quote a value
         return None
     errors = getattr(result, "errors", None)
     if errors:
-        st.error("Enregistrement refusé, rien n'a été modifié :\n\n" + "\n".join(f"- {e}" for e in errors), icon=":material/error:")
+        with _write_lock:
+            _reopen_if_broken(ctx.store_path)
+        st.error("Enregistrement refusé, rien n'a été modifié :\n\n" + "\n".join(f"- {fmt.md(e)}" for e in errors),
+                 icon=":material/error:")
         return None
     st.session_state[_FLASH] = success(result) if callable(success) else success
+    st.session_state[_FLASH_WARNINGS] = list(dict.fromkeys(warnings))
     if on_success is not None:
         on_success(result)
     if rerun:
