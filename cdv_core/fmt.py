@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 
 NBSP = "\u00a0"        # before € and %
@@ -76,6 +77,42 @@ def long_day(value: date | None, *, missing: str = "—") -> str:
     if value is None:
         return missing
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+WORD_JOINER = "\u2060"  # invisible, zero width: breaks a sequence without showing anything
+# The characters that start something in Streamlit's Markdown (CommonMark, GFM, its directives
+# `:red[…]`, `:small[…]`, `:help[…]`{…} and LaTeX `$…$`): links and images `[…](…)` `![…]`,
+# autolinks and HTML `<…>`, emphasis, code, strikethrough, headings, quotes, tables, entities
+# `&…;`. A backslash makes each literal (CommonMark escapes any ASCII punctuation); the others
+# (`'`, `"`, `,`, `;`, `?`, `/`, `%`, `@`, `.`, `^`) mean nothing there and stay as they are.
+_MD_SPECIAL = re.compile(r"([\\`*_~\[\]()!<>#|{}$:&])")
+# …and, at the start of a line only: list items `- `, `+ `, `1. `, setext underlines `===`.
+_LINE_START = re.compile(r"^([-+=])|^(\d+)\.")
+# What Streamlit's Markdown rewrites in the text *after* parsing, where an escape no longer
+# counts: bare addresses `https://…`, `www.…`, `nom@domaine.fr` (made links by GFM), shortcodes
+# `:material_icon:` (it reads `:material/…:` as `:material_…:`), `:streamlit:` (a logo), emoji
+# `:smile:`, arrows and dashes `->`, `<=`, `>=`, `~=`, `--`. A word joiner inside each of these
+# sequences keeps them as typed.
+_REWRITTEN = re.compile(r"(?<=:)(?=[0-9A-Za-z_+/-])|(?<=@)(?=[0-9A-Za-z_.-])|(?<=[wW]{3})(?=\.)"
+                        r"|(?<=[<>~-])(?=[>=-])")
+
+
+def md(text, *, missing: str = "—") -> str:
+    """A value from the data (store, URL, file name, account) for a Streamlit call that renders
+    Markdown (st.markdown, caption, write, info/warning/error/success, toast, title/header,
+    widget, tab, expander and radio option labels, a metric's label, value, delta and help —
+    not selectbox/multiselect options nor table cells, which are plain text): shown exactly as
+    stored, never as a link, image, colour, icon, emoji, formula or list. Line breaks stay line
+    breaks; spaces at the ends of a line are dropped (a browser does not show them either)."""
+    if text is None:
+        return missing
+    lines = str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "  \n".join(_escape_line(line.strip()) for line in lines)
+
+
+def _escape_line(line: str) -> str:
+    line = _MD_SPECIAL.sub(r"\\\1", _REWRITTEN.sub(WORD_JOINER, line))
+    return _LINE_START.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", line)
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:

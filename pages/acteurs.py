@@ -150,17 +150,17 @@ if view != "Ingénierie":
         with right:
             ident = detail["identite"].row(0, named=True)
             with st.container(key="acteurs_fiche", border=True):
-                st.markdown(f"**{ident['nom']}**")
-                st.caption(f"{ident['type_structure']} · {ident['mode_intervention']}")
-                st.write(f"Domaines : {ident['domaines'] or 'non renseignés'}")
+                st.markdown(f"**{fmt.md(ident['nom'])}**")
+                st.caption(f"{fmt.md(ident['type_structure'])} · {fmt.md(ident['mode_intervention'])}")
+                st.write(f"Domaines : {fmt.md(ident['domaines']) if ident['domaines'] else 'non renseignés'}")
                 siret_state = "—" if ident["siret_valide"] is None else ("valide" if ident["siret_valide"] else "**invalide**")
                 rna_state = "—" if ident["rna_valide"] is None else ("valide" if ident["rna_valide"] else "**invalide**")
-                st.write(f"SIRET : {ident['siret'] or 'non renseigné'} ({siret_state}) · "
-                         f"RNA : {ident['rna'] or 'non renseigné'} ({rna_state})")
+                st.write(f"SIRET : {fmt.md(ident['siret'] or 'non renseigné')} ({siret_state}) · "
+                         f"RNA : {fmt.md(ident['rna'] or 'non renseigné')} ({rna_state})")
                 present = qpv.filter(pl.col("acteur_present"))["libelle"].to_list()
-                st.write(f"QPV : {', '.join(present) if present else 'aucun QPV enregistré'}")
+                st.write(f"QPV : {fmt.md(', '.join(present)) if present else 'aucun QPV enregistré'}")
                 inst = detail["instances"]
-                st.write("Instances : " + (", ".join(inst["libelle"].to_list()) if inst.height else "aucune"))
+                st.write("Instances : " + (fmt.md(", ".join(inst["libelle"].to_list())) if inst.height else "aucune"))
             fin = detail["financement"]
             if fin.height:
                 st.markdown("**Montants accordés par année**")
@@ -360,10 +360,10 @@ else:
                 checked = ((digest, upload.name), acteurs_import.check(raw, filename=upload.name))
                 st.session_state["acteurs_upload_check"] = checked
             report = checked[1]
-            for message in report.errors:
-                st.error(message, icon=":material/error:")
+            for message in report.errors:  # they quote the file's values and name
+                st.error(fmt.md(message), icon=":material/error:")
             for message in report.warnings:
-                st.warning(message, icon=":material/warning:")
+                st.warning(fmt.md(message), icon=":material/warning:")
             if report.ok:
                 st.write(f"{fmt.plural(report.posts.height, 'poste')} prêts à importer "
                          f"({fmt.plural(report.nb_lignes, 'ligne')} lues).")
@@ -399,5 +399,5 @@ else:
                                                format_func=lambda c: "(détacher)" if c is None else contract_labels[c])
                     if st.form_submit_button("Enregistrer", icon=":material/link:", key="acteurs_rattachement_submit"):
                         ui.write(ctx, acteurs_import.attach_contract, code_cv_2015=code, code_contrat=target,
-                                 success=(f"Code {code} rattaché au contrat {contract_labels[target]}." if target else
-                                          f"Code {code} détaché de son contrat."))
+                                 success=(f"Code {fmt.md(code)} rattaché au contrat {fmt.md(contract_labels[target])}."
+                                          if target else f"Code {fmt.md(code)} détaché de son contrat."))

@@ -68,7 +68,7 @@ with comptes:
                                     help="Inutile pour un administrateur, qui a accès à tous les contrats.")
         if st.form_submit_button("Ajouter le compte", type="primary", icon=":material/person_add:"):
             ui.write(ctx, access.add_user, email=email, role=role, nom=nom, contrats=chosen, on_success=_reset,
-                     success=f"Compte {access.normalise_email(email)} ajouté ({access.ROLES[role]}).")
+                     success=f"Compte {fmt.md(access.normalise_email(email))} ajouté ({access.ROLES[role]}).")
 
     if not accounts.is_empty():
         emails = accounts["email"].to_list()
@@ -93,7 +93,7 @@ with comptes:
                                       help="Un compte désactivé ne peut plus se connecter ; il reste dans la liste.")
             if st.form_submit_button("Enregistrer les modifications", type="primary", icon=":material/save:"):
                 ui.write(ctx, access.modify_user, email=target, role=new_role, nom=new_nom, contrats=new_contrats,
-                         actif=new_actif, on_success=_reset, success=f"Compte {target} modifié.")
+                         actif=new_actif, on_success=_reset, success=f"Compte {fmt.md(target)} modifié.")
 
         st.subheader("Retirer un compte")
         cols = st.columns([2, 2, 1])
@@ -104,7 +104,7 @@ with comptes:
                                "suspendre un accès, désactivez plutôt le compte)", key=f"adm_retrait_ok_{n}")
         with cols[2]:
             if st.button("Retirer le compte", key=f"adm_retrait_{n}", disabled=not sure, icon=":material/person_remove:"):
-                ui.write(ctx, access.remove_user, email=gone, on_success=_reset, success=f"Compte {gone} supprimé.")
+                ui.write(ctx, access.remove_user, email=gone, on_success=_reset, success=f"Compte {fmt.md(gone)} supprimé.")
 
 with historique:
     history_view(ctx, key="adm_hist")

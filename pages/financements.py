@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import fmt, tables, ui
+from cdv_core import fmt, links, tables, ui
 from cdv_core.domain import model
 from cdv_core.queries import financements as fin
 from cdv_core.ui.downloads import download_buttons
@@ -61,11 +61,19 @@ MULTI = {  # widget key → (filter name, allowed values)
 default_year = str(ctx.donnees_au.year) if str(ctx.donnees_au.year) in years else ALL_YEARS
 
 if "fin_saved" not in st.session_state:  # first run of the session: a shared link sets the filters
-    saved = {key: [v for v in st.query_params.get_all(key) if v in allowed] for key, (_, allowed) in MULTI.items()}
-    wanted_year = st.query_params.get("fin_annee")
-    saved["fin_annee"] = wanted_year if wanted_year in years else default_year
+    saved, problems = {}, []
+    for key, (_, allowed) in MULTI.items():  # a bad value is dropped, with a toast (cdv_core.links)
+        saved[key], problem = links.choices(key, st.query_params.get_all(key), allowed)
+        problems.append(problem)
+    saved["fin_annee"], problem = links.choice(
+        "fin_annee", st.query_params.get("fin_annee"), years, default=default_year,
+        instead="de toutes les années" if default_year == ALL_YEARS else f"de l'exercice {default_year}")
     saved["fin_action"] = st.query_params.get("fin_action")
     st.session_state["fin_saved"] = saved
+    st.session_state["fin_action_lien"] = saved["fin_action"] is not None  # checked below, against the selection
+    for problem in [*problems, problem]:
+        if problem:
+            ui.url_warning(problem)
 saved = st.session_state["fin_saved"]
 for key, (_, allowed) in MULTI.items():  # restore after a page change; drop values another contract lacks
     current = st.session_state.get(key, saved.get(key, []))
@@ -433,6 +441,11 @@ wanted = st.session_state.get("fin_action", saved.get("fin_action"))
 if wanted and wanted not in titles and ui.cached(ctx, fin.action_in_selection, code_action=wanted,
                                                  contrat=ctx.contrat, annee=annee, **filters):
     codes = [wanted, *codes]  # a shared link's action beyond the first rows: still offered
+if st.session_state.pop("fin_action_lien", False):
+    _, problem = links.known("fin_action", wanted, codes, expected="un code d'action de la sélection",
+                             instead="de la première action de la liste")
+    if problem:
+        ui.url_warning(problem)
 if not codes:
     st.info("Aucune action dans la sélection.", icon=":material/info:")
 else:
@@ -444,26 +457,27 @@ else:
     st.query_params["fin_action"] = code
     detail = ui.cached(ctx, fin.action_detail, code_action=code)
     if detail is None:
-        st.warning(f"L'action « {code} » est introuvable dans les données.", icon=":material/warning:")
+        st.warning(f"L'action « {fmt.md(code)} » est introuvable dans les données.", icon=":material/warning:")
     else:
         a = detail["action"]
         with st.container(key="fin_detail", border=True):
-            st.markdown(f"#### {a['libelle']}")
+            st.markdown(f"#### {fmt.md(a['libelle'])}")
             c1, c2, c3 = st.columns(3)
 
             def _id(value, valid) -> str:
                 if value is None:
                     return "non renseigné"
-                return value + ("" if valid else " (invalide)")
+                return fmt.md(value) + ("" if valid else " (invalide)")
 
-            c1.markdown(f"**Porteur** : {a['porteur'] or '—'}  \n**Type** : {a['type_structure'] or '—'}  \n"
+            c1.markdown(f"**Porteur** : {fmt.md(a['porteur'] or '—')}  \n"
+                        f"**Type** : {fmt.md(a['type_structure'] or '—')}  \n"
                         f"**SIRET** : {_id(a['siret'], a['siret_valide'])}  \n**RNA** : {_id(a['rna'], a['rna_valide'])}")
             periode_action = (f"du {fmt.day(a['date_debut'])} au {fmt.day(a['date_fin'])}" if a["date_debut"]
                               else f"{a['annee_debut']}–{a['annee_fin']}")
-            c2.markdown(f"**Contrat** : {a['contrat'] or a['code_contrat']}  \n**Période** : {periode_action}  \n"
-                        f"**Thématique** : {a['thematique']} {a['thematique_libelle']}  \n"
-                        f"**Mode** : {a['mode_financement']}")
-            c3.markdown(f"**Statut** : {a['statut']}"
+            c2.markdown(f"**Contrat** : {fmt.md(a['contrat'] or a['code_contrat'])}  \n**Période** : {periode_action}  \n"
+                        f"**Thématique** : {fmt.md(a['thematique'])} {fmt.md(a['thematique_libelle'])}  \n"
+                        f"**Mode** : {fmt.md(a['mode_financement'])}")
+            c3.markdown(f"**Statut** : {fmt.md(a['statut'])}"
                         + (f" (déclaré le {fmt.day(a['date_statut'])})" if a["date_statut"] else "")
                         + f"  \n**Avancement** : {fmt.percent(a['avancement'], 0)}  \n"
                         f"**Décision** : {fmt.day(a['date_decision'])}  \n"
@@ -505,4 +519,4 @@ else:
                                    ("date_versement", "Versement"))],
                 ), key="fin_detail_lignes")
             st.caption("Historique des statuts : aucun historique enregistré — seul le dernier statut déclaré est "
-                       "conservé" + (f" ({a['statut']}, le {fmt.day(a['date_statut'])})." if a["date_statut"] else "."))
+                       "conservé" + (f" ({fmt.md(a['statut'])}, le {fmt.day(a['date_statut'])})." if a["date_statut"] else "."))

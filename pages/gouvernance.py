@@ -75,7 +75,7 @@ with tab_cadence:
             else:
                 names = ", ".join(late["libelle"].head(8).to_list()) + (" …" if late.height > 8 else "")
                 st.warning(f"**{fmt.plural(late.height, 'instance')} en retard** sur {fmt.plural(instances.height, 'instance')} : "
-                           f"{names}", icon=":material/warning:")
+                           f"{fmt.md(names)}", icon=":material/warning:")
         year = ctx.donnees_au.year
         st.markdown(f"**Par type d'instance** — réunions tenues en {year} au {fmt.day(ctx.donnees_au)} "
                     "et réunions attendues selon la cadence pour les mois écoulés")
@@ -330,6 +330,6 @@ with tab_form:
                     objet=objet, lien_compte_rendu=lien, decisions=tuple(drafts))
                 name = labels[code].removesuffix(' — en retard')
                 ui.write(ctx, edits.record_meeting, draft, today=max(date.today(), ctx.donnees_au),
-                         success=lambda result: (f"Réunion du {fmt.day(day)} enregistrée pour « {name} » "
+                         success=lambda result: (f"Réunion du {fmt.day(day)} enregistrée pour « {fmt.md(name)} » "
                                                  f"({result.id_reunion}, {fmt.plural(len(drafts), 'décision')})."),
                          on_success=lambda _: st.session_state.update(gouv_goto=TABS[0]))

@@ -48,7 +48,8 @@ meta = dico.filter(pl.col("code_indicateur") == code).row(0, named=True)
 unite, gap_unit = meta["unite"], gaps.gap_unit(meta["unite"])
 method = gaps.aggregation_method(unite, meta["agregation"])
 st.caption(
-    f"Unité : **{unite}** · {model.SENS_INDICATEUR.get(meta['sens'], meta['sens'])} · source : {meta['source'] or '—'}"
+    f"Unité : **{fmt.md(unite)}** · {fmt.md(model.SENS_INDICATEUR.get(meta['sens'], meta['sens']))} · "
+    f"source : {fmt.md(meta['source'])}"
     f" · dernière valeur : **{fmt.day(meta['derniere_date'])}** · écart exprimé "
     + ("en points (QPV − territoire)" if gap_unit == "pts" else "en % de la valeur du territoire de référence")
 )
@@ -82,20 +83,20 @@ with tab_traj:
                                 placeholder="Choisir jusqu'à 5 quartiers", select_all=False)
     row = comparison.filter(pl.col("code_qp") == focus).row(0, named=True)
 
-    u = ind.display_unit(unite)
+    u = ind.display_unit(unite and fmt.md(unite))  # the store's unit as text: a metric's value renders Markdown
     gu = ind.display_unit(gap_unit)
     status = row["tendance"]
     cols = st.columns(4)
     with cols[0]:
         ui.kpi(f"Valeur au {fmt.day(vintage)}" if vintage else "Dernière valeur",
-               f"{fmt.number(row['valeur'], 1)}{u}" if row["valeur"] is not None else (row["motif"] or "—"),
+               f"{fmt.number(row['valeur'], 1)}{u}" if row["valeur"] is not None else fmt.md(row["motif"] or "—"),
                help="Valeur du quartier au dernier millésime disponible pour la sélection. Une valeur soumise au "
                     "secret statistique est affichée avec son motif, jamais comme 0.")
     with cols[1]:
         ui.kpi("Point de départ", f"{fmt.number(row['valeur_base'], 1)}{u}" if row["valeur_base"] is not None else "—",
                help="Valeur de référence saisie pour ce quartier ; à défaut, dernière valeur connue à la signature "
                     "du contrat.")
-        st.caption(f"{row['source_base']} ({fmt.day(row['date_base'])})" if row["source_base"]
+        st.caption(f"{fmt.md(row['source_base'])} ({fmt.day(row['date_base'])})" if row["source_base"]
                    else "aucune valeur à la signature")
     with cols[2]:
         ui.kpi("Cible", f"{fmt.number(row['valeur_cible'], 1)}{u}" if row["valeur_cible"] is not None else "—")
@@ -103,7 +104,7 @@ with tab_traj:
     with cols[3]:
         delta, color = None, "off"
         if row["evolution"] is not None:
-            measure_unit = ind.display_unit(gaps.change_unit(unite, row["mesure_tendance"]))
+            measure_unit = ind.display_unit(fmt.md(gaps.change_unit(unite, row["mesure_tendance"])))
             delta = f"{fmt.number(row['evolution'], 1)}{measure_unit} depuis le départ"
             if status in ("favorable", "defavorable"):  # arrow = sign of Δ; colour = desired direction
                 color = "normal" if meta["sens"] == "hausse" else "inverse"
@@ -250,7 +251,7 @@ with tab_comp:
     missing_now = comparison.filter(pl.col("valeur").is_null())
     if missing_now.height:
         st.caption(f"Sans valeur au {fmt.day(vintage)} (non tracés) : "
-                   + ", ".join((missing_now["libelle"] + " (" + missing_now["motif"] + ")").head(15).to_list())
+                   + fmt.md(", ".join((missing_now["libelle"] + " (" + missing_now["motif"] + ")").head(15).to_list()))
                    + (" …" if missing_now.height > 15 else ""))
     table = ind.comparison_table(comparison.head(TABLE_ROWS), unite=unite)
     st.dataframe(table, hide_index=True, width="stretch", key="indic_table_comparaison")
@@ -269,7 +270,7 @@ with tab_dico:
     if stale.height:
         st.warning(f"{fmt.plural(stale.height, 'indicateur')} sans valeur récente (plus de "
                    f"{ctx.settings.indicator_max_age_months} mois avant le {fmt.day(ctx.donnees_au)}, ou aucune valeur) : "
-                   + ", ".join(stale["libelle"].head(8).to_list()) + (" …" if stale.height > 8 else ""),
+                   + fmt.md(", ".join(stale["libelle"].head(8).to_list())) + (" …" if stale.height > 8 else ""),
                    icon=":material/schedule:")
     query = st.text_input("Rechercher un indicateur", placeholder="libellé, code, source, thématique…",
                           key="indic_recherche")

@@ -70,7 +70,7 @@ with tab_ready:
             left, right = st.columns([3, 1.3], vertical_alignment="center")
             with left:
                 st.markdown(f"{mark} **{item['libelle']}**", help="Règle : " + item["regle"])
-                st.caption(item["preuve"])
+                st.caption(fmt.md(item["preuve"]))  # it names QPV and indicators
             with right:
                 if item["ok"]:
                     pass
@@ -319,7 +319,7 @@ with tab_edit:
                                      step=1, key="jalons_add_annee",
                                      help="Par défaut, l'année de la date prévue.")
             if st.form_submit_button("Ajouter le jalon", icon=":material/add:", key="jalons_add_submit"):
-                ui.write(ctx, edits.add_milestone, success=f"Jalon ajouté : {j_label.strip()}.", code_contrat=ctx.contrat,
+                ui.write(ctx, edits.add_milestone, success=f"Jalon ajouté : {fmt.md(j_label)}.", code_contrat=ctx.contrat,
                          type_jalon=j_type, libelle=j_label, date_prevue=j_planned, date_realisation=j_done,
                          annee=int(j_year) if j_year is not None else None)
         open_ones = ui.cached(ctx, jalons.open_milestones, contrat=ctx.contrat, donnees_au=ctx.donnees_au)

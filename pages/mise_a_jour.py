@@ -70,8 +70,8 @@ else:
 
     analysis = None
     if uploaded is not None:
-        data = uploaded.getvalue()
-        if len(data) > MAX_BYTES:
+        data = uploaded.getvalue() if uploaded.size <= MAX_BYTES else b""  # its size first: nothing copied above
+        if uploaded.size > MAX_BYTES:
             st.error(f"Le fichier dépasse la taille maximale autorisée ({MAX_MB} Mo). Découpez-le et importez les "
                      "morceaux l'un après l'autre.", icon=":material/error:")
         else:
@@ -106,8 +106,8 @@ else:
             ui.kpi("Erreurs", fmt.integer(analysis.errors), help="Les erreurs bloquent l'import.")
         with k[2]:
             ui.kpi("Avertissements", fmt.integer(analysis.warnings), help="Les avertissements ne bloquent pas l'import.")
-        for note in analysis.notes:
-            st.info(note, icon=":material/info:")
+        for note in analysis.notes:  # they quote the file (a sheet's name, a value)
+            st.info(fmt.md(note), icon=":material/info:")
         if analysis.problems.height:
             shown = analysis.problems.head(500)
             if analysis.problems.height > 500:
@@ -140,7 +140,8 @@ else:
                 chosen = {}
                 for i, header in enumerate(headers):
                     current = analysis.mapping.get(header, "")
-                    chosen[header] = st.selectbox(header, targets, index=targets.index(current) if current in targets else 0,
+                    chosen[header] = st.selectbox(fmt.md(header), targets,  # a header of the file, as text
+                                                  index=targets.index(current) if current in targets else 0,
                                                   key=f"maj_assoc_{i}",
                                                   format_func=lambda t: "(ignorer)" if not t else t)
                 if st.button("Appliquer ces associations", key="maj_assoc_ok", icon=":material/check:"):
@@ -160,8 +161,8 @@ else:
         validees = state.get("maj_validees")
         if validees is not None and validees.height:
             with st.container(key="maj_validees"):
-                for sentence in validation.describe(validees):
-                    st.warning(sentence, icon=":material/verified:")
+                for sentence in validation.describe(validees):  # names, labels: text
+                    st.warning(fmt.md(sentence), icon=":material/verified:")
                 st.page_link(nav.page_path("Séance et exports"), label="Voir les chiffres validés",
                              icon=":material/arrow_forward:")
 
@@ -186,7 +187,7 @@ else:
                 with st.status("Écriture dans la base…", expanded=False) as status:
                     ui.write(ctx, ingest.commit, analysis, replace_scope=replace, on_success=_reset,
                              confirm_validated=confirm,
-                             success=lambda id_import: (f"Import n° {id_import} validé : {analysis.fichier} "
+                             success=lambda id_import: (f"Import n° {id_import} validé : {fmt.md(analysis.fichier)} "
                                                         f"({fmt.plural(analysis.nb_lignes, 'ligne')})."))
                     status.update(label="Import refusé : rien n'a été modifié", state="error", expanded=True)
         else:
@@ -214,7 +215,7 @@ else:
             validees, confirm_rollback = ui.cached(ctx, validation.affected_by_rollback, id_import=int(target)), False
             if validees.height:
                 for sentence in validation.describe(validees, what="Annuler cet import"):
-                    st.warning(sentence, icon=":material/verified:")
+                    st.warning(fmt.md(sentence), icon=":material/verified:")
                 if all(ctx.user.can(access.VALIDATE, c) for c in validees["code_contrat"].unique()):
                     confirm_rollback = st.checkbox("Je confirme : annuler malgré les chiffres validés",
                                                    key="maj_annuler_valides")

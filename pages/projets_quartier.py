@@ -4,7 +4,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import fmt, tables, ui
+from cdv_core import fmt, links, tables, ui
 from cdv_core.domain import progress
 from cdv_core.queries import projets
 from cdv_core.ui import maps
@@ -66,20 +66,26 @@ with right:
                       (ordered["libelle"] + " (" + ordered["code_qp"] + ") — " + ordered["statut"]).to_list()))
     codes = list(labels)
     wanted = st.query_params.get("qpv")
+    if "projets_qpv_lien" not in st.session_state:  # a shared link's QPV: checked on the page's first run
+        st.session_state["projets_qpv_lien"] = True
+        wanted, problem = links.known("qpv", wanted, codes, expected="un code de QPV de la sélection",
+                                      instead="du quartier le plus préoccupant")
+        if problem:
+            ui.url_warning(problem)
     chosen = st.selectbox("Quartier", codes, index=codes.index(wanted) if wanted in labels else 0,
                           format_func=labels.get, key=f"projets_qpv_{ctx.contrat or 'tous'}",
                           help="Les quartiers sont classés du plus préoccupant au plus avancé.")
     st.query_params["qpv"] = chosen
     qpv = rows.row(by_predicate=pl.col("code_qp") == chosen, named=True)
     with st.container(key="projets_resume", border=True):
-        st.markdown(f"**{qpv['projet'] or 'Pas de projet de quartier enregistré'}**")
+        st.markdown(f"**{fmt.md(qpv['projet']) if qpv['projet'] else 'Pas de projet de quartier enregistré'}**")
         st.badge(qpv["statut"], color=maps.STATUS_PALETTE[qpv["statut"]][1], icon=":material/flag:")
-        st.write(qpv["motif"])
+        st.write(fmt.md(qpv["motif"]))  # it names objectives
         st.caption(f"{fmt.plural(qpv['n_objectifs'], 'objectif')} de quartier · "
                    f"{fmt.plural(qpv['n_actions'], 'action')} · accordé {fmt.euros(qpv['accorde'])}, "
                    f"versé {fmt.euros(qpv['verse'])} (part du quartier, {PERIODE})")
         if qpv["enjeux"]:
-            st.caption(f"Enjeux : {qpv['enjeux']}")
+            st.caption(f"Enjeux : {fmt.md(qpv['enjeux'])}")
 
 st.subheader("Tous les quartiers de la sélection")
 table = projets.qpv_display(rows, with_contract=ctx.contrat is None)
@@ -100,7 +106,7 @@ with dl_xlsx:
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 # --- drill-down: objectives → actions → indicators -------------------------------------------
-st.header(f"{qpv['libelle']} : objectifs, actions, indicateurs")
+st.header(f"{fmt.md(qpv['libelle'])} : objectifs, actions, indicateurs")
 objectives = ui.cached(ctx, projets.qpv_objectives, code_qp=chosen, donnees_au=ctx.donnees_au)
 actions = ui.cached(ctx, projets.qpv_actions, code_qp=chosen, donnees_au=ctx.donnees_au)
 # a partenaire: no value of an indicator counting people below the secret threshold (nor its chart point)
@@ -140,7 +146,7 @@ def trajectory_chart(ind: dict, values: pl.DataFrame):
 
 
 def objective_block(obj: dict, scope: str, *, expanded: bool) -> None:
-    title = f"{obj['axe']} — {obj['libelle']} · {obj['statut']}"
+    title = f"{fmt.md(obj['axe'])} — {fmt.md(obj['libelle'])} · {obj['statut']}"
     with st.expander(title, icon=ICONS[obj["statut"]], expanded=expanded):
         st.write(obj["motif"])
         acts = actions.filter(pl.col("code_objectif") == obj["code_objectif"])
@@ -164,7 +170,7 @@ def objective_block(obj: dict, scope: str, *, expanded: bool) -> None:
             values = series.filter(pl.col("code_indicateur") == ind["code_indicateur"])
             with chart_cols[k % 2]:
                 if values.is_empty() and ind["valeur_cible"] is None:
-                    st.caption(f"{ind['indicateur']} : aucune valeur connue ni cible, pas de trajectoire à tracer.")
+                    st.caption(f"{fmt.md(ind['indicateur'])} : aucune valeur connue ni cible, pas de trajectoire à tracer.")
                     continue
                 st.altair_chart(trajectory_chart(ind, values), height=260, key=f"projets_chart_{obj['code_objectif']}_{k}")
 

@@ -56,7 +56,7 @@ def _build(keys: tuple[str, ...], code_qp: str | None, *, publiable: bool | None
 
 
 def _render_section(section: seance.Section) -> None:
-    st.header(section.title)
+    st.header(fmt.md(section.title))  # it may name a quartier
     # At most 3 cards a row; the container key tells the presentation CSS how wide (in em) the
     # widest value is, so that every value of the section fits its card.
     figures, rows = iter(section.figures), seance.card_rows(len(section.figures))
@@ -69,7 +69,7 @@ def _render_section(section: seance.Section) -> None:
     if section.chart:
         st.vega_lite_chart(spec=section.chart, width="stretch")
     if section.notes:
-        st.markdown(f"**{section.notes[0]}**")
+        st.markdown(f"**{fmt.md(section.notes[0])}**")  # it may name objectives
         for note in section.notes[1:]:
             with st.expander("Comment ce statut est-il calculé ?"):
                 st.markdown(note)
@@ -239,7 +239,7 @@ with tab_seance:
         i = state["index"]
         full = st.toggle("Plein écran (masquer le panneau latéral)", key="seance_fullscreen")
         presentation_style(hide_sidebar=full)
-        st.caption(f"**{state['instance_libelle']}** · séance du {fmt.day(state['date'])} · chiffres figés : "
+        st.caption(f"**{fmt.md(state['instance_libelle'])}** · séance du {fmt.day(state['date'])} · chiffres figés : "
                    f"données au **{fmt.day(state['donnees_au'])}** · section {i + 1} sur {len(sections)}")
         with st.container(key="seance_section"):
             _render_section(sections[i])

@@ -62,13 +62,13 @@ if alerts.is_empty():
 with st.container(key="overview_alertes"):
     for alert in alerts.iter_rows(named=True):  # a handful of alert kinds
         box = st.warning if alert["gravite"] == "haute" else st.info
-        box(f"**{alert['categorie']}** — {alert['message']}", icon=":material/warning:" if alert["gravite"] == "haute" else ":material/info:")
+        box(f"**{alert['categorie']}** — {fmt.md(alert['message'])}", icon=":material/warning:" if alert["gravite"] == "haute" else ":material/info:")
         st.page_link(nav.page_path(alert["page"]), label=f"Voir « {alert['page']} »", icon=":material/arrow_forward:")
 
 with st.expander("D'où viennent ces chiffres ?", icon=":material/source:"):
     origin = ui.cached(ctx, overview.provenance)
     if origin["demo"]:
-        st.markdown(f"Territoire de démonstration généré par l'application (échelle « {origin['demo']} », "
+        st.markdown(f"Territoire de démonstration généré par l'application (échelle « {fmt.md(origin['demo'])} », "
                     f"graine {origin['demo_seed']}) : aucun chiffre réel.")
     if origin["imports"].is_empty():
         st.markdown("Aucun fichier importé pour l'instant.")

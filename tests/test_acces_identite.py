@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from google.protobuf import text_format
 
-from cdv_core import access, store
+from cdv_core import access, fmt, store
 from cdv_core.ui import identity
 from tests.conftest import ROOT
 
@@ -182,7 +182,7 @@ def test_oidc_lecteur_sees_its_contract_only(app_store, monkeypatch):
     assert not [x for c, x in app_store.label.items() if c != MONT and x in text]
     assert next(m.value for m in at.metric if m.label == "Contrats de ville") == "1"
     caption = " ".join(c.value for c in at.sidebar.caption)
-    assert "lecteur@ville.fr" in caption and "Lecteur" in caption
+    assert fmt.md("lecteur@ville.fr") in caption and "Lecteur" in caption  # as text, not a mailto link
     assert [b.key for b in at.sidebar.button if b.key == "auth_logout"] == ["auth_logout"]
 
 
@@ -191,7 +191,7 @@ def test_oidc_unknown_account_is_told_whom_to_ask(app_store, monkeypatch):
     app_store.add("admin@ville.fr", "administrateur")
     at = _run(user=_logged_in("inconnu@ville.fr"), secrets=AUTH_SECRETS)
     assert at.subheader[0].value == "Votre compte n'a accès à aucun contrat"
-    assert "inconnu@ville.fr" in at.markdown[0].value and "admin@ville.fr" in at.markdown[0].value
+    assert fmt.md("inconnu@ville.fr") in at.markdown[0].value and fmt.md("admin@ville.fr") in at.markdown[0].value
     assert [b.label for b in at.button] == ["Se déconnecter"]
     _shows_nothing_from_the_store(at, app_store)
 
@@ -230,7 +230,7 @@ def test_entete_reads_the_configured_header(app_store, monkeypatch, headers):
     headers.append(("x-auth-request-email", "chef@ville.fr"))
     at = _run()
     assert at.sidebar.selectbox(key="sidebar_contrat").options == ["Tous mes contrats", app_store.label[MONT]]
-    assert "chef@ville.fr" in " ".join(c.value for c in at.sidebar.caption)
+    assert fmt.md("chef@ville.fr") in " ".join(c.value for c in at.sidebar.caption)
     assert not [b for b in at.sidebar.button if b.key == "auth_logout"], "the proxy logs out, not the app"
 
 

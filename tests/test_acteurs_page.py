@@ -6,6 +6,7 @@ import json
 
 import pyarrow as pa
 
+from cdv_core import fmt
 from cdv_core.domain import model
 
 from cdv_core.queries import acteurs as q
@@ -81,7 +82,7 @@ def test_choosing_an_actor_shows_its_sheet_and_map(app_env, demo_cur):
     at.selectbox(key="acteurs_choix").set_value(chosen["id_acteur"]).run()
     other = chosen["nom"]
     assert not at.exception, at.exception
-    assert any(m.value == f"**{other}**" for m in at.markdown)
+    assert any(m.value == f"**{fmt.md(other)}**" for m in at.markdown)  # the name as text
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     assert deck["layers"]
 

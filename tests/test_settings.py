@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdv_core import settings
+from cdv_core import fmt, settings
 from tests.conftest import ROOT
 
 
@@ -48,4 +48,4 @@ def test_the_app_shows_a_bad_setting_in_french(app_env, monkeypatch):
     monkeypatch.setenv("CDV_UNPAID_MONTHS", "trois")
     at = run_app()
     assert not at.exception
-    assert any("Réglage CDV_UNPAID_MONTHS : « trois »" in e.value for e in at.error)
+    assert any(fmt.md("Réglage CDV_UNPAID_MONTHS : « trois »") in e.value for e in at.error)  # the value as text

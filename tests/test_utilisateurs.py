@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cdv_core import access, acteurs_import, store, store_ops
+from cdv_core import access, acteurs_import, fmt, store, store_ops
 from cdv_core.__main__ import main
 from cdv_core.access import ADMIN, User, local_user
 from cdv_core.edits import jalons
@@ -196,7 +196,7 @@ def test_administrator_adds_modifies_and_removes_accounts(app_env, monkeypatch):
     at.multiselect(key="adm_ajout_contrats_0").set_value([A])
     _submit(at, "Ajouter le compte")
     assert not at.error, [e.value for e in at.error]
-    assert any("chef@ville.fr ajouté" in s.value for s in at.success)
+    assert any(fmt.md("chef@ville.fr") + " ajouté" in s.value for s in at.success)  # the address as text
     chef = _accounts(app_env)["chef@ville.fr"]
     assert (chef["role"], chef["nom"], chef["contrats"], chef["actif"]) == ("chef_de_projet", "Claire Chef", A, True)
 

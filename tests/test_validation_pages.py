@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from cdv_core import access, seance, settings, store, validation
+from cdv_core import access, fmt, seance, settings, store, validation
 from tests.conftest import DEMO_AU, ROOT, run_app
 
 CONTRAT = "CV-DEMO-BRE"
@@ -79,8 +79,8 @@ def test_an_import_over_validated_figures_asks_for_confirmation(app_env):
     at.file_uploader[0].set_value(("programmation.csv", f"{HEADER}\n{row}\n".encode(), "text/csv")).run()
     assert not at.exception
     warnings = [w.value for w in at.warning]
-    assert any("Cet import modifie des chiffres validés le " in w and "par Claire Chef (Séance du 12/03/2026 — COPIL"
-               in w for w in warnings), warnings
+    assert any("Cet import modifie des chiffres validés le " in w and fmt.md("par Claire Chef (Séance du 12/03/2026 — COPIL")
+               in w for w in warnings), warnings  # names and labels shown as text
     assert at.button(key="maj_valider").disabled  # confirmation first
     at.checkbox(key="maj_confirmer_valides").check().run()
     assert not at.button(key="maj_valider").disabled

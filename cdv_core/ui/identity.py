@@ -12,7 +12,7 @@ from collections.abc import Callable
 import duckdb
 import streamlit as st
 
-from cdv_core import access, settings as settings_mod
+from cdv_core import access, fmt, settings as settings_mod
 from cdv_core.ui import nav
 
 _TITLE = "Pilotage des contrats de ville"
@@ -133,11 +133,11 @@ def _no_access(cfg: settings_mod.Settings, email: str, cur_factory) -> None:
         _stop_page("Aucun administrateur",
                    "Cette base n'a encore aucun administrateur : personne ne peut y recevoir d'accès. Sur le serveur, "
                    "créez le premier avec la commande :\n\n"
-                   f"`python -m cdv_core utilisateurs ajouter --email {email} --role administrateur`\n\n"
+                   f"`python -m cdv_core utilisateurs ajouter --email {email.replace('`', '')} --role administrateur`\n\n"
                    "puis rechargez cette page.", logout=logout)
-    contact = cfg.contact or ", ".join(admins)
+    contact = cfg.contact or fmt.md(", ".join(admins))  # CDV_CONTACT is the server's own text
     _stop_page("Votre compte n'a accès à aucun contrat",
-               f"Vous êtes connecté(e) en tant que {email}, mais ce compte n'a accès à aucun contrat de ville. "
+               f"Vous êtes connecté(e) en tant que {fmt.md(email)}, mais ce compte n'a accès à aucun contrat de ville. "
                f"Demandez un accès à : {contact}.", logout=logout)
 
 
@@ -156,8 +156,8 @@ def sidebar(cfg: settings_mod.Settings, user: access.User) -> None:
     """Who is connected (and the way out), or that nobody is."""
     if user.local:
         st.caption(f"Sans identification : toute personne qui ouvre l'application peut modifier les données "
-                   f"(modifications enregistrées au nom de « {user.nom} »).")
+                   f"(modifications enregistrées au nom de « {fmt.md(user.nom)} »).")
         return
-    st.caption(f"Connecté(e) : **{user.nom or user.email}** · {access.ROLES.get(user.role, user.role)}")
+    st.caption(f"Connecté(e) : **{fmt.md(user.nom or user.email)}** · {access.ROLES.get(user.role, user.role)}")
     if cfg.auth == "oidc":
         st.button("Se déconnecter", icon=":material/logout:", key="auth_logout", on_click=st.logout)
