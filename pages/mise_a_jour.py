@@ -106,6 +106,8 @@ else:
             ui.kpi("Erreurs", fmt.integer(analysis.errors), help="Les erreurs bloquent l'import.")
         with k[2]:
             ui.kpi("Avertissements", fmt.integer(analysis.warnings), help="Les avertissements ne bloquent pas l'import.")
+        for message in analysis.file_errors:  # the file as a whole is refused: said in full, not in a cell
+            st.error(fmt.md(message) + ".", icon=":material/error:")
         for note in analysis.notes:  # they quote the file (a sheet's name, a value)
             st.info(fmt.md(note), icon=":material/info:")
         if analysis.problems.height:

@@ -66,6 +66,12 @@ class Analysis:
     def ok(self) -> bool:
         return self.kind is not None and self.errors == 0 and bool(self.loads)
 
+    @property
+    def file_errors(self) -> list[str]:
+        """The errors of the whole file (unreadable, over a bound…), whose text must be read whole."""
+        whole = self.problems.filter(pl.col("ligne").is_null() & (pl.col("gravité") == ERROR))
+        return whole["problème"].to_list()
+
 
 def kind_choices() -> dict[str, str]:
     return {code: k.label for code, k in KINDS.items()}
