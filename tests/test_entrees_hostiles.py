@@ -186,3 +186,26 @@ def test_adultes_relais_list_has_the_same_bounds():
 
     report = acteurs_import.check(hostile.wide_header_csv(), filename="postes.csv")
     assert not report.ok and "réglage CDV_MAX_COLONNES" in report.errors[0]
+
+
+def test_a_full_disk_during_the_analysis_is_a_french_message(demo_store, monkeypatch):
+    """The reading writes temporary files (DuckDB's location of ragged lines): a full disk there
+    is said in French, with what to do, and nothing is written."""
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "/tmp/tmpabc.csv")
+
+    monkeypatch.setattr(reading, "_duckdb_file", full)
+    con = store.connect(demo_store)
+    try:
+        before = checksums(con)
+        analysis = ingest.analyse(con.cursor(), b"code;libelle;x\nA;b;c;d\n", "ragged.csv")
+        assert not analysis.ok
+        assert analysis.file_errors == ["Le fichier n'a pas pu être analysé : le disque du serveur est plein ; libérez "
+                                        "de la place (ou demandez-le à l'administrateur), puis déposez à nouveau le "
+                                        "fichier"]
+        assert "/tmp" not in analysis.problems.write_csv()
+        assert checksums(con) == before
+    finally:
+        con.close()

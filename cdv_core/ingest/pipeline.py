@@ -163,10 +163,34 @@ def analyse(cur: duckdb.DuckDBPyConnection, data: bytes, filename: str, *, kind:
     # the file's sha256 is computed on another thread meanwhile (hashlib releases the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
         empreinte = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        result = _analyse(cur, data, filename, kind=kind, mapping=mapping, contrat=contrat,
-                          replace_scope=replace_scope, max_bytes=max_bytes, date_valeur=date_valeur, limits=limits)
+        try:
+            result = _analyse(cur, data, filename, kind=kind, mapping=mapping, contrat=contrat,
+                              replace_scope=replace_scope, max_bytes=max_bytes, date_valeur=date_valeur, limits=limits)
+        except (OSError, duckdb.Error, MemoryError) as exc:  # the server failed, not the file
+            result = _server_failure(filename, len(data), exc)
         result.empreinte = empreinte.result()
     result.seconds = time.perf_counter() - start
+    return result
+
+
+def _server_failure(filename: str, size: int, exc: BaseException) -> Analysis:
+    """The analysis that the server could not finish (its disk full while the reading used a
+    temporary file, memory, the store unreachable): a French whole-file error that says what to do,
+    the detail in the server's log only (see `store.write_error`)."""
+    from cdv_core import store
+
+    cause = store.failure_cause(exc)
+    store.write_error(exc)  # logs the detail
+    reasons = {"disque_plein": "le disque du serveur est plein ; libérez de la place (ou demandez-le à "
+                               "l'administrateur), puis déposez à nouveau le fichier",
+               "connexion": "la base partagée ne répond plus ; recommencez dans un moment"}
+    reason = ("la mémoire du serveur ne suffit pas ; découpez le fichier et importez les morceaux l'un après l'autre"
+              if isinstance(exc, MemoryError) else
+              reasons.get(cause, "erreur du serveur (le détail est dans son journal) ; recommencez, et si le problème "
+                                 "persiste, prévenez l'administrateur"))
+    result = Analysis(fichier=filename, empreinte="", taille=size, kind=None, kind_label="inconnu")
+    result.problems = pl.DataFrame([_problem(filename, None, "", "", f"Le fichier n'a pas pu être analysé : {reason}",
+                                             "Rien n'a été modifié")], schema=PROBLEM_SCHEMA)
     return result
 
 
