@@ -89,11 +89,12 @@ _MD_SPECIAL = re.compile(r"([\\`*_~\[\]()!<>#|{}$:&])")
 # …and, at the start of a line only: list items `- `, `+ `, `1. `, setext underlines `===`.
 _LINE_START = re.compile(r"^([-+=])|^(\d+)\.")
 # What Streamlit's Markdown rewrites in the text *after* parsing, where an escape no longer
-# counts: bare addresses `https://…`, `www.…`, `nom@domaine.fr` (made links by GFM), shortcodes
+# counts: bare addresses `https://…`, `www.…` (made links by GFM), shortcodes
 # `:material_icon:` (it reads `:material/…:` as `:material_…:`), `:streamlit:` (a logo), emoji
 # `:smile:`, arrows and dashes `->`, `<=`, `>=`, `~=`, `--`. A word joiner inside each of these
-# sequences keeps them as typed.
-_REWRITTEN = re.compile(r"(?<=:)(?=[0-9A-Za-z_+/-])|(?<=@)(?=[0-9A-Za-z_.-])|(?<=[wW]{3})(?=\.)"
+# sequences keeps them as typed. An e-mail address `nom@domaine.fr` is left whole: GFM makes it a
+# `mailto:` link to itself (its target is its own text), and it stays copyable as typed.
+_REWRITTEN = re.compile(r"(?<=:)(?=[0-9A-Za-z_+/-])|(?<=[wW]{3})(?=\.)"
                         r"|(?<=[<>~-])(?=[>=-])")
 
 
