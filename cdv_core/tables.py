@@ -6,7 +6,7 @@ import io
 
 import polars as pl
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from cdv_core.domain.texte import FORMULA_START as _FORMULA_START  # the rule of every path in (domain/texte.py)
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:

@@ -209,3 +209,19 @@ def test_a_full_disk_during_the_analysis_is_a_french_message(demo_store, monkeyp
         assert checksums(con) == before
     finally:
         con.close()
+
+
+def test_a_damaged_workbook_is_a_french_error():
+    import io
+    import zipfile
+
+    data = hostile.xlsx({"A1": "code", "A2": "x"})
+    source, rebuilt = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(rebuilt, "w") as z:  # the sheet's part is missing
+        for info in source.infolist():
+            if "sheet1" not in info.filename:
+                z.writestr(info, source.read(info))
+    with pytest.raises(reading.ReadError, match="endommagé \\(feuille « Feuil1 » illisible\\)"):
+        reading.read_bytes(rebuilt.getvalue(), "x.xlsx")
+    with pytest.raises(reading.ReadError, match="ne peut pas être ouvert"):
+        reading.read_bytes(data[: len(data) // 2], "x.xlsx")  # cut in the middle

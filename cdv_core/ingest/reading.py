@@ -16,6 +16,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -666,7 +667,11 @@ def _read_xlsx(data: bytes, limits: Limits) -> RawTable:
     for name, path in sheets:
         if name.lower().startswith("description"):
             continue
-        extent = _sheet_extent(book, path, name, limits)
+        try:
+            extent = _sheet_extent(book, path, name, limits)
+        except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:  # a part missing or damaged
+            raise ReadError(f"Le classeur Excel est endommagé (feuille « {name} » illisible). Ouvrez-le dans Excel "
+                            "et réenregistrez-le au format « Classeur Excel (.xlsx) ».") from exc
         if extent is None:
             continue
         try:
@@ -694,18 +699,20 @@ def _read_xlsx(data: bytes, limits: Limits) -> RawTable:
 
 MAX_XLSX_EXPANDED = 2 * 1024 ** 3  # decompressed bytes of a workbook: a zip bomb is refused before any reading
 MAX_XLSX_SHARED_STRINGS = 256 * 1024 ** 2  # its shared texts are held in memory by the reader
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
 def _sheet_paths(book: zipfile.ZipFile) -> list[tuple[str, str]]:
-    """(name, part path) of the workbook's sheets, in the workbook's order."""
+    """(name, part path) of the workbook's sheets, in the workbook's order (transitional or strict
+    Open XML: the namespaces are not compared)."""
     workbook = ET.fromstring(book.read("xl/workbook.xml"))
     rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     out = []
-    for sheet in workbook.iter(_NS_MAIN + "sheet"):
-        target = targets.get(sheet.get(_NS_REL + "id"), "")
+    for sheet in workbook.iter():
+        if not sheet.tag.endswith("}sheet"):
+            continue
+        rel = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+        target = targets.get(rel, "")
         path = target.lstrip("/") if target.startswith("/") else "xl/" + target
         out.append((sheet.get("name", ""), path))
     return out
