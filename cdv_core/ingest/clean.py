@@ -349,7 +349,10 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
                        "01 à 95, 2A, 2B, 971 à 978, 986 à 988", ERROR))
     else:  # pragma: no cover - spec error
         raise ValueError(t)
-    checks.append((texte.formula_expr(raw), texte.FORMULA_PROBLEM, texte.FORMULA_FIX, ERROR))
+    if t not in ("entier", "montant", "decimal", "taux", "valeur_secret", "date", "booleen"):
+        # a number, a date or a yes/no is never stored as text: a formula there is already
+        # « Valeur non numérique » (one error per cell)
+        checks.append((texte.formula_expr(raw), texte.FORMULA_PROBLEM, texte.FORMULA_FIX, ERROR))
     if col.min_value is not None and t in ("entier", "decimal", "taux"):
         if t == "entier" and col.min_value >= 1900:  # a year: `24` says « 2 digits », not « too small »
             short_year = v.is_between(0, 99)

@@ -165,3 +165,71 @@ def shot(page, name: str) -> Path:
 
 
 __all__ = ["ARTIFACTS", "LiveServer", "new_page", "require_nginx", "require_postgres", "settle", "shot", "shutil"]
+
+
+class IdentityProxy:
+    """nginx in front of `app_url`, standing in for an authenticating proxy (CDV_AUTH=entete): it
+    sets the identity header on every request — the page's and the websocket's — from the cookie
+    `cdv_test_identite`, as oauth2-proxy sets it from its session, and drops any header the
+    browser sent. (Chromium 150 does not add Playwright's extra HTTP headers to a websocket
+    handshake, and Streamlit reads the identity from the websocket's.) Open pages with `page_as`."""
+
+    def __init__(self, app_url: str, folder: Path, header: str = "X-Forwarded-Email"):
+        nginx = require_nginx()
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.folder = folder
+        (folder / "tmp").mkdir(parents=True, exist_ok=True)
+        conf = f"""daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {folder}/tmp/body; proxy_temp_path {folder}/tmp/proxy;
+    fastcgi_temp_path {folder}/tmp/fastcgi; uwsgi_temp_path {folder}/tmp/uwsgi; scgi_temp_path {folder}/tmp/scgi;
+    access_log off;
+    client_max_body_size 200m;
+    map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            proxy_pass {app_url};
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $http_host;
+            proxy_set_header {header} $cookie_cdv_test_identite;
+            proxy_read_timeout 1h;
+        }}
+    }}
+}}
+"""
+        (folder / "nginx.conf").write_text(conf, encoding="utf-8")
+        self.proc = subprocess.Popen([nginx, "-p", f"{folder}/", "-c", str(folder / "nginx.conf"),
+                                      "-e", str(folder / "error.log")], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx s'est arrêté : voir {folder / 'error.log'}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"nginx ne répond pas sur {self.url}")
+
+    def page_as(self, browser, email: str):
+        """A page in a context of its own whose requests carry `email` as the proxy's identity."""
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+        context.add_cookies([{"name": "cdv_test_identite", "value": email, "url": self.url}])
+        return context.new_page()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()

@@ -4,15 +4,9 @@ deep link on a fresh server, in the menu of an administrator only, refused to a 
 from __future__ import annotations
 
 from cdv_core import access, demo, store
-from tests.e2e.conftest import LiveServer, _require_browser, settle, shot
+from tests.e2e.conftest import IdentityProxy, LiveServer, _require_browser, settle, shot
 
 ADMIN, CHEF = "admin@ville.fr", "chef@ville.fr"
-
-
-def _as(browser, email: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR",
-                                  extra_http_headers={"X-Forwarded-Email": email})
-    return context.new_page()
 
 
 def _menu(page) -> list[str]:
@@ -30,18 +24,19 @@ def test_administration_menu_and_page_per_role(chromium, tmp_path):
         access.add_user(con, user=local, email=CHEF, role="chef_de_projet", contrats=["CV-DEMO-VERM"])
     finally:
         con.close()
-    server = LiveServer(path, tmp_path / "streamlit.log", env={"CDV_AUTH": "entete"})
+    app = LiveServer(path, tmp_path / "streamlit.log", env={"CDV_AUTH": "entete"})
+    server = IdentityProxy(app.url, tmp_path / "proxy")  # as deployed: the proxy sets the header
     try:
         # fresh server, deep links: the page runs without app.py, bootstrap draws the menu
         # itself (for the user's role) and the page still checks the role
-        chef = _as(chromium, CHEF)
+        chef = server.page_as(chromium, CHEF)
         chef.goto(server.url + "/administration")
         settle(chef)
         assert chef.get_by_text("Cette page est réservée aux administrateurs.").is_visible()
         links = [t.strip() for t in chef.get_by_test_id("stPageLink").all_inner_texts()]
         assert "Mise à jour des données" in " ".join(links) and "Administration" not in " ".join(links)
 
-        admin = _as(chromium, ADMIN)
+        admin = server.page_as(chromium, ADMIN)
         admin.goto(server.url + "/administration")
         settle(admin)
         assert admin.get_by_test_id("stException").count() == 0
@@ -72,3 +67,4 @@ def test_administration_menu_and_page_per_role(chromium, tmp_path):
         shot(chef, "administration-refus-chef")
     finally:
         server.stop()
+        app.stop()
