@@ -66,6 +66,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(server, what: str, log_path, *, seconds: float) -> None:
+    """Wait until `server.url` answers Streamlit's health check (through nginx too); stop
+    `server` and raise in French if its process ends or it does not answer in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{what} s'est arrêté (code {server.proc.returncode}), voir {log_path}")
+        try:
+            with urllib.request.urlopen(server.url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"{what} ne répond pas sur {server.url}, voir {log_path}")
+
+
 class LiveServer:
     """`streamlit run app.py` on a free loopback port, started and waited for; `store_path` is a file
     path or a shared store URL, `env` extra variables (e.g. CDV_DATA_PATH)."""
@@ -80,18 +97,7 @@ class LiveServer:
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit s'est arrêté (code {self.proc.returncode}), voir {log_path}")
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"streamlit ne répond pas sur {self.url}, voir {log_path}")
+        wait_healthy(self, "streamlit", log_path, seconds=60)
 
     def stop(self):
         self.proc.terminate()
@@ -208,18 +214,7 @@ http {{
         self.proc = subprocess.Popen([nginx, "-p", f"{folder}/", "-c", str(folder / "nginx.conf"),
                                       "-e", str(folder / "error.log")], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx s'est arrêté : voir {folder / 'error.log'}")
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"nginx ne répond pas sur {self.url}")
+        wait_healthy(self, "nginx", folder / "error.log", seconds=15)
 
     def page_as(self, browser, email: str):
         """A page in a context of its own whose requests carry `email` as the proxy's identity."""
