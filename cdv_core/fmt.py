@@ -98,16 +98,20 @@ _REWRITTEN = re.compile(r"(?<=:)(?=[0-9A-Za-z_+/-])|(?<=[wW]{3})(?=\.)"
                         r"|(?<=[<>~-])(?=[>=-])")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # domain/texte.py's CONTROL, tab and CR handled above
+
+
 def md(text, *, missing: str = "—") -> str:
     """A value from the data (store, URL, file name, account) for a Streamlit call that renders
     Markdown (st.markdown, caption, write, info/warning/error/success, toast, title/header,
     widget, tab, expander and radio option labels, a metric's label, value, delta and help —
     not selectbox/multiselect options nor table cells, which are plain text): shown exactly as
     stored, never as a link, image, colour, icon, emoji, formula or list. Line breaks stay line
-    breaks; spaces at the ends of a line are dropped (a browser does not show them either)."""
+    breaks; spaces at the ends of a line are dropped (a browser does not show them either);
+    control characters (ESC, BEL, NUL…), which no screen shows, are left out."""
     if text is None:
         return missing
-    lines = str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _CONTROL.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")).split("\n")
     return "  \n".join(_escape_line(line.strip()) for line in lines)
 
 

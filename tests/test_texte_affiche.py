@@ -185,3 +185,8 @@ def test_a_column_header_of_a_file_is_a_label_as_text(app_env):
     assert not at.exception, [e.value for e in at.exception]
     labels = [s.label for s in at.selectbox if (s.key or "").startswith("maj_assoc_")]
     assert fmt.md(header) in labels and header not in labels
+
+
+def test_md_leaves_out_control_characters():
+    assert fmt.md("Asso\x1b[31m du \x07quartier\x00") == "Asso\\[31m du quartier"
+    assert fmt.md("a\tb\r\nc") == "a b  \nc"
