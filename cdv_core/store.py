@@ -149,9 +149,15 @@ def write_error(exc: BaseException) -> StoreError:
     if _is_conflict(exc):
         return WriteConflict(str(exc))
     cause = failure_cause(exc)
-    detail = describe(" ".join(str(exc).split()) or type(exc).__name__)[:500]
-    _log.error("Écriture refusée (%s) : %s: %s", cause, type(exc).__name__, detail)
+    log_failure(f"Écriture refusée ({cause})", exc)
     return WriteFailed(cause)
+
+
+def log_failure(what: str, exc: BaseException) -> None:
+    """The technical detail of a failure, for the server's log only (passwords masked): the user
+    reads a French message without it."""
+    detail = describe(" ".join(str(exc).split()) or type(exc).__name__)[:500]
+    _log.error("%s : %s: %s", what, type(exc).__name__, detail)
 
 
 def usable(con: duckdb.DuckDBPyConnection) -> bool:

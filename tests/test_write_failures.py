@@ -273,3 +273,23 @@ def test_lake_connection_lost_during_commit_is_french_and_the_next_import_works(
     assert _digest(lake) == before
     assert ingest.commit(con, analysis, user=LOCAL) == 1  # the same connection: DuckDB reconnects
     con.close()
+
+
+def test_a_read_failure_is_said_in_french_without_its_detail(app_env, monkeypatch, caplog):
+    """A store that stops answering while a page reads it (PostgreSQL of a shared store stopped,
+    a file gone): one French box, the engine's words and the server's paths in its log only."""
+    import duckdb
+
+    from cdv_core.ui import context
+    from tests.conftest import run_app
+
+    def unreachable(*args, **kwargs):
+        raise duckdb.IOException("IO Error: Cannot open file \"/srv/cdv/secret/cdv.duckdb\": No such file")
+
+    monkeypatch.setattr(context, "_cached_call", unreachable)
+    at = run_app("financements")
+    assert not at.exception
+    boxes = [e.value for e in at.error]
+    assert boxes == ["La base ne répond pas : rechargez la page dans un moment ; si le problème persiste, prévenez "
+                     "l'administrateur (le détail technique est dans le journal du serveur)."]
+    assert "/srv/cdv/secret" in caplog.text

@@ -120,9 +120,9 @@ def cached(ctx: Context, fn, /, **kwargs):
 
 def _store_unreachable(store_path: str, exc: Exception):
     _reopen_if_broken(store_path)  # a database invalidated by a fatal error: the reload opens it anew
-    st.error(f"La base {fmt.md(store.describe(store_path))} ne répond pas : rechargez la page dans un moment ; si le "
-             "problème persiste, prévenez l'administrateur. (Détail technique : "
-             f"{fmt.md(store.describe(str(exc).splitlines()[0])[:200])})", icon=":material/error:")
+    store.log_failure("Lecture impossible", exc)  # the detail (paths, engine's words) for the server's log only
+    st.error("La base ne répond pas : rechargez la page dans un moment ; si le problème persiste, prévenez "
+             "l'administrateur (le détail technique est dans le journal du serveur).", icon=":material/error:")
     st.stop()
 
 
