@@ -187,6 +187,7 @@ with st.container(key="fin_chiffres"):
                delta=(f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)} dépassé" if totals["hors_qpv_depasse"]
                       else f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)}") if hq is not None else None,
                delta_color="inverse" if totals["hors_qpv_depasse"] else "off",
+               delta_arrow="up" if totals["hors_qpv_depasse"] else "off",  # a ceiling, not a change
                help="Part des crédits P147 accordés aux actions hors QPV (rattachées à aucun quartier, par exemple "
                     "des poches de pauvreté). Règle nationale : "
                     "au plus 2,5 % de l'enveloppe P147 départementale (détail par département dans les alertes).")
@@ -322,7 +323,8 @@ with tabs[0]:
         st.success(f"Aucune subvention accordée restée sans versement plus de {months} mois après la décision.",
                    icon=":material/check_circle:")
     else:
-        st.warning(f"{fmt.plural(unpaid_total['lignes'], 'ligne')} de financement accordée(s) sans aucun versement "
+        st.warning(f"{fmt.plural(unpaid_total['lignes'], 'ligne de financement accordée', 'lignes de financement accordées')} "
+                   "sans aucun versement "
                    f"{months} mois après la décision, pour {fmt.euros(unpaid_total['montant'])}.",
                    icon=":material/warning:")
         _show(unpaid, {"code_action": "Code action", "action": "Action", "porteur": "Porteur",

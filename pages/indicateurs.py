@@ -108,7 +108,7 @@ with tab_traj:
             delta = f"{fmt.number(row['evolution'], 1)}{measure_unit} depuis le départ"
             if status in ("favorable", "defavorable"):  # arrow = sign of Δ; colour = desired direction
                 color = "normal" if meta["sens"] == "hausse" else "inverse"
-        ui.kpi(f"Écart à : {ind.REFERENCE_TYPES[reference]}",
+        ui.kpi(ind.GAP_LABELS[reference],
                f"{fmt.number(row['ecart'], 1)}{gu}" if row["ecart"] is not None else "—",
                delta=delta, delta_color=color,
                help="Écart = valeur du QPV − valeur du territoire de référence la même année "

@@ -68,8 +68,9 @@ with st.container(key="overview_alertes"):
 with st.expander("D'où viennent ces chiffres ?", icon=":material/source:"):
     origin = ui.cached(ctx, overview.provenance)
     if origin["demo"]:
-        st.markdown(f"Territoire de démonstration généré par l'application (échelle « {fmt.md(origin['demo'])} », "
-                    f"graine {origin['demo_seed']}) : aucun chiffre réel.")
+        scale = {"demo": "trois contrats fictifs", "national": "un territoire national fictif"}
+        st.markdown(f"Territoire de démonstration généré par l'application ({scale.get(origin['demo'], 'fictif')}) : "
+                    "aucun chiffre réel.")
     if origin["imports"].is_empty():
         st.markdown("Aucun fichier importé pour l'instant.")
     else:

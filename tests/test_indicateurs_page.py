@@ -112,8 +112,8 @@ def test_reference_territory_switch(app_env, reference):
     at.radio(key="indic_reference").set_value(reference)
     at.run()
     assert not at.exception
-    label = {"commune": "Commune", "France": "France"}[reference]
-    assert _metric(at, "Écart à").label == f"Écart à : {label}"
+    label = {"commune": "Écart à la commune", "France": "Écart à la France"}[reference]
+    assert _metric(at, "Écart à").label == label
 
 
 def test_dictionary_search(app_env):

@@ -78,7 +78,7 @@ def test_revmed_card_delta_in_points(app_env):
     at.selectbox(key="indic_indicateur").set_value("REVMED").run()
     at.selectbox(key="indic_qpv").set_value(VERM_QPV).run()
     assert not at.exception
-    card = _metric(at, "Écart à : EPCI")
+    card = _metric(at, "Écart à l'EPCI")
     assert card.value == f"{fmt.number(gap_now, 1)}\u00a0%"
     delta = card.proto.delta
     assert delta == f"{fmt.number(gap_now - gap_base, 1)}\u00a0pts depuis le départ"
@@ -206,7 +206,7 @@ def test_reference_territory_cannot_be_emptied(app_env):
     assert radio.value == "EPCI"
     assert list(radio.options) == ["Commune", "EPCI", "France"]
     radio.set_value("France").run()
-    assert _metric(at, "Écart à").label == "Écart à : France"
+    assert _metric(at, "Écart à").label == "Écart à la France"
     assert at.radio(key="indic_reference").value == "France"
 
 

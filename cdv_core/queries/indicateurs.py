@@ -22,6 +22,11 @@ REFERENCE_TYPES: dict[str, str] = {  # allowed reference territories → label
     "EPCI": "EPCI",
     "France": "France",
 }
+GAP_LABELS: dict[str, str] = {  # the gap's card title, said as a sentence
+    "commune": "Écart à la commune",
+    "EPCI": "Écart à l'EPCI",
+    "France": "Écart à la France",
+}
 
 # « Contrat de ville de la CA du X » → « CA du X » (the EPCI's name, as contracts are named)
 _CONTRACT_PREFIX = r"^\s*Contrat de ville\s*(– |- |: |de la |de l'|de l’|des |de |du |d'|d’)\s*"

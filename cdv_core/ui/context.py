@@ -10,6 +10,7 @@ import functools
 import hashlib
 import inspect
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,7 +57,14 @@ class Context:
 
 @st.cache_resource(show_spinner="Ouverture des données…")
 def _open(store_path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    return store.open_or_create(store_path)
+    con, created = store.open_or_create(store_path)
+    if created:
+        _CREATED_AT[store_path] = time.monotonic()
+    return con, created
+
+
+_CREATED_AT: dict[str, float] = {}  # when this process created a store (the demo): said for a few minutes
+_JUST_CREATED_S = 600
 
 
 def connection(store_path: str) -> duckdb.DuckDBPyConnection:
@@ -190,7 +198,7 @@ def bootstrap(page_title: str) -> Context:
         st.session_state[_CTX_AU] = au
         if info["demo"]:
             st.info("**Données de démonstration** : territoire fictif, chiffres générés.", icon=":material/science:")
-            if created:
+            if created and time.monotonic() - _CREATED_AT.get(store_path, 0.0) < _JUST_CREATED_S:
                 st.caption("La base de démonstration vient d'être créée.")
         kind = "Base partagée" if store.is_lake(store_path) else "Base"
         st.caption(f"{kind} : version {info['version']} · {fmt.day(info['donnees_au'])}")
