@@ -43,6 +43,7 @@ def test_page_flow_upload_report_diff_commit_log_rollback(app_env):
     at.button(key="maj_valider").click().run()
     assert not at.exception
     assert any("Import n° 1 validé" in s.value for s in at.success)
+    assert any("Import n° 1 validé" in t.value for t in at.toast)  # also where the user looks (the button)
     # a forced type (or « Supprimer les absents ») is not carried over to the next file
     assert at.selectbox(key="maj_type").value == "__auto__" and at.toggle(key="maj_remplacer").value is False
     assert _count(app_env, "SELECT count(*) FROM action WHERE code_action LIKE 'D2025-%'") == 40
@@ -53,6 +54,7 @@ def test_page_flow_upload_report_diff_commit_log_rollback(app_env):
     at.button(key="maj_annuler").click().run()
     assert not at.exception
     assert any("Import n° 1 annulé" in s.value for s in at.success)
+    assert any("Import n° 1 annulé" in t.value for t in at.toast)
     assert _count(app_env, "SELECT count(*) FROM action WHERE code_action LIKE 'D2025-%'") == 0
     assert _count(app_env, "SELECT statut FROM import_log WHERE id_import = 1") == "annulé"
 

@@ -241,6 +241,8 @@ def page_header(title: str, ctx: Context, *, subtitle: str | None = None) -> Non
     flash = st.session_state.pop(_FLASH, None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
+        # …and where the user is looking: the form or the button may be far below the title
+        st.toast(flash, icon=":material/check_circle:")
     for warning in st.session_state.pop(_FLASH_WARNINGS, ()):
         st.warning(fmt.md(warning), icon=":material/warning:")
 
