@@ -33,6 +33,13 @@ def _day(col: str) -> pl.Expr:
     return fmt.day_expr(pl.col(col), missing="—")
 
 
+def _contract_name(col: str) -> pl.Expr:
+    """A contract's name instead of its code (people read names; the downloads keep the codes)."""
+    contracts = ui.cached(ctx, territoire.contracts)
+    names = dict(zip(contracts["code_contrat"].to_list(), contracts["libelle"].to_list()))
+    return pl.col(col).replace_strict(names, default=pl.col(col), return_dtype=pl.String)
+
+
 def _validity(col: str) -> pl.Expr:
     return (pl.when(pl.col(col).is_null()).then(pl.lit("—"))
               .when(pl.col(col)).then(pl.lit("valide")).otherwise(pl.lit("invalide")))
@@ -298,7 +305,7 @@ else:
     elif not team.is_empty():
         st.dataframe(team.head(cap).select(
             pl.col("type_poste").alias("Type"), pl.col("intitule").alias("Intitulé"),
-            pl.col("employeur").alias("Employeur"), pl.col("code_contrat").alias("Contrat"),
+            pl.col("employeur").alias("Employeur"), _contract_name("code_contrat").alias("Contrat"),
             pl.col("quartier").fill_null("—").alias("QPV"), pl.col("etp").alias("ETP"),
             _day("date_debut").alias("Début"), _day("date_fin").alias("Fin"),
             pl.col("niveau_responsabilite").alias("Responsabilité"), pl.col("elu_referent").alias("Élu référent"),
@@ -314,7 +321,8 @@ else:
             st.caption("Aucun poste d'adulte-relais ni FONJEP pour cette sélection et cette année.")
         else:
             st.dataframe(relay.head(300).select(
-                pl.col("code_contrat").alias("Contrat"), pl.col("quartier").alias("QPV"), pl.col("type_poste").alias("Type"),
+                _contract_name("code_contrat").alias("Contrat"), pl.col("quartier").alias("QPV"),
+                pl.col("type_poste").alias("Type"),
                 pl.col("nb_postes").alias("Postes"), _euros("finance").alias("Financé"),
                 _euros("montant_reference").alias("Aide de référence")), hide_index=True, key="acteurs_relais")
 

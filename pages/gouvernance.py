@@ -330,6 +330,6 @@ with tab_form:
                     objet=objet, lien_compte_rendu=lien, decisions=tuple(drafts))
                 name = labels[code].removesuffix(' — en retard')
                 ui.write(ctx, edits.record_meeting, draft, today=max(date.today(), ctx.donnees_au),
-                         success=lambda result: (f"Réunion du {fmt.day(day)} enregistrée pour « {fmt.md(name)} » "
-                                                 f"({result.id_reunion}, {fmt.plural(len(drafts), 'décision')})."),
+                         success=(f"Réunion du {fmt.day(day)} enregistrée pour « {fmt.md(name)} » "
+                                  f"({fmt.plural(len(drafts), 'décision')})."),
                          on_success=lambda _: st.session_state.update(gouv_goto=TABS[0]))
