@@ -63,6 +63,7 @@ def _noop(_share: float, _label: str) -> None:
 def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
             *, progress: Progress = _noop) -> bytes:
     from pptx import Presentation
+    from pptx.enum.text import MSO_AUTO_SIZE
     from pptx.util import Inches, Pt
 
     deck = Presentation()
@@ -90,11 +91,17 @@ def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
     if cover.publiable:
         text(slide, 0.8, 5.1, 11.7, 0.6, cover.publiable, 16)
 
+    def title(slide, value: str) -> None:
+        # 8,4 in hold about 38 characters at 28 pt: a longer title (a quartier's name) gets smaller
+        size = 28 if len(value) <= 38 else 22 if len(value) <= 50 else 18
+        box = text(slide, 0.5, 0.3, 9.0 - 0.5 - 0.1, 0.8, value, size, bold=True, color=(31, 78, 121))
+        box.text_frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+        text(slide, 9.3, 0.35, 3.5, 0.5, f"données au {fmt.day(cover.donnees_au)}", 12)
+
     for i, section in enumerate(sections):
         progress(i / max(len(sections), 1), f"Diapositive « {section.title} »")
         slide = deck.slides.add_slide(blank)
-        text(slide, 0.5, 0.3, 12.3, 0.8, section.title, 32, bold=True, color=(31, 78, 121))
-        text(slide, 9.3, 0.35, 3.6, 0.5, f"données au {fmt.day(cover.donnees_au)}", 12)
+        title(slide, section.title)
         for j, figure in enumerate(section.figures[:8]):
             left, top = 0.5 + (j % 4) * 3.1, 1.2 + (j // 4) * 1.35
             text(slide, left, top, 3.0, 0.4, figure.label, 13)
@@ -102,34 +109,64 @@ def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
             if figure.note:
                 text(slide, left, top + 0.95, 3.0, 0.3, figure.note, 10)
         top = 1.2 + 1.35 * (1 + (min(len(section.figures), 8) - 1) // 4) + 0.1
+        if section.notes:  # the sentence the PDF prints under the figures
+            text(slide, 0.5, top, 12.3, 0.5, section.notes[0], 12)
+            top += 0.55
+        table = section.table.head(TABLE_ROWS) if section.table is not None and section.table.height else None
         if section.chart:
-            image = io.BytesIO(charts.png(section.chart))
-            slide.shapes.add_picture(image, Inches(0.5), Inches(top), height=Inches(min(7.2 - top, 4.2)))
-        elif section.table is not None and section.table.height:
-            _pptx_table(slide, section.table.head(TABLE_ROWS), top, section.table_title)
-    slide = deck.slides.add_slide(blank)
-    text(slide, 0.5, 0.3, 12.3, 0.8, "Décisions de la séance", 32, bold=True, color=(31, 78, 121))
+            _pptx_picture(slide, charts.png(section.chart), top)
+        elif table is not None and _pptx_table_fits(table, top, section.table_title):
+            _pptx_table(slide, table, top, section.table_title)
+            table = None
+        if table is not None:  # the PDF's table, on a slide of its own when it does not fit
+            slide = deck.slides.add_slide(blank)
+            title(slide, f"{section.title} (suite)")
+            _pptx_table(slide, table, 1.2, section.table_title)
     table = decisions_table(decisions, publiable=bool(cover.publiable))
-    if table.height:
-        _pptx_table(slide, table, 1.3, None)
-    else:
-        text(slide, 0.5, 1.4, 12.3, 0.6, "Aucune décision enregistrée pendant la séance.", 18)
+    chunks = [table.slice(k, TABLE_ROWS) for k in range(0, table.height, TABLE_ROWS)] or [table]
+    for k, chunk in enumerate(chunks):
+        slide = deck.slides.add_slide(blank)
+        title(slide, "Décisions de la séance" + (" (suite)" if k else ""))
+        if chunk.height:
+            _pptx_table(slide, chunk, 1.3, None)
+        else:
+            text(slide, 0.5, 1.4, 12.3, 0.6, "Aucune décision enregistrée pendant la séance.", 18)
     progress(1.0, "Présentation prête")
     out = io.BytesIO()
     deck.save(out)
     return out.getvalue()
 
 
+SLIDE_W, SLIDE_H, MARGIN = 13.333, 7.5, 0.5  # inches (16:9)
+ROW_H, TITLE_H = 0.3, 0.45                    # a table row, a table title
+
+
+def _pptx_picture(slide, png: bytes, top: float) -> None:
+    """A chart scaled to fit the room left under `top` (both dimensions, aspect kept), centred."""
+    from pptx.util import Emu, Inches
+
+    picture = slide.shapes.add_picture(io.BytesIO(png), Inches(MARGIN), Inches(top))
+    box_w, box_h = Inches(SLIDE_W - 2 * MARGIN), Inches(SLIDE_H - MARGIN / 2 - top)
+    scale = min(box_w / picture.width, box_h / picture.height)
+    picture.width, picture.height = Emu(int(picture.width * scale)), Emu(int(picture.height * scale))
+    picture.left = Emu(int((Inches(SLIDE_W) - picture.width) / 2))
+
+
+def _pptx_table_fits(frame: pl.DataFrame, top: float, title: str | None) -> bool:
+    return top + (TITLE_H if title else 0) + ROW_H * (frame.height + 1) <= SLIDE_H - MARGIN / 2
+
+
 def _pptx_table(slide, frame: pl.DataFrame, top: float, title: str | None) -> None:
     from pptx.util import Inches, Pt
 
     if title:
-        box = slide.shapes.add_textbox(Inches(0.5), Inches(top), Inches(12.3), Inches(0.4))
+        box = slide.shapes.add_textbox(Inches(MARGIN), Inches(top), Inches(SLIDE_W - 2 * MARGIN), Inches(0.4))
         box.text_frame.text = title
         box.text_frame.paragraphs[0].runs[0].font.size = Pt(14)
-        top += 0.45
+        top += TITLE_H
     rows, cols = frame.height + 1, frame.width
-    shape = slide.shapes.add_table(rows, cols, Inches(0.5), Inches(top), Inches(12.3), Inches(0.3 * rows))
+    shape = slide.shapes.add_table(rows, cols, Inches(MARGIN), Inches(top), Inches(SLIDE_W - 2 * MARGIN),
+                                   Inches(ROW_H * rows))
     grid = shape.table
     for c, name in enumerate(frame.columns):
         grid.cell(0, c).text = name
@@ -227,34 +264,60 @@ def _pdf_table(pdf, frame: pl.DataFrame, title: str | None) -> None:
 
 def to_xlsx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
             *, progress: Progress = _noop) -> bytes:
-    """One sheet per section (its figures, then its full table), plus the decisions."""
+    """One sheet per section (its figures, numbers as numbers), then one with its full table
+    (typed: `Section.data` when the section has it), plus the decisions."""
     sheets: dict[str, pl.DataFrame] = {
         "Séance": pl.DataFrame({"Rubrique": ["Titre", "Contrat", "Date de la séance", "Données au", "Version"],
-                                "Valeur": [cover.titre, cover.contrat, fmt.day(cover.date_seance),
-                                           fmt.day(cover.donnees_au), cover.publiable or "complète (usage interne)"]}),
+                                "Valeur": [cover.titre, cover.contrat, cover.date_seance, cover.donnees_au,
+                                           cover.publiable or "complète (usage interne)"]},
+                               schema={"Rubrique": pl.String, "Valeur": pl.Object}),
     }
     used = set(sheets)
     for section in sections:
-        figures = pl.DataFrame({"Indicateur": [f.label for f in section.figures],
-                                "Valeur": [f.value for f in section.figures],
-                                "Précision": [f.note or "" for f in section.figures]})
-        name = _sheet_name(section.title, used)
-        sheets[name] = figures
+        values = [f.value if f.number is None else tables.Number(f.number, f.kind or "number")
+                  for f in section.figures]
+        sheets[_sheet_name(section, used)] = pl.DataFrame(
+            {"Indicateur": [f.label for f in section.figures], "Valeur": values,
+             "Précision": [f.note or "" for f in section.figures]},
+            schema={"Indicateur": pl.String, "Valeur": pl.Object, "Précision": pl.String})
         if section.table is not None and section.table.height:
-            sheets[_sheet_name(section.title + " (détail)", used)] = section.table
-    sheets[_sheet_name("Décisions", used)] = decisions_table(decisions, publiable=bool(cover.publiable))
+            sheets[_sheet_name(section, used, suffix=DETAIL)] = (
+                section.data if section.data is not None else section.table)
+    table = decisions_table(decisions, publiable=bool(cover.publiable))
+    if not table.height:  # as the slides and the PDF say it (and no sheet reduced to its header)
+        table = pl.DataFrame({"Décision": ["Aucune décision enregistrée pendant la séance."]})
+    sheets[_sheet_name(None, used, title="Décisions")] = table
     progress(1.0, "Classeur prêt")
     return tables.to_xlsx_bytes(sheets)
 
 
-def _sheet_name(title: str, used: set[str]) -> str:
-    base = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31]
-    name, n = base, 2
+SHEET_MAX, DETAIL = 31, " (détail)"  # characters in an Excel sheet name; the suffix of a table's sheet
+# Short sheet names of the sections whose title does not fit (with « (détail) ») in 31 characters.
+SHEET_TITLES = {"actions_en_retard": "Retards de paiement", "indicateurs": "Indicateurs en retard",
+                "actualisation": "Actualisation 2027", "projet_quartier": "Projet de quartier"}
+
+
+def _sheet_name(section: Section | None, used: set[str], *, suffix: str = "", title: str | None = None) -> str:
+    """A unique sheet name of at most 31 characters, cut between words: the section's title when
+    it fits with « (détail) », else its short name (SHEET_TITLES), else its title cut at a word."""
+    room = SHEET_MAX - len(DETAIL)  # the same base for a section's two sheets
+    candidates = [title] if section is None else [section.title, SHEET_TITLES.get(section.key, section.title)]
+    clean = ["".join(ch for ch in c if ch not in "[]:*?/\\").strip() for c in candidates]
+    base = next((c for c in clean if len(c) <= room), None) or _cut_at_word(clean[-1], room)
+    name, n = base + suffix, 2
     while name in used:
-        suffix = f" {n}"
-        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+        tag = f" {n}"
+        name, n = _cut_at_word(base, room - len(tag)) + tag + suffix, n + 1
     used.add(name)
     return name
+
+
+def _cut_at_word(text: str, room: int) -> str:
+    """`text` cut to `room` characters at the last word boundary (mid-word only for one long word)."""
+    if len(text) <= room:
+        return text
+    head = text[:room + 1].rsplit(" ", 1)[0].rstrip(" —-–,;")
+    return head if 0 < len(head) <= room else text[:room]
 
 
 RENDERERS = {"pptx": to_pptx, "pdf": to_pdf, "xlsx": to_xlsx}

@@ -39,8 +39,18 @@ CHART_FONT = {"label": 14, "title": 15, "chart_title": 18, "mark": 14}
 @dataclass(frozen=True)
 class Figure:
     label: str
-    value: str
+    value: str                   # as shown (French format)
     note: str | None = None
+    number: float | None = None  # the same figure as a number, for spreadsheets (None: words or masked)
+    kind: str | None = None      # its number format (a key of `tables.XLSX_FORMATS`)
+
+
+def _count(label: str, n, note: str | None = None) -> Figure:
+    return Figure(label, fmt.integer(n), note, n, "integer")
+
+
+def _amount(label: str, euros, note: str | None = None) -> Figure:
+    return Figure(label, fmt.euros(euros), note, euros, "euros")
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class Section:
     table_title: str | None = None
     chart: dict | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)  # [0]: a sentence under the figures; then rules
+    data: pl.DataFrame | None = None  # the whole table with numbers and dates typed (spreadsheets); None: `table`
 
 
 def card_rows(n: int, *, per_row: int = LIVE_CARDS_PER_ROW) -> tuple[int, ...]:
@@ -108,9 +119,10 @@ class Scope:
     publiable: bool = False  # publishable version: counts of people below settings.secret_threshold masked
 
 
-def _people(scope: Scope, value) -> str:
-    """A count of people as a figure: « < 11 » in a publishable version below the threshold."""
-    return secret.mask_value(value, scope.settings.secret_threshold) if scope.publiable else fmt.integer(value)
+def _people(scope: Scope, label: str, value) -> Figure:
+    """A count of people as a figure: « < 11 » (and no number) in a publishable version below the threshold."""
+    shown = secret.mask_value(value, scope.settings.secret_threshold) if scope.publiable else fmt.integer(value)
+    return _count(label, value) if shown == fmt.integer(value) else Figure(label, shown)
 
 
 def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
@@ -136,13 +148,13 @@ def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     return Section(
         key="vue_ensemble", title="Vue d'ensemble",
         figures=(
-            Figure("Quartiers prioritaires", fmt.integer(h["quartiers"])),
-            Figure("Habitants des QPV", _people(scope, h["population"])),
-            Figure(f"Actions {year}", fmt.integer(h["actions_annee"])),
-            Figure(f"Montant accordé {year}", fmt.euros(h["accorde"])),
-            Figure(f"Montant versé {year}", fmt.euros(h["verse"])),
+            _count("Quartiers prioritaires", h["quartiers"]),
+            _people(scope, "Habitants des QPV", h["population"]),
+            _count(f"Actions {year}", h["actions_annee"]),
+            _amount(f"Montant accordé {year}", h["accorde"]),
+            _amount(f"Montant versé {year}", h["verse"]),
             Figure(f"Crédits P147 en CPO {year}", fmt.percent(h["part_cpo"]),
-                   f"cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}"),
+                   f"cible nationale ≥ {fmt.percent(model.CPO_TARGET_SHARE, 0)}", h["part_cpo"], "percent"),
             Figure("Actualisation 2027", f"J-{fmt.integer(countdown['jours'])}" if countdown["jours"] >= 0
                    else "échéance dépassée", fmt.long_day(countdown["date"])),
         ),
@@ -157,20 +169,21 @@ def _actions_en_retard(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     summary = financements.unpaid_summary(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre,
                                           months=scope.settings.unpaid_months)
     ended = financements.ended_without_status(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre).height
-    table = unpaid.sort("date_decision").select(
+    data = unpaid.sort("date_decision").select(
         pl.col("action").alias("Action"), pl.col("porteur").alias("Porteur"), pl.col("financeur").alias("Financeur"),
-        fmt.euros_expr(pl.col("montant_accorde")).alias("Accordé"),
-        fmt.day_expr(pl.col("date_decision")).alias("Décision"),
+        pl.col("montant_accorde").alias("Accordé (€)"), pl.col("date_decision").alias("Décision"),
     )
+    table = data.select(pl.exclude("Accordé (€)", "Décision"), fmt.euros_expr(pl.col("Accordé (€)")).alias("Accordé"),
+                        fmt.day_expr(pl.col("Décision")).alias("Décision"))
     return Section(
         key="actions_en_retard", title="Actions et paiements en retard",
         figures=(
-            Figure("Subventions accordées non versées", fmt.integer(summary["lignes"]),
+            _count("Subventions accordées non versées", summary["lignes"],
                    f"plus de {fmt.integer(scope.settings.unpaid_months)} mois après la décision"),
-            Figure("Montant en attente", fmt.euros(summary["montant"])),
-            Figure("Actions terminées sans statut final", fmt.integer(ended)),
+            _amount("Montant en attente", summary["montant"]),
+            _count("Actions terminées sans statut final", ended),
         ),
-        table=table, table_title="Subventions en attente de versement (les plus anciennes d'abord)",
+        table=table, table_title="Subventions en attente de versement (les plus anciennes d'abord)", data=data,
     )
 
 
@@ -205,12 +218,12 @@ def _gouvernance(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     return Section(
         key="gouvernance", title="Gouvernance", chart=chart,
         figures=(
-            Figure("Instances suivies", fmt.integer(cadence.height)),
-            Figure("Instances en retard", fmt.integer(late.height),
+            _count("Instances suivies", cadence.height),
+            _count("Instances en retard", late.height,
                    f"cadence dépassée de plus de {scope.settings.cadence_tolerance_days} jours"),
-            Figure(f"Réunions tenues ({gouvernance.RECENT_MONTHS} derniers mois)",
-                   fmt.integer(int(cadence["tenues_12_mois"].sum() or 0))),
-            Figure("Décisions en retard", fmt.integer(decisions["en_retard"]),
+            _count(f"Réunions tenues ({gouvernance.RECENT_MONTHS} derniers mois)",
+                   int(cadence["tenues_12_mois"].sum() or 0)),
+            _count("Décisions en retard", decisions["en_retard"],
                    f"sur {fmt.plural(decisions['ouvertes'], 'décision ouverte', 'décisions ouvertes')}"),
         ),
         table=table, table_title="Instances en retard sur leur cadence",
@@ -257,10 +270,10 @@ def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
         key="projet_quartier", title=f"Projet de quartier — {qpv['libelle']}", chart=chart,
         figures=(
             Figure("Statut", qpv["statut"]),
-            Figure("Objectifs", fmt.integer(qpv["n_objectifs"] or 0)),
-            Figure("Actions", fmt.integer(qpv["n_actions"] or 0)),
-            Figure("Montant accordé (part du quartier)", fmt.euros(qpv["accorde"])),
-            Figure("Habitants", _people(scope, qpv["population"])),
+            _count("Objectifs", qpv["n_objectifs"] or 0),
+            _count("Actions", qpv["n_actions"] or 0),
+            _amount("Montant accordé (part du quartier)", qpv["accorde"]),
+            _people(scope, "Habitants", qpv["population"]),
         ),
         table=table, table_title="Objectifs du quartier et du socle transversal",
         notes=(qpv["motif"], progress.explain()),
@@ -292,16 +305,21 @@ def _indicateurs(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
           .otherwise(fmt.percent_expr(pl.col("realise"), 0)).alias("Chemin parcouru"),
         fmt.percent_expr(pl.col("attendu"), 0).alias("Attendu"),
     )
+    data = None if scope.publiable else behind.select(  # masked values stay words (the table)
+        pl.col("quartier").fill_null("—").alias("Quartier"), pl.col("indicateur").alias("Indicateur"),
+        pl.col("valeur_reference").alias("Référence"), pl.col("valeur").alias("Dernière valeur"),
+        pl.col("valeur_cible").alias("Cible"), pl.col("realise").alias("Part du chemin parcouru"),
+        pl.col("attendu").alias("Part attendue"))
     n_pairs = measured.select("code_indicateur", "code_qp").unique().height
     return Section(
         key="indicateurs", title="Indicateurs hors trajectoire",
         figures=(
-            Figure("Indicateurs suivis avec une cible", fmt.integer(n_pairs), "couples indicateur × quartier"),
-            Figure("Hors trajectoire", fmt.integer(behind.height),
+            _count("Indicateurs suivis avec une cible", n_pairs, "couples indicateur × quartier"),
+            _count("Hors trajectoire", behind.height,
                    f"retard de plus de {fmt.integer(threshold * 100)} points"),
-            Figure("Cibles déjà atteintes", fmt.integer(int(measured["cible_atteinte"].sum() or 0))),
+            _count("Cibles déjà atteintes", int(measured["cible_atteinte"].sum() or 0)),
         ),
-        table=table, table_title="Indicateurs les plus en retard sur leur trajectoire",
+        table=table, table_title="Indicateurs les plus en retard sur leur trajectoire", data=data,
     )
 
 

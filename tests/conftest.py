@@ -143,6 +143,21 @@ def empty_store(backend, tmp_path, request):
     con.close()
 
 
+def demo_agenda(demo_store_master: Path, contrat: str) -> list:
+    """The séance sections of a demo contract, computed on a read-only connection closed before
+    they are returned (a connection held open on the master file would stop the DuckLake
+    fixtures from copying it: « Can't open a connection to same database file with a different
+    configuration »)."""
+    from cdv_core import seance, settings
+
+    con = duckdb.connect(str(demo_store_master), read_only=True)
+    try:
+        return seance.agenda(con.cursor(), keys=seance.DEFAULT_AGENDA, contrat=contrat, donnees_au=DEMO_AU,
+                             settings=settings.load())
+    finally:
+        con.close()
+
+
 def insert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[dict]) -> None:
     """Insert hand-made rows (dicts with column names) into a store table, unchecked."""
     frame = pl.DataFrame(list(rows))
