@@ -16,8 +16,12 @@ from cdv_core.ui.widgets import presentation_style
 
 ctx = ui.bootstrap("Séance et exports")
 ui.page_header("Séance et exports", ctx)
-STATE = "seance_state"
+STATE = "seance_state"         # the open séance of the selected contract (kept across page changes)
+DRAFTS = "seance_brouillons"   # open séances of the other contracts, restored when one is chosen again
 PENDING = "seance_a_valider"  # the figures of the séance just closed, offered for validation
+ATTENDANCE = {"participants": "seance_participants", "habitants": "seance_habitants"}  # draft key → widget key
+DEC_FIELDS = {"libelle": "seance_dec_libelle", "responsable": "seance_dec_resp", "date_echeance": "seance_dec_due",
+              "actions": "seance_dec_actions"}  # decision key → widget key of the decision form
 
 
 def _agenda_picker(prefix: str, previous: tuple[tuple[str, ...], str | None] | None = None,
@@ -193,11 +197,114 @@ def _validated_figures() -> None:
             hide_index=True, width="stretch", height=min(36 * (rows.height + 1) + 3, 900))  # every figure at once
 
 
+def _decision_form(state: dict) -> None:
+    """Add a decision, or correct the one being edited: checked by the core (`check_decision`, the
+    rule the closing applies) before it joins the draft; refused, it stays in the form with its
+    French errors under the fields."""
+    editing = state.get("editing")
+
+    def clear() -> None:
+        for key in DEC_FIELDS.values():
+            st.session_state[key] = None if key == DEC_FIELDS["date_echeance"] else ""
+        state["editing"], state["dec_errors"] = None, []
+
+    def submit() -> None:
+        typed = {name: st.session_state.get(key) for name, key in DEC_FIELDS.items()}
+        check = ui.cached(ctx, gouvernance_edits.check_decision, code_instance=state["instance"],
+                          date_reunion=state["date"], **typed)
+        if not check.ok:
+            state["dec_errors"] = check.errors
+            return
+        d = check.decision
+        entry = {"libelle": d.libelle, "responsable": d.responsable, "date_echeance": d.date_echeance,
+                 "actions": ", ".join(d.actions)}
+        if editing is not None and editing < len(state["decisions"]):
+            state["decisions"][editing] = entry
+        else:
+            state["decisions"].append(entry)
+        clear()
+        state["dec_warnings"] = check.warnings
+
+    with st.form("seance_decision", clear_on_submit=False):
+        if editing is not None:
+            st.markdown(f"**Correction de la décision {editing + 1}**")
+        st.text_input("Décision", key=DEC_FIELDS["libelle"])
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            st.text_input("Responsable", key=DEC_FIELDS["responsable"])
+        with c2:
+            st.date_input("Échéance (JJ/MM/AAAA)", value=None, format="DD/MM/YYYY", key=DEC_FIELDS["date_echeance"])
+        with c3:
+            st.text_input("Actions liées (codes)", key=DEC_FIELDS["actions"],
+                          help="Codes d'action du contrat, séparés par des virgules.")
+        if state.get("dec_errors"):
+            st.error("Décision non ajoutée :\n\n" + "\n".join(f"- {fmt.md(e)}" for e in state["dec_errors"]),
+                     icon=":material/error:")
+        for warning in state.pop("dec_warnings", None) or ():
+            st.warning(fmt.md(warning), icon=":material/warning:")
+        with st.container(horizontal=True):
+            st.form_submit_button("Ajouter la décision" if editing is None else "Enregistrer la correction",
+                                  icon=":material/add:" if editing is None else ":material/check:",
+                                  key="seance_dec_submit", on_click=submit)
+            if editing is not None:
+                st.form_submit_button("Annuler la correction", key="seance_dec_cancel", on_click=clear)
+
+
+def _decision_list(state: dict) -> None:
+    """The draft's decisions, each correctable and removable until the séance is closed."""
+    def edit(n: int) -> None:
+        d = state["decisions"][n]
+        for name, key in DEC_FIELDS.items():
+            st.session_state[key] = d[name] if name == "date_echeance" else (d[name] or "")
+        state["editing"], state["dec_errors"] = n, []
+
+    def remove(n: int) -> None:
+        del state["decisions"][n]
+        editing = state.get("editing")
+        if editing == n:
+            for key in DEC_FIELDS.values():
+                st.session_state[key] = None if key == DEC_FIELDS["date_echeance"] else ""
+            state["editing"] = None
+        elif editing is not None and editing > n:
+            state["editing"] = editing - 1
+
+    names = not pub.only(ctx)  # a partenaire sees no names of people
+    for n, d in enumerate(state["decisions"]):
+        with st.container(horizontal=True, vertical_alignment="center", key=f"seance_dec_row_{n}"):
+            details = [f"responsable : {fmt.md(d['responsable'])}" if names and d["responsable"] else "",
+                       f"échéance : {fmt.day(d['date_echeance'])}" if d["date_echeance"] else "",
+                       f"actions : {fmt.md(d['actions'])}" if d["actions"] else ""]
+            st.markdown(" · ".join([f"{n + 1}. **{fmt.md(d['libelle'])}**", *filter(None, details)]),
+                        width="stretch")
+            st.button("Corriger", key=f"seance_dec_edit_{n}", icon=":material/edit:", on_click=edit, args=(n,))
+            st.button("Retirer", key=f"seance_dec_del_{n}", icon=":material/delete:", on_click=remove, args=(n,))
+
+
+def _restore_attendance(state: dict | None, *, force: bool = False) -> None:
+    """Put the draft's attendance back into its widgets (gone after a page change; another
+    contract's séance when `force`)."""
+    for name, key in ATTENDANCE.items():
+        if force or key not in st.session_state:
+            st.session_state[key] = state.get(name) if state else None
+
+
+# One open séance per contract, in this session: another contract chosen parks the open séance,
+# choosing its contract again (or coming back from another page) restores it as it was.
+drafts = st.session_state.setdefault(DRAFTS, {})
 state = st.session_state.get(STATE)
-if state and (state["contrat"] != ctx.contrat):
-    st.warning("Le contrat sélectionné a changé : la séance en cours a été fermée sans enregistrement.",
-               icon=":material/warning:")
-    state = st.session_state[STATE] = None
+if state and state["contrat"] != ctx.contrat:
+    drafts[state["contrat"]] = state
+    state = None
+if not state and ctx.contrat in drafts:
+    state = drafts.pop(ctx.contrat)
+    _restore_attendance(state, force=True)
+    st.info(f"Séance en cours reprise ({fmt.md(state['instance_libelle'])}, section {state['index'] + 1} sur "
+            f"{len(state['sections'])}, {fmt.plural(len(state['decisions']), 'décision')}).",
+            icon=":material/restore:")
+st.session_state[STATE] = state
+for other in drafts.values():
+    st.caption(f"Séance en cours conservée pour le contrat « {fmt.md(other['contrat_libelle'])} » "
+               f"({fmt.md(other['instance_libelle'])}) : choisissez ce contrat pour la reprendre.")
 
 tab_seance, tab_export, tab_valides = st.tabs(["Séance en direct", "Exports sans séance", "Chiffres validés"])
 
@@ -227,12 +334,13 @@ with tab_seance:
         if st.button("Démarrer la séance", type="primary", key="seance_start", disabled=not (code_instance and keys),
                      icon=":material/play_arrow:"):
             st.session_state[STATE] = {
-                "contrat": ctx.contrat, "instance": code_instance,
+                "contrat": ctx.contrat, "contrat_libelle": ctx.contrat_libelle, "instance": code_instance,
                 "instance_libelle": dict(zip(instances["code_instance"], instances["libelle"]))[code_instance],
                 "reunion": None if reunion == "__nouvelle__" else reunion, "date": date_seance,
                 "keys": keys, "code_qp": code_qp, "sections": _build(keys, code_qp), "donnees_au": ctx.donnees_au,
-                "index": 0, "decisions": [],
+                "index": 0, "decisions": [], "participants": None, "habitants": None,
             }
+            _restore_attendance(None, force=True)
             st.rerun()
     else:
         sections = state["sections"]
@@ -259,31 +367,15 @@ with tab_seance:
 
         st.divider()
         st.subheader("Décisions prises en séance")
-        with st.form("seance_decision", clear_on_submit=True):
-            libelle = st.text_input("Décision", key="seance_dec_libelle")
-            c1, c2, c3 = st.columns(3)
-            with c1:
-                responsable = st.text_input("Responsable", key="seance_dec_resp")
-            with c2:
-                echeance = st.date_input("Échéance (JJ/MM/AAAA)", value=None, format="DD/MM/YYYY", key="seance_dec_due")
-            with c3:
-                actions = st.text_input("Actions liées (codes)", key="seance_dec_actions",
-                                        help="Codes d'action séparés par des virgules.")
-            if st.form_submit_button("Ajouter la décision", icon=":material/add:", key="seance_dec_submit"):
-                if not libelle.strip():
-                    st.error("Le libellé de la décision est obligatoire.")
-                else:
-                    state["decisions"].append({"libelle": libelle.strip(), "responsable": responsable.strip() or None,
-                                               "date_echeance": echeance, "actions": actions})
-        if state["decisions"]:
-            st.dataframe(exports.decisions_table(pl.DataFrame(state["decisions"]), publiable=pub.only(ctx)),
-                         hide_index=True,
-                         width="stretch")
+        _decision_form(state)
+        _decision_list(state)
+        _restore_attendance(state)  # after a page change, the widgets come back with the draft's values
         c1, c2 = st.columns(2)
         with c1:
             participants = st.number_input("Participants", min_value=0, step=1, value=None, key="seance_participants")
         with c2:
             habitants = st.number_input("Dont habitants", min_value=0, step=1, value=None, key="seance_habitants")
+        state["participants"], state["habitants"] = participants, habitants  # kept with the draft
         if not ctx.can_write():
             st.caption("Votre rôle permet de présenter la séance, pas de l'enregistrer.")
         elif st.button("Clôturer la séance et enregistrer", type="primary", key="seance_close", icon=":material/task_alt:"):

@@ -112,27 +112,67 @@ def validate_meeting(cur: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, tod
     if draft.lien_compte_rendu and not _URL.match(draft.lien_compte_rendu.strip()):
         errors.append("Le lien du compte rendu doit être une adresse web (https://…) ou un nom de fichier "
                       "(.pdf, .doc, .docx, .odt).")
-    wanted = sorted({code for d in draft.decisions for code in d.actions})
-    known = set()
-    if wanted and contrat is not None:
+    for n, d in enumerate(draft.decisions, start=1):
+        errors += decision_errors(cur, d, code_contrat=None if contrat is None else contrat[0],
+                                  date_reunion=draft.date_reunion, where=f"Décision {n}")
+    return errors
+
+
+def decision_errors(cur: duckdb.DuckDBPyConnection, decision: DecisionDraft, *, code_contrat: str | None,
+                    date_reunion: date | None, where: str = "Décision") -> list[str]:
+    """Every problem of one decision, in French, each message starting with `where`: the rule
+    `validate_meeting` applies to each decision of a meeting, and `check_decision` to a decision
+    typed during a séance (so that closing cannot refuse a decision accepted earlier).
+    `code_contrat`: the contract whose actions the decision may name (None: not checked)."""
+    errors: list[str] = []
+    d = decision
+    if not (d.libelle or "").strip():
+        errors.append(f"{where} : le libellé est obligatoire.")
+    elif len(d.libelle) > MAX_TEXT:
+        errors.append(f"{where} : le libellé est trop long ({len(d.libelle)} caractères, {MAX_TEXT} au plus).")
+    if d.responsable and len(d.responsable) > MAX_TEXT:
+        errors.append(f"{where} : le responsable est trop long ({len(d.responsable)} caractères, {MAX_TEXT} au plus).")
+    if d.statut not in model.STATUTS_DECISION:
+        errors.append(f"{where} : statut « {d.statut} » inconnu (attendu : {', '.join(model.STATUTS_DECISION)}).")
+    if d.date_echeance is not None and date_reunion is not None and d.date_echeance < date_reunion:
+        errors.append(f"{where} : l'échéance ({fmt.day(d.date_echeance)}) précède la réunion "
+                      f"({fmt.day(date_reunion)}).")
+    if d.actions and code_contrat is not None:
         known = {r[0] for r in cur.execute(
             "SELECT code_action FROM action WHERE code_contrat = $c AND list_contains($codes, code_action)",
-            {"c": contrat[0], "codes": wanted}).fetchall()}
-    for n, d in enumerate(draft.decisions, start=1):
-        where = f"Décision {n}"
-        if not (d.libelle or "").strip():
-            errors.append(f"{where} : le libellé est obligatoire.")
-        elif len(d.libelle) > MAX_TEXT:
-            errors.append(f"{where} : le libellé est trop long ({len(d.libelle)} caractères, {MAX_TEXT} au plus).")
-        if d.statut not in model.STATUTS_DECISION:
-            errors.append(f"{where} : statut « {d.statut} » inconnu (attendu : {', '.join(model.STATUTS_DECISION)}).")
-        if d.date_echeance is not None and draft.date_reunion is not None and d.date_echeance < draft.date_reunion:
-            errors.append(f"{where} : l'échéance ({fmt.day(d.date_echeance)}) précède la réunion "
-                          f"({fmt.day(draft.date_reunion)}).")
+            {"c": code_contrat, "codes": list(d.actions)}).fetchall()}
         unknown = [c for c in d.actions if c not in known]
-        if unknown and contrat is not None:
+        if unknown:
             errors.append(f"{where} : action(s) inconnue(s) dans ce contrat : {', '.join(unknown)}.")
     return errors
+
+
+@dataclass(frozen=True)
+class DecisionCheck:
+    decision: DecisionDraft  # as it would be stored (texts cleaned, action codes parsed)
+    errors: list[str]
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_decision(cur: duckdb.DuckDBPyConnection, *, code_instance: str, date_reunion: date | None, libelle: str,
+                   responsable: str | None = None, date_echeance: date | None = None,
+                   actions: str | None = None) -> DecisionCheck:
+    """A decision typed during a séance, checked when it is added or edited with the very rules
+    that closing the séance applies (`clean_decision`, then `decision_errors`, as `record_meeting`
+    does): a decision accepted here cannot make the closing fail. `actions`: the codes as typed."""
+    warnings: list[str] = []
+    decision, errors = clean_decision(DecisionDraft(libelle=(libelle or "").strip(), responsable=_clean(responsable),
+                                                    date_echeance=date_echeance,
+                                                    actions=parse_action_codes(actions)), warnings=warnings)
+    rows = cur.execute("SELECT code_contrat FROM instance WHERE code_instance = $i", {"i": code_instance}).fetchall()
+    if not rows:
+        errors.append(f"Instance « {code_instance} » inconnue : choisissez une instance dans la liste.")
+    errors += decision_errors(cur, decision, code_contrat=rows[0][0] if rows else None, date_reunion=date_reunion)
+    return DecisionCheck(decision, errors, warnings)
 
 
 def next_meeting_id(cur: duckdb.DuckDBPyConnection, code_instance: str) -> str:
@@ -210,10 +250,21 @@ def clean_texts(draft: MeetingDraft, *, warnings: list[str] | None = None) -> tu
         return typed_text(label, text, problems=errors, warnings=warnings)
 
     objet, lien = typed("Objet", draft.objet), typed("Lien du compte rendu", draft.lien_compte_rendu)
-    decisions = tuple(dataclasses.replace(d, libelle=typed(f"Décision {n}, libellé", d.libelle),
-                                          responsable=typed(f"Décision {n}, responsable", d.responsable))
-                      for n, d in enumerate(draft.decisions, start=1))
-    return dataclasses.replace(draft, objet=objet, lien_compte_rendu=lien, decisions=decisions), errors
+    decisions = []
+    for n, d in enumerate(draft.decisions, start=1):
+        cleaned, problems = clean_decision(d, where=f"Décision {n}", warnings=warnings)
+        decisions.append(cleaned)
+        errors += problems
+    return dataclasses.replace(draft, objet=objet, lien_compte_rendu=lien, decisions=tuple(decisions)), errors
+
+
+def clean_decision(decision: DecisionDraft, *, where: str = "Décision",
+                   warnings: list[str] | None = None) -> tuple[DecisionDraft, list[str]]:
+    """One decision's typed texts as they may be stored (see `clean_texts`), and their errors."""
+    errors: list[str] = []
+    libelle = typed_text(f"{where}, libellé", decision.libelle, problems=errors, warnings=warnings)
+    responsable = typed_text(f"{where}, responsable", decision.responsable, problems=errors, warnings=warnings)
+    return dataclasses.replace(decision, libelle=libelle, responsable=responsable), errors
 
 
 def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, user: access.User, today: date,
