@@ -27,7 +27,7 @@ def test_upload_validate_and_commit_in_browser(live_server, browser_page, tmp_pa
     assert card.get_by_test_id("stMetricValue").inner_text().strip() == "0"
     shot(page, "import-rapport")
     page.get_by_role("button", name="Valider l'import").click()
-    page.get_by_text("Import n° 1 validé").wait_for(timeout=60_000)
+    page.get_by_test_id("stAlertContentSuccess").get_by_text("Import n° 1 validé").wait_for(timeout=60_000)
     settle(page)
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_test_id("stFileUploaderFile").count() == 0  # the uploader was reset
