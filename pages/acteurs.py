@@ -152,8 +152,9 @@ if view != "Ingénierie":
                                              "<br/>L'acteur choisi y agit : {present}")
             with st.container(key="acteurs_carte"):
                 st.pydeck_chart(deck, key="acteurs_map", height=420)
-            st.caption("En rouge : les QPV où agit l'acteur choisi ; en bleu : les autres QPV où agit au moins un "
-                       "acteur retenu par les filtres ; en gris : aucun.")
+            st.markdown("En :red[**rouge**] : les QPV où agit l'acteur choisi ; en :blue[**bleu**] : les autres QPV où "
+                        "agit au moins un acteur retenu par les filtres ; en :gray[**gris**] : aucun.")
+            st.caption(maps.ATTRIBUTION + ".")
         with right:
             ident = detail["identite"].row(0, named=True)
             with st.container(key="acteurs_fiche", border=True):

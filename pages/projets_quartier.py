@@ -53,12 +53,9 @@ with st.expander("Comment ce statut est-il calculé ?", icon=":material/help:"):
 left, right = st.columns([3, 2], gap="medium")
 with left:
     st.subheader("Carte des quartiers")
-    deck = maps.qpv_map(
-        maps.with_status_color(projets.map_frame(rows)), color_column="couleur",
-        tooltip_html="<b>{libelle}</b><br/>{code_qp} · {lib_com}<br/>Statut : {statut}<br/>Population : {population}")
-    with st.container(key="projets_carte"):
-        st.pydeck_chart(deck, key="projets_map", height=460)
-    st.caption(maps.status_legend() + " — contours quand ils sont connus, sinon un point au centre du quartier.")
+    map_slot = st.container(key="projets_carte")  # drawn below, once the chosen quartier is known
+    st.markdown(maps.legend())
+    st.caption("Contours quand ils sont connus, sinon un point au centre du quartier. " + maps.ATTRIBUTION + ".")
 with right:
     st.subheader("Quartier à détailler")
     ordered = projets.most_worrying_first(rows)
@@ -86,6 +83,12 @@ with right:
                    f"versé {fmt.euros(qpv['verse'])} (part du quartier, {PERIODE})")
         if qpv["enjeux"]:
             st.caption(f"Enjeux : {fmt.md(qpv['enjeux'])}")
+
+with map_slot:
+    st.pydeck_chart(maps.qpv_map(
+        maps.with_status_color(projets.map_frame(rows)), color_column="couleur", chosen=chosen,
+        tooltip_html="<b>{libelle}</b><br/>{code_qp} · {lib_com}<br/>Statut : {statut}<br/>Population : {population}"),
+        key="projets_map", height=460)
 
 st.subheader("Tous les quartiers de la sélection")
 table = projets.qpv_display(rows, with_contract=ctx.contrat is None)

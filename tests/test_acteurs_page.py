@@ -10,6 +10,7 @@ from cdv_core import fmt
 from cdv_core.domain import model
 
 from cdv_core.queries import acteurs as q
+from cdv_core.ui import maps
 from tests.conftest import DEMO_AU, run_app
 
 
@@ -85,6 +86,8 @@ def test_choosing_an_actor_shows_its_sheet_and_map(app_env, demo_cur):
     assert any(m.value == f"**{fmt.md(other)}**" for m in at.markdown)  # the name as text
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     assert deck["layers"]
+    assert "fond-departements" in {layer["id"] for layer in deck["layers"]}  # the offline background
+    assert any(maps.ATTRIBUTION in c.value for c in at.caption)
 
 
 def test_the_national_list_can_be_imported_from_the_page(app_env, demo_cur):

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from cdv_core.domain import progress
+from cdv_core.ui import maps
 from tests.conftest import run_app
 
 CONTRACTS = {"CV-DEMO-VERM": 6, "CV-DEMO-BRE": 4, "CV-DEMO-MONT": 2, "tous": 12}
@@ -31,8 +32,11 @@ def test_page_runs_for_each_contract_with_map_and_status_counts(app_env, contrat
     spec = json.loads(decks[0].proto.json)
     assert spec.get("mapStyle") == "__MAP_STYLE__"  # no basemap: Streamlit adds none, nothing fetched
     n_shapes = sum(len(layer["data"]["features"]) if isinstance(layer["data"], dict) else len(layer["data"])
-                   for layer in spec["layers"])
+                   for layer in spec["layers"] if layer["id"] in ("qpv-contours", "qpv-points"))
     assert n_shapes == CONTRACTS[contrat]
+    ids = {layer["id"] for layer in spec["layers"]}
+    assert {"fond-departements", "qpv-choisi", "qpv-noms"} <= ids  # background, chosen quartier, names
+    assert any(maps.ATTRIBUTION in c.value for c in at.caption)
     counts = {m.label: m.value for m in at.metric}
     assert counts["Quartiers prioritaires"] == str(CONTRACTS[contrat])
     total = sum(int(counts[s.capitalize()].split()[0]) for s in progress.STATUTS)
