@@ -39,12 +39,6 @@ def with_status_color(frame: pl.DataFrame, *, status_column: str = "statut", col
                                              return_dtype=pl.List(pl.Int64)).alias(color_column))
 
 
-def status_legend(palette: dict[str, tuple[tuple[int, int, int], str]] | None = None) -> str:
-    """A one-line Markdown legend (coloured dots) for a status-coloured map."""
-    palette = palette or STATUS_PALETTE
-    return " · ".join(f":{name}[:material/fiber_manual_record:] {label}" for label, (_, name) in palette.items())
-
-
 FONDS = Path(__file__).resolve().parent.parent / "fonds"
 ATTRIBUTION = "Fond de carte : IGN Admin Express COG 2018 · INSEE COG — Licence Ouverte"
 HIGHLIGHT_COLOR = (20, 20, 20)

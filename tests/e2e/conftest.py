@@ -66,6 +66,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate, then kill after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wait_healthy(server, what: str, log_path, *, seconds: float) -> None:
     """Wait until `server.url` answers Streamlit's health check (through nginx too); stop
     `server` and raise in French if its process ends or it does not answer in time."""
@@ -100,11 +109,7 @@ class LiveServer:
         wait_healthy(self, "streamlit", log_path, seconds=60)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self._log.close()
 
 
@@ -223,8 +228,4 @@ http {{
         return context.new_page()
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
