@@ -8,8 +8,11 @@ exports all render these objects.
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import altair as alt
@@ -384,6 +387,58 @@ def planned_meetings(cur: duckdb.DuckDBPyConnection, *, code_instance: str,
            ORDER BY r.date_reunion""",
         params={"i": code_instance, "perimetre": bind(perimetre)},
     ).pl()
+
+
+# --- the draft of a séance in progress, as stored (cdv_core/edits/seance.py) ---
+# What the live page keeps of an open séance; the frozen sections go whole (their tables as Arrow
+# IPC), so that a séance taken up again after a reconnection shows the figures it started with.
+DRAFT_KEYS = ("contrat", "contrat_libelle", "instance", "instance_libelle", "reunion", "date", "keys", "code_qp",
+              "sections", "donnees_au", "index", "decisions", "participants", "habitants")
+_DATES = ("date", "donnees_au")
+
+
+def _frame_text(frame: pl.DataFrame | None) -> str | None:
+    if frame is None:
+        return None
+    out = io.BytesIO()
+    frame.write_ipc(out)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _frame(text: str | None) -> pl.DataFrame | None:
+    return None if text is None else pl.read_ipc(io.BytesIO(base64.b64decode(text)))
+
+
+def _section_dict(section: Section) -> dict:
+    return {"key": section.key, "title": section.title, "figures": [asdict(f) for f in section.figures],
+            "table": _frame_text(section.table), "table_title": section.table_title, "chart": section.chart,
+            "notes": list(section.notes), "data": _frame_text(section.data)}
+
+
+def _section(d: dict) -> Section:
+    return Section(d["key"], d["title"], tuple(Figure(**f) for f in d["figures"]), _frame(d["table"]),
+                   d["table_title"], d["chart"], tuple(d["notes"]), _frame(d["data"]))
+
+
+def draft_json(state: dict) -> str:
+    """The open séance of the live page (its `DRAFT_KEYS`) as JSON text; `draft_from_json` reads it back."""
+    d = {k: state.get(k) for k in DRAFT_KEYS}
+    d |= {k: d[k].isoformat() for k in _DATES if d[k]}
+    d["keys"] = list(d["keys"] or ())
+    d["sections"] = [_section_dict(s) for s in d["sections"] or ()]
+    d["decisions"] = [{**x, "date_echeance": x["date_echeance"] and x["date_echeance"].isoformat()}
+                      for x in d["decisions"] or ()]
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+def draft_from_json(text: str) -> dict:
+    d = json.loads(text)
+    d |= {k: date.fromisoformat(d[k]) for k in _DATES if d.get(k)}
+    d["keys"] = tuple(d["keys"])
+    d["sections"] = tuple(_section(s) for s in d["sections"])
+    d["decisions"] = [{**x, "date_echeance": x["date_echeance"] and date.fromisoformat(x["date_echeance"])}
+                      for x in d["decisions"]]
+    return d
 
 
 def section_choices() -> dict[str, str]:

@@ -12,13 +12,14 @@ from cdv_core.edits import seance as seance_edits
 from cdv_core.queries import gouvernance, territoire
 from cdv_core.ui import nav
 from cdv_core.ui import publishable as pub
-from cdv_core.ui.widgets import presentation_style
+from cdv_core.ui.widgets import presentation_style, section_top
 
 ctx = ui.bootstrap("Séance et exports")
 ui.page_header("Séance et exports", ctx)
 STATE = "seance_state"         # the open séance of the selected contract (kept across page changes)
 DRAFTS = "seance_brouillons"   # open séances of the other contracts, restored when one is chosen again
 PENDING = "seance_a_valider"  # the figures of the séance just closed, offered for validation
+SAVED = "seance_brouillon_enregistre"  # the draft as last kept in the store (JSON): written again only when it changed
 ATTENDANCE = {"participants": "seance_participants", "habitants": "seance_habitants"}  # draft key → widget key
 DEC_FIELDS = {"libelle": "seance_dec_libelle", "responsable": "seance_dec_resp", "date_echeance": "seance_dec_due",
               "actions": "seance_dec_actions"}  # decision key → widget key of the decision form
@@ -288,9 +289,34 @@ def _restore_attendance(state: dict | None, *, force: bool = False) -> None:
             st.session_state[key] = state.get(name) if state else None
 
 
-# One open séance per contract, in this session: another contract chosen parks the open séance,
-# choosing its contract again (or coming back from another page) restores it as it was.
+def _keep(state: dict) -> None:
+    """Keep the open séance in the store whenever it changed, so that a reconnection, a reload or
+    another browser of the same person takes it up again (`seance_edits.drafts`)."""
+    text = seance.draft_json(state)
+    if st.session_state.get(SAVED) != text and ui.write(
+            ctx, seance_edits.save_draft, code_contrat=state["contrat"], contenu=text, success=None, rerun=False):
+        st.session_state[SAVED] = text
+
+
+def _abandon(state: dict) -> None:
+    """« Abandonner la séance »: its draft forgotten, nothing recorded (confirmed in a popover)."""
+    with st.popover("Abandonner la séance", icon=":material/delete_forever:"):
+        st.markdown("Les décisions saisies et les présences de cette séance seront perdues ; rien ne sera "
+                    "enregistré.")
+        if st.button("Abandonner définitivement", key="seance_abandon", icon=":material/delete_forever:"):
+            ui.write(ctx, seance_edits.drop_draft, code_contrat=state["contrat"],
+                     success="Séance abandonnée : rien n'a été enregistré.",
+                     on_success=lambda _: st.session_state.update({STATE: None, SAVED: None}))
+
+
+# One open séance per contract and person, kept in the store: another contract chosen parks the
+# open séance, choosing its contract again (or coming back from another page, or after a
+# reconnection) restores it as it was.
 drafts = st.session_state.setdefault(DRAFTS, {})
+if "seance_brouillons_lus" not in st.session_state:  # once a session: the drafts kept in the store
+    st.session_state["seance_brouillons_lus"] = True
+    for code, text in (ui.own(ctx, seance_edits.drafts) or {}).items():
+        drafts.setdefault(code, seance.draft_from_json(text))
 state = st.session_state.get(STATE)
 if state and state["contrat"] != ctx.contrat:
     drafts[state["contrat"]] = state
@@ -345,25 +371,31 @@ with tab_seance:
     else:
         sections = state["sections"]
         i = state["index"]
-        full = st.toggle("Plein écran (masquer le panneau latéral)", key="seance_fullscreen")
-        presentation_style(hide_sidebar=full)
-        st.caption(f"**{fmt.md(state['instance_libelle'])}** · séance du {fmt.day(state['date'])} · chiffres figés : "
-                   f"données au **{fmt.day(state['donnees_au'])}** · section {i + 1} sur {len(sections)}")
+        presentation_style(hide_sidebar=st.session_state.get("seance_fullscreen", False))
+        # The projector bar: where the séance is and how to move, always in view (sticky), above
+        # the section, so that nothing in it moves while a section renders.
+        with st.container(key="seance_bar"):
+            with st.container(horizontal=True, vertical_alignment="center", key="seance_nav"):
+                if st.button("Précédent", key="seance_prev", disabled=i == 0, icon=":material/arrow_back:",
+                             shortcut="ArrowLeft"):
+                    state["index"] = i - 1
+                    st.rerun()
+                if st.button("Suivant", key="seance_next", disabled=i >= len(sections) - 1,
+                             icon=":material/arrow_forward:", shortcut="ArrowRight"):
+                    state["index"] = i + 1
+                    st.rerun()
+                st.markdown(f"**Section {i + 1} sur {len(sections)}**", width="content")
+                st.space("stretch")
+                st.toggle("Plein écran", key="seance_fullscreen", help="Masque le panneau latéral.")
+            st.caption(f"**{fmt.md(state['instance_libelle'])}** · séance du {fmt.day(state['date'])} · chiffres "
+                       f"figés : données au **{fmt.day(state['donnees_au'])}**")
+        section_top(i)
         with st.container(key="seance_section"):
             _render_section(sections[i])
-        with st.container(horizontal=True, key="seance_nav"):  # buttons as wide as their text
-            if st.button("Précédent", key="seance_prev", disabled=i == 0, icon=":material/arrow_back:",
-                         shortcut="ArrowLeft"):
-                state["index"] = i - 1
-                st.rerun()
-            if st.button("Suivant", key="seance_next", disabled=i >= len(sections) - 1,
-                         icon=":material/arrow_forward:", shortcut="ArrowRight"):
-                state["index"] = i + 1
-                st.rerun()
-            if st.button("Rafraîchir les chiffres", key="seance_refresh", icon=":material/refresh:",
-                         help="Recalcule toutes les sections avec les données actuelles de la base."):
-                state["sections"], state["donnees_au"] = _build(state["keys"], state["code_qp"]), ctx.donnees_au
-                st.rerun()
+        if st.button("Rafraîchir les chiffres", key="seance_refresh", icon=":material/refresh:",
+                     help="Recalcule toutes les sections avec les données actuelles de la base."):
+            state["sections"], state["donnees_au"] = _build(state["keys"], state["code_qp"]), ctx.donnees_au
+            st.rerun()
 
         st.divider()
         st.subheader("Décisions prises en séance")
@@ -376,6 +408,7 @@ with tab_seance:
         with c2:
             habitants = st.number_input("Dont habitants", min_value=0, step=1, value=None, key="seance_habitants")
         state["participants"], state["habitants"] = participants, habitants  # kept with the draft
+        _keep(state)
         if not ctx.can_write():
             st.caption("Votre rôle permet de présenter la séance, pas de l'enregistrer.")
         elif st.button("Clôturer la séance et enregistrer", type="primary", key="seance_close", icon=":material/task_alt:"):
@@ -390,13 +423,14 @@ with tab_seance:
                                                code_qp=state["code_qp"])
             # the meeting, its decisions and the agenda: one transaction
             ui.write(ctx, gouvernance_edits.record_meeting, draft, today=date.today(), replaces=state["reunion"],
-                     meta=(agenda,),
+                     meta=(agenda,), closes_draft=state["contrat"],
                      success=lambda result: (f"Séance enregistrée (réunion {result.id_reunion}) avec "
                                              f"{fmt.plural(len(draft.decisions), 'décision')} : elles figurent dans le "
                                              "suivi des décisions."),
                      on_success=lambda result: st.session_state.update({
-                         STATE: None, "seance_closed": True,
+                         STATE: None, SAVED: None, "seance_closed": True,
                          PENDING: {**state, "id_reunion": result.id_reunion}}))
+        _abandon(state)
         with st.expander("Exports de la séance (PowerPoint, PDF, Excel)"):
             decisions = pl.DataFrame(state["decisions"]) if state["decisions"] else None
             _exports(sections, f"Séance — {state['instance_libelle']}", decisions, state["date"], "seance_exp",

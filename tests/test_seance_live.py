@@ -154,3 +154,86 @@ def test_the_draft_survives_a_page_change_and_a_contract_change_then_closes(app_
     finally:
         con.close()
     assert rows == [(18, 5, "Délégué du préfet", [code])]
+
+
+# --- the draft kept in the store: a reconnection takes the séance up again --------------------
+
+def _stored_drafts(path) -> list[tuple[str, str]]:
+    con = store.connect(path)
+    try:
+        return con.execute("SELECT proprietaire, code_contrat FROM seance_brouillon ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_draft_roundtrips_with_its_frozen_sections(demo_cur):
+    from cdv_core import seance
+    from cdv_core.settings import Settings
+    sections = seance.agenda(demo_cur, keys=seance.DEFAULT_AGENDA, contrat=CONTRAT, donnees_au=date(2026, 11, 15),
+                             settings=Settings())
+    state = {"contrat": CONTRAT, "contrat_libelle": "Contrat « test »", "instance": "I-1", "instance_libelle": "COPIL",
+             "reunion": None, "date": date(2026, 12, 2), "keys": seance.DEFAULT_AGENDA, "code_qp": None,
+             "sections": sections, "donnees_au": date(2026, 11, 15), "index": 2, "participants": 18, "habitants": None,
+             "decisions": [{"libelle": "Relancer", "responsable": None, "date_echeance": date(2027, 1, 31),
+                            "actions": ""}], "editing": 0, "dec_errors": ["transient"]}
+    back = seance.draft_from_json(seance.draft_json(state))
+    assert set(back) == set(seance.DRAFT_KEYS)  # what is being typed (editing, errors) is not kept
+    assert {k: back[k] for k in back if k != "sections"} == {k: state[k] for k in back if k != "sections"}
+    for mine, theirs in zip(sections, back["sections"], strict=True):
+        assert (theirs.key, theirs.title, theirs.figures, theirs.table_title, theirs.chart, theirs.notes) == \
+            (mine.key, mine.title, mine.figures, mine.table_title, mine.chart, mine.notes)
+        for a, b in ((mine.table, theirs.table), (mine.data, theirs.data)):
+            assert (a is None and b is None) or a.equals(b)  # values and types, dates included
+
+
+def test_a_seance_taken_up_after_a_reconnection_closes_with_its_decisions(app_env):
+    code, _ = _action_codes(app_env)
+    at = _start(run_app("seance"))
+    _type(at, "Relancer le bailleur", actions=code)
+    at.number_input(key="seance_participants").set_value(21).run()
+    at.button(key="seance_next").click().run()
+    assert _stored_drafts(app_env) == [(f"local:{_local_name()}", CONTRAT)]
+    # a reconnection: a new session of the same person, nothing in its memory
+    again = run_app("seance")
+    again.sidebar.selectbox(key="sidebar_contrat").set_value(CONTRAT).run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert any("Séance en cours reprise" in i.value for i in again.info)
+    assert again.header[0].value.startswith("Projet de quartier")  # same section
+    assert again.number_input(key="seance_participants").value == 21
+    assert [d["libelle"] for d in _decisions(again)] == ["Relancer le bailleur"]
+    again.button(key="seance_close").click().run()
+    assert not again.exception and not again.error, [e.value for e in again.error]
+    assert _stored_drafts(app_env) == []  # recorded: the draft goes in the same transaction
+    con = store.connect(app_env)
+    try:
+        rows = con.execute("""SELECT r.nb_participants, list(a.code_action) FROM decision d JOIN reunion r
+                              USING (id_reunion) JOIN decision_action a USING (id_decision)
+                              WHERE d.libelle = 'Relancer le bailleur' GROUP BY ALL""").fetchall()
+    finally:
+        con.close()
+    assert rows == [(21, [code])]
+    # and the next session starts afresh
+    third = run_app("seance")
+    third.sidebar.selectbox(key="sidebar_contrat").set_value(CONTRAT).run()
+    assert third.session_state["seance_state"] is None and third.button(key="seance_start")
+
+
+def test_an_abandoned_seance_is_forgotten_and_nothing_recorded(app_env):
+    at = _start(run_app("seance"))
+    _type(at, "Décision qui ne sera pas prise")
+    assert len(_stored_drafts(app_env)) == 1
+    at.button(key="seance_abandon").click().run()
+    assert not at.exception and not at.error
+    assert any("Séance abandonnée" in s.value for s in at.success)
+    assert _stored_drafts(app_env) == [] and at.session_state["seance_state"] is None
+    con = store.connect(app_env)
+    try:
+        assert con.execute("SELECT count(*) FROM decision WHERE libelle = 'Décision qui ne sera pas prise'"
+                           ).fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+def _local_name() -> str:
+    from cdv_core import access
+    return access.local_name()

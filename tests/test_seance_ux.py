@@ -98,9 +98,12 @@ def test_live_section_lays_out_three_cards_a_row_in_a_fit_container(app_env):
     # vue d'ensemble: 7 cards, 3 columns a row (same card width everywhere), filled 3 + 2 + 2
     assert [len(row.children) for row in rows] == [3, 3, 3]
     assert [sum(1 for n in _walk(row) if getattr(n, "type", None) == "metric") for row in rows] == [3, 2, 2]
-    # the navigation buttons sit in a horizontal container, each as wide as its text
+    # the navigation buttons sit in the séance bar (kept in view), each as wide as its text, with
+    # the position in the agenda
     nav = next(n for n in _walk(at.main) if _block_key(n).endswith("-seance_nav"))
-    assert [b.label for b in nav.children.values()] == ["Précédent", "Suivant", "Rafraîchir les chiffres"]
+    assert [getattr(b, "label", None) for b in nav.children.values() if getattr(b, "type", None) == "button"] \
+        == ["Précédent", "Suivant"]
+    assert any("Section 1 sur 6" in str(getattr(b, "value", "")) for b in nav.children.values())
 
 
 # --- projet de quartier section ---------------------------------------------------------------

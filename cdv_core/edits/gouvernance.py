@@ -18,6 +18,7 @@ import duckdb
 
 from cdv_core import access, fmt, store
 from cdv_core.domain import model
+from cdv_core.edits import seance as seance_edits
 from cdv_core.edits import typed_text
 
 _URL = re.compile(r"^(https?://\S+|\S+\.(pdf|docx?|odt))$", re.IGNORECASE)
@@ -197,7 +198,7 @@ MEETING_TABLES = frozenset({"reunion", "decision", "decision_action", "store_met
 
 @store.retry_on_conflict
 def _write_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, replaces: str | None,
-                   meta: tuple[tuple[str, str], ...], user: access.User) -> str:
+                   meta: tuple[tuple[str, str], ...], user: access.User, closes_draft: str | None = None) -> str:
     """The meeting's one transaction (run again when another writer committed first: the
     meeting id and the decisions' numbers are read anew inside it)."""
     audit = store.Audit(user.label, "Séance enregistrée" if meta else "Réunion enregistrée")
@@ -235,6 +236,8 @@ def _write_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, replaces
                            {"d": id_decision, "a": code})
         for key, value in meta:
             store.set_meta(tx, key, value)
+        if closes_draft:
+            seance_edits.forget_draft(tx, owner=seance_edits.draft_owner(user), code_contrat=closes_draft)
         audit.detail = {"réunion": id_reunion, "instance": draft.code_instance, "décisions": len(draft.decisions),
                         "complète": replaces}
     return id_reunion
@@ -269,13 +272,15 @@ def clean_decision(decision: DecisionDraft, *, where: str = "Décision",
 
 def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, user: access.User, today: date,
                    replaces: str | None = None, meta: tuple[tuple[str, str], ...] = (),
-                   warnings: list[str] | None = None) -> RecordResult:
+                   closes_draft: str | None = None, warnings: list[str] | None = None) -> RecordResult:
     """Validate, then write the meeting and its decisions in one transaction.
 
     With `replaces` (the id of a planned or postponed meeting of the same instance) that meeting is
     completed in place (same id) instead of a new one being added. `meta`: (key, value) entries of
     `store_meta` written in the same transaction (e.g. the séance's agenda, to reuse next time):
-    the meeting and them are saved together or not at all. Nothing is written when there is any
+    the meeting and them are saved together or not at all. `closes_draft`: the contract whose
+    séance draft of `user` this meeting records, deleted in the same transaction (a séance is
+    never both recorded and still open). Nothing is written when there is any
     error; a store that cannot be written, or a `user` who may not write the instance's
     contract, is reported as an error too. A typed text that a spreadsheet would run as a
     formula is an error; control characters are removed, said in `warnings` (`clean_texts`).
@@ -289,7 +294,7 @@ def record_meeting(con: duckdb.DuckDBPyConnection, draft: MeetingDraft, *, user:
     if errors:
         return RecordResult(errors)
     try:
-        id_reunion = _write_meeting(con, draft, replaces, meta, user)
+        id_reunion = _write_meeting(con, draft, replaces, meta, user, closes_draft)
     except store.IntegrityError as exc:
         return RecordResult(list(exc.problems))
     except access.AccessDenied as exc:

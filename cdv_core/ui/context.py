@@ -126,6 +126,19 @@ def cached(ctx: Context, fn, /, **kwargs):
         _store_unreachable(ctx.store_path, exc)
 
 
+def own(ctx: Context, fn, /, **kwargs):
+    """Run a read of the session user's own bookkeeping, e.g. the drafts of their séances, with
+    `user=`: not cached, since such rows change without a store version bump."""
+    try:
+        cur = connection(ctx.store_path).cursor()
+        try:
+            return fn(cur, user=ctx.user, **kwargs)
+        finally:
+            cur.close()
+    except duckdb.Error as exc:
+        _store_unreachable(ctx.store_path, exc)
+
+
 def _store_unreachable(store_path: str, exc: Exception):
     _reopen_if_broken(store_path)  # a database invalidated by a fatal error: the reload opens it anew
     store.log_failure("Lecture impossible", exc)  # the detail (paths, engine's words) for the server's log only

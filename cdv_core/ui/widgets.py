@@ -58,6 +58,11 @@ _PRESENTATION_CSS = """
   text-overflow: clip !important; }
 .st-key-seance_section [data-testid="stMetricDelta"] { font-size: 1rem; }
 .st-key-seance_section h2 { font-size: clamp(1.8rem, 2.6vw, 2.6rem); }
+[data-testid="stLayoutWrapper"]:has(> .st-key-seance_bar) { position: sticky; top: 0; z-index: 999991; }
+.st-key-seance_bar { background: #ffffff; padding: 0.35rem 0 0.15rem; border-bottom: 1px solid #d5dbe3; gap: 0; }
+.st-key-seance_bar [data-testid="stCaptionContainer"] p { margin: 0; }
+h1#seance-et-exports, [data-testid="stHeading"]:has(h1) h1 { font-size: 1.9rem; padding: 0.2rem 0; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
 """ + "".join(
     f'.st-key-seance_fit_{n} [data-testid="stMetricValue"] '
     f"{{ font-size: clamp(1.5rem, calc((100cqi - 2.2rem) / {n}), 3.2rem); }}\n"
@@ -68,8 +73,35 @@ _HIDE_SIDEBAR = '[data-testid="stSidebar"], [data-testid="stSidebarCollapsedCont
 
 
 def presentation_style(*, hide_sidebar: bool) -> None:
-    """Large figures for a projector; optionally hide the sidebar. Fixed CSS only: no user text."""
+    """Large figures for a projector, a compact title and the séance bar kept in view; optionally
+    hide the sidebar. Fixed CSS only: no user text."""
     st.html(_PRESENTATION_CSS % (_HIDE_SIDEBAR if hide_sidebar else ""))
+
+
+# After « Précédent / Suivant », the new section starts at the top of the view, right under the
+# séance bar: scrolled there only when its start is hidden (the presenter had scrolled down to the
+# decisions), so that nothing moves when it is already in view. It runs when this element changes,
+# i.e. on every change of section, before the section's own elements arrive (the section container
+# keeps its place meanwhile). Fixed script: no user text.
+_SECTION_TOP_JS = """<script>/* section %d */
+(function () {
+  const section = document.querySelector(".st-key-seance_section");
+  const bar = document.querySelector(".st-key-seance_bar");
+  if (!section || !bar) return;
+  const hidden = section.getBoundingClientRect().top - bar.getBoundingClientRect().bottom;
+  if (hidden >= 0) return;
+  let box = section.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) {
+    box = box.parentElement;
+  }
+  (box || document.scrollingElement).scrollBy({top: hidden, behavior: "instant"});
+})();
+</script>"""
+
+
+def section_top(index: int) -> None:
+    """Bring section `index` of the live séance to the top of the view (see `_SECTION_TOP_JS`)."""
+    st.html(_SECTION_TOP_JS % index, unsafe_allow_javascript=True)
 
 
 _UPLOADER_CSS = """
