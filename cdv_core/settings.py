@@ -51,6 +51,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CDV_MAX_COLONNES", "500",
             "Nombre maximal de colonnes d'un fichier importé (CSV ou Excel) ; au-delà, le fichier est refusé "
             "avant d'être lu."),
+    Setting("CDV_FOND_TUILES", "",
+            "Fond de carte en tuiles, facultatif (désactivé par défaut : les cartes n'ont alors que le fond hors "
+            "ligne des départements et des communes) : adresse https d'un service de tuiles raster avec {z}, {x} "
+            "et {y}, par exemple le plan IGN de la Géoplateforme (voir docs/projets.md). Chaque navigateur charge "
+            "alors les tuiles depuis ce service."),
     Setting("CDV_MAX_CELLULES", "20000000",
             "Nombre maximal de cellules (lignes × colonnes) d'un fichier importé ; au-delà, le fichier est refusé "
             "avant d'être lu (borne la mémoire d'un import : environ 1 Go au maximum)."),
@@ -77,6 +82,7 @@ class Settings:
     local_user: str = field(default_factory=lambda: _get("CDV_UTILISATEUR").strip())
     contact: str = field(default_factory=lambda: _get("CDV_CONTACT").strip())
     secret_threshold: int = field(default_factory=lambda: _int("CDV_SEUIL_SECRET", 1, 1000))
+    map_tiles: str = field(default_factory=lambda: _tiles("CDV_FOND_TUILES"))
 
 
 def _get(env: str) -> str:
@@ -101,6 +107,17 @@ def _choice(env: str, choices: tuple[str, ...]) -> str:
     if text not in choices:
         raise SettingError(f"Réglage {env} : « {text} » n'est pas accepté ; attendu : {', '.join(choices)}. "
                            "Corrigez la variable d'environnement puis relancez l'application.")
+    return text
+
+
+def _tiles(env: str) -> str:
+    """An https address of raster tiles with {z}, {x} and {y}, or "" (no tile layer)."""
+    text = _get(env).strip()
+    if text and not (text.startswith("https://") and all(p in text for p in ("{z}", "{x}", "{y}"))
+                     and not any(c.isspace() or c in "\"'<>`" for c in text)):
+        raise SettingError(f"Réglage {env} : « {text} » n'est pas accepté ; attendu une adresse https de tuiles "
+                           "contenant {z}, {x} et {y}, ou rien pour s'en passer. Corrigez la variable "
+                           "d'environnement puis relancez l'application.")
     return text
 
 

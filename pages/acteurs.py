@@ -149,12 +149,12 @@ if view != "Ingénierie":
                 pl.when(pl.col("acteur_present")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("present"))
             deck = maps.qpv_map(frame, color_column="couleur",
                                 tooltip_html="<b>{libelle}</b><br/>{code_qp}<br/>Acteurs (filtres) : {nb_acteurs}"
-                                             "<br/>L'acteur choisi y agit : {present}")
+                                             "<br/>L'acteur choisi y agit : {present}", tiles=ctx.settings.map_tiles)
             with st.container(key="acteurs_carte"):
                 st.pydeck_chart(deck, key="acteurs_map", height=420)
             st.markdown("En :red[**rouge**] : les QPV où agit l'acteur choisi ; en :blue[**bleu**] : les autres QPV où "
                         "agit au moins un acteur retenu par les filtres ; en :gray[**gris**] : aucun.")
-            st.caption(maps.ATTRIBUTION + ".")
+            st.caption(maps.attribution(ctx.settings.map_tiles) + ".")
         with right:
             ident = detail["identite"].row(0, named=True)
             with st.container(key="acteurs_fiche", border=True):

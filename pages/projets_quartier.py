@@ -55,7 +55,8 @@ with left:
     st.subheader("Carte des quartiers")
     map_slot = st.container(key="projets_carte")  # drawn below, once the chosen quartier is known
     st.markdown(maps.legend())
-    st.caption("Contours quand ils sont connus, sinon un point au centre du quartier. " + maps.ATTRIBUTION + ".")
+    st.caption("Contours quand ils sont connus, sinon un point au centre du quartier. "
+               + maps.attribution(ctx.settings.map_tiles) + ".")
 with right:
     st.subheader("Quartier à détailler")
     ordered = projets.most_worrying_first(rows)
@@ -87,7 +88,8 @@ with right:
 with map_slot:
     st.pydeck_chart(maps.qpv_map(
         maps.with_status_color(projets.map_frame(rows)), color_column="couleur", chosen=chosen,
-        tooltip_html="<b>{libelle}</b><br/>{code_qp} · {lib_com}<br/>Statut : {statut}<br/>Population : {population}"),
+        tooltip_html="<b>{libelle}</b><br/>{code_qp} · {lib_com}<br/>Statut : {statut}<br/>Population : {population}",
+        tiles=ctx.settings.map_tiles),
         key="projets_map", height=460)
 
 st.subheader("Tous les quartiers de la sélection")

@@ -95,3 +95,20 @@ def test_the_legend_names_every_status_and_the_chosen_mark():
     text = maps.legend()
     assert all(f"**{status}**" in text for status in maps.STATUS_PALETTE)
     assert "quartier choisi" in text and ":red[**⬤**]" in text
+
+
+def test_no_basemap_by_default_and_the_optional_tiles_as_a_raster_style():
+    offline = json.loads(maps.qpv_map(_frame(), tooltip_html="{libelle}").to_json())
+    assert "mapStyle" not in offline or offline["mapStyle"] == "__MAP_STYLE__"  # nothing fetched outside
+    assert offline["layers"][0]["filled"] is True  # the départements tinted
+    tiles = "https://tuiles.test/plan/{z}/{x}/{y}.png"
+    deck = json.loads(maps.qpv_map(_frame(), tooltip_html="{libelle}", tiles=tiles).to_json())
+    prefix = "data:application/json,"
+    assert deck["mapStyle"].startswith(prefix)
+    from urllib.parse import unquote
+    style = json.loads(unquote(deck["mapStyle"][len(prefix):]))
+    assert style["sources"]["tuiles"] == {"type": "raster", "tiles": [tiles], "tileSize": 256}
+    assert [layer["type"] for layer in style["layers"]] == ["raster"]
+    assert _layers(maps.qpv_map(_frame(), tooltip_html="{libelle}", tiles=tiles))["fond-departements"]["filled"] is False
+    assert maps.attribution(tiles).endswith("· tuiles : tuiles.test")
+    assert maps.attribution() == maps.ATTRIBUTION

@@ -33,6 +33,20 @@ def test_an_unusable_setting_is_a_french_error_naming_it(monkeypatch):
     assert settings.load().max_upload_mb == 50
 
 
+def test_the_tile_layer_setting_needs_an_https_template(monkeypatch):
+    import pytest
+
+    assert settings.load().map_tiles == ""  # off by default: no outside request
+    for value in ("http://tuiles.test/{z}/{x}/{y}.png", "https://tuiles.test/{z}/{x}.png",
+                  "https://tuiles.test/{z}/{x}/{y}.png\" onload=\"x"):
+        monkeypatch.setenv("CDV_FOND_TUILES", value)
+        with pytest.raises(settings.SettingError, match="Réglage CDV_FOND_TUILES"):
+            settings.load()
+    good = "https://data.geopf.fr/wmts?LAYER=PLAN&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+    monkeypatch.setenv("CDV_FOND_TUILES", good)
+    assert settings.load().map_tiles == good
+
+
 def test_the_page_upload_limit_stays_under_the_server_ceiling():
     import tomllib
 

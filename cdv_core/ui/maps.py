@@ -11,6 +11,7 @@ import gzip
 import json
 import math
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import polars as pl
 import pydeck as pdk
@@ -111,9 +112,10 @@ def _simplify_ring(ring: list, box: tuple[float, float, float, float], tolerance
     return out
 
 
-def _background_layers(data: pl.DataFrame) -> list[pdk.Layer]:
+def _background_layers(data: pl.DataFrame, *, tiles: bool = False) -> list[pdk.Layer]:
     """Départements (and, for a local view, the communes holding a QPV) around the QPV shown:
-    outlines only, not pickable (no tooltip)."""
+    outlines, not pickable (no tooltip); the départements filled in a light tint unless a tile
+    layer is drawn under them (`tiles`)."""
     placed = data.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
     if placed.is_empty():
         return []
@@ -127,7 +129,7 @@ def _background_layers(data: pl.DataFrame) -> list[pdk.Layer]:
     layers = [pdk.Layer(
         "GeoJsonLayer", {"type": "FeatureCollection",
                          "features": list(background_features("departements", box, tolerance=tolerance))},
-        id="fond-departements", pickable=False, stroked=True, filled=True, get_fill_color=[246, 244, 238],
+        id="fond-departements", pickable=False, stroked=True, filled=not tiles, get_fill_color=[246, 244, 238],
         get_line_color=[120, 120, 120], line_width_min_pixels=1.5)]
     if span <= COMMUNES_MAX_DEGREES:
         layers.append(pdk.Layer(
@@ -149,7 +151,7 @@ def legend(palette: dict[str, tuple[tuple[int, int, int], str]] | None = None, *
 
 
 def qpv_map(frame: pl.DataFrame, *, tooltip_html: str, color_column: str | None = None,
-            chosen: str | None = None, label_column: str = "libelle") -> pdk.Deck:
+            chosen: str | None = None, label_column: str = "libelle", tiles: str = "") -> pdk.Deck:
     """A map of QPV: contours (GeoJSON in column `contour`) where present, centroids otherwise,
     over the outlines of the départements and communes around them.
 
@@ -157,7 +159,8 @@ def qpv_map(frame: pl.DataFrame, *, tooltip_html: str, color_column: str | None 
     `color_column` is given, a column of [r, g, b] lists. `tooltip_html` uses `{column}`
     placeholders of the frame. `chosen`: the `code_qp` drawn with a thick dark outline. The QPV
     names (`label_column`) are written on the map when there are at most `MAX_LABELS` QPV.
-    `map_provider=None`: no external request, so it renders offline.
+    `map_provider=None`: no external request, so it renders offline. `tiles` (the CDV_FOND_TUILES
+    setting, off by default): a raster tile service drawn under everything, see `tile_style`.
     """
     color = color_column or "_color"
     data = frame if color_column else frame.with_columns(pl.lit(list(DEFAULT_COLOR)).alias("_color"))
@@ -166,7 +169,7 @@ def qpv_map(frame: pl.DataFrame, *, tooltip_html: str, color_column: str | None 
     points = data.filter(pl.col("contour").is_null()) if has_contour else data
     # A QPV without coordinates (nor contour) cannot be placed: it is left off the map.
     points = points.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
-    layers = _background_layers(data)
+    layers = _background_layers(data, tiles=bool(tiles))
     if with_shape.height:
         features = [
             {"type": "Feature", "geometry": json.loads(row["contour"]),
@@ -209,7 +212,22 @@ def qpv_map(frame: pl.DataFrame, *, tooltip_html: str, color_column: str | None 
     # map_style must stay pydeck's default sentinel: with map_style=None the JSON has no mapStyle
     # and Streamlit's frontend then adds a Carto basemap (an external request, blank offline).
     return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
-                       tooltip={"html": html, "style": TOOLTIP_STYLE})
+                       tooltip={"html": html, "style": TOOLTIP_STYLE},
+                       **({"map_style": tile_style(tiles)} if tiles else {}))
+
+
+def tile_style(tiles: str) -> str:
+    """A basemap style of one raster tile layer, as a `data:` address: Streamlit's map takes a style
+    by address only (an object breaks its frontend), and this one needs no file served. Its map
+    library then fetches the tiles from `tiles` (an https template with {z}, {x}, {y})."""
+    style = {"version": 8, "sources": {"tuiles": {"type": "raster", "tiles": [tiles], "tileSize": 256}},
+             "layers": [{"id": "tuiles", "type": "raster", "source": "tuiles"}]}
+    return "data:application/json," + quote(json.dumps(style, separators=(",", ":")), safe="")
+
+
+def attribution(tiles: str = "") -> str:
+    """The map's sources, said under it: the offline outlines, and the tile service when one is set."""
+    return ATTRIBUTION + (f" · tuiles : {urlsplit(tiles).hostname}" if tiles else "")
 
 
 class CompactDeck(pdk.Deck):

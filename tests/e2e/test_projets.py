@@ -44,3 +44,51 @@ def test_map_shows_the_qpv_offline(live_server, browser_page):
     assert painted >= MIN_PAINTED_PIXELS, f"carte vide ({painted} pixels dessinés)"
     shot(page, "projets-quartier")
     assert not [u for u in outside if "cartocdn" in u or "mapbox" in u], outside
+
+
+TILE_COLOR = (250, 200, 30)  # a colour no other layer of the map uses
+
+
+def _tile_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), TILE_COLOR).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _tile_pixels(png: bytes) -> int:
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return int((np.abs(pixels - np.array(TILE_COLOR)).sum(axis=2) < 30).sum())
+
+
+def test_optional_tile_layer_draws_under_the_qpv(tmp_path, chromium):
+    """CDV_FOND_TUILES set: the browser fetches the tiles from that service (here answered by the
+    test itself: no internet in CI) and draws them under the QPV; the caption names the service."""
+    from tests.e2e.conftest import LiveServer, new_page
+
+    server = LiveServer(tmp_path / "store" / "cdv.duckdb", tmp_path / "streamlit.log",
+                        env={"CDV_FOND_TUILES": "https://tuiles.exemple.test/plan/{z}/{x}/{y}.png"})
+    try:
+        page = new_page(chromium)
+        asked = []
+        page.context.route("https://tuiles.exemple.test/**",  # the map fetches tiles from a worker
+                   lambda route: (asked.append(route.request.url),
+                                  route.fulfill(status=200, content_type="image/png", body=_tile_png(),
+                                                headers={"Access-Control-Allow-Origin": "*"})))
+        page.goto(server.url + "/projets_quartier?contrat=CV-DEMO-VERM")
+        settle(page)
+        assert page.get_by_test_id("stException").count() == 0
+        page.get_by_text("tuiles : tuiles.exemple.test").wait_for(timeout=30_000)
+        carte = page.locator(".st-key-projets_carte")
+        carte.scroll_into_view_if_needed()
+        tiled, deadline = 0, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            png = carte.screenshot()
+            tiled = _tile_pixels(png)
+            if tiled > 10_000:
+                break
+            page.wait_for_timeout(250)
+        (ARTIFACTS / "projets-carte-tuiles.png").write_bytes(png)
+        assert asked and all("/plan/" in u for u in asked)
+        assert tiled > 10_000, f"aucune tuile dessinée ({tiled} pixels, {len(asked)} tuiles demandées)"
+    finally:
+        server.stop()
