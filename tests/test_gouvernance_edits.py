@@ -135,3 +135,27 @@ def test_record_completes_a_planned_meeting_in_place(con):
     assert not again.ok and "déjà « tenue »" in again.errors[0]
     other = edits.record_meeting(con, _draft(), today=TODAY, replaces="R-NOPE", user=LOCAL)
     assert not other.ok and "introuvable" in other.errors[0]
+
+
+def test_a_seance_draft_is_kept_without_a_version_bump_and_goes_with_the_recording(con):
+    from cdv_core.access import User
+    from cdv_core.edits import seance as seance_edits
+
+    before = _counts(con)
+    cur = con.cursor()
+    seance_edits.save_draft(con, user=LOCAL, code_contrat="CV-T", contenu='{"index": 1}')
+    seance_edits.save_draft(con, user=LOCAL, code_contrat="CV-T", contenu='{"index": 2}')  # replaces
+    other = User(email="cdp@exemple.fr", role="chef_de_projet", contrats=("CV-T",))
+    seance_edits.save_draft(con, user=other, code_contrat="CV-T", contenu='{"index": 5}')
+    assert seance_edits.drafts(cur, user=LOCAL) == {"CV-T": '{"index": 2}'}
+    assert seance_edits.drafts(cur, user=other) == {"CV-T": '{"index": 5}'}  # each person their own
+    outside = User(email="cdp@exemple.fr", role="chef_de_projet", contrats=("CV-AUTRE",))
+    assert seance_edits.drafts(cur, user=outside) == {}  # a contract no longer in scope is not offered
+    assert _counts(con) == before  # bookkeeping: no figure changed, the caches stay valid
+    result = edits.record_meeting(con, _draft(), today=TODAY, user=LOCAL, closes_draft="CV-T")
+    assert result.ok
+    assert seance_edits.drafts(cur, user=LOCAL) == {}  # recorded: gone in the same transaction
+    assert seance_edits.drafts(cur, user=other) == {"CV-T": '{"index": 5}'}
+    seance_edits.drop_draft(con, user=other, code_contrat="CV-T")
+    assert seance_edits.drafts(cur, user=other) == {}
+    cur.close()

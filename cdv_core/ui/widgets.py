@@ -59,7 +59,7 @@ _PRESENTATION_CSS = """
 .st-key-seance_section [data-testid="stMetricDelta"] { font-size: 1rem; }
 .st-key-seance_section h2 { font-size: clamp(1.8rem, 2.6vw, 2.6rem); }
 [data-testid="stLayoutWrapper"]:has(> .st-key-seance_bar) { position: sticky; top: 0; z-index: 999991; }
-.st-key-seance_bar { background: #ffffff; padding: 0.35rem 0 0.15rem; border-bottom: 1px solid #d5dbe3; gap: 0; }
+.st-key-seance_bar { background: #ffffff; padding: 0.35rem 0 0.75rem; border-bottom: 1px solid #d5dbe3; gap: 0; }
 .st-key-seance_bar [data-testid="stCaptionContainer"] p { margin: 0; }
 h1#seance-et-exports, [data-testid="stHeading"]:has(h1) h1 { font-size: 1.9rem; padding: 0.2rem 0; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
