@@ -131,7 +131,7 @@ if view != "Ingénierie":
             _validity("siret_valide").alias("SIRET valide"), pl.col("rna").alias("RNA"),
             _validity("rna_valide").alias("RNA valide"))
         with st.container(key="acteurs_annuaire"):
-            st.dataframe(table, hide_index=True, key="acteurs_table", height=360)
+            st.dataframe(table, hide_index=True, key="acteurs_table", height=360, placeholder="—")
         if headline["nb_acteurs"] > q.DIRECTORY_CAP:
             st.caption(f"{fmt.integer(q.DIRECTORY_CAP)} premiers acteurs sur {fmt.integer(headline['nb_acteurs'])} "
                        f"(par montant accordé en {year}) ; le téléchargement contient tout.")

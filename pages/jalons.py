@@ -185,7 +185,7 @@ with tab_road:
             *([pl.col("contrat").alias("Contrat")] if ctx.contrat is None else []),
             pl.col("type_jalon").alias("Type"), pl.col("libelle").alias("Jalon"), pl.col("date_prevue").alias("Prévu le"),
             pl.col("date_realisation").alias("Réalisé le"), pl.col("statut").alias("Statut")),
-            hide_index=True, key="jalons_table_tous",
+            hide_index=True, key="jalons_table_tous", placeholder="—",
             column_config={c: st.column_config.DateColumn(format="DD/MM/YYYY") for c in ("Prévu le", "Réalisé le")})
         if every.height > MAX_ROWS:
             st.caption(fmt.capped_note(MAX_ROWS, every.height))
@@ -273,7 +273,7 @@ with tab_base:
                                 f"**{fmt.integer(evol['défavorable'])}** défavorables "
                                 f"sur {fmt.integer(ind.height)} couples indicateur × QPV (selon le sens souhaité de l'indicateur).")
                     st.dataframe(jalons.indicator_diff_table(ind.head(MAX_ROWS)), hide_index=True,
-                                 key="jalons_table_indicateurs",
+                                 key="jalons_table_indicateurs", placeholder="—",
                                  column_config={c: st.column_config.DateColumn(format="DD/MM/YYYY")
                                                 for c in ("Date (référence)", "Date (dernière)")})
                     if ind.height > MAX_ROWS:

@@ -19,7 +19,7 @@ import streamlit as st
 
 from cdv_core import access, fmt, links, settings as settings_mod, store
 from cdv_core.queries import territoire
-from cdv_core.ui import identity, nav
+from cdv_core.ui import francais, identity, nav
 from cdv_core.ui.widgets import base_style
 
 ALL_CONTRACTS = "__tous__"
@@ -151,6 +151,7 @@ def bootstrap(page_title: str) -> Context:
     """Page config, store, sidebar (contract, « données au »), URL sync. Call first on every page."""
     # A local favicon: a Material icon as page icon would make the browser fetch it from Google.
     st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide", page_icon=str(FAVICON))
+    francais.inject()  # Streamlit's own strings (menus, tooltips, dialogs) in French, before anything can stop
     try:
         cfg = settings_mod.load()
     except settings_mod.SettingError as exc:

@@ -55,7 +55,8 @@ def test_stored_markdown_is_text_and_no_request_leaves_the_app(chromium, demo_st
             if where.startswith("/financements"):
                 # the table toolbar (.streamlit/config.toml: disableDataExport) offers no raw CSV export
                 page.get_by_test_id("stDataFrame").first.hover()
-                page.get_by_role("button", name="Search").first.wait_for(state="visible")
+                page.get_by_role("button", name="Rechercher").first.wait_for(state="visible")  # Streamlit's « Search »
+                assert page.get_by_role("button", name="Télécharger en CSV").count() == 0
                 assert page.get_by_role("button", name="Download as CSV").count() == 0
         assert not outside, outside
     finally:
