@@ -81,7 +81,7 @@ def _render_section(section: seance.Section) -> None:
     if section.table is not None and section.table.height:
         if section.table_title:
             st.markdown(f"**{section.table_title}**")
-        st.dataframe(section.table.head(seance.TABLE_ROWS), hide_index=True, width="stretch")
+        st.dataframe(section.table.head(seance.TABLE_ROWS), hide_index=True, width="stretch", placeholder="—")
 
 
 def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: date, key: str, *,
@@ -170,7 +170,7 @@ def _validated_figures() -> None:
         pl.col("libelle").alias("Ce qui a été validé"), pl.col("code_contrat").alias("Contrat"),
         pl.col("periode").alias("Période"), *([] if partner else [pl.col("valide_par").alias("Validé par")]),
         fmt.day_expr(pl.col("valide_le")).alias("Validé le"), pl.col("chiffres").alias("Chiffres")),
-        hide_index=True, width="stretch", key="seance_validations")
+        hide_index=True, width="stretch", key="seance_validations", placeholder="—")
     if partner:
         st.info("Les chiffres validés sont conservés tels qu'ils ont été présentés, sans masquage des petits "
                 "effectifs : votre rôle (partenaire) n'en voit que la liste.", icon=":material/lock:")
