@@ -120,6 +120,17 @@ def _escape_line(line: str) -> str:
     return _LINE_START.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", line)
 
 
+_CONTRACT_PREFIX = re.compile(r"^contrat de ville\s+(?:de la |de l['’]|d['’]|du |des |de )?", re.IGNORECASE)
+
+
+def short_contract(name: str) -> str:
+    """A contract's name without the « Contrat de ville de » every name starts with, for a select
+    box that must fit a 1280 px screen: « Contrat de ville de la CA du Pays de Vermandie » →
+    « CA du Pays de Vermandie »; a name that does not start so is kept whole."""
+    short = _CONTRACT_PREFIX.sub("", name, count=1)
+    return short[:1].upper() + short[1:] if short else name
+
+
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """`plural(2, "action")` → `2 actions` (French: 0 and 1 take the singular)."""
     word = singular if abs(n) < 2 else (plural_form or singular + "s")

@@ -244,10 +244,10 @@ def _projet_quartier(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     qpv = projets.most_worrying_first(rows).row(0, named=True)
     objectives = projets.qpv_objectives(cur, code_qp=qpv["code_qp"], donnees_au=scope.donnees_au,
                                         perimetre=scope.perimetre)
-    table = objectives.sort("portee", "code_objectif").select(
+    table = objectives.sort("portee", "code_objectif").select(  # the axis last: « Pourquoi » stays in view at 1280 px
+        pl.col("libelle").alias("Objectif"), pl.col("statut").alias("Statut"), pl.col("motif").alias("Pourquoi"),
         pl.when(pl.col("portee") == "transversal").then(pl.lit("Socle transversal"))
-          .otherwise(pl.col("axe")).alias("Axe"),
-        pl.col("libelle").alias("Objectif"), pl.col("statut").alias("Statut"), pl.col("motif").alias("Pourquoi"))
+          .otherwise(pl.col("axe")).alias("Axe"))
     by_status = (objectives.filter(pl.col("portee") == "quartier").group_by("statut").len("objectifs")
                            .sort("statut")
                            .with_columns(pl.format("{} {}", pl.col("objectifs"),

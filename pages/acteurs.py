@@ -328,6 +328,12 @@ else:
                 _euros("montant_reference").alias("Aide de référence")), hide_index=True, key="acteurs_relais")
 
     st.subheader("Feuille de route de l'équipe")
+    # half a 1280 px screen each: the title cut to 200 px (whole on hover) so that the due date and
+    # the status stay in view
+    _ROADMAP_WIDTHS = {"Action": st.column_config.TextColumn(width=200),
+                       "Décision": st.column_config.TextColumn(width=200),
+                       "Échéance": st.column_config.TextColumn(width=90),
+                       "Statut": st.column_config.TextColumn(width=90)}
     roadmap = ui.cached(ctx, q.roadmap, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
     decisions = ui.cached(ctx, q.open_decisions, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
     roadmap_counts = ui.cached(ctx, q.roadmap_counts, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
@@ -339,14 +345,14 @@ else:
             pl.col("libelle").alias("Action"), _day("date_echeance").alias("Échéance"),
             pl.when(pl.col("en_retard")).then(pl.lit("en retard")).otherwise(pl.col("statut")).alias("Statut"),
             pl.col("responsable").alias("Responsable"), pl.col("decision").fill_null("—").alias("Décision liée"))),
-            hide_index=True, key="acteurs_feuille")
+            hide_index=True, key="acteurs_feuille", column_config=_ROADMAP_WIDTHS)
     with right:
         st.markdown(f"**Décisions de gouvernance à suivre** — {fmt.integer(decisions.height)} ouvertes")
         st.dataframe(pub.publishable(ctx, decisions.head(200).select(
             pl.col("libelle").alias("Décision"), _day("date_echeance").alias("Échéance"),
             pl.when(pl.col("en_retard")).then(pl.lit("en retard")).otherwise(pl.col("statut")).alias("Statut"),
             pl.col("instance").alias("Instance"), pl.col("responsable").alias("Responsable"))),
-            hide_index=True, key="acteurs_decisions")
+            hide_index=True, key="acteurs_decisions", column_config=_ROADMAP_WIDTHS)
 
     with st.expander("Postes d'adultes-relais de la liste nationale (codes de contrat 2015)", icon=":material/upload_file:"):
         st.write("Importez la liste nationale des postes d'adultes-relais (open data ANCT, JSON ou CSV : id_poste, "

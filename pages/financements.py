@@ -352,8 +352,10 @@ with tabs[2]:
     else:
         st.warning(f"{fmt.plural(ended.height, 'action')} terminée(s) encore « accordée » ou « en cours » : "
                    "déclarez-les réalisées ou abandonnées.", icon=":material/warning:")
-        _show(ended, {"code_action": "Code action", "action": "Action", "porteur": "Porteur", "statut": "Statut",
-                      "date_fin": "Fin prévue", "date_statut": "Dernier statut déclaré"}, key="fin_alerte_statut")
+        # the status and dates first: at 1280 px the table would push them out of view behind long titles
+        _show(ended, {"action": "Action", "statut": "Statut", "date_fin": "Fin prévue",
+                      "date_statut": "Dernier statut déclaré", "porteur": "Porteur", "code_action": "Code action"},
+              key="fin_alerte_statut")
 with tabs[3]:
     if bad_siret.is_empty():
         st.success("Tous les SIRET des porteurs de la sélection sont valides.", icon=":material/check_circle:")
@@ -403,6 +405,10 @@ else:
     ).rename({"Demandé (€)": "Demandé", "Accordé (€)": "Accordé", "Versé (€)": "Versé"})
     if not filters["qpv"]:
         display = display.drop("Part retenue")
+    # on screen, the status and the euros right after the action's title (at 1280 px the table shows
+    # about five columns); the downloads keep `fin.ACTION_COLUMNS`' order
+    first = ["Action", "Statut", "Accordé", "Versé"]
+    display = display.select(first, *[c for c in display.columns if c not in first])
     _table(display, key="fin_table", height=380)
     st.caption(
         (f"{fmt.integer(TABLE_CAP)} premières actions sur {fmt.integer(n_rows)} (tri : {sort_col.lower()}) ; "

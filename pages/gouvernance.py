@@ -224,7 +224,7 @@ with tab_residents:
 # --- decisions --------------------------------------------------------------------------------
 with tab_decisions:
     if tab_decisions.open:
-        cols = st.columns([2, 2, 1])
+        cols = st.columns([2, 2, 1.3])
         with cols[0]:
             statuts = st.multiselect("Statut", list(model.STATUTS_DECISION), default=list(model.STATUTS_DECISION),
                                      key="gouv_dec_statuts", select_all=False)

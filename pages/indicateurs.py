@@ -74,7 +74,7 @@ tab_traj, tab_comp, tab_dico = st.tabs(["Trajectoire d'un quartier", "Comparaiso
 with tab_traj:
     qpv_codes = quartiers["code_qp"].to_list()
     qpv_labels = dict(zip(qpv_codes, (quartiers["libelle"] + " — " + quartiers["lib_com"]).to_list()))
-    c1, c2 = st.columns([2, 3])
+    c1, c2 = st.columns([1, 1])
     with c1:
         focus = st.selectbox("Quartier", qpv_codes, format_func=qpv_labels.get, key="indic_qpv")
     with c2:

@@ -1,6 +1,7 @@
 """« Mise à jour des données »: upload → validation report → diff → commit → import log → rollback;
 templates to download."""
 
+import polars as pl
 import streamlit as st
 
 from cdv_core import access, fmt, ingest, ui, validation
@@ -49,7 +50,7 @@ else:
         help="Séparateur point-virgule, virgule ou tabulation ; encodage UTF-8 ou Windows-1252 ; "
              "dates JJ/MM/AAAA ; virgule décimale. Contours des QPV : GeoJSON dont chaque entité porte "
              "son code QPV (propriété code_qp).")
-    cols = st.columns([2, 2, 1.3])
+    cols = st.columns([2, 2, 1.5])
     with cols[0]:
         kind_choice = st.selectbox("Type de fichier", [AUTO, *KINDS], key="maj_type",
                                    format_func=lambda k: "Détection automatique" if k == AUTO else KINDS[k].label)
@@ -116,13 +117,16 @@ else:
                 st.caption(f"500 premiers problèmes sur {fmt.integer(analysis.problems.height)} : "
                            "téléchargez le rapport complet.")
             with st.container(key="maj_rapport"):
-                st.dataframe(shown.with_columns(shown["valeur"].fill_null("")), hide_index=True, width="stretch",
-                             column_config={
-                    "fichier": None, "ligne": st.column_config.NumberColumn("Ligne", width="small"),
-                    "colonne": "Colonne", "valeur": st.column_config.TextColumn("Valeur", width="small"),
-                    "problème": st.column_config.TextColumn("Problème", width="large"),
-                    "correction attendue": st.column_config.TextColumn("Correction attendue", width="large"),
-                    "gravité": "Gravité"})
+                # What to do first, where last; a problem of the whole file has no line: « — », not « None »
+                st.dataframe(shown.select(
+                    "gravité", "problème", "correction attendue",
+                    pl.col("ligne").cast(pl.String).fill_null("—"), "colonne", pl.col("valeur").fill_null("")),
+                    hide_index=True, width="stretch", column_config={
+                    "gravité": st.column_config.TextColumn("Gravité", width="small"),
+                    "problème": st.column_config.TextColumn("Problème", width="medium"),
+                    "correction attendue": st.column_config.TextColumn("Correction attendue", width="medium"),
+                    "ligne": st.column_config.TextColumn("Ligne", width="small"),
+                    "colonne": "Colonne", "valeur": st.column_config.TextColumn("Valeur", width="small")})
             download_buttons(analysis.problems, basename="rapport_import", key="maj_rapport_dl", sheet="Rapport")
         elif analysis.kind:
             st.success("Aucun problème trouvé dans le fichier.", icon=":material/check_circle:")
@@ -207,12 +211,12 @@ else:
                                     "annulé le": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm")})
     active = ui.cached(ctx, ingest.rollback_choices) if ctx.can_write() else {}
     if active:
-        cols = st.columns([2, 2, 1])
+        cols = st.columns([3, 2, 1.2])
         with cols[0]:
             target = st.selectbox("Annuler un import", list(active), key="maj_annuler_id", format_func=active.get)
         with cols[1]:
-            sure = st.checkbox("Je confirme : remettre les données touchées par cet import dans leur état "
-                               "d'avant", key="maj_annuler_ok")
+            sure = st.checkbox("Je confirme l'annulation de cet import", key="maj_annuler_ok",
+                               help="Les données touchées par cet import reviennent dans leur état d'avant.")
             # the validated figures this rollback would change: confirmed by whoever may validate them
             validees, confirm_rollback = ui.cached(ctx, validation.affected_by_rollback, id_import=int(target)), False
             if validees.height:

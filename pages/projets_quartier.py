@@ -50,7 +50,7 @@ with st.container(key="projets_kpis"):
 with st.expander("Comment ce statut est-il calculé ?", icon=":material/help:"):
     st.markdown(progress.explain())
 
-left, right = st.columns([3, 2], gap="medium")
+left, right = st.columns([1.4, 1], gap="medium")
 with left:
     st.subheader("Carte des quartiers")
     map_slot = st.container(key="projets_carte")  # drawn below, once the chosen quartier is known
@@ -61,7 +61,9 @@ with right:
     st.subheader("Quartier à détailler")
     ordered = projets.most_worrying_first(rows)
     labels = dict(zip(ordered["code_qp"].to_list(),
-                      (ordered["libelle"] + " (" + ordered["code_qp"] + ") — " + ordered["statut"]).to_list()))
+                      # the status first: a long name cuts the code at the end, never the status
+                      (ordered["statut"].str.slice(0, 1).str.to_uppercase() + ordered["statut"].str.slice(1) + " — "
+                       + ordered["libelle"] + " (" + ordered["code_qp"] + ")").to_list()))
     codes = list(labels)
     wanted = st.query_params.get("qpv")
     if "projets_qpv_lien" not in st.session_state:  # a shared link's QPV: checked on the page's first run

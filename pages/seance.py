@@ -81,7 +81,10 @@ def _render_section(section: seance.Section) -> None:
     if section.table is not None and section.table.height:
         if section.table_title:
             st.markdown(f"**{section.table_title}**")
-        st.dataframe(section.table.head(seance.TABLE_ROWS), hide_index=True, width="stretch", placeholder="—")
+        # A plain table: on a projector every sentence (« Pourquoi », « Constat ») wraps whole,
+        # where a data grid would cut it at its column's edge (at most TABLE_ROWS rows).
+        shown = section.table.head(seance.TABLE_ROWS)
+        st.table(shown.with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, border="horizontal")
 
 
 def _exports(sections, title: str, decisions: pl.DataFrame | None, date_seance: date, key: str, *,

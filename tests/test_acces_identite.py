@@ -39,7 +39,8 @@ def app_store(demo_store, monkeypatch):
         finally:
             con.close()
 
-    return SimpleNamespace(path=demo_store, labels=list(labels.values()), codes=list(labels), label=labels, add=add)
+    return SimpleNamespace(path=demo_store, labels=list(labels.values()), codes=list(labels), label=labels, add=add,
+                           shown={c: fmt.short_contract(x) for c, x in labels.items()})  # as the sidebar shows them
 
 
 def _run(*, user: dict | None = None, secrets: dict | None = None, page: str | None = None):
@@ -74,7 +75,7 @@ def _all_text(at) -> str:
 
 def _shows_nothing_from_the_store(at, app_store) -> None:
     text = _all_text(at)
-    leaked = [x for x in [*app_store.labels, *app_store.codes] if x in text]
+    leaked = [x for x in [*app_store.labels, *app_store.shown.values(), *app_store.codes] if x in text]
     assert not leaked, f"visible sans accès : {leaked}"
     assert not at.metric and not at.get("vega_lite_chart") and not at.dataframe
     assert not at.sidebar.selectbox and not at.sidebar.date_input
@@ -157,7 +158,7 @@ def test_oidc_short_lived_token_does_not_cut_a_session_short(app_store, monkeypa
     hour_ago = time.time() - 3600
     at = _run(user=_logged_in("admin@ville.fr", iat=hour_ago, auth_time=hour_ago, exp=hour_ago + 60),
               secrets=AUTH_SECRETS)
-    assert sorted(at.sidebar.selectbox(key="sidebar_contrat").options[1:]) == sorted(app_store.labels)
+    assert sorted(at.sidebar.selectbox(key="sidebar_contrat").options[1:]) == sorted(app_store.shown.values())
 
 
 def test_expiry_rule():
@@ -177,9 +178,9 @@ def test_oidc_lecteur_sees_its_contract_only(app_store, monkeypatch):
     app_store.add("lecteur@ville.fr", "lecteur", [MONT])
     at = _run(user=_logged_in("Lecteur@Ville.fr"), secrets=AUTH_SECRETS)
     box = at.sidebar.selectbox(key="sidebar_contrat")
-    assert box.options == ["Tous mes contrats", app_store.label[MONT]]
+    assert box.options == ["Tous mes contrats", app_store.shown[MONT]]
     text = _all_text(at)
-    assert not [x for c, x in app_store.label.items() if c != MONT and x in text]
+    assert not [x for c in app_store.codes if c != MONT for x in (app_store.label[c], app_store.shown[c]) if x in text]
     assert next(m.value for m in at.metric if m.label == "Contrats de ville") == "1"
     caption = " ".join(c.value for c in at.sidebar.caption)
     assert fmt.md("lecteur@ville.fr") in caption and "Lecteur" in caption  # as text, not a mailto link
@@ -229,7 +230,7 @@ def test_entete_reads_the_configured_header(app_store, monkeypatch, headers):
     app_store.add("chef@ville.fr", "chef_de_projet", [MONT])
     headers.append(("x-auth-request-email", "chef@ville.fr"))
     at = _run()
-    assert at.sidebar.selectbox(key="sidebar_contrat").options == ["Tous mes contrats", app_store.label[MONT]]
+    assert at.sidebar.selectbox(key="sidebar_contrat").options == ["Tous mes contrats", app_store.shown[MONT]]
     assert fmt.md("chef@ville.fr") in " ".join(c.value for c in at.sidebar.caption)
     assert not [b for b in at.sidebar.button if b.key == "auth_logout"], "the proxy logs out, not the app"
 

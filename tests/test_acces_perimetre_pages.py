@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from cdv_core import access, store
+from cdv_core import access, fmt, store
 from cdv_core.access import local_user
 from cdv_core.ui import nav
 from tests.test_acces_identite import AUTH_SECRETS
@@ -36,6 +36,8 @@ def lecteur_env(app_env, monkeypatch):
                 foreign.add(code)
                 if label:
                     foreign.add(label)
+                    if code.startswith("CV-"):  # a contract: also its short name, as select boxes show it
+                        foreign.add(fmt.short_contract(label))
         # a name that is also one of my contract's (e.g. a quartier name reused) proves nothing
         my_label = cur.execute("SELECT libelle FROM contrat WHERE code_contrat = $c", {"c": MINE}).fetchall()[0][0]
         mine = {r[0] for sql in ("SELECT libelle FROM quartier WHERE code_contrat = $c",
@@ -97,7 +99,8 @@ def test_all_contracts_means_mine_on_every_page(lecteur_env, media, page):
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == []
     blob = _wire_bytes(at)
-    assert lecteur_env["label"].encode() in blob  # the page did show my contract (the sidebar at least)
+    # the page did show my contract (the sidebar at least, by its short name)
+    assert fmt.short_contract(lecteur_env["label"]).encode() in blob
     assert len(at.main.children) >= 3  # and the page's own content, not a refusal
     assert _leaks(blob, lecteur_env["foreign"]) == []
     for button in at.get("download_button"):

@@ -39,3 +39,13 @@ def test_vectorised_formats_match_the_scalar_ones():
     assert out["e"].to_list()[:5] == [fmt.euros(v) for v in values[:5]]
     assert out["p"][0] == fmt.percent(values[0] / 100)
     assert out["d"][0] == "31/03/2024"
+
+
+def test_short_contract_drops_the_common_prefix_only():
+    assert fmt.short_contract("Contrat de ville de la CA du Pays de Vermandie (démo)") == "CA du Pays de Vermandie (démo)"
+    assert fmt.short_contract("Contrat de ville de Montval-sur-Somme (démo)") == "Montval-sur-Somme (démo)"
+    assert fmt.short_contract("Contrat de ville de l'Agglomération du Choletais") == "Agglomération du Choletais"
+    assert fmt.short_contract("Contrat de ville du Grand Reims") == "Grand Reims"
+    assert fmt.short_contract("contrat de ville des Portes de l'Isère") == "Portes de l'Isère"
+    assert fmt.short_contract("Contrat de ville") == "Contrat de ville"  # nothing left: kept whole
+    assert fmt.short_contract("CV Saint-Quentin") == "CV Saint-Quentin"

@@ -49,7 +49,8 @@ def test_page_flow_upload_report_diff_commit_log_rollback(app_env):
     assert _count(app_env, "SELECT count(*) FROM action WHERE code_action LIKE 'D2025-%'") == 40
     assert len(at.file_uploader) == 1 and at.file_uploader[0].value is None  # uploader reset (new key)
     choice = at.selectbox(key="maj_annuler_id")
-    assert choice.value == 1 and choice.format_func(1).startswith("Import n° 1 · programmation.csv · ")
+    label = choice.format_func(1)
+    assert choice.value == 1 and label.startswith("Import n° 1 · ") and label.endswith(" · programmation.csv")
     at.checkbox(key="maj_annuler_ok").check().run()
     at.button(key="maj_annuler").click().run()
     assert not at.exception

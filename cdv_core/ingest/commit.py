@@ -544,10 +544,10 @@ def import_history(cur: duckdb.DuckDBPyConnection, *, limit: int = 200,
 
 def rollback_choices(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None = None) -> dict[int, str]:
     """The imports still in force within `perimetre`, most recent first, each with a label:
-    number, file, date."""
+    number, date, file (last: a long file name is what a narrow select box cuts)."""
     rows = cur.execute(f"SELECT id_import, fichier, debut FROM import_log WHERE statut = 'validé' AND {IMPORT_IN_SCOPE} "
                        "ORDER BY id_import DESC", {"perimetre": bind(perimetre)}).fetchall()
-    return {n: f"Import n° {n} · {fichier or 'sans nom'} · {fmt.timestamp(debut)}" for n, fichier, debut in rows}
+    return {n: f"Import n° {n} · {fmt.timestamp(debut)} · {fichier or 'sans nom'}" for n, fichier, debut in rows}
 
 
 def contract_codes(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:

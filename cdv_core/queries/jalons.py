@@ -45,11 +45,13 @@ def milestones(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
 
 
 def open_milestones(cur: duckdb.DuckDBPyConnection, *, contrat: str, donnees_au: date) -> pl.DataFrame:
-    """Milestones of a contract not yet réalisés, late ones first, with a French label for a picker."""
+    """Milestones of a contract not yet réalisés, late ones first, with a French label for a picker:
+    the planned date and the lateness first, so that a narrow select box cuts the title, not them."""
     return cur.sql(
         f"""SELECT j.id_jalon, {_STATUS_SQL} AS statut,
-                   CASE WHEN {_STATUS_SQL} = 'en retard' THEN 'En retard — ' ELSE '' END || j.libelle
-                     || ' (prévu le ' || strftime(j.date_prevue, '%d/%m/%Y') || ')' AS choix
+                   strftime(j.date_prevue, '%d/%m/%Y')
+                     || CASE WHEN {_STATUS_SQL} = 'en retard' THEN ' (en retard)' ELSE '' END
+                     || ' — ' || j.libelle AS choix
             FROM jalon j WHERE j.code_contrat = $contrat AND j.date_realisation IS NULL
             ORDER BY statut = 'en retard' DESC, j.date_prevue, j.id_jalon""",
         params={"contrat": contrat, "au": donnees_au}).pl()

@@ -196,8 +196,8 @@ def bootstrap(page_title: str) -> Context:
         choice = st.selectbox(
             "Contrat", options, index=options.index(current) if current in options else 0,
             format_func=lambda c: (("Tous les contrats" if user.perimetre is None else "Tous mes contrats")
-                                   if c == ALL_CONTRACTS else labels.get(c, c)),
-            key="sidebar_contrat",
+                                   if c == ALL_CONTRACTS else fmt.short_contract(labels.get(c, c))),
+            key="sidebar_contrat", help="Le contrat de toutes les pages ; son nom complet est rappelé sous le titre.",
         )
         # No date after the contracts' end (31/12/2030 at most, contrats 2024-2030): nothing is planned beyond it.
         wanted_au = min(max(st.session_state.get(_CTX_AU, probe.donnees_au), first_day), last_day)

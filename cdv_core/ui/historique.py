@@ -31,7 +31,7 @@ def history_view(ctx: Context, *, key: str) -> None:
                   "(fichiers nationaux, comptes) sont réservées aux administrateurs."))
     contracts = cached(ctx, territoire.contracts)
     labels = dict(zip(contracts["code_contrat"].to_list(), contracts["libelle"].to_list()))
-    cols = st.columns([1.4, 1.4, 1.4, 1.2])
+    cols = st.columns([1.4, 1.1, 1.7, 1.1])  # the contract's name is the longest value
     with cols[0]:
         period = st.date_input("Période", value=(date.today() - timedelta(days=365), date.today()),
                                format="DD/MM/YYYY", key=f"{key}_periode")
@@ -42,7 +42,7 @@ def history_view(ctx: Context, *, key: str) -> None:
         default = ctx.contrat if ctx.contrat in labels else _ALL
         options = [_ALL, *labels]
         contrat = st.selectbox("Contrat", options, index=options.index(default), key=f"{key}_contrat",
-                               format_func=lambda c: labels.get(c, c) if c != _ALL else
+                               format_func=lambda c: fmt.short_contract(labels.get(c, c)) if c != _ALL else
                                ("Tous les contrats" if ctx.perimetre is None else "Tous mes contrats"))
     with cols[3]:
         kind = st.selectbox("Type d'opération", [_ALL, *historique.operation_kinds()], key=f"{key}_type",

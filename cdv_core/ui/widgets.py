@@ -24,9 +24,13 @@ def kpi(label: str, value: str, *, help: str | None = None, delta: str | None = 
 
 # Figure cards on a 1280 px projector: labels wrap instead of ending in « … », and values shrink
 # with the window instead of being cut; a value wraps only at an ordinary space (« 7 / 8 critères »),
-# never inside a number, whose thousands are no-break spaces. Fixed CSS only: no user text.
+# never inside a number, whose thousands are no-break spaces. Narrower side margins than Streamlit's
+# (5rem around the page, 1.25rem in the sidebar): at 1280 px the page gains 80 px and the sidebar's
+# select boxes 24 px, so that select values, toggles and tabs are not cut. Fixed CSS only: no user text.
 _BASE_CSS = """
 <style>
+[data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
+[data-testid="stSidebarContent"] { padding-left: 0.5rem; padding-right: 0.5rem; }
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { white-space: normal !important;

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -123,9 +125,9 @@ def live_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def chromium():
-    """Debian's headless Chromium under Playwright; open pages with `new_page`."""
+@contextmanager
+def launched_chromium() -> Iterator:
+    """Debian's headless Chromium under Playwright (a module-scoped fixture may share one)."""
     _require_browser()
     from playwright.sync_api import sync_playwright
 
@@ -138,6 +140,25 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def chromium():
+    """Debian's headless Chromium under Playwright; open pages with `new_page`."""
+    with launched_chromium() as browser:
+        yield browser
+
+
+@contextmanager
+def server_on_demo_copy(demo_store_master: Path, folder: Path) -> Iterator[LiveServer]:
+    """`streamlit run app.py` on a copy of the demo store (faster than creating it), stopped after."""
+    _require_browser()
+    shutil.copy(demo_store_master, folder / "cdv.duckdb")
+    live = LiveServer(folder / "cdv.duckdb", folder / "streamlit.log")
+    try:
+        yield live
+    finally:
+        live.stop()
 
 
 def new_page(browser):

@@ -1,7 +1,8 @@
-"""Streamlit's own strings are French on screen (cdv_core/ui/francais.py): on every page, for one
-contract and for all of them, in the text, the placeholders, tooltips (title) and aria labels,
-in the main menu and the table and chart toolbars, after a page change, in the « page not
-found » box and in the connection-lost dialog."""
+"""Streamlit's own strings are French on screen (cdv_core/ui/francais.py), in the text, the
+placeholders, tooltips (title) and aria labels: in the main menu and the table and chart
+toolbars, a form's hint, an uploaded file's size, after a page change, in the date picker, the
+« page not found » box and the connection-lost dialog. Every page for one contract and for all of
+them is checked by the projector tour (tests/e2e/test_projecteur.py), with `_english` below."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import time
 import pytest
 
 from cdv_core.ui import francais
-from cdv_core.ui.nav import PAGES
-from tests.e2e.conftest import LiveServer, _require_browser, settle, shot
+from tests.e2e.conftest import LiveServer, _require_browser, server_on_demo_copy, settle, shot
 from tests.test_francais import SAMPLES
 
 CONTRAT = "CV-DEMO-VERM"
@@ -48,27 +48,15 @@ def _viewport_page(browser):
 
 @pytest.fixture(scope="module")
 def server(demo_store_master, tmp_path_factory):
-    _require_browser()
-    folder = tmp_path_factory.mktemp("francais")
-    shutil.copy(demo_store_master, folder / "cdv.duckdb")
-    live = LiveServer(folder / "cdv.duckdb", folder / "streamlit.log")
-    yield live
-    live.stop()
+    with server_on_demo_copy(demo_store_master, tmp_path_factory.mktemp("francais")) as live:
+        yield live
 
 
-def test_every_page_is_french_for_one_contract_and_all(server, chromium):
+def test_what_appears_on_demand_is_french(server, chromium):
+    """Every page, both selections, each tab, the import report and the séance are checked for
+    English by the projector tour (tests/e2e/test_projecteur.py); here, what only shows on demand."""
     page = _viewport_page(chromium)
     leftovers: dict[str, list[str]] = {}
-    for spec in PAGES:
-        for query in (f"?contrat={CONTRAT}", ""):
-            where = ("/" if spec is PAGES[0] else f"/{spec.url_path}") + query
-            page.goto(server.url + where)
-            settle(page)
-            assert page.get_by_test_id("stException").count() == 0, where
-            if found := _english(page):
-                leftovers[where] = found
-    assert page.evaluate("document.documentElement.lang") == "fr"
-
     # what appears on demand: a table's and a chart's toolbar and its tooltip, the main menu
     page.goto(f"{server.url}/financements?contrat={CONTRAT}")
     settle(page)
@@ -107,13 +95,15 @@ def test_every_page_is_french_for_one_contract_and_all(server, chromium):
     shot(page, "francais-fichier")
 
     # a page change keeps the document, hence the translation (no new session, no new script)
-    page.get_by_test_id("stSidebarNav").get_by_text("Indicateurs", exact=True).click()
+    # the sidebar menu: st.navigation's, or the one bootstrap() draws on a deep link opened before app.py ran
+    page.get_by_test_id("stSidebar").get_by_text("Indicateurs", exact=True).first.click()
     settle(page)
     page.get_by_role("heading", name="Indicateurs").first.wait_for(state="visible")
     if found := _english(page):
         leftovers["après un changement de page"] = found
     cost = page.evaluate("window.__cdvFr")
     assert cost["batches"] > 0
+    assert page.evaluate("document.documentElement.lang") == "fr"
     assert not leftovers, leftovers
 
 
@@ -134,7 +124,8 @@ def test_date_picker_is_french_in_an_english_browser(server, chromium):
     settle(page)
     # Streamlit hands the (now French) language to its widgets when it next renders the app: on the
     # next run. The first run of a session may render before the script is in (docs/deploiement.md).
-    page.get_by_test_id("stSidebarNav").get_by_text("Indicateurs", exact=True).click()
+    # the sidebar menu: st.navigation's, or the one bootstrap() draws on a deep link opened before app.py ran
+    page.get_by_test_id("stSidebar").get_by_text("Indicateurs", exact=True).first.click()
     settle(page)
     page.get_by_test_id("stSidebar").get_by_test_id("stDateInput").get_by_role("button").last.click()
     calendar = page.get_by_test_id("stDateInputCalendar")
