@@ -22,7 +22,6 @@ import os
 import random
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -356,38 +355,6 @@ def connect_for_command(path: Path | str) -> duckdb.DuckDBPyConnection | None:
     except StoreError as exc:
         print(exc, file=sys.stderr)
         return None
-
-
-def open_or_create(path: Path | str, *, seed: int = 2024) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    """Open the store, creating it with the demo territory when the file is absent.
-
-    Returns the connection and whether the demo store was just created. The demo is written to
-    a temporary file first and moved in place, so a crash never leaves a half-built store.
-    A DuckLake is never filled with the demo implicitly (`python -m cdv_core demo --out URL`).
-    """
-    if is_lake(path):
-        return connect(path), False
-    path = Path(path)
-    created = False
-    if not path.exists():
-        from cdv_core import demo  # local: demo imports store
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".cdv-demo-", suffix=".duckdb", dir=path.parent)
-        os.close(fd)
-        os.unlink(tmp)
-        try:
-            demo.build_store(tmp, scale="demo", seed=seed)
-            try:
-                os.link(tmp, path)  # fails if another process created it meanwhile: keep theirs
-                created = True
-            except FileExistsError:
-                pass
-        finally:
-            for leftover in (tmp, tmp + ".wal"):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
-    return connect(path), created
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -226,7 +226,8 @@ def _audited_writes() -> set[str]:
     """Every function of cdv_core that opens a write with `store.transaction(…, audit=…)`."""
     found = set()
     for path in sorted((ROOT / "cdv_core").rglob("*.py")):
-        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(fn, ast.FunctionDef) and any(
                     isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "transaction"

@@ -11,7 +11,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from cdv_core import store
+from cdv_core import demo, store
 from tests.conftest import ROOT, insert, minimal_contract
 
 _SHIPPED_MIGRATIONS = store.migrations
@@ -129,11 +129,11 @@ def test_missing_file_is_not_created_by_connect(tmp_path):
 
 def test_open_or_create_builds_the_demo_once(tmp_path):
     path = tmp_path / "sub" / "cdv.duckdb"
-    con, created = store.open_or_create(path)
+    con, created = demo.open_or_create(path)
     assert created
     assert store.meta(con.cursor(), "demo") == "demo"
     con.close()
-    con, created = store.open_or_create(path)
+    con, created = demo.open_or_create(path)
     assert not created
     con.close()
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".cdv-demo")] == []

@@ -17,7 +17,7 @@ from datetime import date
 import duckdb
 import streamlit as st
 
-from cdv_core import access, fmt, links, settings as settings_mod, store
+from cdv_core import access, demo, fmt, links, settings as settings_mod, store
 from cdv_core.queries import territoire
 from cdv_core.ui import francais, identity, nav
 from cdv_core.ui.widgets import base_style
@@ -57,7 +57,7 @@ class Context:
 
 @st.cache_resource(show_spinner="Ouverture des données…")
 def _open(store_path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    con, created = store.open_or_create(store_path)
+    con, created = demo.open_or_create(store_path)
     if created:
         _CREATED_AT[store_path] = time.monotonic()
     return con, created
