@@ -13,8 +13,8 @@ from cdv_core.domain import gaps
 from cdv_core.queries import indicateurs as ind
 from tests.conftest import DEMO_AU, run_app
 
-VERM_QPV = "QN00281M"   # Les Hauts de Vermandie, EPCI 200099011 (signatory of CV-DEMO-VERM)
-MONT_QPV = "QN08081M"   # Étouvie, contract signed by a commune: no EPCI name in the store
+VERM_QPV = "QN00281M"   # Les Hauts de Vermandie, EPCI 200099018 (signatory of CV-DEMO-VERM)
+MONT_QPV = "QN08081M"   # Val Fleuri - Bois Sergent, contract signed by a commune: no EPCI name in the store
 
 
 def _sql(store, q, params=None):
@@ -63,7 +63,7 @@ def test_revmed_card_delta_in_points(app_env):
     rows = dict(_sql(store, """SELECT type_territoire || year(date_valeur), valeur FROM valeur_indicateur
                                WHERE code_indicateur = 'REVMED' AND date_valeur <= $au
                                  AND ((type_territoire = 'QPV' AND code_territoire = $q)
-                                      OR (type_territoire = 'EPCI' AND code_territoire = '200099011'))""",
+                                      OR (type_territoire = 'EPCI' AND code_territoire = '200099018'))""",
                      {"au": DEMO_AU, "q": VERM_QPV}))
     signature = _sql(store, "SELECT year(coalesce(date_signature, date_debut)) FROM contrat "
                             "WHERE code_contrat = 'CV-DEMO-VERM'")[0][0]
@@ -142,22 +142,22 @@ def test_number_axis_labels_read_french():
 def test_epci_series_named_after_the_epci(demo_cur):
     traj = ind.trajectory(demo_cur, code_indicateur="PAUV", focus=VERM_QPV, donnees_au=DEMO_AU)
     epci = set(traj.filter(traj["type_serie"] == "EPCI")["serie"].to_list())
-    libelle = demo_cur.execute("SELECT libelle FROM contrat WHERE siren_signataire = '200099011' "
+    libelle = demo_cur.execute("SELECT libelle FROM contrat WHERE siren_signataire = '200099018' "
                                "AND type_signataire = 'EPCI'").fetchall()[0][0]
     assert libelle == "Contrat de ville de la CA du Pays de Vermandie (démo)"
     assert epci == {"EPCI : CA du Pays de Vermandie (démo)"}
 
 
 def test_epci_without_known_name_keeps_its_siren(demo_cur):
-    # Montval's QPV point at SIREN 219999017, which signed its contract as a commune: no EPCI name
+    # Montval's QPV point at SIREN 218099109, which signed its contract as a commune: no EPCI name
     traj = ind.trajectory(demo_cur, code_indicateur="PAUV", focus=MONT_QPV, donnees_au=DEMO_AU)
-    assert set(traj.filter(traj["type_serie"] == "EPCI")["serie"].to_list()) == {"EPCI 219999017"}
+    assert set(traj.filter(traj["type_serie"] == "EPCI")["serie"].to_list()) == {"EPCI 218099109"}
 
 
 @pytest.mark.parametrize(("libelle", "serie"), [
     ("Contrat de ville – Grand Nord Agglomération", "EPCI : Grand Nord Agglomération"),
     ("Contrat de ville du Pays Vert", "EPCI : Pays Vert"),
-    ("Contrat de ville n° 7 (dép. 02)", "EPCI 200099011"),   # names no EPCI: the SIREN stays
+    ("Contrat de ville n° 7 (dép. 02)", "EPCI 200099018"),   # names no EPCI: the SIREN stays
 ])
 def test_epci_name_taken_from_its_contract(demo_store, libelle, serie):
     con = duckdb.connect(str(demo_store))
@@ -175,7 +175,7 @@ def test_epci_legend_on_the_page(app_env):
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     text = json.dumps(spec, ensure_ascii=False) + "".join(str(r) for r in _arrow_rows(at.get("vega_lite_chart")[0]))
     assert "EPCI : CA du Pays de Vermandie (démo)" in text
-    assert "EPCI 200099011" not in text
+    assert "EPCI 200099018" not in text
 
 
 def _arrow_rows(chart) -> list[dict]:

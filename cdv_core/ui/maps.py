@@ -7,16 +7,15 @@ once per process, and only the outlines near the QPV shown are sent to the brows
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import math
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import polars as pl
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
+from cdv_core import geo
 from cdv_core.domain import progress
 
 DEFAULT_COLOR = (31, 78, 121)
@@ -40,7 +39,6 @@ def with_status_color(frame: pl.DataFrame, *, status_column: str = "statut", col
                                              return_dtype=pl.List(pl.Int64)).alias(color_column))
 
 
-FONDS = Path(__file__).resolve().parent.parent / "fonds"
 ATTRIBUTION = "Fond de carte : IGN Admin Express COG 2018 · INSEE COG — Licence Ouverte"
 HIGHLIGHT_COLOR = (20, 20, 20)
 MAX_LABELS = 40          # QPV names are written on the map up to this many QPV
@@ -48,25 +46,6 @@ LABEL_PX = 14
 MARKERS_BELOW_ZOOM = 9.5  # below this zoom a QPV contour also gets a marker at its centre
 COMMUNES_MAX_DEGREES = 0.6  # a wider selection gets the départements only (no communes)
 _TOLERANCES = (0.0005, 0.001, 0.002, 0.004, 0.0075, 0.015, 0.03)  # degrees, see `_background_layers`
-
-
-@functools.cache
-def _read_outlines(name: str) -> tuple[tuple[tuple[float, float, float, float], dict], ...]:
-    """The features of `fonds/<name>.geojson.gz` (properties `code`, `nom`) with their bounding
-    box, polygons as MultiPolygon. Read, parsed and measured once per process."""
-    with gzip.open(FONDS / f"{name}.geojson.gz", "rt", encoding="utf-8") as f:
-        features = json.load(f)["features"]
-    out = []
-    for feature in features:
-        geometry = feature["geometry"]
-        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-        lons = [pt[0] for polygon in polygons for ring in polygon for pt in ring]
-        lats = [pt[1] for polygon in polygons for ring in polygon for pt in ring]
-        if lons:
-            out.append(((min(lons), min(lats), max(lons), max(lats)),
-                        {"code": feature["properties"]["code"], "nom": feature["properties"]["nom"],
-                         "polygons": polygons}))
-    return tuple(out)
 
 
 @functools.lru_cache(maxsize=128)
@@ -79,7 +58,7 @@ def background_features(name: str, box: tuple[float, float, float, float], *,
     lon_min, lat_min, lon_max, lat_max = box
     decimals = 2 if tolerance >= 0.01 else 3 if tolerance >= 0.001 else 4
     out = []
-    for (x0, y0, x1, y1), feature in _read_outlines(name):
+    for (x0, y0, x1, y1), feature in geo.read_outlines(name):
         if x0 > lon_max or x1 < lon_min or y0 > lat_max or y1 < lat_min:
             continue
         polygons = []

@@ -14,7 +14,7 @@ def test_jalons_deep_link_shows_missing_items_and_timeline(live_server, browser_
     verdict = page.locator(".st-key-jalons_verdict")
     assert "Pas encore prêt pour l'actualisation (6 / 8 critères)" in verdict.inner_text()
     checklist = page.locator(".st-key-jalons_checklist")
-    assert "Pierre Rollin" in checklist.inner_text()
+    assert "Résidence Colette-Marin" in checklist.inner_text()
     assert checklist.get_by_role("link", name="Compléter : Projets de quartier").is_visible()
     card = page.get_by_test_id("stMetric").filter(has_text="Préparation de l'actualisation")
     assert card.get_by_test_id("stMetricValue").inner_text().strip() == "6 / 8 critères"

@@ -1,0 +1,52 @@
+"""The offline basemap shipped in `cdv_core/fonds/` (outlines of the départements and of the
+communes holding a QPV 2024; IGN Admin Express COG 2018 simplified, Licence Ouverte), read once
+per process, and a vectorised point-in-polygon test on those outlines."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+
+FONDS = Path(__file__).resolve().parent / "fonds"
+
+Box = tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
+
+
+@functools.cache
+def read_outlines(name: str) -> tuple[tuple[Box, dict], ...]:
+    """The features of `fonds/<name>.geojson.gz` (properties `code`, `nom`) with their bounding
+    box, polygons as MultiPolygon. Read, parsed and measured once per process."""
+    with gzip.open(FONDS / f"{name}.geojson.gz", "rt", encoding="utf-8") as f:
+        features = json.load(f)["features"]
+    out = []
+    for feature in features:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        lons = [pt[0] for polygon in polygons for ring in polygon for pt in ring]
+        lats = [pt[1] for polygon in polygons for ring in polygon for pt in ring]
+        if lons:
+            out.append(((min(lons), min(lats), max(lons), max(lats)),
+                        {"code": feature["properties"]["code"], "nom": feature["properties"]["nom"],
+                         "polygons": polygons}))
+    return tuple(out)
+
+
+def inside(lon: np.ndarray, lat: np.ndarray, polygons: list) -> np.ndarray:
+    """Whether each point lies inside a MultiPolygon (even-odd rule over every ring, so holes
+    count out), by ray casting over all edges at once."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    result = np.zeros(lon.shape, dtype=bool)
+    for polygon in polygons:
+        for ring in polygon:
+            pts = np.asarray(ring, dtype=float)
+            x0, y0 = pts[:-1, 0][None, :], pts[:-1, 1][None, :]
+            x1, y1 = pts[1:, 0][None, :], pts[1:, 1][None, :]
+            crosses = (y0 > lat[:, None]) != (y1 > lat[:, None])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_at = x0 + (lat[:, None] - y0) * (x1 - x0) / (y1 - y0)
+            result ^= (crosses & (lon[:, None] < x_at)).sum(axis=1) % 2 == 1
+    return result
