@@ -1,5 +1,7 @@
 """« Mise à jour des données »: upload → validation report → diff → commit → import log → rollback;
-templates to download."""
+templates to download, and the store's current data in a template's format (to correct and re-import)."""
+
+import re
 
 import polars as pl
 import streamlit as st
@@ -24,19 +26,57 @@ state = st.session_state
 state.setdefault("maj_upload_n", 0)
 state.setdefault("maj_mapping", {})
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _current_data(build, kind: str):
+    """The store's current data of `kind` in the selection, built when its button is clicked (on
+    Streamlit's download thread, on its own cursor) and never cached: an export is big and rare."""
+    def data() -> bytes:
+        cur = ui.connection(ctx.store_path).cursor()
+        try:
+            return build(cur, kind=kind, contrat=ctx.contrat, perimetre=ctx.perimetre)
+        finally:
+            cur.close()
+    return data
+
+
 with st.expander("Modèles de fichiers à télécharger", icon=":material/download:"):
     st.caption("Un modèle par type de données : en-têtes attendus, une ligne d'exemple, et (Excel) une feuille "
                "« Description » qui explique chaque colonne. Les extractions Dauphin et la liste officielle des QPV "
-               "de l'ANCT sont acceptées telles quelles.")
+               "de l'ANCT sont acceptées telles quelles. Pour corriger des données déjà dans la base, téléchargez "
+               "les données actuelles au format du modèle, corrigez-les et réimportez le fichier.")
     tpl = st.selectbox("Modèle", templates.DOWNLOADABLE, format_func=lambda k: KINDS[k].label, key="maj_modele")
-    left, right = st.columns(2)
-    with left:
+    buttons = st.columns(4)
+    with buttons[0]:
         st.download_button("Modèle CSV", data=templates.template_csv(tpl), file_name=f"modele_{tpl}.csv",
                            mime="text/csv", key="maj_modele_csv", icon=":material/download:")
-    with right:
+    with buttons[1]:
         st.download_button("Modèle Excel", data=templates.template_xlsx(tpl), file_name=f"modele_{tpl}.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           key="maj_modele_xlsx", icon=":material/download:")
+                           mime=XLSX_MIME, key="maj_modele_xlsx", icon=":material/download:")
+    # the current data: not for a partenaire, who sees only what may be published (no names of people)
+    if tpl in templates.EXPORTABLE and not pub.only(ctx):
+        rows = ui.cached(ctx, templates.current_rows, kind=tpl, contrat=ctx.contrat)
+        scope = re.sub(r"[^A-Za-z0-9_-]+", "_", ctx.contrat or "tous")
+        help_text = (f"Les données actuelles de la base ({fmt.md(ctx.contrat_libelle)}) au format du modèle : mêmes colonnes, "
+                     "valeurs écrites comme à la saisie. Corrigez-les puis réimportez le fichier ici.")
+        with buttons[2]:
+            st.download_button("Données actuelles (CSV)", data=_current_data(templates.current_csv, tpl),
+                               file_name=f"donnees_{tpl}_{scope}.csv", mime="text/csv", key="maj_donnees_csv",
+                               icon=":material/download:", help=help_text, disabled=not rows)
+        with buttons[3]:
+            too_many = rows > templates.XLSX_MAX_ROWS
+            st.download_button("Données actuelles (Excel)", data=_current_data(templates.current_xlsx, tpl),
+                               file_name=f"donnees_{tpl}_{scope}.xlsx", mime=XLSX_MIME, key="maj_donnees_xlsx",
+                               icon=":material/download:", disabled=not rows or too_many,
+                               help=(f"Plus de {fmt.integer(templates.XLSX_MAX_ROWS)} lignes : téléchargez le CSV, ou "
+                                     "choisissez un contrat." if too_many
+                                     else help_text))
+        st.caption(f"Données actuelles : {fmt.plural(rows, 'ligne')} ({fmt.md(ctx.contrat_libelle)})."
+                   if rows else f"Aucune donnée de ce type dans la base ({fmt.md(ctx.contrat_libelle)}).")
+    elif tpl not in templates.EXPORTABLE:
+        st.caption("Les données actuelles d'une programmation se téléchargent par les modèles « Actions » et "
+                   "« Financements ».")
     st.dataframe(templates.description_frame(tpl), hide_index=True, width="stretch")
 
 if not ctx.can_write():

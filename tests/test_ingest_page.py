@@ -105,3 +105,111 @@ def test_a_file_over_the_configured_size_gets_a_french_message(app_env, monkeypa
     assert not at.exception
     assert any("dépasse la taille maximale autorisée (1 Mo)" in e.value for e in at.error)
     assert not [b for b in at.button if b.key == "maj_valider"]
+
+
+@pytest.fixture
+def deferred(monkeypatch):
+    """Build a download whose file is made on click (`data=callable`) as the browser's click would,
+    and return its bytes: the media managers of AppTest's mock runtime are kept."""
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    managers: list[MediaFileManager] = []
+
+    class Keeping(MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test, "MediaFileManager", Keeping)
+
+    def click(button) -> bytes:
+        url = managers[-1].execute_deferred(button.proto.deferred_file_id)
+        return managers[-1]._storage.get_file(url.rsplit("/", 1)[1].split(".")[0]).content
+
+    return click
+
+
+def test_current_data_in_the_template_format_reimports_as_no_change(app_env, deferred):
+    """« Données actuelles » of the selected contract: the template's columns, that contract's rows,
+    and the file, imported back as is, changes nothing (CSV and Excel)."""
+    from cdv_core.ingest import templates
+
+    at = run_app("mise_a_jour", query={"contrat": "CV-DEMO-BRE"})
+    at.selectbox(key="maj_modele").set_value("actions").run()
+    assert not at.exception
+    buttons = {b.proto.id.rsplit("-", 1)[-1]: b for b in at.get("download_button")}
+    assert buttons["maj_donnees_csv"].proto.label == "Données actuelles (CSV)"
+    assert buttons["maj_donnees_xlsx"].proto.label == "Données actuelles (Excel)"
+    assert "format du modèle" in buttons["maj_donnees_csv"].proto.help
+    expected = _count(app_env, "SELECT count(*) FROM action WHERE code_contrat = 'CV-DEMO-BRE'")
+    assert any(f"{expected} lignes" in c.value for c in at.caption)
+    data = deferred(buttons["maj_donnees_csv"])
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0] == templates.template_csv("actions").decode("utf-8-sig").splitlines()[0]  # the template's header
+    assert len(lines) == expected + 1 and all(";CV-DEMO-BRE;" in line for line in lines[1:])
+    for name, content in (("actions.csv", data), ("actions.xlsx", deferred(buttons["maj_donnees_xlsx"]))):
+        at.file_uploader[0].set_value((name, content, "text/csv")).run()
+        assert not at.exception
+        assert {m.label: m.value for m in at.metric}["Erreurs"] == "0", name
+        diff = _frame_with(at, "nouveaux")
+        assert diff["nouveaux"].sum() == diff["modifiés"].sum() == diff["absents du fichier"].sum() == 0, name
+    at.selectbox(key="maj_modele").set_value("programmation").run()  # a view of several kinds: no export
+    assert "maj_donnees_csv" not in {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
+
+
+def test_current_data_of_all_my_contracts_is_my_perimetre_and_not_for_a_partenaire(app_env, deferred, monkeypatch):
+    """« Tous mes contrats » for a lecteur of one contract: the export holds that contract's rows
+    only; a partenaire (who sees only what may be published) is offered no export."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from cdv_core import access
+    from tests.conftest import ROOT
+    from tests.test_secret_pages import AUTH
+
+    con = store.connect(str(app_env))
+    try:
+        for email, role in (("lecteur@ville.fr", "lecteur"), ("partenaire@caf.fr", "partenaire")):
+            access.add_user(con, user=access.local_user("test"), email=email, role=role, contrats=["CV-DEMO-BRE"])
+    finally:
+        con.close()
+    monkeypatch.setenv("CDV_AUTH", "oidc")
+    shown = {}
+    for email in ("lecteur@ville.fr", "partenaire@caf.fr"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.user = {"is_logged_in": True, "email": email, "exp": time.time() + 3600}
+        at.secrets["auth"] = AUTH
+        at.query_params["contrat"] = "tous"
+        at.run()
+        at.switch_page("pages/mise_a_jour.py")
+        at.run()
+        at.selectbox(key="maj_modele").set_value("financements").run()
+        assert not at.exception, at.exception
+        shown[email] = {b.proto.id.rsplit("-", 1)[-1]: b for b in at.get("download_button")}
+        if email.startswith("lecteur"):
+            rows = deferred(shown[email]["maj_donnees_csv"]).decode("utf-8-sig").splitlines()[1:]
+            codes = {line.split(";")[0] for line in rows}
+            con = store.connect(str(app_env))
+            try:
+                mine = {r[0] for r in con.execute("SELECT DISTINCT f.code_action FROM financement f JOIN action a "
+                                                  "USING (code_action) WHERE a.code_contrat = 'CV-DEMO-BRE'").fetchall()}
+            finally:
+                con.close()
+            assert codes == mine and len(rows) == _count(app_env, "SELECT count(*) FROM financement f JOIN action a "
+                                                                  "USING (code_action) WHERE a.code_contrat = 'CV-DEMO-BRE'")
+    assert "maj_donnees_csv" in shown["lecteur@ville.fr"]
+    assert "maj_donnees_csv" not in shown["partenaire@caf.fr"] and "maj_modele_csv" in shown["partenaire@caf.fr"]
+
+
+def test_current_data_too_long_for_excel_is_offered_as_csv_only(app_env, monkeypatch):
+    from cdv_core.ingest import templates
+
+    monkeypatch.setattr(templates, "XLSX_MAX_ROWS", 5)
+    at = run_app("mise_a_jour", query={"contrat": "CV-DEMO-BRE"})
+    at.selectbox(key="maj_modele").set_value("reunions").run()
+    assert not at.exception
+    buttons = {b.proto.id.rsplit("-", 1)[-1]: b.proto for b in at.get("download_button")}
+    assert not buttons["maj_donnees_csv"].disabled
+    assert buttons["maj_donnees_xlsx"].disabled and "téléchargez le CSV" in buttons["maj_donnees_xlsx"].help

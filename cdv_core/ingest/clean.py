@@ -204,8 +204,11 @@ def parse_date(expr: pl.Expr) -> pl.Expr:
 
 
 def _choice_map(col: Col) -> dict[str, str]:
-    mapping = {normalise_str(v): v for v in col.allowed}
-    mapping.update(CHOICE_SYNONYMS.get(col.name, {}))
+    # Synonyms are keyed by column name, shared by every kind's « statut »: only those that lead
+    # to one of this column's values apply, and never over one of its own values (a meeting's
+    # « annulée » is not an action's « abandonnée »).
+    mapping = {k: v for k, v in CHOICE_SYNONYMS.get(col.name, {}).items() if v in col.allowed}
+    mapping.update({normalise_str(v): v for v in col.allowed})
     if col.name == "thematique":
         mapping.update({normalise_str(label): code for code, label in model.THEMATIQUES_P147.items()})
     return mapping
