@@ -17,7 +17,6 @@ from cdv_core.queries import overview
 from tests.conftest import insert, minimal_contract, run_app
 
 VERM = "CV-DEMO-VERM"
-NO_SIRET = "A-CV-DEMO-VERM-2024-000075"  # demo action whose porteur has neither SIRET nor RNA
 OVERPAID = "Lignes de financement dont le versé dépasse l'accordé"
 EMPTY_QUERY = {"contrat": VERM, "fin_annee": "tous", "fin_fin": "CAF", "fin_them": "4.2"}
 
@@ -43,6 +42,13 @@ def _specs(at) -> list[dict]:
 # --- 1. empty cells ---------------------------------------------------------------------------
 
 def test_empty_text_cells_show_a_dash_not_none(app_env, media):
+    # The demo's identifiers are all valid: give one porteur no identifier and another an invalid
+    # SIRET, both without RNA, as real files have.
+    (no_siret, porteur), (_, bad) = _sql(
+        app_env, """SELECT min(code_action), id_porteur FROM action WHERE code_contrat = ? AND annee_debut = 2026
+                    GROUP BY id_porteur ORDER BY 1 LIMIT 2""", [VERM])
+    _sql(app_env, "UPDATE porteur SET siret = NULL, rna = NULL WHERE id_porteur = ?", [porteur])
+    _sql(app_env, "UPDATE porteur SET siret = '12345678901234', rna = NULL WHERE id_porteur = ?", [bad])
     at = run_app("financements", query={"contrat": VERM})
     assert not at.exception, at.exception
     for shown in at.dataframe:  # no table of the page shows a raw empty cell (« None »)
@@ -52,14 +58,14 @@ def test_empty_text_cells_show_a_dash_not_none(app_env, media):
                     [sirets["Porteur"][0]])[0][0]
     assert expected == 1 and sirets["RNA"].tolist()[0] == "—"
     actions = _table_with(at, "Type de porteur")  # the actions table
-    row = actions[actions["Code action"] == NO_SIRET]
+    row = actions[actions["Code action"] == no_siret]
     assert row.shape[0] == 1 and row["SIRET"].tolist() == ["—"]
     # the downloads keep a real empty cell
     button = next(b for b in at.get("download_button") if b.proto.label == "Télécharger (CSV)"
                   and b.proto.id.endswith("fin_dl_csv"))
     csv = pl.read_csv(io.BytesIO(media(button.proto.url)), separator=";", decimal_comma=True,
                       infer_schema_length=None)
-    assert csv.filter(pl.col("Code action") == NO_SIRET)["SIRET"].to_list() == [None]
+    assert csv.filter(pl.col("Code action") == no_siret)["SIRET"].to_list() == [None]
 
 
 # --- 2. versé above accordé: one function for the overview's count and the page's list ---------
@@ -221,14 +227,16 @@ def test_objective_labels_are_distinct_and_name_the_quartier(demo_cur):
         objectifs = fin.filter_options(demo_cur, contrat=contrat)["objectifs"]
         assert objectifs["etiquette"].n_unique() == objectifs.height
     labels = fin.filter_options(demo_cur, contrat=VERM)["objectifs"]
-    wanted = demo_cur.execute(
-        """SELECT o.code_objectif, q.libelle FROM objectif o JOIN quartier q USING (code_qp)
-           WHERE o.code_contrat = ? AND o.libelle = 'Favoriser l''emploi des femmes' ORDER BY 1""",
-        [VERM]).fetchall()
-    assert len(wanted) == 2 and wanted[0][1] != wanted[1][1]
+    wanted = demo_cur.execute(  # the same objective in two quartiers of the contract
+        """WITH shared AS (SELECT libelle FROM objectif WHERE code_contrat = ? AND code_qp IS NOT NULL
+                          GROUP BY libelle HAVING count(DISTINCT code_qp) >= 2 ORDER BY libelle LIMIT 1)
+           SELECT o.code_objectif, q.libelle, o.axe, o.libelle FROM objectif o JOIN quartier q USING (code_qp)
+           WHERE o.code_contrat = ? AND o.libelle = (SELECT libelle FROM shared) ORDER BY 1""",
+        [VERM, VERM]).fetchall()
+    assert len(wanted) >= 2 and wanted[0][1] != wanted[1][1]
     got = dict(zip(labels["code_objectif"], labels["etiquette"]))
-    for code, quartier in wanted:
-        assert got[code] == f"Emploi et insertion — Favoriser l'emploi des femmes ({quartier})"
+    for code, quartier, axe, libelle in wanted:
+        assert got[code] == f"{axe} — {libelle} ({quartier})"
     transversal = demo_cur.execute(
         "SELECT code_objectif, axe, libelle FROM objectif WHERE code_contrat = ? AND code_qp IS NULL",
         [VERM]).fetchall()
@@ -253,4 +261,7 @@ def test_objective_filter_options_are_distinct_on_the_page(app_env):
     options = at.multiselect(key="fin_obj").options
     assert len(options) == len(set(options)) == _sql(
         app_env, "SELECT count(*) FROM objectif WHERE code_contrat = ?", [VERM])[0][0]
-    assert sum(o.startswith("Emploi et insertion — Favoriser l'emploi des femmes (") for o in options) == 2
+    axe, libelle, n = _sql(app_env, """SELECT axe, libelle, count(DISTINCT code_qp) FROM objectif
+                                       WHERE code_contrat = ? AND code_qp IS NOT NULL GROUP BY ALL
+                                       HAVING count(DISTINCT code_qp) >= 2 ORDER BY libelle LIMIT 1""", [VERM])[0]
+    assert sum(o.startswith(f"{axe} — {libelle} (") for o in options) == n  # one per quartier, named

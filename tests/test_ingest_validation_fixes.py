@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from cdv_core import ingest, store
+from cdv_core import demo, ingest, store
 from cdv_core.ingest import pipeline
 from cdv_core.ingest.cli import report_text
 from cdv_core.ingest.spec import KINDS, TEMPLATES
@@ -17,7 +17,8 @@ from cdv_core.access import local_user
 
 LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
 
-PORTEUR = "37002196811833"  # a porteur of the demo store
+# a porteur of the demo store's CV-DEMO-VERM
+PORTEUR = demo.generate("demo")["action"].filter(pl.col("code_contrat") == "CV-DEMO-VERM")["id_porteur"][0]
 H_ACTIONS = "code_action;code_contrat;id_porteur;libelle;thematique;mode_financement;annee_debut;annee_fin;statut"
 
 

@@ -52,11 +52,11 @@ def test_selecting_a_qpv_shows_its_objectives(app_env):
     assert box.value != target and any(f"({target})" in option for option in box.options)
     box.set_value(target).run()
     assert not at.exception, [e.value for e in at.exception]
-    labels = [e.label for e in at.expander]
+    labels = [e.label.replace("\\", "") for e in at.expander]  # markdown escapes « ( » in labels
     assert expected, "the demo QPV has objectives"
     for libelle in expected:
         assert any(libelle in label for label in labels), (libelle, labels)
-    assert any(h.value.startswith("Les Rouliers - Plateau") for h in at.header)
+    assert any(h.value.startswith("Les Rouliers - Champ Doré") for h in at.header)
     assert at.query_params["qpv"] == [target] or at.query_params["qpv"] == target
     # Transversal objectives are shown apart.
     assert any(s.value == "Objectifs transversaux du contrat" for s in at.subheader)

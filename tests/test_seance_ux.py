@@ -19,7 +19,7 @@ from cdv_core.ui import widgets
 from tests.conftest import DEMO_AU, run_app
 
 CONTRAT = "CV-DEMO-VERM"
-REVUE = "Revue de projet de quartier Cité des Provinces"
+REVUE = "Revue de projet de quartier Les Tanneries - Clos Margot"
 
 
 # --- live-mode card layout and value sizing -------------------------------------------------
@@ -119,7 +119,7 @@ def test_revue_instance_presents_its_own_qpv_by_default(app_env):
     at.button(key="seance_start").click().run()
     at.button(key="seance_next").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.header[0].value == "Projet de quartier — Cité des Provinces"
+    assert at.header[0].value == "Projet de quartier — Les Tanneries - Clos Margot"
 
 
 def test_contract_wide_instance_keeps_the_most_worrying_qpv(app_env):
@@ -136,7 +136,7 @@ def test_contract_wide_instance_keeps_the_most_worrying_qpv(app_env):
 def moulin(demo_store_master):
     con = duckdb.connect(str(demo_store_master), read_only=True)
     try:
-        code = con.execute("SELECT code_qp FROM quartier WHERE libelle = 'Résidence du Moulin'").fetchall()[0][0]
+        code = con.execute("SELECT code_qp FROM quartier WHERE libelle = 'Résidence du Moulin Brûlé'").fetchall()[0][0]
         yield seance.agenda(con.cursor(), keys=("projet_quartier", "vue_ensemble", "gouvernance"), contrat=CONTRAT,
                             donnees_au=DEMO_AU, settings=settings.load(), code_qp=code)
     finally:
@@ -152,7 +152,7 @@ def test_objectives_chart_labels_every_status_and_counts_them(moulin):
     expected = dict(table.group_by("Statut").len().iter_rows())
     assert {row["statut"]: row["objectifs"] for row in data} == expected
     assert len(expected) == 3  # en bonne voie, à surveiller, en retard: three bars, three labels
-    assert {row["nombre"] for row in data} == {fmt.plural(1, "objectif")}
+    assert {row["nombre"] for row in data} == {fmt.plural(n, "objectif") for n in expected.values()}
     bars, counts = spec["layer"]
     y = spec["encoding"]["y"] if "encoding" in spec else bars["encoding"]["y"]
     assert y["axis"]["labelOverlap"] is False and y["sort"] == list(progress.STATUTS)
@@ -191,7 +191,8 @@ def test_gouvernance_headline_and_footnote_wording(app_env, demo_cur):
         """SELECT count(*), coalesce(sum(nb_habitants), 0) FROM reunion r JOIN instance i USING (code_instance)
            WHERE i.code_contrat = ? AND r.statut = 'tenue' AND r.date_reunion <= ?
              AND r.date_reunion > ? - INTERVAL 12 MONTH""", [CONTRAT, DEMO_AU, DEMO_AU]).fetchall()[0]
-    assert metrics["Réunions tenues (12 derniers mois)"] == fmt.integer(held[0]) == "32"
+    assert metrics["Réunions tenues (12 derniers mois)"] == fmt.integer(held[0])
+    assert held[0] > 0
     assert metrics["Habitants présents (12 derniers mois)"] == fmt.integer(held[1])
     captions = " ".join(c.value for c in at.caption)
     assert "CDV_" not in captions

@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from cdv_core.demo.porteurs import de
 from cdv_core.queries.acteurs import MODES_INTERVENTION, MONTANT_ADULTE_RELAIS_2023, MONTANT_FONJEP
 
 # thématique P147 of an action → domain of its porteur
@@ -27,15 +28,18 @@ _MODE_WEIGHTS = {
 }
 # actors recorded without funding: (name template, type, mode, domains)
 _SANS_FINANCEMENT = [
-    ("Collectif d'habitants {q}", "association sans salarié", "installé dans le quartier", ("participation", "cadre de vie")),
-    ("Amicale des locataires {q}", "association sans salarié", "installé dans le quartier", ("cadre de vie", "animation")),
-    ("Service jeunesse de {c}", "collectivité", "intervient sur le quartier", ("animation", "prévention")),
-    ("Maison France services de {c}", "collectivité", "en proximité", ("accès aux droits",)),
-    ("Centre médico-social de {c}", "établissement public", "en proximité", ("santé", "action sociale")),
-    ("Agence France Travail de {c}", "établissement public", "en proximité", ("emploi-insertion",)),
-    ("Collège Jean Moulin ({c})", "établissement public", "intervient sur le quartier", ("éducation",)),
-    ("Police municipale de {c}", "collectivité", "intervient sur le quartier", ("prévention", "médiation")),
+    ("Collectif d'habitants {dq}", "association sans salarié", "installé dans le quartier", ("participation", "cadre de vie")),
+    ("Amicale des locataires {dq}", "association sans salarié", "installé dans le quartier", ("cadre de vie", "animation")),
+    ("Service jeunesse {dc}", "collectivité", "intervient sur le quartier", ("animation", "prévention")),
+    ("Maison France services {dc}", "collectivité", "en proximité", ("accès aux droits",)),
+    ("Centre médico-social {dc}", "établissement public", "en proximité", ("santé", "action sociale")),
+    ("Agence France Travail {dc}", "établissement public", "en proximité", ("emploi-insertion",)),
+    ("Collège Germaine-Vauquelin {dc}", "établissement public", "intervient sur le quartier", ("éducation",)),
+    ("Police municipale {dc}", "collectivité", "intervient sur le quartier", ("prévention", "médiation")),
 ]
+# Kinds of porteurs (porteurs.KIND_TYPE) that employ adultes-relais, with their weight.
+_AR_EMPLOYERS = {"MED": 4.0, "CS": 3.0, "RQ": 2.0, "AS": 1.0, "INS": 1.0, "FEM": 1.0, "SAN": 1.0, "CLUB": 0.5,
+                 "CIE": 0.3, "EPI": 0.3, "VILLE": 3.0, "CCAS": 1.0, "EPCI": 0.5}
 _FEUILLE = [
     "Préparer la programmation de l'appel à projets", "Mettre à jour le tableau de bord des indicateurs",
     "Animer le réseau des adultes-relais", "Organiser la revue annuelle des projets de quartier",
@@ -75,7 +79,11 @@ def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale) -
     q_first = contrats.select("code_contrat").join(q_first, on="code_contrat").sort("code_contrat")
     k = 6 if scale.name == "demo" else 3
     ci = np.repeat(np.arange(q_first.height), k)
-    ti = np.tile(np.arange(k), q_first.height) if scale.name == "demo" else rng.integers(0, len(_SANS_FINANCEMENT), len(ci))
+    if scale.name == "demo":
+        ti = np.tile(np.arange(k), q_first.height)
+    else:  # k distinct templates per contract (the first k of a random order), so no name repeats
+        order = np.argsort(rng.random((q_first.height, len(_SANS_FINANCEMENT))), axis=1)
+        ti = order[:, :k].ravel()
     tpl = pl.DataFrame([(i, *t[:3]) for i, t in enumerate(_SANS_FINANCEMENT)],
                        schema=["ti", "tpl", "type_structure", "mode_intervention"], orient="row")
     # Polars joins do not keep row order: every frame is sorted before row order matters.
@@ -87,8 +95,8 @@ def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale) -
                             .alias("qp"),
                           pl.format("ACT-{}-{}", "code_contrat", pl.int_range(pl.len()).over("code_contrat") + 1)
                             .alias("id_acteur"),
-                          pl.col("tpl").str.replace("{q}", pl.col("q"), literal=True)
-                            .str.replace("{c}", pl.col("c"), literal=True).alias("nom")))
+                          pl.col("tpl").str.replace("{dq}", de(pl.col("q").str.split(" - ").list.first()), literal=True)
+                            .str.replace("{dc}", de(pl.col("c")), literal=True).alias("nom")))
     acteur_nf = nf.select("id_acteur", "code_contrat", "nom", "type_structure", "mode_intervention",
                           pl.lit(None, dtype=pl.String).alias("siret"), pl.lit(None, dtype=pl.String).alias("rna"))
     dom_map = pl.DataFrame([(i, d) for i, t in enumerate(_SANS_FINANCEMENT) for d in t[3]],
@@ -134,7 +142,8 @@ def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale) -
                                 for c in ("code_contrat", "nom", "type_structure", "siret", "rna"))),
         acteur_nf], how="diagonal").select("id_acteur", "code_contrat", "nom", "type_structure", "siret", "rna",
                                            "mode_intervention")
-    postes, financement_poste = _postes(rng, contrats, quartiers, porteurs, main_contract, ref_year, scale.name == "demo")
+    postes, financement_poste = _postes(rng, contrats, quartiers, frames["_porteur_contrat"], ref_year,
+                                         scale.name == "demo")
     return {
         "acteur": acteur,
         "acteur_domaine": pl.concat([dom_p, dom_nf]).unique(maintain_order=True),
@@ -146,7 +155,7 @@ def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale) -
     }
 
 
-def _postes(rng, contrats, quartiers, porteurs, main_contract, ref_year, demo: bool):
+def _postes(rng, contrats, quartiers, porteurs, ref_year, demo: bool):
     """Per contract: a chef de projet co-funded by the EPCI (or commune) and the State, a chargé de
     mission, a délégué du préfet; per QPV one or two adultes-relais; one FONJEP post in most
     contracts; a médiateur co-funded by the commune and the bailleurs in some."""
@@ -154,9 +163,9 @@ def _postes(rng, contrats, quartiers, porteurs, main_contract, ref_year, demo: b
     years = list(range(max(first_year, 2024), ref_year + 1))
     c = contrats.select("code_contrat", "type_signataire", "insee_dep", "date_debut")
     ref = c.with_columns(pl.format("Collectivité signataire ({})", "code_contrat").alias("employeur"))
-    assoc = (porteurs.filter(pl.col("type_structure").str.starts_with("association"))
-                     .join(main_contract, on="id_porteur").select("id_porteur", "nom", "siret", "code_contrat")
-                     .sort("id_porteur"))
+    # Employers of posts: associations with employees (FONJEP, adultes-relais) and collectivités.
+    assoc = (porteurs.filter(pl.col("type_structure") == "association avec salariés")
+                     .select("id_porteur", "nom", "siret", "code_contrat", "genre", "code_qp").sort("id_porteur"))
     assoc = assoc.with_columns(pl.int_range(pl.len()).over("code_contrat").alias("a_i"),
                                pl.len().over("code_contrat").alias("a_n"))
     fixed = pl.concat([
@@ -175,23 +184,32 @@ def _postes(rng, contrats, quartiers, porteurs, main_contract, ref_year, demo: b
                    pl.lit(None, dtype=pl.Float64).alias("cout_annuel"), pl.lit("DP").alias("suffix")),
     ]).with_columns(pl.lit(None, dtype=pl.String).alias("code_qp"), pl.lit(None, dtype=pl.String).alias("id_employeur"),
                     pl.lit(None, dtype=pl.String).alias("siret_employeur"))
-    # Adultes-relais: 1 or 2 per QPV, employed by an association of the contract.
+    # Adultes-relais: 1 or 2 per QPV. Employers as in the 2023 posts (adulte-relais-2023.json):
+    # ~15 % communes, CCAS or EPCI, the others associations with employees, médiation first.
     nq = quartiers.height
     n_ar = 1 + (rng.random(nq) < 0.4).astype(int)
     qi = np.repeat(np.arange(nq), n_ar)
     ar = (quartiers.select("code_qp", "code_contrat")[qi]
-                   .with_columns(pl.Series("u", rng.random(len(qi))), pl.Series("cost", rng.integers(33_000, 38_000, len(qi))),
-                                 pl.Series("k", np.arange(len(qi))))
-                   .join(assoc.group_by("code_contrat").agg(pl.col("a_n").first()), on="code_contrat")
-                   .with_columns((pl.col("u") * pl.col("a_n")).floor().cast(pl.UInt32).alias("a_i"))
-                   .join(assoc, on=["code_contrat", "a_i"], how="left")
-                   .sort("k")
-                   .select("code_contrat", "code_qp", pl.lit("adulte-relais").alias("type_poste"),
-                           pl.lit("Adulte-relais médiateur social").alias("intitule"),
-                           pl.col("nom").alias("employeur"), pl.col("id_porteur").alias("id_employeur"),
-                           pl.col("siret").alias("siret_employeur"), pl.lit(1.0).alias("etp"),
-                           pl.lit("opérationnel").alias("niveau_responsabilite"),
-                           pl.col("cost").cast(pl.Float64).alias("cout_annuel"), pl.lit("AR").alias("suffix")))
+                   .with_columns(pl.Series("cost", rng.integers(33_000, 38_000, len(qi))), pl.Series("k", np.arange(len(qi))),
+                                 pl.Series("by_collectivite", rng.random(len(qi)) < 0.15)))
+    employers = (porteurs.filter(pl.col("genre").is_in(list(_AR_EMPLOYERS)))
+                         .select("id_porteur", "nom", "siret", "code_contrat", "genre", pl.col("code_qp").alias("home"),
+                                 (pl.col("type_structure") == "collectivité").alias("collectivite"))
+                         .with_columns(pl.col("genre").replace_strict(_AR_EMPLOYERS, return_dtype=pl.Float64).alias("w")))
+    cand = (ar.join(employers, on="code_contrat")
+              .with_columns(pl.when(pl.col("collectivite") == pl.col("by_collectivite")).then(0).otherwise(1).alias("prio"),
+                            (pl.col("w") * pl.when(pl.col("home") == pl.col("code_qp")).then(3.0).otherwise(1.0)).alias("w"))
+              .sort("k", "id_porteur"))
+    cand = cand.with_columns(pl.Series("key", -np.log(1.0 - rng.random(cand.height))) / pl.col("w"))
+    ar = (ar.join(cand.sort("k", "prio", "key").unique("k", keep="first").select("k", "id_porteur", "nom", "siret"),
+                  on="k", how="left")
+            .sort("k")
+            .select("code_contrat", "code_qp", pl.lit("adulte-relais").alias("type_poste"),
+                    pl.lit("Adulte-relais médiateur social").alias("intitule"),
+                    pl.col("nom").alias("employeur"), pl.col("id_porteur").alias("id_employeur"),
+                    pl.col("siret").alias("siret_employeur"), pl.lit(1.0).alias("etp"),
+                    pl.lit("opérationnel").alias("niveau_responsabilite"),
+                    pl.col("cost").cast(pl.Float64).alias("cout_annuel"), pl.lit("AR").alias("suffix")))
     # FONJEP: one post in ~70 % of the contracts; médiateur in ~50 %.
     cc = c.join(assoc.filter(pl.col("a_i") == 0), on="code_contrat").sort("code_contrat")
     fonjep = cc.filter(pl.Series(rng.random(cc.height) < (1.0 if demo else 0.7))).select(

@@ -314,7 +314,8 @@ def cpo_candidates(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
                    min_annees: int = MIN_ANNEES_SANS_CPO, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Actors funded (accordé > 0) every year of the last `min_annees` years up to `annee`
     included, none of whose actions of the selection is a CPO: candidates for a multi-year
-    convention."""
+    convention. Only associations: a CPO is the State's multi-year convention with an association
+    (a commune or a bailleur is funded otherwise)."""
     return cur.sql(
         """WITH funded AS (
              SELECT a.id_porteur, f.annee, sum(f.montant_accorde) AS montant
@@ -327,7 +328,7 @@ def cpo_candidates(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
            SELECT p.id_porteur AS id_acteur, p.nom, p.type_structure, count(*) AS nb_annees,
                   CAST(sum(montant) AS DOUBLE) AS total_accorde, CAST(avg(montant) AS DOUBLE) AS moyenne_annuelle
            FROM funded JOIN porteur p USING (id_porteur)
-           WHERE id_porteur NOT IN (SELECT id_porteur FROM cpo)
+           WHERE id_porteur NOT IN (SELECT id_porteur FROM cpo) AND p.type_structure LIKE 'association%'
            GROUP BY ALL HAVING count(*) = $n
            ORDER BY total_accorde DESC, p.nom""",
         params={"contrat": contrat, "annee": annee, "n": min_annees, "perimetre": bind(perimetre)},
