@@ -46,7 +46,7 @@ def _jalons(rng, contrats, evenement, saison, scale: Scale) -> pl.DataFrame:
                 rows += [(s, "consultation conseils citoyens", _LIBELLES["consultation conseils citoyens"].format(y=y),
                           date(y + 1, cm, cd), y),
                          (s, "rapport annuel", _LIBELLES["rapport annuel"].format(y=y), date(y + 1, vm, vd), y)]
-        rows += [(s, "renouvellement CPO", "Bilan des CPO 2024-2026 avant leur renouvellement", date(2026, 9, 30), 2026),
+        rows += [(s, "renouvellement CPO", "Bilan des CPO 2024-2026", date(2026, 9, 30), 2026),
                  (s, "renouvellement CPO", "Renouvellement des CPO 2027-2029", date(2026, 12, 31), 2026),
                  (s, "évaluation", "Évaluation à mi-parcours", date(2027, 3, 31), 2027),
                  (s, "fin du contrat", "Fin du contrat de ville", date(2030, 12, 31), 2030)]
