@@ -324,7 +324,7 @@ RENDERERS = {"pptx": to_pptx, "pdf": to_pdf, "xlsx": to_xlsx}
 MIME = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": tables.XLSX_MIME,
 }
 
 

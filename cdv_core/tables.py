@@ -72,6 +72,9 @@ def column_kind(name: str, dtype: pl.DataType) -> str | None:
     return "integer" if dtype.is_integer() else "number"
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def to_xlsx_bytes(sheets: dict[str, pl.DataFrame]) -> bytes:
     """One worksheet per frame, cells kept typed: numbers as numbers with a French number format
     (`column_kind`, or a `Number` in an object column), dates as dates, booleans as « oui/non »,

@@ -425,12 +425,10 @@ else:
     else:
         # Big selections: the files are built only when a button is clicked (an XLSX of 40 000 rows
         # takes seconds), on Streamlit's download thread with its own cursor.
+        rows = ui.deferred(ctx, fin.actions_table, **table_args)
+
         def _file(kind: str) -> bytes:
-            cur = ui.connection(ctx.store_path).cursor()
-            try:
-                frame = fin.actions_table(cur, **table_args)
-            finally:
-                cur.close()
+            frame = rows()
             return tables.to_csv_bytes(frame) if kind == "csv" else tables.to_xlsx_bytes({"Actions": frame})
 
         st.caption(f"Fichiers de {fmt.plural(n_rows, 'ligne')} : préparés au moment du clic, "
@@ -439,8 +437,7 @@ else:
         left.download_button("Télécharger (CSV)", data=functools.partial(_file, "csv"), file_name=f"{basename}.csv",
                              mime="text/csv", key="fin_dl_big_csv", icon=":material/download:", on_click="ignore")
         right.download_button("Télécharger (Excel)", data=functools.partial(_file, "xlsx"), file_name=f"{basename}.xlsx",
-                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                              key="fin_dl_big_xlsx", icon=":material/download:", on_click="ignore")
+                              mime=tables.XLSX_MIME, key="fin_dl_big_xlsx", icon=":material/download:", on_click="ignore")
 
 st.subheader("Détail d'une action")
 codes = shown["Code action"].to_list()

@@ -90,7 +90,8 @@ with tab_cadence:
 
         st.markdown("**Instances** — les instances en retard d'abord")
         inst_table = gouv.instances_table(instances, annee=year, with_contract=ctx.contrat is None)
-        st.dataframe(inst_table.head(TABLE_CAP), hide_index=True, key="gouv_table_instances", column_config={
+        st.dataframe(inst_table.head(TABLE_CAP), hide_index=True, key="gouv_table_instances", placeholder="—",
+                     column_config={
             c: st.column_config.DateColumn(c, format="DD/MM/YYYY")
             for c in ("Dernière réunion tenue", "Prochaine réunion prévue", "Échéance (cadence + tolérance)")})
         if inst_table.height > TABLE_CAP:
@@ -215,7 +216,8 @@ with tab_residents:
 
         st.markdown("**Instances d'habitants par QPV** — les QPV sans instance active d'abord")
         qpv_table = gouv.bodies_table(bodies)
-        st.dataframe(qpv_table.head(TABLE_CAP), hide_index=True, key="gouv_table_qpv", column_config={
+        st.dataframe(qpv_table.head(TABLE_CAP), hide_index=True, key="gouv_table_qpv", placeholder="—",
+                     column_config={
             "Dernière réunion du conseil citoyen": st.column_config.DateColumn(format="DD/MM/YYYY")})
         if qpv_table.height > TABLE_CAP:
             st.caption(fmt.capped_note(TABLE_CAP, qpv_table.height))
@@ -243,7 +245,8 @@ with tab_decisions:
                    f"{fmt.integer(decisions_n['en_retard'])} en retard (échéance dépassée, « à faire » ou « en cours ») ; "
                    "les décisions en retard sont listées d'abord.")
         dec_table = pub.publishable(ctx, gouv.decisions_table(log))  # a partenaire: no owner's name
-        st.dataframe(dec_table.head(TABLE_CAP), hide_index=True, key="gouv_table_decisions", column_config={
+        st.dataframe(dec_table.head(TABLE_CAP), hide_index=True, key="gouv_table_decisions", placeholder="—",
+                     column_config={
             c: st.column_config.DateColumn(c, format="DD/MM/YYYY") for c in ("Échéance", "Réunion du")})
         if dec_table.height > TABLE_CAP:
             st.caption(fmt.capped_note(TABLE_CAP, dec_table.height))
@@ -265,7 +268,8 @@ with tab_obligations:
             detail = gouv.obligations_to_check(obligations)
             st.markdown("**Contrats et années où une obligation n'est pas respectée ou pas renseignée**")
         obl_table = gouv.obligations_table(detail)
-        st.dataframe(obl_table.head(TABLE_CAP), hide_index=True, key="gouv_table_obligations", column_config={
+        st.dataframe(obl_table.head(TABLE_CAP), hide_index=True, key="gouv_table_obligations", placeholder="—",
+                     column_config={
             c: st.column_config.DateColumn(c, format="DD/MM/YYYY")
             for c in ("Consultation des conseils citoyens", "Vote du rapport annuel")})
         if obl_table.height > TABLE_CAP:

@@ -6,7 +6,7 @@ import re
 import polars as pl
 import streamlit as st
 
-from cdv_core import access, fmt, ingest, ui, validation
+from cdv_core import access, fmt, ingest, tables, ui, validation
 from cdv_core.ingest import templates
 from cdv_core.ingest.spec import KINDS
 from cdv_core.ui import nav
@@ -26,20 +26,6 @@ state = st.session_state
 state.setdefault("maj_upload_n", 0)
 state.setdefault("maj_mapping", {})
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _current_data(build, kind: str):
-    """The store's current data of `kind` in the selection, built when its button is clicked (on
-    Streamlit's download thread, on its own cursor) and never cached: an export is big and rare."""
-    def data() -> bytes:
-        cur = ui.connection(ctx.store_path).cursor()
-        try:
-            return build(cur, kind=kind, contrat=ctx.contrat, perimetre=ctx.perimetre)
-        finally:
-            cur.close()
-    return data
-
 
 with st.expander("Modèles de fichiers à télécharger", icon=":material/download:"):
     st.caption("Un modèle par type de données : en-têtes attendus, une ligne d'exemple, et (Excel) une feuille "
@@ -53,7 +39,7 @@ with st.expander("Modèles de fichiers à télécharger", icon=":material/downlo
                            mime="text/csv", key="maj_modele_csv", icon=":material/download:")
     with buttons[1]:
         st.download_button("Modèle Excel", data=templates.template_xlsx(tpl), file_name=f"modele_{tpl}.xlsx",
-                           mime=XLSX_MIME, key="maj_modele_xlsx", icon=":material/download:")
+                           mime=tables.XLSX_MIME, key="maj_modele_xlsx", icon=":material/download:")
     # the current data: not for a partenaire, who sees only what may be published (no names of people)
     if tpl in templates.EXPORTABLE and not pub.only(ctx):
         rows = ui.cached(ctx, templates.current_rows, kind=tpl, contrat=ctx.contrat)
@@ -61,14 +47,14 @@ with st.expander("Modèles de fichiers à télécharger", icon=":material/downlo
         help_text = (f"Les données actuelles de la base ({fmt.md(ctx.contrat_libelle)}) au format du modèle : mêmes colonnes, "
                      "valeurs écrites comme à la saisie. Corrigez-les puis réimportez le fichier ici.")
         with buttons[2]:
-            st.download_button("Données actuelles (CSV)", data=_current_data(templates.current_csv, tpl),
+            st.download_button("Données actuelles (CSV)", data=ui.deferred(ctx, templates.current_csv, kind=tpl, contrat=ctx.contrat),
                                file_name=f"donnees_{tpl}_{scope}.csv", mime="text/csv", key="maj_donnees_csv",
-                               icon=":material/download:", help=help_text, disabled=not rows)
+                               icon=":material/download:", help=help_text, disabled=not rows, on_click="ignore")
         with buttons[3]:
             too_many = rows > templates.XLSX_MAX_ROWS
-            st.download_button("Données actuelles (Excel)", data=_current_data(templates.current_xlsx, tpl),
-                               file_name=f"donnees_{tpl}_{scope}.xlsx", mime=XLSX_MIME, key="maj_donnees_xlsx",
-                               icon=":material/download:", disabled=not rows or too_many,
+            st.download_button("Données actuelles (Excel)", data=ui.deferred(ctx, templates.current_xlsx, kind=tpl, contrat=ctx.contrat),
+                               file_name=f"donnees_{tpl}_{scope}.xlsx", mime=tables.XLSX_MIME, key="maj_donnees_xlsx",
+                               icon=":material/download:", disabled=not rows or too_many, on_click="ignore",
                                help=(f"Plus de {fmt.integer(templates.XLSX_MAX_ROWS)} lignes : téléchargez le CSV, ou "
                                      "choisissez un contrat." if too_many
                                      else help_text))

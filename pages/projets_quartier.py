@@ -110,7 +110,7 @@ with dl_csv:
 with dl_xlsx:
     st.download_button("Télécharger (Excel)", data=lambda: tables.to_xlsx_bytes({"Projets de quartier": export}),
                        file_name="projets_de_quartier.xlsx", key="projets_dl_xlsx", icon=":material/download:",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                       mime=tables.XLSX_MIME)
 
 # --- drill-down: objectives → actions → indicators -------------------------------------------
 st.header(f"{fmt.md(qpv['libelle'])} : objectifs, actions, indicateurs")

@@ -212,23 +212,44 @@ def run_app(page: str | None = None, *, query: dict | None = None, timeout: floa
     return at
 
 
+def _kept(monkeypatch, name: str) -> list:
+    """The instances AppTest's mock runtime creates of its class `name`, kept for the test."""
+    import streamlit.testing.v1.app_test as app_test
+
+    kept = []
+
+    class Keeping(getattr(app_test, name)):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            kept.append(self)
+
+    monkeypatch.setattr(app_test, name, Keeping)
+    return kept
+
+
+def _file_id(url: str) -> str:
+    return url.rsplit("/", 1)[1].split(".")[0]
+
+
 @pytest.fixture
 def media(monkeypatch):
     """Keep the media files AppTest's mock runtime stores, so downloads can be read back."""
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    storages: list[MemoryMediaFileStorage] = []
-
-    class Keeping(MemoryMediaFileStorage):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Keeping)
+    storages = _kept(monkeypatch, "MemoryMediaFileStorage")
 
     def read(url: str) -> bytes:
-        file_id = url.rsplit("/", 1)[1].split(".")[0]
-        return storages[-1].get_file(file_id).content
+        return storages[-1].get_file(_file_id(url)).content
 
     return read
+
+
+@pytest.fixture
+def deferred(monkeypatch):
+    """Build a download whose file is made on click (`data=callable`) as the browser's click would,
+    and return its bytes."""
+    managers = _kept(monkeypatch, "MediaFileManager")
+
+    def click(button) -> bytes:
+        url = managers[-1].execute_deferred(button.proto.deferred_file_id)
+        return managers[-1]._storage.get_file(_file_id(url)).content
+
+    return click

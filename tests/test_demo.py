@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from cdv_core import demo, store
-from cdv_core.domain import model
+from cdv_core.domain import identifiers, model
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_luhn_check_digit_matches_known_siret():
 
     # 73282932000074 is a well-known valid SIRET (Luhn).
     digits = np.array([[int(c) for c in "7328293200007"]])
-    assert demo.luhn_check_digit(digits).tolist() == [4]
+    assert identifiers.luhn_check_digit(digits).tolist() == [4]
 
 
 def test_national_scale_magnitudes():

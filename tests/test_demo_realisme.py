@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from cdv_core import demo
+from cdv_core.domain import identifiers
 from tests.conftest import REFERENCE
 
 SCALES = ("demo", "national")
@@ -139,15 +140,7 @@ def test_populations_and_qpv_per_contract_follow_the_2024_geography(frames):
 
 def test_signatories_sirens_are_valid(frames):
     for siren in frames["contrat"]["siren_signataire"]:
-        assert re.fullmatch(r"\d{9}", siren) and luhn_ok(siren), siren
-
-
-def luhn_ok(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
+        assert identifiers.siren_valid(siren), siren  # the app's own check, which imports use
 
 
 
@@ -169,13 +162,6 @@ CARRIER_RULES = {
 def _carried(frames) -> pl.DataFrame:
     return frames["action"].join(frames["porteur"], on="id_porteur", how="left")
 
-
-def _luhn_ok(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
 
 
 def test_no_numbered_copies_of_a_name(frames):
@@ -252,7 +238,7 @@ def test_siret_luhn_valid_unique_rna_only_for_associations(frames):
     p = frames["porteur"]
     sirets = p["siret"].drop_nulls()
     assert sirets.n_unique() == sirets.len(), "duplicate SIRET"
-    bad = [s for s in sirets.to_list() if not (re.fullmatch(r"\d{14}", s) and _luhn_ok(s))]
+    bad = [s for s in sirets.to_list() if not identifiers.siret_valid(s)]
     assert bad == [], f"SIRET failing the Luhn check: {bad[:5]}"
     wrong = p.filter(pl.col("rna").is_not_null() & ~pl.col("type_structure").str.starts_with("association"))
     assert wrong.is_empty(), f"RNA for non-associations: {wrong.select('nom', 'type_structure').head(5).rows()}"

@@ -107,29 +107,6 @@ def test_a_file_over_the_configured_size_gets_a_french_message(app_env, monkeypa
     assert not [b for b in at.button if b.key == "maj_valider"]
 
 
-@pytest.fixture
-def deferred(monkeypatch):
-    """Build a download whose file is made on click (`data=callable`) as the browser's click would,
-    and return its bytes: the media managers of AppTest's mock runtime are kept."""
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    managers: list[MediaFileManager] = []
-
-    class Keeping(MediaFileManager):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            managers.append(self)
-
-    monkeypatch.setattr(app_test, "MediaFileManager", Keeping)
-
-    def click(button) -> bytes:
-        url = managers[-1].execute_deferred(button.proto.deferred_file_id)
-        return managers[-1]._storage.get_file(url.rsplit("/", 1)[1].split(".")[0]).content
-
-    return click
-
-
 def test_current_data_in_the_template_format_reimports_as_no_change(app_env, deferred):
     """« Données actuelles » of the selected contract: the template's columns, that contract's rows,
     and the file, imported back as is, changes nothing (CSV and Excel)."""

@@ -25,10 +25,10 @@ import polars as pl
 from cdv_core import store
 from cdv_core.demo import (acteurs, actions, financements, gouvernance, indicateurs, jalons, porteurs, projets,
                            reference_gel, territoire)
-from cdv_core.demo.common import DEMO, NATIONAL, SCALES, Scale, luhn_check_digit
+from cdv_core.demo.common import DEMO, NATIONAL, SCALES, Scale
 
-__all__ = ["DEMO", "NATIONAL", "SCALES", "STEPS", "Scale", "build_store", "generate", "luhn_check_digit",
-           "open_or_create", "write_frames"]
+__all__ = ["DEMO", "NATIONAL", "SCALES", "STEPS", "Scale", "build_store", "generate", "open_or_create",
+           "write_frames"]
 
 STEPS = (territoire, projets, porteurs, actions, financements, indicateurs, gouvernance, jalons, reference_gel,
          acteurs)

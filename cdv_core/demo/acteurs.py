@@ -56,7 +56,9 @@ def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale) -
     # --- typologies of the porteurs ----------------------------------------------------------
     n = porteurs.height
     u = rng.random(n)
-    w = np.array([_MODE_WEIGHTS[t] for t in porteurs["type_structure"]])
+    types = list(_MODE_WEIGHTS)
+    w = np.array([_MODE_WEIGHTS[t] for t in types])[
+        porteurs["type_structure"].replace_strict({t: i for i, t in enumerate(types)}, return_dtype=pl.Int64).to_numpy()]
     cum = w.cumsum(axis=1)
     mode_idx = (u[:, None] > cum).sum(axis=1).clip(0, 2)
     acteur_p = porteurs.select(pl.col("id_porteur").alias("id_acteur")).with_columns(

@@ -10,6 +10,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from cdv_core.domain.identifiers import luhn_check_digit
+
 SCALES = ("demo", "national")
 
 
@@ -45,25 +47,22 @@ def _as_date(days: np.ndarray | pl.Series) -> pl.Series:
     return pl.Series(np.asarray(days, dtype="int64")).cast(pl.Int32).cast(pl.Date)
 
 
-def luhn_check_digit(digits: np.ndarray) -> np.ndarray:
-    """Luhn check digit for each row of an (n, k) array of digits (vectorised)."""
-    k = digits.shape[1]
-    # Positions counted from the right of the final number (check digit at position 0).
-    doubled = ((k - np.arange(k)) % 2) == 1
-    d = digits.copy()
-    d[:, doubled] *= 2
-    d[d > 9] -= 9
-    return (10 - d.sum(axis=1) % 10) % 10
+def digits_of(text: pl.Series | np.ndarray, width: int) -> np.ndarray:
+    """(n, width) digit array of `width`-digit strings."""
+    raw = "".join(pl.Series(text, dtype=pl.String).to_list()).encode("ascii")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
 
 
-def _sirets(rng: np.random.Generator, n: int, invalid_share: float) -> np.ndarray:
-    body = rng.integers(0, 10, size=(n, 13))
-    body[:, 0] = rng.integers(1, 10, size=n)
-    check = luhn_check_digit(body)
-    bad = rng.random(n) < invalid_share
-    check = np.where(bad, (check + 1 + rng.integers(0, 8, size=n)) % 10, check)
-    digits = np.concatenate([body, check[:, None]], axis=1)
+def text_of(digits: np.ndarray) -> pl.Series:
+    """The strings of an (n, width) digit array."""
+    if not len(digits):
+        return pl.Series([], dtype=pl.String)
     return pl.DataFrame(digits.astype(str)).select(pl.concat_str(pl.all())).to_series()
+
+
+def with_check_digit(digits: np.ndarray) -> np.ndarray:
+    """Each row of digits followed by its Luhn check digit (SIREN, SIRET)."""
+    return np.concatenate([digits, luhn_check_digit(digits)[:, None]], axis=1)
 
 
 def _hex_contour(lon: float, lat: float, radius_km: float, wobble: np.ndarray) -> str:
@@ -75,7 +74,6 @@ def _hex_contour(lon: float, lat: float, radius_km: float, wobble: np.ndarray) -
                        round(float(lat + r / 111.3 * math.sin(angle)), 5)])
     points.append(points[0])
     return json.dumps({"type": "Polygon", "coordinates": [points]})
-
 
 
 def _rank_within(groups: np.ndarray) -> np.ndarray:

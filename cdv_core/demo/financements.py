@@ -30,35 +30,9 @@ _AAP_FLOOR = 0.15       # AAP actions of a QPV-year keep at least this share of 
 _ALONE_CAP = 3.0        # price of a QPV-year with no AAP action of its own, at most × the contract's median
 _P147_SHARE = (0.36, 0.52)  # P147 / all accordé of a contract-year, steered by scaling droit commun lines
 
-# Size of an action (relative P147 amount): band of its title (vocabulaire.md §2: XS < 2,5 k€,
-# S 2,5-8 k€, M 8-20 k€, L 20-60 k€, XL > 60 k€), else of its thématique.
+# Size of an action (relative P147 amount): the band of its title (`actions._TITLES`, from
+# vocabulaire.md §2: XS < 2,5 k€, S 2,5-8 k€, M 8-20 k€, L 20-60 k€, XL > 60 k€).
 _BAND = {"XS": 1.5, "S": 4.5, "S-M": 7.0, "M": 12.0, "L": 30.0, "XL": 60.0}
-_TITLE_BAND = {
-    "Accompagnement à la scolarité (CLAS)": "S", "Programme de réussite éducative": "XL",
-    "Coup de pouce lecture CP": "XS", "Mentorat et ambition scolaire": "S", "Ateliers sciences et codage": "S",
-    "Aide aux devoirs par des étudiants": "XS", "Médiation santé et ouverture des droits": "M",
-    "Point écoute santé mentale jeunes et parents": "S", "Activité physique adaptée": "S",
-    "Ateliers cuisine « bien manger »": "XS", "Lieu d'accueil enfants-parents": "S", "Café des parents": "XS",
-    "Permanence d'accès aux droits": "S", "Ateliers sociolinguistiques (ASL)": "S-M",
-    "Résidence d'artistes avec les habitants": "M", "Sorties culturelles familles": "XS",
-    "Orchestre à l'école": "M", "Web radio jeunes": "S", "Fête de quartier": "S",
-    "Accompagnement du conseil citoyen": "S", "Fonds de participation des habitants": "S",
-    "Animation d'une table de quartier": "S", "Accueil jeunes en soirée": "M", "Bourse aux projets de jeunes": "XS",
-    "BAFA citoyen": "S", "Sport au féminin": "S", "Boxe éducative et citoyenneté": "S", "Apprendre à nager": "S",
-    "Formation laïcité et valeurs de la République": "XS", "Marche exploratoire de femmes": "S",
-    "Sensibilisation des employeurs": "S", "Accompagnement renforcé vers l'emploi « aller vers »": "M",
-    "Permanence emploi en pied d'immeuble": "S", "Chantier d'insertion espaces verts": "M",
-    "Français à visée professionnelle": "S", "Levée des freins mobilité et garde": "S",
-    "Sensibilisation à l'entrepreneuriat": "S", "Couveuse d'activités de quartier": "S-M",
-    "Diagnostics en marchant et suivi GUSP": "S", "Jardin partagé en pied d'immeuble": "XS",
-    "Repair café et atelier vélo": "S", "Accompagnement social au relogement": "M",
-    "Médiation sociale de jour et de soirée": "L", "Présence éducative de rue": "M",
-    "Ville Vie Vacances 11-18 ans": "XS", "Chantiers éducatifs jeunes": "S",
-    "Coordination du contrat de ville": "L", "Observatoire et évaluation": "M",
-    "Centre de ressources mutualisé": "M", "Plateforme associative mutualisée": "M",
-}
-_THEME_BAND = {"1.1": "S", "1.2": "S", "1.3": "S", "1.4": "S", "1.5": "S", "1.5a": "S", "1.5b": "S", "1.6": "XS",
-               "2.1": "M", "2.2": "S", "3.1": "S", "3.2": "M", "4.1": "L", "4.2": "M"}
 _TYPE_FACTOR = {"association sans salarié": 0.4, "association avec salariés": 1.0, "collectivité": 1.3,
                 "établissement public": 1.0, "bailleur": 0.8, "entreprise": 0.8, "autre": 0.7}
 _MODE_FACTOR = {"CPO": 1.7, "investissement": 1.5}
@@ -94,15 +68,12 @@ def _lognormal_clipped(rng, n: int, median: float, sigma: float, bounds: tuple[f
 
 def _weights(rng, actions: pl.DataFrame) -> pl.DataFrame:
     """One row per action: its relative size `w` and whether it has a P147 line."""
-    title = pl.col("libelle").str.replace(r" \d{4}(-\d{4})?$", "")
-    band = title.replace_strict(_TITLE_BAND, default=None).fill_null(
-        pl.col("thematique").replace_strict(_THEME_BAND, default="S"))
     n = actions.height
     collectivite = (actions["type_structure"] == "collectivité").to_numpy()
     has_p147 = rng.random(n) < np.where(collectivite, 0.75, 0.95)
     return actions.select(
         "code_action",
-        (band.replace_strict(_BAND, return_dtype=pl.Float64)
+        (pl.col("taille").replace_strict(_BAND, return_dtype=pl.Float64)
          * pl.col("type_structure").replace_strict(_TYPE_FACTOR, default=1.0, return_dtype=pl.Float64)
          * pl.col("mode_financement").replace_strict(_MODE_FACTOR, default=1.0, return_dtype=pl.Float64)
          * pl.Series(rng.lognormal(0.0, 0.35, n))).alias("w"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from cdv_core.demo.common import Scale, luhn_check_digit
+from cdv_core.demo.common import Scale, digits_of, text_of, with_check_digit
 
 # The stored type of each porteur kind (model.TYPES_STRUCTURE); kinds are this generator's own,
 # richer typology (vocabulaire.md §2: AB, AS, CS, RQ, COL, BS, EPLE, INS, CLUB, CIE, SAN).
@@ -130,29 +130,18 @@ def _epci_name(contrats: pl.DataFrame, main_commune: pl.DataFrame) -> pl.DataFra
                                                 .alias("e")))
 
 
-def _digits(text: pl.Series, width: int) -> np.ndarray:
-    """(n, width) digit array of a series of `width`-digit strings."""
-    raw = "".join(text.to_list()).encode("ascii")
-    return (np.frombuffer(raw, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48)
-
-
-def _text(digits: np.ndarray) -> pl.Series:
-    return pl.DataFrame(digits.astype(str)).select(pl.concat_str(pl.all())).to_series() if len(digits) else \
-        pl.Series([], dtype=pl.String)
-
-
 def _siren_digits(seq: np.ndarray, prefix: np.ndarray) -> np.ndarray:
     """Unique, Luhn-valid SIREN digits: a 2-digit prefix, 6 digits that are a bijection of `seq`, a check digit."""
     body6 = (seq.astype(np.int64) * 7919 + 104_729) % 1_000_000
     digits = np.concatenate([np.stack([prefix // 10, prefix % 10], axis=1),
                              (body6[:, None] // 10 ** np.arange(5, -1, -1)) % 10], axis=1)
-    return np.concatenate([digits, luhn_check_digit(digits)[:, None]], axis=1)
+    return with_check_digit(digits)
 
 
 def _siret_digits(siren: np.ndarray, nic: np.ndarray) -> np.ndarray:
     """SIREN + a NIC « 000x » + the check digit that makes the 14 digits pass the Luhn check."""
     body = np.concatenate([siren, np.zeros((len(siren), 3), np.int64), nic[:, None]], axis=1)
-    return np.concatenate([body, luhn_check_digit(body)[:, None]], axis=1)
+    return with_check_digit(body)
 
 
 # SIREN prefixes per kind (associations 4-8, communes 21, CCAS and caisses des écoles 26, …).
@@ -248,9 +237,9 @@ def _porteurs(rng, contrats: pl.DataFrame, quartiers: pl.DataFrame, scale: Scale
     own_ok = own.str.contains(r"^\d{9}$").to_numpy()
     signatory &= own_ok
     if signatory.any():
-        siren[signatory] = _digits(own.filter(pl.Series(signatory)), 9)
+        siren[signatory] = digits_of(own.filter(pl.Series(signatory)), 9)
         # A drawn SIREN equal to a signatory's: give it another prefix.
-        text = _text(siren)
+        text = text_of(siren)
         clash = (text.is_in(text.filter(pl.Series(signatory)).implode()) & ~pl.Series(signatory)).to_numpy()
         siren[clash] = _siren_digits(pool["seq"].to_numpy()[clash], np.full(clash.sum(), 22))
     is_small = np.isin(kind, ["AB", "CLUBB"])
@@ -258,7 +247,7 @@ def _porteurs(rng, contrats: pl.DataFrame, quartiers: pl.DataFrame, scale: Scale
     has_siret = rng.random(n) < np.where(kind == "AB", 0.7, np.where(kind == "CLUBB", 0.85, 1.0))
     has_siret |= signatory
     nic = np.where(signatory, 1, rng.integers(1, 10, n))
-    siret = _text(_siret_digits(siren, nic))
+    siret = text_of(_siret_digits(siren, nic))
     with_rna = is_assoc & (rng.random(n) < np.where(is_small, 1.0, 0.85))
     rna6 = pl.Series((pool["seq"].to_numpy().astype(np.int64) * 6007 + 31_337) % 1_000_000).cast(pl.String).str.zfill(6)
     frame = pool.with_columns(

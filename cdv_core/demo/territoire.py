@@ -11,7 +11,7 @@ import polars as pl
 
 from cdv_core import geo
 from cdv_core.demo import noms
-from cdv_core.demo.common import Scale, _as_date, _days, _hex_contour, luhn_check_digit
+from cdv_core.demo.common import Scale, _as_date, _days, _hex_contour, digits_of, text_of, with_check_digit
 
 # --- the demo territory: fictional names at fictional places -------------------------------
 # Three contracts in Aisne, Oise and Somme, drawn in rural areas 25 km or more from any real QPV
@@ -123,8 +123,8 @@ def _national_territory(rng: np.random.Generator, n_contracts: int = 400) -> tup
     com_digits = np.char.replace(np.char.replace(com_code.to_numpy()[first_com].astype(str), "2A", "20"), "2B", "20")
     body = np.where(is_epci, np.char.add("2009", np.char.zfill(idx.astype(str), 4)),
                     np.char.add(np.char.add("21", com_digits), "0"))
-    body = np.array([b[:8] for b in body.astype(str)])  # overseas codes have 6 digits: keep 8
-    siren = np.char.add(body, luhn_check_digit(np.array([list(b) for b in body]).astype(int)).astype(str))
+    body = body.astype("<U8")  # overseas codes have 6 digits: keep 8
+    siren = text_of(with_check_digit(digits_of(body, 8))).to_numpy()
     contrats = pl.DataFrame(
         {
             "code_contrat": "CV" + pl.Series(idx + 1).cast(pl.String).str.zfill(4),
@@ -219,8 +219,13 @@ def _room() -> dict[str, np.ndarray]:
 def _places(rng: np.random.Generator, contract_dep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A centre per contract: a point of its département's room (see `_room`), slightly moved."""
     room = _room()
+    every = np.concatenate(list(room.values()))  # the rooms end to end, one département after another
+    counts = {d: len(p) for d, p in room.items()}
+    starts = dict(zip(counts, np.cumsum([0, *counts.values()])[:-1].tolist()))
+    dep = pl.Series(contract_dep, dtype=pl.String)
     u = rng.random(len(contract_dep))
-    points = np.array([room[d][int(x * len(room[d]))] for d, x in zip(contract_dep, u)])  # one per contract
+    points = every[dep.replace_strict(starts, return_dtype=pl.Int64).to_numpy()
+                   + (u * dep.replace_strict(counts, return_dtype=pl.Int64).to_numpy()).astype(np.int64)]
     return points[:, 0] + rng.uniform(-0.005, 0.005, len(points)), points[:, 1] + rng.uniform(-0.005, 0.005, len(points))
 
 

@@ -7,13 +7,15 @@
 - RNA (répertoire national des associations): `W` + digit + digit-or-letter + 7 digits.
 
 `siret_valid_expr` is the same SIRET rule as a Polars expression, for whole columns (the two are
-tested against each other).
+tested against each other); `luhn_check_digit` completes many numbers at once (demo and sample
+generators).
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import polars as pl
 
 LA_POSTE_SIREN = "356000000"
@@ -33,6 +35,18 @@ def luhn_valid(digits: str) -> bool:
                 d -= 9
         total += d
     return total % 10 == 0
+
+
+def luhn_check_digit(digits: np.ndarray) -> np.ndarray:
+    """The digit that completes each row of an (n, k) array of digits into a Luhn-valid number
+    (vectorised `luhn_valid`, read backwards)."""
+    k = digits.shape[1]
+    # Positions counted from the right of the completed number (check digit at position 0).
+    doubled = ((k - np.arange(k)) % 2) == 1
+    d = digits.copy()
+    d[:, doubled] *= 2
+    d[d > 9] -= 9
+    return (10 - d.sum(axis=1) % 10) % 10
 
 
 def siren_valid(value: str | None) -> bool:

@@ -8,6 +8,8 @@ import io
 import numpy as np
 import polars as pl
 
+from cdv_core.domain import identifiers
+
 HEADERS = {
     "code_action": "N° dossier", "annee": "Exercice", "code_contrat": "Code contrat ville",
     "libelle": "Libellé de l'action", "siret": "Code SIRET", "nom_porteur": "Raison sociale",
@@ -21,15 +23,8 @@ _WORDS = ["Atelier", "Accompagnement", "Chantier", "Festival", "Permanence"]
 
 def _luhn_siret(body: np.ndarray) -> np.ndarray:
     """Complete 13-digit bodies (int64) into Luhn-valid 14-digit SIRET strings."""
-    digits = np.stack([(body // 10 ** (12 - i)) % 10 for i in range(13)], axis=1)
-    total = np.zeros(len(body), dtype=np.int64)
-    for i in range(13):  # position i of 14; doubled when (14 - i) is even
-        d = digits[:, i]
-        if (14 - i) % 2 == 0:
-            d = d * 2
-            d = np.where(d > 9, d - 9, d)
-        total += d
-    check = (10 - total % 10) % 10
+    digits = (body[:, None] // 10 ** np.arange(12, -1, -1)) % 10
+    check = identifiers.luhn_check_digit(digits)
     return np.char.add(np.char.zfill(body.astype(str), 13), check.astype(str))
 
 

@@ -126,6 +126,19 @@ def cached(ctx: Context, fn, /, **kwargs):
         _store_unreachable(ctx.store_path, exc)
 
 
+def deferred(ctx: Context, fn, /, **kwargs):
+    """`fn(cur, **kwargs)` as a callable run later on a fresh cursor, with the session's
+    `perimetre` when `fn` takes one (as `cached`): the file of a download button, built when it is
+    clicked (on Streamlit's download thread). Not cached: such files are big and rarely asked."""
+    def run():
+        cur = connection(ctx.store_path).cursor()
+        try:
+            return fn(cur, **kwargs, **({"perimetre": ctx.perimetre} if _takes_perimetre(fn) else {}))
+        finally:
+            cur.close()
+    return run
+
+
 def own(ctx: Context, fn, /, **kwargs):
     """Run a read of the session user's own bookkeeping, e.g. the drafts of their séances, with
     `user=`: not cached, since such rows change without a store version bump."""

@@ -28,5 +28,4 @@ def download_buttons(frame: pl.DataFrame, *, basename: str, key: str, sheet: str
                            key=f"{key}_csv", icon=":material/download:")
     with right:
         st.download_button("Télécharger (Excel)", data=xlsx, file_name=f"{basename}.xlsx", key=f"{key}_xlsx",
-                           icon=":material/download:",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                           icon=":material/download:", mime=tables.XLSX_MIME)
