@@ -133,6 +133,9 @@ periode = "toutes années" if annee is None else f"exercice {annee}"
 # --- headline figures -------------------------------------------------------------------------
 counts = ui.cached(ctx, fin.action_counts, contrat=ctx.contrat, annee=annee, **filters)
 totals = ui.cached(ctx, fin.funding_totals, contrat=ctx.contrat, annee=annee, **filters)
+# the hors-QPV cap: the départements of the selection, whole envelopes, whatever the filters
+hors_qpv = ui.cached(ctx, fin.hors_qpv_by_departement, contrat=ctx.contrat, annee=annee)
+hq_sum = fin.hors_qpv_summary(hors_qpv)
 
 st.caption(f"Sélection : {periode}" + (f", {fmt.plural(active, 'filtre')} actif" + ("s" if active > 1 else "")
                                         if active else ", aucun autre filtre")
@@ -182,15 +185,30 @@ with st.container(key="fin_chiffres"):
                delta=f"{fmt.euros(totals['petites_assos_accorde'])} accordés", delta_color="off", delta_arrow="off",
                help="Part de l'accordé allant aux associations sans salarié.")
     with cols[4]:
-        hq = totals["part_hors_qpv"]
-        ui.kpi("Hors QPV (P147)", fmt.percent(hq),
-               delta=(f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)} dépassé" if totals["hors_qpv_depasse"]
-                      else f"plafond {fmt.percent(model.HORS_QPV_MAX_SHARE)}") if hq is not None else None,
-               delta_color="inverse" if totals["hors_qpv_depasse"] else "off",
-               delta_arrow="up" if totals["hors_qpv_depasse"] else "off",  # a ceiling, not a change
-               help="Part des crédits P147 accordés aux actions hors QPV (rattachées à aucun quartier, par exemple "
-                    "des poches de pauvreté). Règle nationale : "
-                    "au plus 2,5 % de l'enveloppe P147 départementale (détail par département dans les alertes).")
+        cap = fmt.percent(model.HORS_QPV_MAX_SHARE)
+        if hq_sum["departements"] == 1:
+            above = hq_sum["departements_depasse"] > 0
+            which = periode if annee is not None else f"toutes années : la plus haute, {hq_sum['annee']}"
+            ui.kpi("Hors QPV déclaré (P147)", fmt.percent(hq_sum["part"]),
+                   delta=(f"plafond {cap} dépassé" if above else f"plafond {cap}") if hq_sum["part"] is not None else None,
+                   delta_color="inverse" if above else "off", delta_arrow="up" if above else "off",  # a ceiling
+                   help=f"Part de l'enveloppe P147 du département {hq_sum['insee_dep']} accordée aux actions déclarées "
+                        f"hors QPV (poches de pauvreté), {which}. "
+                        f"Calculée sur tous les contrats du département, quels que soient les filtres : règle nationale, "
+                        f"au plus {cap} de l'enveloppe départementale.")
+        else:
+            ui.kpi("Hors QPV déclaré (P147)",
+                   f"{fmt.integer(hq_sum['departements_depasse'])} sur {fmt.integer(hq_sum['departements'])}",
+                   delta=f"départements au-delà de {cap}", delta_color="inverse" if hq_sum["departements_depasse"] else "off",
+                   delta_arrow="off",
+                   help=f"Départements dont les actions déclarées hors QPV reçoivent plus de {cap} de l'enveloppe P147 "
+                        f"départementale ({periode}), calculé sur tous les contrats de chaque département, quels que soient "
+                        "les filtres. Détail dans les alertes.")
+if totals["p147_accorde"]:
+    st.caption(f"Crédits P147 hors QPV **dans la sélection** : {fmt.percent(totals['part_hors_qpv'])} "
+               f"({fmt.euros(totals['hors_qpv_p147_accorde'])}, dont {fmt.euros(totals['hors_qpv_declare_p147_accorde'])} "
+               "déclarés hors QPV) ; le plafond se juge sur toute l'enveloppe P147 "
+               + ("du département." if hq_sum["departements"] == 1 else "de chaque département."))
 
 # --- charts -----------------------------------------------------------------------------------
 AMOUNT_AXIS = alt.Axis(format=",.0f", tickMinStep=1)  # whole euros: never « 0 0 1 1 » ticks
@@ -290,12 +308,12 @@ unpaid_total = ui.cached(ctx, fin.unpaid_summary, contrat=ctx.contrat, donnees_a
 overpaid = ui.cached(ctx, fin.overpaid_lines, contrat=ctx.contrat, **filters)
 ended = ui.cached(ctx, fin.ended_without_status, contrat=ctx.contrat, donnees_au=ctx.donnees_au, **filters)
 bad_siret = ui.cached(ctx, fin.invalid_sirets, contrat=ctx.contrat, **filters)
-hors_qpv = ui.cached(ctx, fin.hors_qpv_by_departement, contrat=ctx.contrat, annee=annee, **filters)
 over = hors_qpv.filter(pl.col("depasse"))
 
 st.subheader("Alertes")
-st.caption("Toutes années pour les versements, statuts et SIRET ; exercice sélectionné pour la règle hors QPV ; "
-           "les autres filtres s'appliquent.")
+st.caption("Toutes années pour les versements, statuts et SIRET, avec les autres filtres ; la règle hors QPV, "
+           "pour l'exercice sélectionné, porte sur toute l'enveloppe P147 de chaque département, quels que soient les "
+           "filtres.")
 ALERT_CAP = 100
 
 
@@ -366,19 +384,26 @@ with tabs[3]:
                           "actions": "Actions"}, key="fin_alerte_siret")
 with tabs[4]:
     if over.is_empty():
-        st.success(f"Aucun département ne dépasse {fmt.percent(model.HORS_QPV_MAX_SHARE)} de crédits P147 "
-                   "accordés aux actions hors QPV.", icon=":material/check_circle:")
+        st.success(f"Aucun département ne dépasse {fmt.percent(model.HORS_QPV_MAX_SHARE)} de son enveloppe P147 "
+                   "pour les actions déclarées hors QPV.", icon=":material/check_circle:")
     else:
-        st.warning(f"{fmt.plural(over.height, 'département')} au-delà du plafond national de "
-                   f"{fmt.percent(model.HORS_QPV_MAX_SHARE)} de l'enveloppe P147 pour les actions hors QPV.",
-                   icon=":material/warning:")
+        st.warning(f"{fmt.plural(over['insee_dep'].n_unique(), 'département')} au-delà du plafond national de "
+                   f"{fmt.percent(model.HORS_QPV_MAX_SHARE)} de l'enveloppe P147 pour les actions déclarées hors QPV "
+                   f"({fmt.plural(over.height, 'exercice')}).", icon=":material/warning:")
+    if hq_sum["lien_manquant_accorde"]:
+        st.warning(f"{fmt.euros(hq_sum['lien_manquant_accorde'])} de crédits P147 vont à des actions rattachées à aucun "
+                   "QPV sans être déclarées hors QPV : un lien QPV manque (à compléter dans la prochaine mise à jour). "
+                   "Elles ne comptent pas dans le plafond ; la liste est dans les contrôles de cohérence de la vue "
+                   "d'ensemble.", icon=":material/link_off:")
     if not hors_qpv.is_empty():
         _table(hors_qpv.head(ALERT_CAP).select(
             pl.col("insee_dep").alias("Département"),
+            pl.col("annee").cast(pl.String).alias("Exercice"),
             _fmt("p147_accorde", "euros").alias("P147 accordé"),
-            _fmt("hors_qpv_accorde", "euros").alias("dont hors QPV"),
-            _fmt("part_hors_qpv", "percent").alias("Part hors QPV"),
+            _fmt("declare_accorde", "euros").alias("dont déclaré hors QPV"),
+            _fmt("part_hors_qpv", "percent").alias("Part déclarée hors QPV"),
             pl.when(pl.col("depasse")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("Au-delà du plafond"),
+            _fmt("lien_manquant_accorde", "euros").alias("Sans lien QPV (à compléter)"),
         ), key="fin_alerte_hors_qpv")
 
 # --- table of actions and drill-down ----------------------------------------------------------

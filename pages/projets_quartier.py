@@ -45,7 +45,7 @@ with st.container(key="projets_kpis"):
     with cols[3]:
         ui.kpi(f"Accordé hors QPV ({PERIODE})", fmt.euros_compact(totals["accorde_hors_qpv"]),
                help=f"{fmt.euros(totals['accorde_hors_qpv'])} accordés, toutes années, aux actions rattachées à "
-                    "aucun QPV (poches de pauvreté) : hors des totaux par quartier.")
+                    "aucun QPV (déclarées hors QPV, ou dont le lien QPV manque) : hors des totaux par quartier.")
 
 with st.expander("Comment ce statut est-il calculé ?", icon=":material/help:"):
     st.markdown(progress.explain())

@@ -121,7 +121,7 @@ def test_totals_2025_known_answers_and_independent_sql(hand):
     assert t["part_petites_assos"] == pytest.approx(1300 / 9300)
     assert t["hors_qpv_p147_accorde"] == 400
     assert t["part_hors_qpv"] == pytest.approx(400 / 6200)
-    assert t["hors_qpv_depasse"] is True  # 6,5 % > 2,5 %
+    assert t["hors_qpv_declare_p147_accorde"] == 400  # A4 is declared hors QPV; the cap: test_hors_qpv_by_departement
 
 
 def test_counts_2025(hand):

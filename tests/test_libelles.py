@@ -12,7 +12,7 @@ def test_wording_seen_by_a_committee(app_env):
     unpaid = [w.value for w in at.warning if "sans aucun versement" in w.value]
     assert unpaid and "accordée(s)" not in unpaid[0]
     assert ("lignes de financement accordées" in unpaid[0]) or ("1 ligne de financement accordée" in unpaid[0])
-    card = next(m for m in at.metric if m.label == "Hors QPV (P147)")
+    card = next(m for m in at.metric if m.label == "Hors QPV déclaré (P147)")
     # no ↑ beside « plafond 2,5 % » (an arrow only when the ceiling is exceeded)
     assert card.proto.direction == Metric.MetricDirection.NONE or "dépassé" in card.proto.delta
     at = run_app("vue_ensemble")

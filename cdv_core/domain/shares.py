@@ -8,8 +8,9 @@ One rule for every screen (Projets de quartier, Actions et financements, séance
   more or less than once. Example: parts (0,6, NULL, NULL) → 0,6 / 0,2 / 0,2.
 - **Hors QPV**: an action linked to no QPV (no `action_quartier` row). Its money is in no QPV
   total, so « sum over QPV + hors QPV = all » holds on every screen. The `action.hors_qpv`
-  flag (« poche de pauvreté ») is a declaration only; `overview.soft_check_warnings` reports
-  actions whose flag disagrees with their links.
+  flag (« poche de pauvreté ») is a declaration: the 2,5 % cap counts the unlinked actions that
+  carry it (`financements.hors_qpv_by_departement`), an unlinked action without it is a missing
+  QPV link; `overview.soft_check_warnings` reports actions whose flag disagrees with their links.
 """
 
 from __future__ import annotations

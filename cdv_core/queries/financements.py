@@ -39,7 +39,7 @@ CPO_YEARS: tuple[int, ...] = tuple(range(2024, 2031))
 # filter, never built from values): DuckDB does not prune `$x IS NULL OR ...` branches itself.
 # `poids`: the sum of the action's allocation shares (`cdv_core.domain.shares`) over the selected
 # QPV, computed only for the actions serving one of them. `hors_qpv` is the shared definition
-# (no QPV link), never the declared flag; it costs a pass over every link of the store, so `sel`
+# (no QPV link), never the declared flag (that is `hors_qpv_declare`); it costs a pass over every link of the store, so `sel`
 # has it only when the query's body uses it (and as a constant false under a QPV filter, where
 # every selected action serves a QPV).
 _QPV_WEIGHTS = """
@@ -82,8 +82,8 @@ acts AS (
 
 _HORS_QPV = {  # (column wanted, QPV filter on) → fragment of `sel`
     (False, False): "", (False, True): "",
-    (True, False): ", " + shares.hors_qpv_sql("a") + " AS hors_qpv",
-    (True, True): ", false AS hors_qpv",
+    (True, False): ", " + shares.hors_qpv_sql("a") + " AS hors_qpv, coalesce(a.hors_qpv, false) AS hors_qpv_declare",
+    (True, True): ", false AS hors_qpv, false AS hors_qpv_declare",
 }
 
 
@@ -175,7 +175,9 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
     - `part_petites_assos`: accordé to porteurs « association sans salarié » / all accordé
       (the definition `small_association_by_year` and the Acteurs screen use);
     - `part_hors_qpv`: État P147 accordé to hors-QPV actions (no QPV link, `shares.hors_qpv_sql`)
-      / État P147 accordé, flagged (`hors_qpv_depasse`) above `model.HORS_QPV_MAX_SHARE`.
+      / État P147 accordé, in the selection; `hors_qpv_declare_p147_accorde`, the part of it
+      declared hors QPV. The cap of `model.HORS_QPV_MAX_SHARE` is judged on the département's
+      whole envelope, whatever the filters: `hors_qpv_by_departement`, never on these.
     """
     params = _params(contrat, annee, filters, perimetre) | {"p147": model.CREDITS_SPECIFIQUES,
                                                  "small": model.SMALL_ASSOCIATION}
@@ -186,9 +188,10 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
                coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147 AND s.mode_financement = 'CPO'), 0),
                coalesce(sum({m['a']}) FILTER (WHERE {_SMALL}), 0),
                coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147 AND s.hors_qpv), 0),
-               coalesce(sum({m['a']}) FILTER (WHERE s.mode_financement = 'CPO'), 0)
+               coalesce(sum({m['a']}) FILTER (WHERE s.mode_financement = 'CPO'), 0),
+               coalesce(sum({m['a']}) FILTER (WHERE l.financeur = $p147 AND s.hors_qpv AND s.hors_qpv_declare), 0)
         FROM lignes l JOIN sel s USING (code_action)""", params)  # noqa: S608 (fixed fragments)
-    demande, accorde, verse, p147, p147_cpo, small, hors_qpv, cpo = (float(v) for v in row)
+    demande, accorde, verse, p147, p147_cpo, small, hors_qpv, cpo, declared = (float(v) for v in row)
 
     def share(part: float, whole: float) -> float | None:
         return part / whole if whole else None
@@ -214,7 +217,7 @@ def funding_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee
         "part_petites_assos": share(small, accorde),
         "hors_qpv_p147_accorde": hors_qpv,
         "part_hors_qpv": part_hors_qpv,
-        "hors_qpv_depasse": part_hors_qpv is not None and part_hors_qpv > model.HORS_QPV_MAX_SHARE,
+        "hors_qpv_declare_p147_accorde": declared,
     }
 
 
@@ -233,20 +236,62 @@ def small_association_by_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | 
 
 
 def hors_qpv_by_departement(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, annee: int | None,
-                            perimetre: tuple[str, ...] | None = None, **filters) -> pl.DataFrame:
-    """The hors-QPV rule where it applies, per département: État P147 accordé, the part going to
-    hors-QPV actions, its share and whether it is above `model.HORS_QPV_MAX_SHARE`."""
-    params = _params(contrat, annee, filters, perimetre) | {"p147": model.CREDITS_SPECIFIQUES,
-                                                 "max": model.HORS_QPV_MAX_SHARE}
-    m = _amounts(params)
-    return _frame(cur, f"""
-        SELECT c.insee_dep, sum({m['a']}) AS p147_accorde,
-               coalesce(sum({m['a']}) FILTER (WHERE s.hors_qpv), 0) AS hors_qpv_accorde,
-               CASE WHEN sum({m['a']}) > 0 THEN hors_qpv_accorde / sum({m['a']}) END AS part_hors_qpv,
-               coalesce(part_hors_qpv > $max, false) AS depasse
-        FROM lignes l JOIN sel s USING (code_action) JOIN contrat c ON c.code_contrat = s.code_contrat
-        WHERE l.financeur = $p147
-        GROUP BY c.insee_dep ORDER BY part_hors_qpv DESC NULLS LAST, c.insee_dep""", params)
+                            perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """THE hors-QPV rule (« poches de pauvreté »): per département and exercice, the share of the
+    département's État P147 accordé that goes to actions declared hors QPV, against
+    `model.HORS_QPV_MAX_SHARE` of the departmental envelope.
+
+    The rule is on the département's envelope, so it is computed from every P147 funding line of
+    every contract of the département, whatever the page's filters, for the départements of the
+    selection (`contrat`, or the contracts of `perimetre`, or all) — a ratio of the whole
+    département, the only figure of other contracts it shows. `annee` None: one row per exercice.
+
+    Columns: `p147_accorde`; `hors_qpv_accorde`, P147 to actions serving no QPV
+    (`shares.hors_qpv_sql`, the definition of every screen), split into `declare_accorde` (the
+    action is declared hors QPV, `action.hors_qpv`: a poche de pauvreté, counted against the cap)
+    and `lien_manquant_accorde` (not declared: a QPV link is missing, a data gap to complete, not
+    counted against the cap); `part_hors_qpv` = declare_accorde / p147_accorde and `depasse`
+    (above the cap); `actions_lien_manquant`, how many such actions.
+    """
+    return cur.sql(f"""
+        WITH deps AS (
+            SELECT DISTINCT insee_dep FROM contrat
+            WHERE ($contrat IS NULL OR code_contrat = $contrat)
+              AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
+        p147 AS (
+            SELECT c.insee_dep, f.annee, f.code_action, f.montant_accorde AS m,
+                   coalesce(a.hors_qpv, false) AS declare, {shares.hors_qpv_sql("a")} AS sans_lien
+            FROM financement f JOIN action a USING (code_action) JOIN contrat c USING (code_contrat)
+            WHERE f.financeur = $p147 AND ($annee IS NULL OR f.annee = $annee)
+              AND c.insee_dep IN (SELECT insee_dep FROM deps))
+        SELECT insee_dep, annee::INTEGER AS annee, coalesce(sum(m), 0)::DOUBLE AS p147_accorde,
+               coalesce(sum(m) FILTER (WHERE sans_lien), 0)::DOUBLE AS hors_qpv_accorde,
+               coalesce(sum(m) FILTER (WHERE sans_lien AND declare), 0)::DOUBLE AS declare_accorde,
+               coalesce(sum(m) FILTER (WHERE sans_lien AND NOT declare), 0)::DOUBLE AS lien_manquant_accorde,
+               CASE WHEN sum(m) > 0 THEN declare_accorde / sum(m) END AS part_hors_qpv,
+               coalesce(part_hors_qpv > $max, false) AS depasse,
+               count(DISTINCT code_action) FILTER (WHERE sans_lien AND NOT declare) AS actions_lien_manquant
+        FROM p147 GROUP BY insee_dep, annee
+        ORDER BY depasse DESC, part_hors_qpv DESC NULLS LAST, insee_dep, annee""",  # noqa: S608 (fixed fragment)
+        params={"contrat": contrat, "annee": annee, "perimetre": bind(perimetre), "p147": model.CREDITS_SPECIFIQUES,
+                "max": model.HORS_QPV_MAX_SHARE}).pl()
+
+
+def hors_qpv_summary(deps: pl.DataFrame) -> dict:
+    """What the card says of `hors_qpv_by_departement`'s rows: how many départements, how many of
+    them above the cap in some exercice, and for a single département its highest yearly share
+    (`part`, with its `annee`) — the cap is judged year by year."""
+    worst = deps.sort(["part_hors_qpv", "annee"], descending=True, nulls_last=True)
+    above = deps.filter(pl.col("depasse"))
+    single = deps["insee_dep"].n_unique() == 1
+    return {
+        "departements": deps["insee_dep"].n_unique(),
+        "departements_depasse": above["insee_dep"].n_unique(),
+        "insee_dep": deps["insee_dep"][0] if single else None,
+        "part": worst["part_hors_qpv"][0] if single else None,
+        "annee": worst["annee"][0] if single else None,
+        "lien_manquant_accorde": float(deps["lien_manquant_accorde"].sum()),
+    }
 
 
 # --- charts -----------------------------------------------------------------------------------
