@@ -321,6 +321,17 @@ def test_official_qpv_list_imports_all_1584_qpv(empty_store):
     got = cur.sql("SELECT code_qp, insee_dep, communes FROM quartier ORDER BY 1").pl()
     want = ref.select("code_qp", "insee_dep", pl.col("insee_com").str.replace_all(";", "; ").alias("communes")).sort("code_qp")
     assert got.equals(want)
+    # every commune's name, in the order of the codes; the five names whose « œ » the list holds
+    # as a control character (U+009C: Vandœuvre-lès-Nancy, Rœulx, Marcq- and Mons-en-Barœul,
+    # Nœux-les-Mines) are restored with a warning each
+    names = cur.sql("SELECT code_qp, lib_com FROM quartier ORDER BY 1").pl()
+    assert names.equals(ref.select("code_qp", pl.col("lib_com").str.replace_all(";", "; ").str.replace_all("\x9c", "œ"))
+                        .sort("code_qp"))
+    restored = a.problems.filter(pl.col("problème") == "Caractère mal décodé (Windows-1252, par exemple « œ ») rétabli")
+    assert restored.height == 5 and set(restored["colonne"]) == {"lib_com"}
+    assert store.scalar(cur, "SELECT lib_com FROM quartier WHERE code_qp = 'QN05416M'") == "Nancy; Vandœuvre-lès-Nancy"
+    assert a.problems.filter(pl.col("gravité") == "avertissement")["problème"].is_in(
+        ["Colonne non reconnue, ignorée", "Caractère mal décodé (Windows-1252, par exemple « œ ») rétabli"]).all()
     # one contract per EPCI (or per commune where the QPV has no EPCI), inside the legal periods
     n_contracts = store.scalar(cur, "SELECT count(*) FROM contrat")
     first_epci = ref.select(pl.col("siren_epci").str.split(";").list.first())

@@ -159,14 +159,23 @@ def _without_controls(raw: RawTable) -> RawTable:
                                    for c in touched)
     raw.frame = frame
     if total:
-        raw.problems += [{"ligne": line, "colonne": col, "valeur": _visible(value),
-                          "probleme": texte.CONTROL_PROBLEM,
-                          "correction": "Rien à faire : la valeur est enregistrée sans ce caractère (vérifiez-la)",
+        raw.problems += [{"ligne": line, "colonne": col, "valeur": _visible(value), **_control_problem(value),
                           "gravite": "avertissement"} for line, col, value in hits.iter_rows()]
         if total > hits.height:
             raw.notes.append(f"{fmt.integer(total)} cellules contenaient des caractères de contrôle invisibles, "
                              f"retirés ; les {fmt.integer(hits.height)} premières sont listées.")
     return raw
+
+
+def _control_problem(value: str) -> dict[str, str]:
+    """What the report says of a cell with control characters: removed, or (a Windows-1252
+    character read as a control one, see `texte.CP1252_C1`) put back, quoting the value stored."""
+    if any(ch in texte.CP1252_C1 for ch in value):
+        return {"probleme": "Caractère mal décodé (Windows-1252, par exemple « œ ») rétabli",
+                "correction": f"Rien à faire : la valeur est enregistrée ainsi : « {texte.strip_control(value)[:200]} » "
+                              "(vérifiez-la)"}
+    return {"probleme": texte.CONTROL_PROBLEM,
+            "correction": "Rien à faire : la valeur est enregistrée sans ce caractère (vérifiez-la)"}
 
 
 def _visible(value: str) -> str:

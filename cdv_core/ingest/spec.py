@@ -93,9 +93,10 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("libelle", "texte", True, "Nom du quartier", "Goutte d'Or"),
         Col("code_contrat", "texte", True, "Contrat de ville du quartier", "CV-075-PARIS"),
         Col("insee_dep", "insee_dep", True, "Département", "75"),
-        Col("insee_com", "insee_com", True, "Commune principale", "75118"),
-        Col("lib_com", "texte", True, "Nom de la commune principale", "Paris 18e"),
-        Col("communes", "liste_insee", False, "Toutes les communes du quartier", "75118"),
+        Col("insee_com", "insee_com", True, "Commune principale", "75056"),
+        Col("lib_com", "texte", True, "Nom de la commune (toutes, séparées par « ; » et dans l'ordre des codes, "
+            "pour un quartier sur plusieurs communes)", "Paris"),
+        Col("communes", "liste_insee", False, "Toutes les communes du quartier", "75056"),
         Col("siren_epci", "siren", False, "SIREN de l'EPCI", "200054781"),
         Col("population", "entier", False, "Population du quartier", "21500", min_value=0),
         Col("longitude", "decimal", False, "Longitude du centre", "2,3536", min_value=-180, max_value=180),
