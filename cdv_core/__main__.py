@@ -81,6 +81,30 @@ def _maintenance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _statuts(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from cdv_core.edits import historique
+
+    try:
+        au = date.fromisoformat(args.au) if args.au else None
+    except ValueError:
+        print(f"Date « {args.au} » illisible : attendu AAAA-MM-JJ, par exemple 2026-11-30.", file=sys.stderr)
+        return 2
+    con = store.connect_for_command(args.store)
+    if con is None:
+        return 1
+    try:
+        au = au or historique.reference_date(con.cursor())
+        changed = historique.record_statuses(con, auteur="Relevé mensuel des statuts", donnees_au=au)
+    finally:
+        con.close()
+    print(f"Statuts des QPV au {fmt.day(au)} : " + (f"{fmt.plural(changed, 'changement enregistré', 'changements enregistrés')} "
+                                                     "dans l'historique." if changed
+                                                     else "aucun changement depuis le dernier relevé."))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -194,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--garder-jours", type=int, default=7, metavar="N",
                    help="garder les versions de la base partagée des N derniers jours (défaut : 7)")
     p.set_defaults(func=_maintenance)
+    p = sub.add_parser("statuts", help="relever les statuts des QPV dans leur historique (chaque mois, par cron)")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à relever (défaut : {shown})")
+    p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base, sinon aujourd'hui")
+    p.set_defaults(func=_statuts)
     p = sub.add_parser("export", help="exporter un ordre du jour (PowerPoint, PDF, Excel)")
     p.add_argument("--contract", required=True, help="code du contrat")
     p.add_argument("--format", required=True, choices=("pptx", "pdf", "xlsx"))

@@ -37,3 +37,25 @@ _WIDE_THOUSANDS = "replace(datum.label, regexp('\\u202f', 'g'), '\\u00a0')"
 def number_axis(**kwargs) -> alt.Axis:
     """A quantitative axis in French number format that reads well on screen (`25 000`, `2,5`)."""
     return alt.Axis(**{"format": NUMBER_AXIS_FORMAT, "labelExpr": _WIDE_THOUSANDS, **kwargs})
+
+
+def status_timeline(history, *, until, colors: dict[str, str], title: str = "Statut au fil des relevés") -> alt.Chart:
+    """A QPV's recorded statuses (`projets.status_history` of one QPV: donnees_au, statut) as a band
+    of coloured stretches, each from its record to the next (the last one up to `until`)."""
+    import polars as pl
+
+    data = history.sort("donnees_au").select(
+        pl.col("donnees_au").alias("debut"),
+        pl.col("donnees_au").shift(-1).fill_null(pl.lit(until)).alias("fin"), "statut",
+    ).with_columns(pl.lit("Statut").alias("ligne"))
+    domain = [s for s in colors if s in set(data["statut"])]
+    return alt.Chart(data).mark_bar(height=22).encode(
+        x=alt.X("debut:T", title=None, axis=alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 3})),
+        x2="fin:T",
+        y=alt.Y("ligne:N", title=None, axis=None),
+        color=alt.Color("statut:N", title=None, scale=alt.Scale(domain=domain, range=[colors[s] for s in domain]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("statut:N", title="Statut"), alt.Tooltip("debut:T", title="Relevé du", format="%d/%m/%Y"),
+                 alt.Tooltip("fin:T", title="Jusqu'au", format="%d/%m/%Y")],
+    ).properties(title=title, height=155,  # all of it: the title, the band, the months and the legend
+                 autosize=alt.AutoSizeParams(type="fit", contains="padding"))

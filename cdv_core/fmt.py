@@ -79,6 +79,13 @@ def long_day(value: date | None, *, missing: str = "—") -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
+def month(value: date | None, *, missing: str = "—") -> str:
+    """`date(2026, 3, 15)` → `mars 2026`."""
+    if value is None:
+        return missing
+    return f"{MONTHS[value.month - 1]} {value.year}"
+
+
 WORD_JOINER = "\u2060"  # invisible, zero width: breaks a sequence without showing anything
 # The characters that start something in Streamlit's Markdown (CommonMark, GFM, its directives
 # `:red[…]`, `:small[…]`, `:help[…]`{…} and LaTeX `$…$`): links and images `[…](…)` `![…]`,
@@ -181,6 +188,14 @@ def percent_expr(share_expr, decimals: int = 1, *, missing: str | None = None):
 def day_expr(expr, *, missing: str | None = None):
     """Polars expression: a date column as `JJ/MM/AAAA`."""
     return _or_missing(expr, expr.dt.strftime("%d/%m/%Y"), missing)
+
+
+def month_expr(expr, *, missing: str | None = None):
+    """Polars expression: a date column as `mars 2026`."""
+    import polars as pl
+
+    name = expr.dt.month().replace_strict(dict(enumerate(MONTHS, start=1)), return_dtype=pl.String)
+    return _or_missing(expr, name + pl.lit(" ") + expr.dt.year().cast(pl.String), missing)
 
 
 def plural_expr(n_expr, singular: str, plural_form: str | None = None):

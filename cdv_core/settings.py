@@ -28,7 +28,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CDV_CADENCE_TOLERANCE_DAYS", "30",
             "Tolérance (jours) au-delà de la cadence attendue avant de signaler une instance en retard."),
     Setting("CDV_INDICATOR_MAX_AGE_MONTHS", "24",
-            "Âge maximal (mois) de la dernière valeur d'un indicateur avant qu'elle soit jugée ancienne."),
+            "Âge maximal (mois) de la dernière valeur d'un indicateur avant qu'elle soit jugée ancienne, pour une "
+            "source sans rythme de publication connu (les autres sont jugées sur leur dernier millésime publié)."),
     Setting("CDV_AUTH", "aucune",
             "Identification : « aucune » (pas de connexion : toute personne qui ouvre l'application peut modifier les "
             "données ; démonstration, poste isolé), « oidc » (connexion OpenID Connect, par exemple ProConnect ou "

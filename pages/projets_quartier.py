@@ -4,7 +4,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from cdv_core import fmt, links, tables, ui
+from cdv_core import charts, fmt, links, tables, ui
 from cdv_core.domain import progress
 from cdv_core.queries import projets
 from cdv_core.ui import maps
@@ -79,13 +79,20 @@ with right:
     qpv = rows.row(by_predicate=pl.col("code_qp") == chosen, named=True)
     with st.container(key="projets_resume", border=True):
         st.markdown(f"**{fmt.md(qpv['projet']) if qpv['projet'] else 'Pas de projet de quartier enregistré'}**")
-        st.badge(qpv["statut"], color=maps.STATUS_PALETTE[qpv["statut"]][1], icon=":material/flag:")
+        st.badge(projets.since_text(qpv["statut"], qpv["depuis"], qpv["depuis_premier"]),
+                 color=maps.STATUS_PALETTE[qpv["statut"]][1], icon=":material/flag:")
         st.write(fmt.md(qpv["motif"]))  # it names objectives
         st.caption(f"{fmt.plural(qpv['n_objectifs'], 'objectif')} de quartier · "
                    f"{fmt.plural(qpv['n_actions'], 'action')} · accordé {fmt.euros(qpv['accorde'])}, "
                    f"versé {fmt.euros(qpv['verse'])} (part du quartier, {PERIODE})")
         if qpv["enjeux"]:
             st.caption(f"Enjeux : {fmt.md(qpv['enjeux'])}")
+        history = ui.cached(ctx, projets.status_history, contrat=None, code_qp=chosen, donnees_au=ctx.donnees_au)
+        if not history.is_empty():
+            st.altair_chart(ui.altair_fr(charts.status_timeline(
+                history, until=ctx.donnees_au, colors=maps.STATUS_HEX)), key="projets_statuts_releves")
+        else:
+            st.caption("Aucun relevé de statut pour ce quartier : l'historique commence au prochain relevé.")
 
 with map_slot:
     st.pydeck_chart(maps.qpv_map(

@@ -100,7 +100,7 @@ def test_every_item_met_on_the_ready_store(ready_store):
     items = _items(ready_store)
     assert items["projets"]["preuve"] == "2 QPV sur 2 ont un projet de quartier avec des objectifs."
     assert items["cibles"]["preuve"].startswith("3 objectifs sur 3 ont une valeur de référence et une cible")
-    assert items["indicateurs"]["preuve"] == "2 indicateurs suivis sur 2 ont une valeur datée d'au plus 24 mois."
+    assert items["indicateurs"]["preuve"] == "2 indicateurs suivis sur 2 sont à jour."
     assert items["rapports"]["preuve"] == "1 rapport annuel réalisé sur 1 échus."
     assert items["copil"]["preuve"] == "1 réunion de COPIL tenue dans les 12 derniers mois ; dernière le 01/05/2025."
     # P147 2025: 10 000 € accordés, all of it on a CPO action.
@@ -114,7 +114,7 @@ def test_every_item_met_on_the_ready_store(ready_store):
 BREAKERS = {
     "projets": (f"DELETE FROM projet_quartier WHERE code_qp = '{QB}'", f"1 QPV sur 2 a un projet de quartier avec des objectifs ; à compléter : Quartier {QB}."),
     "cibles": (f"UPDATE cible_indicateur SET valeur_cible = NULL WHERE code_qp = '{QB}'", "2 objectifs sur 3 ont une valeur de référence et une cible ; 0 sans indicateur, 1 avec indicateur mais sans référence ou cible."),
-    "indicateurs": ("UPDATE valeur_indicateur SET date_valeur = date_valeur - INTERVAL 2 YEAR WHERE code_indicateur = 'SAN'", "1 indicateur suivi sur 2 a une valeur datée d'au plus 24 mois ; trop anciens : Recours au médecin (01/01/2023)."),
+    "indicateurs": ("UPDATE valeur_indicateur SET date_valeur = date_valeur - INTERVAL 2 YEAR WHERE code_indicateur = 'SAN'", "1 indicateur suivi sur 2 est à jour ; trop anciens : Recours au médecin (01/01/2023 ; plus de 24 mois)."),
     "rapports": ("UPDATE jalon SET date_realisation = NULL WHERE id_jalon = 'J1'", "0 rapport annuel réalisé sur 1 échus ; manquent les années : 2024."),
     "copil": ("UPDATE reunion SET statut = 'annulée' WHERE id_reunion = 'R1'", "0 réunion de COPIL tenue dans les 12 derniers mois ; aucune réunion tenue enregistrée."),
     "habitants": ("UPDATE reunion SET date_reunion = DATE '2024-11-30' WHERE id_reunion = 'R2'", "0 réunion de conseil citoyen ou table de quartier tenue dans les 12 derniers mois ; dernière le 30/11/2024."),

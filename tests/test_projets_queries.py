@@ -84,8 +84,8 @@ def test_display_frames_are_french(demo_cur):
     rows = projets.qpv_overview(demo_cur, contrat="CV-DEMO-VERM", donnees_au=DEMO_AU)
     table = projets.qpv_display(rows, with_contract=False)
     # the figures before the long texts, so they stay on screen without scrolling sideways
-    assert table.columns[:9] == ["Quartier", "Code", "Statut", "Réalisé", "Attendu", "Objectifs", "Actions", "Accordé",
-                                 "Versé"]
+    assert table.columns[:10] == ["Quartier", "Code", "Statut", "Depuis", "Réalisé", "Attendu", "Objectifs", "Actions",
+                                  "Accordé", "Versé"]
     assert table.columns[-2:] == ["Motif", "Projet de quartier"]
     first = rows.sort("gravite", "ecart", "libelle", nulls_last=True).row(0, named=True)
     from cdv_core import fmt

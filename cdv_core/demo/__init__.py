@@ -23,6 +23,8 @@ import numpy as np
 import polars as pl
 
 from cdv_core import store
+from cdv_core.domain.cadence import add_months
+from cdv_core.edits import historique
 from cdv_core.demo import (acteurs, actions, financements, gouvernance, indicateurs, jalons, porteurs, projets,
                            reference_gel, territoire)
 from cdv_core.demo.common import DEMO, NATIONAL, SCALES, Scale
@@ -91,6 +93,10 @@ def _fill(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], scale
         store.set_meta(cur, "demo", scale)
         store.set_meta(cur, "demo_seed", str(seed))
         store.set_meta(cur, "donnees_au", params.reference_date.isoformat())
+    # A year of monthly status records, as `python -m cdv_core statuts` would have left them (the
+    # national scale: the current statuses only — a year of them would cost seconds per month).
+    months = range(12, -1, -1) if scale == "demo" else range(0, -1, -1)
+    historique.backfill(con, [add_months(params.reference_date, -k) for k in months], auteur="démonstration")
 
 
 def open_or_create(path: Path | str, *, seed: int = 2024) -> tuple[duckdb.DuckDBPyConnection, bool]:

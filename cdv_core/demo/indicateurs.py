@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from cdv_core.demo.common import Scale
-from cdv_core.domain import secret
+from cdv_core.domain import freshness, secret
 
 # code, libellé, unité, sens, source, axe, QPV median, France reference (None: no reference
 # territory), QPV bounds lo/hi, logit spread, France drift per year (units), kind of missing
@@ -247,7 +247,38 @@ def _indicateurs(rng, quartiers, objectifs, scale: Scale):
                                   .otherwise(pl.lit(date(2030, 12, 31))).alias("date_cible"))
                   .select("code_indicateur", "code_qp", "valeur_reference", "date_reference", "valeur_cible", "date_cible")
                   .sort("code_indicateur", "code_qp"))
-    return indicateur, valeurs, cibles, objectif_indicateur
+    return indicateur, _as_published(rng, valeurs, indicateur, scale.reference_date), cibles, objectif_indicateur
+
+
+def _as_published(rng, valeurs: pl.DataFrame, indicateur: pl.DataFrame, au: date) -> pl.DataFrame:
+    """A quarterly source (France Travail, `freshness.DEFAULT_SOURCES`) as it publishes: one value
+    per quarter — the year's value with a little seasonal noise — up to the latest quarter
+    published at the « données au » date `au` (2nd quarter 2026 at 15/11/2026), so that the
+    freshness rule finds it « à jour ». (The yearly sources keep one value a year up to
+    `Scale.value_years`, ahead of what Filosofi or the RP have published: the baselines, targets
+    and statuses of the demo are drawn on them.) Drawn after every other value, so nothing else
+    moves."""
+    rules = {freshness.source_key(r.source): r for r in freshness.DEFAULT_SOURCES}
+    per = {code: rules.get(freshness.source_key(source))  # one per indicator: a dozen or so
+           for code, source in indicateur.select("code_indicateur", "source").iter_rows()}
+    quarterly = [code for code, r in per.items() if r and r.rythme == 3]
+    expected = {code: freshness.expected_vintage(au, rythme=per[code].rythme, delai=per[code].delai) for code in quarterly}
+    q = valeurs.filter(pl.col("code_indicateur").is_in(quarterly))
+    if q.height:
+        last = q["date_valeur"].max()
+        # the years' rows, and the last year's again for the quarters published after it
+        extra = q.filter(pl.col("date_valeur") == last).with_columns(pl.col("date_valeur").dt.offset_by("1y"))
+        q = pl.concat([q, extra]).join(pl.DataFrame({"trimestre": [0, 3, 6, 9]}), how="cross").with_columns(
+            pl.col("date_valeur").dt.offset_by(pl.format("{}mo", pl.col("trimestre"))))
+        noise = pl.Series(rng.normal(1.0, 0.02, q.height))
+        unite = dict(indicateur.select("code_indicateur", "unite").iter_rows())
+        integer = pl.col("code_indicateur").replace_strict(unite, default="").is_in(["nb", "jours"])
+        q = q.with_columns(pl.when(integer).then((pl.col("valeur") * noise).round(0))
+                             .otherwise((pl.col("valeur") * noise).round(1)).alias("valeur")).drop("trimestre")
+        valeurs = pl.concat([valeurs.filter(~pl.col("code_indicateur").is_in(quarterly)), q.select(valeurs.columns)])
+    cut = pl.col("code_indicateur").replace_strict(expected, default=None, return_dtype=pl.Date)
+    return (valeurs.filter(cut.is_null() | (pl.col("date_valeur") <= cut))
+                   .sort("code_indicateur", "type_territoire", "code_territoire", "date_valeur"))
 
 
 def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale: Scale) -> dict[str, pl.DataFrame]:

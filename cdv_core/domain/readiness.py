@@ -57,8 +57,10 @@ ITEMS: tuple[Item, ...] = (
          "que ce soit le cas pour l'un des QPV du contrat.",
          "Indicateurs"),
     Item("indicateurs", "Indicateurs à jour",
-         "chaque indicateur suivi par les objectifs du contrat a une valeur (QPV du contrat) datée d'au plus "
-         "{max_age} mois à la date des données (une valeur datée d'exactement {max_age} mois est encore à jour).",
+         "chaque indicateur suivi par les objectifs du contrat a une valeur (QPV du contrat) du dernier millésime "
+         "publié à la date des données, selon le rythme et le délai de publication de sa source (page « Indicateurs ») ; "
+         "pour une source sans rythme connu, une valeur datée d'au plus {max_age} mois (une valeur datée "
+         "d'exactement {max_age} mois est encore à jour).",
          "Mise à jour des données"),
     Item("rapports", "Rapports annuels produits",
          "pour chaque année écoulée depuis le début du contrat dont le rapport est échu (jalon prévu, "

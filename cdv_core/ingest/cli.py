@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from cdv_core import access, fmt, settings, store, validation
+from cdv_core.edits import historique
 from cdv_core.ingest import pipeline, reading
 from cdv_core.ingest.commit import commit as commit_import
 from cdv_core.ingest.spec import KINDS
@@ -119,6 +120,13 @@ def run(args: argparse.Namespace) -> int:
             print(store.write_error(exc))
             return 1
         print(f"Import n° {id_import} validé.")
+        try:
+            changed = historique.record_statuses(con, auteur=user.label)
+        except (store.StoreError, duckdb.Error, OSError) as exc:  # the import stays: say so, and why
+            print(f"Import enregistré, mais l'historique des statuts des QPV n'a pas pu l'être : {store.write_error(exc)}")
+            return 0
+        if changed:
+            print(f"Statut modifié pour {changed} QPV : enregistré dans l'historique des statuts.")
         return 0
     finally:
         con.close()

@@ -38,6 +38,68 @@ def _fold(expr: pl.Expr) -> pl.Expr:
     return expr.str.normalize("NFD").str.replace_all(r"\p{M}", "").str.to_lowercase()
 
 
+# --- freshness (the rule of cdv_core.domain.freshness, in bulk) --------------------------------
+
+# `fraicheur_indicateur`: per indicator, the publication rule of its source (`source_rules`: the
+# store's `source_indicateur` row, else the shipped default, else none), the vintage expected at
+# the « données au » date and its label — computed once per source by `freshness.expected_vintage`
+# and `freshness.vintage_label`, the rule itself, and passed as lists (`freshness_params`) — and
+# `seuil_frais`: the date from which its latest value is « à jour » (the expected vintage, or
+# `freshness.fresh_from` under the age rule). A CTE to put after `WITH`.
+FRESHNESS_CTE = """regle_source AS (
+      SELECT unnest($fr_cles) AS cle, unnest($fr_rythmes) AS rythme_mois,
+             unnest($fr_delais) AS delai_publication_mois, unnest($fr_attendus) AS millesime_attendu,
+             unnest($fr_libelles) AS millesime_attendu_libelle),
+    fraicheur_indicateur AS (
+      SELECT i.code_indicateur, r.rythme_mois, r.delai_publication_mois, r.millesime_attendu,
+             r.millesime_attendu_libelle, coalesce(r.millesime_attendu, $fr_fresh_from) AS seuil_frais
+      FROM indicateur i LEFT JOIN regle_source r ON r.cle = strip_accents(lower(trim(i.source))))"""
+
+
+def freshness_params(cur: duckdb.DuckDBPyConnection, donnees_au: date, max_age_months: int) -> dict:
+    """The bound parameters of `FRESHNESS_CTE`: per source with a rule (a handful), its key, rule,
+    expected vintage at `donnees_au` and that vintage's label."""
+    rules = source_rules(cur).filter(pl.col("rythme_mois").is_not_null() & pl.col("delai_publication_mois").is_not_null())
+    keys, rythmes, delais, vintages, labels = [], [], [], [], []
+    for source, rythme, delai in rules.select("source", "rythme_mois", "delai_publication_mois").iter_rows():
+        key = freshness.source_key(source)
+        if key in keys:  # two stored rows for one source: the first (see `source_rules`)
+            continue
+        vintage = freshness.expected_vintage(donnees_au, rythme=rythme, delai=delai)
+        keys.append(key), rythmes.append(rythme), delais.append(delai), vintages.append(vintage)
+        labels.append(freshness.vintage_label(vintage, rythme))
+    return {"fr_cles": keys, "fr_rythmes": rythmes, "fr_delais": delais, "fr_attendus": vintages,
+            "fr_libelles": labels, "fr_fresh_from": freshness.fresh_from(donnees_au, max_age_months)}
+
+
+def source_rules(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The publication rule of every source: the store's `source_indicateur` rows, the shipped
+    defaults they do not override, and the sources of the dictionary that have neither (empty
+    rythme and délai: the age rule). Columns: source, rythme_mois, delai_publication_mois, note,
+    origine (« base » / « par défaut » / « aucune règle »), indicateurs (how many use it)."""
+    return cur.sql(
+        """WITH stored AS (
+             SELECT source, rythme_mois, delai_publication_mois, note, 'base' AS origine,
+                    strip_accents(lower(trim(source))) AS cle FROM source_indicateur),
+           shipped AS (
+             SELECT d.source, d.rythme_mois, d.delai_publication_mois, d.note, 'par défaut' AS origine,
+                    strip_accents(lower(trim(d.source))) AS cle
+             FROM (SELECT unnest($s) AS source, unnest($r) AS rythme_mois, unnest($d) AS delai_publication_mois,
+                          unnest($n) AS note) d
+             WHERE strip_accents(lower(trim(d.source))) NOT IN (SELECT cle FROM stored)),
+           known AS (SELECT * FROM stored UNION ALL SELECT * FROM shipped),
+           used AS (
+             SELECT min(trim(source)) AS source, strip_accents(lower(trim(source))) AS cle, count(*) AS indicateurs
+             FROM indicateur WHERE nullif(trim(source), '') IS NOT NULL GROUP BY ALL)
+           SELECT coalesce(k.source, u.source) AS source, k.rythme_mois, k.delai_publication_mois, k.note,
+                  coalesce(k.origine, 'aucune règle') AS origine, coalesce(u.indicateurs, 0) AS indicateurs
+           FROM known k FULL JOIN used u USING (cle)
+           ORDER BY coalesce(u.indicateurs, 0) = 0, strip_accents(lower(coalesce(k.source, u.source)))""",
+        params={"s": [r.source for r in freshness.DEFAULT_SOURCES], "r": [r.rythme for r in freshness.DEFAULT_SOURCES],
+                "d": [r.delai for r in freshness.DEFAULT_SOURCES], "n": [r.note for r in freshness.DEFAULT_SOURCES]},
+    ).pl()
+
+
 # --- dictionary -----------------------------------------------------------------------------
 
 def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
@@ -46,11 +108,16 @@ def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
 
     `derniere_date` is the latest `date_valeur` on or before `donnees_au` of a QPV value of the
     selection (a suppressed value counts: it is a published vintage; a later value does not exist
-    yet at that date). Freshness follows `cdv_core.domain.freshness`: « ancienne » when that date
-    is before `freshness.fresh_from(donnees_au, max_age_months)`, « aucune valeur » when there is none.
+    yet at that date). Freshness follows `cdv_core.domain.freshness` (`FRESHNESS_CTE`): « à jour »
+    when that date is on or after the vintage of its source expected at `donnees_au`
+    (`millesime_attendu`, named in `millesime_attendu_libelle`: « 2023 », « 2e trimestre 2026 »),
+    or, for a source without a publication rule, after `freshness.fresh_from(donnees_au,
+    max_age_months)`; « ancienne » otherwise; « aucune valeur » when there is none. `rythme_mois`
+    and `delai_publication_mois` are the source's rule (empty: the age rule).
     """
     return cur.sql(
-        """WITH sel AS (SELECT code_qp FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
+        """WITH """ + FRESHNESS_CTE + """,
+           sel AS (SELECT code_qp FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
                           AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
            qv AS (SELECT v.code_indicateur, v.date_valeur, v.valeur
                   FROM valeur_indicateur v SEMI JOIN sel ON v.code_territoire = sel.code_qp
@@ -68,13 +135,15 @@ def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
                   coalesce(c.qpv_secret, 0) AS qpv_secret,
                   i.code_indicateur IN (SELECT code_indicateur FROM refs) AS a_reference,
                   CASE WHEN l.derniere_date IS NULL THEN $aucune
-                       WHEN l.derniere_date < $fresh_from THEN $ancienne
-                       ELSE $a_jour END AS fraicheur
+                       WHEN l.derniere_date < f.seuil_frais THEN $ancienne
+                       ELSE $a_jour END AS fraicheur,
+                  f.millesime_attendu, f.millesime_attendu_libelle, f.rythme_mois, f.delai_publication_mois
            FROM indicateur i LEFT JOIN last l USING (code_indicateur)
            LEFT JOIN counts c USING (code_indicateur)
+           JOIN fraicheur_indicateur f USING (code_indicateur)
            ORDER BY i.axe NULLS LAST, i.libelle""",
         params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre),
-                "fresh_from": freshness.fresh_from(donnees_au, max_age_months),
+                **freshness_params(cur, donnees_au, max_age_months),
                 "aucune": freshness.AUCUNE, "ancienne": freshness.ANCIENNE, "a_jour": freshness.A_JOUR},
     ).pl().with_columns(
         pl.col("sens").replace_strict(model.SENS_INDICATEUR, default=pl.col("sens")).alias("sens_libelle"),
@@ -371,11 +440,35 @@ def trajectory_export(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def rule_text(rythme_mois: int | None, delai_publication_mois: int | None) -> str:
+    """A source's publication rule said in French: « un millésime par an, publié 32 mois après
+    la fin de l'année décrite »; « — » without a rule."""
+    if rythme_mois is None or delai_publication_mois is None:
+        return "—"
+    every = {12: "un millésime par an", 6: "un millésime par semestre", 3: "un millésime par trimestre",
+             1: "un millésime par mois"}.get(rythme_mois, f"un millésime tous les {rythme_mois} mois")
+    period = {12: "l'année décrite", 6: "du semestre décrit", 3: "du trimestre décrit", 1: "du mois décrit"}.get(
+        rythme_mois, "de la période décrite")
+    period = "de " + period if rythme_mois == 12 else period
+    return f"{every}, publié {fmt.plural(delai_publication_mois, 'mois', 'mois')} après la fin {period}"
+
+
+def source_rules_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """`source_rules` with French headers."""
+    return frame.select(
+        pl.col("source").alias("Source"), pl.col("rythme_mois").alias("Rythme (mois)"),
+        pl.col("delai_publication_mois").alias("Délai de publication (mois)"),
+        pl.col("origine").alias("Origine"), pl.col("indicateurs").alias("Indicateurs"),
+        pl.col("note").fill_null("").alias("Note"),
+    )
+
+
 def dictionary_table(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         pl.col("libelle").alias("Libellé"), pl.col("unite").alias("Unité"), pl.col("sens_libelle").alias("Sens"),
         fmt.day_expr(pl.col("derniere_date")).fill_null("—").alias("Dernière valeur"),
         pl.col("fraicheur").alias("Fraîcheur"),
+        pl.col("millesime_attendu_libelle").fill_null("— (règle d'âge)").alias("Millésime attendu"),
         pl.col("qpv_renseignes").alias("QPV renseignés"), pl.col("qpv_secret").alias("QPV sans valeur (secret…)"),
         pl.col("source").alias("Source"), pl.col("axe").alias("Thématique"),
         pl.col("agregation").alias("Agrégation"), pl.col("code_indicateur").alias("Code"),

@@ -15,9 +15,10 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
-from cdv_core.domain import freshness, model, readiness as rd
+from cdv_core.domain import model, readiness as rd
 from cdv_core.perimetre import bind
 from cdv_core.queries import financements, gouvernance, overview
+from cdv_core.queries import indicateurs as ind
 
 RAPPORT_STATUTS: tuple[str, ...] = ("respectée", "non respectée", "délai prévu insuffisant", "non renseignée",
                                     "en cours", "à venir")  # display order of gouvernance.annual_obligations' statuses
@@ -180,8 +181,10 @@ def _item_cibles(cur, contrat, perimetre=None) -> pl.DataFrame:
 
 
 def _item_indicateurs(cur, contrat, donnees_au, max_age_months, perimetre=None) -> pl.DataFrame:
+    # THE freshness rule (cdv_core.domain.freshness), as the « Indicateurs » dictionary applies it
     return cur.sql(
-        """WITH followed AS (
+        """WITH """ + ind.FRESHNESS_CTE + """,
+           followed AS (
              SELECT DISTINCT o.code_contrat, oi.code_indicateur
              FROM objectif o JOIN objectif_indicateur oi USING (code_objectif)
              WHERE ($contrat IS NULL OR o.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))),
@@ -193,25 +196,28 @@ def _item_indicateurs(cur, contrat, donnees_au, max_age_months, perimetre=None) 
              GROUP BY ALL),
            f AS (
              SELECT f.code_contrat, f.code_indicateur, i.libelle, l.derniere,
-                    coalesce(l.derniere >= $fresh_from, false) AS frais
+                    coalesce(l.derniere >= fi.seuil_frais, false) AS frais,
+                    CASE WHEN fi.millesime_attendu_libelle IS NOT NULL
+                           THEN ' ; millésime attendu : ' || fi.millesime_attendu_libelle
+                         WHEN l.derniere IS NOT NULL THEN ' ; plus de ' || $max_age || ' mois' ELSE '' END AS motif
              FROM followed f JOIN indicateur i USING (code_indicateur)
+             JOIN fraicheur_indicateur fi USING (code_indicateur)
              LEFT JOIN latest l USING (code_contrat, code_indicateur))
            SELECT c.code_contrat, count(f.code_indicateur) AS total,
                   count(*) FILTER (WHERE f.frais) AS n_ok,
                   min(f.derniere) FILTER (WHERE f.frais) AS plus_ancienne_fraiche,
-                  string_agg(f.libelle || ' (' || coalesce(strftime(f.derniere, '%d/%m/%Y'), 'aucune valeur') || ')',
+                  string_agg(f.libelle || ' (' || coalesce(strftime(f.derniere, '%d/%m/%Y'), 'aucune valeur') || f.motif || ')',
                              ', ' ORDER BY f.libelle) FILTER (WHERE NOT f.frais) AS anciens
            FROM contrat c LEFT JOIN f USING (code_contrat)
            WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au,
-                "fresh_from": freshness.fresh_from(donnees_au, max_age_months)}).pl().with_columns(
+        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au, "max_age": max_age_months,
+                **ind.freshness_params(cur, donnees_au, max_age_months)}).pl().with_columns(
         ((pl.col("total") > 0) & (pl.col("n_ok") == pl.col("total"))).alias("ok"),
         pl.when(pl.col("total") == 0).then(pl.lit("Aucun indicateur n'est relié aux objectifs du contrat."))
-          .otherwise(pl.format("{} sur {} {} une valeur datée d'au plus {} mois",
+          .otherwise(pl.format("{} sur {} {} à jour",
                                fmt.plural_expr(pl.col("n_ok"), "indicateur suivi", "indicateurs suivis"), fmt.number_expr(pl.col("total")),
-                               pl.when(pl.col("n_ok") < 2).then(pl.lit("a")).otherwise(pl.lit("ont")),
-                               pl.lit(max_age_months))
+                               pl.when(pl.col("n_ok") < 2).then(pl.lit("est")).otherwise(pl.lit("sont")))
                      + pl.when(pl.col("anciens").is_not_null())
                          .then(pl.lit(" ; trop anciens : ") + pl.col("anciens")).otherwise(pl.lit(""))
                      + pl.lit(".")).alias("preuve"))

@@ -108,12 +108,57 @@ def qpv_overview(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
     status = progress.qpv_status(objectives, quartiers["code_qp"])
     amounts = qpv_amounts(cur, contrat=contrat, perimetre=perimetre)
     out = quartiers.join(status, on="code_qp", how="left").join(amounts, on="code_qp", how="left")
+    since = status_since(status_history(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre),
+                         out.select("code_qp", "statut"))
+    out = out.join(since, on="code_qp", how="left")
     return out.with_columns(
         pl.when(pl.col("projet").is_null())
           .then(pl.lit("Pas de projet de quartier enregistré. ") + pl.col("motif"))
           .otherwise(pl.col("motif")).alias("motif"),
         pl.col("statut").replace_strict(progress.STATUT_GRAVITE, return_dtype=pl.Int64).alias("gravite"),
     )
+
+
+def status_history(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
+                   perimetre: tuple[str, ...] | None = None, code_qp: str | None = None) -> pl.DataFrame:
+    """The recorded statuses (`edits.historique`) of the selection's QPV (or of `code_qp`) that
+    describe a date on or before `donnees_au`, oldest first: code_qp, donnees_au, statut, ecart.
+    Of two records for one QPV and date, the later one."""
+    return cur.sql(
+        """SELECT h.code_qp, h.donnees_au, arg_max(h.statut, h.enregistre_le) AS statut,
+                  arg_max(h.ecart, h.enregistre_le) AS ecart
+           FROM statut_qpv_historique h JOIN quartier q USING (code_qp)
+           WHERE h.donnees_au <= $au AND ($contrat IS NULL OR q.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
+             AND ($code_qp IS NULL OR h.code_qp = $code_qp)
+           GROUP BY h.code_qp, h.donnees_au ORDER BY h.code_qp, h.donnees_au""",
+        params={"au": donnees_au, "contrat": contrat, "perimetre": bind(perimetre), "code_qp": code_qp},
+    ).pl()
+
+
+def status_since(history: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """Since when each QPV of `current` (code_qp, statut) has had its status: the first record of
+    the last run of equal statuses in `history`, when the last record says the current status
+    (`depuis`); `depuis_premier`: that run starts at the QPV's first record, so the status may be
+    older than the history (« depuis au moins »). No row for a QPV whose last record differs
+    from its current status (the change is not recorded yet) or that has none."""
+    runs = history.sort("code_qp", "donnees_au").with_columns(
+        (pl.col("statut") != pl.col("statut").shift(1).over("code_qp")).fill_null(True).cum_sum().over("code_qp")
+        .alias("run"))
+    last = runs.group_by("code_qp").agg(pl.col("run").max().alias("last_run"), pl.col("statut").last().alias("dernier"))
+    return (runs.join(last, on="code_qp").filter(pl.col("run") == pl.col("last_run"))
+                .group_by("code_qp").agg(pl.col("donnees_au").min().alias("depuis"), pl.col("dernier").first(),
+                                         (pl.col("run").first() == 1).alias("depuis_premier"))
+                .join(current, on="code_qp").filter(pl.col("dernier") == pl.col("statut"))
+                .select("code_qp", "depuis", "depuis_premier"))
+
+
+def since_text(statut: str, depuis: date | None, premier: bool | None) -> str:
+    """« à surveiller depuis mars 2026 », « … depuis au moins novembre 2025 » (the first record),
+    the status alone when its start is not known."""
+    if depuis is None:
+        return statut
+    return f"{statut} depuis {'au moins ' if premier else ''}{fmt.month(depuis)}"
 
 
 def status_counts(frame: pl.DataFrame) -> dict[str, int]:
@@ -187,6 +232,9 @@ def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
     cols = [
         pl.col("libelle").alias("Quartier"), pl.col("code_qp").alias("Code"),
         pl.col("statut").alias("Statut"),
+        pl.when(pl.col("depuis").is_null()).then(pl.lit("—"))
+          .otherwise(pl.when(pl.col("depuis_premier")).then(pl.lit("au moins ")).otherwise(pl.lit(""))
+                     + fmt.month_expr(pl.col("depuis"))).alias("Depuis"),
         fmt.percent_expr(pl.col("realise"), 0, missing="—").alias("Réalisé"), fmt.percent_expr(pl.col("attendu"), 0, missing="—").alias("Attendu"),
         pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
         fmt.euros_expr(pl.col("accorde"), missing="—").alias("Accordé"), fmt.euros_expr(pl.col("verse"), missing="—").alias("Versé"),
@@ -203,7 +251,8 @@ def qpv_export(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("code_contrat").alias("Code contrat"), pl.col("contrat").alias("Contrat"),
         pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"), pl.col("lib_com").alias("Commune"),
         pl.col("population").alias("Population"), pl.col("projet").alias("Projet de quartier"),
-        pl.col("statut").alias("Statut"), pl.col("motif").alias("Motif"),
+        pl.col("statut").alias("Statut"), pl.col("depuis").alias("Statut depuis"),
+        pl.col("depuis_premier").alias("Depuis le premier relevé"), pl.col("motif").alias("Motif"),
         pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
         pl.col("accorde").round(2).alias("Montant accordé (€)"), pl.col("verse").round(2).alias("Montant versé (€)"),
         pl.col("realise").round(3).alias("Réalisé"), pl.col("attendu").round(3).alias("Attendu"),

@@ -18,6 +18,7 @@ import duckdb
 import streamlit as st
 
 from cdv_core import access, demo, fmt, links, settings as settings_mod, store
+from cdv_core.edits import historique
 from cdv_core.queries import territoire
 from cdv_core.ui import francais, identity, nav
 from cdv_core.ui.widgets import base_style
@@ -274,6 +275,16 @@ def page_header(title: str, ctx: Context, *, subtitle: str | None = None) -> Non
         st.warning(fmt.md(warning), icon=":material/warning:")
 
 
+def _record_statuses(ctx: Context) -> None:
+    """After a write, the QPV statuses it changed join their history (`edits.historique`). A
+    failure there never undoes the write: it is logged for the server's administrator."""
+    try:
+        historique.record_statuses(connection(ctx.store_path), auteur=ctx.user.label)
+    except (store.StoreError, duckdb.Error, OSError) as exc:
+        store.log_failure("Historique des statuts des QPV", exc)
+        _reopen_if_broken(ctx.store_path)
+
+
 def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = True, **kwargs):
     """The one way a page writes: `fn(connection, *args, user=<the session's user>, **kwargs)`,
     one write at a time in this process. A refusal or failure (store.StoreError; a duckdb.Error
@@ -282,7 +293,8 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
     left unusable is reopened. On success: `success` (text, or a function of the result) is
     shown after the rerun with the French warnings of a function that takes `warnings` (e.g. a
     control character removed from a typed text), `on_success(result)` runs first (e.g. to reset
-    a form), then the page reruns."""
+    a form), then the page reruns. Every success records the QPV statuses it changed
+    (`edits.historique`)."""
     warnings: list[str] = []
     if _takes_warnings(fn):
         kwargs["warnings"] = warnings
@@ -301,6 +313,8 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
         st.error("Enregistrement refusé, rien n'a été modifié :\n\n" + "\n".join(f"- {fmt.md(e)}" for e in errors),
                  icon=":material/error:")
         return None
+    with _write_lock:
+        _record_statuses(ctx)
     st.session_state[_FLASH] = success(result) if callable(success) else success
     st.session_state[_FLASH_WARNINGS] = list(dict.fromkeys(warnings))
     if on_success is not None:

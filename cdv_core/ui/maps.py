@@ -27,6 +27,7 @@ STATUS_PALETTE: dict[str, tuple[tuple[int, int, int], str]] = {
     progress.EN_RETARD: ((230, 57, 57), "red"),
     progress.DONNEES_INSUFFISANTES: ((128, 132, 149), "gray"),
 }
+STATUS_HEX: dict[str, str] = {s: "#%02x%02x%02x" % rgb for s, (rgb, _) in STATUS_PALETTE.items()}  # for charts
 
 
 def with_status_color(frame: pl.DataFrame, *, status_column: str = "statut", color_column: str = "couleur",
