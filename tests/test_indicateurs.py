@@ -252,3 +252,12 @@ def test_french_number_expression():
     s = pl.DataFrame({"x": [1234567.891, -1234.56, -0.04, None]}).select(
         fmt.number_expr(pl.col("x"), 1, signed=True)).to_series().to_list()
     assert s == ["+1\u202f234\u202f567,9", "-1\u202f234,6", "0,0", None]
+
+
+def test_the_commune_series_of_a_qpv_over_several_communes_names_its_main_commune(store):
+    """The official list keeps every commune's name (« Paris; Saint-Ouen »): the commune series,
+    whose values are the main commune's (`insee_com`), is named after that one only."""
+    store.execute("UPDATE quartier SET lib_com = 'Paris; Saint-Ouen-sur-Seine', communes = '75118; 93070' "
+                  "WHERE code_qp = ?", [QA])
+    traj = ind.trajectory(store, code_indicateur="T1", focus=QA, donnees_au=AU)
+    assert set(traj.filter(pl.col("type_serie") == "commune")["serie"]) == {"Commune : Paris"}

@@ -210,7 +210,8 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
            SELECT 'QPV' AS type_serie, v.code_territoire, s.libelle AS serie, v.date_valeur, v.valeur, v.secret
            FROM vals v JOIN sel s ON v.type_territoire = 'QPV' AND v.code_territoire = s.code_qp
            UNION ALL
-           SELECT 'commune', v.code_territoire, 'Commune : ' || f.lib_com, v.date_valeur, v.valeur, v.secret
+           -- the main commune (insee_com): the first of its names when the QPV spans several
+           SELECT 'commune', v.code_territoire, 'Commune : ' || split_part(f.lib_com, '; ', 1), v.date_valeur, v.valeur, v.secret
            FROM vals v JOIN focus f ON v.type_territoire = 'commune' AND v.code_territoire = f.insee_com
            UNION ALL
            SELECT 'EPCI', v.code_territoire,
