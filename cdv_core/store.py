@@ -796,6 +796,11 @@ _INTEGRITY_RULES: tuple[str, ...] = (
               || ' : présente plusieurs fois'
        FROM valeur_indicateur GROUP BY code_indicateur, type_territoire, code_territoire, date_valeur
        HAVING count(*) > 1""",
+    """SELECT 'valeur ' || code_indicateur || ' ' || code_territoire || ' du ' || strftime(date_valeur, '%d/%m/%Y')
+              || ' : numérateur et dénominateur vont ensemble, le dénominateur positif, sans valeur secrète'
+       FROM valeur_indicateur
+       WHERE (numerateur IS NULL) <> (denominateur IS NULL) OR denominateur <= 0 OR numerateur < 0
+          OR (numerateur IS NOT NULL AND valeur IS NULL)""",
     # --- accounts (migration 0007) ---
     """SELECT 'utilisateur ' || email || ' : présent plusieurs fois'
        FROM utilisateur GROUP BY email HAVING count(*) > 1""",

@@ -47,7 +47,6 @@ with right:
                               "ou France entière.")
 meta = dico.filter(pl.col("code_indicateur") == code).row(0, named=True)
 unite, gap_unit = meta["unite"], gaps.gap_unit(meta["unite"])
-method = gaps.aggregation_method(unite, meta["agregation"])
 st.caption(
     f"Unité : **{fmt.md(unite)}** · {fmt.md(model.SENS_INDICATEUR.get(meta['sens'], meta['sens']))} · "
     f"source : {fmt.md(meta['source'])}"
@@ -67,6 +66,8 @@ if meta["fraicheur"] != "à jour":
 comparison = ui.cached(ctx, ind.comparison, code_indicateur=code, contrat=ctx.contrat, reference=reference,
                        donnees_au=ctx.donnees_au)
 aggregate = ui.cached(ctx, ind.aggregate, code_indicateur=code, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
+method = aggregate["methode"][0] if aggregate.height else gaps.aggregation_method(unite, meta["agregation"])
+agg_label, agg_caption, agg_sentence = ind.AGGREGATE_TEXT[method]
 # a partenaire: small counts of people suppressed, and a sum that would reveal one left out
 aggregate = pub.indicator_aggregate(ctx, meta, aggregate, comparison=comparison)
 comparison = pub.indicator_comparison(ctx, meta, comparison)
@@ -128,9 +129,8 @@ with tab_traj:
                                                          autres=tuple(autres), donnees_au=ctx.donnees_au),
                                     comparison=comparison)
     agg = aggregate.filter(pl.col("valeur").is_not_null())
-    agg_label = ("Ensemble des QPV (somme)" if method == "somme" else "Ensemble des QPV (moyenne pondérée)")
     lines = ind.plotted(traj).select("serie", "type_serie", "date_valeur", "valeur")
-    if method != "somme":  # a sum of several QPV is not comparable to one QPV: not drawn beside it
+    if method != "somme" and agg_label:  # a sum of several QPV is not comparable to one QPV: not drawn beside it
         lines = pl.concat([lines, agg.select(pl.lit(agg_label).alias("serie"), pl.lit("Sélection").alias("type_serie"),
                                              "date_valeur", "valeur")])
     marks = ind.markers(comparison, (focus, *autres))
@@ -164,12 +164,7 @@ with tab_traj:
                              alt.Tooltip("valeur:Q", title=unite, format=",.1f")]))
             st.altair_chart(ui.altair_fr(alt.layer(*layers).properties(height=360)), width="stretch",
                             key="indic_chart_trajectoire")
-        st.caption(
-            ("Ensemble des QPV de la sélection : somme des valeurs des quartiers renseignés (non tracée ici : "
-             "elle n'est pas comparable à un quartier)." if method == "somme" else
-             "« Ensemble des QPV » : moyenne des quartiers de la sélection pondérée par leur population "
-             "(un pourcentage n'est jamais additionné).")
-            + " Les valeurs soumises au secret statistique ne sont ni tracées ni comptées.")
+        st.caption(agg_caption + " Les valeurs soumises au secret statistique ne sont ni tracées ni comptées.")
     with st.container(key="indic_manquantes_bloc"):
         if missing.is_empty():
             st.caption("**Valeurs manquantes** : aucune, toutes les valeurs de ces séries sont connues.")
@@ -216,11 +211,12 @@ with tab_comp:
     if last_agg.height and last_agg["valeur"][0] is not None:
         a = last_agg.row(0, named=True)
         st.caption(
-            ("Somme" if method == "somme" else "Moyenne pondérée par la population")
-            + f" des quartiers de la sélection : **{fmt.number(a['valeur'], 1)}{ind.display_unit(unite)}** "
+            f"{agg_sentence} des quartiers de la sélection : **{fmt.number(a['valeur'], 1)}{ind.display_unit(unite)}** "
             f"({fmt.integer(a['qpv_inclus'])} QPV renseignés sur {fmt.integer(a['qpv_total'])}"
             + (" : somme incomplète" if method == "somme" and a["qpv_inclus"] < a["qpv_total"] else "") + ")."
             + ("" if method == "somme" else " Un pourcentage n'est jamais additionné entre quartiers."))
+    elif method == gaps.NOT_AGGREGATED and vintage:
+        st.caption(agg_caption)
     known = comparison.filter(pl.col("valeur").is_not_null()).sort("valeur", descending=True)
     shown = known if known.height <= 2 * DOT_PLOT_HALF else pl.concat([known.head(DOT_PLOT_HALF), known.tail(DOT_PLOT_HALF)])
     if shown.height:

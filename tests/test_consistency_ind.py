@@ -19,9 +19,15 @@ D22, D24, D25 = date(2022, 1, 1), date(2024, 1, 1), date(2025, 1, 1)
 AU = date(2024, 6, 30)  # « données au » between the 2024 and the 2025 vintages
 
 
+POP = {QA: 1000, QB: 3000}
+
+
 def _v(terr, d, valeur, ttype="QPV", secret=None):
+    """A value; a QPV's rate with its parts (the QPV's population as denominator)."""
+    parts = ttype == "QPV" and valeur is not None
     return {"code_indicateur": "T1", "type_territoire": ttype, "code_territoire": terr, "date_valeur": d,
-            "valeur": valeur, "secret": secret}
+            "valeur": valeur, "secret": secret, "numerateur": valeur * POP[terr] / 100 if parts else None,
+            "denominateur": float(POP[terr]) if parts else None}
 
 
 @pytest.fixture

@@ -568,6 +568,30 @@ def test_secret_where_small_counts_are(frames):
     assert rate.get(True, 0) > rate.get(False, 0), f"secret markers not concentrated in small QPV: {rate}"
 
 
+def test_rates_carry_their_parts_and_baselines_are_stored_values(frames):
+    """Every QPV value of a rate comes with numerator and denominator that give it back (so several
+    QPV are aggregated on the sums), and a baseline is the value stored at its date."""
+    from cdv_core.domain import gaps
+
+    scale = {c: gaps.rate_scale(u) for c, u in frames["indicateur"].select("code_indicateur", "unite").iter_rows()
+             if gaps.is_rate(u)}
+    v = frames["valeur_indicateur"].with_columns(
+        pl.col("code_indicateur").replace_strict(scale, default=None, return_dtype=pl.Float64).alias("echelle"))
+    qpv_rates = v.filter((pl.col("type_territoire") == "QPV") & pl.col("echelle").is_not_null() & pl.col("valeur").is_not_null())
+    assert qpv_rates.height and qpv_rates["denominateur"].null_count() == 0, "a QPV rate without its parts"
+    off = qpv_rates.filter((pl.col("numerateur") / pl.col("denominateur") * pl.col("echelle") - pl.col("valeur")).abs() > 0.051)
+    assert off.is_empty(), f"values that their parts do not give: {off.head(3).rows()}"
+    assert (qpv_rates["numerateur"] == qpv_rates["numerateur"].round(0)).all(), "a numerator that is not a count"
+    others = v.filter(pl.col("echelle").is_null() | (pl.col("type_territoire") != "QPV") | pl.col("valeur").is_null())
+    assert others["numerateur"].null_count() == others.height, "parts on a value that is not a QPV rate"
+    cibles = frames["cible_indicateur"].filter(pl.col("valeur_reference").is_not_null())
+    stored = cibles.join(v.filter(pl.col("type_territoire") == "QPV").select(
+        "code_indicateur", pl.col("code_territoire").alias("code_qp"), pl.col("date_valeur").alias("date_reference"),
+        "valeur"), on=["code_indicateur", "code_qp", "date_reference"], how="left")
+    differ = stored.filter(pl.col("valeur").is_null() | (pl.col("valeur") != pl.col("valeur_reference")))
+    assert differ.is_empty(), f"baselines that are not the stored value: {differ.head(3).rows()}"
+
+
 # --- gouvernance et jalons: one source of truth for events --------------------------------
 
 def _gj_event_meetings(frames) -> pl.DataFrame:

@@ -98,10 +98,18 @@ def test_neutral_and_stable():
     assert _trend(base_value=44.0, base_ref=15.0, latest_value=43.0, latest_ref=14.0, sens="baisse")["tendance"] == "stable"
 
 
-def test_percentages_are_never_summed():
-    assert gaps.aggregation_method("%", "somme") == "moyenne pondérée"
+def test_percentages_are_never_summed_nor_averaged():
+    # a rate: the ratio of the sums of its parts, or no aggregate at all — never a sum, never a mean
+    assert gaps.aggregation_method("%", "somme") == gaps.NOT_AGGREGATED
+    assert gaps.aggregation_method("%", "moyenne pondérée") == gaps.NOT_AGGREGATED
+    assert gaps.aggregation_method("%", "somme", with_parts=True) == gaps.RATIO_OF_SUMS
+    assert gaps.aggregation_method("pour 10 000 hab.", "moyenne pondérée", with_parts=True) == gaps.RATIO_OF_SUMS
+    assert gaps.aggregation_method("pour 10 000 hab.", "moyenne pondérée") == "moyenne pondérée"
     assert gaps.aggregation_method("nb", "somme") == "somme"
     assert gaps.aggregation_method("€", "moyenne pondérée") == "moyenne pondérée"
+    assert gaps.aggregation_method("€", "moyenne pondérée", with_parts=True) == "moyenne pondérée"  # not a ratio
+    assert (gaps.rate_scale("%"), gaps.rate_scale("‰"), gaps.rate_scale("pour 10 000 hab."), gaps.rate_scale("€")) \
+        == (100, 1000, 10000, None)
 
 
 # --- queries on a hand-made store -------------------------------------------------------------------
@@ -109,9 +117,10 @@ def test_percentages_are_never_summed():
 QA, QB, QC = "QN07511M", "QN07512M", "QN07513M"
 
 
-def _v(code, ttype, terr, d, valeur=None, secret=None):
+def _v(code, ttype, terr, d, valeur=None, secret=None, parts=None):
     return {"code_indicateur": code, "type_territoire": ttype, "code_territoire": terr, "date_valeur": d,
-            "valeur": valeur, "secret": secret}
+            "valeur": valeur, "secret": secret, "numerateur": parts[0] if parts else None,
+            "denominateur": parts[1] if parts else None}
 
 
 @pytest.fixture
@@ -133,9 +142,11 @@ def store(empty_store):
          "source": "x", "axe": "Santé", "agregation": "moyenne pondérée"},
     ])
     insert(con, "valeur_indicateur", [
-        _v("T1", "QPV", QA, D22, 40.0), _v("T1", "QPV", QA, D24, 36.0),
-        _v("T1", "QPV", QB, D22, 50.0), _v("T1", "QPV", QB, D24, secret="s"),
-        _v("T1", "QPV", QC, D24, 30.0),
+        # T1 with its parts (the QPV's population as denominator, so the ratio of the sums is the
+        # population-weighted mean of the rates)
+        _v("T1", "QPV", QA, D22, 40.0, parts=(400, 1000)), _v("T1", "QPV", QA, D24, 36.0, parts=(360, 1000)),
+        _v("T1", "QPV", QB, D22, 50.0, parts=(1500, 3000)), _v("T1", "QPV", QB, D24, secret="s"),
+        _v("T1", "QPV", QC, D24, 30.0, parts=(600, 2000)),
         _v("T1", "commune", "75118", D22, 15.0), _v("T1", "commune", "75118", D24, 14.0),
         _v("T1", "EPCI", "200000001", D22, 16.0), _v("T1", "EPCI", "200000001", D24, 16.0),
         _v("T1", "EPCI", "200000009", D24, 12.0),
@@ -181,21 +192,39 @@ def test_comparison_rejects_unknown_reference(store):
         ind.comparison(store, code_indicateur="T1", contrat="CV-T", reference="région; DROP TABLE x", donnees_au=AU)
 
 
-def test_weighted_mean_leaves_secret_values_out(store):
+def test_ratio_of_sums_leaves_secret_values_out(store):
     frame = ind.aggregate(store, code_indicateur="T1", contrat="CV-T", donnees_au=AU)
     rows = {r["date_valeur"]: r for r in frame.iter_rows(named=True)}
-    assert rows[D22]["valeur"] == pytest.approx((40 * 1000 + 50 * 3000) / 4000)
-    assert rows[D24]["valeur"] == pytest.approx((36 * 1000 + 30 * 2000) / 3000)  # B (secret) is not a 0
+    assert rows[D22]["valeur"] == pytest.approx((400 + 1500) / (1000 + 3000) * 100)
+    assert rows[D24]["valeur"] == pytest.approx((360 + 600) / (1000 + 2000) * 100)  # B (secret) is not a 0
     assert (rows[D24]["qpv_inclus"], rows[D24]["qpv_total"]) == (2, 3)
-    assert frame["methode"].unique().to_list() == ["moyenne pondérée"]
+    assert frame["methode"].unique().to_list() == [gaps.RATIO_OF_SUMS]
+
+
+D25 = date(2025, 1, 1)
+
+
+def test_a_rate_is_the_ratio_of_its_sums_never_a_mean_of_rates(store):
+    """Two QPV: 10 % of 100 and 50 % of 900 make 46 % of 1 000 — the mean of the rates (30 %) and the
+    mean weighted by population (equal populations here: 30 %) are both wrong. A QPV whose rate
+    comes without its parts is shown but left out of the ratio."""
+    insert(store, "valeur_indicateur", [
+        _v("T3", "QPV", QA, D25, 10.0, parts=(10, 100)), _v("T3", "QPV", QB, D25, 50.0, parts=(450, 900)),
+        _v("T3", "QPV", QC, D25, 80.0)])
+    store.execute("UPDATE quartier SET population = 1000")
+    row = ind.aggregate(store, code_indicateur="T3", contrat="CV-T", donnees_au=AU).filter(
+        pl.col("date_valeur") == D25).row(0, named=True)
+    assert row["valeur"] == pytest.approx(46.0) and row["methode"] == gaps.RATIO_OF_SUMS
+    assert (row["qpv_inclus"], row["qpv_total"]) == (2, 3)
 
 
 def test_sum_only_for_summable_counts(store):
     counts = ind.aggregate(store, code_indicateur="T2", contrat="CV-T", donnees_au=AU).row(0, named=True)
     assert (counts["valeur"], counts["qpv_inclus"], counts["methode"]) == (15.0, 2, "somme")
     shares = ind.aggregate(store, code_indicateur="T3", contrat="CV-T", donnees_au=AU).row(0, named=True)
-    assert shares["methode"] == "moyenne pondérée"
-    assert shares["valeur"] == pytest.approx((10 * 1000 + 20 * 3000) / 4000)  # never 10 + 20
+    # declared summable, but a % without its parts: never 10 + 20, and no mean of rates either
+    assert shares["methode"] == gaps.NOT_AGGREGATED
+    assert (shares["valeur"], shares["qpv_inclus"]) == (None, 0)
 
 
 def test_dictionary_vintage_and_freshness(store):

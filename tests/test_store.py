@@ -257,7 +257,8 @@ def test_migration_0005_keeps_every_row_and_check(tmp_path, monkeypatch):
                for t in ("action", "financement", "action_quartier", "valeur_indicateur")}
     rows = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in columns}
     con.close()
-    monkeypatch.undo()
+    # up to 0005 only: later migrations add columns of their own (0012: a rate's parts)
+    monkeypatch.setattr(store, "migrations", lambda: [m for m in _SHIPPED_MIGRATIONS() if m[0] <= 5])
     con = store.connect(path)
     cur = con.cursor()
     assert 5 in store.applied_migrations(cur)

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from cdv_core.demo.common import Scale
-from cdv_core.domain import freshness, secret
+from cdv_core.domain import freshness, gaps, secret
 
 # code, libellé, unité, sens, source, axe, QPV median, France reference (None: no reference
 # territory), QPV bounds lo/hi, logit spread, France drift per year (units), kind of missing
@@ -177,6 +177,7 @@ def _indicateurs(rng, quartiers, objectifs, scale: Scale):
     markers = np.where(people[None, :, None] & (published < SECRET_THRESHOLD), "s", markers)
     qpv_values = _long(quartiers["code_qp"].to_numpy(), "QPV", np.where(markers == None, published, np.nan),  # noqa: E711
                        ind_codes, years, markers)
+    qpv_values = _with_parts(qpv_values, indicateur, quartiers)
 
     # Reference territories: France at its level; the EPCI and the commune mix their QPV
     # (population-weighted) with the rest of their population, which sits near France.
@@ -199,7 +200,7 @@ def _indicateurs(rng, quartiers, objectifs, scale: Scale):
                                ("EPCI", epci_codes, epci), ("France", np.array(["FR"]), france)):
         vals = _round(np.where((unite[r] == "%")[None, :, None], np.clip(vals, 0.0, 100.0), vals), unite[r][None, :, None])
         refs[ttype] = _long(codes, ttype, vals, ind_codes[r], years)
-    valeurs = (pl.concat([qpv_values, *refs.values()])
+    valeurs = (pl.concat([qpv_values, *refs.values()], how="diagonal")
                  .with_columns(pl.lit(f"Démonstration ({scale.name})").alias("source_fichier")))
 
     # Objective ↔ indicator: indicators on the objective's axe (at most two).
@@ -250,9 +251,41 @@ def _indicateurs(rng, quartiers, objectifs, scale: Scale):
     return indicateur, _as_published(rng, valeurs, indicateur, scale.reference_date), cibles, objectif_indicateur
 
 
+# The denominator of each ratio per inhabitant of the QPV (population active, 15-64 ans, ménages,
+# élèves, répondants…): a QPV's value comes with numerator and denominator, so that several QPV
+# together are the ratio of their sums (docs/indicateurs.md). A ratio not listed: the population.
+DENOMINATOR_PER_INHABITANT = {
+    "CHOM": 0.42, "EMPL": 0.63, "EMPLF": 0.32, "NEET": 0.13, "RET6": 0.014, "DNB": 0.013, "CHAL": 0.03,
+    "INSEC": 0.03, "LOGSOC": 0.42, "CHOMJ": 0.10, "INACT": 0.63, "HALO": 0.63, "PREC": 0.30, "DELD": 0.175,
+    "IMPOS": 0.42, "COLDEF": 0.055, "MONOP": 0.42, "QPVPUB": 0.10, "FILLES": 0.10, "CRF": 0.006,
+}
+
+
+def _with_parts(valeurs: pl.DataFrame, indicateur: pl.DataFrame, quartiers: pl.DataFrame) -> pl.DataFrame:
+    """Numerator and denominator of every QPV value of a rate (%, ‰; `gaps.rate_scale`): the
+    denominator from the QPV's population (`DENOMINATOR_PER_INHABITANT`), the numerator the
+    nearest whole number, the value recomputed from them to one decimal — as a producer publishes
+    them. Suppressed values, the reference territories and the other units have none."""
+    units = dict(indicateur.select("code_indicateur", "unite").iter_rows())
+    scale = {code: gaps.rate_scale(unite) for code, unite in units.items()}
+    # rates only: a ratio per 10 000 inhabitants of one QPV (a doctor or two) is read on a wider area
+    share = {code: DENOMINATOR_PER_INHABITANT.get(code, 1.0) for code, unite in units.items() if gaps.is_rate(unite)}
+    pop = dict(quartiers.select("code_qp", "population").iter_rows())
+    rows = pl.col("code_indicateur").is_in(list(share)) & (pl.col("type_territoire") == "QPV") & pl.col("valeur").is_not_null()
+    echelle = pl.col("code_indicateur").replace_strict(scale, default=None, return_dtype=pl.Float64)
+    den = (pl.col("code_territoire").replace_strict(pop, default=None, return_dtype=pl.Float64)
+           * pl.col("code_indicateur").replace_strict(share, default=None, return_dtype=pl.Float64)).round(0).clip(20, None)
+    with_parts = valeurs.with_columns(pl.when(rows).then(den).alias("denominateur")).with_columns(
+        pl.when(rows).then((pl.col("valeur") / echelle * pl.col("denominateur")).round(0)
+                           .clip(0, pl.when(echelle == 100).then(pl.col("denominateur")))).alias("numerateur"))
+    return with_parts.with_columns(
+        pl.when(rows).then((pl.col("numerateur") / pl.col("denominateur") * echelle).round(1))
+          .otherwise(pl.col("valeur")).alias("valeur"))
+
+
 def _as_published(rng, valeurs: pl.DataFrame, indicateur: pl.DataFrame, au: date) -> pl.DataFrame:
     """A quarterly source (France Travail, `freshness.DEFAULT_SOURCES`) as it publishes: one value
-    per quarter — the year's value with a little seasonal noise — up to the latest quarter
+    per quarter — the year's value in the 1st, a little seasonal noise in the others — up to the latest quarter
     published at the « données au » date `au` (2nd quarter 2026 at 15/11/2026), so that the
     freshness rule finds it « à jour ». (The yearly sources keep one value a year up to
     `Scale.value_years`, ahead of what Filosofi or the RP have published: the baselines, targets
@@ -270,11 +303,18 @@ def _as_published(rng, valeurs: pl.DataFrame, indicateur: pl.DataFrame, au: date
         extra = q.filter(pl.col("date_valeur") == last).with_columns(pl.col("date_valeur").dt.offset_by("1y"))
         q = pl.concat([q, extra]).join(pl.DataFrame({"trimestre": [0, 3, 6, 9]}), how="cross").with_columns(
             pl.col("date_valeur").dt.offset_by(pl.format("{}mo", pl.col("trimestre"))))
-        noise = pl.Series(rng.normal(1.0, 0.02, q.height))
+        # the 1st quarter keeps the year's value (dated the 1st of January: baselines read it)
+        noise = pl.Series(np.where(q["trimestre"].to_numpy() == 0, 1.0, rng.normal(1.0, 0.02, q.height)))
         unite = dict(indicateur.select("code_indicateur", "unite").iter_rows())
         integer = pl.col("code_indicateur").replace_strict(unite, default="").is_in(["nb", "jours"])
-        q = q.with_columns(pl.when(integer).then((pl.col("valeur") * noise).round(0))
-                             .otherwise((pl.col("valeur") * noise).round(1)).alias("valeur")).drop("trimestre")
+        # a rate with its parts moves its numerator, and is recomputed from its parts (`_with_parts`)
+        parts = pl.col("numerateur").is_not_null()
+        numerateur = pl.when(parts).then((pl.col("numerateur") * noise).round(0).clip(0, pl.col("denominateur")))
+        q = q.with_columns(numerateur.alias("numerateur")).with_columns(
+            pl.when(parts).then((pl.col("numerateur") / pl.col("denominateur") * pl.col("code_indicateur").replace_strict(
+                {code: gaps.rate_scale(u) for code, u in unite.items()}, default=None, return_dtype=pl.Float64)).round(1))
+              .when(integer).then((pl.col("valeur") * noise).round(0))
+              .otherwise((pl.col("valeur") * noise).round(1)).alias("valeur")).drop("trimestre")
         valeurs = pl.concat([valeurs.filter(~pl.col("code_indicateur").is_in(quarterly)), q.select(valeurs.columns)])
     cut = pl.col("code_indicateur").replace_strict(expected, default=None, return_dtype=pl.Date)
     return (valeurs.filter(cut.is_null() | (pl.col("date_valeur") <= cut))

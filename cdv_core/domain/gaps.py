@@ -24,6 +24,8 @@ Rules
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 RATE_UNITS: tuple[str, ...] = ("%", "‰")
@@ -93,11 +95,34 @@ def trend_expr(*, base_gap: pl.Expr, latest_gap: pl.Expr, base_value: pl.Expr, l
             status.alias("tendance"))
 
 
-def aggregation_method(unite: str | None, agregation: str | None) -> str:
-    """How several QPV are combined: 'somme' only for a count declared summable; a rate (and
-    anything else) is a mean weighted by the QPV population — a percentage is never summed."""
+RATIO_OF_SUMS = "ratio des sommes"
+NOT_AGGREGATED = "non agrégé"
+
+
+def rate_scale(unite: str | None) -> float | None:
+    """What a ratio numerator / denominator is multiplied by to read in `unite`: 100 for « % »,
+    1 000 for « ‰ » or « pour 1 000 hab. », 10 000 for « pour 10 000 hab. »; None for a unit that
+    is not a ratio (€, nb, jours…), which has no numerator nor denominator."""
+    if unite == "%":
+        return 100.0
+    if unite == "‰":
+        return 1000.0
+    found = re.match(r"^pour ([\d\s\u00a0\u202f]+)", unite or "")
+    return float(re.sub(r"\D", "", found.group(1))) if found else None
+
+
+def aggregation_method(unite: str | None, agregation: str | None, *, with_parts: bool = False) -> str:
+    """How several QPV are combined: 'somme' for a count declared summable; for a ratio whose QPV
+    values carry their numerator and denominator, the ratio of the sums (`RATIO_OF_SUMS`); a rate
+    (%, ‰) without them is not aggregated — a mean of rates is not the rate of the whole; anything
+    else (a median income, a ratio per inhabitant without its parts) the mean weighted by the QPV
+    population."""
     if agregation == "somme" and not is_rate(unite):
         return "somme"
+    if with_parts and rate_scale(unite) is not None:
+        return RATIO_OF_SUMS
+    if is_rate(unite):
+        return NOT_AGGREGATED
     return "moyenne pondérée"
 
 

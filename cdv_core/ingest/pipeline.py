@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
+from cdv_core.domain import gaps
 from cdv_core.ingest import clean, reading
 from cdv_core.ingest.clean import ERROR, PROBLEM_SCHEMA, WARNING
 from cdv_core.ingest.reading import LINE
@@ -565,6 +566,10 @@ def _build_template(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contr
     if spec.code == "valeurs_indicateurs":
         frame = frame.with_columns(source_fichier=pl.lit(fichier),
                                    code_territoire=territory_code(pl.col("code_territoire"), pl.col("type_territoire")))
+        if "numerateur" not in frame.columns and "denominateur" not in frame.columns:
+            # a value given without its parts replaces the parts of the value it replaces
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("numerateur"),
+                                       pl.lit(None, dtype=pl.Float64).alias("denominateur"))
         problems += _territory_problems(frame.with_columns(typed["code_territoire"].alias("_brut")), fichier,
                                         "code_territoire", "_brut", "code_territoire", "type_territoire")
     problems += _duplicates(frame, spec.key, fichier)
@@ -615,6 +620,8 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
     if {"date_signature", "date_fin"} <= cols:
         flag(pl.col("date_signature") > pl.col("date_fin"), "date_signature", pl.col("date_signature").dt.strftime("%d/%m/%Y"),
              "Signature après la fin du contrat", "Une date de signature dans la période")
+    if spec.code == "valeurs_indicateurs" and {"numerateur", "denominateur"} & cols:
+        out += _parts_problems(cur, frame, fichier)
     # periods of the contract (of the row, or of the row's action for financements)
     out += _period_problems(cur, spec, frame, fichier)
     out += _other_contract_problems(cur, spec, frame, fichier)
@@ -624,6 +631,48 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
         flag((pl.col("date_reunion") < pl.col("_debut")) | (pl.col("date_reunion") > pl.col("_fin")), "date_reunion",
              pl.col("date_reunion").dt.strftime("%d/%m/%Y"), "Date hors de la période du contrat",
              "Une date entre le début et la fin du contrat", source=per)
+    return out
+
+
+PARTS_TOLERANCE = 0.051  # in the indicator's unit: a value published with one decimal
+
+
+def _parts_problems(cur, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
+    """A rate's numerator and denominator (`gaps.rate_scale`): both or neither, a denominator
+    above 0, no parts for a suppressed value or for an indicator that is not a ratio, a % whose
+    numerator does not exceed its denominator, and the value equal to numerator / denominator ×
+    the unit's scale (within `PARTS_TOLERANCE`)."""
+    rows = frame.with_columns(*(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("numerateur", "denominateur")
+                                if c not in frame.columns))
+    units = cur.sql("SELECT code_indicateur, unite AS _unite FROM indicateur").pl()
+    scales = {u: gaps.rate_scale(u) for u in units["_unite"].unique().to_list()}  # a handful of units
+    rows = rows.join(units, on="code_indicateur", how="left").with_columns(
+        pl.col("_unite").replace_strict(scales, default=None, return_dtype=pl.Float64).alias("_echelle"))
+    n, d = pl.col("numerateur"), pl.col("denominateur")
+    parts = n.is_not_null() & d.is_not_null()
+    computed = n / d * pl.col("_echelle")
+    checks = [
+        (n.is_null() != d.is_null(), "numerateur", pl.format("{} / {}", _fr_number(n).fill_null("—"), _fr_number(d).fill_null("—")),
+         "Numérateur et dénominateur vont ensemble", "Les deux, ou aucun des deux"),
+        (parts & (d <= 0), "denominateur", _fr_number(d), "Dénominateur nul ou négatif", "Un dénominateur supérieur à 0"),
+        (parts & pl.col("valeur").is_null(), "numerateur", _fr_number(n),
+         "Numérateur et dénominateur d'une valeur secrète", "Aucun des deux : ils révéleraient la valeur"),
+        (parts & pl.col("_unite").is_not_null() & pl.col("_echelle").is_null(), "numerateur", pl.col("_unite"),
+         "Cet indicateur n'est pas un taux : pas de numérateur ni de dénominateur",
+         "Laissez-les vides (ils ne valent que pour un %, un ‰ ou un nombre pour N habitants)"),
+        (parts & (pl.col("_unite") == "%") & (n > d), "numerateur", pl.format("{} / {}", _fr_number(n), _fr_number(d)),
+         "Numérateur supérieur au dénominateur d'un pourcentage", "Un numérateur au plus égal au dénominateur"),
+        (parts & (d > 0) & pl.col("valeur").is_not_null() & ((pl.col("valeur") - computed).abs() > PARTS_TOLERANCE),
+         "valeur", _fr_number(pl.col("valeur")),
+         "La valeur ne correspond pas au numérateur divisé par le dénominateur",
+         pl.format("{} (numérateur / dénominateur × {})", fmt.number_expr(computed, 1), _fr_number(pl.col("_echelle")))),
+    ]
+    out = []
+    for cond, colonne, value, msg, expected in checks:  # a handful of rules, each over all rows
+        bad = rows.filter(cond.fill_null(False))
+        if bad.height:
+            out.append(_period_problem(bad, fichier, colonne, value, pl.lit(msg),
+                                       expected if isinstance(expected, pl.Expr) else pl.lit(expected), ERROR))
     return out
 
 

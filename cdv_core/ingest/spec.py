@@ -175,6 +175,10 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("code_territoire", "texte", True, "Code du territoire", "QN07511M"),
         Col("date_valeur", "date", True, "Date de la valeur", "01/01/2021"),
         Col("valeur", "valeur_secret", True, "Valeur, ou nd / ns / s / so", "42,3"),
+        Col("numerateur", "decimal", False, "Numérateur d'un taux (ex. nombre de chômeurs), avec le dénominateur : "
+            "l'ensemble de plusieurs QPV est alors recalculé sur les sommes", "931", min_value=0),
+        Col("denominateur", "decimal", False, "Dénominateur d'un taux (ex. population active) ; valeur = "
+            "numérateur / dénominateur × 100 pour un %", "2201", min_value=0),
     ), refs=(Ref("code_indicateur", "indicateur", "code_indicateur", "indicateur"),)),
     Kind("cibles_indicateurs", "Références et cibles d'indicateurs", "cible_indicateur", ("code_indicateur", "code_qp"), (
         Col("code_indicateur", "texte", True, "Indicateur", "TX_PAUVRETE"),

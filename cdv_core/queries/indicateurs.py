@@ -240,31 +240,61 @@ def targets(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, qpv: tuple[
     ).pl()
 
 
+# What the page says of each aggregation method: the series' name, the caption under the chart,
+# the start of the sentence under the comparison (None: no aggregate to name).
+AGGREGATE_TEXT: dict[str, tuple[str | None, str, str | None]] = {
+    "somme": ("Ensemble des QPV (somme)",
+              "Ensemble des QPV de la sélection : somme des valeurs des quartiers renseignés (non tracée ici : "
+              "elle n'est pas comparable à un quartier).", "Somme"),
+    "moyenne pondérée": ("Ensemble des QPV (moyenne pondérée)",
+                         "« Ensemble des QPV » : moyenne des quartiers de la sélection pondérée par leur population.",
+                         "Moyenne pondérée par la population"),
+    gaps.RATIO_OF_SUMS: ("Ensemble des QPV (taux recalculé)",
+                         "« Ensemble des QPV » : taux recalculé sur la somme des numérateurs et celle des "
+                         "dénominateurs des quartiers qui les donnent, jamais une moyenne de taux.",
+                         "Taux recalculé sur les sommes des numérateurs et des dénominateurs"),
+    gaps.NOT_AGGREGATED: (None,
+                          "Pas d'« Ensemble des QPV » : sans numérateur ni dénominateur, un taux se lit quartier par "
+                          "quartier (la moyenne de plusieurs taux n'est pas le taux de l'ensemble) ; importez-les "
+                          "avec les valeurs pour l'obtenir.", None),
+}
+
+
 def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
               donnees_au: date, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """The selection's QPV taken together, per date (on or before `donnees_au`), by the indicator's aggregation rule
-    (`gaps.aggregation_method`): a sum for a summable count, else the mean weighted by the QPV
-    population. Suppressed values (and QPV without population, for a weighted mean) are left
-    out: `qpv_inclus` of `qpv_total` QPV say how complete each point is."""
-    unite, agregation = cur.execute(
-        "SELECT unite, agregation FROM indicateur WHERE code_indicateur = $ind", {"ind": code_indicateur}
+    """The selection's QPV taken together, per date (on or before `donnees_au`), by the indicator's
+    aggregation method (`gaps.aggregation_method`, column `methode`): a sum for a summable count;
+    for a ratio whose QPV values carry numerator and denominator, sum(numerateur) /
+    sum(denominateur) × the unit's scale over the QPV that give them; a rate without them is not
+    aggregated (`valeur` None, `qpv_inclus` 0); anything else the mean weighted by the QPV
+    population. Suppressed values (and QPV without population, for a weighted mean) are left out:
+    `qpv_inclus` of `qpv_total` QPV say how complete each point is."""
+    unite, agregation, with_parts = cur.execute(
+        """SELECT unite, agregation, EXISTS (SELECT 1 FROM valeur_indicateur v WHERE v.code_indicateur = $ind
+                                              AND v.type_territoire = 'QPV' AND v.denominateur IS NOT NULL)
+           FROM indicateur WHERE code_indicateur = $ind""", {"ind": code_indicateur}
     ).fetchall()[0]
-    method = gaps.aggregation_method(unite, agregation)
+    method = gaps.aggregation_method(unite, agregation, with_parts=with_parts)
     frame = cur.sql(
         """WITH sel AS (SELECT code_qp, population FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
                           AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)))
            SELECT v.date_valeur,
-                  CASE WHEN $somme THEN sum(v.valeur)
-                       ELSE sum(v.valeur * s.population) FILTER (WHERE s.population > 0)
+                  CASE WHEN $methode = 'somme' THEN sum(v.valeur)
+                       WHEN $methode = $ratio THEN sum(v.numerateur) FILTER (WHERE v.denominateur > 0)
+                                                   / sum(v.denominateur) FILTER (WHERE v.denominateur > 0) * $echelle
+                       WHEN $methode = 'moyenne pondérée' THEN
+                            sum(v.valeur * s.population) FILTER (WHERE s.population > 0)
                             / sum(s.population) FILTER (WHERE s.population > 0 AND v.valeur IS NOT NULL) END AS valeur,
-                  CASE WHEN $somme THEN count(v.valeur)
-                       ELSE count(v.valeur) FILTER (WHERE s.population > 0) END AS qpv_inclus,
+                  CASE WHEN $methode = 'somme' THEN count(v.valeur)
+                       WHEN $methode = $ratio THEN count(*) FILTER (WHERE v.denominateur > 0)
+                       WHEN $methode = 'moyenne pondérée' THEN count(v.valeur) FILTER (WHERE s.population > 0)
+                       ELSE 0 END AS qpv_inclus,
                   (SELECT count(*) FROM sel) AS qpv_total
            FROM valeur_indicateur v JOIN sel s ON v.code_territoire = s.code_qp
            WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV' AND v.date_valeur <= $au
            GROUP BY v.date_valeur ORDER BY v.date_valeur""",
-        params={"ind": code_indicateur, "contrat": contrat, "somme": method == "somme", "au": donnees_au,
-                "perimetre": bind(perimetre)},
+        params={"ind": code_indicateur, "contrat": contrat, "methode": method, "ratio": gaps.RATIO_OF_SUMS,
+                "echelle": gaps.rate_scale(unite), "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
     return frame.with_columns(pl.lit(method).alias("methode"))
 
