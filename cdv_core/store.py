@@ -796,6 +796,11 @@ _INTEGRITY_RULES: tuple[str, ...] = (
               || ' : présente plusieurs fois'
        FROM valeur_indicateur GROUP BY code_indicateur, type_territoire, code_territoire, date_valeur
        HAVING count(*) > 1""",
+    """SELECT 'cible ' || code_indicateur || ' / ' || code_qp || ' : la cible intermédiaire a une valeur et une date, '
+              || 'entre la date de référence et celle de la cible'
+       FROM cible_indicateur
+       WHERE (valeur_cible_intermediaire IS NULL) <> (date_cible_intermediaire IS NULL)
+          OR date_cible_intermediaire <= date_reference OR date_cible_intermediaire >= date_cible""",
     """SELECT 'valeur ' || code_indicateur || ' ' || code_territoire || ' du ' || strftime(date_valeur, '%d/%m/%Y')
               || ' : numérateur et dénominateur vont ensemble, le dénominateur positif, sans valeur secrète'
        FROM valeur_indicateur

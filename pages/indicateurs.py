@@ -157,8 +157,8 @@ with tab_traj:
             if marks.height:
                 layers.append(alt.Chart(marks).mark_point(size=120, filled=False, strokeWidth=2).encode(
                     x="date_valeur:T", y=alt.Y("valeur:Q", axis=charts.number_axis()), color=alt.Color("serie:N"),
-                    shape=alt.Shape("repere:N", title=None, scale=alt.Scale(domain=["Point de départ", "Cible"],
-                                                                            range=["circle", "diamond"])),
+                    shape=alt.Shape("repere:N", title=None, scale=alt.Scale(
+                        domain=["Point de départ", "Cible intermédiaire", "Cible"], range=["circle", "triangle", "diamond"])),
                     tooltip=[alt.Tooltip("serie:N", title="Quartier"), alt.Tooltip("repere:N", title="Repère"),
                              alt.Tooltip("date_valeur:T", title="Date", format="%d/%m/%Y"),
                              alt.Tooltip("valeur:Q", title=unite, format=",.1f")]))

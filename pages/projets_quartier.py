@@ -138,10 +138,11 @@ ICONS = {progress.EN_BONNE_VOIE: ":material/check_circle:", progress.A_SURVEILLE
 
 
 def trajectory_chart(ind: dict, values: pl.DataFrame):
-    """Known values, and the straight path from baseline to target (dashed)."""
-    path = pl.DataFrame({"date": [ind["date_reference"], ind["date_cible"]],
-                         "valeur": [ind["valeur_reference"], ind["valeur_cible"]],
-                         "série": ["trajectoire visée"] * 2})
+    """Known values, and the path from baseline to target (dashed), through the intermediate target."""
+    path = pl.DataFrame({"date": [ind["date_reference"], ind["date_cible_intermediaire"], ind["date_cible"]],
+                         "valeur": [ind["valeur_reference"], ind["valeur_cible_intermediaire"], ind["valeur_cible"]],
+                         "série": ["trajectoire visée"] * 3}, schema={"date": pl.Date, "valeur": pl.Float64,
+                                                                    "série": pl.String})
     known = values.select(pl.col("date_valeur").alias("date"), "valeur", pl.lit("valeurs connues").alias("série"))
     data = pl.concat([known, path.drop_nulls()], how="vertical_relaxed")
     color = alt.Color("série:N", title=None, scale=alt.Scale(domain=["valeurs connues", "trajectoire visée"],

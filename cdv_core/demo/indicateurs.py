@@ -70,6 +70,8 @@ ANCHOR_YEAR = 2022             # the year the medians and references of vocabula
 DEFM_PER_INHABITANT = 0.175    # ≈ 360 demandeurs ABC in a QPV of 2 060 inhabitants (real medians)
 COHORT_PER_INHABITANT = 0.014  # pupils of one school year living in a QPV, per inhabitant
 TARGET_SHARE = (0.10, 0.40)    # share of the gap to the reference a 2030 target closes
+INTERMEDIATE_SHARE = (0.45, 0.75)  # share of the way to the 2030 target aimed at by the 2027 step
+INTERMEDIATE_DATE = date(2027, 12, 31)  # the actualisation
 SECRET_THRESHOLD = secret.DEFAULT_THRESHOLD
 
 
@@ -241,12 +243,22 @@ def _indicateurs(rng, quartiers, objectifs, scale: Scale):
     target = _round(target, work["unite"].to_numpy())
     target = np.clip(target, np.fmin(b, np.where(towards, goal, b)), np.fmax(b, np.where(towards, goal, b)))
     target = np.where(direction == 0, np.nan, target)
+    # The 2027 step (the actualisation): INTERMEDIATE_SHARE of the way to the 2030 target, on
+    # a target that moves (a target equal to its baseline has no step).
+    step = _round(b + rng.uniform(*INTERMEDIATE_SHARE, work.height) * (target - b), work["unite"].to_numpy())
+    step = np.where(np.isnan(target) | (step == b) | (step == target), np.nan, step)
     cibles = (work.with_columns(
                     pl.Series("valeur_cible", target).fill_nan(None),
+                    pl.Series("valeur_cible_intermediaire", step).fill_nan(None),
                     pl.when(pl.col("valeur_reference").is_null()).then(None).otherwise(pl.lit(base_year)).alias("date_reference"))
                   .with_columns(pl.when(pl.col("valeur_cible").is_null()).then(None)
-                                  .otherwise(pl.lit(date(2030, 12, 31))).alias("date_cible"))
-                  .select("code_indicateur", "code_qp", "valeur_reference", "date_reference", "valeur_cible", "date_cible")
+                                  .otherwise(pl.lit(date(2030, 12, 31))).alias("date_cible"),
+                                pl.when(pl.col("valeur_cible_intermediaire").is_null() | pl.col("valeur_reference").is_null())
+                                  .then(None).otherwise(pl.lit(INTERMEDIATE_DATE)).alias("date_cible_intermediaire"))
+                  .with_columns(pl.when(pl.col("date_cible_intermediaire").is_null()).then(None)
+                                  .otherwise(pl.col("valeur_cible_intermediaire")).alias("valeur_cible_intermediaire"))
+                  .select("code_indicateur", "code_qp", "valeur_reference", "date_reference", "valeur_cible", "date_cible",
+                          "valeur_cible_intermediaire", "date_cible_intermediaire")
                   .sort("code_indicateur", "code_qp"))
     return indicateur, _as_published(rng, valeurs, indicateur, scale.reference_date), cibles, objectif_indicateur
 

@@ -162,7 +162,7 @@ def indicator_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donne
              GROUP BY ALL)
            SELECT p.code_objectif, p.code_indicateur, i.libelle AS indicateur, i.unite, i.sens, p.code_qp,
                   p.transversal, c.valeur_reference, c.date_reference, c.valeur_cible, c.date_cible,
-                  l.valeur, l.date_valeur
+                  c.valeur_cible_intermediaire, c.date_cible_intermediaire, l.valeur, l.date_valeur
            FROM pairs p JOIN indicateur i USING (code_indicateur)
                 LEFT JOIN cible_indicateur c USING (code_indicateur, code_qp)
                 LEFT JOIN latest l USING (code_indicateur, code_qp)
@@ -172,8 +172,33 @@ def indicator_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donne
     return score_indicator_rows(frame)
 
 
+def _days(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return (b - a).dt.total_days().cast(pl.Float64)
+
+
+def expected_share(at: pl.Expr, *, span: pl.Expr, direction: pl.Expr) -> pl.Expr:
+    """The share of the way from baseline to target expected at date `at`, on the trajectory
+    baseline → intermediate target (when there is one: `valeur_cible_intermediaire` at
+    `date_cible_intermediaire`) → target, straight between them: so a value is judged against
+    the target of its period (an ambitious 2027 step expects more by 2027). Without intermediate
+    target, the elapsed share of the baseline → target period."""
+    ref, mid, end = pl.col("date_reference"), pl.col("date_cible_intermediaire"), pl.col("date_cible")
+    whole = pl.when(_days(ref, end) > 0).then((_days(ref, at) / _days(ref, end)).clip(0.0, 1.0)).otherwise(pl.lit(1.0))
+    # the share of the way the intermediate target stands for (a step beyond the target counts as all of it)
+    step = pl.when(span > 0).then((direction * (pl.col("valeur_cible_intermediaire") - pl.col("valeur_reference"))
+                                   / span).clip(0.0, 1.0))
+    first = step * (_days(ref, at) / _days(ref, mid)).clip(0.0, 1.0)
+    second = step + (1 - step) * (_days(mid, at) / _days(mid, end)).clip(0.0, 1.0)
+    staged = pl.when(at <= mid).then(first).otherwise(second)
+    return (pl.when(mid.is_not_null() & step.is_not_null() & (_days(ref, mid) > 0) & (_days(mid, end) > 0))
+              .then(staged).otherwise(whole))
+
+
 def score_indicator_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """Per-indicator part of the rule: position on the baseline → target path, in the desired direction."""
+    frame = frame.with_columns(*(pl.lit(None, dtype=t).alias(c) for c, t in
+                                 (("valeur_cible_intermediaire", pl.Float64), ("date_cible_intermediaire", pl.Date))
+                                 if c not in frame.columns))  # a frame from before migration 0013 (a frozen baseline)
     b, c, v = pl.col("valeur_reference"), pl.col("valeur_cible"), pl.col("valeur")
     direction = (pl.when(pl.col("sens") == "hausse").then(pl.lit(1.0))
                    .when(pl.col("sens") == "baisse").then(pl.lit(-1.0))
@@ -182,9 +207,7 @@ def score_indicator_rows(frame: pl.DataFrame) -> pl.DataFrame:
     # Target on the wrong side of the baseline or equal to it: "reach (or keep) the target".
     realise = (pl.when(span > 0).then((direction * (v - b) / span).clip(0.0, 1.0))
                  .otherwise(pl.when(direction * (v - c) >= 0).then(pl.lit(1.0)).otherwise(pl.lit(0.0))))
-    path_days = (pl.col("date_cible") - pl.col("date_reference")).dt.total_days().cast(pl.Float64)
-    elapsed = (pl.col("date_valeur") - pl.col("date_reference")).dt.total_days().cast(pl.Float64)
-    attendu = pl.when(path_days > 0).then((elapsed / path_days).clip(0.0, 1.0)).otherwise(pl.lit(1.0))
+    attendu = expected_share(pl.col("date_valeur"), span=span, direction=direction)
     complete = (b.is_not_null() & c.is_not_null() & pl.col("date_reference").is_not_null()
                 & pl.col("date_cible").is_not_null() & (direction != 0))
     mesure = complete & v.is_not_null()
@@ -389,7 +412,9 @@ def explain(rule: ProgressRule = RULE) -> str:
    référence à la cible, dans le sens souhaité (hausse ou baisse) : 0 % au niveau de la référence ou en
    deçà, 100 % quand la cible est atteinte ou dépassée. L'*attendu* est la part du temps écoulée entre
    la date de référence et la date de la cible, à la date de cette valeur (les valeurs statistiques
-   arrivent avec un ou deux ans de décalage : on ne les pénalise pas pour ce délai).
+   arrivent avec un ou deux ans de décalage : on ne les pénalise pas pour ce délai). Avec une **cible
+   intermédiaire** (par exemple à l'actualisation 2027), la trajectoire passe par elle : l'attendu suit
+   la cible de la période où tombe la valeur.
 3. **Objectif** : réalisé et attendu combinent les actions ({share_a}) et les indicateurs ({share_i}) ;
    quand une seule des deux sources est mesurable, elle compte seule. L'**écart** est réalisé − attendu :
    - **{EN_BONNE_VOIE}** : écart supérieur ou égal à −{surv} points (ou tout est réalisé) ;

@@ -620,6 +620,16 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
     if {"date_signature", "date_fin"} <= cols:
         flag(pl.col("date_signature") > pl.col("date_fin"), "date_signature", pl.col("date_signature").dt.strftime("%d/%m/%Y"),
              "Signature après la fin du contrat", "Une date de signature dans la période")
+    if {"valeur_cible_intermediaire", "date_cible_intermediaire"} & cols:
+        m = {c: pl.col(c) if c in cols else pl.lit(None) for c in ("valeur_cible_intermediaire", "date_cible_intermediaire",
+                                                                 "date_reference", "date_cible")}
+        flag(m["valeur_cible_intermediaire"].is_null() != m["date_cible_intermediaire"].is_null(),
+             "date_cible_intermediaire", fmt.day_expr(m["date_cible_intermediaire"], missing="—"),
+             "Cible intermédiaire sans sa date, ou date sans valeur", "Une valeur et une date, ou aucune des deux")
+        flag((m["date_cible_intermediaire"] <= m["date_reference"]) | (m["date_cible_intermediaire"] >= m["date_cible"]),
+             "date_cible_intermediaire", fmt.day_expr(m["date_cible_intermediaire"]),
+             "Cible intermédiaire hors de la période de la cible",
+             "Une date après la date de référence et avant l'échéance de la cible")
     if spec.code == "valeurs_indicateurs" and {"numerateur", "denominateur"} & cols:
         out += _parts_problems(cur, frame, fichier)
     # periods of the contract (of the row, or of the row's action for financements)

@@ -187,6 +187,10 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("date_reference", "date", False, "Date de la référence", "01/01/2021"),
         Col("valeur_cible", "decimal", False, "Valeur cible", "38"),
         Col("date_cible", "date", False, "Échéance de la cible", "31/12/2030"),
+        Col("valeur_cible_intermediaire", "decimal", False, "Cible intermédiaire (ex. à l'actualisation 2027), "
+            "entre la référence et la cible", "40,5"),
+        Col("date_cible_intermediaire", "date", False, "Échéance de la cible intermédiaire, entre la date de "
+            "référence et celle de la cible", "31/12/2027"),
     ), refs=(Ref("code_indicateur", "indicateur", "code_indicateur", "indicateur"), Ref("code_qp", "quartier", "code_qp", "quartier"))),
     Kind("instances", "Instances de gouvernance", "instance", ("code_instance",), (
         Col("code_instance", "texte", True, "Code unique", "COPIL-075"),

@@ -330,7 +330,7 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
                     CASE WHEN c.valeur_reference IS NOT NULL THEN c.date_reference ELSE sv.date_valeur END AS date_base,
                     CASE WHEN c.valeur_reference IS NOT NULL THEN 'valeur de référence'
                          WHEN sv.valeur IS NOT NULL THEN 'dernière valeur connue à la signature' END AS source_base,
-                    c.valeur_cible, c.date_cible
+                    c.valeur_cible, c.date_cible, c.valeur_cible_intermediaire, c.date_cible_intermediaire
              FROM sel LEFT JOIN cible c USING (code_qp) LEFT JOIN signature_value sv USING (code_qp)),
            ref_year AS (
              SELECT code_territoire, year(date_valeur) AS annee, arg_max(valeur, date_valeur) AS valeur
@@ -347,7 +347,8 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
                   (SELECT d FROM vintage) AS date_valeur, l.valeur, l.secret,
                   rc.code_reference, rl.valeur AS valeur_reference_territoire,
                   b.valeur_base, b.date_base, b.source_base, rb.valeur AS valeur_reference_territoire_base,
-                  b.valeur_cible, b.date_cible, ind.unite, ind.sens
+                  b.valeur_cible, b.date_cible, b.valeur_cible_intermediaire, b.date_cible_intermediaire,
+                  ind.unite, ind.sens
            FROM sel CROSS JOIN ind
            LEFT JOIN latest l USING (code_qp)
            LEFT JOIN base b USING (code_qp)
@@ -404,13 +405,15 @@ def gap_series(trajectory_frame: pl.DataFrame, *, focus: str, reference: str, un
 
 
 def markers(comparison_frame: pl.DataFrame, qpv: tuple[str, ...]) -> pl.DataFrame:
-    """Baseline and target points of the charted QPV (only those that exist)."""
+    """Baseline, intermediate target and target points of the charted QPV (only those that exist)."""
     rows = comparison_frame.filter(pl.col("code_qp").is_in(list(qpv)))
     base = rows.select(pl.col("libelle").alias("serie"), pl.col("date_base").alias("date_valeur"),
                        pl.col("valeur_base").alias("valeur"), pl.lit("Point de départ").alias("repere"))
+    step = rows.select(pl.col("libelle").alias("serie"), pl.col("date_cible_intermediaire").alias("date_valeur"),
+                       pl.col("valeur_cible_intermediaire").alias("valeur"), pl.lit("Cible intermédiaire").alias("repere"))
     cible = rows.select(pl.col("libelle").alias("serie"), pl.col("date_cible").alias("date_valeur"),
                         pl.col("valeur_cible").alias("valeur"), pl.lit("Cible").alias("repere"))
-    return pl.concat([base, cible]).drop_nulls(["date_valeur", "valeur"])
+    return pl.concat([base, step, cible]).drop_nulls(["date_valeur", "valeur"])
 
 
 # --- French display tables (strings; the downloads keep typed values) ---------------------------
@@ -458,6 +461,8 @@ def comparison_export(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("date_base").alias("Date du point de départ"), pl.col("source_base").alias("Origine du point de départ"),
         pl.col("ecart_base").alias("Écart au départ"), pl.col("evolution").alias("Évolution"),
         pl.col("mesure_tendance").alias("Évolution mesurée sur"), pl.col("tendance_libelle").alias("Tendance"),
+        pl.col("valeur_cible_intermediaire").alias("Cible intermédiaire"),
+        pl.col("date_cible_intermediaire").alias("Date de la cible intermédiaire"),
         pl.col("valeur_cible").alias("Cible"), pl.col("date_cible").alias("Date de la cible"),
     )
 

@@ -286,6 +286,9 @@ def indicators_display(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("indicateur").alias("Indicateur"), pl.col("code_qp").alias("QPV"), sens.alias("Sens"),
         (value("valeur_reference") + pl.lit(" (") + fmt.day_expr(pl.col("date_reference"), missing="—") + pl.lit(")")).alias("Référence"),
         (value("valeur") + pl.lit(" (") + fmt.day_expr(pl.col("date_valeur"), missing="—") + pl.lit(")")).alias("Dernière valeur"),
+        pl.when(pl.col("valeur_cible_intermediaire").is_null()).then(pl.lit("—"))
+          .otherwise(value("valeur_cible_intermediaire") + pl.lit(" (") + fmt.day_expr(pl.col("date_cible_intermediaire"))
+                     + pl.lit(")")).alias("Cible intermédiaire"),
         (value("valeur_cible") + pl.lit(" (") + fmt.day_expr(pl.col("date_cible"), missing="—") + pl.lit(")")).alias("Cible"),
         pl.when(pl.col("mesure")).then(fmt.percent_expr(pl.col("realise"), 0, missing="—") + pl.lit(" du chemin / ")
                                        + fmt.percent_expr(pl.col("attendu"), 0, missing="—") + pl.lit(" attendu"))
