@@ -14,6 +14,7 @@ from cdv_core.ui import publishable as pub
 from cdv_core.ui.downloads import download_buttons
 
 MAX_COMPARED = 5        # QPV drawn beside the chosen one on the trajectory chart
+SHAPES = {"Point de départ": "circle", "Cible intermédiaire": "triangle", "Cible": "diamond"}  # chart marks
 DOT_PLOT_HALF = 20      # ranked dot plot: this many highest and lowest values when the selection is larger
 TABLE_ROWS = 200        # comparison table rows shown (all of them in the download)
 LAZY_DOWNLOAD_ROWS = 300  # above this, the comparison files are built on request
@@ -157,8 +158,9 @@ with tab_traj:
             if marks.height:
                 layers.append(alt.Chart(marks).mark_point(size=120, filled=False, strokeWidth=2).encode(
                     x="date_valeur:T", y=alt.Y("valeur:Q", axis=charts.number_axis()), color=alt.Color("serie:N"),
-                    shape=alt.Shape("repere:N", title=None, scale=alt.Scale(
-                        domain=["Point de départ", "Cible intermédiaire", "Cible"], range=["circle", "triangle", "diamond"])),
+                    shape=alt.Shape("repere:N", title=None, scale=alt.Scale(  # the legend lists the marks drawn
+                        domain=[r for r in SHAPES if r in set(marks["repere"])],
+                        range=[SHAPES[r] for r in SHAPES if r in set(marks["repere"])])),
                     tooltip=[alt.Tooltip("serie:N", title="Quartier"), alt.Tooltip("repere:N", title="Repère"),
                              alt.Tooltip("date_valeur:T", title="Date", format="%d/%m/%Y"),
                              alt.Tooltip("valeur:Q", title=unite, format=",.1f")]))
