@@ -43,9 +43,9 @@ def current_statuses(cur: duckdb.DuckDBPyConnection, *, donnees_au: date) -> pl.
 
 def _changed(cur: duckdb.DuckDBPyConnection, statuses: pl.DataFrame, donnees_au: date) -> pl.DataFrame:
     """The QPV whose status differs from the last one recorded at or before `donnees_au`."""
-    last = cur.sql(f"""
+    last = cur.sql("""
         SELECT code_qp, arg_max(statut, (donnees_au, enregistre_le)) AS dernier
-        FROM {TABLE} WHERE donnees_au <= $au GROUP BY code_qp""", params={"au": donnees_au}).pl()  # noqa: S608
+        FROM statut_qpv_historique WHERE donnees_au <= $au GROUP BY code_qp""", params={"au": donnees_au}).pl()
     return (statuses.join(last, on="code_qp", how="left")
                     .filter(pl.col("dernier").is_null() | (pl.col("dernier") != pl.col("statut")))
                     .drop("dernier"))
@@ -91,6 +91,6 @@ def _write(con: duckdb.DuckDBPyConnection, batches: list[tuple[date, pl.DataFram
         frame = pl.concat([b.with_columns(pl.lit(au).alias("donnees_au")) for au, b in batches]).with_columns(
             pl.lit(version).alias("version_store"), pl.lit(now).alias("enregistre_le"))
         cur.register("_statuts", frame.to_arrow())
-        cur.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM _statuts")  # noqa: S608 (constant)
+        cur.execute("INSERT INTO statut_qpv_historique BY NAME SELECT * FROM _statuts")
         cur.unregister("_statuts")
     return frame.height

@@ -23,7 +23,6 @@ from cdv_core.edits import typed_text
 MAX_SOURCE = 100   # characters of a source's name
 MAX_NOTE = 300
 
-_KEY_SQL = "strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))"
 
 
 def _months(value, what: str, lowest: int, highest: int, problems: list[str]) -> int | None:
@@ -75,7 +74,7 @@ def set_source_rule(con: duckdb.DuckDBPyConnection, *, user: access.User, source
         if problems:
             raise store.IntegrityError(problems)
         name = name.strip()
-        cur.execute(f"DELETE FROM source_indicateur WHERE {_KEY_SQL}", {"s": name})
+        cur.execute("DELETE FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))", {"s": name})
         cur.execute("INSERT INTO source_indicateur (source, rythme_mois, delai_publication_mois, note, modifie_par, "
                     "modifie_le) VALUES ($s, $r, $d, $n, $u, $t)",
                     {"s": name, "r": None if rythme_mois is None else int(rythme_mois),
@@ -93,6 +92,6 @@ def reset_source_rule(con: duckdb.DuckDBPyConnection, *, user: access.User, sour
         access.require(cur, user, access.NATIONAL)
         if not (source or "").strip():
             raise store.IntegrityError(["le nom de la source est obligatoire"])
-        n = store.scalar(cur, f"SELECT count(*) FROM source_indicateur WHERE {_KEY_SQL}", {"s": source})
-        cur.execute(f"DELETE FROM source_indicateur WHERE {_KEY_SQL}", {"s": source})
+        n = store.scalar(cur, "SELECT count(*) FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))", {"s": source})
+        cur.execute("DELETE FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))", {"s": source})
     return n

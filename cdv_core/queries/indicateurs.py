@@ -60,14 +60,14 @@ def freshness_params(cur: duckdb.DuckDBPyConnection, donnees_au: date, max_age_m
     """The bound parameters of `FRESHNESS_CTE`: per source with a rule (a handful), its key, rule,
     expected vintage at `donnees_au` and that vintage's label."""
     rules = source_rules(cur).filter(pl.col("rythme_mois").is_not_null() & pl.col("delai_publication_mois").is_not_null())
-    keys, rythmes, delais, vintages, labels = [], [], [], [], []
+    # the first row of each source (two stored rows for one source: see `source_rules`); a handful
+    seen: dict[str, tuple[int, int]] = {}
     for source, rythme, delai in rules.select("source", "rythme_mois", "delai_publication_mois").iter_rows():
-        key = freshness.source_key(source)
-        if key in keys:  # two stored rows for one source: the first (see `source_rules`)
-            continue
-        vintage = freshness.expected_vintage(donnees_au, rythme=rythme, delai=delai)
-        keys.append(key), rythmes.append(rythme), delais.append(delai), vintages.append(vintage)
-        labels.append(freshness.vintage_label(vintage, rythme))
+        seen.setdefault(freshness.source_key(source), (rythme, delai))
+    keys = list(seen)
+    rythmes, delais = [r for r, _ in seen.values()], [d for _, d in seen.values()]
+    vintages = [freshness.expected_vintage(donnees_au, rythme=r, delai=d) for r, d in seen.values()]
+    labels = [freshness.vintage_label(v, r) for v, r in zip(vintages, rythmes)]
     return {"fr_cles": keys, "fr_rythmes": rythmes, "fr_delais": delais, "fr_attendus": vintages,
             "fr_libelles": labels, "fr_fresh_from": freshness.fresh_from(donnees_au, max_age_months)}
 
