@@ -161,8 +161,9 @@ with tab_road:
                        "complète dans « Tous les jalons » ci-dessous.")
 
     st.subheader("Rapport annuel")
-    st.caption("Le projet de rapport annuel est soumis aux conseils citoyens au moins un mois avant son vote "
-               "(décret 2015-1118) ; statut calculé comme sur l'écran « Gouvernance ».")
+    st.caption(f"Le projet de rapport annuel est soumis aux conseils citoyens au moins {rd.CONSULTATION_DELAI_MOIS} mois "
+               "avant son vote (décret 2015-1118) ; statut calculé comme sur l'écran « Gouvernance ». Seul un rapport "
+               "au statut « respectée » compte comme produit dans la préparation 2027.")
     reports = ui.cached(ctx, jalons.rapports_annuels, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
     if reports.is_empty():
         st.info("Aucun rapport annuel attendu pour cette sélection.", icon=":material/info:")

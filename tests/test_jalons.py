@@ -11,6 +11,7 @@ import pytest
 from cdv_core import store
 from cdv_core.domain import readiness as rd
 from cdv_core.edits import jalons as edits
+from cdv_core.queries import gouvernance as gouv
 from cdv_core.queries import jalons as q
 from tests.conftest import DEMO_AU, insert, minimal_contract
 
@@ -77,6 +78,9 @@ def ready_store(empty_store):
         {"id_reunion": "R2", "code_instance": "CC", "date_reunion": date(2025, 6, 1), "statut": "tenue"},
     ])
     insert(con, "jalon", [
+        {"id_jalon": "J0", "code_contrat": "CV-A", "type_jalon": "consultation conseils citoyens",
+         "libelle": "Rapport 2024 soumis aux conseils citoyens",
+         "date_prevue": date(2025, 5, 15), "date_realisation": date(2025, 5, 20), "annee": 2024},
         {"id_jalon": "J1", "code_contrat": "CV-A", "type_jalon": "rapport annuel", "libelle": "Rapport 2024 voté",
          "date_prevue": date(2025, 6, 30), "date_realisation": date(2025, 7, 2), "annee": 2024},
         {"id_jalon": "J2", "code_contrat": "CV-A", "type_jalon": "évaluation", "libelle": "Évaluation",
@@ -101,7 +105,7 @@ def test_every_item_met_on_the_ready_store(ready_store):
     assert items["projets"]["preuve"] == "2 QPV sur 2 ont un projet de quartier avec des objectifs."
     assert items["cibles"]["preuve"].startswith("3 objectifs sur 3 ont une valeur de référence et une cible")
     assert items["indicateurs"]["preuve"] == "2 indicateurs suivis sur 2 sont à jour."
-    assert items["rapports"]["preuve"] == "1 rapport annuel réalisé sur 1 échus."
+    assert items["rapports"]["preuve"] == "1 rapport annuel produit sur 1 échu."
     assert items["copil"]["preuve"] == "1 réunion de COPIL tenue dans les 12 derniers mois ; dernière le 01/05/2025."
     # P147 2025: 10 000 € accordés, all of it on a CPO action.
     assert items["cpo"]["preuve"] == "Part des crédits P147 accordés en CPO en 2025 : 100,0\u00a0% (cible nationale ≥ 50\u00a0%)."
@@ -115,7 +119,7 @@ BREAKERS = {
     "projets": (f"DELETE FROM projet_quartier WHERE code_qp = '{QB}'", f"1 QPV sur 2 a un projet de quartier avec des objectifs ; à compléter : Quartier {QB}."),
     "cibles": (f"UPDATE cible_indicateur SET valeur_cible = NULL WHERE code_qp = '{QB}'", "2 objectifs sur 3 ont une valeur de référence et une cible ; 0 sans indicateur, 1 avec indicateur mais sans référence ou cible."),
     "indicateurs": ("UPDATE valeur_indicateur SET date_valeur = date_valeur - INTERVAL 2 YEAR WHERE code_indicateur = 'SAN'", "1 indicateur suivi sur 2 est à jour ; trop anciens : Recours au médecin (01/01/2023 ; plus de 24 mois)."),
-    "rapports": ("UPDATE jalon SET date_realisation = NULL WHERE id_jalon = 'J1'", "0 rapport annuel réalisé sur 1 échus ; manquent les années : 2024."),
+    "rapports": ("UPDATE jalon SET date_realisation = NULL WHERE id_jalon = 'J1'", "0 rapport annuel produit sur 1 échu ; 2024 : vote non réalisé."),
     "copil": ("UPDATE reunion SET statut = 'annulée' WHERE id_reunion = 'R1'", "0 réunion de COPIL tenue dans les 12 derniers mois ; aucune réunion tenue enregistrée."),
     "habitants": ("UPDATE reunion SET date_reunion = DATE '2024-11-30' WHERE id_reunion = 'R2'", "0 réunion de conseil citoyen ou table de quartier tenue dans les 12 derniers mois ; dernière le 30/11/2024."),
     "cpo": ("DELETE FROM financement WHERE financeur = 'État P147' AND annee = 2025", "Aucun crédit P147 accordé enregistré pour 2025 : la part en CPO ne peut pas être calculée."),
@@ -164,7 +168,8 @@ def test_windows_of_twelve_months(ready_store):
 
 def test_rapport_due_date_without_milestone(ready_store):
     # Year 2025's rapport: no milestone, due 30/06/2026 by default; met for 2024 only.
-    assert _items(ready_store, au=date(2026, 6, 30))["rapports"]["preuve"].startswith("1 rapport annuel réalisé sur 2 échus")
+    assert _items(ready_store, au=date(2026, 6, 30))["rapports"]["preuve"] == (
+        "1 rapport annuel produit sur 2 échus ; 2025 : conseils citoyens non consultés, vote non réalisé.")
     assert _items(ready_store, au=date(2026, 6, 29))["rapports"]["ok"]
 
 
@@ -180,6 +185,8 @@ def test_rules_state_the_parameters():
     texts = {i.key: rd.rule_text(i, max_age_months=18, cpo_target=0.5) for i in rd.ITEMS}
     assert "au plus 18 mois" in texts["indicateurs"] and "moins de" not in texts["indicateurs"]
     assert "30/06" in texts["rapports"]
+    assert f"au moins {gouv.RAPPORT_DELAI_MOIS} mois avant le vote" in texts["rapports"]
+    assert "consultation des conseils citoyens" in texts["rapports"]
     assert "12 derniers mois" in texts["copil"] and "12 derniers mois" in texts["habitants"]
     assert "31/12/2027" in texts["evaluation"]
     assert f"÷ {len(rd.ITEMS)}" in rd.score_rule()

@@ -28,8 +28,9 @@ RESIDENTS_WINDOW_MONTHS = 12
 COPIL_TYPE = "COPIL"
 # A rapport annuel of year Y is due by 30 June Y+1 when no milestone gives its own date.
 RAPPORT_DUE_MONTH, RAPPORT_DUE_DAY = 6, 30
-# The conseils citoyens are consulted at least one month before the rapport annuel is voted.
-CONSULTATION_MIN_DAYS = 30
+# The conseils citoyens are consulted at least this many months before the rapport annuel is
+# voted (décret n° 2015-1118); `queries.gouvernance.RAPPORT_DELAI_MOIS` reads it.
+CONSULTATION_DELAI_MOIS = 1
 RAPPORT_TYPE = "rapport annuel"
 CONSULTATION_TYPE = "consultation conseils citoyens"
 EVALUATION_TYPE = "évaluation"
@@ -63,8 +64,12 @@ ITEMS: tuple[Item, ...] = (
          "d'exactement {max_age} mois est encore à jour).",
          "Mise à jour des données"),
     Item("rapports", "Rapports annuels produits",
-         "pour chaque année écoulée depuis le début du contrat dont le rapport est échu (jalon prévu, "
-         "ou à défaut le {due_day}/{due_month:02d} de l'année suivante), un jalon « rapport annuel » est réalisé.",
+         "pour chaque année écoulée depuis le début du contrat dont le rapport est échu (vote prévu au jalon "
+         "« rapport annuel », ou à défaut le {due_day}/{due_month:02d} de l'année suivante), le rapport est "
+         "produit, c'est-à-dire voté après consultation des conseils citoyens : le jalon « consultation conseils "
+         "citoyens » et le jalon « rapport annuel » (vote) sont réalisés, la consultation au moins {delai_consultation} "
+         "mois avant le vote (obligation « respectée » dans le tableau du rapport annuel) ; pour chaque année "
+         "manquante, l'étape qui manque est indiquée.",
          "Jalons et actualisation 2027"),
     Item("copil", "COPIL réuni dans les {copil} derniers mois",
          "au moins une réunion de COPIL tenue dans les {copil} derniers mois.",
@@ -86,6 +91,7 @@ ITEM_KEYS: tuple[str, ...] = tuple(i.key for i in ITEMS)
 
 def _params(max_age_months: int, cpo_target: float) -> dict:
     return {"max_age": max_age_months, "due_day": RAPPORT_DUE_DAY, "due_month": RAPPORT_DUE_MONTH,
+            "delai_consultation": CONSULTATION_DELAI_MOIS,
             "copil": COPIL_WINDOW_MONTHS, "residents": RESIDENTS_WINDOW_MONTHS,
             "cpo_target": f"{cpo_target * 100:.0f}\u00a0%", "eval_deadline": EVALUATION_DEADLINE.strftime("%d/%m/%Y")}
 

@@ -12,12 +12,12 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from cdv_core.domain import cadence, model
+from cdv_core.domain import cadence, model, readiness
 from cdv_core.perimetre import bind
 
 FIRST_YEAR, LAST_YEAR = 2024, 2030
 DECISION_OPEN: tuple[str, ...] = ("à faire", "en cours")
-RAPPORT_DELAI_MOIS = 1  # the draft rapport annuel goes to the conseils citoyens ≥ 1 month before the vote
+RAPPORT_DELAI_MOIS = readiness.CONSULTATION_DELAI_MOIS  # the draft goes to the conseils citoyens ≥ 1 month before the vote
 REVUE_TYPE = "revue de projet de quartier"
 REVUE_OBJET_PATTERN = "%revue annuelle%"
 RECENT_MONTHS = 12  # the "recent" window of the headline: meetings held and residents present
@@ -286,6 +286,11 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
     Statut of each: « respectée », « non respectée », « en cours » (year or deadline not over and
     not met yet), « à venir » (rapport: vote not yet due), « non renseignée » (rapport: a jalon is
     missing).
+
+    The rapport's steps, for callers that name what is missing (the 2027 checklist): `vote_prevu`
+    (earliest planned date of the vote jalons), `consultation_limite` (last day to consult the
+    conseils citoyens), `consultation_faite` / `vote_fait` (every such jalon has a realisation
+    date; null when there is no such jalon).
     """
     return cur.sql(
         f"""WITH years AS (SELECT range::INTEGER AS annee FROM range({FIRST_YEAR}, year($au) + 1)),
@@ -308,7 +313,8 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                     min(coalesce(date_realisation, date_prevue)) FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS date_consultation,
                     bool_and(date_realisation IS NOT NULL) FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS consultation_faite,
                     max(coalesce(date_realisation, date_prevue)) FILTER (WHERE type_jalon = 'rapport annuel') AS date_vote,
-                    bool_and(date_realisation IS NOT NULL) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_fait
+                    bool_and(date_realisation IS NOT NULL) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_fait,
+                    min(date_prevue) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_prevu
              FROM jalon
              WHERE type_jalon IN ('consultation conseils citoyens', 'rapport annuel')
                AND ($contrat IS NULL OR code_contrat = $contrat)
@@ -316,7 +322,7 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
              GROUP BY ALL),
            j AS (
              SELECT cy.*, coalesce(h.copil_tenus, 0) AS copil_tenus, coalesce(h.revues_tenues, 0) AS revues_tenues,
-                    rap.date_consultation, rap.date_vote, rap.consultation_faite, rap.vote_fait,
+                    rap.date_consultation, rap.date_vote, rap.consultation_faite, rap.vote_fait, rap.vote_prevu,
                     CAST(rap.date_vote - to_months($delai) AS DATE) AS consultation_limite
              FROM cy LEFT JOIN held h USING (code_contrat, annee) LEFT JOIN rap USING (code_contrat, annee))
            SELECT code_contrat, contrat, annee, copil_tenus,
@@ -334,7 +340,8 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                        WHEN vote_fait AND consultation_faite THEN 'respectée'
                        WHEN NOT consultation_faite AND consultation_limite < $au THEN 'non respectée'
                        WHEN date_vote > $au THEN 'à venir'
-                       ELSE 'en cours' END AS rapport_statut
+                       ELSE 'en cours' END AS rapport_statut,
+                  vote_prevu, consultation_limite, consultation_faite, vote_fait
            FROM j ORDER BY code_contrat, annee""",
         params={"contrat": contrat, "au": donnees_au, "delai": delai_mois, "revue_type": REVUE_TYPE,
                 "revue_objet": REVUE_OBJET_PATTERN, "perimetre": bind(perimetre)},

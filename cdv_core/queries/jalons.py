@@ -223,34 +223,54 @@ def _item_indicateurs(cur, contrat, donnees_au, max_age_months, perimetre=None) 
                      + pl.lit(".")).alias("preuve"))
 
 
+def _consultation_delay_text() -> str:
+    n = gouvernance.RAPPORT_DELAI_MOIS
+    return "consultation moins d'un mois avant le vote" if n == 1 else f"consultation moins de {n} mois avant le vote"
+
+
+def rapport_missing_steps() -> pl.Expr:
+    """The missing steps of one contract-year's rapport annuel, in French, from the columns of
+    `gouvernance.annual_obligations` (comma-joined; empty exactly when its statut is « respectée »):
+    the consultation (absent, planned but not realised, less than `RAPPORT_DELAI_MOIS` before the
+    vote) and the vote (absent or not realised)."""
+    late = pl.col("date_consultation") > pl.col("consultation_limite")   # null without a vote date
+    delay = _consultation_delay_text()
+    consultation = (pl.when(pl.col("date_consultation").is_null()).then(pl.lit("conseils citoyens non consultés"))
+                      .when(late & pl.col("consultation_faite")).then(pl.lit(delay))
+                      .when(late).then(pl.lit(delay.replace("consultation ", "consultation prévue ", 1)))
+                      .when(~pl.col("consultation_faite")).then(pl.lit("consultation prévue non réalisée")))
+    vote = pl.when(~pl.col("vote_fait").fill_null(False)).then(pl.lit("vote non réalisé"))
+    return pl.concat_str([consultation, vote], separator=", ", ignore_nulls=True)
+
+
 def _item_rapports(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
-    return cur.sql(
-        """WITH years AS (
-             SELECT code_contrat, unnest(range(year(date_debut), year($au))) AS annee FROM contrat
-             WHERE ($contrat IS NULL OR code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
-           r AS (
-             SELECT code_contrat, annee, min(date_prevue) AS prevue,
-                    max(date_realisation) FILTER (WHERE date_realisation <= $au) AS realisee
-             FROM jalon WHERE type_jalon = $rapport AND ($contrat IS NULL OR code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
-             GROUP BY ALL),
-           due AS (
-             SELECT y.code_contrat, y.annee, r.realisee
-             FROM years y LEFT JOIN r USING (code_contrat, annee)
-             WHERE coalesce(r.prevue, make_date(CAST(y.annee + 1 AS BIGINT), $due_month, $due_day)) <= $au)
-           SELECT c.code_contrat, count(d.annee) AS total, count(d.realisee) AS n_ok,
-                  string_agg(CAST(d.annee AS VARCHAR), ', ' ORDER BY d.annee) FILTER (WHERE d.realisee IS NULL) AS manquants
-           FROM contrat c LEFT JOIN due d USING (code_contrat)
-           WHERE ($contrat IS NULL OR c.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
-           GROUP BY c.code_contrat""",
-        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au, "rapport": rd.RAPPORT_TYPE,
-                "due_month": rd.RAPPORT_DUE_MONTH, "due_day": rd.RAPPORT_DUE_DAY}).pl().with_columns(
-        (pl.col("n_ok") == pl.col("total")).alias("ok"),
-        pl.when(pl.col("total") == 0).then(pl.lit("Aucun rapport annuel n'est encore échu."))
-          .otherwise(pl.format("{} sur {} échus", fmt.plural_expr(pl.col("n_ok"), "rapport annuel réalisé", "rapports annuels réalisés"),
-                               fmt.number_expr(pl.col("total")))
-                     + pl.when(pl.col("manquants").is_not_null())
-                         .then(pl.lit(" ; manquent les années : ") + pl.col("manquants")).otherwise(pl.lit(""))
-                     + pl.lit(".")).alias("preuve"))
+    # THE rapport annuel rule (gouvernance.annual_obligations, as the Jalons and Gouvernance screens
+    # show it): a rapport is « produit » when its statut is « respectée ». Due: each past year whose
+    # planned vote (else 30/06 of the next year) is on or before « données au ».
+    due_default = pl.date(pl.col("annee") + 1, rd.RAPPORT_DUE_MONTH, rd.RAPPORT_DUE_DAY)
+    per = (gouvernance.annual_obligations(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
+           .filter(pl.col("annee") < donnees_au.year,
+                   pl.coalesce(pl.col("vote_prevu"), due_default) <= donnees_au)
+           .with_columns(rapport_missing_steps().alias("manque"))
+           .sort("code_contrat", "annee")
+           .group_by("code_contrat", maintain_order=True)
+           .agg(pl.len().cast(pl.Int64).alias("total"),
+                (pl.col("rapport_statut") == "respectée").sum().cast(pl.Int64).alias("n_ok"),
+                pl.format("{} : {}", pl.col("annee"), pl.col("manque"))
+                  .filter(pl.col("rapport_statut") != "respectée").str.join(" ; ").alias("manquants")))
+    return (_contracts(cur, contrat, perimetre).select("code_contrat")
+            .join(per, on="code_contrat", how="left")
+            .with_columns(pl.col("total", "n_ok").fill_null(0), pl.col("manquants").fill_null(""))
+            .with_columns(
+                (pl.col("n_ok") == pl.col("total")).alias("ok"),
+                pl.when(pl.col("total") == 0).then(pl.lit("Aucun rapport annuel n'est encore échu."))
+                  .otherwise(pl.format("{} sur {} {}",
+                                       fmt.plural_expr(pl.col("n_ok"), "rapport annuel produit", "rapports annuels produits"),
+                                       fmt.number_expr(pl.col("total")),
+                                       pl.when(pl.col("total") < 2).then(pl.lit("échu")).otherwise(pl.lit("échus")))
+                             + pl.when(pl.col("manquants") != "")
+                                 .then(pl.lit(" ; ") + pl.col("manquants")).otherwise(pl.lit(""))
+                             + pl.lit(".")).alias("preuve")))
 
 
 def _item_meetings(cadence: pl.DataFrame, contracts: pl.DataFrame, types: tuple[str, ...], what: str) -> pl.DataFrame:
