@@ -189,6 +189,8 @@ _CONTRACT_OF: dict[str, str] = {
                 "LEFT JOIN instance i ON i.code_instance = m.code_instance",
     "valeur_indicateur": "SELECT q.code_contrat FROM {rel} r LEFT JOIN quartier q "
                          "ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
+    "valeur_indicateur_detail": "SELECT q.code_contrat FROM {rel} r LEFT JOIN quartier q "
+                                "ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
     "porteur": "SELECT NULL::VARCHAR FROM {rel}",
     "indicateur": "SELECT NULL::VARCHAR FROM {rel}",
 }

@@ -806,6 +806,35 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        FROM valeur_indicateur
        WHERE (numerateur IS NULL) <> (denominateur IS NULL) OR denominateur <= 0 OR numerateur < 0
           OR (numerateur IS NOT NULL AND valeur IS NULL)""",
+    # --- breakdowns of values (migration 0014) ---
+    """SELECT 'valeur ' || code_indicateur || ' ' || code_territoire || ' du ' || strftime(date_valeur, '%d/%m/%Y')
+              || ' (' || dimension || ' : ' || modalite || ') : présente plusieurs fois'
+       FROM valeur_indicateur_detail
+       GROUP BY code_indicateur, type_territoire, code_territoire, date_valeur, dimension, modalite
+       HAVING count(*) > 1""",
+    """SELECT 'valeur ' || code_indicateur || ' ' || code_territoire || ' du ' || strftime(date_valeur, '%d/%m/%Y')
+              || ' (' || coalesce(dimension, '—') || ' : ' || coalesce(modalite, '—') || ') : '
+              || CASE WHEN dimension IS NULL OR modalite IS NULL OR NOT (
+                           (dimension = 'sexe' AND modalite IN ('femmes', 'hommes'))
+                        OR (dimension = 'âge' AND regexp_full_match(modalite,
+                              '(moins de [0-9]{1,3} ans|[0-9]{1,3} à [0-9]{1,3} ans|[0-9]{1,3} ans et plus)')))
+                      THEN 'ventilation inconnue (sexe : femmes ou hommes ; âge : une tranche)'
+                      WHEN type_territoire NOT IN ('QPV', 'commune', 'EPCI', 'unité urbaine', 'département', 'France')
+                      THEN 'type de territoire inconnu'
+                      WHEN (valeur IS NULL) = (secret IS NULL) OR secret NOT IN ('nd', 'ns', 's', 'so')
+                      THEN 'une valeur, ou la raison de son absence (nd, ns, s, so)'
+                      ELSE 'numérateur et dénominateur vont ensemble, le dénominateur positif, sans valeur secrète' END
+       FROM valeur_indicateur_detail
+       WHERE dimension IS NULL OR modalite IS NULL
+          OR NOT ((dimension = 'sexe' AND modalite IN ('femmes', 'hommes'))
+                  OR (dimension = 'âge' AND regexp_full_match(modalite,
+                        '(moins de [0-9]{1,3} ans|[0-9]{1,3} à [0-9]{1,3} ans|[0-9]{1,3} ans et plus)')))
+          OR type_territoire NOT IN ('QPV', 'commune', 'EPCI', 'unité urbaine', 'département', 'France')
+          OR (valeur IS NULL) = (secret IS NULL) OR secret NOT IN ('nd', 'ns', 's', 'so')
+          OR (numerateur IS NULL) <> (denominateur IS NULL) OR denominateur <= 0 OR numerateur < 0
+          OR (numerateur IS NOT NULL AND valeur IS NULL)""",
+    """SELECT 'valeur ' || v.code_indicateur || ' (ventilation) : indicateur inconnu'
+       FROM (SELECT DISTINCT code_indicateur FROM valeur_indicateur_detail) v ANTI JOIN indicateur i USING (code_indicateur)""",
     # --- accounts (migration 0007) ---
     """SELECT 'utilisateur ' || email || ' : présent plusieurs fois'
        FROM utilisateur GROUP BY email HAVING count(*) > 1""",

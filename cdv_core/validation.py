@@ -71,6 +71,8 @@ _PERIODS: dict[str, tuple[str, str, str, str]] = {
     "financement": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat", "r.annee", "r.annee"),
     "valeur_indicateur": ("LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
                           "q.code_contrat", "year(r.date_valeur)", "year(r.date_valeur)"),
+    "valeur_indicateur_detail": ("LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
+                                 "q.code_contrat", "year(r.date_valeur)", "year(r.date_valeur)"),
     "reunion": ("LEFT JOIN instance i ON i.code_instance = r.code_instance", "i.code_contrat",
                 "year(r.date_reunion)", "year(r.date_reunion)"),
     "decision": (("LEFT JOIN reunion m ON m.id_reunion = r.id_reunion "

@@ -164,7 +164,7 @@ else:
                            "extractions de programmation et les fichiers INSEE, ce choix est mémorisé pour les "
                            "prochains imports.")
                 if analysis.kind == "insee":  # variables → indicators of the store
-                    targets = ["", *ui.cached(ctx, ingest.indicator_codes)]
+                    targets = ["", *ingest.mapping_targets(ui.cached(ctx, ingest.indicator_codes), analysis.mapping)]
                     headers = [h for h in analysis.mapping if analysis.mapping[h] != "code_territoire"] + analysis.unmapped
                 else:
                     targets = ["", *[c.name for c in spec.columns]]

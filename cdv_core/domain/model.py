@@ -83,5 +83,14 @@ SECRET_MARKERS: dict[str, str] = {
     "so": "sans objet",
 }
 
+# Breakdowns of an indicator value (valeur_indicateur_detail, migration 0014): sexe first
+# (égalité femmes-hommes is a Quartiers 2030 priority), then âge, as bands written
+# « moins de 26 ans », « 26 à 49 ans », « 50 ans et plus » (ingest.clean.age_band reads the
+# usual spellings: 15-24, <26, 50+, _15_24 in an INSEE variable).
+DIMENSION_SEXE, DIMENSION_AGE = "sexe", "âge"
+DIMENSIONS: tuple[str, ...] = (DIMENSION_SEXE, DIMENSION_AGE)
+SEXES: tuple[str, ...] = ("femmes", "hommes")
+AGE_BAND_PATTERN = r"^(moins de \d{1,3} ans|\d{1,3} à \d{1,3} ans|\d{1,3} ans et plus)$"
+
 QPV_2024_PATTERN = r"^QN(\d{3}|02[AB])\d{2}[NMIC]$"
 QPV_2015_PATTERN = r"^QP(\d{3}|02[AB])\d{3}$"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from cdv_core.ingest.commit import (ImportRefused, commit, contract_codes, diff, import_history, indicator_codes, rollback,
                                    rollback_choices)
-from cdv_core.ingest.pipeline import Analysis, Load, analyse, detect_kind, kind_choices, map_headers
+from cdv_core.ingest.pipeline import Analysis, Load, analyse, detect_kind, kind_choices, map_headers, mapping_targets
 from cdv_core.ingest.reading import MAX_UPLOAD_BYTES, ReadError, read_bytes
 
 __all__ = ["MAX_UPLOAD_BYTES", "Analysis", "ImportRefused", "Load", "ReadError", "analyse", "commit", "contract_codes", "detect_kind",
-           "diff", "import_history", "indicator_codes", "kind_choices", "map_headers", "read_bytes", "rollback",
+           "diff", "import_history", "indicator_codes", "kind_choices", "map_headers", "mapping_targets", "read_bytes", "rollback",
            "rollback_choices"]

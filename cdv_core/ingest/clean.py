@@ -57,6 +57,9 @@ CHOICE_SYNONYMS: dict[str, dict[str, str]] = {
                "instruit": "déposée", "demande en cours": "déposée", "recevable": "déposée",
                "programme": "accordée", "mandate": "accordée", "classe sans suite": "abandonnée",
                "annule": "abandonnée", "annulee": "abandonnée", "sans suite": "abandonnée"},
+    # INSEE codes SEXE 1 = hommes, 2 = femmes; « M » is left out: masculin to some, madame to others
+    "sexe": {"f": "femmes", "femme": "femmes", "feminin": "femmes", "2": "femmes", "h": "hommes",
+             "homme": "hommes", "masculin": "hommes", "1": "hommes"},
 }
 
 
@@ -71,6 +74,21 @@ def normalise_str(value: str) -> str:
     """`normalise_text` of one string (headers, allowed values: the same few hundred, asked for
     again by every kind the detection tries, hence the cache)."""
     return pl.select(normalise_text(pl.lit(value))).item()
+
+
+def age_band(raw: pl.Expr) -> pl.Expr:
+    """An age band as `model.AGE_BAND_PATTERN` writes it, from the usual spellings (null when
+    not one): « 15-24 », « 15 à 24 ans », « 15_24 » → « 15 à 24 ans »; « -26 », « <26 »,
+    « moins de 26 ans », « moins26 » → « moins de 26 ans »; « 50+ », « 50 ans et plus », « 50 ans
+    ou plus », « 50plus », « 50p » → « 50 ans et plus »."""
+    s = raw.str.normalize("NFD").str.replace_all(r"\p{Mn}", "").str.to_lowercase().str.strip_chars()
+    span = s.str.extract_groups(r"^(\d{1,3})\s*(?:-|_|a)\s*(\d{1,3})\s*(?:ans)?$")
+    below = s.str.extract(r"^(?:-|<|moins de|moins)\s*(\d{1,3})\s*(?:ans)?$", 1)
+    above = s.str.extract(r"^(\d{1,3})\s*(?:\+|p|plus|ans et plus|ans ou plus|et plus|ou plus|ans \+)$", 1)
+    return (pl.when(span.struct.field("1").is_not_null())
+              .then(pl.format("{} à {} ans", span.struct.field("1").cast(pl.Int32), span.struct.field("2").cast(pl.Int32)))
+              .when(below.is_not_null()).then(pl.format("moins de {} ans", below.cast(pl.Int32)))
+              .when(above.is_not_null()).then(pl.format("{} ans et plus", above.cast(pl.Int32))))
 
 
 def unwrap(expr: pl.Expr) -> pl.Expr:
@@ -203,7 +221,7 @@ def parse_date(expr: pl.Expr) -> pl.Expr:
                        s.str.to_date("%d-%m-%Y", strict=False), s.str.to_date("%d.%m.%Y", strict=False))
 
 
-def _choice_map(col: Col) -> dict[str, str]:
+def choice_map(col: Col) -> dict[str, str]:
     # Synonyms are keyed by column name, shared by every kind's « statut »: only those that lead
     # to one of this column's values apply, and never over one of its own values (a meeting's
     # « annulée » is not an action's « abandonnée »).
@@ -289,7 +307,7 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
                  .when(low.is_in(["non", "n", "faux", "false", "0", "no"])).then(False).otherwise(None))
         checks.append((present & v.is_null(), "Valeur oui/non attendue", "oui ou non", ERROR))
     elif t == "choix":
-        mapping = _choice_map(col)
+        mapping = choice_map(col)
         norm = normalise_text(raw)
         if col.name == "thematique":
             code = raw.str.extract(r"^\s*(\d\.\d[ab]?)\b", 1)

@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import fmt
-from cdv_core.domain import gaps
+from cdv_core.domain import gaps, model
 from cdv_core.ingest import clean, reading
 from cdv_core.ingest.clean import ERROR, PROBLEM_SCHEMA, WARNING
 from cdv_core.ingest.reading import LINE
@@ -367,6 +367,7 @@ def _fr_number(expr: pl.Expr) -> pl.Expr:
 # Scopes that are not simply « the same contract »: a file of values or of funding lines speaks
 # for its indicators at its dates, for its actions in its years, not for their whole history.
 _SCOPES = {"valeur_indicateur": ("code_indicateur", "type_territoire", "date_valeur"),
+           "valeur_indicateur_detail": ("code_indicateur", "type_territoire", "date_valeur", "dimension"),
            "financement": ("code_action", "annee"),
            "cible_indicateur": "code_qp",      # the file's QPV, whatever their contract
            "reunion": "code_instance",         # the file's instances
@@ -572,7 +573,10 @@ def _build_template(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contr
                                        pl.lit(None, dtype=pl.Float64).alias("denominateur"))
         problems += _territory_problems(frame.with_columns(typed["code_territoire"].alias("_brut")), fichier,
                                         "code_territoire", "_brut", "code_territoire", "type_territoire")
-    problems += _duplicates(frame, spec.key, fichier)
+        frame, found = _breakdowns(frame, fichier)
+        problems += found
+    key = (*spec.key, "ventilation") if "ventilation" in frame.columns else spec.key
+    problems += _duplicates(frame, key, fichier)
     problems += _reference_problems(cur, spec, frame, fichier)
     problems += _row_rules(cur, spec, frame, fichier)
     loads = []
@@ -580,17 +584,99 @@ def _build_template(cur, spec: Kind, typed: pl.DataFrame, fichier: str, *, contr
     if spec.code == "porteurs" and "id_porteur" not in base_cols:
         base_cols.insert(0, "id_porteur")
     if spec.code == "valeurs_indicateurs":
-        base_cols += ["secret", "source_fichier"]
+        base_cols = [c for c in base_cols if c not in BREAKDOWN_COLUMNS] + ["secret", "source_fichier"]
+        if "dimension" in frame.columns:
+            detail = frame.filter(pl.col("dimension").is_not_null())
+            loads.append(Load(DETAIL_TABLE, detail.select(*base_cols, "dimension", "modalite"), DETAIL_KEY,
+                              tuple(c for c in base_cols if c not in spec.key), scope_col=_SCOPES[DETAIL_TABLE]))
+            frame = frame.filter(pl.col("dimension").is_null())
+            if frame.is_empty():  # a file of breakdowns only: the totals are left as they are
+                return loads, problems, notes
     if spec.code == "quartiers" and "communes" in frame.columns:
         frame = frame.with_columns(pl.col("communes").list.join("; "))
     main = frame.select(base_cols)
-    loads.append(Load(spec.table, main, spec.key, tuple(c for c in base_cols if c not in spec.key)))
+    loads.insert(0, Load(spec.table, main, spec.key, tuple(c for c in base_cols if c not in spec.key)))
     for column, (link_table, key_col, value_col) in spec.links.items():
         if column in frame.columns:
             links = (frame.select(pl.col(spec.key[0]).alias(key_col), pl.col(column).alias(value_col))
                      .explode(value_col).drop_nulls().unique(maintain_order=True))
             loads.append(Load(link_table, links, (key_col, value_col), (), replace_group=key_col))
     return loads, problems, notes
+
+
+# Breakdowns of a value (migration 0014): a row of the « valeurs d'indicateurs » template with a
+# sexe or a tranche d'âge is one category of the value, stored apart from the total.
+DETAIL_TABLE = "valeur_indicateur_detail"
+DETAIL_KEY = ("code_indicateur", "type_territoire", "code_territoire", "date_valeur", "dimension", "modalite")
+BREAKDOWN_COLUMNS = ("sexe", "tranche_age")
+
+
+def _breakdowns(frame: pl.DataFrame, fichier: str) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """`dimension` and `modalite` of each row of a values file with a sexe or tranche_age column
+    (null for a total), `ventilation` (the breakdown as written, "" for a total: part of the row's
+    key), and the
+    problems: an unreadable age band, a band whose first age is not below its last, both
+    dimensions on one row (one breakdown per row)."""
+    present = [c for c in BREAKDOWN_COLUMNS if c in frame.columns]
+    if not present:
+        return frame, []
+    raw_sexe = pl.col("sexe") if "sexe" in frame.columns else pl.lit(None, dtype=pl.String)
+    raw_age = pl.col("tranche_age") if "tranche_age" in frame.columns else pl.lit(None, dtype=pl.String)
+    sexes = clean.choice_map(KINDS["valeurs_indicateurs"].col("sexe"))
+    frame = frame.with_columns(clean.age_band(raw_age).alias("_age"),
+                               clean.normalise_text(raw_sexe).replace_strict(sexes, default=None).alias("_sexe"))
+    sexe = pl.col("_sexe")
+    bounds = pl.col("_age").str.extract_groups(r"^(\d+) à (\d+) ans$")
+    checks = [
+        (raw_sexe.is_not_null() & sexe.is_null(), "sexe", raw_sexe, "Sexe non reconnu",
+         "femmes ou hommes (F / H, 2 / 1 comme à l'INSEE)"),
+        (raw_age.is_not_null() & pl.col("_age").is_null(), "tranche_age", raw_age,
+         "Tranche d'âge non reconnue", "Ex. « moins de 26 ans », « 26 à 49 ans », « 50 ans et plus » (ou 26-49, <26, 50+)"),
+        (bounds.struct.field("1").cast(pl.Int32) >= bounds.struct.field("2").cast(pl.Int32), "tranche_age", raw_age,
+         "Tranche d'âge vide", "Un premier âge inférieur au dernier, ex. 26 à 49 ans"),
+        (raw_sexe.is_not_null() & raw_age.is_not_null(), "tranche_age", raw_age,
+         "Une ligne ventilée à la fois par sexe et par âge",
+         "Une ligne par ventilation : le sexe, ou la tranche d'âge (laissez l'autre vide)"),
+    ]
+    problems = []
+    for cond, colonne, value, msg, expected in checks:
+        bad = frame.filter(cond.fill_null(False))
+        if bad.height:
+            problems.append(_rows_problem(bad, fichier, colonne, value, msg, expected))
+    frame = frame.with_columns(
+        pl.when(sexe.is_not_null()).then(pl.lit(model.DIMENSION_SEXE))
+          .when(pl.col("_age").is_not_null()).then(pl.lit(model.DIMENSION_AGE)).alias("dimension"),
+        pl.coalesce(sexe, pl.col("_age")).alias("modalite"))
+    # the breakdown as written (an unreadable or double one is not taken for the total)
+    frame = frame.with_columns(pl.concat_str(pl.coalesce(sexe, raw_sexe), pl.coalesce(pl.col("_age"), raw_age),
+                                             separator=" / ", ignore_nulls=True).alias("ventilation"))
+    return frame.drop("_age", "_sexe", *present), problems
+
+
+SEXES_SUM_TOLERANCE = 0.5  # a count: femmes + hommes equal the total, to the unit
+
+
+def _sexes_sum_problems(cur, frame: pl.DataFrame, fichier: str, *, column_of: str | None = None) -> list[pl.DataFrame]:
+    """For an indicator summed over territories (a count), the femmes and hommes of a value given
+    in the file with its total add up to it: a warning on the total's line when they do not (a
+    secret category leaves the sum unchecked). `column_of`: the frame's column naming the file's
+    column of each value (an INSEE file: its variable), else « valeur »."""
+    summed = cur.sql("SELECT code_indicateur FROM indicateur WHERE agregation = 'somme'").pl()
+    key = ["code_indicateur", "type_territoire", "code_territoire", "date_valeur"]
+    sexes = (frame.filter(pl.col("dimension") == model.DIMENSION_SEXE)
+                  .join(summed, on="code_indicateur", how="semi")
+                  .group_by(key).agg(pl.col("valeur").sum().alias("_somme"), pl.len().alias("_n"),
+                                     pl.col("valeur").is_null().any().alias("_secret"))
+                  .filter((pl.col("_n") == len(model.SEXES)) & ~pl.col("_secret")))
+    bad = (frame.filter(pl.col("dimension").is_null() & pl.col("valeur").is_not_null())
+                .join(sexes, on=key, how="inner")
+                .filter((pl.col("valeur") - pl.col("_somme")).abs() > SEXES_SUM_TOLERANCE))
+    if bad.is_empty():
+        return []
+    problem = _rows_problem(bad, fichier, "valeur", _fr_number(pl.col("valeur")),
+                            "Femmes et hommes ne font pas le total de cette valeur",
+                            "Vérifiez les valeurs par sexe et l'ensemble (avertissement seulement)", WARNING)
+    return [problem if column_of is None else problem.with_columns(bad[column_of].alias("colonne"))]
 
 
 def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
@@ -632,6 +718,8 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
              "Une date après la date de référence et avant l'échéance de la cible")
     if spec.code == "valeurs_indicateurs" and {"numerateur", "denominateur"} & cols:
         out += _parts_problems(cur, frame, fichier)
+    if spec.code == "valeurs_indicateurs" and "dimension" in cols:
+        out += _sexes_sum_problems(cur, frame, fichier)
     # periods of the contract (of the row, or of the row's action for financements)
     out += _period_problems(cur, spec, frame, fichier)
     out += _other_contract_problems(cur, spec, frame, fichier)
@@ -1137,12 +1225,13 @@ def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list,
     by_norm = {_norm(c): c for c in indicators}
     remembered = remembered_mappings(cur, INSEE_WIDE.code)
     mapping: dict[str, str] = {}
-    for v in variables:
+    for v in variables:  # a few dozen column names
         if override is not None and v in override:
             target = override[v] or None
         else:
-            target = remembered.get(_norm(v)) or by_norm.get(_norm(v))
-        if target in indicators:
+            target = remembered.get(_norm(v)) or by_norm.get(_norm(v)) or _breakdown_of(v, by_norm)
+        parts = split_target(target) if target else None
+        if parts is not None and parts[0] in indicators:
             mapping[v] = target
     result.mapping = {geo: "code_territoire", **mapping}
     result.unmapped = [v for v in variables if v not in mapping]
@@ -1175,9 +1264,12 @@ def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list,
                                           "Un code QN… (QPV 2024), un code commune, un SIREN d'EPCI ou un département"))
     problems += _territory_problems(frame.with_columns(pl.col("code_territoire").alias("_brut")), fichier, geo,
                                     "_brut", "code_territoire", "type_territoire")
+    targets = pl.DataFrame([(v, *split_target(t)) for v, t in mapping.items()], orient="row",
+                           schema={"_variable": pl.String, "code_indicateur": pl.String,
+                                   "dimension": pl.String, "modalite": pl.String})
     long = (frame.unpivot(index=[LINE, "code_territoire", "type_territoire"], on=list(mapping),
                           variable_name="_variable", value_name="valeur")
-            .with_columns(pl.col("_variable").replace_strict(mapping).alias("code_indicateur")))
+            .join(targets, on="_variable", how="left", maintain_order="left"))
     # one convention per file: an INSEE file that writes `45.2` somewhere means 12,345 by `12.345`
     value, checks = clean.typed_column(Col("valeur", "valeur_secret"), pl.col("valeur"),
                                        dot_decimals=clean.uses_dot_decimals(long["valeur"]))
@@ -1196,11 +1288,61 @@ def _analyse_insee(cur, raw: reading.RawTable, result: Analysis, problems: list,
                         .with_columns(empty["_variable"].alias("colonne")))
     rows = long.with_columns(evaluated[clean.VALUE].alias("valeur"), evaluated["secret"],
                              pl.lit(date_valeur).alias("date_valeur"), pl.lit(fichier).alias("source_fichier"))
-    problems += _duplicates(rows, INSEE_WIDE.key, fichier)
-    out = rows.select("code_indicateur", "type_territoire", "code_territoire", "date_valeur", "valeur", "secret",
-                      "source_fichier")
-    result.loads = [Load("valeur_indicateur", out, INSEE_WIDE.key, ("valeur", "secret", "source_fichier"),
-                         scope_col=_SCOPES["valeur_indicateur"])]
+    rows = rows.with_columns(pl.concat_str("dimension", "modalite", separator=" : ").fill_null("").alias("ventilation"))
+    problems += _duplicates(rows, (*INSEE_WIDE.key, "ventilation"), fichier)
+    problems += _sexes_sum_problems(cur, rows, fichier, column_of="_variable")
+    columns = ("code_indicateur", "type_territoire", "code_territoire", "date_valeur", "valeur", "secret", "source_fichier")
+    totals, detail = rows.filter(pl.col("dimension").is_null()), rows.filter(pl.col("dimension").is_not_null())
+    result.loads = [Load("valeur_indicateur", totals.select(columns), INSEE_WIDE.key, ("valeur", "secret", "source_fichier"),
+                         scope_col=_SCOPES["valeur_indicateur"])] if totals.height else []
+    if detail.height:
+        result.loads.append(Load(DETAIL_TABLE, detail.select(*columns, "dimension", "modalite"), DETAIL_KEY,
+                                 ("valeur", "secret", "source_fichier"), scope_col=_SCOPES[DETAIL_TABLE]))
+
+
+# An INSEE variable can be one category of an indicator: its target is then « CODE — modalité »
+# (« DEFM — femmes », « DEFM — 15 à 24 ans »), found from the usual suffixes (_F / _H / _FEMMES /
+# _HOMMES, an age band _15_24, _MOINS26, _50P) or chosen on the mapping step.
+BREAKDOWN_SEPARATOR = " — "
+_SEX_SUFFIXES = {"f": "femmes", "femmes": "femmes", "h": "hommes", "hommes": "hommes"}
+
+
+def breakdown_target(code: str, modalite: str) -> str:
+    return f"{code}{BREAKDOWN_SEPARATOR}{modalite}"
+
+
+def split_target(target: str) -> tuple[str, str | None, str | None] | None:
+    """(indicator code, dimension, modalité) of a mapping target, (code, None, None) for a total,
+    None for a category that is neither a sex nor an age band."""
+    code, sep, modalite = target.partition(BREAKDOWN_SEPARATOR)
+    if not sep:
+        return code, None, None
+    if modalite in model.SEXES:
+        return code, model.DIMENSION_SEXE, modalite
+    band = pl.select(clean.age_band(pl.lit(modalite, dtype=pl.String))).item()
+    return (code, model.DIMENSION_AGE, band) if band else None
+
+
+def _breakdown_of(variable: str, by_norm: dict[str, str]) -> str | None:
+    """`variable`'s target when it names an indicator of the store followed by a category suffix."""
+    words = _norm(variable).split(" ")
+    for cut in range(len(words) - 1, 0, -1):  # a handful of words
+        base, suffix = " ".join(words[:cut]), words[cut:]
+        if base not in by_norm:
+            continue
+        if len(suffix) == 1 and suffix[0] in _SEX_SUFFIXES:
+            return breakdown_target(by_norm[base], _SEX_SUFFIXES[suffix[0]])
+        band = pl.select(clean.age_band(pl.lit("_".join(suffix), dtype=pl.String))).item()
+        if band:
+            return breakdown_target(by_norm[base], band)
+    return None
+
+
+def mapping_targets(codes: tuple[str, ...], current: dict[str, str]) -> list[str]:
+    """The choices of the INSEE mapping step: each indicator, its femmes and hommes, and the
+    targets found in the file (an age band)."""
+    out = [t for c in codes for t in (c, *(breakdown_target(c, s) for s in model.SEXES))]
+    return out + sorted(set(current.values()) - set(out) - {"code_territoire"})
 
 
 _BUILDERS = {"liste_qpv": _build_official_qpv, "programmation": _build_programmation, "contours_qpv": _build_contours}

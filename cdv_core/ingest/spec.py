@@ -179,6 +179,10 @@ TEMPLATES: tuple[Kind, ...] = (
             "l'ensemble de plusieurs QPV est alors recalculé sur les sommes", "931", min_value=0),
         Col("denominateur", "decimal", False, "Dénominateur d'un taux (ex. population active) ; valeur = "
             "numérateur / dénominateur × 100 pour un %", "2201", min_value=0),
+        Col("sexe", "texte", False, "Ventilation par sexe (vide : ensemble de la population) ; une ligne par "
+            "sexe, en plus de la ligne de l'ensemble", "", model.SEXES),
+        Col("tranche_age", "texte", False, "Ventilation par tranche d'âge (vide : tous âges), ex. « moins de 26 ans », "
+            "« 26 à 49 ans », « 50 ans et plus » ; une ligne ventile par sexe ou par âge, pas les deux", ""),
     ), refs=(Ref("code_indicateur", "indicateur", "code_indicateur", "indicateur"),)),
     Kind("cibles_indicateurs", "Références et cibles d'indicateurs", "cible_indicateur", ("code_indicateur", "code_qp"), (
         Col("code_indicateur", "texte", True, "Indicateur", "TX_PAUVRETE"),

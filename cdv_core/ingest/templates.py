@@ -114,7 +114,15 @@ _EVERYTHING = "($contrat IS NULL AND $perimetre IS NULL)"
 # pages compare them with (the QPV's communes, EPCI and département, the signatory, France).
 _PORTEURS = ("porteur t", _EVERYTHING + " OR t.id_porteur IN (SELECT a.id_porteur FROM action a WHERE "
              + _IN_SCOPE.format(c="a.code_contrat") + ")")
-_VALEURS = ("valeur_indicateur t", _EVERYTHING + """ OR (
+# A value's breakdowns (migration 0014) are lines of the same template, with their sexe or tranche_age.
+_VALEURS_ET_VENTILATIONS = """(
+    SELECT *, NULL::VARCHAR AS sexe, NULL::VARCHAR AS tranche_age FROM valeur_indicateur
+    UNION ALL BY NAME
+    SELECT * EXCLUDE (dimension, modalite),
+           CASE WHEN dimension = 'sexe' THEN modalite END AS sexe,
+           CASE WHEN dimension = 'âge' THEN modalite END AS tranche_age
+    FROM valeur_indicateur_detail) t"""
+_VALEURS = (_VALEURS_ET_VENTILATIONS, _EVERYTHING + """ OR (
     (t.type_territoire = 'France' AND EXISTS (SELECT 1 FROM _c))
     OR (t.type_territoire = 'QPV' AND t.code_territoire IN (SELECT code_qp FROM _q))
     OR (t.type_territoire = 'commune' AND t.code_territoire IN (
@@ -144,6 +152,9 @@ def current_frame(cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | N
         joins += f" LEFT JOIN {alias} ON {alias}.{key_col} = _rows.{spec.key[0]}"
         columns.append(f"{alias}.{column}")
     order = ", ".join(f"_rows.{k}" for k in spec.key)
+    if spec.table == "valeur_indicateur":  # the total, then its breakdowns by sexe, then by âge
+        order += (", _rows.sexe IS NOT NULL OR _rows.tranche_age IS NOT NULL, _rows.tranche_age IS NOT NULL, "
+                  "_rows.sexe, _rows.tranche_age")
     sql = f"WITH {ctes} SELECT {', '.join(columns)} FROM _rows{joins} ORDER BY {order}"
     return _as_typed(spec, cur.sql(sql, params=_params(sql, contrat, perimetre)).pl())
 
