@@ -10,6 +10,7 @@ from cdv_core.domain import gaps, model
 from cdv_core.queries import indicateurs as ind
 from cdv_core.queries import territoire
 from cdv_core.ui import publishable as pub
+from cdv_core.ui import ventilations
 from cdv_core.ui.downloads import download_buttons
 from cdv_core.ui.sources import source_rules_view
 
@@ -266,6 +267,7 @@ with tab_comp:
             f"Préparer le téléchargement des {fmt.integer(comparison.height)} quartiers", key="indic_dl_comp_prep"):
         download_buttons(ind.comparison_export(comparison), basename=f"indicateur_{code}_comparaison",
                          key="indic_dl_comp", sheet="Comparaison", ctx=ctx)
+    ventilations.section(ctx, meta, code=code, reference=reference)  # by sexe, by âge (if any)
 
 # --- dictionary ---------------------------------------------------------------------------------
 with tab_dico:

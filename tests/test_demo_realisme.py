@@ -795,8 +795,10 @@ def _rt_columns() -> dict[str, list[str]]:
     out = {}
     for spec in TEMPLATES:
         out[spec.table] = [c.name for c in spec.columns if c.name not in spec.links]
-        if spec.table == "valeur_indicateur":  # `nd`, `s`… in the valeur column
-            out[spec.table].append("secret")
+        if spec.table == "valeur_indicateur":  # `nd`, `s`… in the valeur column; sexe / âge: the breakdowns
+            values = [c for c in out[spec.table] if c not in ("sexe", "tranche_age")] + ["secret"]
+            out[spec.table] = values
+            out["valeur_indicateur_detail"] = [*values, "dimension", "modalite"]
         for link_table, key_col, value_col in spec.links.values():
             out[link_table] = [key_col, value_col]
     return out
@@ -934,7 +936,7 @@ def test_national_round_trip_of_one_contract(tmp_path):
             "action_quartier": actions, "action_objectif": actions, "financement": actions,
             "cible_indicateur": f"t.code_qp IN {qpv}", "reunion": f"t.code_instance IN {instances}",
             "decision": f"t.id_reunion IN (SELECT id_reunion FROM reunion WHERE code_instance IN {instances})",
-            "valeur_indicateur": "true",
+            "valeur_indicateur": "true", "valeur_indicateur_detail": "true",
         }, {"c": contrat})
         qpv_codes = cur.sql(qpv[1:-1], params={"c": contrat}).pl()["code_qp"]
         got = _rt_tables(con.cursor())
@@ -945,9 +947,12 @@ def test_national_round_trip_of_one_contract(tmp_path):
     # values: exactly the contract's QPV's; those of the territories they are compared with
     # (communes, EPCI, département, France) are a part of the national ones
     values, all_values = got.pop("valeur_indicateur"), expected.pop("valeur_indicateur")
+    details, all_details = got.pop("valeur_indicateur_detail"), expected.pop("valeur_indicateur_detail")
     assert _rt_differences(expected, got) == [], f"exported then imported, the tables of {contrat} differ"
     of_qpv = (pl.col("type_territoire") == "QPV") & pl.col("code_territoire").is_in(qpv_codes.implode())
     assert _rt_differences({"valeur_indicateur (QPV)": all_values.filter(of_qpv)},
                            {"valeur_indicateur (QPV)": values.filter(pl.col("type_territoire") == "QPV")}) == []
+    assert details.height and _rt_differences({"valeur_indicateur_detail (QPV)": all_details.filter(of_qpv)},
+                                              {"valeur_indicateur_detail (QPV)": details.filter(of_qpv)}) == []
     foreign = values.join(all_values, on=values.columns, how="anti", nulls_equal=True)
     assert foreign.is_empty() and values.filter(pl.col("type_territoire") != "QPV").height, foreign.head(3).rows()

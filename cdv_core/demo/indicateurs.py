@@ -16,6 +16,9 @@ calibrated on the 105 real QPV of hackaviz2021_occitanie_qp2015):
   « s » with a null value, like the DEPP rates whose cohort of pupils is under the threshold;
   Filosofi rates of small QPV are sometimes « s », RP rates of small QPV and surveys « ns » or
   « nd »;
+- breakdowns (valeur_indicateur_detail) of the demandeurs d'emploi by sexe and âge (whole counts
+  adding up to the total, « s » under the threshold with secondary secret) and of the taux
+  d'emploi by sexe (parts adding up to the total's, women 10–15 points below men);
 - the 2030 target closes 10–40 % of the baseline's gap to the EPCI (never beyond it), or moves
   towards a stated goal for indicators without reference territory; a context indicator (sens
   neutre) has a baseline but no target.
@@ -333,11 +336,89 @@ def _as_published(rng, valeurs: pl.DataFrame, indicateur: pl.DataFrame, au: date
                    .sort("code_indicateur", "type_territoire", "code_territoire", "date_valeur"))
 
 
+# Breakdowns where the policy asks for them (valeur_indicateur_detail, migration 0014): demandeurs
+# d'emploi by sexe and by âge, the taux d'emploi by sexe. Shares of the real QPV figures (France
+# Travail, ONPV): about as many women as men among jobseekers, 15 % under 26 and 25 % aged 50 and
+# over; women's employment rate 10–15 points below men's.
+FEMMES_DEFM = (0.48, 0.52)                      # share of women among the demandeurs d'emploi
+AGE_BANDS = ("moins de 26 ans", "26 à 49 ans", "50 ans et plus")
+AGE_SHARES = (0.15, 0.60, 0.25)                 # of the demandeurs d'emploi, per band (mean)
+EMPL_GAP = (10.0, 15.0)                         # points between men's and women's employment rate
+FEMMES_15_64 = (0.50, 0.53)                     # share of women among the 15-64 ans
+
+
+def _split(rng, total: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Whole counts per category (columns) adding up exactly to `total`: floors of the shares,
+    the remainder to the categories with the largest fractions."""
+    raw = total[:, None] * shares
+    out = np.floor(raw)
+    rest = (total - out.sum(axis=1)).astype(int)
+    order = np.argsort(-(raw - out) + rng.random(raw.shape) * 1e-9, axis=1)
+    out[np.arange(len(total))[:, None], order] += np.arange(shares.shape[1])[None, :] < rest[:, None]
+    return out
+
+
+def _detail_rows(totals: pl.DataFrame, dimension: str, modalites: tuple[str, ...], values: np.ndarray,
+                 num: np.ndarray | None = None, den: np.ndarray | None = None) -> pl.DataFrame:
+    """Rows of valeur_indicateur_detail: one per total row and modalité (columns of `values`)."""
+    n, k = values.shape
+    keys = totals.select("code_indicateur", "type_territoire", "code_territoire", "date_valeur", "source_fichier")
+    return pl.concat([keys.with_columns(
+        pl.lit(dimension).alias("dimension"), pl.lit(m).alias("modalite"), pl.Series("valeur", values[:, j]),
+        pl.lit(None, pl.Float64).alias("numerateur") if num is None else pl.Series("numerateur", num[:, j], dtype=pl.Float64),
+        pl.lit(None, pl.Float64).alias("denominateur") if den is None else pl.Series("denominateur", den[:, j], dtype=pl.Float64))
+        for j, m in enumerate(modalites)])
+
+
+def _with_secret(rows: pl.DataFrame) -> pl.DataFrame:
+    """A count of people under the threshold stored as « s » with no value; and, as INSEE does,
+    when it is the only one of its group (territory, date, dimension) the smallest other count is
+    suppressed too, so that it cannot be recovered from the published total."""
+    group = ["code_indicateur", "type_territoire", "code_territoire", "date_valeur", "dimension"]
+    small = pl.col("valeur") < SECRET_THRESHOLD
+    rank = pl.when(~small).then(pl.col("valeur")).rank("ordinal").over(group)
+    secondary = (small.cast(pl.Int32).sum().over(group) == 1) & ~small & (rank == 1)
+    hidden = small | secondary
+    return rows.with_columns(pl.when(hidden).then(pl.lit("s")).alias("secret"),
+                             pl.when(hidden).then(None).otherwise(pl.col("valeur")).alias("valeur"))
+
+
+def _breakdowns(rng, valeurs: pl.DataFrame) -> pl.DataFrame:
+    """DEFM by sexe and âge (whole counts adding up to the total), EMPL by sexe (numerator and
+    denominator adding up to the total's parts, each rate given back by its parts), for every
+    published QPV value — the same dates as the totals."""
+    qpv = (pl.col("type_territoire") == "QPV") & pl.col("valeur").is_not_null()
+    defm = valeurs.filter(qpv & (pl.col("code_indicateur") == "DEFM"))
+    total = defm["valeur"].to_numpy().astype(float)
+    f = rng.uniform(*FEMMES_DEFM, defm.height)
+    sexe = _split(rng, total, np.column_stack([f, 1 - f]))
+    ages = rng.dirichlet(np.array(AGE_SHARES) * 60, defm.height)
+    age = _split(rng, total, ages)
+    empl = valeurs.filter(qpv & (pl.col("code_indicateur") == "EMPL") & pl.col("denominateur").is_not_null())
+    den, num = empl["denominateur"].to_numpy(), empl["numerateur"].to_numpy()
+    den_f = np.round(den * rng.uniform(*FEMMES_15_64, empl.height))
+    den_h = den - den_f
+    gap = rng.uniform(*EMPL_GAP, empl.height)  # men − women, in points
+    rate = num / den * 100
+    num_f = np.clip(np.round((rate - gap * den_h / den) / 100 * den_f), np.maximum(0, num - den_h), np.minimum(den_f, num))
+    num_h = num - num_f
+    parts_num, parts_den = np.column_stack([num_f, num_h]), np.column_stack([den_f, den_h])
+    return pl.concat([
+        _with_secret(pl.concat([_detail_rows(defm, "sexe", ("femmes", "hommes"), sexe),
+                                _detail_rows(defm, "âge", AGE_BANDS, age)])),
+        _detail_rows(empl, "sexe", ("femmes", "hommes"), np.round(parts_num / parts_den * 100, 1), parts_num, parts_den)
+          .with_columns(pl.lit(None, pl.String).alias("secret")),
+    ], how="diagonal").select("code_indicateur", "type_territoire", "code_territoire", "date_valeur", "dimension",
+                              "modalite", "valeur", "secret", "numerateur", "denominateur", "source_fichier")
+
+
 def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale: Scale) -> dict[str, pl.DataFrame]:
     # a QPV without EPCI is compared with its contract's signatory, as the « Indicateurs » page does
     quartiers = (frames["quartier"].join(frames["contrat"].select("code_contrat", "siren_signataire"), on="code_contrat",
                                          how="left")
                  .with_columns(pl.coalesce(pl.col("siren_epci").cast(pl.String), "siren_signataire").alias("siren_epci")))
     indicateur, valeurs, cibles, objectif_indicateur = _indicateurs(rng, quartiers, frames["objectif"], scale)
+    # drawn after every other value of this step, so nothing else moves
+    detail = _breakdowns(rng, valeurs)
     return {"indicateur": indicateur, "valeur_indicateur": valeurs, "cible_indicateur": cibles,
-            "objectif_indicateur": objectif_indicateur}
+            "objectif_indicateur": objectif_indicateur, "valeur_indicateur_detail": detail}

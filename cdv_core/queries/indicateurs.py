@@ -260,6 +260,36 @@ AGGREGATE_TEXT: dict[str, tuple[str | None, str, str | None]] = {
 }
 
 
+# The aggregate of QPV values `v` (joined to the selection `s`, with its population) by the
+# method `$methode` (`gaps.aggregation_method`; `$ratio` = gaps.RATIO_OF_SUMS, `$echelle` =
+# gaps.rate_scale): `valeur` and `qpv_inclus`, the QPV it counts. One rule for the totals
+# (`aggregate`) and for the breakdowns (`breakdowns`).
+_AGGREGATE_COLUMNS = """CASE WHEN $methode = 'somme' THEN sum(v.valeur)
+                       WHEN $methode = $ratio THEN sum(v.numerateur) FILTER (WHERE v.denominateur > 0)
+                                                   / sum(v.denominateur) FILTER (WHERE v.denominateur > 0) * $echelle
+                       WHEN $methode = 'moyenne pondérée' THEN
+                            sum(v.valeur * s.population) FILTER (WHERE s.population > 0)
+                            / sum(s.population) FILTER (WHERE s.population > 0 AND v.valeur IS NOT NULL) END AS valeur,
+                  CASE WHEN $methode = 'somme' THEN count(v.valeur)
+                       WHEN $methode = $ratio THEN count(*) FILTER (WHERE v.denominateur > 0)
+                       WHEN $methode = 'moyenne pondérée' THEN count(v.valeur) FILTER (WHERE s.population > 0)
+                       ELSE 0 END AS qpv_inclus"""
+
+
+def _aggregation(cur: duckdb.DuckDBPyConnection, code_indicateur: str, *, detail: bool = False) -> tuple[str, str]:
+    """(method, unit) of an indicator: `gaps.aggregation_method`, with parts when a QPV value — of
+    the totals, or of the breakdowns when `detail` — carries a denominator."""
+    unite, agregation, with_parts = cur.execute(
+        """SELECT unite, agregation,
+                  CASE WHEN $detail THEN EXISTS (SELECT 1 FROM valeur_indicateur_detail v WHERE v.code_indicateur = $ind
+                                                   AND v.type_territoire = 'QPV' AND v.denominateur IS NOT NULL)
+                       ELSE EXISTS (SELECT 1 FROM valeur_indicateur v WHERE v.code_indicateur = $ind
+                                      AND v.type_territoire = 'QPV' AND v.denominateur IS NOT NULL) END
+           FROM indicateur WHERE code_indicateur = $ind""", {"ind": code_indicateur, "detail": detail}
+    ).fetchall()[0]
+    return gaps.aggregation_method(unite, agregation, with_parts=with_parts), unite
+
+
 def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
               donnees_au: date, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """The selection's QPV taken together, per date (on or before `donnees_au`), by the indicator's
@@ -269,26 +299,11 @@ def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: 
     aggregated (`valeur` None, `qpv_inclus` 0); anything else the mean weighted by the QPV
     population. Suppressed values (and QPV without population, for a weighted mean) are left out:
     `qpv_inclus` of `qpv_total` QPV say how complete each point is."""
-    unite, agregation, with_parts = cur.execute(
-        """SELECT unite, agregation, EXISTS (SELECT 1 FROM valeur_indicateur v WHERE v.code_indicateur = $ind
-                                              AND v.type_territoire = 'QPV' AND v.denominateur IS NOT NULL)
-           FROM indicateur WHERE code_indicateur = $ind""", {"ind": code_indicateur}
-    ).fetchall()[0]
-    method = gaps.aggregation_method(unite, agregation, with_parts=with_parts)
+    method, unite = _aggregation(cur, code_indicateur)
     frame = cur.sql(
         """WITH sel AS (SELECT code_qp, population FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
                           AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)))
-           SELECT v.date_valeur,
-                  CASE WHEN $methode = 'somme' THEN sum(v.valeur)
-                       WHEN $methode = $ratio THEN sum(v.numerateur) FILTER (WHERE v.denominateur > 0)
-                                                   / sum(v.denominateur) FILTER (WHERE v.denominateur > 0) * $echelle
-                       WHEN $methode = 'moyenne pondérée' THEN
-                            sum(v.valeur * s.population) FILTER (WHERE s.population > 0)
-                            / sum(s.population) FILTER (WHERE s.population > 0 AND v.valeur IS NOT NULL) END AS valeur,
-                  CASE WHEN $methode = 'somme' THEN count(v.valeur)
-                       WHEN $methode = $ratio THEN count(*) FILTER (WHERE v.denominateur > 0)
-                       WHEN $methode = 'moyenne pondérée' THEN count(v.valeur) FILTER (WHERE s.population > 0)
-                       ELSE 0 END AS qpv_inclus,
+           SELECT v.date_valeur, """ + _AGGREGATE_COLUMNS + """,
                   (SELECT count(*) FROM sel) AS qpv_total
            FROM valeur_indicateur v JOIN sel s ON v.code_territoire = s.code_qp
            WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV' AND v.date_valeur <= $au
@@ -377,6 +392,115 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
           .otherwise(pl.col("motif")).alias("motif"),
         pl.col("tendance").replace_strict(gaps.TREND_LABELS, default=None).alias("tendance_libelle"),
     ).drop("unite", "sens")
+
+
+# --- breakdowns by sexe and âge (valeur_indicateur_detail, migration 0014) ------------------------
+
+SELECTION = "Sélection"  # type_territoire of the selection's aggregate row in `breakdowns`
+DIMENSION_TITLES: dict[str, str] = {model.DIMENSION_SEXE: "Répartition par sexe",
+                                    model.DIMENSION_AGE: "Répartition par âge"}
+
+
+def breakdowns(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None, donnees_au: date,
+               reference: str | None = None, qpv: tuple[str, ...] | None = None,
+               perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The breakdowns of an indicator by sexe and âge in the selection, one row per territory,
+    dimension and modalité, at the selection's latest vintage of each dimension on or before
+    `donnees_au` (`date_valeur`: the latest date with a breakdown of a QPV of the selection — the
+    rule of `comparison`; later values are ignored).
+
+    Rows: the selection's QPV (or those of `qpv`) at that vintage; the `reference` territories of
+    these QPV (a key of REFERENCE_TYPES; the EPCI: the QPV's, else the contract's signatory) that
+    have breakdowns, at their latest date of the vintage's year (same-year rule of `comparison`);
+    and the selection taken together (`type_territoire` = SELECTION), per modalité, by the rule of
+    the totals (`_AGGREGATE_COLUMNS`: a sum for a count, the ratio of the sums of numerators and
+    denominators for a rate with parts, not aggregated otherwise — `methode`, `qpv_inclus`).
+
+    Columns: type_territoire, code_territoire, territoire (label), dimension, modalite, ordre,
+    date_valeur, valeur (NULL when suppressed: `secret` and its French `motif`, never a 0), secret,
+    motif, numerateur, denominateur, qpv_inclus, methode, total (the total of the same territory
+    and date in valeur_indicateur; the selection's: `aggregate`), ecart_femmes_hommes (femmes −
+    hommes of the territory, on both sexe rows: in points for a rate, else in % of the hommes'
+    value — `gaps.gap_expr`, unit `gaps.gap_unit`).
+    """
+    if reference is not None and reference not in REFERENCE_TYPES:
+        raise ValueError(f"Territoire de référence inconnu : {reference}")
+    method, unite = _aggregation(cur, code_indicateur, detail=True)
+    frame = cur.sql(
+        "WITH " + _selection_cte() + """,
+           s AS (SELECT * FROM sel WHERE $qpv IS NULL OR list_contains($qpv, code_qp)),
+           d AS (SELECT * FROM valeur_indicateur_detail WHERE code_indicateur = $ind AND date_valeur <= $au),
+           qd AS (SELECT d.* FROM d SEMI JOIN s ON d.code_territoire = s.code_qp WHERE d.type_territoire = 'QPV'),
+           vintage AS (SELECT dimension, max(date_valeur) AS dv FROM qd GROUP BY ALL),
+           latest AS (SELECT qd.* FROM qd JOIN vintage USING (dimension) WHERE qd.date_valeur = vintage.dv),
+           ref_code AS (  -- the reference territories of the QPV shown (EPCI: the QPV's, else the signatory)
+             SELECT DISTINCT code, nom FROM (
+               SELECT CASE $ref WHEN 'commune' THEN insee_com WHEN 'EPCI' THEN siren_epci ELSE 'FR' END AS code,
+                      CASE $ref WHEN 'commune' THEN 'Commune : ' || split_part(lib_com, '; ', 1)
+                                WHEN 'EPCI' THEN 'EPCI ' || siren_epci ELSE 'France' END AS nom
+               FROM s WHERE $ref IS NOT NULL
+               UNION ALL SELECT siren_signataire, 'EPCI ' || siren_signataire FROM s WHERE $ref = 'EPCI')
+             WHERE code IS NOT NULL),
+           ref_last AS (
+             SELECT d.type_territoire, d.code_territoire, d.dimension, max(d.date_valeur) AS dr
+             FROM d JOIN vintage v USING (dimension)
+             WHERE d.type_territoire = $ref AND d.code_territoire IN (SELECT code FROM ref_code)
+               AND d.date_valeur <= v.dv AND year(d.date_valeur) = year(v.dv)
+             GROUP BY ALL),
+           refs AS (
+             SELECT d.*, (SELECT min(nom) FROM ref_code WHERE code = d.code_territoire) AS territoire
+             FROM d JOIN ref_last r ON d.type_territoire = r.type_territoire AND d.code_territoire = r.code_territoire
+                                   AND d.dimension = r.dimension AND d.date_valeur = r.dr),
+           agg AS (
+             SELECT v.dimension, v.modalite, v.date_valeur, """ + _AGGREGATE_COLUMNS + """
+             FROM latest v JOIN s ON v.code_territoire = s.code_qp GROUP BY ALL),
+           rows_ AS (
+             SELECT 'QPV' AS type_territoire, l.code_territoire, s.libelle AS territoire, l.dimension, l.modalite,
+                    l.date_valeur, l.valeur, l.secret, l.numerateur, l.denominateur, NULL::BIGINT AS qpv_inclus, 1 AS rang
+             FROM latest l JOIN s ON l.code_territoire = s.code_qp
+             UNION ALL
+             SELECT type_territoire, code_territoire, territoire, dimension, modalite, date_valeur, valeur, secret,
+                    numerateur, denominateur, NULL, 2 FROM refs
+             UNION ALL
+             SELECT $selection, NULL, $selection_label, dimension, modalite, date_valeur, valeur, NULL, NULL, NULL,
+                    qpv_inclus, 0 FROM agg)
+           SELECT r.type_territoire, r.code_territoire, r.territoire, r.dimension, r.modalite,
+                  coalesce(list_position($sexes, r.modalite),
+                           CASE WHEN r.modalite LIKE 'moins de %' THEN 0
+                                ELSE TRY_CAST(regexp_extract(r.modalite, '^([0-9]+)', 1) AS INTEGER) END) AS ordre,
+                  r.date_valeur, r.valeur, r.secret, r.numerateur, r.denominateur, r.qpv_inclus, t.valeur AS total
+           FROM rows_ r
+           LEFT JOIN valeur_indicateur t ON t.code_indicateur = $ind AND t.type_territoire = r.type_territoire
+                                        AND t.code_territoire = r.code_territoire AND t.date_valeur = r.date_valeur
+           ORDER BY list_position($dimensions, r.dimension), r.rang, r.territoire, ordre, r.modalite""",
+        params={"ind": code_indicateur, "contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre),
+                "qpv": None if qpv is None else list(qpv), "ref": reference, "methode": method,
+                "ratio": gaps.RATIO_OF_SUMS, "echelle": gaps.rate_scale(unite), "selection": SELECTION,
+                "selection_label": AGGREGATE_TEXT[method][0] or "Ensemble des QPV (non agrégé)",
+                "sexes": list(model.SEXES), "dimensions": list(model.DIMENSIONS)},
+    ).pl()
+    if frame.is_empty():
+        return frame.with_columns(pl.lit(method).alias("methode"), pl.lit(None, pl.String).alias("motif"),
+                                  pl.lit(None, pl.Float64).alias("ecart_femmes_hommes"))
+    # the selection's total: the aggregate of the totals, by the same rule, at the same date
+    totals = aggregate(cur, code_indicateur=code_indicateur, contrat=contrat, donnees_au=donnees_au,
+                       perimetre=perimetre) if qpv is None else None
+    if totals is not None and totals.height:
+        frame = (frame.join(totals.select("date_valeur", pl.col("valeur").alias("_total_sel"),
+                                          pl.lit(SELECTION).alias("type_territoire")),
+                            on=["type_territoire", "date_valeur"], how="left")
+                      .with_columns(pl.coalesce("total", "_total_sel").alias("total")).drop("_total_sel"))
+    keys = ["type_territoire", "territoire", "dimension", "date_valeur"]
+    sexe = pl.col("dimension") == model.DIMENSION_SEXE
+    femmes = pl.col("valeur").filter(pl.col("modalite") == model.SEXES[0]).first().over(keys)
+    hommes = pl.col("valeur").filter(pl.col("modalite") == model.SEXES[1]).first().over(keys)
+    return frame.with_columns(
+        pl.lit(method).alias("methode"),
+        pl.when(pl.col("valeur").is_null() & (pl.col("type_territoire") == SELECTION))
+          .then(pl.lit("non agrégé" if method == gaps.NOT_AGGREGATED else "aucune valeur"))
+          .otherwise(_MOTIF).alias("motif"),
+        pl.when(sexe).then(gaps.gap_expr(femmes, hommes, pl.lit(gaps.is_rate(unite)))).alias("ecart_femmes_hommes"),
+    )
 
 
 def secret_summary(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
