@@ -891,6 +891,14 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        WHERE a.code_action IS NULL OR f.annee < year(c.date_debut) OR f.annee > year(c.date_fin)""",
     """SELECT 'valeur ' || v.code_indicateur || ' : indicateur inconnu'
        FROM (SELECT DISTINCT code_indicateur FROM valeur_indicateur) v ANTI JOIN indicateur i USING (code_indicateur)""",
+    # --- bilans des porteurs (migration 0016) ---
+    """SELECT 'bilan ' || code_action || ' ' || annee || ' : présent plusieurs fois'
+       FROM bilan_action GROUP BY code_action, annee HAVING count(*) > 1""",
+    """SELECT 'bilan ' || b.code_action || ' ' || b.annee
+              || CASE WHEN a.code_action IS NULL THEN ' : action inconnue'
+                      ELSE ' : statut « ' || b.statut || ' » inconnu (reçu, accepté ou à compléter)' END
+       FROM bilan_action b LEFT JOIN action a USING (code_action)
+       WHERE a.code_action IS NULL OR b.statut NOT IN ('reçu', 'accepté', 'à compléter')""",
     """SELECT 'cible ' || t.code_indicateur || ' / ' || t.code_qp || ' : indicateur ou quartier inconnu'
        FROM cible_indicateur t
        WHERE NOT EXISTS (SELECT 1 FROM indicateur i WHERE i.code_indicateur = t.code_indicateur)
@@ -911,6 +919,47 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        WHERE d.id_decision IS NULL OR a.code_action IS NULL""",
     """SELECT 'jalon ' || j.id_jalon || ' : contrat ' || j.code_contrat || ' inconnu'
        FROM jalon j ANTI JOIN contrat c USING (code_contrat)""",
+    # --- rapport annuel: its life cycle (0015, cdv_core.edits.rapport) ---
+    """SELECT 'rapport annuel ' || code_contrat || ' ' || annee || ' : présent plusieurs fois'
+       FROM rapport_annuel GROUP BY code_contrat, annee HAVING count(*) > 1""",
+    """SELECT x.quoi || ' ' || x.code_contrat || ' ' || x.annee
+              || CASE WHEN c.code_contrat IS NULL THEN ' : contrat inconnu' ELSE ' : année hors de la période du contrat' END
+       FROM (SELECT 'rapport annuel' AS quoi, code_contrat, annee FROM rapport_annuel
+             UNION SELECT 'vote du rapport annuel', code_contrat, annee FROM rapport_annuel_vote
+             UNION SELECT 'contribution au rapport annuel', code_contrat, annee FROM rapport_annuel_contribution) x
+       LEFT JOIN contrat c USING (code_contrat)
+       WHERE c.code_contrat IS NULL OR x.annee < year(c.date_debut) OR x.annee > year(c.date_fin)""",
+    """SELECT 'vote du rapport annuel ' || code_contrat || ' ' || annee || ' : assemblée « ' || assemblee
+              || ' » inconnue (attendu : EPCI ou commune)'
+       FROM rapport_annuel_vote WHERE assemblee NOT IN ('EPCI', 'commune')""",
+    """SELECT 'vote du rapport annuel ' || code_contrat || ' ' || annee || ' : ' || assemblee || ' '
+              || code_collectivite || ' présent plusieurs fois'
+       FROM rapport_annuel_vote GROUP BY code_contrat, annee, assemblee, code_collectivite HAVING count(*) > 1""",
+    """SELECT 'contribution au rapport annuel ' || code_contrat || ' ' || annee || ' : ' || conseil || ' du '
+              || strftime(date_reception, '%d/%m/%Y') || ' présente plusieurs fois'
+       FROM rapport_annuel_contribution GROUP BY code_contrat, annee, conseil, date_reception HAVING count(*) > 1""",
+    """SELECT 'vote du rapport annuel ' || v.code_contrat || ' ' || v.annee || ' le ' || strftime(v.date_vote, '%d/%m/%Y')
+              || ' : avant l''envoi aux conseils citoyens (' || strftime(r.date_envoi_conseils, '%d/%m/%Y') || ')'
+       FROM rapport_annuel_vote v JOIN rapport_annuel r USING (code_contrat, annee)
+       WHERE v.date_vote < r.date_envoi_conseils""",
+    """SELECT 'contribution au rapport annuel ' || k.code_contrat || ' ' || k.annee || ' du '
+              || strftime(k.date_reception, '%d/%m/%Y')
+              || CASE WHEN r.date_envoi_conseils IS NULL THEN ' : sans envoi aux conseils citoyens enregistré'
+                      ELSE ' : avant l''envoi aux conseils citoyens (' || strftime(r.date_envoi_conseils, '%d/%m/%Y') || ')' END
+       FROM rapport_annuel_contribution k LEFT JOIN rapport_annuel r USING (code_contrat, annee)
+       WHERE r.date_envoi_conseils IS NULL OR k.date_reception < r.date_envoi_conseils""",
+    """SELECT 'publication du rapport annuel ' || r.code_contrat || ' ' || r.annee || ' le '
+              || strftime(r.date_publication, '%d/%m/%Y')
+              || CASE WHEN v.premier_vote IS NULL THEN ' : aucun vote enregistré'
+                      ELSE ' : avant le premier vote (' || strftime(v.premier_vote, '%d/%m/%Y') || ')' END
+       FROM rapport_annuel r LEFT JOIN (SELECT code_contrat, annee, min(date_vote) AS premier_vote
+                                        FROM rapport_annuel_vote GROUP BY ALL) v USING (code_contrat, annee)
+       WHERE r.date_publication IS NOT NULL AND (v.premier_vote IS NULL OR r.date_publication < v.premier_vote)""",
+    """SELECT 'publication du rapport annuel ' || code_contrat || ' ' || annee
+              || ' : la date et le lien (https://…) vont ensemble'
+       FROM rapport_annuel
+       WHERE (date_publication IS NULL) <> (lien_publication IS NULL)
+          OR (lien_publication IS NOT NULL AND NOT starts_with(lien_publication, 'https://'))""",
     # --- acteurs et ingénierie (0004) ---
     """SELECT 'acteur ' || a.id_acteur || ' : sans financement, il lui faut un nom, un type de structure et un contrat'
        FROM acteur a WHERE NOT EXISTS (SELECT 1 FROM porteur p WHERE p.id_porteur = a.id_acteur)
@@ -964,7 +1013,16 @@ def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
         if tables is not None and not tables & rule_tables(rule):
             continue
         # sorted: the same store gives the same message (a parallel scan returns rows in any order)
-        problems += [row[0] for row in cur.execute(f"SELECT * FROM ({rule}) ORDER BY 1 LIMIT {int(limit)}").fetchall()]
+        try:
+            problems += [row[0] for row in cur.execute(f"SELECT * FROM ({rule}) ORDER BY 1 LIMIT {int(limit)}").fetchall()]
+        except duckdb.CatalogException as exc:
+            # a rule of a later migration on a store not migrated that far (tests of migrations
+            # write to older schemas): a table it names does not exist, so it has nothing to check
+            # (a binder error leaves the transaction usable)
+            missing = re.search(r"Table with name (\w+) does not exist", str(exc))
+            if missing is None or missing[1] not in rule_tables(rule) or missing[1] in table_names(cur):
+                raise
+            continue
         if len(problems) >= limit:
             break
     return problems

@@ -22,6 +22,9 @@ contract of a row is that of its action, quartier, instance or meeting; its year
 - réunion: the year of `date_reunion`; décision: from the year of its meeting on (an open
   decision is counted every year after);
 - jalon: its `annee`, else the year of `date_prevue`;
+- bilan d'un porteur (`bilan_action`): its `annee` (the exercice it accounts for), in the
+  contract of its action;
+- rapport annuel, its votes and contributions: its `annee` (the year the report describes);
 - contrat, quartier, projet de quartier, objectif, cible, instance: no year — every validated
   period of their contract;
 - porteurs and the indicator catalogue (common to every contract): never.
@@ -69,6 +72,7 @@ _PERIODS: dict[str, tuple[str, str, str, str]] = {
     "action_objectif": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat",
                         "a.annee_debut", "a.annee_fin"),
     "financement": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat", "r.annee", "r.annee"),
+    "bilan_action": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat", "r.annee", "r.annee"),
     "valeur_indicateur": ("LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
                           "q.code_contrat", "year(r.date_valeur)", "year(r.date_valeur)"),
     "valeur_indicateur_detail": ("LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
@@ -79,6 +83,9 @@ _PERIODS: dict[str, tuple[str, str, str, str]] = {
                   "LEFT JOIN instance i ON i.code_instance = m.code_instance"), "i.code_contrat",
                  "year(m.date_reunion)", "NULL"),
     "jalon": ("", "r.code_contrat", "coalesce(r.annee, year(r.date_prevue))", "coalesce(r.annee, year(r.date_prevue))"),
+    "rapport_annuel": ("", "r.code_contrat", "r.annee", "r.annee"),
+    "rapport_annuel_vote": ("", "r.code_contrat", "r.annee", "r.annee"),
+    "rapport_annuel_contribution": ("", "r.code_contrat", "r.annee", "r.annee"),
 }
 _OVERLAP = "({first} IS NULL OR {first} <= {fin}) AND ({last} IS NULL OR {last} >= {debut})"
 

@@ -11,7 +11,7 @@ from cdv_core import fmt, ui
 from cdv_core.domain import model, readiness as rd
 from cdv_core.edits import jalons as edits
 from cdv_core.queries import jalons
-from cdv_core.ui import nav
+from cdv_core.ui import nav, rapport_cycle, rapport_document
 from cdv_core.ui import publishable as pub
 from cdv_core.ui.downloads import download_buttons
 
@@ -48,8 +48,13 @@ with st.container(key="jalons_kpis"):
                   delta=f"{fmt.integer(counts[rd.STATUT_A_VENIR])} à venir", delta_color="gray", delta_arrow="off",
                   help="Jalon non réalisé dont la date prévue est passée à la date des données.", border=True)
 
-tab_ready, tab_road, tab_base, tab_edit = st.tabs(
-    ["Préparation 2027", "Frise 2024-2030", "Référence et évolutions", "Saisir un jalon"])
+tab_ready, tab_road, tab_rapport, tab_base, tab_edit = st.tabs(
+    ["Préparation 2027", "Frise 2024-2030", "Rapport annuel", "Référence et évolutions", "Saisir un jalon"],
+    key="jalons_onglets")
+
+with tab_rapport:  # the rapport annuel: its life cycle, then its draft (cdv_core/ui/rapport_*.py)
+    rapport_cycle.section(ctx)
+    rapport_document.section(ctx)
 
 # --- readiness checklist --------------------------------------------------------------------
 with tab_ready:
@@ -159,26 +164,6 @@ with tab_road:
         if late.height > MAX_ROWS:
             st.caption(f"{fmt.integer(MAX_ROWS)} premiers sur {fmt.integer(late.height)} : téléchargez la liste "
                        "complète dans « Tous les jalons » ci-dessous.")
-
-    st.subheader("Rapport annuel")
-    st.caption(f"Le projet de rapport annuel est soumis aux conseils citoyens au moins {rd.CONSULTATION_DELAI_MOIS} mois "
-               "avant son vote (décret 2015-1118) ; statut calculé comme sur l'écran « Gouvernance ». Seul un rapport "
-               "au statut « respectée » compte comme produit dans la préparation 2027.")
-    reports = ui.cached(ctx, jalons.rapports_annuels, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
-    if reports.is_empty():
-        st.info("Aucun rapport annuel attendu pour cette sélection.", icon=":material/info:")
-    elif ctx.contrat is None:
-        st.dataframe(reports.rename({"annee": "Exercice"}), hide_index=True, key="jalons_table_rapports",
-                     column_config={"Exercice": st.column_config.NumberColumn(format="%d")})
-    else:
-        st.dataframe(reports.select(pl.col("annee").alias("Exercice"),
-                                    pl.col("date_consultation").alias("Consultation des conseils citoyens"),
-                                    pl.col("date_vote").alias("Vote"), pl.col("ecart_jours").alias("Écart (jours)"),
-                                    pl.col("rapport_statut").alias("Statut")),
-                     hide_index=True, key="jalons_table_rapports",
-                     column_config={"Exercice": st.column_config.NumberColumn(format="%d"),
-                                    **{c: st.column_config.DateColumn(format="DD/MM/YYYY")
-                                       for c in ("Consultation des conseils citoyens", "Vote")}})
 
     every = ui.cached(ctx, jalons.milestones, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
     with st.expander(f"Tous les jalons ({fmt.integer(every.height)})"):

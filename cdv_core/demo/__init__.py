@@ -25,15 +25,15 @@ import polars as pl
 from cdv_core import store
 from cdv_core.domain.cadence import add_months
 from cdv_core.edits import historique
-from cdv_core.demo import (acteurs, actions, financements, gouvernance, indicateurs, jalons, porteurs, projets,
-                           reference_gel, territoire)
+from cdv_core.demo import (acteurs, actions, bilans, financements, gouvernance, indicateurs, jalons, porteurs,
+                           projets, rapport, reference_gel, territoire)
 from cdv_core.demo.common import DEMO, NATIONAL, SCALES, Scale
 
 __all__ = ["DEMO", "NATIONAL", "SCALES", "STEPS", "Scale", "build_store", "generate", "open_or_create",
            "write_frames"]
 
 STEPS = (territoire, projets, porteurs, actions, financements, indicateurs, gouvernance, jalons, reference_gel,
-         acteurs)
+         acteurs, rapport, bilans)
 
 
 def generate(scale: str = "demo", seed: int = 2024) -> dict[str, pl.DataFrame]:

@@ -291,6 +291,16 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
     (earliest planned date of the vote jalons), `consultation_limite` (last day to consult the
     conseils citoyens), `consultation_faite` / `vote_fait` (every such jalon has a realisation
     date; null when there is no such jalon).
+
+    The report's life cycle (tables `rapport_annuel*`, `cdv_core.edits.rapport`) comes first where
+    recorded: the consultation is realised on `date_envoi_conseils` (the draft sent to the
+    conseils citoyens), the vote on the FIRST recorded assembly vote (`date_vote` is then that
+    date, and the delay is judged against it); a step not recorded there falls back on its jalon
+    as above; planned dates only come from jalons. `source_consultation` / `source_vote` say which
+    ('rapport', 'jalon' or null). Further columns show the whole cycle: `date_envoi_conseils`,
+    `nb_contributions`, `premiere_contribution`, `nb_votes`, `dernier_vote`, `assemblees` (« EPCI
+    (date), Commune de X (date) », in vote order), `date_publication`, `lien_publication`.
+    Publication is not required for « respectée ».
     """
     return cur.sql(
         f"""WITH years AS (SELECT range::INTEGER AS annee FROM range({FIRST_YEAR}, year($au) + 1)),
@@ -320,11 +330,47 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                AND ($contrat IS NULL OR code_contrat = $contrat)
                AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
              GROUP BY ALL),
+           -- the life cycle as recorded (rapport_annuel*): it wins over the jalons, step by step
+           cyc AS (
+             SELECT code_contrat, annee, date_envoi_conseils, date_publication, lien_publication FROM rapport_annuel
+             WHERE ($contrat IS NULL OR code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
+           votes AS (
+             SELECT code_contrat, annee, count(*) AS nb_votes, min(date_vote) AS premier_vote,
+                    max(date_vote) AS dernier_vote,
+                    string_agg(coalesce(libelle_collectivite, assemblee || ' ' || code_collectivite)
+                               || ' (' || strftime(date_vote, '%d/%m/%Y') || ')', ', '
+                               ORDER BY date_vote, assemblee, code_collectivite) AS assemblees
+             FROM rapport_annuel_vote
+             WHERE ($contrat IS NULL OR code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
+             GROUP BY ALL),
+           contribs AS (
+             SELECT code_contrat, annee, count(*) AS nb_contributions, min(date_reception) AS premiere_contribution
+             FROM rapport_annuel_contribution
+             WHERE ($contrat IS NULL OR code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
+             GROUP BY ALL),
+           life AS (
+             SELECT cy.code_contrat, cy.annee,
+                    coalesce(cyc.date_envoi_conseils, rap.date_consultation) AS date_consultation,
+                    CASE WHEN cyc.date_envoi_conseils IS NOT NULL THEN true ELSE rap.consultation_faite END AS consultation_faite,
+                    CASE WHEN cyc.date_envoi_conseils IS NOT NULL THEN 'rapport'
+                         WHEN rap.date_consultation IS NOT NULL THEN 'jalon' END AS source_consultation,
+                    coalesce(v.premier_vote, rap.date_vote) AS date_vote,
+                    CASE WHEN v.nb_votes > 0 THEN true ELSE rap.vote_fait END AS vote_fait,
+                    CASE WHEN v.nb_votes > 0 THEN 'rapport' WHEN rap.date_vote IS NOT NULL THEN 'jalon' END AS source_vote,
+                    rap.vote_prevu, cyc.date_envoi_conseils,
+                    coalesce(k.nb_contributions, 0) AS nb_contributions, k.premiere_contribution,
+                    coalesce(v.nb_votes, 0) AS nb_votes, v.dernier_vote, v.assemblees,
+                    cyc.date_publication, cyc.lien_publication
+             FROM cy LEFT JOIN rap USING (code_contrat, annee) LEFT JOIN cyc USING (code_contrat, annee)
+             LEFT JOIN votes v USING (code_contrat, annee) LEFT JOIN contribs k USING (code_contrat, annee)),
            j AS (
              SELECT cy.*, coalesce(h.copil_tenus, 0) AS copil_tenus, coalesce(h.revues_tenues, 0) AS revues_tenues,
-                    rap.date_consultation, rap.date_vote, rap.consultation_faite, rap.vote_fait, rap.vote_prevu,
-                    CAST(rap.date_vote - to_months($delai) AS DATE) AS consultation_limite
-             FROM cy LEFT JOIN held h USING (code_contrat, annee) LEFT JOIN rap USING (code_contrat, annee))
+                    life.* EXCLUDE (code_contrat, annee),
+                    CAST(life.date_vote - to_months($delai) AS DATE) AS consultation_limite
+             FROM cy LEFT JOIN held h USING (code_contrat, annee) LEFT JOIN life USING (code_contrat, annee))
            SELECT code_contrat, contrat, annee, copil_tenus,
                   CASE WHEN copil_tenus >= 1 THEN 'respectée'
                        WHEN annee = year($au) THEN 'en cours' ELSE 'non respectée' END AS copil_statut,
@@ -341,7 +387,9 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                        WHEN NOT consultation_faite AND consultation_limite < $au THEN 'non respectée'
                        WHEN date_vote > $au THEN 'à venir'
                        ELSE 'en cours' END AS rapport_statut,
-                  vote_prevu, consultation_limite, consultation_faite, vote_fait
+                  vote_prevu, consultation_limite, consultation_faite, vote_fait,
+                  source_consultation, source_vote, date_envoi_conseils, nb_contributions, premiere_contribution,
+                  nb_votes, dernier_vote, assemblees, date_publication, lien_publication
            FROM j ORDER BY code_contrat, annee""",
         params={"contrat": contrat, "au": donnees_au, "delai": delai_mois, "revue_type": REVUE_TYPE,
                 "revue_objet": REVUE_OBJET_PATTERN, "perimetre": bind(perimetre)},

@@ -96,18 +96,108 @@ def rapports_annuels(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
     """The rapport annuel of each contract and year (consultation of the conseils citoyens ≥ 1 month
     before the vote), as computed by `queries.gouvernance.annual_obligations` (one rule, two screens).
 
-    One contract: one row per year. « Tous les contrats »: one row per year (`annee`) with the
+    One contract: one row per year, with the report's whole life cycle (`annual_obligations`'
+    columns: envoi aux conseils citoyens, contributions, votes and their assemblies, publication,
+    where each step comes from) and `manque`, the missing steps named (`rapport_missing_steps`,
+    empty when « respectée »). « Tous les contrats »: one row per year (`annee`) with the
     number of contracts per status, in columns named « Contrats : <statut> » (statuses in
     `RAPPORT_STATUTS` order, only those that occur)."""
-    frame = gouvernance.annual_obligations(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre).select(
-        "code_contrat", "contrat", "annee", "date_consultation", "date_vote", "ecart_jours", "rapport_statut")
+    obligations = gouvernance.annual_obligations(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     if contrat is not None:
-        return frame.drop("code_contrat", "contrat")
+        return obligations.select(
+            "annee", "date_consultation", "date_vote", "ecart_jours", "rapport_statut",
+            rapport_missing_steps().alias("manque"), "consultation_faite", "vote_fait", "source_consultation",
+            "source_vote", "date_envoi_conseils",
+            "nb_contributions", "premiere_contribution", "nb_votes", "dernier_vote", "assemblees",
+            "date_publication", "lien_publication")
+    frame = obligations.select("code_contrat", "contrat", "annee", "rapport_statut")
     wide = (frame.group_by("annee", "rapport_statut").agg(pl.len().alias("n"))
                  .pivot(on="rapport_statut", index="annee", values="n").fill_null(0).sort("annee"))
     present = [s for s in RAPPORT_STATUTS if s in wide.columns]
     present += sorted(c for c in wide.columns if c not in present and c != "annee")
     return wide.select("annee", *[pl.col(c).alias(f"Contrats : {c}") for c in present])
+
+
+def rapport_cycle_table(reports: pl.DataFrame) -> pl.DataFrame:
+    """`rapports_annuels` of one contract for the screen: each step of the life cycle in words
+    (recorded in the report's life cycle, else read from its jalon), the statut and the missing
+    step named; publication is shown but not required for « respectée »."""
+    jalon_note = pl.lit(" (jalon)")
+    envoi = (pl.when(pl.col("source_consultation") == "rapport").then(fmt.day_expr(pl.col("date_consultation")))
+               .when(pl.col("consultation_faite")).then(fmt.day_expr(pl.col("date_consultation")) + jalon_note)
+               .when(pl.col("date_consultation").is_not_null())
+               .then(pl.lit("prévu le ") + fmt.day_expr(pl.col("date_consultation")) + jalon_note)
+               .otherwise(pl.lit("—")))
+    votes = (pl.when(pl.col("source_vote") == "rapport").then(pl.col("assemblees"))
+               .when(pl.col("vote_fait")).then(fmt.day_expr(pl.col("date_vote")) + jalon_note)
+               .when(pl.col("date_vote").is_not_null())
+               .then(pl.lit("prévu le ") + fmt.day_expr(pl.col("date_vote")) + jalon_note)
+               .otherwise(pl.lit("—")))
+    contributions = (pl.when(pl.col("nb_contributions") > 0)
+                       .then(fmt.plural_expr(pl.col("nb_contributions"), "contribution")
+                             + pl.lit(", première le ") + fmt.day_expr(pl.col("premiere_contribution")))
+                       .otherwise(pl.lit("aucune")))
+    publication = (pl.when(pl.col("date_publication").is_not_null())
+                     .then(pl.lit("publié le ") + fmt.day_expr(pl.col("date_publication")))
+                     .otherwise(pl.lit("non publié")))
+    return reports.select(
+        pl.col("annee").alias("Exercice"),
+        envoi.alias("Envoi aux conseils citoyens"),
+        contributions.alias("Contributions reçues"),
+        votes.alias("Vote(s)"),
+        pl.col("ecart_jours").alias("Écart envoi – 1er vote (jours)"),
+        publication.alias("Publication"),
+        pl.col("lien_publication").alias("Lien"),
+        pl.col("rapport_statut").alias("Statut"),
+        pl.when(pl.col("manque") == "").then(pl.lit("—")).otherwise(pl.col("manque")).alias("Étape manquante"))
+
+
+def rapport_votes(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                  perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The recorded votes of the rapports annuels (life cycle), per contract and year, in vote order."""
+    return cur.sql(
+        """SELECT v.code_contrat, v.annee, v.assemblee, v.code_collectivite, v.libelle_collectivite, v.date_vote,
+                  v.reference_deliberation
+           FROM rapport_annuel_vote v
+           WHERE ($contrat IS NULL OR v.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, v.code_contrat))
+           ORDER BY v.code_contrat, v.annee, v.date_vote, v.assemblee, v.code_collectivite""",
+        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
+
+
+def rapport_contributions(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+                          perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The contributions of the conseils citoyens received on the rapports annuels, per contract and year."""
+    return cur.sql(
+        """SELECT k.code_contrat, k.annee, k.conseil, k.date_reception, k.texte
+           FROM rapport_annuel_contribution k
+           WHERE ($contrat IS NULL OR k.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, k.code_contrat))
+           ORDER BY k.code_contrat, k.annee, k.date_reception, k.conseil""",
+        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
+
+
+def rapport_collectivites(cur: duckdb.DuckDBPyConnection, *, contrat: str) -> pl.DataFrame:
+    """The assemblies that vote one contract's rapport annuel: its EPCI (signatory SIREN when the
+    signatory is an EPCI or EPT, and the QPV's EPCI) and the communes of its QPV; `choix` is the
+    label of a picker."""
+    return cur.sql(
+        """WITH c AS (SELECT * FROM contrat WHERE code_contrat = $contrat),
+           epci AS (
+             SELECT siren_signataire AS code,
+                    regexp_replace(libelle, '^Contrat de ville (de la |de l''|du |des |de |d'')', '') AS libelle
+             FROM c WHERE type_signataire IN ('EPCI', 'EPT') AND siren_signataire IS NOT NULL
+             UNION
+             SELECT DISTINCT q.siren_epci, NULL FROM quartier q
+             WHERE q.code_contrat = $contrat AND q.siren_epci IS NOT NULL
+               AND q.siren_epci NOT IN (SELECT coalesce(siren_signataire, '') FROM c WHERE type_signataire IN ('EPCI', 'EPT'))),
+           communes AS (SELECT DISTINCT insee_com AS code, 'Commune de ' || lib_com AS libelle FROM quartier
+                        WHERE code_contrat = $contrat)
+           SELECT * FROM (
+             SELECT 'EPCI' AS assemblee, code, coalesce(libelle, 'EPCI ' || code) AS libelle,
+                    'EPCI — ' || coalesce(libelle, code) || ' (SIREN ' || code || ')' AS choix FROM epci
+             UNION ALL
+             SELECT 'commune', code, libelle, libelle || ' (INSEE ' || code || ')' FROM communes)
+           ORDER BY assemblee = 'EPCI' DESC, libelle""",
+        params={"contrat": contrat}).pl()
 
 
 # --- readiness checklist --------------------------------------------------------------------
@@ -232,7 +322,10 @@ def rapport_missing_steps() -> pl.Expr:
     """The missing steps of one contract-year's rapport annuel, in French, from the columns of
     `gouvernance.annual_obligations` (comma-joined; empty exactly when its statut is « respectée »):
     the consultation (absent, planned but not realised, less than `RAPPORT_DELAI_MOIS` before the
-    vote) and the vote (absent or not realised)."""
+    vote) and the vote (absent or not realised). With the life cycle recorded
+    (`cdv_core.edits.rapport`) the same words apply: a recorded sending is a realised consultation,
+    a recorded vote a realised vote, and the delay is judged against the first vote. Publication
+    is not a required step (never named here)."""
     late = pl.col("date_consultation") > pl.col("consultation_limite")   # null without a vote date
     delay = _consultation_delay_text()
     consultation = (pl.when(pl.col("date_consultation").is_null()).then(pl.lit("conseils citoyens non consultés"))
