@@ -133,7 +133,8 @@ def _vue_ensemble(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     countdown = overview.actualisation(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre)
     alerts = overview.alerts(cur, contrat=scope.contrat, donnees_au=scope.donnees_au, perimetre=scope.perimetre,
                              unpaid_months=scope.settings.unpaid_months,
-                             tolerance_days=scope.settings.cadence_tolerance_days)
+                             tolerance_days=scope.settings.cadence_tolerance_days,
+                             bilan_delai_mois=scope.settings.bilan_delai_mois)
     year = h["annee"]
     by_funder = financements.funding_by_funder_year(cur, contrat=scope.contrat, annee=year,
                                                     perimetre=scope.perimetre).select(

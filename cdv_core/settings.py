@@ -46,6 +46,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CDV_SEUIL_SECRET", "11",
             "Seuil du secret statistique : pour le rôle partenaire et les exports publiables, un effectif de "
             "personnes inférieur à ce seuil s'affiche « < seuil »."),
+    Setting("CDV_BILAN_DELAI_MOIS", "6",
+            "Délai (mois) après la fin d'un exercice pour remettre le bilan d'une action subventionnée (compte "
+            "rendu financier, CERFA n° 15059) : avec 6, le bilan de l'exercice 2024 est attendu le 30/06/2025 ; "
+            "au-delà, il est « en retard »."),
     Setting("CDV_MAX_UPLOAD_MB", "50",
             "Taille maximale (Mo) d'un fichier déposé sur l'écran « Mise à jour des données » (200 au plus ; "
             "la ligne de commande accepte 200 Mo)."),
@@ -83,6 +87,7 @@ class Settings:
     local_user: str = field(default_factory=lambda: _get("CDV_UTILISATEUR").strip())
     contact: str = field(default_factory=lambda: _get("CDV_CONTACT").strip())
     secret_threshold: int = field(default_factory=lambda: _int("CDV_SEUIL_SECRET", 1, 1000))
+    bilan_delai_mois: int = field(default_factory=lambda: _int("CDV_BILAN_DELAI_MOIS", 0, 36))
     map_tiles: str = field(default_factory=lambda: _tiles("CDV_FOND_TUILES"))
 
 

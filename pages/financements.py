@@ -9,6 +9,7 @@ import streamlit as st
 from cdv_core import fmt, links, tables, ui
 from cdv_core.domain import model
 from cdv_core.queries import financements as fin
+from cdv_core.ui import bilans
 from cdv_core.ui.downloads import download_buttons
 
 ALL_YEARS = "tous"
@@ -407,6 +408,8 @@ with tabs[4]:
         ), key="fin_alerte_hors_qpv")
 
 # --- table of actions and drill-down ----------------------------------------------------------
+bilans.section(ctx)  # « Bilans des porteurs » (cdv_core/ui/bilans.py)
+
 st.subheader("Actions")
 n_rows = counts["lignes_tableau"]
 if not n_rows:

@@ -15,7 +15,8 @@ ui.page_header("Vue d'ensemble", ctx)
 figures = ui.cached(ctx, overview.headline, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
 countdown = ui.cached(ctx, overview.actualisation, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
 alerts = ui.cached(ctx, overview.alerts, contrat=ctx.contrat, donnees_au=ctx.donnees_au,
-                   unpaid_months=ctx.settings.unpaid_months, tolerance_days=ctx.settings.cadence_tolerance_days)
+                   unpaid_months=ctx.settings.unpaid_months, tolerance_days=ctx.settings.cadence_tolerance_days,
+                   bilan_delai_mois=ctx.settings.bilan_delai_mois)
 year = figures["annee"]
 
 with st.container(key="overview_territoire"):

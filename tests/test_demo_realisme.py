@@ -933,7 +933,7 @@ def test_national_round_trip_of_one_contract(tmp_path):
             "contrat": of_contract, "quartier": of_contract, "projet_quartier": of_contract, "objectif": of_contract,
             "action": of_contract, "instance": of_contract, "jalon": of_contract,
             "porteur": "t.id_porteur IN (SELECT id_porteur FROM action WHERE code_contrat = $c)",
-            "action_quartier": actions, "action_objectif": actions, "financement": actions,
+            "action_quartier": actions, "action_objectif": actions, "financement": actions, "bilan_action": actions,
             "cible_indicateur": f"t.code_qp IN {qpv}", "reunion": f"t.code_instance IN {instances}",
             "decision": f"t.id_reunion IN (SELECT id_reunion FROM reunion WHERE code_instance IN {instances})",
             "valeur_indicateur": "true", "valeur_indicateur_detail": "true",

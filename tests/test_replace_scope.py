@@ -1,5 +1,6 @@
 """« Supprimer les absents »: a file replaces its own scope only (the same indicators at its dates,
-its contracts' dossiers of its years), and the actions it deletes take what hangs on them along,
+its contracts' dossiers of its years), and the actions it deletes take what hangs on them along
+(funding lines, links, porteurs' bilans),
 all of it restored by the rollback."""
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ def test_deleting_an_absent_action_takes_its_funding_and_links_along_and_rolls_b
     cur = con.cursor()
     gone = store.scalar(cur, """SELECT min(a.code_action) FROM action a WHERE a.code_contrat = 'CV-DEMO-VERM'
                                 AND a.code_action NOT IN (SELECT code_action FROM decision_action)
-                                AND a.code_action IN (SELECT code_action FROM action_objectif)""")
+                                AND a.code_action IN (SELECT code_action FROM action_objectif)
+                                AND a.code_action IN (SELECT code_action FROM bilan_action)""")
     hanging = {t: store.scalar(cur, f"SELECT count(*) FROM {t} WHERE code_action = $a", {"a": gone})
-               for t in ("financement", "action_quartier", "action_objectif")}
+               for t in ("financement", "action_quartier", "action_objectif", "bilan_action")}
     assert all(hanging.values()), hanging
     before = _data(con)
     analysis = ingest.analyse(cur, _actions_file(cur, "CV-DEMO-VERM", without=gone), "actions.csv", replace_scope=True)

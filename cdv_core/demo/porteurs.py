@@ -264,8 +264,46 @@ def _porteurs(rng, contrats: pl.DataFrame, quartiers: pl.DataFrame, scale: Scale
                         pl.col("kind").alias("genre"), "code_qp")
 
 
+# Contacts for the bilans' reminders (issue #19): fictional people, the first names and family
+# names of `_PERSONNALITES` drawn apart (« Hélène » of one, « Vernadet » of another), fictional
+# e-mail domains and telephone numbers from the ranges ARCEP keeps for fiction (01 99 00 …,
+# 02 61 91 …, 03 53 01 …, 04 65 71 …, 05 36 49 …).
+_PRENOMS = sorted({p.split("-", 1)[0] for p in _PERSONNALITES})
+_NOMS_FAMILLE = sorted({p.split("-", 1)[1] for p in _PERSONNALITES})
+_FICTION_PHONES = ("01 99 00", "02 61 91", "03 53 01", "04 65 71", "05 36 49")
+_DOMAINS = {"association": "asso-exemple.fr", "collectivité": "mairie-exemple.fr",
+            "établissement public": "etablissement-exemple.fr"}
+_P_CONTACT, _P_EMAIL, _P_PHONE = 0.85, 0.93, 0.8
+
+
+def _contacts(rng: np.random.Generator, porteurs: pl.DataFrame) -> pl.DataFrame:
+    """contact_nom, contact_email, contact_telephone for most porteurs (a few have none, or
+    only some of the three)."""
+    n = porteurs.height
+    prenom = pl.Series(np.array(_PRENOMS, dtype=object)[rng.integers(0, len(_PRENOMS), n)], dtype=pl.String)
+    nom = pl.Series(np.array(_NOMS_FAMILLE, dtype=object)[rng.integers(0, len(_NOMS_FAMILLE), n)], dtype=pl.String)
+    has = rng.random(n) < _P_CONTACT
+    email = has & (rng.random(n) < _P_EMAIL)
+    phone = has & (rng.random(n) < _P_PHONE)
+    pairs = rng.integers(0, 100, (n, 2))
+    slug = lambda x: x.str.normalize("NFD").str.replace_all(r"\p{Mn}", "").str.to_lowercase().str.replace_all(r"[^a-z]+", "-")  # noqa: E731
+    domain = pl.col("type_structure").str.split(" ").list.first().replace_strict(
+        _DOMAINS, default="structure-exemple.fr", return_dtype=pl.String)
+    return porteurs.with_columns(
+        pl.when(pl.Series(has)).then(prenom + " " + nom).otherwise(None).alias("contact_nom"),
+        pl.when(pl.Series(email)).then(pl.format("{}.{}@{}", slug(prenom), slug(nom), domain)).otherwise(None)
+          .alias("contact_email"),
+        pl.when(pl.Series(phone)).then(pl.format(
+            "{} {} {}", pl.Series(np.array(_FICTION_PHONES, dtype=object)[rng.integers(0, len(_FICTION_PHONES), n)],
+                                  dtype=pl.String),
+            pl.Series(pairs[:, 0]).cast(pl.String).str.zfill(2), pl.Series(pairs[:, 1]).cast(pl.String).str.zfill(2)))
+          .otherwise(None).alias("contact_telephone"),
+    )
+
+
 def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale: Scale) -> dict[str, pl.DataFrame]:
     # The contract, kind (`genre`) and home quartier of each porteur are kept aside for the next
     # steps (not columns of the store).
     porteurs = _porteurs(rng, frames["contrat"], frames["quartier"], scale)
+    porteurs = _contacts(rng, porteurs)  # drawn last: the porteurs themselves stay as they were
     return {"_porteur_contrat": porteurs, "porteur": porteurs.drop("code_contrat", "genre", "code_qp")}

@@ -50,6 +50,13 @@ SMALL_ASSOCIATION = "association sans salarié"
 
 STATUTS_ACTION: tuple[str, ...] = ("déposée", "accordée", "refusée", "en cours", "réalisée", "abandonnée")
 STATUTS_ACTION_FUNDED: tuple[str, ...] = ("accordée", "en cours", "réalisée")
+# The bilan a porteur owes for each funded exercice (compte rendu financier, issue #19): as
+# received and examined by the team; a bilan due and not received has no row (« en retard »).
+STATUTS_BILAN: tuple[str, ...] = ("reçu", "accepté", "à compléter")
+# Shapes of a porteur's contact (regular expressions, whole value): an e-mail address, and a
+# French telephone number (10 digits from 0, or +33 and 9 digits; spaces, dots or dashes between pairs).
+CONTACT_EMAIL_SHAPE = r"[^@\s;,<>]+@[^@\s;,<>]+\.[A-Za-z]{2,}"
+CONTACT_TELEPHONE_SHAPE = r"(?:\+33 ?|0)[1-9](?:[ .-]?[0-9]{2}){4}"
 
 TYPES_INSTANCE: dict[str, int] = {  # type → default expected cadence, in months
     "COPIL": 12,

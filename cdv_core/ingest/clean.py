@@ -56,7 +56,12 @@ CHOICE_SYNONYMS: dict[str, dict[str, str]] = {
                "en instruction": "déposée", "abandonne": "abandonnée", "realise": "réalisée",
                "instruit": "déposée", "demande en cours": "déposée", "recevable": "déposée",
                "programme": "accordée", "mandate": "accordée", "classe sans suite": "abandonnée",
-               "annule": "abandonnée", "annulee": "abandonnée", "sans suite": "abandonnée"},
+               "annule": "abandonnée", "annulee": "abandonnée", "sans suite": "abandonnée",
+               # a bilan's statut (these lead only to its values: reçu, accepté, à compléter)
+               "recu a examiner": "reçu", "a examiner": "reçu", "en cours d examen": "reçu", "en examen": "reçu",
+               "valide": "accepté", "approuve": "accepté", "conforme": "accepté", "complet": "accepté",
+               "incomplet": "à compléter", "a reprendre": "à compléter", "non conforme": "à compléter",
+               "pieces manquantes": "à compléter"},
     # INSEE codes SEXE 1 = hommes, 2 = femmes; « M » is left out: masculin to some, madame to others
     "sexe": {"f": "femmes", "femme": "femmes", "feminin": "femmes", "2": "femmes", "h": "hommes",
              "homme": "hommes", "masculin": "hommes", "1": "hommes"},

@@ -55,7 +55,8 @@ class Dependent(NamedTuple):
 
 
 # When an import deletes actions (« Supprimer les absents »), what hangs on them goes too: their
-# funding lines and their links to QPV and objectives (saved for the rollback like the actions).
+# funding lines, their links to QPV and objectives and their porteurs' bilans (saved for the
+# rollback like the actions).
 # A meeting decision that points at one still refuses the import (a store rule).
 CASCADE: dict[str, tuple[Dependent, ...]] = {"action": (
     Dependent("financement", "code_action", ("code_action", "financeur", "annee"),
@@ -64,6 +65,8 @@ CASCADE: dict[str, tuple[Dependent, ...]] = {"action": (
               ("rattachement à un QPV supprimé", "rattachements à un QPV supprimés")),
     Dependent("action_objectif", "code_action", ("code_action", "code_objectif"),
               ("rattachement à un objectif supprimé", "rattachements à un objectif supprimés")),
+    Dependent("bilan_action", "code_action", ("code_action", "annee"),
+              ("bilan de porteur supprimé", "bilans de porteurs supprimés")),
 )}
 
 

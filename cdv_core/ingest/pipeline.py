@@ -369,6 +369,7 @@ def _fr_number(expr: pl.Expr) -> pl.Expr:
 _SCOPES = {"valeur_indicateur": ("code_indicateur", "type_territoire", "date_valeur"),
            "valeur_indicateur_detail": ("code_indicateur", "type_territoire", "date_valeur", "dimension"),
            "financement": ("code_action", "annee"),
+           "bilan_action": ("code_action", "annee"),  # the file's bilans: nothing else is « absent »
            "cible_indicateur": "code_qp",      # the file's QPV, whatever their contract
            "reunion": "code_instance",         # the file's instances
            "decision": "id_reunion"}           # the file's meetings
@@ -723,12 +724,51 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
     # periods of the contract (of the row, or of the row's action for financements)
     out += _period_problems(cur, spec, frame, fichier)
     out += _other_contract_problems(cur, spec, frame, fichier)
+    if spec.code == "bilans":
+        out += _bilan_problems(cur, frame, fichier)
+    if spec.code == "porteurs":
+        for column, shape, msg, expected in _CONTACT_SHAPES:  # two columns
+            if column in cols:
+                flag(~pl.col(column).str.strip_chars().str.contains(f"^(?:{shape})$"), column, pl.col(column), msg,
+                     expected, WARNING)
     if spec.code == "reunions":
         per = frame.join(cur.sql("SELECT i.code_instance, c.date_debut AS _debut, c.date_fin AS _fin "
                                  "FROM instance i JOIN contrat c USING (code_contrat)").pl(), on="code_instance", how="inner")
         flag((pl.col("date_reunion") < pl.col("_debut")) | (pl.col("date_reunion") > pl.col("_fin")), "date_reunion",
              pl.col("date_reunion").dt.strftime("%d/%m/%Y"), "Date hors de la période du contrat",
              "Une date entre le début et la fin du contrat", source=per)
+    return out
+
+
+# A porteur's contact (« porteurs » template): shapes checked as warnings only (model.CONTACT_*).
+_CONTACT_SHAPES = (
+    ("contact_email", model.CONTACT_EMAIL_SHAPE, "Adresse électronique mal formée",
+     "Une adresse nom@domaine.fr (avertissement seulement : les relances l'utilisent)"),
+    ("contact_telephone", model.CONTACT_TELEPHONE_SHAPE, "Numéro de téléphone non français ou incomplet",
+     "Un numéro à 10 chiffres, ex. 01 23 45 67 89 (avertissement seulement)"),
+)
+
+
+def _bilan_problems(cur, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
+    """A bilan's exercice must be one of its action's years (error); a bilan received before
+    the end of its exercice is suspicious (warning: a date typed wrong, or an interim report)."""
+    if not {"code_action", "annee"} <= set(frame.columns):
+        return []
+    years = cur.sql("SELECT code_action, annee_debut AS _debut, annee_fin AS _fin FROM action").pl()
+    rows = frame.join(years, on="code_action", how="inner")  # unknown actions: their own error
+    out = []
+    outside = rows.filter(((pl.col("annee") < pl.col("_debut")) | (pl.col("annee") > pl.col("_fin"))).fill_null(False))
+    if outside.height:
+        out.append(_period_problem(outside, fichier, "annee", _fr_number(pl.col("annee")),
+                                   pl.format("Exercice hors des années de l'action ({}–{})", pl.col("_debut"), pl.col("_fin")),
+                                   pl.format("Une année de {} à {}", pl.col("_debut"), pl.col("_fin")), ERROR))
+    if "date_reception" in frame.columns:
+        early = frame.filter((pl.col("date_reception").dt.year() <= pl.col("annee")).fill_null(False))
+        if early.height:
+            out.append(_rows_problem(early, fichier, "date_reception", pl.col("date_reception").dt.strftime("%d/%m/%Y"),
+                                     "Bilan reçu avant la fin de l'exercice",
+                                     "Une date après le 31 décembre de l'exercice ; vérifiez la date et l'exercice "
+                                     "(avertissement seulement)", WARNING))
     return out
 
 

@@ -124,6 +124,9 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("nom", "texte", True, "Raison sociale", "Association Les Enfants de la Goutte d'Or"),
         Col("type_structure", "choix", True, "Type de structure", "association avec salariés", model.TYPES_STRUCTURE),
         Col("insee_com", "insee_com", False, "Commune du siège", "75118"),
+        Col("contact_nom", "texte", False, "Personne à contacter pour les bilans (relances)", "Camille Martin"),
+        Col("contact_email", "texte", False, "Adresse électronique du contact", "contact@asso-exemple.fr"),
+        Col("contact_telephone", "texte", False, "Téléphone du contact", "01 23 45 67 89"),
     )),
     Kind("actions", "Actions", "action", ("code_action",), (
         Col("code_action", "texte", True, "Code unique de l'action (n° de dossier)", "2024-075-0001"),
@@ -157,6 +160,14 @@ TEMPLATES: tuple[Kind, ...] = (
         Col("date_demande", "date", False, "Date de la demande", "15/01/2024"),
         Col("date_decision", "date", False, "Date de décision", "15/04/2024"),
         Col("date_versement", "date", False, "Date du (dernier) versement", "15/06/2024"),
+    ), refs=(Ref("code_action", "action", "code_action", "action", feminine=True),)),
+    Kind("bilans", "Bilans des porteurs", "bilan_action", ("code_action", "annee"), (
+        Col("code_action", "texte", True, "Action", "2024-075-0001"),
+        Col("annee", "entier", True, "Exercice dont le bilan rend compte (une année de l'action)", "2024", **_YEAR),
+        Col("date_reception", "date", True, "Date de réception du bilan", "15/05/2025"),
+        Col("statut", "choix", True, "Statut du bilan : reçu (à examiner), accepté, à compléter", "accepté",
+            model.STATUTS_BILAN),
+        Col("commentaire", "texte", False, "Commentaire (ce qui manque, suite donnée)", ""),
     ), refs=(Ref("code_action", "action", "code_action", "action", feminine=True),)),
     Kind("indicateurs", "Indicateurs", "indicateur", ("code_indicateur",), (
         Col("code_indicateur", "texte", True, "Code unique", "TX_PAUVRETE"),

@@ -102,6 +102,7 @@ _FROM: dict[str, tuple[str, str]] = {
     "instance": ("instance t", "t.code_contrat"),
     "jalon": ("jalon t", "t.code_contrat"),
     "financement": ("financement t LEFT JOIN action a ON a.code_action = t.code_action", "a.code_contrat"),
+    "bilan_action": ("bilan_action t LEFT JOIN action a ON a.code_action = t.code_action", "a.code_contrat"),
     "cible_indicateur": ("cible_indicateur t LEFT JOIN quartier q ON q.code_qp = t.code_qp", "q.code_contrat"),
     "reunion": ("reunion t LEFT JOIN instance i ON i.code_instance = t.code_instance", "i.code_contrat"),
     "decision": ("decision t LEFT JOIN reunion r ON r.id_reunion = t.id_reunion "

@@ -10,7 +10,7 @@ import polars as pl
 from cdv_core import fmt
 from cdv_core.domain import model, shares
 from cdv_core.perimetre import IMPORT_IN_SCOPE, bind
-from cdv_core.queries import financements, gouvernance, territoire
+from cdv_core.queries import bilans, financements, gouvernance, territoire
 
 
 def headline(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
@@ -105,14 +105,18 @@ def soft_check_warnings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
 
 
 def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-           unpaid_months: int, tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """All alerts of the overview, most serious first: (gravite, categorie, message, page)."""
+           unpaid_months: int, tolerance_days: int, perimetre: tuple[str, ...] | None = None,
+           bilan_delai_mois: int = bilans.DEFAULT_DELAI_MOIS) -> pl.DataFrame:
+    """All alerts of the overview, most serious first: (gravite, categorie, message, page).
+    `bilan_delai_mois`: the setting `CDV_BILAN_DELAI_MOIS` (months after an exercice's end)."""
     late = gouvernance.instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days,
                                         perimetre=perimetre).filter(pl.col("en_retard"))
     unpaid = financements.unpaid_summary(cur, contrat=contrat, donnees_au=donnees_au, months=unpaid_months,
                                          perimetre=perimetre)
     gaps = missing_data(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     checks = soft_check_warnings(cur, contrat=contrat, perimetre=perimetre)
+    owed = bilans.summary(cur, contrat=contrat, donnees_au=donnees_au, delai_mois=bilan_delai_mois,
+                          perimetre=perimetre)  # one rule, owned by the bilans queries
     rows: list[dict] = []
     if late.height:
         rows.append({
@@ -128,6 +132,14 @@ def alerts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: d
             "message": f"{fmt.plural(unpaid['lignes'], 'subvention accordée non versée', 'subventions accordées non versées')}"
                        f" plus de {fmt.integer(unpaid_months)} mois après la décision, "
                        f"pour {fmt.euros(unpaid['montant'])}",
+            "page": "Actions et financements",
+        })
+    if owed["en_retard"]:
+        rows.append({
+            "gravite": "haute", "categorie": "Bilans en retard",
+            "message": f"{fmt.plural(owed['en_retard'], 'bilan de porteur en retard', 'bilans de porteurs en retard')}"
+                       f" (dus {fmt.integer(bilan_delai_mois)} mois après la fin de l'exercice) : "
+                       f"{fmt.percent(owed['part'])} des bilans dus reçus",
             "page": "Actions et financements",
         })
     for gap in gaps.iter_rows(named=True):  # a handful of gap kinds, not data rows
