@@ -1,4 +1,4 @@
-"""Command line: `python -m cdv_core demo|info|export|import|copier|maintenance|utilisateurs …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
+"""Command line: `python -m cdv_core demo|info|export|rapport|publication|import|copier|maintenance|utilisateurs …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
@@ -81,16 +81,34 @@ def _maintenance(args: argparse.Namespace) -> int:
     return 0
 
 
-def _statuts(args: argparse.Namespace) -> int:
+def _au_option(text: str | None):
+    """The date of `--au` (None when not given); an unreadable one stops the command (exit 2)."""
     from datetime import date
 
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        print(f"Date « {text} » illisible : attendu AAAA-MM-JJ, par exemple 2026-11-30.", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _unknown_contract(cur, code: str) -> bool:
+    """True (and the French message printed) when `code` is not a contract of the store."""
+    from cdv_core.queries import territoire
+
+    codes = territoire.contracts(cur)["code_contrat"].to_list()
+    if code in codes:
+        return False
+    print(f"Contrat « {code} » inconnu. Contrats disponibles : {', '.join(codes) or 'aucun'}.", file=sys.stderr)
+    return True
+
+
+def _statuts(args: argparse.Namespace) -> int:
     from cdv_core.edits import historique
 
-    try:
-        au = date.fromisoformat(args.au) if args.au else None
-    except ValueError:
-        print(f"Date « {args.au} » illisible : attendu AAAA-MM-JJ, par exemple 2026-11-30.", file=sys.stderr)
-        return 2
+    au = _au_option(args.au)
     con = store.connect_for_command(args.store)
     if con is None:
         return 1
@@ -116,13 +134,11 @@ def _export(args: argparse.Namespace) -> int:
         return 1
     try:
         cur = con.cursor()
-        contracts = territoire.contracts(cur)
-        if args.contract not in contracts["code_contrat"].to_list():
-            print(f"Contrat « {args.contract} » inconnu. Contrats disponibles : "
-                  + ", ".join(contracts["code_contrat"].to_list()), file=sys.stderr)
+        if _unknown_contract(cur, args.contract):
             return 1
+        contracts = territoire.contracts(cur)
         libelle = contracts.filter(contracts["code_contrat"] == args.contract)["libelle"][0]
-        au = date.fromisoformat(args.au) if args.au else (territoire.store_context(cur)["donnees_au"] or date.today())
+        au = _au_option(args.au) or territoire.store_context(cur)["donnees_au"] or date.today()
         keys = tuple(args.sections.split(",")) if args.sections else seance.DEFAULT_AGENDA
         unknown = [k for k in keys if k not in seance.SECTIONS]
         if unknown:
@@ -142,6 +158,62 @@ def _export(args: argparse.Namespace) -> int:
     exports.write(Path(args.out), data)
     print(f"Export {args.format.upper()} écrit dans {args.out} ({fmt.integer(len(data))} octets, "
           f"{fmt.plural(len(sections), 'section')}, données au {fmt.day(au)}).")
+    return 0
+
+
+def _rapport(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from cdv_core import exports, rapport
+    from cdv_core.queries import territoire
+
+    au = _au_option(args.au)
+    con = store.connect_for_command(args.store)
+    if con is None:
+        return 1
+    try:
+        cur = con.cursor()
+        if _unknown_contract(cur, args.contrat):
+            return 1
+        au = au or territoire.store_context(cur)["donnees_au"] or date.today()
+        try:
+            data = rapport.draft(cur, contrat=args.contrat, annee=args.annee, donnees_au=au, format=args.format)
+        except rapport.ReportError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    finally:
+        con.close()
+    exports.write(Path(args.out), data)
+    print(f"Projet de rapport annuel {args.annee} ({args.format.upper()}) écrit dans {args.out} "
+          f"({fmt.integer(len(data))} octets, données au {fmt.day(au)}).")
+    return 0
+
+
+def _publication(args: argparse.Namespace) -> int:
+    """The publishable figures of a contract (or the national summary) as XLSX, CSV (zip) or PDF."""
+    from datetime import date
+
+    from cdv_core import publication
+    from cdv_core.queries import territoire
+
+    con = store.connect_for_command(args.store)
+    if con is None:
+        return 1
+    try:
+        cur = con.cursor()
+        if args.contrat is not None and _unknown_contract(cur, args.contrat):
+            return 1
+        au = _au_option(args.au) or territoire.store_context(cur)["donnees_au"] or date.today()
+        cfg = settings_mod.load()
+        data = publication.publication_file(cur, fmt_name=args.format, contrat=args.contrat, donnees_au=au,
+                                            threshold=cfg.secret_threshold,
+                                            max_age_months=cfg.indicator_max_age_months)
+    finally:
+        con.close()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(data)
+    print(f"Publication {args.format.upper()} ({args.contrat or 'résumé national'}) écrite dans {args.out} "
+          f"({fmt.integer(len(data))} octets, données au {fmt.day(au)}).")
     return 0
 
 
@@ -168,6 +240,7 @@ _FRENCH_ERRORS = (
     (r"argument (.+?): invalid (\w+) value: (.*)", r"argument \1 : valeur \3 invalide"),
     (r"argument (.+?): ignored explicit argument (.*)", r"argument \1 : valeur \2 inattendue"),
     (r"argument (.+?): not allowed with argument (.*)", r"argument \1 : incompatible avec \2"),
+    (r"one of the arguments (.*) is required", r"l'un des arguments \1 est obligatoire"),
     (r"argument (.+?): (.*)", r"argument \1 : \2"),
 )
 _FRENCH_HELP = (("usage:", "utilisation :"), ("positional arguments:", "arguments :"), ("options:", "options :"),
@@ -233,6 +306,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="version publiable : sans noms de personnes, effectifs de personnes inférieurs à "
                         "CDV_SEUIL_SECRET masqués (« < 11 »)")
     p.set_defaults(func=_export)
+    p = sub.add_parser("rapport", help="écrire le projet de rapport annuel d'un contrat (Word ou PDF)")
+    p.add_argument("--contrat", required=True, help="code du contrat")
+    p.add_argument("--annee", required=True, type=int, metavar="AAAA", help="exercice décrit par le rapport")
+    p.add_argument("--format", required=True, choices=("docx", "pdf"))
+    p.add_argument("--out", required=True, metavar="CHEMIN", help="fichier à écrire")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à lire (défaut : {shown})")
+    p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
+    p.set_defaults(func=_rapport)
+    p = sub.add_parser("publication", help="exporter les chiffres publiables d'un contrat ou le résumé national")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--contrat", help="code du contrat")
+    which.add_argument("--national", action="store_true", help="résumé national (tous les contrats, un par ligne)")
+    p.add_argument("--format", required=True, choices=("xlsx", "csv", "pdf"), help="csv : un zip d'un CSV par tableau")
+    p.add_argument("--out", required=True, metavar="CHEMIN", help="fichier à écrire")
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à lire (défaut : {shown})")
+    p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
+    p.set_defaults(func=_publication)
     p = sub.add_parser("info", help="décrire une base")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à décrire (défaut : {shown})")
     p.set_defaults(func=_info)

@@ -10,7 +10,7 @@ from cdv_core import access, exports, fmt, seance, ui, validation
 from cdv_core.edits import gouvernance as gouvernance_edits
 from cdv_core.edits import seance as seance_edits
 from cdv_core.queries import gouvernance, territoire
-from cdv_core.ui import nav
+from cdv_core.ui import nav, publication
 from cdv_core.ui import publishable as pub
 from cdv_core.ui.widgets import presentation_style, section_top
 
@@ -335,7 +335,11 @@ for other in drafts.values():
     st.caption(f"Séance en cours conservée pour le contrat « {fmt.md(other['contrat_libelle'])} » "
                f"({fmt.md(other['instance_libelle'])}) : choisissez ce contrat pour la reprendre.")
 
-tab_seance, tab_export, tab_valides = st.tabs(["Séance en direct", "Exports sans séance", "Chiffres validés"])
+tab_seance, tab_export, tab_valides, tab_publication = st.tabs(
+    ["Séance en direct", "Exports sans séance", "Chiffres validés", "Publication"], key="seance_onglets")
+
+with tab_publication:  # the publishable figures and the published rapport annuel (cdv_core/ui/publication.py)
+    publication.section(ctx)
 
 with tab_seance:
     if ctx.contrat is None:

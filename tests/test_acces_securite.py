@@ -25,7 +25,7 @@ import pytest
 
 from cdv_core import access, acteurs_import, ingest, seance, store, store_ops, validation
 from cdv_core.access import ADMIN, AccessDenied, User, local_user
-from cdv_core.edits import gouvernance, jalons, sources
+from cdv_core.edits import bilans, gouvernance, jalons, rapport, rapport_textes, sources
 from tests.conftest import ROOT
 
 LOCAL = local_user("préparation du test")
@@ -100,6 +100,43 @@ CASES = (
                                                       delai_publication_mois=36)),
     Case("rythme par défaut d'une source rétabli", ADMIN_ONLY, "cdv_core.edits.sources.reset_source_rule",
          lambda con, user, p: sources.reset_source_rule(con, user=user, source="Insee Filosofi")),
+    Case("envoi du rapport annuel du contrat A", WRITERS_OF_A, "cdv_core.edits.rapport.set_envoi",
+         lambda con, user, p: rapport.set_envoi(con, user=user, code_contrat=A, annee=2026,
+                                                date_envoi=date(2026, 11, 1), today=date(2026, 11, 15))),
+    Case("contribution au rapport annuel du contrat A", WRITERS_OF_A, "cdv_core.edits.rapport.add_contribution",
+         lambda con, user, p: rapport.add_contribution(con, user=user, code_contrat=A, annee=2024,
+                                                       conseil="Conseil citoyen du test", date_reception=date(2025, 4, 30),
+                                                       texte="Avis du test", today=date(2026, 11, 15))),
+    Case("contribution retirée du rapport annuel du contrat A", WRITERS_OF_A,
+         "cdv_core.edits.rapport.remove_contribution",
+         lambda con, user, p: rapport.remove_contribution(con, user=user, code_contrat=A, annee=2024,
+                                                          conseil=p["contribution_A"][0],
+                                                          date_reception=p["contribution_A"][1])),
+    Case("vote du rapport annuel du contrat A", WRITERS_OF_A, "cdv_core.edits.rapport.add_vote",
+         lambda con, user, p: rapport.add_vote(con, user=user, code_contrat=A, annee=2024, assemblee="commune",
+                                               code_collectivite="02994", date_vote=date(2025, 8, 1),
+                                               reference_deliberation="DEL-2025-999", today=date(2026, 11, 15))),
+    Case("vote retiré du rapport annuel du contrat A", WRITERS_OF_A, "cdv_core.edits.rapport.remove_vote",
+         lambda con, user, p: rapport.remove_vote(con, user=user, code_contrat=A, annee=2024, assemblee="commune",
+                                                  code_collectivite=p["vote_commune_A"])),
+    Case("publication du rapport annuel du contrat A", WRITERS_OF_A, "cdv_core.edits.rapport.set_publication",
+         lambda con, user, p: rapport.set_publication(con, user=user, code_contrat=A, annee=2025,
+                                                      date_publication=date(2026, 9, 1),
+                                                      lien_publication="https://www.exemple.fr/rapport-2025.pdf",
+                                                      today=date(2026, 11, 15))),
+    Case("textes du rapport annuel du contrat A", WRITERS_OF_A, "cdv_core.edits.rapport_textes.save_texts",
+         lambda con, user, p: rapport_textes.save_texts(con, user=user, code_contrat=A, annee=2025,
+                                                        orientations="Texte du test")),
+    Case("bilan d'un porteur du contrat A", WRITERS_OF_A, "cdv_core.edits.bilans.record_bilan",
+         lambda con, user, p: bilans.record_bilan(con, user=user, code_action=p["bilan_A"][0], annee=p["bilan_A"][1],
+                                                  date_reception=date(2026, 5, 2), statut="à compléter",
+                                                  today=date(2026, 11, 15))),
+    Case("bilan d'un porteur du contrat A supprimé", WRITERS_OF_A, "cdv_core.edits.bilans.delete_bilan",
+         lambda con, user, p: bilans.delete_bilan(con, user=user, code_action=p["bilan_A"][0], annee=p["bilan_A"][1])),
+    Case("contact d'un porteur du contrat A", WRITERS_OF_A, "cdv_core.edits.bilans.set_porteur_contact",
+         lambda con, user, p: bilans.set_porteur_contact(con, user=user, id_porteur=p["porteur_A"],
+                                                         contact_nom="Camille Test", contact_email="camille@exemple.fr",
+                                                         contact_telephone="01 23 45 67 89")),
     Case("compte ajouté", ADMIN_ONLY, "cdv_core.access.add_user",
          lambda con, user, p: access.add_user(con, user=user, email="nouveau@cdv.test", role="lecteur", contrats=[A])),
     Case("compte modifié", ADMIN_ONLY, "cdv_core.access.modify_user",
@@ -155,6 +192,16 @@ def master(demo_store_master, tmp_path_factory):
             "jalon_A": store.scalar(cur, "SELECT min(id_jalon) FROM jalon WHERE code_contrat = $c "
                                          "AND date_realisation IS NULL", {"c": A}),
             "type_jalon": store.scalar(cur, "SELECT min(type_jalon) FROM jalon"),
+            "contribution_A": cur.execute("SELECT conseil, date_reception FROM rapport_annuel_contribution "
+                                          "WHERE code_contrat = $c AND annee = 2024 ORDER BY 1, 2 LIMIT 1",
+                                          {"c": A}).fetchall()[0],
+            "vote_commune_A": store.scalar(cur, "SELECT code_collectivite FROM rapport_annuel_vote WHERE code_contrat = $c "
+                                                "AND annee = 2024 AND assemblee = 'commune' ORDER BY date_vote DESC "
+                                                "LIMIT 1", {"c": A}),
+            "bilan_A": cur.execute("SELECT b.code_action, b.annee FROM bilan_action b JOIN action a USING (code_action) "
+                                   "WHERE a.code_contrat = $c ORDER BY 1, 2 LIMIT 1", {"c": A}).fetchall()[0],
+            "porteur_A": store.scalar(cur, "SELECT min(p) FROM (SELECT id_porteur AS p FROM action GROUP BY id_porteur "
+                                           "HAVING bool_and(code_contrat = $c))", {"c": A}),
         }
         assert prepared["analyse_A"].ok and prepared["analyse_nationale"].ok
         assert prepared["analyse_nationale"].kind == "liste_qpv"

@@ -31,6 +31,8 @@ SECONDARY = "secret"  # a cell (or total) masked only so that a small count cann
 # Columns (store names and French table headers) that hold the name of a person.
 PERSON_NAME_COLUMNS = frozenset({
     "responsable", "Responsable", "titulaire", "Titulaire", "elu_referent", "Élu référent",
+    # a porteur's contact (migration 0016): a person, for the team's reminders only
+    "contact_nom", "contact_email", "contact_telephone", "Contact", "Adresse électronique", "Téléphone",
 })
 # Indicator units that count people whatever the label.
 _PEOPLE_UNITS = frozenset({"personnes", "habitants", "bénéficiaires", "demandeurs", "élèves", "ménages",
@@ -179,3 +181,36 @@ def suppress(frame: pl.DataFrame, col: str, *, threshold: int, derived: Sequence
                        .when(pl.col("__secondary")).then(pl.lit(SECONDARY_MOTIF))
                        .otherwise(pl.col("motif")).alias("motif"))
     return work.with_columns(updates).select(frame.columns)
+
+
+# Columns of the indicator frames (`queries.indicateurs.comparison`) computed from a QPV's value
+# or from its baseline: suppressed with them.
+FROM_VALUE = ("ecart", "evolution", "tendance", "tendance_libelle")
+FROM_BASE = ("ecart_base", "valeur_reference_territoire_base", "evolution", "tendance", "tendance_libelle")
+
+
+def publishable_comparison(comparison: pl.DataFrame, *, threshold: int) -> pl.DataFrame:
+    """The comparison frame of one indicator counting people (`queries.indicateurs.comparison`,
+    `is_people_count`) as published: QPV values, baselines and targets below the threshold
+    suppressed like INSEE's secret (with what is computed from them), and the values get
+    secondary masking, since their sum (the selection's aggregate) is shown beside them."""
+    shown = suppress(comparison, "valeur", threshold=threshold, derived=FROM_VALUE, total_shown=True)
+    for col, derived in (("valeur_base", FROM_BASE), ("valeur_cible", ())):  # no secret/motif of their own
+        shown = suppress(shown.drop("secret", "motif"), col, threshold=threshold, derived=derived).with_columns(
+            shown.select("secret", "motif"))
+    return shown
+
+
+def publishable_aggregate(aggregate: pl.DataFrame, *, comparison: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """The selection's aggregate of one indicator counting people (`queries.indicateurs.aggregate`)
+    as published: the value at the comparison's vintage is left out when its sum would reveal a
+    masked QPV value (`masked_total` over the raw `comparison`)."""
+    if comparison.is_empty():
+        return aggregate
+    known = comparison.filter(pl.col("valeur").is_not_null())
+    total = masked_total(known, "valeur", threshold=threshold)
+    if total.replace("\u202f", "").isdigit():
+        return aggregate
+    vintage = comparison["date_valeur"].max()
+    return aggregate.with_columns(pl.when(pl.col("date_valeur") == vintage).then(None)
+                                  .otherwise(pl.col("valeur")).alias("valeur"))

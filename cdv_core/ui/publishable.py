@@ -61,11 +61,6 @@ def chart_note(ctx: Context) -> str | None:
     return CHART_NOTE.format(seuil=fmt.integer(ctx.settings.secret_threshold)) if only(ctx) else None
 
 
-# Columns of the indicator frames computed from a QPV's value, its baseline or its target.
-_FROM_VALUE = ("ecart", "evolution", "tendance", "tendance_libelle")
-_FROM_BASE = ("ecart_base", "valeur_reference_territoire_base", "evolution", "tendance", "tendance_libelle")
-
-
 def people_values(ctx: Context, frame: pl.DataFrame, *, values: Sequence[str], derived: Sequence[str] = (),
                   unit: str = "unite", label: str = "indicateur") -> pl.DataFrame:
     """Indicator values per QPV (no total on the view): for a partenaire, the rows of indicators
@@ -87,12 +82,7 @@ def indicator_comparison(ctx: Context, meta: dict, comparison: pl.DataFrame) -> 
     what is computed from them), and the values get secondary masking: the page shows their sum."""
     if not _people_indicator(ctx, meta):
         return comparison
-    t = ctx.settings.secret_threshold
-    shown = secret.suppress(comparison, "valeur", threshold=t, derived=_FROM_VALUE, total_shown=True)
-    for col, derived in (("valeur_base", _FROM_BASE), ("valeur_cible", ())):  # no secret/motif of their own
-        shown = secret.suppress(shown.drop("secret", "motif"), col, threshold=t, derived=derived).with_columns(
-            shown.select("secret", "motif"))
-    return shown
+    return secret.publishable_comparison(comparison, threshold=ctx.settings.secret_threshold)
 
 
 def indicator_trajectory(ctx: Context, meta: dict, trajectory: pl.DataFrame, *, comparison: pl.DataFrame) -> pl.DataFrame:
@@ -118,12 +108,6 @@ def indicator_aggregate(ctx: Context, meta: dict, aggregate: pl.DataFrame, *, co
     """The selection's aggregate (`queries.indicateurs.aggregate`) as this session may see it: for
     a partenaire and an indicator counting people, the sum at the comparison's vintage is left
     out when it would reveal a masked value (`secret.masked_total` over the raw `comparison`)."""
-    if not _people_indicator(ctx, meta) or comparison.is_empty():
+    if not _people_indicator(ctx, meta):
         return aggregate
-    known = comparison.filter(pl.col("valeur").is_not_null())
-    total = secret.masked_total(known, "valeur", threshold=ctx.settings.secret_threshold)
-    if total.replace("\u202f", "").isdigit():
-        return aggregate
-    vintage = comparison["date_valeur"].max()
-    return aggregate.with_columns(pl.when(pl.col("date_valeur") == vintage).then(None)
-                                  .otherwise(pl.col("valeur")).alias("valeur"))
+    return secret.publishable_aggregate(aggregate, comparison=comparison, threshold=ctx.settings.secret_threshold)
