@@ -73,18 +73,18 @@ def rule_text(threshold: int) -> str:
 
 # --- the tables ---------------------------------------------------------------------------------
 
-def published_reports(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
+def published_reports(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
                       perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """The published rapports annuels (table `rapport_annuel`, a publication date recorded) of the
-    selection, latest first: code_contrat, contrat, annee, date_publication, lien_publication."""
+    """The rapports annuels of the selection published by `donnees_au` (table `rapport_annuel`),
+    latest first: code_contrat, contrat, annee, date_publication, lien_publication."""
     return cur.sql(
         """SELECT r.code_contrat, c.libelle AS contrat, r.annee, r.date_publication, r.lien_publication
            FROM rapport_annuel r JOIN contrat c USING (code_contrat)
-           WHERE r.date_publication IS NOT NULL
+           WHERE r.date_publication <= $au
              AND ($contrat IS NULL OR r.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, r.code_contrat))
            ORDER BY r.annee DESC, r.date_publication DESC, r.code_contrat""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -153,7 +153,7 @@ def _indicateurs_qpv(cur, contrat, donnees_au, perimetre, dico, threshold) -> pl
         frames.append(comp.select(
             pl.lit(meta["libelle"]).alias("Indicateur"), pl.lit(meta["unite"]).alias("Unité"),
             pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"),
-            pl.col("date_valeur").alias("Date de la valeur"), pl.col("valeur").cast(pl.Float64).alias("Valeur"),
+            pl.col("date_valeur").alias("Date de la valeur"), pl.col("valeur").cast(pl.Float64).round(2).alias("Valeur"),
             pl.col("motif").alias("Motif valeur manquante"),
             pl.col("valeur_reference_territoire").cast(pl.Float64).alias(f"Valeur {REFERENCE}"),
             pl.col("ecart").cast(pl.Float64).alias(f"Écart à l'{REFERENCE}"),
@@ -212,15 +212,21 @@ def _rapports(cur, contrat, donnees_au, perimetre) -> pl.DataFrame:
     frame = jalons.rapports_annuels(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     if contrat is None:
         return frame.rename({"annee": "Année"})
+    done = {True: "réalisé", False: "prévu"}  # a date of a step not yet taken is the planned one
     return frame.select(
         pl.col("annee").alias("Année"), pl.col("date_consultation").alias("Consultation des conseils citoyens"),
-        pl.col("date_vote").alias("Vote"), pl.col("rapport_statut").alias("Statut"))
+        pl.col("consultation_faite").replace_strict({True: "réalisée", False: "prévue"}, default=None,
+                                                    return_dtype=pl.String).alias("Consultation : réalisée ou prévue"),
+        pl.col("date_vote").alias("Vote"),
+        pl.col("vote_fait").replace_strict(done, default=None, return_dtype=pl.String).alias("Vote : réalisé ou prévu"),
+        pl.col("date_publication").alias("Publication"), pl.col("rapport_statut").alias("Statut"))
 
 
 def _publies(reports: pl.DataFrame) -> pl.DataFrame:
     return reports.select(
         pl.col("code_contrat").alias("Code contrat"), pl.col("contrat").alias("Contrat"),
-        pl.col("annee").alias("Année du rapport"), pl.col("date_publication").alias("Date de publication"),
+        pl.col("annee").cast(pl.String).alias("Année du rapport"),  # a year, not a number to group (« 2 024 »)
+        pl.col("date_publication").alias("Date de publication"),
         pl.col("lien_publication").alias("Lien"))
 
 
@@ -231,7 +237,7 @@ def _postes(cur, contrat, annee, perimetre) -> pl.DataFrame:
         pl.col("type_poste").alias("Type de poste"), pl.col("nb_postes").cast(pl.Int64).alias("Postes"),
         pl.col("nb_cofinances").cast(pl.Int64).alias("Postes cofinancés"), pl.col("cout").alias("Coût connu (€)"),
         pl.col("finance").alias("Financé (€)"), pl.col("finance_etat").alias("dont État (€)"),
-        pl.col("couverture").alias("Part financée du coût"))
+        pl.col("couverture").round(3).alias("Part financée du coût"))
 
 
 def _synthese(head: dict, *, libelle: str, donnees_au: date, national: bool, threshold: int, population: str,
@@ -284,7 +290,7 @@ def publishable_tables(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
     dico = indicateurs.dictionary(cur, contrat=contrat, donnees_au=donnees_au, max_age_months=max_age_months,
                                   perimetre=perimetre)
     years = list(range(gouvernance.FIRST_YEAR, donnees_au.year + 1))  # the contracts' exercices so far
-    reports = published_reports(cur, contrat=contrat, perimetre=perimetre)
+    reports = published_reports(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     raw_meetings = _gouvernance(cur, contrat, donnees_au, perimetre)
     raw_posts = _postes(cur, contrat, donnees_au.year, perimetre)
     # The posts' total is shown (the summary's adultes-relais, and any reader sums a column):

@@ -288,6 +288,22 @@ def test_import_warns_on_a_bilan_received_before_the_end_of_its_exercice(hand):
     assert a.problems["problème"].to_list() == ["Bilan reçu avant la fin de l'exercice"]
 
 
+def test_import_applies_the_forms_rules(hand):
+    """What the form refuses, the import refuses: a year without a grant, a date before the
+    exercice or in the future."""
+    a = _analyse(hand, "code_action;annee;date_reception;statut\n"
+                       "A3;2024;01/03/2025;reçu\n"      # refused, nothing granted: no bilan owed
+                       "A4;2025;01/03/2024;reçu\n"      # before its exercice
+                       "A1;2025;01/03/2099;reçu\n")     # in the future
+    assert a.problems.filter(pl.col("gravité") == "erreur").select("ligne", "problème").rows() == [
+        (2, "Aucun montant accordé à cette action pour cet exercice : pas de bilan attendu"),
+        (3, "Date de réception antérieure à l'exercice"),
+        (4, "Date de réception dans le futur")]
+    with pytest.raises(store.IntegrityError, match="pas de bilan attendu"):
+        edits.record_bilan(hand, user=LOCAL, code_action="A3", annee=2024, date_reception=date(2025, 3, 1),
+                           statut="reçu", today=date(2026, 11, 15))
+
+
 def test_a_crash_in_the_middle_of_an_import_leaves_the_store_as_it_was(hand, monkeypatch):
     before = _rows(hand)
     a = _analyse(hand, "code_action;annee;date_reception;statut\nA4;2025;15/07/2026;accepté\n")
@@ -310,13 +326,15 @@ def test_porteurs_template_carries_the_contacts(hand):
             "P2;Amicale des locataires;association sans salarié;Sam Durand;sam@asso-exemple.fr;02 61 91 00 11\n"
             "P3;Régie de quartier;association avec salariés;Lou Bernard;pas-une-adresse;12 34\n")
     a = _analyse(hand, text, "porteurs.csv")
-    assert a.kind == "porteurs" and a.ok, a.problems
-    warned = a.problems.filter(pl.col("gravité") == "avertissement")
-    assert sorted(warned["colonne"].to_list()) == ["contact_email", "contact_telephone"]
+    assert a.kind == "porteurs" and not a.ok  # an address the reminders cannot use: refused, as by the form
+    assert a.problems.select("colonne", "gravité").rows() == [("contact_email", "erreur"),
+                                                                ("contact_telephone", "avertissement")]
+    a = _analyse(hand, text.replace("pas-une-adresse", "lou@regie-exemple.fr"), "porteurs.csv")
+    assert a.ok and a.problems["colonne"].to_list() == ["contact_telephone"]
     ingest.commit(hand, a, user=LOCAL)
     assert hand.execute("SELECT id_porteur, contact_nom, contact_email, contact_telephone FROM porteur "
                         "WHERE id_porteur IN ('P2', 'P3') ORDER BY 1").fetchall() == [
-        ("P2", "Sam Durand", "sam@asso-exemple.fr", "02 61 91 00 11"), ("P3", "Lou Bernard", "pas-une-adresse", "12 34")]
+        ("P2", "Sam Durand", "sam@asso-exemple.fr", "02 61 91 00 11"), ("P3", "Lou Bernard", "lou@regie-exemple.fr", "12 34")]
     # a porteurs file without the contact columns keeps them
     a = _analyse(hand, "id_porteur;nom;type_structure\nP1;Centre social des Tilleuls;association avec salariés\n",
                  "porteurs.csv")

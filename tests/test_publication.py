@@ -229,7 +229,8 @@ def test_the_published_rapport_annuel(cur):
     stored = cur.execute("""SELECT annee, date_publication, lien_publication FROM rapport_annuel
                             WHERE code_contrat = 'CV-DEMO-BRE' AND date_publication IS NOT NULL
                             ORDER BY annee DESC""").fetchall()
-    assert mine[publication.PUBLIES].select("Année du rapport", "Date de publication", "Lien").rows() == stored
+    assert mine[publication.PUBLIES].select("Année du rapport", "Date de publication", "Lien").rows() == [
+        (str(annee), day, link) for annee, day, link in stored]
     assert stored[0] == (2025, date(2026, 10, 1), PUBLISHED_LINK)
     summary = dict(zip(mine[publication.SYNTHESE]["Rubrique"], mine[publication.SYNTHESE]["Valeur"]))
     assert summary["Rapport annuel 2025"] == f"publié le 01/10/2026 : {PUBLISHED_LINK}"

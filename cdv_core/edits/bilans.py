@@ -49,6 +49,11 @@ def validate_bilan(cur: duckdb.DuckDBPyConnection, *, code_action: str | None, a
     elif action is not None and not action["annee_debut"] <= annee <= action["annee_fin"]:
         problems.append(f"l'exercice {annee} est hors des années de l'action {action['code_action']} "
                         f"({action['annee_debut']}–{action['annee_fin']})")
+    elif action is not None and not store.scalar(
+            cur, "SELECT count(*) FROM financement WHERE code_action = $a AND annee = $y AND montant_accorde > 0",
+            {"a": action["code_action"], "y": annee}):
+        problems.append(f"aucun montant accordé à l'action {action['code_action']} pour l'exercice {annee} : "
+                        "pas de bilan attendu")
     if statut not in model.STATUTS_BILAN:
         problems.append(f"statut « {statut} » inconnu (attendu : {', '.join(model.STATUTS_BILAN)})")
     if date_reception is None:

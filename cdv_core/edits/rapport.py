@@ -109,18 +109,19 @@ def _upsert(cur, code_contrat: str, annee: int, values: dict, user: access.User)
     if not exists:
         if all(v is None for v in values.values()):
             return  # clearing a step of a report never recorded: nothing to write
+        # modifie_par / modifie_le say who last wrote the team's texts (edits.rapport_textes): a
+        # step of the cycle leaves them alone (the log of writes records it)
         cur.execute("""INSERT INTO rapport_annuel (code_contrat, annee, date_envoi_conseils, date_publication,
-                                                   lien_publication, modifie_par, modifie_le)
-                       VALUES ($c, $a, $envoi, $pub, $lien, $u, $t)""", params)
+                                                   lien_publication)
+                       VALUES ($c, $a, $envoi, $pub, $lien)""", {k: params[k] for k in ("c", "a", "envoi", "pub", "lien")})
     elif "date_envoi_conseils" in values:
-        cur.execute("""UPDATE rapport_annuel SET date_envoi_conseils = $envoi, modifie_par = $u, modifie_le = $t
+        cur.execute("""UPDATE rapport_annuel SET date_envoi_conseils = $envoi
                        WHERE code_contrat = $c AND annee = $a""",
-                    {k: params[k] for k in ("c", "a", "u", "t", "envoi")})
+                    {k: params[k] for k in ("c", "a", "envoi")})
     else:
-        cur.execute("""UPDATE rapport_annuel SET date_publication = $pub, lien_publication = $lien,
-                              modifie_par = $u, modifie_le = $t
+        cur.execute("""UPDATE rapport_annuel SET date_publication = $pub, lien_publication = $lien
                        WHERE code_contrat = $c AND annee = $a""",
-                    {k: params[k] for k in ("c", "a", "u", "t", "pub", "lien")})
+                    {k: params[k] for k in ("c", "a", "pub", "lien")})
 
 
 def _audit(user: access.User, operation: str, code_contrat, annee, **detail) -> store.Audit:

@@ -727,10 +727,10 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
     if spec.code == "bilans":
         out += _bilan_problems(cur, frame, fichier)
     if spec.code == "porteurs":
-        for column, shape, msg, expected in _CONTACT_SHAPES:  # two columns
+        for column, shape, msg, expected, severity in _CONTACT_SHAPES:  # two columns
             if column in cols:
                 flag(~pl.col(column).str.strip_chars().str.contains(f"^(?:{shape})$"), column, pl.col(column), msg,
-                     expected, WARNING)
+                     expected, severity)
     if spec.code == "reunions":
         per = frame.join(cur.sql("SELECT i.code_instance, c.date_debut AS _debut, c.date_fin AS _fin "
                                  "FROM instance i JOIN contrat c USING (code_contrat)").pl(), on="code_instance", how="inner")
@@ -740,18 +740,22 @@ def _row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Da
     return out
 
 
-# A porteur's contact (« porteurs » template): shapes checked as warnings only (model.CONTACT_*).
+# A porteur's contact (« porteurs » template), as the form checks it (edits.bilans.validate_contact):
+# an address that is not one is an error (the reminders would bounce), a phone number that does
+# not look French only a warning (abroad, an extension).
 _CONTACT_SHAPES = (
     ("contact_email", model.CONTACT_EMAIL_SHAPE, "Adresse électronique mal formée",
-     "Une adresse nom@domaine.fr (avertissement seulement : les relances l'utilisent)"),
+     "Une adresse nom@domaine.fr (les relances l'utilisent)", ERROR),
     ("contact_telephone", model.CONTACT_TELEPHONE_SHAPE, "Numéro de téléphone non français ou incomplet",
-     "Un numéro à 10 chiffres, ex. 01 23 45 67 89 (avertissement seulement)"),
+     "Un numéro à 10 chiffres, ex. 01 23 45 67 89 (avertissement seulement)", WARNING),
 )
 
 
 def _bilan_problems(cur, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]:
-    """A bilan's exercice must be one of its action's years (error); a bilan received before
-    the end of its exercice is suspicious (warning: a date typed wrong, or an interim report)."""
+    """The form's rules (edits.bilans.validate_bilan): a bilan's exercice is one of its action's
+    years with an amount granted (else no bilan is owed), its date is neither in the future nor
+    before the exercice (errors); a bilan received during its exercice is suspicious (warning: a
+    date typed wrong, or an interim report)."""
     if not {"code_action", "annee"} <= set(frame.columns):
         return []
     years = cur.sql("SELECT code_action, annee_debut AS _debut, annee_fin AS _fin FROM action").pl()
@@ -762,8 +766,22 @@ def _bilan_problems(cur, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame
         out.append(_period_problem(outside, fichier, "annee", _fr_number(pl.col("annee")),
                                    pl.format("Exercice hors des années de l'action ({}–{})", pl.col("_debut"), pl.col("_fin")),
                                    pl.format("Une année de {} à {}", pl.col("_debut"), pl.col("_fin")), ERROR))
+    granted = cur.sql("SELECT DISTINCT code_action, annee FROM financement WHERE montant_accorde > 0").pl()
+    owed_nothing = rows.join(outside, on=LINE, how="anti").join(granted, on=["code_action", "annee"], how="anti")
+    if owed_nothing.height:
+        out.append(_rows_problem(owed_nothing, fichier, "annee", _fr_number(pl.col("annee")),
+                                 "Aucun montant accordé à cette action pour cet exercice : pas de bilan attendu",
+                                 "Un exercice où l'action a reçu une subvention (montant accordé)"))
     if "date_reception" in frame.columns:
-        early = frame.filter((pl.col("date_reception").dt.year() <= pl.col("annee")).fill_null(False))
+        dated = frame.filter(pl.col("date_reception").is_not_null())
+        for cond, msg in ((pl.col("date_reception") > pl.lit(date.today()), "Date de réception dans le futur"),
+                          (pl.col("date_reception").dt.year() < pl.col("annee"),
+                           "Date de réception antérieure à l'exercice")):
+            bad = dated.filter(cond.fill_null(False))
+            if bad.height:
+                out.append(_rows_problem(bad, fichier, "date_reception", pl.col("date_reception").dt.strftime("%d/%m/%Y"),
+                                         msg, "La date à laquelle le bilan est arrivé, après la fin de l'exercice"))
+        early = frame.filter((pl.col("date_reception").dt.year() == pl.col("annee")).fill_null(False))
         if early.height:
             out.append(_rows_problem(early, fichier, "date_reception", pl.col("date_reception").dt.strftime("%d/%m/%Y"),
                                      "Bilan reçu avant la fin de l'exercice",

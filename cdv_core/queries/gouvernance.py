@@ -320,10 +320,13 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
              GROUP BY ALL),
            rap AS (
              SELECT code_contrat, annee,
-                    min(coalesce(date_realisation, date_prevue)) FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS date_consultation,
-                    bool_and(date_realisation IS NOT NULL) FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS consultation_faite,
-                    max(coalesce(date_realisation, date_prevue)) FILTER (WHERE type_jalon = 'rapport annuel') AS date_vote,
-                    bool_and(date_realisation IS NOT NULL) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_fait,
+                    min(CASE WHEN date_realisation <= $au THEN date_realisation ELSE date_prevue END)
+                        FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS date_consultation,
+                    bool_and(coalesce(date_realisation <= $au, false))
+                        FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS consultation_faite,
+                    max(CASE WHEN date_realisation <= $au THEN date_realisation ELSE date_prevue END)
+                        FILTER (WHERE type_jalon = 'rapport annuel') AS date_vote,
+                    bool_and(coalesce(date_realisation <= $au, false)) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_fait,
                     min(date_prevue) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_prevu
              FROM jalon
              WHERE type_jalon IN ('consultation conseils citoyens', 'rapport annuel')
@@ -332,7 +335,11 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
              GROUP BY ALL),
            -- the life cycle as recorded (rapport_annuel*): it wins over the jalons, step by step
            cyc AS (
-             SELECT code_contrat, annee, date_envoi_conseils, date_publication, lien_publication FROM rapport_annuel
+             SELECT code_contrat, annee,  -- a step recorded after « données au » had not happened then
+                    CASE WHEN date_envoi_conseils <= $au THEN date_envoi_conseils END AS date_envoi_conseils,
+                    CASE WHEN date_publication <= $au THEN date_publication END AS date_publication,
+                    CASE WHEN date_publication <= $au THEN lien_publication END AS lien_publication
+             FROM rapport_annuel
              WHERE ($contrat IS NULL OR code_contrat = $contrat)
                AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
            votes AS (
@@ -342,13 +349,13 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                                || ' (' || strftime(date_vote, '%d/%m/%Y') || ')', ', '
                                ORDER BY date_vote, assemblee, code_collectivite) AS assemblees
              FROM rapport_annuel_vote
-             WHERE ($contrat IS NULL OR code_contrat = $contrat)
+             WHERE date_vote <= $au AND ($contrat IS NULL OR code_contrat = $contrat)
                AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
              GROUP BY ALL),
            contribs AS (
              SELECT code_contrat, annee, count(*) AS nb_contributions, min(date_reception) AS premiere_contribution
              FROM rapport_annuel_contribution
-             WHERE ($contrat IS NULL OR code_contrat = $contrat)
+             WHERE date_reception <= $au AND ($contrat IS NULL OR code_contrat = $contrat)
                AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
              GROUP BY ALL),
            life AS (

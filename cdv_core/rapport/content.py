@@ -137,20 +137,24 @@ def team_texts(cur: duckdb.DuckDBPyConnection, *, contrat: str, annee: int) -> d
     return dict(zip(keys, rows[0])) if rows else dict.fromkeys(keys)
 
 
-def report_cycle(cur: duckdb.DuckDBPyConnection, *, contrat: str, annee: int) -> dict:
-    """The report's own cycle as recorded (rapport_annuel's life-cycle columns, its votes and the
-    conseils citoyens' contributions): `envoi`, `publication`, `lien`, `votes`, `contributions`."""
+def report_cycle(cur: duckdb.DuckDBPyConnection, *, contrat: str, annee: int, donnees_au: date) -> dict:
+    """The report's own cycle as recorded by `donnees_au` (rapport_annuel's life-cycle columns, its
+    votes and the conseils citoyens' contributions; a step dated later had not happened then, as
+    in `gouvernance.annual_obligations`): `envoi`, `publication`, `lien`, `votes`, `contributions`."""
+    params = {"c": contrat, "a": annee, "au": donnees_au}
     row = cur.execute(
-        """SELECT max(date_envoi_conseils), max(date_publication), max(lien_publication)
-           FROM rapport_annuel WHERE code_contrat = $c AND annee = $a""", {"c": contrat, "a": annee}).fetchall()[0]
+        """SELECT max(date_envoi_conseils) FILTER (WHERE date_envoi_conseils <= $au),
+                  max(date_publication) FILTER (WHERE date_publication <= $au),
+                  max(lien_publication) FILTER (WHERE date_publication <= $au)
+           FROM rapport_annuel WHERE code_contrat = $c AND annee = $a""", params).fetchall()[0]
     votes = cur.sql(
         """SELECT assemblee, code_collectivite, libelle_collectivite, date_vote, reference_deliberation
-           FROM rapport_annuel_vote WHERE code_contrat = $c AND annee = $a
-           ORDER BY date_vote, assemblee, code_collectivite""", params={"c": contrat, "a": annee}).pl()
+           FROM rapport_annuel_vote WHERE code_contrat = $c AND annee = $a AND date_vote <= $au
+           ORDER BY date_vote, assemblee, code_collectivite""", params=params).pl()
     contributions = cur.sql(
         """SELECT conseil, date_reception, texte FROM rapport_annuel_contribution
-           WHERE code_contrat = $c AND annee = $a ORDER BY date_reception, conseil""",
-        params={"c": contrat, "a": annee}).pl()
+           WHERE code_contrat = $c AND annee = $a AND date_reception <= $au ORDER BY date_reception, conseil""",
+        params=params).pl()
     return {"envoi": row[0], "publication": row[1], "lien": row[2], "votes": votes, "contributions": contributions}
 
 
@@ -175,8 +179,18 @@ def _team(text: str | None, key: str) -> tuple[Paragraph, ...]:
 
 
 def _strings(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every cell as text (« — » when empty), for the renderers."""
-    return frame.select(pl.col(c).cast(pl.String).fill_null("—") for c in frame.columns)
+    """Every cell as text (« — » when empty), for the renderers: numbers in French (« 1 234 »,
+    « 12,5 »), dates « 31/03/2024 », years as they are written."""
+    def text(name: str, dtype) -> pl.Expr:
+        col = pl.col(name)
+        if dtype.is_integer() and not name.startswith(("Année", "Exercice")):
+            col = fmt.number_expr(col, 0)
+        elif dtype.is_float():
+            col = fmt.number_expr(col, 1)
+        elif dtype == pl.Date:
+            col = fmt.day_expr(col)
+        return col.cast(pl.String).fill_null("—").alias(name)
+    return frame.select(text(name, dtype) for name, dtype in frame.schema.items())
 
 
 def _contract(cur, contrat: str, perimetre: tuple[str, ...] | None) -> dict:
@@ -346,7 +360,7 @@ def _gouvernance(cur, code: str, annee: int, au: date, texts: dict, perimetre) -
     obligations = gouv.annual_obligations(cur, contrat=code, donnees_au=au, perimetre=perimetre).filter(
         pl.col("annee") == annee)
     ob = obligations.row(0, named=True) if obligations.height else {}
-    cycle = report_cycle(cur, contrat=code, annee=annee)
+    cycle = report_cycle(cur, contrat=code, annee=annee, donnees_au=au)
     habitants = people.filter(pl.col("type_instance").is_in(list(model.RESIDENT_BODIES)))
     blocks: list[Block] = [
         *_team(texts.get("participation"), "participation"),
@@ -413,8 +427,8 @@ def _perspectives(cur, code: str, annee: int, au: date, texts: dict, perimetre) 
     ))
 
 
-def _annexes(cur, code: str, annee: int) -> Section:
-    contributions = report_cycle(cur, contrat=code, annee=annee)["contributions"]
+def _annexes(cur, code: str, annee: int, au: date) -> Section:
+    contributions = report_cycle(cur, contrat=code, annee=annee, donnees_au=au)["contributions"]
     if contributions.is_empty():
         return Section("annexes", SECTION_TITLES[5], (
             Paragraph(f"Aucune contribution des conseils citoyens n'est enregistrée pour le rapport {annee}."),))
@@ -445,6 +459,6 @@ def build(cur: duckdb.DuckDBPyConnection, *, contrat: str, annee: int, donnees_a
         _actions(cur, contrat, annee, perimetre),
         _gouvernance(cur, contrat, annee, donnees_au, texts, perimetre),
         _perspectives(cur, contrat, annee, donnees_au, texts, perimetre),
-        _annexes(cur, contrat, annee),
+        _annexes(cur, contrat, annee, donnees_au),
     )
     return Report(contrat, found["libelle"], annee, donnees_au, sections)

@@ -63,7 +63,10 @@ def section(ctx: Context) -> None:
     st.markdown("**Aperçu des tableaux publiés**")
     choice = st.selectbox("Tableau", list(built), key="publication_tableau")
     frame = built[choice]
-    st.dataframe(frame.head(PREVIEW_ROWS).with_columns(pl.col(pl.String).fill_null("—")), hide_index=True,
+    shown = frame.head(PREVIEW_ROWS).with_columns(  # as the files write them: 31/03/2024, 12,5
+        *(fmt.day_expr(pl.col(c)).alias(c) for c, t in frame.schema.items() if t == pl.Date),
+        *(fmt.number_expr(pl.col(c), 2).alias(c) for c, t in frame.schema.items() if t.is_float()))
+    st.dataframe(shown.with_columns(pl.col(pl.String).fill_null("—")), hide_index=True,
                  key="publication_apercu", placeholder="—")
     if frame.height > PREVIEW_ROWS:
         st.caption(fmt.capped_note(PREVIEW_ROWS, frame.height))

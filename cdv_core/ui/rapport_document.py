@@ -49,7 +49,7 @@ def section(ctx: Context) -> None:
             for key, (label, _hint) in content.TEXTS.items():
                 st.markdown(f"**{label}**")
                 st.markdown(fmt.md(texts[key]) if texts[key] else f"_{fmt.md(content.PLACEHOLDER)}_")
-    if texts["modifie_le"] is not None:
+    if texts["modifie_le"] is not None and not pub.only(ctx):  # a person's name: not for partenaires
         st.caption(f"Textes modifiés le {fmt.timestamp(texts['modifie_le'])} par {fmt.md(texts['modifie_par'])}.")
     if pub.only(ctx):
         st.info("Le projet de rapport est un document de travail : il n'est pas proposé aux partenaires. "
