@@ -140,16 +140,16 @@ def rapport_cycle_table(reports: pl.DataFrame) -> pl.DataFrame:
     publication = (pl.when(pl.col("date_publication").is_not_null())
                      .then(pl.lit("publié le ") + fmt.day_expr(pl.col("date_publication")))
                      .otherwise(pl.lit("non publié")))
-    return reports.select(
+    return reports.select(  # the verdict first (in view on a projector), then the steps
         pl.col("annee").alias("Exercice"),
+        pl.col("rapport_statut").alias("Statut"),
+        pl.when(pl.col("manque") == "").then(pl.lit("—")).otherwise(pl.col("manque")).alias("Étape manquante"),
         envoi.alias("Envoi aux conseils citoyens"),
         contributions.alias("Contributions reçues"),
         votes.alias("Vote(s)"),
         pl.col("ecart_jours").alias("Écart envoi – 1er vote (jours)"),
         publication.alias("Publication"),
-        pl.col("lien_publication").alias("Lien"),
-        pl.col("rapport_statut").alias("Statut"),
-        pl.when(pl.col("manque") == "").then(pl.lit("—")).otherwise(pl.col("manque")).alias("Étape manquante"))
+        pl.col("lien_publication").alias("Lien"))
 
 
 def rapport_votes(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,

@@ -96,12 +96,12 @@ def _late(ctx: Context, args: dict) -> None:
     if late.is_empty():
         st.success("Aucun bilan en retard.", icon=":material/check_circle:")
         return
-    shown = late.select(
-        pl.col("porteur").alias("Porteur"), pl.col("contact_nom").alias("Contact"),
+    shown = late.select(  # what is late first (in view on a projector), then whom to remind
+        pl.col("porteur").alias("Porteur"), pl.col("annee").cast(pl.String).alias("Exercice"),
+        fmt.day_expr(pl.col("echeance")).alias("Échéance"), pl.col("jours_retard").alias("Jours de retard"),
+        pl.col("action").alias("Action"), pl.col("contact_nom").alias("Contact"),
         pl.col("contact_email").alias("Adresse électronique"), pl.col("contact_telephone").alias("Téléphone"),
-        pl.col("code_action").alias("Code action"), pl.col("action").alias("Action"),
-        pl.col("annee").cast(pl.String).alias("Exercice"), fmt.day_expr(pl.col("echeance")).alias("Échéance"),
-        pl.col("jours_retard").alias("Jours de retard"))
+        pl.col("code_action").alias("Code action"))
     shown = pub.publishable(ctx, shown, names=CONTACT_COLUMNS)
     _show(shown, "bilans_retard")
     if pub.only(ctx):
