@@ -12,9 +12,17 @@ st.set_page_config(page_icon=str(FAVICON), layout="wide")
 # A page the user may not use (Administration) is declared hidden, not left out: its address still
 # opens it, and the page itself says it is reserved.
 user = menu_user()
-pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path="" if i == 0 else p.url_path, default=(i == 0),
-                 visibility="visible" if allowed(p, user) else "hidden")
-         for i, p in enumerate(PAGES)]
+pages = [
+    st.Page(
+        p.path,
+        title=p.title,
+        icon=p.icon,
+        url_path="" if i == 0 else p.url_path,
+        default=(i == 0),
+        visibility="visible" if allowed(p, user) else "hidden",
+    )
+    for i, p in enumerate(PAGES)
+]
 
 
 def _to_default_page() -> None:

@@ -34,9 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cdv_core import demo, fmt  # noqa: E402
+from cdv_core.access import local_user  # noqa: E402
 from cdv_core.ingest import samples  # noqa: E402
-
-from cdv_core.access import local_user
 
 LOCAL = local_user("test")  # CDV_AUTH=aucune: may do everything
 
@@ -67,8 +66,13 @@ def _child(case: str, path: str, store_path: str) -> None:
         store.install_lake_extensions()
         start = time.perf_counter()  # the extensions' one-off copy is not part of the write
         con = duckdb.connect()
-        con.execute("ATTACH '" + store_path.replace("'", "''") + "' AS lac (DATA_PATH '"
-                    + os.environ["CDV_DATA_PATH"].replace("'", "''") + "')")
+        con.execute(
+            "ATTACH '"
+            + store_path.replace("'", "''")
+            + "' AS lac (DATA_PATH '"
+            + os.environ["CDV_DATA_PATH"].replace("'", "''")
+            + "')"
+        )
         con.execute("CREATE TABLE lac.t AS SELECT * FROM read_csv($p, delim = ';', header = true)", {"p": path})
         out = {"lignes": con.execute("SELECT count(*) FROM lac.t").fetchall()[0][0]}
         con.close()
@@ -86,8 +90,12 @@ def _child(case: str, path: str, store_path: str) -> None:
         if not analysis.ok:
             raise SystemExit(f"fichier refusé : {analysis.problems.head(5)}")
         ingest.commit(con, analysis, user=LOCAL)
-        out = {"lignes": analysis.nb_lignes, "validation_s": t_valid, "encodage": analysis.encoding,
-               "ecriture_s": time.perf_counter() - start - t_valid}
+        out = {
+            "lignes": analysis.nb_lignes,
+            "validation_s": t_valid,
+            "encodage": analysis.encoding,
+            "ecriture_s": time.perf_counter() - start - t_valid,
+        }
         con.close()
     out["secondes"] = time.perf_counter() - start
     out["pic_mo"] = _peak_mb()
@@ -95,8 +103,13 @@ def _child(case: str, path: str, store_path: str) -> None:
 
 
 def _run(case: str, path: Path, store_path: str, env: dict | None = None) -> dict:
-    res = subprocess.run([sys.executable, __file__, "--child", case, str(path), store_path],
-                         capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+    res = subprocess.run(
+        [sys.executable, __file__, "--child", case, str(path), store_path],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     if res.returncode != 0:
         raise SystemExit(f"cas {case} en échec :\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -144,8 +157,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the fastest is kept")
-    parser.add_argument("--backend", choices=("file", "lake", "both"), default="file",
-                        help="store imported into: DuckDB file, DuckLake, or both in the same run")
+    parser.add_argument(
+        "--backend",
+        choices=("file", "lake", "both"),
+        default="file",
+        help="store imported into: DuckDB file, DuckLake, or both in the same run",
+    )
     parser.add_argument("--child", nargs=3)
     args = parser.parse_args()
     if args.child:
@@ -172,13 +189,19 @@ def main() -> None:
         # the shared machine falls on every case alike
         cases = [("ref", "DuckDB read_csv (référence)", "duckdb", "file", utf8, True)]
         if "file" in backends:
-            cases.append(("csv_file", "DuckDB read_csv vers un fichier (information)", "duckdb_fichier", "file", utf8, True))
+            cases.append(
+                ("csv_file", "DuckDB read_csv vers un fichier (information)", "duckdb_fichier", "file", utf8, True)
+            )
         if "lake" in backends:
-            cases.append(("csv_lake", "DuckDB read_csv vers un DuckLake (information)", "duckdb_lac", "lake", utf8, True))
+            cases.append(
+                ("csv_lake", "DuckDB read_csv vers un DuckLake (information)", "duckdb_lac", "lake", utf8, True)
+            )
         names = {"file": "fichier", "lake": "DuckLake"}
         for label, path in files.items():
             for backend in backends:
-                cases.append((f"{label}/{backend}", f"Import {label} → {names[backend]}", "import", backend, path, False))
+                cases.append(
+                    (f"{label}/{backend}", f"Import {label} → {names[backend]}", "import", backend, path, False)
+                )
         load_before = os.getloadavg()[0]
         runs: dict[str, list[dict]] = {c[0]: [] for c in cases}
         for _ in range(max(1, args.repeat)):
@@ -187,25 +210,34 @@ def main() -> None:
         best = {key: _best(r) for key, r in runs.items()}
         reference = best["ref"]["secondes"]
         rows = []
-        for key, label, case, backend, path, _empty in cases:
+        for key, label, case, backend, _path, _empty in cases:
             r = best[key]
-            note = {"ref": "table en mémoire", "csv_file": "table d'un fichier DuckDB",
-                    "csv_lake": "table d'un DuckLake neuf"}.get(key, "")
+            note = {
+                "ref": "table en mémoire",
+                "csv_file": "table d'un fichier DuckDB",
+                "csv_lake": "table d'un DuckLake neuf",
+            }.get(key, "")
             if case == "import":
-                note = (f"dont validation {fmt.number(r['validation_s'], 1)} s, "
-                        f"écriture {fmt.number(r['ecriture_s'], 1)} s")
+                note = (
+                    f"dont validation {fmt.number(r['validation_s'], 1)} s, écriture {fmt.number(r['ecriture_s'], 1)} s"
+                )
                 if backend == "lake" and f"{key.split('/')[0]}/file" in best:
-                    note += f" ; lac / fichier {fmt.number(r['secondes'] / best[key.split('/')[0] + '/file']['secondes'], 2)}×"
+                    ratio = r["secondes"] / best[key.split("/")[0] + "/file"]["secondes"]
+                    note += f" ; lac / fichier {fmt.number(ratio, 2)}×"
             rows.append((label, r["secondes"], r["secondes"] / reference, r["pic_mo"], note))
         size = utf8.stat().st_size / 1024 / 1024
-        print(f"Fichier : {fmt.integer(args.rows)} lignes, {fmt.number(size, 1)} Mo (UTF-8) ; "
-              f"base importée : {' et '.join(names[b] for b in backends)}")
+        print(
+            f"Fichier : {fmt.integer(args.rows)} lignes, {fmt.number(size, 1)} Mo (UTF-8) ; "
+            f"base importée : {' et '.join(names[b] for b in backends)}"
+        )
         print(f"{'cas':<48} {'secondes':>9} {'ratio':>7} {'pic (Mo)':>9}  note")
         for label, seconds, ratio, peak, note in rows:
             print(f"{label:<48} {fmt.number(seconds, 2):>9} {fmt.number(ratio, 2):>7} {fmt.integer(peak):>9}  {note}")
         print("Cibles : ratio ≤ 3 (UTF-8), pic < 2 048 Mo.")
-        print(f"Charge moyenne (1 min) : {fmt.number(load_before, 2)} avant, {fmt.number(os.getloadavg()[0], 2)} après ; "
-              f"meilleur de {args.repeat} passage(s) par cas.")
+        print(
+            f"Charge moyenne (1 min) : {fmt.number(load_before, 2)} avant, {fmt.number(os.getloadavg()[0], 2)} après ; "
+            f"meilleur de {args.repeat} passage(s) par cas."
+        )
     finally:
         if cluster is not None:
             cluster.stop()

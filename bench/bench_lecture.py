@@ -45,7 +45,7 @@ def _child(case: str, arg: str, store_path: str) -> None:
     from cdv_core import ingest, store
     from tests import hostile  # noqa: F401  (used by the expressions of HOSTILE)
 
-    data = Path(arg).read_bytes() if case == "import" else eval(arg)  # noqa: S307 - our own literals above
+    data = Path(arg).read_bytes() if case == "import" else eval(arg)  # eval of our own literals above
     name = Path(arg).name if case == "import" else "hostile.xlsx" if data[:2] == b"PK" else "hostile.csv"
     con = store.connect(store_path)
     start = time.perf_counter()
@@ -68,8 +68,13 @@ def _run(case: str, arg: str, master: Path, work: Path) -> dict:
     copy = work / "store.duckdb"
     shutil.copy(master, copy)
     try:
-        res = subprocess.run([sys.executable, __file__, "--child", case, arg, str(copy)], capture_output=True,
-                             text=True, check=False, cwd=ROOT)
+        res = subprocess.run(
+            [sys.executable, __file__, "--child", case, arg, str(copy)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
     finally:
         copy.unlink(missing_ok=True)
     if res.returncode != 0:
@@ -96,14 +101,21 @@ def main() -> None:
         del frame
         csv_run = _run("import", str(csv_path), master, work)
         xlsx_run = _run("import", str(xlsx_path), master, work)
-        print(f"Programmation de {fmt.integer(args.rows)} lignes : CSV {fmt.number(csv_path.stat().st_size / 2 ** 20, 1)} Mo, "
-              f"Excel {fmt.number(xlsx_path.stat().st_size / 2 ** 20, 1)} Mo")
+        print(
+            f"Programmation de {fmt.integer(args.rows)} lignes : "
+            f"CSV {fmt.number(csv_path.stat().st_size / 2**20, 1)} Mo, "
+            f"Excel {fmt.number(xlsx_path.stat().st_size / 2**20, 1)} Mo"
+        )
         print(f"{'cas':<50} {'secondes':>9} {'pic (Mo)':>9}  note")
         for label, r in (("Import CSV UTF-8", csv_run), ("Import classeur Excel (.xlsx)", xlsx_run)):
-            print(f"{label:<50} {fmt.number(r['secondes'], 2):>9} {fmt.integer(r['pic_mo']):>9}  "
-                  f"dont lecture et validation {fmt.number(r['validation_s'], 2)} s")
-        print(f"Excel / CSV : {fmt.number(xlsx_run['secondes'] / csv_run['secondes'], 2)}× ; "
-              f"cible : Excel de 200 000 lignes en moins de 10 s.")
+            print(
+                f"{label:<50} {fmt.number(r['secondes'], 2):>9} {fmt.integer(r['pic_mo']):>9}  "
+                f"dont lecture et validation {fmt.number(r['validation_s'], 2)} s"
+            )
+        print(
+            f"Excel / CSV : {fmt.number(xlsx_run['secondes'] / csv_run['secondes'], 2)}× ; "
+            f"cible : Excel de 200 000 lignes en moins de 10 s."
+        )
         print()
         print(f"{'fichier hostile':<50} {'secondes':>9} {'pic (Mo)':>9}  issue")
         for label, expr in HOSTILE.items():

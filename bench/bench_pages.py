@@ -36,9 +36,15 @@ sys.path.insert(0, str(ROOT))
 
 TARGETS = {"warm": 0.3, "first": 2.0, "generation": 60.0, "memory_mb": 1536, "lake_ratio": 1.5, "access_ratio": 1.05}
 BENCH_EMAIL = "chef.bench@example.fr"  # --acces perimetre: a chef de projet of every contract
-_AUTH_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "b" * 32,
-                          "client_id": "cdv-bench", "client_secret": "bench",
-                          "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}}
+_AUTH_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "b" * 32,
+        "client_id": "cdv-bench",
+        "client_secret": "bench",
+        "server_metadata_url": "http://localhost:1/.well-known/openid-configuration",
+    }
+}
 DEFAULT_STORE = ROOT / "bench" / "out" / "national.duckdb"
 MEASURES = ("first", "warm", "contract")  # 1re exécution, relance (médiane), changement de contrat
 
@@ -49,8 +55,12 @@ def build(store: Path) -> tuple[float, float]:
     for leftover in (store, Path(str(store) + ".wal")):
         leftover.unlink(missing_ok=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cdv_core", "demo", "--scale", "national", "--out", str(store)],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "cdv_core", "demo", "--scale", "national", "--out", str(store)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return seconds, peak_mb
@@ -85,7 +95,8 @@ def peak_rss_mb() -> float:
 
 def bench_account(store: Path | str) -> None:
     """The chef de projet of every contract that `--acces perimetre` logs in as (added once)."""
-    from cdv_core import access, store as store_mod
+    from cdv_core import access
+    from cdv_core import store as store_mod
 
     con = store_mod.connect(store)
     try:
@@ -93,16 +104,17 @@ def bench_account(store: Path | str) -> None:
         if access.load_user(cur, BENCH_EMAIL) is None:
             codes = [r[0] for r in cur.execute("SELECT code_contrat FROM contrat ORDER BY 1").fetchall()]
             if not access.administrators(cur):
-                access.add_user(con, user=access.local_user("bench"), email="admin.bench@example.fr",
-                                role=access.ADMIN)
-            access.add_user(con, user=access.local_user("bench"), email=BENCH_EMAIL, role="chef_de_projet",
-                            contrats=codes)
+                access.add_user(con, user=access.local_user("bench"), email="admin.bench@example.fr", role=access.ADMIN)
+            access.add_user(
+                con, user=access.local_user("bench"), email=BENCH_EMAIL, role="chef_de_projet", contrats=codes
+            )
     finally:
         con.close()
 
 
-def measure_pages(store: Path | str, only: list[str] | None, warm_runs: int,
-                  contract: str | None = None, email: str | None = None) -> list[dict]:
+def measure_pages(
+    store: Path | str, only: list[str] | None, warm_runs: int, contract: str | None = None, email: str | None = None
+) -> list[dict]:
     """Every page (or `only`) in AppTest on `store` (a file path or a DuckLake URL), « Tous les
     contrats »: first run with an empty read cache, median of `warm_runs` reruns, and, when
     `contract` is given, the run after choosing that contract in the sidebar (its queries not
@@ -176,8 +188,9 @@ def small_query_ms(store: Path | str, runs: int = 50) -> float:
         con.close()
 
 
-def measure_in_child(store: Path | str, only: list[str] | None, warm_runs: int, contract: str | None,
-                     email: str | None = None) -> dict:
+def measure_in_child(
+    store: Path | str, only: list[str] | None, warm_runs: int, contract: str | None, email: str | None = None
+) -> dict:
     """`measure_pages` in a fresh process (its own caches, its own peak memory)."""
     cmd = [sys.executable, __file__, "--child", str(store), "--warm-runs", str(warm_runs)]
     if email:
@@ -219,15 +232,19 @@ def access_ab(store: Path, args, contract: str) -> int:
             runs[v].append(measure_in_child(store, args.pages, args.warm_runs, contract, variants[v]))
     rows = {v: _median_rows(runs[v]) for v in chosen}
     n = fmt.number
-    print(f"Machine : {os.cpu_count()} cœurs · base {store.name} · {args.rounds} passage(s), médiane · charge "
-          f"{n(load_before, 2)} avant, {n(os.getloadavg()[0], 2)} après ; durée {n(time.perf_counter() - started, 0)} s")
+    print(
+        f"Machine : {os.cpu_count()} cœurs · base {store.name} · {args.rounds} passage(s), médiane · charge "
+        f"{n(load_before, 2)} avant, {n(os.getloadavg()[0], 2)} après ; durée {n(time.perf_counter() - started, 0)} s"
+    )
     if len(chosen) == 1:
         for r in rows[chosen[0]]:
             print(f"| {r['page']} | {n(r['first'], 2)} | {n(r['warm'], 3)} | {n(r['contract'], 2)} |")
         return 0
     goal = TARGETS["access_ratio"]
-    print("| page | relance sans identification (s) | relance avec périmètre (s) | rapport | ≤ "
-          f"{n(goal, 2)} | 1re exécution : sans / avec (s) | erreurs |")
+    print(
+        "| page | relance sans identification (s) | relance avec périmètre (s) | rapport | ≤ "
+        f"{n(goal, 2)} | 1re exécution : sans / avec (s) | erreurs |"
+    )
     print("|---|---:|---:|---:|:-:|---:|---|")
     total = {v: 0.0 for v in chosen}
     for plain, scoped in zip(rows["aucune"], rows["perimetre"]):
@@ -235,11 +252,15 @@ def access_ab(store: Path, args, contract: str) -> int:
         total["aucune"] += plain["warm"]
         total["perimetre"] += scoped["warm"]
         errors = "; ".join(e[:80] for e in plain["errors"] + scoped["errors"]) or "—"
-        print(f"| {plain['page']} | {n(plain['warm'], 3)} | {n(scoped['warm'], 3)} | {n(ratio, 2)} | "
-              f"{'oui' if ratio <= goal else '**non**'} | {n(plain['first'], 2)} / {n(scoped['first'], 2)} | {errors} |")
+        print(
+            f"| {plain['page']} | {n(plain['warm'], 3)} | {n(scoped['warm'], 3)} | {n(ratio, 2)} | "
+            f"{'oui' if ratio <= goal else '**non**'} | {n(plain['first'], 2)} / {n(scoped['first'], 2)} | {errors} |"
+        )
     overall = total["perimetre"] / total["aucune"]
-    print(f"| **toutes les pages** | {n(total['aucune'], 3)} | {n(total['perimetre'], 3)} | {n(overall, 2)} | "
-          f"{'oui' if overall <= goal else '**non**'} | | |")
+    print(
+        f"| **toutes les pages** | {n(total['aucune'], 3)} | {n(total['perimetre'], 3)} | {n(overall, 2)} | "
+        f"{'oui' if overall <= goal else '**non**'} | | |"
+    )
     return 0
 
 
@@ -251,10 +272,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="measures per backend (fresh process each); median kept")
     parser.add_argument("--pages", nargs="*")
     parser.add_argument("--warm-runs", type=int, default=5)
-    parser.add_argument("--contract", help="contract chosen for the « changement de contrat » run "
-                                           "(default: the one with the most QPV)")
-    parser.add_argument("--acces", choices=("aucune", "perimetre", "both"), default="aucune",
-                        help="sans identification, connecté avec un périmètre de tous les contrats, ou les deux")
+    parser.add_argument(
+        "--contract", help="contract chosen for the « changement de contrat » run (default: the one with the most QPV)"
+    )
+    parser.add_argument(
+        "--acces",
+        choices=("aucune", "perimetre", "both"),
+        default="aucune",
+        help="sans identification, connecté avec un périmètre de tous les contrats, ou les deux",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--as", dest="email", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -299,28 +325,41 @@ def main() -> int:
         return fmt.number(value, decimals)
 
     names = {"file": "fichier DuckDB", "lake": "DuckLake (catalogue PostgreSQL local)"}
-    print(f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · base {store.name} · "
-          f"{' puis '.join(names[b] for b in backends)} · {rounds} passage(s) par base, médiane · "
-          f"changement de contrat vers {contract}")
-    print(f"Charge moyenne (1 min) : {n(load_before, 2)} avant, {n(os.getloadavg()[0], 2)} après ; "
-          f"durée {n(time.perf_counter() - started, 0)} s")
+    print(
+        f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · base {store.name} · "
+        f"{' puis '.join(names[b] for b in backends)} · {rounds} passage(s) par base, médiane · "
+        f"changement de contrat vers {contract}"
+    )
+    print(
+        f"Charge moyenne (1 min) : {n(load_before, 2)} avant, {n(os.getloadavg()[0], 2)} après ; "
+        f"durée {n(time.perf_counter() - started, 0)} s"
+    )
     if gen:
-        print(f"\nGénération nationale : {n(gen[0], 1)} s (cible ≤ {TARGETS['generation']:.0f} s : "
-              f"{ok(gen[0], TARGETS['generation'])}), mémoire max {n(gen[1], 0)} Mo "
-              f"(cible ≤ {TARGETS['memory_mb']} Mo : {ok(gen[1], TARGETS['memory_mb'])})")
+        print(
+            f"\nGénération nationale : {n(gen[0], 1)} s (cible ≤ {TARGETS['generation']:.0f} s : "
+            f"{ok(gen[0], TARGETS['generation'])}), mémoire max {n(gen[1], 0)} Mo "
+            f"(cible ≤ {TARGETS['memory_mb']} Mo : {ok(gen[1], TARGETS['memory_mb'])})"
+        )
     for b in backends:
         small = statistics.median(r["small_query_ms"] for r in runs[b])
-        print(f"Mémoire max du processus de mesure ({names[b]}) : {n(peak[b], 0)} Mo "
-              f"(cible ≤ {TARGETS['memory_mb']} Mo : {ok(peak[b], TARGETS['memory_mb'])}) ; "
-              f"plus petite lecture (version de la base) : {n(small, 1)} ms")
+        print(
+            f"Mémoire max du processus de mesure ({names[b]}) : {n(peak[b], 0)} Mo "
+            f"(cible ≤ {TARGETS['memory_mb']} Mo : {ok(peak[b], TARGETS['memory_mb'])}) ; "
+            f"plus petite lecture (version de la base) : {n(small, 1)} ms"
+        )
     print()
     if len(backends) == 1:
-        print("| page | 1re exécution (s) | ≤ 2 s | relance, médiane (s) | ≤ 0,3 s | changement de contrat (s) | erreurs |")
+        print(
+            "| page | 1re exécution (s) | ≤ 2 s | relance, médiane (s) | ≤ 0,3 s "
+            "| changement de contrat (s) | erreurs |"
+        )
         print("|---|---:|:-:|---:|:-:|---:|---|")
         for r in rows[backends[0]]:
-            print(f"| {r['page']} | {n(r['first'], 2)} | {ok(r['first'], TARGETS['first'])} | {n(r['warm'], 3)} | "
-                  f"{ok(r['warm'], TARGETS['warm'])} | {n(r['contract'], 2)} | "
-                  f"{'; '.join(e[:80] for e in r['errors']) or '—'} |")
+            print(
+                f"| {r['page']} | {n(r['first'], 2)} | {ok(r['first'], TARGETS['first'])} | {n(r['warm'], 3)} | "
+                f"{ok(r['warm'], TARGETS['warm'])} | {n(r['contract'], 2)} | "
+                f"{'; '.join(e[:80] for e in r['errors']) or '—'} |"
+            )
         return 0
 
     goal = TARGETS["lake_ratio"]
@@ -343,8 +382,10 @@ def main() -> int:
     cells = []
     for m in MEASURES:
         digits = 3 if m == "warm" else 2
-        cells.append(f"{n(totals['file'][m], digits)} | {n(totals['lake'][m], digits)} | "
-                     f"{n(totals['lake'][m] / totals['file'][m], 2)}×")
+        cells.append(
+            f"{n(totals['file'][m], digits)} | {n(totals['lake'][m], digits)} | "
+            f"{n(totals['lake'][m] / totals['file'][m], 2)}×"
+        )
     print(f"| **toutes les pages** | {' | '.join(cells)} | |")
     print(f"\nObjectif : lac / fichier ≤ {n(goal, 1)}× par page ; en gras, les rapports au-delà.")
     return 0

@@ -57,8 +57,13 @@ import lake_setup  # noqa: E402
 from cdv_core.ui.nav import PAGES  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 LOG_DIR = ROOT / "bench" / "out" / "sessions"
 # The page is shown: its title in an h1, the script finished, no skeleton. The title proves the
 # new page's run has begun (the state attribute alone may still be the previous run's). Checked
@@ -85,6 +90,7 @@ TIMEOUT = "délai dépassé"
 
 
 # --- processes -------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     from cdv_core import pg_local
@@ -138,13 +144,31 @@ class Instance:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = LOG_DIR / f"{name}.log"
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (open while the server runs; closed in stop())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, "CDV_STORE": store_url}, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "CDV_STORE": store_url},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_healthy(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -194,13 +218,14 @@ class RssSampler(threading.Thread):
 
 # --- sessions --------------------------------------------------------------------------------
 
+
 @dataclass
 class Visit:
     session: int
     instance: int
     round: int
     page: str
-    how: str            # "lien" (first visit, a shared link) or "clic" (sidebar)
+    how: str  # "lien" (first visit, a shared link) or "clic" (sidebar)
     seconds: float
     ok: bool
     detail: str = ""
@@ -209,10 +234,11 @@ class Visit:
 @dataclass
 class Plan:
     """What every session of a configuration does, and its bounds."""
+
     label: str
     rounds: int
-    timeout_s: float      # one page
-    deadline: float       # time.monotonic(): no visit starts after it
+    timeout_s: float  # one page
+    deadline: float  # time.monotonic(): no visit starts after it
 
     def visits(self, first_page: int):
         """(round, page) in visiting order: every page, starting at `first_page`, `rounds` times."""
@@ -239,13 +265,15 @@ async def _record_stuck_page(page, name: str) -> None:
         state = await asyncio.wait_for(page.evaluate(STATE_JS), 20)
         stem.with_suffix(".json").write_text(json.dumps(state, ensure_ascii=False, indent=1))
         await page.screenshot(path=str(stem.with_suffix(".png")), full_page=True, timeout=20_000)
-    except Exception as exc:  # noqa: BLE001 - a diagnostic must not stop the bench
+    except Exception as exc:  # a diagnostic must not stop the bench
         stem.with_suffix(".txt").write_text(repr(exc))
 
 
-async def browser_session(browser, plan: Plan, base_url: str, index: int, instance: int, contract: str,
-                          visits: list[Visit]) -> None:
-    from playwright.async_api import Error as PlaywrightError, TimeoutError as PlaywrightTimeout
+async def browser_session(
+    browser, plan: Plan, base_url: str, index: int, instance: int, contract: str, visits: list[Visit]
+) -> None:
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     try:
@@ -260,8 +288,11 @@ async def browser_session(browser, plan: Plan, base_url: str, index: int, instan
                 else:
                     # the navigation's link, or the page's own link when Streamlit serves it
                     # without app.py (the file-name menu is then hidden; its names differ)
-                    await page.get_by_test_id("stSidebar").get_by_role("link", name=spec.title, exact=True).click(
-                        timeout=plan.timeout_s * 1000)
+                    await (
+                        page.get_by_test_id("stSidebar")
+                        .get_by_role("link", name=spec.title, exact=True)
+                        .click(timeout=plan.timeout_s * 1000)
+                    )
                 await _ready(page, spec.title, plan.timeout_s - (time.perf_counter() - start))
             except (PlaywrightTimeout, TimeoutError):
                 ok, detail = False, TIMEOUT
@@ -280,8 +311,9 @@ async def browser_session(browser, plan: Plan, base_url: str, index: int, instan
         await context.close()
 
 
-async def _ws_visit(ws, spec, query_string: str, hashes: dict[str, str], first: bool,
-                    contract: str | None = None) -> tuple[bool, str]:
+async def _ws_visit(
+    ws, spec, query_string: str, hashes: dict[str, str], first: bool, contract: str | None = None
+) -> tuple[bool, str]:
     """One page visit as the frontend asks for it: a `rerun_script` BackMsg (the page named by its
     URL path on a session's first visit, by its script hash afterwards, as a click does), then
     every ForwardMsg until the run ends. Ok when the page's h1 title came, no exception, and the
@@ -327,28 +359,37 @@ def _ws_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://") + "/_stcore/stream"
 
 
-async def ws_session(plan: Plan, base_url: str, index: int, instance: int, contract: str,
-                     visits: list[Visit]) -> None:
+async def ws_session(plan: Plan, base_url: str, index: int, instance: int, contract: str, visits: list[Visit]) -> None:
     """A session driven over Streamlit's websocket, as the browser's frontend drives it, without
     drawing anything: the page time is the server's (script run and transfer) alone."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
-    async with connect(_ws_url(base_url), subprotocols=["streamlit"], max_size=None,
-                       open_timeout=plan.timeout_s) as ws:
+    async with connect(_ws_url(base_url), subprotocols=["streamlit"], max_size=None, open_timeout=plan.timeout_s) as ws:
         hashes: dict[str, str] = {}
         first = True
         for rnd, spec in plan.visits(index % len(PAGES)):
             start = time.perf_counter()
             try:
                 ok, detail = await asyncio.wait_for(
-                    _ws_visit(ws, spec, f"contrat={contract}" if first else "", hashes, first, contract), plan.timeout_s)
+                    _ws_visit(ws, spec, f"contrat={contract}" if first else "", hashes, first, contract), plan.timeout_s
+                )
             except TimeoutError:
                 ok, detail = False, TIMEOUT
             except ConnectionClosed:
                 ok, detail = False, "connexion fermée par le serveur"
-            visits.append(Visit(index, instance, rnd, spec.title, "lien" if first else "clic",
-                                time.perf_counter() - start, ok, detail))
+            visits.append(
+                Visit(
+                    index,
+                    instance,
+                    rnd,
+                    spec.title,
+                    "lien" if first else "clic",
+                    time.perf_counter() - start,
+                    ok,
+                    detail,
+                )
+            )
             first = False
             if detail in (TIMEOUT, "connexion fermée par le serveur"):
                 return  # the rest of that run would arrive as the next visit's messages
@@ -362,8 +403,9 @@ def _client_pids(instances: list[Instance]) -> set[int]:
     return descendants(os.getpid()) - servers
 
 
-async def drive(client: str, plan: Plan, instances: list[Instance], contracts: list[str],
-                sessions: int) -> tuple[list[Visit], float]:
+async def drive(
+    client: str, plan: Plan, instances: list[Instance], contracts: list[str], sessions: int
+) -> tuple[list[Visit], float]:
     """Run the sessions concurrently: (visits, CPU seconds used by the clients)."""
     visits: list[Visit] = []
     assignment = [(s, s % len(instances)) for s in range(sessions)]
@@ -395,8 +437,9 @@ async def drive(client: str, plan: Plan, instances: list[Instance], contracts: l
                 await page.close()
             await warm.close()
             before = sum(cpu_seconds(pid) for pid in _client_pids(instances))
-            await asyncio.gather(*(browser_session(browser, plan, instances[i].url, s, i, contracts[s], visits)
-                                   for s, i in assignment))
+            await asyncio.gather(
+                *(browser_session(browser, plan, instances[i].url, s, i, contracts[s], visits) for s, i in assignment)
+            )
             client_cpu = sum(cpu_seconds(pid) for pid in _client_pids(instances)) - before
         finally:
             await browser.close()
@@ -405,6 +448,7 @@ async def drive(client: str, plan: Plan, instances: list[Instance], contracts: l
 
 # --- configurations and report -----------------------------------------------------------------
 
+
 @dataclass
 class Result:
     label: str
@@ -412,16 +456,25 @@ class Result:
     sessions: int
     planned: int
     visits: list[Visit] = field(default_factory=list)
-    peak_rss_mb: list[float] = field(default_factory=list)       # VmHWM at the end
-    sampled_rss_mb: list[float] = field(default_factory=list)    # highest VmRSS during the sessions
+    peak_rss_mb: list[float] = field(default_factory=list)  # VmHWM at the end
+    sampled_rss_mb: list[float] = field(default_factory=list)  # highest VmRSS during the sessions
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     wall_s: float = 0.0
     repetitions: int = 1
 
 
-def run_config(label: str, client: str, store_url: str, n_instances: int, sessions: int, contracts: list[str],
-               rounds: int, timeout_s: float, deadline: float) -> Result:
+def run_config(
+    label: str,
+    client: str,
+    store_url: str,
+    n_instances: int,
+    sessions: int,
+    contracts: list[str],
+    rounds: int,
+    timeout_s: float,
+    deadline: float,
+) -> Result:
     print(f"  {label} ({client})…", file=sys.stderr, flush=True)
     instances: list[Instance] = []
     result = Result(label, n_instances, sessions, planned=sessions * rounds * len(PAGES))
@@ -453,8 +506,12 @@ def largest_contracts(store: Path, n: int) -> list[str]:
 
     con = store_mod.open_store(store, read_only=True)
     try:
-        return [r[0] for r in con.execute(
-            "SELECT code_contrat FROM quartier GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?", [n]).fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT code_contrat FROM quartier GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?", [n]
+            ).fetchall()
+        ]
     finally:
         con.close()
 
@@ -494,19 +551,32 @@ def report(results: list[Result], args, load_before: float, seconds: float) -> N
     def s(value: float) -> str:
         return fmt.number(value, 2)
 
-    client = (f"clients Chromium sans tête ({CHROMIUM}) sur la même machine" if args.client == "chromium"
-              else "clients websocket Streamlit (sans rendu) sur la même machine")
-    print(f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · base nationale en DuckLake "
-          f"(catalogue PostgreSQL local) · {client}")
-    print(f"{args.sessions} sessions simultanées, chacune sur son contrat, {args.rounds} tour(s) des {len(PAGES)} pages ; "
-          f"{max(1, args.repeat)} passage(s) de chaque configuration en alternance (CPU et durée : moyenne par "
-          f"passage) ; charge moyenne (1 min) {fmt.number(load_before, 2)} avant, "
-          f"{fmt.number(os.getloadavg()[0], 2)} après ; durée totale {fmt.number(seconds, 0)} s\n")
+    client = (
+        f"clients Chromium sans tête ({CHROMIUM}) sur la même machine"
+        if args.client == "chromium"
+        else "clients websocket Streamlit (sans rendu) sur la même machine"
+    )
+    print(
+        f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · base nationale en DuckLake "
+        f"(catalogue PostgreSQL local) · {client}"
+    )
+    print(
+        f"{args.sessions} sessions simultanées, chacune sur son contrat, "
+        f"{args.rounds} tour(s) des {len(PAGES)} pages ; "
+        f"{max(1, args.repeat)} passage(s) de chaque configuration en alternance (CPU et durée : moyenne par "
+        f"passage) ; charge moyenne (1 min) {fmt.number(load_before, 2)} avant, "
+        f"{fmt.number(os.getloadavg()[0], 2)} après ; durée totale {fmt.number(seconds, 0)} s\n"
+    )
     who = "navigateur" if args.client == "chromium" else "clients"
     head = ["configuration", "visites faites / prévues", "médiane (s)", "p95 (s)"]
     head += [f"médiane tour {r} (s)" for r in range(1, args.rounds + 1)]
-    head += ["1re visite (lien), médiane (s)", "échecs", "pic RSS par instance (Mo)", f"CPU serveurs / {who} (s)",
-             "durée (s)"]
+    head += [
+        "1re visite (lien), médiane (s)",
+        "échecs",
+        "pic RSS par instance (Mo)",
+        f"CPU serveurs / {who} (s)",
+        "durée (s)",
+    ]
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" if h in ("configuration", "échecs") else "---:" for h in head) + "|")
     for r in results:
@@ -519,11 +589,13 @@ def report(results: list[Result], args, load_before: float, seconds: float) -> N
         links = [v.seconds for v in ok if v.how == "lien"]
         failures = [v for v in r.visits if not v.ok]
         fail_text = "0" if not failures else f"{len(failures)} ({', '.join(sorted({v.detail for v in failures}))})"
-        print(f"| {r.label} | {len(r.visits)} / {r.planned} | {s(statistics.median(times)) if times else '—'} | "
-              f"{s(percentile(times, 95)) if times else '—'} | {' | '.join(per_round)} | "
-              f"{s(statistics.median(links)) if links else '—'} | {fail_text} | "
-              f"{' / '.join(fmt.integer(p) for p in r.peak_rss_mb)} | "
-              f"{fmt.number(r.server_cpu_s, 0)} / {fmt.number(r.client_cpu_s, 0)} | {fmt.number(r.wall_s, 0)} |")
+        print(
+            f"| {r.label} | {len(r.visits)} / {r.planned} | {s(statistics.median(times)) if times else '—'} | "
+            f"{s(percentile(times, 95)) if times else '—'} | {' | '.join(per_round)} | "
+            f"{s(statistics.median(links)) if links else '—'} | {fail_text} | "
+            f"{' / '.join(fmt.integer(p) for p in r.peak_rss_mb)} | "
+            f"{fmt.number(r.server_cpu_s, 0)} / {fmt.number(r.client_cpu_s, 0)} | {fmt.number(r.wall_s, 0)} |"
+        )
     print("\nPar page (médiane / p95 en secondes, toutes sessions et tous tours) :\n")
     print("| page | " + " | ".join(r.label for r in results) + " |")
     print("|---|" + "---:|" * len(results))
@@ -537,16 +609,27 @@ def report(results: list[Result], args, load_before: float, seconds: float) -> N
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", default=str(bench_pages.DEFAULT_STORE), help="the national DuckDB file (built if absent)")
+    parser.add_argument(
+        "--store", default=str(bench_pages.DEFAULT_STORE), help="the national DuckDB file (built if absent)"
+    )
     parser.add_argument("--client", choices=("chromium", "websocket"), default="chromium")
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="visits of every page per session")
     parser.add_argument("--repeat", type=int, default=1, help="run the configurations this many times, alternately")
-    parser.add_argument("--configs", nargs="+", choices=("1x1", "1xN", "2xN"), default=["1x1", "1xN", "2xN"],
-                        help="1x1: one instance, one session (reference); 1xN / 2xN: one / two instances, N sessions")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        choices=("1x1", "1xN", "2xN"),
+        default=["1x1", "1xN", "2xN"],
+        help="1x1: one instance, one session (reference); 1xN / 2xN: one / two instances, N sessions",
+    )
     parser.add_argument("--page-timeout", type=float, default=90, help="seconds; a slower page counts as failed")
-    parser.add_argument("--budget-minutes", type=float, default=10,
-                        help="for all the sessions of all configurations; past it no new visit starts")
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=10,
+        help="for all the sessions of all configurations; past it no new visit starts",
+    )
     parser.add_argument("--json", help="also write the raw visits to this file")
     args = parser.parse_args()
     if args.client == "chromium" and not os.path.exists(CHROMIUM):
@@ -555,9 +638,11 @@ def main() -> int:
     store = Path(args.store)
     bench_pages.national_file(store)
     contracts = largest_contracts(store, args.sessions)
-    configs = {"1x1": ("1 instance × 1 session", 1, 1),
-               "1xN": (f"1 instance × {args.sessions} sessions", 1, args.sessions),
-               "2xN": (f"2 instances × {args.sessions} sessions", 2, args.sessions)}
+    configs = {
+        "1x1": ("1 instance × 1 session", 1, 1),
+        "1xN": (f"1 instance × {args.sessions} sessions", 1, args.sessions),
+        "2xN": (f"2 instances × {args.sessions} sessions", 2, args.sessions),
+    }
     runs = [configs[key] for _ in range(max(1, args.repeat)) for key in args.configs]  # alternately
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
@@ -567,12 +652,18 @@ def main() -> int:
         for k, (label, n, sessions) in enumerate(runs):
             # this configuration's share of what is left of the budget
             deadline = time.monotonic() + (end - time.monotonic()) / (len(runs) - k)
-            results.append(run_config(label, args.client, url, n, sessions, contracts, args.rounds,
-                                      args.page_timeout, deadline))
+            results.append(
+                run_config(label, args.client, url, n, sessions, contracts, args.rounds, args.page_timeout, deadline)
+            )
     report(results, args, load_before, time.perf_counter() - started)
     if args.json:
-        Path(args.json).write_text(json.dumps([{**r.__dict__, "visits": [v.__dict__ for v in r.visits]}
-                                               for r in results], ensure_ascii=False, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                [{**r.__dict__, "visits": [v.__dict__ for v in r.visits]} for r in results],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     return 0
 
 

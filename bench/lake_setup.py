@@ -50,9 +50,13 @@ def copy_into_new_lake(cluster: pg_local.Cluster, name: str, source: Path, data_
     shutil.rmtree(data_path, ignore_errors=True)
     cluster.create_database(name)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cdv_core", "copier", "--de", str(source), "--vers", cluster.lake_url(name)],
-                   cwd=ROOT, env={**os.environ, "CDV_DATA_PATH": str(data_path)}, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "cdv_core", "copier", "--de", str(source), "--vers", cluster.lake_url(name)],
+        cwd=ROOT,
+        env={**os.environ, "CDV_DATA_PATH": str(data_path)},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 

@@ -1,16 +1,20 @@
-"""Command line: `python -m cdv_core demo|info|export|rapport|publication|import|copier|maintenance|utilisateurs …` (French messages; exit 0 ok, 1 refused, 2 usage)."""
+"""Command line: `python -m cdv_core demo|info|export|rapport|publication|import|copier|maintenance|utilisateurs …`
+(French messages; exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 
-from cdv_core import fmt, settings as settings_mod, store
+from cdv_core import fmt, store
+from cdv_core import settings as settings_mod
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -32,8 +36,11 @@ def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists():
         if not args.force:
-            print(f"Le fichier {out} existe déjà. Choisissez un autre chemin avec --out, "
-                  "ou ajoutez --force pour le remplacer.", file=sys.stderr)
+            print(
+                f"Le fichier {out} existe déjà. Choisissez un autre chemin avec --out, "
+                "ou ajoutez --force pour le remplacer.",
+                file=sys.stderr,
+            )
             return 1
         try:  # refuse to replace a store that another process holds
             store.connect(out).close()
@@ -61,9 +68,11 @@ def _copy(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     rows = sum(copied.values())
-    print(f"Copie de {store.describe(args.de)} vers {store.describe(args.vers)} : "
-          f"{fmt.plural(len(copied), 'table')}, {fmt.plural(rows, 'ligne')}, empreinte de chaque table identique "
-          f"à la source ({fmt.number(time.perf_counter() - start, 1)} s).")
+    print(
+        f"Copie de {store.describe(args.de)} vers {store.describe(args.vers)} : "
+        f"{fmt.plural(len(copied), 'table')}, {fmt.plural(rows, 'ligne')}, empreinte de chaque table identique "
+        f"à la source ({fmt.number(time.perf_counter() - start, 1)} s)."
+    )
     return 0
 
 
@@ -117,9 +126,14 @@ def _statuts(args: argparse.Namespace) -> int:
         changed = historique.record_statuses(con, auteur="Relevé mensuel des statuts", donnees_au=au)
     finally:
         con.close()
-    print(f"Statuts des QPV au {fmt.day(au)} : " + (f"{fmt.plural(changed, 'changement enregistré', 'changements enregistrés')} "
-                                                     "dans l'historique." if changed
-                                                     else "aucun changement depuis le dernier relevé."))
+    print(
+        f"Statuts des QPV au {fmt.day(au)} : "
+        + (
+            f"{fmt.plural(changed, 'changement enregistré', 'changements enregistrés')} dans l'historique."
+            if changed
+            else "aucun changement depuis le dernier relevé."
+        )
+    )
     return 0
 
 
@@ -142,22 +156,28 @@ def _export(args: argparse.Namespace) -> int:
         keys = tuple(args.sections.split(",")) if args.sections else seance.DEFAULT_AGENDA
         unknown = [k for k in keys if k not in seance.SECTIONS]
         if unknown:
-            print(f"Section(s) inconnue(s) : {', '.join(unknown)} (possibles : {', '.join(seance.SECTIONS)})",
-                  file=sys.stderr)
+            print(
+                f"Section(s) inconnue(s) : {', '.join(unknown)} (possibles : {', '.join(seance.SECTIONS)})",
+                file=sys.stderr,
+            )
             return 2
         cfg = settings_mod.load()
-        sections = seance.agenda(cur, keys=keys, contrat=args.contract, donnees_au=au, settings=cfg,
-                                 publiable=args.publiable)
+        sections = seance.agenda(
+            cur, keys=keys, contrat=args.contract, donnees_au=au, settings=cfg, publiable=args.publiable
+        )
         cover = exports.Cover("Point d'étape du contrat de ville", libelle, date.today(), au)
         if args.publiable:
             cover = exports.publishable_cover(cover, threshold=cfg.secret_threshold)
-        data = exports.render(args.format, cover, sections,
-                              progress=lambda share, label: print(f"  {label}", file=sys.stderr))
+        data = exports.render(
+            args.format, cover, sections, progress=lambda share, label: print(f"  {label}", file=sys.stderr)
+        )
     finally:
         con.close()
     exports.write(Path(args.out), data)
-    print(f"Export {args.format.upper()} écrit dans {args.out} ({fmt.integer(len(data))} octets, "
-          f"{fmt.plural(len(sections), 'section')}, données au {fmt.day(au)}).")
+    print(
+        f"Export {args.format.upper()} écrit dans {args.out} ({fmt.integer(len(data))} octets, "
+        f"{fmt.plural(len(sections), 'section')}, données au {fmt.day(au)})."
+    )
     return 0
 
 
@@ -184,8 +204,10 @@ def _rapport(args: argparse.Namespace) -> int:
     finally:
         con.close()
     exports.write(Path(args.out), data)
-    print(f"Projet de rapport annuel {args.annee} ({args.format.upper()}) écrit dans {args.out} "
-          f"({fmt.integer(len(data))} octets, données au {fmt.day(au)}).")
+    print(
+        f"Projet de rapport annuel {args.annee} ({args.format.upper()}) écrit dans {args.out} "
+        f"({fmt.integer(len(data))} octets, données au {fmt.day(au)})."
+    )
     return 0
 
 
@@ -205,15 +227,22 @@ def _publication(args: argparse.Namespace) -> int:
             return 1
         au = _au_option(args.au) or territoire.store_context(cur)["donnees_au"] or date.today()
         cfg = settings_mod.load()
-        data = publication.publication_file(cur, fmt_name=args.format, contrat=args.contrat, donnees_au=au,
-                                            threshold=cfg.secret_threshold,
-                                            max_age_months=cfg.indicator_max_age_months)
+        data = publication.publication_file(
+            cur,
+            fmt_name=args.format,
+            contrat=args.contrat,
+            donnees_au=au,
+            threshold=cfg.secret_threshold,
+            max_age_months=cfg.indicator_max_age_months,
+        )
     finally:
         con.close()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(data)
-    print(f"Publication {args.format.upper()} ({args.contrat or 'résumé national'}) écrite dans {args.out} "
-          f"({fmt.integer(len(data))} octets, données au {fmt.day(au)}).")
+    print(
+        f"Publication {args.format.upper()} ({args.contrat or 'résumé national'}) écrite dans {args.out} "
+        f"({fmt.integer(len(data))} octets, données au {fmt.day(au)})."
+    )
     return 0
 
 
@@ -235,7 +264,10 @@ def _info(args: argparse.Namespace) -> int:
 _FRENCH_ERRORS = (
     (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
     (r"unrecognized arguments: (.*)", r"arguments inconnus : \1"),
-    (r"argument (.+?): invalid choice: (.*) \(choose from (.*)\)", r"argument \1 : valeur \2 inconnue (possibles : \3)"),
+    (
+        r"argument (.+?): invalid choice: (.*) \(choose from (.*)\)",
+        r"argument \1 : valeur \2 inconnue (possibles : \3)",
+    ),
     (r"argument (.+?): expected one argument", r"argument \1 : une valeur est attendue"),
     (r"argument (.+?): invalid (\w+) value: (.*)", r"argument \1 : valeur \3 invalide"),
     (r"argument (.+?): ignored explicit argument (.*)", r"argument \1 : valeur \2 inattendue"),
@@ -243,14 +275,19 @@ _FRENCH_ERRORS = (
     (r"one of the arguments (.*) is required", r"l'un des arguments \1 est obligatoire"),
     (r"argument (.+?): (.*)", r"argument \1 : \2"),
 )
-_FRENCH_HELP = (("usage:", "utilisation :"), ("positional arguments:", "arguments :"), ("options:", "options :"),
-                ("commandes:", "commandes :"), ("show this help message and exit", "afficher cette aide"))
+_FRENCH_HELP = (
+    ("usage:", "utilisation :"),
+    ("positional arguments:", "arguments :"),
+    ("options:", "options :"),
+    ("commandes:", "commandes :"),
+    ("show this help message and exit", "afficher cette aide"),
+)
 
 
 class _FrenchParser(argparse.ArgumentParser):
     """argparse with French help and usage errors (exit code 2)."""
 
-    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+    def error(self, message: str) -> NoReturn:
         for pattern, french in _FRENCH_ERRORS:
             if re.fullmatch(pattern, message):
                 message = re.sub(pattern, french, message)
@@ -272,24 +309,42 @@ def build_parser() -> argparse.ArgumentParser:
     default_store = settings_mod.load().store_path
     shown = store.describe(default_store)  # in --help: never a password
     parser = _FrenchParser(prog="python -m cdv_core", description="Pilotage des contrats de ville")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_FrenchParser,
-                                title="commandes", metavar="COMMANDE")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_FrenchParser, title="commandes", metavar="COMMANDE"
+    )
     p = sub.add_parser("demo", help="créer une base de démonstration")
-    p.add_argument("--scale", choices=("demo", "national"), default="demo",
-                   help="demo : 3 contrats ; national : ≈ 400 contrats, pour les mesures de performance")
+    p.add_argument(
+        "--scale",
+        choices=("demo", "national"),
+        default="demo",
+        help="demo : 3 contrats ; national : ≈ 400 contrats, pour les mesures de performance",
+    )
     p.add_argument("--seed", type=int, default=2024, help="graine du tirage aléatoire (défaut : 2024)")
-    p.add_argument("--out", default=default_store, metavar="BASE",
-                   help=f"fichier à écrire, ou base partagée vide ducklake:postgres:… (défaut : {shown})")
+    p.add_argument(
+        "--out",
+        default=default_store,
+        metavar="BASE",
+        help=f"fichier à écrire, ou base partagée vide ducklake:postgres:… (défaut : {shown})",
+    )
     p.add_argument("--force", action="store_true", help="remplacer le fichier s'il existe")
     p.set_defaults(func=_demo)
-    p = sub.add_parser("copier", help="copier une base vers une autre (fichier ↔ base partagée), vérifiée table par table")
+    p = sub.add_parser(
+        "copier", help="copier une base vers une autre (fichier ↔ base partagée), vérifiée table par table"
+    )
     p.add_argument("--de", required=True, metavar="BASE", help="base à copier (lue seulement)")
-    p.add_argument("--vers", required=True, metavar="BASE", help="fichier nouveau, ou base partagée vide ducklake:postgres:…")
+    p.add_argument(
+        "--vers", required=True, metavar="BASE", help="fichier nouveau, ou base partagée vide ducklake:postgres:…"
+    )
     p.set_defaults(func=_copy)
     p = sub.add_parser("maintenance", help="entretien périodique de la base (fusion de fichiers, anciennes versions)")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à entretenir (défaut : {shown})")
-    p.add_argument("--garder-jours", type=int, default=7, metavar="N",
-                   help="garder les versions de la base partagée des N derniers jours (défaut : 7)")
+    p.add_argument(
+        "--garder-jours",
+        type=int,
+        default=7,
+        metavar="N",
+        help="garder les versions de la base partagée des N derniers jours (défaut : 7)",
+    )
     p.set_defaults(func=_maintenance)
     p = sub.add_parser("statuts", help="relever les statuts des QPV dans leur historique (chaque mois, par cron)")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à relever (défaut : {shown})")
@@ -302,9 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à lire (défaut : {shown})")
     p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base")
     p.add_argument("--sections", help="sections séparées par des virgules (défaut : toutes)")
-    p.add_argument("--publiable", action="store_true",
-                   help="version publiable : sans noms de personnes, effectifs de personnes inférieurs à "
-                        "CDV_SEUIL_SECRET masqués (« < 11 »)")
+    p.add_argument(
+        "--publiable",
+        action="store_true",
+        help="version publiable : sans noms de personnes, effectifs de personnes inférieurs à "
+        "CDV_SEUIL_SECRET masqués (« < 11 »)",
+    )
     p.set_defaults(func=_export)
     p = sub.add_parser("rapport", help="écrire le projet de rapport annuel d'un contrat (Word ou PDF)")
     p.add_argument("--contrat", required=True, help="code du contrat")
@@ -336,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    store.configure_logging(logging.WARNING)  # stderr: refusals and failures; the output is for people
     try:
         parser = build_parser()
         try:

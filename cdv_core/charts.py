@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import altair as alt
 
 from cdv_core import fmt
@@ -9,14 +11,22 @@ from cdv_core import fmt
 FRENCH_LOCALE = alt.Locale(
     number={"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]},
     time={
-        "dateTime": "%A %e %B %Y à %X", "date": "%d/%m/%Y", "time": "%H:%M:%S",
-        "periods": ["AM", "PM"], "days": list(fmt.DAYS), "shortDays": list(fmt.SHORT_DAYS),
-        "months": list(fmt.MONTHS), "shortMonths": list(fmt.SHORT_MONTHS),
+        "dateTime": "%A %e %B %Y à %X",
+        "date": "%d/%m/%Y",
+        "time": "%H:%M:%S",
+        "periods": ["AM", "PM"],
+        "days": list(fmt.DAYS),
+        "shortDays": list(fmt.SHORT_DAYS),
+        "months": list(fmt.MONTHS),
+        "shortMonths": list(fmt.SHORT_MONTHS),
     },
 )
 
 
-def french(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+ChartT = TypeVar("ChartT", bound=alt.TopLevelMixin)  # a Chart stays a Chart, a LayerChart a LayerChart
+
+
+def french(chart: ChartT) -> ChartT:
     """Apply the French locale (decimal comma, narrow-space thousands, French months)."""
     return chart.configure(locale=FRENCH_LOCALE)
 
@@ -44,18 +54,38 @@ def status_timeline(history, *, until, colors: dict[str, str], title: str = "Sta
     of coloured stretches, each from its record to the next (the last one up to `until`)."""
     import polars as pl
 
-    data = history.sort("donnees_au").select(
-        pl.col("donnees_au").alias("debut"),
-        pl.col("donnees_au").shift(-1).fill_null(pl.lit(until)).alias("fin"), "statut",
-    ).with_columns(pl.lit("Statut").alias("ligne"))
+    data = (
+        history.sort("donnees_au")
+        .select(
+            pl.col("donnees_au").alias("debut"),
+            pl.col("donnees_au").shift(-1).fill_null(pl.lit(until)).alias("fin"),
+            "statut",
+        )
+        .with_columns(pl.lit("Statut").alias("ligne"))
+    )
     domain = [s for s in colors if s in set(data["statut"])]
-    return alt.Chart(data).mark_bar(height=22).encode(
-        x=alt.X("debut:T", title=None, axis=alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 3})),
-        x2="fin:T",
-        y=alt.Y("ligne:N", title=None, axis=None),
-        color=alt.Color("statut:N", title=None, scale=alt.Scale(domain=domain, range=[colors[s] for s in domain]),
-                        legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("statut:N", title="Statut"), alt.Tooltip("debut:T", title="Relevé du", format="%d/%m/%Y"),
-                 alt.Tooltip("fin:T", title="Jusqu'au", format="%d/%m/%Y")],
-    ).properties(title=title, height=155,  # all of it: the title, the band, the months and the legend
-                 autosize=alt.AutoSizeParams(type="fit", contains="padding"))
+    return (
+        alt.Chart(data)
+        .mark_bar(height=22)
+        .encode(
+            x=alt.X("debut:T", title=None, axis=alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 3})),
+            x2="fin:T",
+            y=alt.Y("ligne:N", title=None, axis=None),
+            color=alt.Color(
+                "statut:N",
+                title=None,
+                scale=alt.Scale(domain=domain, range=[colors[s] for s in domain]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("statut:N", title="Statut"),
+                alt.Tooltip("debut:T", title="Relevé du", format="%d/%m/%Y"),
+                alt.Tooltip("fin:T", title="Jusqu'au", format="%d/%m/%Y"),
+            ],
+        )
+        .properties(
+            title=title,
+            height=155,  # all of it: the title, the band, the months and the legend
+            autosize=alt.AutoSizeParams(type="fit", contains="padding"),
+        )
+    )

@@ -28,8 +28,8 @@ PUBLISHABLE_NOTE = "Version publiable : sans noms de personnes, effectifs de moi
 
 @dataclass(frozen=True)
 class Cover:
-    titre: str                 # e.g. « Comité de pilotage du 12/03/2027 »
-    contrat: str               # contract label (or « Tous les contrats »)
+    titre: str  # e.g. « Comité de pilotage du 12/03/2027 »
+    contrat: str  # contract label (or « Tous les contrats »)
     date_seance: date
     donnees_au: date
     publiable: str | None = None  # the publishable version's note (PUBLISHABLE_NOTE), printed on the cover
@@ -39,19 +39,28 @@ def decisions_table(decisions: pl.DataFrame | None, *, publiable: bool = False) 
     """The decisions slide/page: libellé, responsable, échéance (JJ/MM/AAAA); `publiable`: without
     the responsable (a person's name)."""
     if decisions is None or decisions.is_empty():
-        table = pl.DataFrame({"Décision": [], "Responsable": [], "Échéance": []},
-                             schema={"Décision": pl.String, "Responsable": pl.String, "Échéance": pl.String})
+        table = pl.DataFrame(
+            {"Décision": [], "Responsable": [], "Échéance": []},
+            schema={"Décision": pl.String, "Responsable": pl.String, "Échéance": pl.String},
+        )
     else:
-        table = decisions.select(pl.col("libelle").cast(pl.String).alias("Décision"),
-                                 pl.col("responsable").cast(pl.String).fill_null("—").alias("Responsable"),
-                                 fmt.day_expr(pl.col("date_echeance").cast(pl.Date)).fill_null("—").alias("Échéance"))
+        table = decisions.select(
+            pl.col("libelle").cast(pl.String).alias("Décision"),
+            pl.col("responsable").cast(pl.String).fill_null("—").alias("Responsable"),
+            fmt.day_expr(pl.col("date_echeance").cast(pl.Date)).fill_null("—").alias("Échéance"),
+        )
     return secret.remove_names(table) if publiable else table
 
 
 def publishable_cover(cover: Cover, *, threshold: int) -> Cover:
     """The cover of a publishable version: it says so (and the renderers drop the names)."""
-    return Cover(cover.titre, cover.contrat, cover.date_seance, cover.donnees_au,
-                 PUBLISHABLE_NOTE.format(seuil=fmt.integer(threshold)))
+    return Cover(
+        cover.titre,
+        cover.contrat,
+        cover.date_seance,
+        cover.donnees_au,
+        PUBLISHABLE_NOTE.format(seuil=fmt.integer(threshold)),
+    )
 
 
 def _noop(_share: float, _label: str) -> None:
@@ -60,8 +69,10 @@ def _noop(_share: float, _label: str) -> None:
 
 # --- PowerPoint -----------------------------------------------------------------------------
 
-def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
-            *, progress: Progress = _noop) -> bytes:
+
+def to_pptx(
+    cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None, *, progress: Progress = _noop
+) -> bytes:
     from pptx import Presentation
     from pptx.enum.text import MSO_AUTO_SIZE
     from pptx.util import Inches, Pt
@@ -87,7 +98,15 @@ def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
     slide = deck.slides.add_slide(blank)
     text(slide, 0.8, 2.0, 11.7, 1.2, cover.titre, 40, bold=True, color=(31, 78, 121))
     text(slide, 0.8, 3.3, 11.7, 0.8, cover.contrat, 24)
-    text(slide, 0.8, 4.3, 11.7, 0.6, f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}", 18)
+    text(
+        slide,
+        0.8,
+        4.3,
+        11.7,
+        0.6,
+        f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}",
+        18,
+    )
     if cover.publiable:
         text(slide, 0.8, 5.1, 11.7, 0.6, cover.publiable, 16)
 
@@ -138,7 +157,7 @@ def to_pptx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
 
 
 SLIDE_W, SLIDE_H, MARGIN = 13.333, 7.5, 0.5  # inches (16:9)
-ROW_H, TITLE_H = 0.3, 0.45                    # a table row, a table title
+ROW_H, TITLE_H = 0.3, 0.45  # a table row, a table title
 
 
 def _pptx_picture(slide, png: bytes, top: float) -> None:
@@ -165,8 +184,9 @@ def _pptx_table(slide, frame: pl.DataFrame, top: float, title: str | None) -> No
         box.text_frame.paragraphs[0].runs[0].font.size = Pt(14)
         top += TITLE_H
     rows, cols = frame.height + 1, frame.width
-    shape = slide.shapes.add_table(rows, cols, Inches(MARGIN), Inches(top), Inches(SLIDE_W - 2 * MARGIN),
-                                   Inches(ROW_H * rows))
+    shape = slide.shapes.add_table(
+        rows, cols, Inches(MARGIN), Inches(top), Inches(SLIDE_W - 2 * MARGIN), Inches(ROW_H * rows)
+    )
     grid = shape.table
     for c, name in enumerate(frame.columns):
         grid.cell(0, c).text = name
@@ -182,8 +202,10 @@ def _pptx_table(slide, frame: pl.DataFrame, top: float, title: str | None) -> No
 
 # --- PDF ------------------------------------------------------------------------------------
 
-def to_pdf(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
-           *, progress: Progress = _noop) -> bytes:
+
+def to_pdf(
+    cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None, *, progress: Progress = _noop
+) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
@@ -202,7 +224,13 @@ def to_pdf(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | 
     pdf.set_font("DejaVu", "", 14)
     pdf.ln(4)
     pdf.multi_cell(0, 8, cover.contrat, new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 8, f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        8,
+        f"Séance du {fmt.day(cover.date_seance)} · données au {fmt.day(cover.donnees_au)}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if cover.publiable:
         pdf.multi_cell(0, 8, cover.publiable, new_x="LMARGIN", new_y="NEXT")
 
@@ -220,8 +248,9 @@ def to_pdf(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | 
             pdf.set_font("DejaVu", "", 10)
             pdf.cell(80, 7, figure.label)
             pdf.set_font("DejaVu", "B", 11)
-            pdf.multi_cell(0, 7, figure.value + (f"  ({figure.note})" if figure.note else ""),
-                           new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(
+                0, 7, figure.value + (f"  ({figure.note})" if figure.note else ""), new_x="LMARGIN", new_y="NEXT"
+            )
         if section.notes:
             pdf.set_font("DejaVu", "", 9)
             pdf.multi_cell(0, 5, section.notes[0], new_x="LMARGIN", new_y="NEXT")
@@ -262,27 +291,42 @@ def _pdf_table(pdf, frame: pl.DataFrame, title: str | None) -> None:
 
 # --- Excel ----------------------------------------------------------------------------------
 
-def to_xlsx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
-            *, progress: Progress = _noop) -> bytes:
+
+def to_xlsx(
+    cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None, *, progress: Progress = _noop
+) -> bytes:
     """One sheet per section (its figures, numbers as numbers), then one with its full table
     (typed: `Section.data` when the section has it), plus the decisions."""
     sheets: dict[str, pl.DataFrame] = {
-        "Séance": pl.DataFrame({"Rubrique": ["Titre", "Contrat", "Date de la séance", "Données au", "Version"],
-                                "Valeur": [cover.titre, cover.contrat, cover.date_seance, cover.donnees_au,
-                                           cover.publiable or "complète (usage interne)"]},
-                               schema={"Rubrique": pl.String, "Valeur": pl.Object}),
+        "Séance": pl.DataFrame(
+            {
+                "Rubrique": ["Titre", "Contrat", "Date de la séance", "Données au", "Version"],
+                "Valeur": [
+                    cover.titre,
+                    cover.contrat,
+                    cover.date_seance,
+                    cover.donnees_au,
+                    cover.publiable or "complète (usage interne)",
+                ],
+            },
+            schema={"Rubrique": pl.String, "Valeur": pl.Object},
+        ),
     }
     used = set(sheets)
     for section in sections:
-        values = [f.value if f.number is None else tables.Number(f.number, f.kind or "number")
-                  for f in section.figures]
+        values = [f.value if f.number is None else tables.Number(f.number, f.kind or "number") for f in section.figures]
         sheets[_sheet_name(section, used)] = pl.DataFrame(
-            {"Indicateur": [f.label for f in section.figures], "Valeur": values,
-             "Précision": [f.note or "" for f in section.figures]},
-            schema={"Indicateur": pl.String, "Valeur": pl.Object, "Précision": pl.String})
+            {
+                "Indicateur": [f.label for f in section.figures],
+                "Valeur": values,
+                "Précision": [f.note or "" for f in section.figures],
+            },
+            schema={"Indicateur": pl.String, "Valeur": pl.Object, "Précision": pl.String},
+        )
         if section.table is not None and section.table.height:
             sheets[_sheet_name(section, used, suffix=DETAIL)] = (
-                section.data if section.data is not None else section.table)
+                section.data if section.data is not None else section.table
+            )
     table = decisions_table(decisions, publiable=bool(cover.publiable))
     if not table.height:  # as the slides and the PDF say it (and no sheet reduced to its header)
         table = pl.DataFrame({"Décision": ["Aucune décision enregistrée pendant la séance."]})
@@ -293,15 +337,24 @@ def to_xlsx(cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame |
 
 SHEET_MAX, DETAIL = 31, " (détail)"  # characters in an Excel sheet name; the suffix of a table's sheet
 # Short sheet names of the sections whose title does not fit (with « (détail) ») in 31 characters.
-SHEET_TITLES = {"actions_en_retard": "Retards de paiement", "indicateurs": "Indicateurs en retard",
-                "actualisation": "Actualisation 2027", "projet_quartier": "Projet de quartier"}
+SHEET_TITLES = {
+    "actions_en_retard": "Retards de paiement",
+    "indicateurs": "Indicateurs en retard",
+    "actualisation": "Actualisation 2027",
+    "projet_quartier": "Projet de quartier",
+}
 
 
 def _sheet_name(section: Section | None, used: set[str], *, suffix: str = "", title: str | None = None) -> str:
     """A unique sheet name of at most 31 characters, cut between words: the section's title when
     it fits with « (détail) », else its short name (SHEET_TITLES), else its title cut at a word."""
     room = SHEET_MAX - len(DETAIL)  # the same base for a section's two sheets
-    candidates = [title] if section is None else [section.title, SHEET_TITLES.get(section.key, section.title)]
+    if section is None:
+        if title is None:
+            raise ValueError("a sheet without a section needs a title")
+        candidates = [title]
+    else:
+        candidates = [section.title, SHEET_TITLES.get(section.key, section.title)]
     clean = ["".join(ch for ch in c if ch not in "[]:*?/\\").strip() for c in candidates]
     base = next((c for c in clean if len(c) <= room), None) or _cut_at_word(clean[-1], room)
     name, n = base + suffix, 2
@@ -316,7 +369,7 @@ def _cut_at_word(text: str, room: int) -> str:
     """`text` cut to `room` characters at the last word boundary (mid-word only for one long word)."""
     if len(text) <= room:
         return text
-    head = text[:room + 1].rsplit(" ", 1)[0].rstrip(" —-–,;")
+    head = text[: room + 1].rsplit(" ", 1)[0].rstrip(" —-–,;")
     return head if 0 < len(head) <= room else text[:room]
 
 
@@ -328,8 +381,14 @@ MIME = {
 }
 
 
-def render(fmt_name: str, cover: Cover, sections: Sequence[Section], decisions: pl.DataFrame | None = None,
-           *, progress: Progress = _noop) -> bytes:
+def render(
+    fmt_name: str,
+    cover: Cover,
+    sections: Sequence[Section],
+    decisions: pl.DataFrame | None = None,
+    *,
+    progress: Progress = _noop,
+) -> bytes:
     if fmt_name not in RENDERERS:
         raise ValueError(f"Format inconnu : {fmt_name} (attendu : {', '.join(FORMATS)})")
     return RENDERERS[fmt_name](cover, sections, decisions, progress=progress)

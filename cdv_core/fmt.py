@@ -6,8 +6,8 @@ import math
 import re
 from datetime import date, datetime
 
-NBSP = "\u00a0"        # before € and %
-THIN_NBSP = "\u202f"   # thousands separator (narrow no-break space)
+NBSP = "\u00a0"  # before € and %
+THIN_NBSP = "\u202f"  # thousands separator (narrow no-break space)
 
 
 def _missing(value) -> bool:
@@ -65,8 +65,20 @@ def timestamp(value: datetime | None, *, missing: str = "—") -> str:
     return value.strftime("%d/%m/%Y à %H:%M")
 
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 SHORT_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
 DAYS = ("dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi")
 SHORT_DAYS = ("dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam.")
@@ -101,8 +113,10 @@ _LINE_START = re.compile(r"^([-+=])|^(\d+)\.")
 # `:smile:`, arrows and dashes `->`, `<=`, `>=`, `~=`, `--`. A word joiner inside each of these
 # sequences keeps them as typed. An e-mail address `nom@domaine.fr` is left whole: GFM makes it a
 # `mailto:` link to itself (its target is its own text), and it stays copyable as typed.
-_REWRITTEN = re.compile(r"(?<=:)(?=[0-9A-Za-z_+/-])|(?<=[wW]{3})(?=\.)"
-                        r"|(?<=[<>~-])(?=[>=-])")
+_REWRITTEN = re.compile(
+    r"(?<=:)(?=[0-9A-Za-z_+/-])|(?<=[wW]{3})(?=\.)"
+    r"|(?<=[<>~-])(?=[>=-])"
+)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # domain/texte.py's CONTROL, tab and CR handled above
@@ -152,6 +166,7 @@ def capped_note(shown: int, total: int) -> str:
 
 # --- vectorised (Polars) versions, for formatting whole table columns without Python loops ---
 
+
 def number_expr(expr, decimals: int = 0, *, signed: bool = False, missing: str | None = None):
     """Polars expression: a numeric column formatted like `number()`; `signed` writes `+` before
     positive values; a null becomes `missing` (null when None)."""
@@ -159,12 +174,21 @@ def number_expr(expr, decimals: int = 0, *, signed: bool = False, missing: str |
 
     value = expr.cast(pl.Float64)
     rounded = value.round(decimals)
-    sign = (pl.when(rounded < 0).then(pl.lit("-"))
-              .when(pl.lit(signed) & (rounded > 0)).then(pl.lit("+")).otherwise(pl.lit("")))
+    sign = (
+        pl.when(rounded < 0)
+        .then(pl.lit("-"))
+        .when(pl.lit(signed) & (rounded > 0))
+        .then(pl.lit("+"))
+        .otherwise(pl.lit(""))
+    )
     total = (value.abs() * 10**decimals).round(0).cast(pl.Int64)  # integer count of the last unit
     whole = (total // 10**decimals).cast(pl.String)
-    grouped = (whole.str.reverse().str.replace_all(r"(\d{3})", "${1}" + THIN_NBSP).str.reverse()
-               .str.strip_chars_start(THIN_NBSP))
+    grouped = (
+        whole.str.reverse()
+        .str.replace_all(r"(\d{3})", "${1}" + THIN_NBSP)
+        .str.reverse()
+        .str.strip_chars_start(THIN_NBSP)
+    )
     text = sign + grouped
     if decimals > 0:
         text = text + pl.lit(",") + (total % 10**decimals).cast(pl.String).str.zfill(decimals)

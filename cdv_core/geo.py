@@ -29,9 +29,12 @@ def read_outlines(name: str) -> tuple[tuple[Box, dict], ...]:
         lons = [pt[0] for polygon in polygons for ring in polygon for pt in ring]
         lats = [pt[1] for polygon in polygons for ring in polygon for pt in ring]
         if lons:
-            out.append(((min(lons), min(lats), max(lons), max(lats)),
-                        {"code": feature["properties"]["code"], "nom": feature["properties"]["nom"],
-                         "polygons": polygons}))
+            out.append(
+                (
+                    (min(lons), min(lats), max(lons), max(lats)),
+                    {"code": feature["properties"]["code"], "nom": feature["properties"]["nom"], "polygons": polygons},
+                )
+            )
     return tuple(out)
 
 

@@ -16,8 +16,8 @@ from cdv_core import fmt
 from cdv_core.domain import texte
 
 ALL_CONTRACTS = "tous"  # `?contrat=tous`: every contract of the session's périmètre
-MAX_SHOWN = 40          # characters of a bad value quoted in a message
-MAX_LISTED = 6          # expected values listed in a message, then « … »
+MAX_SHOWN = 40  # characters of a bad value quoted in a message
+MAX_LISTED = 6  # expected values listed in a message, then « … »
 # The latest « données au »: the contracts of this generation end on 31/12/2030 at the latest.
 CONTRACTS_END = date(2030, 12, 31)
 
@@ -44,18 +44,22 @@ def contract(value: str | None, codes: Sequence[str], *, everything: str) -> tup
         return None, None
     if value in codes:
         return value, None
-    return None, (f"Paramètre « contrat » invalide ({shown(value)}) : un code de contrat de votre périmètre, "
-                  f"ou « {ALL_CONTRACTS} », est attendu ; affichage de {everything}.")
+    return None, (
+        f"Paramètre « contrat » invalide ({shown(value)}) : un code de contrat de votre périmètre, "
+        f"ou « {ALL_CONTRACTS} », est attendu ; affichage de {everything}."
+    )
 
 
-def donnees_au_bounds(starts: Iterable[date | None], ends: Iterable[date | None], donnees_au: date) -> tuple[date, date]:
+def donnees_au_bounds(
+    starts: Iterable[date | None], ends: Iterable[date | None], donnees_au: date
+) -> tuple[date, date]:
     """The dates « données au » may take: from 1 January of the year before the first contract
     starts (its first milestones are prepared then) to the last contract's end (31/12/2030 at
     most); the store's own date always lies within."""
-    starts = [d for d in starts if d is not None]
-    ends = [d for d in ends if d is not None]
-    first = date((min(starts) if starts else donnees_au).year - 1, 1, 1)
-    last = min(max(ends), CONTRACTS_END) if ends else CONTRACTS_END
+    known_starts = [d for d in starts if d is not None]
+    known_ends = [d for d in ends if d is not None]
+    first = date((min(known_starts) if known_starts else donnees_au).year - 1, 1, 1)
+    last = min(max(known_ends), CONTRACTS_END) if known_ends else CONTRACTS_END
     return min(first, donnees_au), max(last, donnees_au)
 
 
@@ -69,18 +73,23 @@ def day(name: str, value: str | None, *, first: date, last: date, default: date)
         found = None
     if found is not None and first <= found <= last:
         return found, None
-    return default, (f"Paramètre « {name} » invalide ({shown(value)}) : une date entre le {fmt.day(first)} et le "
-                     f"{fmt.day(last)} est attendue, écrite AAAA-MM-JJ ; affichage au {fmt.day(default)}.")
+    return default, (
+        f"Paramètre « {name} » invalide ({shown(value)}) : une date entre le {fmt.day(first)} et le "
+        f"{fmt.day(last)} est attendue, écrite AAAA-MM-JJ ; affichage au {fmt.day(default)}."
+    )
 
 
-def choice(name: str, value: str | None, allowed: Sequence[str], *, default: str,
-           instead: str) -> tuple[str, str | None]:
+def choice(
+    name: str, value: str | None, allowed: Sequence[str], *, default: str, instead: str
+) -> tuple[str, str | None]:
     """A parameter with one value among `allowed` (absent: `default`, without a message);
     `instead` says what is shown then (« de l'exercice 2026 »)."""
     if value is None or value in allowed:
         return (default if value is None else value), None
-    return default, (f"Paramètre « {name} » invalide ({shown(value)}) : une valeur parmi {_listed(list(allowed))} "
-                     f"est attendue ; affichage {instead}.")
+    return default, (
+        f"Paramètre « {name} » invalide ({shown(value)}) : une valeur parmi {_listed(list(allowed))} "
+        f"est attendue ; affichage {instead}."
+    )
 
 
 def choices(name: str, values: Sequence[str], allowed: Sequence[str]) -> tuple[list[str], str | None]:
@@ -91,12 +100,15 @@ def choices(name: str, values: Sequence[str], allowed: Sequence[str]) -> tuple[l
     if not bad:
         return kept, None
     which = ", ".join(shown(v) for v in bad[:3]) + (", …" if len(bad) > 3 else "")
-    return kept, (f"Paramètre « {name} » : {'valeur ignorée' if len(bad) == 1 else 'valeurs ignorées'} ({which}) ; "
-                  f"valeurs possibles : {_listed(list(allowed)) or 'aucune pour cette sélection'}.")
+    return kept, (
+        f"Paramètre « {name} » : {'valeur ignorée' if len(bad) == 1 else 'valeurs ignorées'} ({which}) ; "
+        f"valeurs possibles : {_listed(list(allowed)) or 'aucune pour cette sélection'}."
+    )
 
 
-def known(name: str, value: str | None, allowed: Iterable[str], *, expected: str,
-          instead: str) -> tuple[str | None, str | None]:
+def known(
+    name: str, value: str | None, allowed: Iterable[str], *, expected: str, instead: str
+) -> tuple[str | None, str | None]:
     """A parameter naming one item of a long list (a QPV, an action): `expected` says what it
     should be (« un code de QPV de la sélection »), `instead` what is shown (« du premier
     quartier de la liste »). None when absent or unknown."""

@@ -63,8 +63,7 @@ class Cluster:
         self.sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
 
     def stop(self) -> None:
-        _run([str(binaries() / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"],
-             check=False)
+        _run([str(binaries() / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"], check=False)
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -92,11 +91,23 @@ def start(folder: Path | str, *, port: int | None = None, durable: bool = False)
     bin_dir = binaries()
     data = folder / "data"
     if not data.exists():
-        _run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-              "--locale=C"])
-    _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "-t", "60",
-          "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200" + ("" if durable else " -c fsync=off"),
-          "start"])
+        _run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
+    _run(
+        [
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+            + ("" if durable else " -c fsync=off"),
+            "start",
+        ]
+    )
     cluster = Cluster(folder, port)
     deadline = time.monotonic() + 30
     while True:

@@ -61,8 +61,10 @@ PEOPLE_COUNTS: dict[str, tuple[str, ...]] = {
 }
 REFERENCE = "EPCI"  # the reference territory of the gaps: the Indicateurs screen's default
 NOT_PUBLISHED = "Rapport annuel : pas encore publié"
-RULE = ("Sans noms de personnes ; effectifs de personnes de moins de {seuil} masqués « < {seuil} » "
-        "(secret statistique), avec masquage secondaire « secret » lorsqu'un total les accompagne.")
+RULE = (
+    "Sans noms de personnes ; effectifs de personnes de moins de {seuil} masqués « < {seuil} » "
+    "(secret statistique), avec masquage secondaire « secret » lorsqu'un total les accompagne."
+)
 CSV_README = "LISEZMOI.txt"
 
 
@@ -73,8 +75,10 @@ def rule_text(threshold: int) -> str:
 
 # --- the tables ---------------------------------------------------------------------------------
 
-def published_reports(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                      perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+
+def published_reports(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """The rapports annuels of the selection published by `donnees_au` (table `rapport_annuel`),
     latest first: code_contrat, contrat, annee, date_publication, lien_publication."""
     return cur.sql(
@@ -95,11 +99,17 @@ def _masked(frame: pl.DataFrame, name: str, threshold: int, *, total_shown: bool
 
 def _quartiers(qpv: pl.DataFrame) -> pl.DataFrame:
     return qpv.sort("libelle").select(
-        pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"), pl.col("lib_com").alias("Commune"),
-        pl.col("population").alias("Population"), pl.col("projet").alias("Projet de quartier"),
-        pl.col("statut").alias("Statut du projet"), pl.col("n_objectifs").alias("Objectifs"),
-        pl.col("n_actions").alias("Actions"), pl.col("accorde").alias("Accordé (€)"),
-        pl.col("verse").alias("Versé (€)"))
+        pl.col("code_qp").alias("Code QPV"),
+        pl.col("libelle").alias("Quartier"),
+        pl.col("lib_com").alias("Commune"),
+        pl.col("population").alias("Population"),
+        pl.col("projet").alias("Projet de quartier"),
+        pl.col("statut").alias("Statut du projet"),
+        pl.col("n_objectifs").alias("Objectifs"),
+        pl.col("n_actions").alias("Actions"),
+        pl.col("accorde").alias("Accordé (€)"),
+        pl.col("verse").alias("Versé (€)"),
+    )
 
 
 def _contrats(qpv: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
@@ -107,32 +117,57 @@ def _contrats(qpv: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
     (each action counted for its allocation share), QPV counted per status of their projet."""
     per_status = [(pl.col("statut") == s).sum().cast(pl.Int64).alias(f"QPV {s}") for s in progress.STATUTS]
     per = qpv.group_by("code_contrat").agg(
-        pl.len().cast(pl.Int64).alias("QPV"), pl.col("population").sum().cast(pl.Int64).alias("Population des QPV"),
-        *per_status, pl.col("accorde").sum().alias("Accordé aux QPV (€)"), pl.col("verse").sum().alias("Versé aux QPV (€)"))
-    return (contracts.select(pl.col("code_contrat"), pl.col("libelle").alias("Contrat"))
-            .join(per, on="code_contrat", how="left").sort("code_contrat")
-            .with_columns(pl.col("QPV", *[f"QPV {s}" for s in progress.STATUTS]).fill_null(0))
-            .rename({"code_contrat": "Code contrat"}))
+        pl.len().cast(pl.Int64).alias("QPV"),
+        pl.col("population").sum().cast(pl.Int64).alias("Population des QPV"),
+        *per_status,
+        pl.col("accorde").sum().alias("Accordé aux QPV (€)"),
+        pl.col("verse").sum().alias("Versé aux QPV (€)"),
+    )
+    return (
+        contracts.select(pl.col("code_contrat"), pl.col("libelle").alias("Contrat"))
+        .join(per, on="code_contrat", how="left")
+        .sort("code_contrat")
+        .with_columns(pl.col("QPV", *[f"QPV {s}" for s in progress.STATUTS]).fill_null(0))
+        .rename({"code_contrat": "Code contrat"})
+    )
 
 
 def _financeurs(cur, contrat, perimetre) -> pl.DataFrame:
     return financements.funding_by_funder_year(cur, contrat=contrat, perimetre=perimetre).select(
-        pl.col("annee").alias("Année"), pl.col("financeur").alias("Financeur"),
-        pl.col("demande").alias("Demandé (€)"), pl.col("accorde").alias("Accordé (€)"),
-        pl.col("verse").alias("Versé (€)"))
+        pl.col("annee").alias("Année"),
+        pl.col("financeur").alias("Financeur"),
+        pl.col("demande").alias("Demandé (€)"),
+        pl.col("accorde").alias("Accordé (€)"),
+        pl.col("verse").alias("Versé (€)"),
+    )
 
 
 def _thematiques(cur, contrat, perimetre, years: list[int]) -> pl.DataFrame:
     """Per year (one query each, 2024 to the « données au » year) and thématique P147."""
-    frames = [f.with_columns(pl.lit(y, dtype=pl.Int32).alias("annee")) for y in years
-              if (f := financements.funding_by_thematique(cur, contrat=contrat, annee=y, perimetre=perimetre)).height]
+    frames = [
+        f.with_columns(pl.lit(y, dtype=pl.Int32).alias("annee"))
+        for y in years
+        if (f := financements.funding_by_thematique(cur, contrat=contrat, annee=y, perimetre=perimetre)).height
+    ]
     if not frames:
-        return pl.DataFrame(schema={"Année": pl.Int32, "Thématique": pl.String, "Actions": pl.Int64,
-                                    "Demandé (€)": pl.Float64, "Accordé (€)": pl.Float64, "Versé (€)": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "Année": pl.Int32,
+                "Thématique": pl.String,
+                "Actions": pl.Int64,
+                "Demandé (€)": pl.Float64,
+                "Accordé (€)": pl.Float64,
+                "Versé (€)": pl.Float64,
+            }
+        )
     return pl.concat(frames, how="vertical_relaxed").select(
-        pl.col("annee").alias("Année"), pl.col("thematique_libelle").alias("Thématique"),
-        pl.col("actions").cast(pl.Int64).alias("Actions"), pl.col("demande").alias("Demandé (€)"),
-        pl.col("accorde").alias("Accordé (€)"), pl.col("verse").alias("Versé (€)"))
+        pl.col("annee").alias("Année"),
+        pl.col("thematique_libelle").alias("Thématique"),
+        pl.col("actions").cast(pl.Int64).alias("Actions"),
+        pl.col("demande").alias("Demandé (€)"),
+        pl.col("accorde").alias("Accordé (€)"),
+        pl.col("verse").alias("Versé (€)"),
+    )
 
 
 def _indicator_rows(dico: pl.DataFrame) -> pl.DataFrame:
@@ -146,21 +181,37 @@ def _indicateurs_qpv(cur, contrat, donnees_au, perimetre, dico, threshold) -> pl
     them for a partenaire (`secret.publishable_comparison` for an indicator counting people)."""
     frames = []
     for meta in _indicator_rows(dico).iter_rows(named=True):  # one query per indicator (a dozen)
-        comp = indicateurs.comparison(cur, code_indicateur=meta["code_indicateur"], contrat=contrat,
-                                      reference=REFERENCE, donnees_au=donnees_au, perimetre=perimetre)
+        comp = indicateurs.comparison(
+            cur,
+            code_indicateur=meta["code_indicateur"],
+            contrat=contrat,
+            reference=REFERENCE,
+            donnees_au=donnees_au,
+            perimetre=perimetre,
+        )
         if secret.is_people_count(meta["unite"], meta["libelle"]):
             comp = secret.publishable_comparison(comp, threshold=threshold)
-        frames.append(comp.select(
-            pl.lit(meta["libelle"]).alias("Indicateur"), pl.lit(meta["unite"]).alias("Unité"),
-            pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"),
-            pl.col("date_valeur").alias("Date de la valeur"), pl.col("valeur").cast(pl.Float64).round(2).alias("Valeur"),
-            pl.col("motif").alias("Motif valeur manquante"),
-            pl.col("valeur_reference_territoire").cast(pl.Float64).alias(f"Valeur {REFERENCE}"),
-            pl.col("ecart").cast(pl.Float64).alias(f"Écart à l'{REFERENCE}"),
-            pl.col("valeur_base").cast(pl.Float64).alias("Point de départ"),
-            pl.col("date_base").alias("Date du point de départ"), pl.col("tendance_libelle").alias("Tendance")))
-    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(
-        schema={"Indicateur": pl.String, "Code QPV": pl.String, "Valeur": pl.Float64})
+        frames.append(
+            comp.select(
+                pl.lit(meta["libelle"]).alias("Indicateur"),
+                pl.lit(meta["unite"]).alias("Unité"),
+                pl.col("code_qp").alias("Code QPV"),
+                pl.col("libelle").alias("Quartier"),
+                pl.col("date_valeur").alias("Date de la valeur"),
+                pl.col("valeur").cast(pl.Float64).round(2).alias("Valeur"),
+                pl.col("motif").alias("Motif valeur manquante"),
+                pl.col("valeur_reference_territoire").cast(pl.Float64).alias(f"Valeur {REFERENCE}"),
+                pl.col("ecart").cast(pl.Float64).alias(f"Écart à l'{REFERENCE}"),
+                pl.col("valeur_base").cast(pl.Float64).alias("Point de départ"),
+                pl.col("date_base").alias("Date du point de départ"),
+                pl.col("tendance_libelle").alias("Tendance"),
+            )
+        )
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        if frames
+        else pl.DataFrame(schema={"Indicateur": pl.String, "Code QPV": pl.String, "Valeur": pl.Float64})
+    )
 
 
 def _indicateurs_selection(cur, contrat, donnees_au, perimetre, dico, threshold) -> pl.DataFrame:
@@ -170,24 +221,43 @@ def _indicateurs_selection(cur, contrat, donnees_au, perimetre, dico, threshold)
     rows = []
     for meta in _indicator_rows(dico).iter_rows(named=True):
         code = meta["code_indicateur"]
-        agg = indicateurs.aggregate(cur, code_indicateur=code, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
+        agg = indicateurs.aggregate(
+            cur, code_indicateur=code, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre
+        )
         if agg.is_empty():
             continue
         if secret.is_people_count(meta["unite"], meta["libelle"]):
-            comp = indicateurs.comparison(cur, code_indicateur=code, contrat=contrat, reference=REFERENCE,
-                                          donnees_au=donnees_au, perimetre=perimetre)
+            comp = indicateurs.comparison(
+                cur,
+                code_indicateur=code,
+                contrat=contrat,
+                reference=REFERENCE,
+                donnees_au=donnees_au,
+                perimetre=perimetre,
+            )
             agg = secret.publishable_aggregate(agg, comparison=comp, threshold=threshold)
             agg = agg.with_columns(  # a sum of people below the threshold is not published either
-                pl.when(pl.col("valeur") < threshold).then(None).otherwise(pl.col("valeur")).alias("valeur"))
-        rows.append(agg.tail(1).select(
-            pl.lit(meta["libelle"]).alias("Indicateur"), pl.lit(meta["unite"]).alias("Unité"),
-            pl.col("date_valeur").alias("Date de la valeur"), pl.col("valeur").cast(pl.Float64).alias("Valeur"),
-            pl.when(pl.col("valeur").is_null()).then(pl.lit("secret statistique ou non agrégeable"))
-              .alias("Motif valeur manquante"),
-            pl.col("methode").alias("Méthode d'agrégation"), pl.col("qpv_inclus").cast(pl.Int64).alias("QPV inclus"),
-            pl.col("qpv_total").cast(pl.Int64).alias("QPV de la sélection")))
-    return pl.concat(rows, how="vertical_relaxed") if rows else pl.DataFrame(
-        schema={"Indicateur": pl.String, "Valeur": pl.Float64})
+                pl.when(pl.col("valeur") < threshold).then(None).otherwise(pl.col("valeur")).alias("valeur")
+            )
+        rows.append(
+            agg.tail(1).select(
+                pl.lit(meta["libelle"]).alias("Indicateur"),
+                pl.lit(meta["unite"]).alias("Unité"),
+                pl.col("date_valeur").alias("Date de la valeur"),
+                pl.col("valeur").cast(pl.Float64).alias("Valeur"),
+                pl.when(pl.col("valeur").is_null())
+                .then(pl.lit("secret statistique ou non agrégeable"))
+                .alias("Motif valeur manquante"),
+                pl.col("methode").alias("Méthode d'agrégation"),
+                pl.col("qpv_inclus").cast(pl.Int64).alias("QPV inclus"),
+                pl.col("qpv_total").cast(pl.Int64).alias("QPV de la sélection"),
+            )
+        )
+    return (
+        pl.concat(rows, how="vertical_relaxed")
+        if rows
+        else pl.DataFrame(schema={"Indicateur": pl.String, "Valeur": pl.Float64})
+    )
 
 
 def _gouvernance(cur, contrat, donnees_au, perimetre) -> pl.DataFrame:
@@ -195,15 +265,24 @@ def _gouvernance(cur, contrat, donnees_au, perimetre) -> pl.DataFrame:
     participants and residents present (`gouvernance.participation_by_type`)."""
     meetings = gouvernance.yearly_meetings(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     part = gouvernance.participation_by_type(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
-    return (meetings.filter(pl.col("annee") <= donnees_au.year)
-            .join(part.select("annee", "type_instance", "participants", "habitants"),
-                  on=["annee", "type_instance"], how="left")
-            .filter((pl.col("tenues") > 0) | (pl.col("attendues") > 0))
-            .select(pl.col("annee").alias("Année"), pl.col("type_instance").alias("Type d'instance"),
-                    pl.col("tenues").alias("Réunions tenues"), pl.col("attendues").alias("Réunions attendues"),
-                    pl.col("annulees_reportees").alias("Annulées ou reportées"),
-                    pl.col("participants").fill_null(0).alias("Participants"),
-                    pl.col("habitants").fill_null(0).alias("Habitants présents")))
+    return (
+        meetings.filter(pl.col("annee") <= donnees_au.year)
+        .join(
+            part.select("annee", "type_instance", "participants", "habitants"),
+            on=["annee", "type_instance"],
+            how="left",
+        )
+        .filter((pl.col("tenues") > 0) | (pl.col("attendues") > 0))
+        .select(
+            pl.col("annee").alias("Année"),
+            pl.col("type_instance").alias("Type d'instance"),
+            pl.col("tenues").alias("Réunions tenues"),
+            pl.col("attendues").alias("Réunions attendues"),
+            pl.col("annulees_reportees").alias("Annulées ou reportées"),
+            pl.col("participants").fill_null(0).alias("Participants"),
+            pl.col("habitants").fill_null(0).alias("Habitants présents"),
+        )
+    )
 
 
 def _rapports(cur, contrat, donnees_au, perimetre) -> pl.DataFrame:
@@ -214,34 +293,54 @@ def _rapports(cur, contrat, donnees_au, perimetre) -> pl.DataFrame:
         return frame.rename({"annee": "Année"})
     done = {True: "réalisé", False: "prévu"}  # a date of a step not yet taken is the planned one
     return frame.select(
-        pl.col("annee").alias("Année"), pl.col("date_consultation").alias("Consultation des conseils citoyens"),
-        pl.col("consultation_faite").replace_strict({True: "réalisée", False: "prévue"}, default=None,
-                                                    return_dtype=pl.String).alias("Consultation : réalisée ou prévue"),
+        pl.col("annee").alias("Année"),
+        pl.col("date_consultation").alias("Consultation des conseils citoyens"),
+        pl.col("consultation_faite")
+        .replace_strict({True: "réalisée", False: "prévue"}, default=None, return_dtype=pl.String)
+        .alias("Consultation : réalisée ou prévue"),
         pl.col("date_vote").alias("Vote"),
         pl.col("vote_fait").replace_strict(done, default=None, return_dtype=pl.String).alias("Vote : réalisé ou prévu"),
-        pl.col("date_publication").alias("Publication"), pl.col("rapport_statut").alias("Statut"))
+        pl.col("date_publication").alias("Publication"),
+        pl.col("rapport_statut").alias("Statut"),
+    )
 
 
 def _publies(reports: pl.DataFrame) -> pl.DataFrame:
     return reports.select(
-        pl.col("code_contrat").alias("Code contrat"), pl.col("contrat").alias("Contrat"),
+        pl.col("code_contrat").alias("Code contrat"),
+        pl.col("contrat").alias("Contrat"),
         pl.col("annee").cast(pl.String).alias("Année du rapport"),  # a year, not a number to group (« 2 024 »)
         pl.col("date_publication").alias("Date de publication"),
-        pl.col("lien_publication").alias("Lien"))
+        pl.col("lien_publication").alias("Lien"),
+    )
 
 
 def _postes(cur, contrat, annee, perimetre) -> pl.DataFrame:
     """The team per type of post (`acteurs.posts_summary`) as a partenaire sees it on « Acteurs »:
     no ETP nor reference aid (per post, they would give back a masked count)."""
     return acteurs.posts_summary(cur, contrat=contrat, annee=annee, perimetre=perimetre).select(
-        pl.col("type_poste").alias("Type de poste"), pl.col("nb_postes").cast(pl.Int64).alias("Postes"),
-        pl.col("nb_cofinances").cast(pl.Int64).alias("Postes cofinancés"), pl.col("cout").alias("Coût connu (€)"),
-        pl.col("finance").alias("Financé (€)"), pl.col("finance_etat").alias("dont État (€)"),
-        pl.col("couverture").round(3).alias("Part financée du coût"))
+        pl.col("type_poste").alias("Type de poste"),
+        pl.col("nb_postes").cast(pl.Int64).alias("Postes"),
+        pl.col("nb_cofinances").cast(pl.Int64).alias("Postes cofinancés"),
+        pl.col("cout").alias("Coût connu (€)"),
+        pl.col("finance").alias("Financé (€)"),
+        pl.col("finance_etat").alias("dont État (€)"),
+        pl.col("couverture").round(3).alias("Part financée du coût"),
+    )
 
 
-def _synthese(head: dict, *, libelle: str, donnees_au: date, national: bool, threshold: int, population: str,
-              meetings: pl.DataFrame, posts: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
+def _synthese(
+    head: overview.Headline,
+    *,
+    libelle: str,
+    donnees_au: date,
+    national: bool,
+    threshold: int,
+    population: str,
+    meetings: pl.DataFrame,
+    posts: pl.DataFrame,
+    reports: pl.DataFrame,
+) -> pl.DataFrame:
     """The key figures, as French text: the PDF's and the first sheet's. `population`: the
     masked total of the QPV (or contracts) table, whose rows are published beside it."""
     year = head["annee"]
@@ -269,26 +368,39 @@ def _synthese(head: dict, *, libelle: str, donnees_au: date, national: bool, thr
         rows.append(("Rapports annuels publiés", f"{fmt.integer(reports.height)} (contrats et années : voir la liste)"))
     else:
         last = reports.row(0, named=True)
-        rows.append((f"Rapport annuel {last['annee']}",
-                     f"publié le {fmt.day(last['date_publication'])}" + (f" : {last['lien_publication']}"
-                                                                          if last["lien_publication"] else "")))
+        rows.append(
+            (
+                f"Rapport annuel {last['annee']}",
+                f"publié le {fmt.day(last['date_publication'])}"
+                + (f" : {last['lien_publication']}" if last["lien_publication"] else ""),
+            )
+        )
     return pl.DataFrame(rows, schema={"Rubrique": pl.String, "Valeur": pl.String}, orient="row")
 
 
-def publishable_tables(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, threshold: int,
-                       max_age_months: int = 36, perimetre: tuple[str, ...] | None = None) -> dict[str, pl.DataFrame]:
+def publishable_tables(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    threshold: int,
+    max_age_months: int = 36,
+    perimetre: tuple[str, ...] | None = None,
+) -> dict[str, pl.DataFrame]:
     """The publishable tables of `contrat` (None: the national summary of the reader's contracts,
     `perimetre`) at `donnees_au`, French names and headers, in publication order. People counts
     (`PEOPLE_COUNTS`) are text: masked below `threshold`, else French integers."""
     national = contrat is None
     contracts = territoire.contracts(cur, perimetre=perimetre)
-    if not national:
+    libelle = "Tous les contrats"
+    if contrat is not None:
         contracts = contracts.filter(pl.col("code_contrat") == contrat)
-    libelle = "Tous les contrats" if national else (contracts["libelle"][0] if contracts.height else contrat)
+        libelle = contracts["libelle"][0] if contracts.height else contrat
     head = overview.headline(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     qpv = projets.qpv_overview(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
-    dico = indicateurs.dictionary(cur, contrat=contrat, donnees_au=donnees_au, max_age_months=max_age_months,
-                                  perimetre=perimetre)
+    dico = indicateurs.dictionary(
+        cur, contrat=contrat, donnees_au=donnees_au, max_age_months=max_age_months, perimetre=perimetre
+    )
     years = list(range(gouvernance.FIRST_YEAR, donnees_au.year + 1))  # the contracts' exercices so far
     reports = published_reports(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     raw_meetings = _gouvernance(cur, contrat, donnees_au, perimetre)
@@ -300,13 +412,23 @@ def publishable_tables(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
     places, raw_places = (CONTRATS, _contrats(qpv, contracts)) if national else (QUARTIERS, _quartiers(qpv))
     population = secret.masked_total(raw_places, PEOPLE_COUNTS[places][0], threshold=threshold)
     out = {
-        SYNTHESE: _synthese(head, libelle=libelle, donnees_au=donnees_au, national=national, population=population,
-                            meetings=raw_meetings, posts=posts, reports=reports, threshold=threshold),
+        SYNTHESE: _synthese(
+            head,
+            libelle=libelle,
+            donnees_au=donnees_au,
+            national=national,
+            population=population,
+            meetings=raw_meetings,
+            posts=posts,
+            reports=reports,
+            threshold=threshold,
+        ),
         places: _masked(raw_places, places, threshold, total_shown=True),
         FINANCEURS: _financeurs(cur, contrat, perimetre),
         THEMATIQUES: _thematiques(cur, contrat, perimetre, years),
         INDICATEURS: (_indicateurs_selection if national else _indicateurs_qpv)(
-            cur, contrat, donnees_au, perimetre, dico, threshold),
+            cur, contrat, donnees_au, perimetre, dico, threshold
+        ),
         GOUVERNANCE: _masked(raw_meetings, GOUVERNANCE, threshold),
         RAPPORTS: _rapports(cur, contrat, donnees_au, perimetre),
         PUBLIES: _publies(reports),
@@ -317,6 +439,7 @@ def publishable_tables(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
 
 # --- the files ------------------------------------------------------------------------------------
 
+
 def _count_cells(frame: pl.DataFrame, name: str, *, typed: bool) -> pl.DataFrame:
     """The people-count columns of a published table for a file: numbers without the French
     grouping spaces (CSV), or typed integers mixed with the masks (`tables.Number`, XLSX)."""
@@ -324,8 +447,13 @@ def _count_cells(frame: pl.DataFrame, name: str, *, typed: bool) -> pl.DataFrame
     if not cols:
         return frame
     number = "^[0-9" + fmt.THIN_NBSP + "]+$"  # a shown count (the masks « < 1 500 » stay as they read)
-    plain = frame.with_columns(pl.when(pl.col(c).str.contains(number)).then(pl.col(c).str.replace_all(fmt.THIN_NBSP, ""))
-                               .otherwise(pl.col(c)).alias(c) for c in cols)
+    plain = frame.with_columns(
+        pl.when(pl.col(c).str.contains(number))
+        .then(pl.col(c).str.replace_all(fmt.THIN_NBSP, ""))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in cols
+    )
     if not typed:
         return plain
 
@@ -338,8 +466,9 @@ def _count_cells(frame: pl.DataFrame, name: str, *, typed: bool) -> pl.DataFrame
 def to_xlsx(tables_: dict[str, pl.DataFrame], *, threshold: int) -> bytes:
     """One sheet per table (`tables.to_xlsx_bytes`: typed numbers, formulas neutralised), after a
     « Lisez-moi » sheet saying what is published and how small counts are masked."""
-    about = pl.DataFrame({"Publication": ["Chiffres publiables du tableau de bord des contrats de ville.",
-                                          rule_text(threshold)]})
+    about = pl.DataFrame(
+        {"Publication": ["Chiffres publiables du tableau de bord des contrats de ville.", rule_text(threshold)]}
+    )
     sheets = {"Lisez-moi": about} | {name: _count_cells(frame, name, typed=True) for name, frame in tables_.items()}
     return tables.to_xlsx_bytes(sheets)
 
@@ -355,8 +484,12 @@ def to_csv_zip(tables_: dict[str, pl.DataFrame], *, threshold: int) -> bytes:
     JJ/MM/AAAA) and a LISEZMOI.txt with the masking rule."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(CSV_README, ("Chiffres publiables du tableau de bord des contrats de ville.\n"
-                                      + rule_text(threshold) + "\n").encode("utf-8"))
+        archive.writestr(
+            CSV_README,
+            ("Chiffres publiables du tableau de bord des contrats de ville.\n" + rule_text(threshold) + "\n").encode(
+                "utf-8"
+            ),
+        )
         for name, frame in tables_.items():
             archive.writestr(csv_name(name), tables.to_csv_bytes(_count_cells(frame, name, typed=False)))
     return buffer.getvalue()
@@ -424,8 +557,13 @@ def summary_pdf(tables_: dict[str, pl.DataFrame], *, threshold: int, title: str 
                 for value in row:
                     cells.cell(_pdf_text(value))
         if published.height > shown.height:
-            pdf.cell(0, 5, f"… et {fmt.integer(published.height - shown.height)} autres : voir le fichier Excel ou CSV.",
-                     new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(
+                0,
+                5,
+                f"… et {fmt.integer(published.height - shown.height)} autres : voir le fichier Excel ou CSV.",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
     pdf.ln(3)
     pdf.set_font("DejaVu", "B", 12)
     pdf.cell(0, 7, "Dans les fichiers Excel et CSV", new_x="LMARGIN", new_y="NEXT")
@@ -454,12 +592,26 @@ def render(tables_: dict[str, pl.DataFrame], fmt_name: str, *, threshold: int) -
     raise ValueError(f"Format inconnu : {fmt_name} (attendu : {', '.join(FORMATS)})")
 
 
-def publication_file(cur: duckdb.DuckDBPyConnection, *, fmt_name: str, contrat: str | None, donnees_au: date,
-                     threshold: int, max_age_months: int = 36, perimetre: tuple[str, ...] | None = None) -> bytes:
+def publication_file(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    fmt_name: str,
+    contrat: str | None,
+    donnees_au: date,
+    threshold: int,
+    max_age_months: int = 36,
+    perimetre: tuple[str, ...] | None = None,
+) -> bytes:
     """`publishable_tables` rendered as one file: what a download button (`ui.deferred`, with the
     reader's périmètre) and the command line build."""
-    built = publishable_tables(cur, contrat=contrat, donnees_au=donnees_au, threshold=threshold,
-                               max_age_months=max_age_months, perimetre=perimetre)
+    built = publishable_tables(
+        cur,
+        contrat=contrat,
+        donnees_au=donnees_au,
+        threshold=threshold,
+        max_age_months=max_age_months,
+        perimetre=perimetre,
+    )
     return render(built, fmt_name, threshold=threshold)
 
 

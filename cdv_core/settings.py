@@ -17,53 +17,104 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("CDV_STORE", str(PROJECT_ROOT / "data" / "cdv.duckdb"),
-            "La base : chemin d'un fichier DuckDB (créé avec le territoire de démonstration s'il est absent), ou "
-            "base partagée « ducklake:postgres:dbname=… host=… port=… user=… » (catalogue PostgreSQL)."),
-    Setting("CDV_DATA_PATH", "",
-            "Base partagée seulement : dossier (ou s3://…) des fichiers de données, partagé par toutes les instances ; "
-            "nécessaire pour créer la base, ensuite lu dans son catalogue."),
-    Setting("CDV_UNPAID_MONTHS", "3",
-            "Nombre de mois après la décision au-delà duquel une subvention accordée et non versée est signalée."),
-    Setting("CDV_CADENCE_TOLERANCE_DAYS", "30",
-            "Tolérance (jours) au-delà de la cadence attendue avant de signaler une instance en retard."),
-    Setting("CDV_INDICATOR_MAX_AGE_MONTHS", "24",
-            "Âge maximal (mois) de la dernière valeur d'un indicateur avant qu'elle soit jugée ancienne, pour une "
-            "source sans rythme de publication connu (les autres sont jugées sur leur dernier millésime publié)."),
-    Setting("CDV_AUTH", "aucune",
-            "Identification : « aucune » (pas de connexion : toute personne qui ouvre l'application peut modifier les "
-            "données ; démonstration, poste isolé), « oidc » (connexion OpenID Connect, par exemple ProConnect ou "
-            "Keycloak, réglée dans .streamlit/secrets.toml) ou « entete » (derrière un mandataire inverse qui "
-            "authentifie et transmet l'adresse électronique dans un en-tête). Voir docs/acces.md."),
-    Setting("CDV_AUTH_ENTETE", "X-Forwarded-Email",
-            "Mode « entete » seulement : nom de l'en-tête HTTP qui porte l'adresse électronique de la personne "
-            "connectée. À n'utiliser que si l'application n'est joignable qu'à travers ce mandataire."),
-    Setting("CDV_UTILISATEUR", "",
-            "Mode « aucune » : nom sous lequel les modifications sont enregistrées (défaut : l'utilisateur du système)."),
-    Setting("CDV_CONTACT", "",
-            "Qui contacter pour obtenir un accès (affiché à une personne connectée sans droits) ; défaut : "
-            "les administrateurs de la base."),
-    Setting("CDV_SEUIL_SECRET", "11",
-            "Seuil du secret statistique : pour le rôle partenaire et les exports publiables, un effectif de "
-            "personnes inférieur à ce seuil s'affiche « < seuil »."),
-    Setting("CDV_BILAN_DELAI_MOIS", "6",
-            "Délai (mois) après la fin d'un exercice pour remettre le bilan d'une action subventionnée (compte "
-            "rendu financier, CERFA n° 15059) : avec 6, le bilan de l'exercice 2024 est attendu le 30/06/2025 ; "
-            "au-delà, il est « en retard »."),
-    Setting("CDV_MAX_UPLOAD_MB", "50",
-            "Taille maximale (Mo) d'un fichier déposé sur l'écran « Mise à jour des données » (200 au plus ; "
-            "la ligne de commande accepte 200 Mo)."),
-    Setting("CDV_MAX_COLONNES", "500",
-            "Nombre maximal de colonnes d'un fichier importé (CSV ou Excel) ; au-delà, le fichier est refusé "
-            "avant d'être lu."),
-    Setting("CDV_FOND_TUILES", "",
-            "Fond de carte en tuiles, facultatif (désactivé par défaut : les cartes n'ont alors que le fond hors "
-            "ligne des départements et des communes) : adresse https d'un service de tuiles raster avec {z}, {x} "
-            "et {y}, par exemple le plan IGN de la Géoplateforme (voir docs/projets.md). Chaque navigateur charge "
-            "alors les tuiles depuis ce service."),
-    Setting("CDV_MAX_CELLULES", "20000000",
-            "Nombre maximal de cellules (lignes × colonnes) d'un fichier importé ; au-delà, le fichier est refusé "
-            "avant d'être lu (borne la mémoire d'un import : environ 1 Go au maximum)."),
+    Setting(
+        "CDV_STORE",
+        str(PROJECT_ROOT / "data" / "cdv.duckdb"),
+        "La base : chemin d'un fichier DuckDB (créé avec le territoire de démonstration s'il est absent), ou "
+        "base partagée « ducklake:postgres:dbname=… host=… port=… user=… » (catalogue PostgreSQL).",
+    ),
+    Setting(
+        "CDV_DATA_PATH",
+        "",
+        "Base partagée seulement : dossier (ou s3://…) des fichiers de données, partagé par toutes les instances ; "
+        "nécessaire pour créer la base, ensuite lu dans son catalogue.",
+    ),
+    Setting(
+        "CDV_UNPAID_MONTHS",
+        "3",
+        "Nombre de mois après la décision au-delà duquel une subvention accordée et non versée est signalée.",
+    ),
+    Setting(
+        "CDV_CADENCE_TOLERANCE_DAYS",
+        "30",
+        "Tolérance (jours) au-delà de la cadence attendue avant de signaler une instance en retard.",
+    ),
+    Setting(
+        "CDV_INDICATOR_MAX_AGE_MONTHS",
+        "24",
+        "Âge maximal (mois) de la dernière valeur d'un indicateur avant qu'elle soit jugée ancienne, pour une "
+        "source sans rythme de publication connu (les autres sont jugées sur leur dernier millésime publié).",
+    ),
+    Setting(
+        "CDV_AUTH",
+        "aucune",
+        "Identification : « aucune » (pas de connexion : toute personne qui ouvre l'application peut modifier les "
+        "données ; démonstration, poste isolé), « oidc » (connexion OpenID Connect, par exemple ProConnect ou "
+        "Keycloak, réglée dans .streamlit/secrets.toml) ou « entete » (derrière un mandataire inverse qui "
+        "authentifie et transmet l'adresse électronique dans un en-tête). Voir docs/acces.md.",
+    ),
+    Setting(
+        "CDV_AUTH_ENTETE",
+        "X-Forwarded-Email",
+        "Mode « entete » seulement : nom de l'en-tête HTTP qui porte l'adresse électronique de la personne "
+        "connectée. À n'utiliser que si l'application n'est joignable qu'à travers ce mandataire.",
+    ),
+    Setting(
+        "CDV_UTILISATEUR",
+        "",
+        "Mode « aucune » : nom sous lequel les modifications sont enregistrées (défaut : l'utilisateur du système).",
+    ),
+    Setting(
+        "CDV_CONTACT",
+        "",
+        "Qui contacter pour obtenir un accès (affiché à une personne connectée sans droits) ; défaut : "
+        "les administrateurs de la base.",
+    ),
+    Setting(
+        "CDV_SEUIL_SECRET",
+        "11",
+        "Seuil du secret statistique : pour le rôle partenaire et les exports publiables, un effectif de "
+        "personnes inférieur à ce seuil s'affiche « < seuil ».",
+    ),
+    Setting(
+        "CDV_BILAN_DELAI_MOIS",
+        "6",
+        "Délai (mois) après la fin d'un exercice pour remettre le bilan d'une action subventionnée (compte "
+        "rendu financier, CERFA n° 15059) : avec 6, le bilan de l'exercice 2024 est attendu le 30/06/2025 ; "
+        "au-delà, il est « en retard ».",
+    ),
+    Setting(
+        "CDV_MAX_UPLOAD_MB",
+        "50",
+        "Taille maximale (Mo) d'un fichier déposé sur l'écran « Mise à jour des données » (200 au plus ; "
+        "la ligne de commande accepte 200 Mo).",
+    ),
+    Setting(
+        "CDV_MAX_COLONNES",
+        "500",
+        "Nombre maximal de colonnes d'un fichier importé (CSV ou Excel) ; au-delà, le fichier est refusé "
+        "avant d'être lu.",
+    ),
+    Setting(
+        "CDV_FOND_TUILES",
+        "",
+        "Fond de carte en tuiles, facultatif (désactivé par défaut : les cartes n'ont alors que le fond hors "
+        "ligne des départements et des communes) : adresse https d'un service de tuiles raster avec {z}, {x} "
+        "et {y}, par exemple le plan IGN de la Géoplateforme (voir docs/projets.md). Chaque navigateur charge "
+        "alors les tuiles depuis ce service.",
+    ),
+    Setting(
+        "CDV_MAX_CELLULES",
+        "20000000",
+        "Nombre maximal de cellules (lignes × colonnes) d'un fichier importé ; au-delà, le fichier est refusé "
+        "avant d'être lu (borne la mémoire d'un import : environ 1 Go au maximum).",
+    ),
+    Setting(
+        "CDV_SLOW_QUERY_SECONDS",
+        "1",
+        "Durée (secondes, décimales permises) au-delà de laquelle une requête d'une page est signalée dans le "
+        "journal du serveur (niveau WARNING), avec sa fonction et ses paramètres ; 0 : toutes.",
+    ),
 )
 AUTH_MODES = ("aucune", "oidc", "entete")
 UPLOAD_CEILING_MB = 200  # .streamlit/config.toml server.maxUploadSize: the server refuses above, in English
@@ -89,6 +140,7 @@ class Settings:
     secret_threshold: int = field(default_factory=lambda: _int("CDV_SEUIL_SECRET", 1, 1000))
     bilan_delai_mois: int = field(default_factory=lambda: _int("CDV_BILAN_DELAI_MOIS", 0, 36))
     map_tiles: str = field(default_factory=lambda: _tiles("CDV_FOND_TUILES"))
+    slow_query_seconds: float = field(default_factory=lambda: _seconds("CDV_SLOW_QUERY_SECONDS", 3600))
 
 
 def _get(env: str) -> str:
@@ -103,27 +155,52 @@ def _int(env: str, low: int, high: int) -> int:
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        raise SettingError(f"Réglage {env} : « {text} » n'est pas accepté ; attendu un nombre entier de {low} à {high}. "
-                           "Corrigez la variable d'environnement puis relancez l'application.")
+        raise SettingError(
+            f"Réglage {env} : « {text} » n'est pas accepté ; attendu un nombre entier de {low} à {high}. "
+            "Corrigez la variable d'environnement puis relancez l'application."
+        )
+    return value
+
+
+def _seconds(env: str, high: float) -> float:
+    """A duration in seconds from 0 to `high`, with a decimal point or comma (« 0,5 »)."""
+    text = _get(env).strip()
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= high:  # NaN fails the comparison too
+        raise SettingError(
+            f"Réglage {env} : « {text} » n'est pas accepté ; attendu un nombre de secondes de 0 à "
+            f"{high:g} (par exemple 1 ou 0,5). Corrigez la variable d'environnement puis relancez "
+            "l'application."
+        )
     return value
 
 
 def _choice(env: str, choices: tuple[str, ...]) -> str:
     text = _get(env).strip().lower()
     if text not in choices:
-        raise SettingError(f"Réglage {env} : « {text} » n'est pas accepté ; attendu : {', '.join(choices)}. "
-                           "Corrigez la variable d'environnement puis relancez l'application.")
+        raise SettingError(
+            f"Réglage {env} : « {text} » n'est pas accepté ; attendu : {', '.join(choices)}. "
+            "Corrigez la variable d'environnement puis relancez l'application."
+        )
     return text
 
 
 def _tiles(env: str) -> str:
     """An https address of raster tiles with {z}, {x} and {y}, or "" (no tile layer)."""
     text = _get(env).strip()
-    if text and not (text.startswith("https://") and all(p in text for p in ("{z}", "{x}", "{y}"))
-                     and not any(c.isspace() or c in "\"'<>`" for c in text)):
-        raise SettingError(f"Réglage {env} : « {text} » n'est pas accepté ; attendu une adresse https de tuiles "
-                           "contenant {z}, {x} et {y}, ou rien pour s'en passer. Corrigez la variable "
-                           "d'environnement puis relancez l'application.")
+    if text and not (
+        text.startswith("https://")
+        and all(p in text for p in ("{z}", "{x}", "{y}"))
+        and not any(c.isspace() or c in "\"'<>`" for c in text)
+    ):
+        raise SettingError(
+            f"Réglage {env} : « {text} » n'est pas accepté ; attendu une adresse https de tuiles "
+            "contenant {z}, {x} et {y}, ou rien pour s'en passer. Corrigez la variable "
+            "d'environnement puis relancez l'application."
+        )
     return text
 
 

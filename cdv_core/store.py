@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -37,10 +37,26 @@ APP_NAME = "cdv"
 LAKE_PREFIX = "ducklake:"
 LAKE_EXTENSIONS = ("ducklake", "postgres")
 _MIGRATION_LOCK_KEY = 0x43_44_56_4D  # « CDVM »: the advisory lock taken while a DuckLake is migrated
+REFUSED = "Écriture refusée, rien n'a été modifié"  # how a refused write's message begins
 
 
 class StoreError(Exception):
-    """The store cannot be used; the message is French and says what to do."""
+    """The store cannot be used, or a write did not happen; the message is French and says what
+    to do. The one error shape of writes: every write function of `cdv_core` returns its result
+    or raises a StoreError (subclasses below, `access.AccessDenied`, `ingest.ImportRefused`…),
+    which `ui.context.write` shows and the command line prints; nothing was written."""
+
+    logged: bool = False  # said in the server's log already (`log_refusal`): once is enough
+
+    @property
+    def problems(self) -> list[str]:
+        """The French problems to show, one per line: the message itself, unless the error lists several."""
+        return [str(self)]
+
+
+class WriteRefused(StoreError):
+    """A write refused before anything was written, for a reason the person can read and act on
+    (a rule of the domain, a right, a file with errors): logged at WARNING, not a failure of the server."""
 
 
 class StoreLocked(StoreError):
@@ -53,19 +69,27 @@ class WriteConflict(StoreError):
 
     def __init__(self, detail: str = ""):
         self.detail = detail
-        super().__init__("Quelqu'un a modifié ces données pendant votre saisie : rien n'a été enregistré. "
-                         "Rechargez la page.")
+        super().__init__(
+            "Quelqu'un a modifié ces données pendant votre saisie : rien n'a été enregistré. Rechargez la page."
+        )
 
 
-class IntegrityError(StoreError):
-    """A write would break a rule of the domain; nothing was written."""
+class IntegrityError(WriteRefused):
+    """A write would break a rule of the domain; nothing was written. `problems`: every French
+    problem found (a form's validation never stops at the first one)."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
+        self._problems = list(problems)
         super().__init__(
-            "Écriture refusée, rien n'a été modifié : " + " ; ".join(problems[:5])
+            REFUSED
+            + " : "
+            + " ; ".join(problems[:5])
             + (f" (et {len(problems) - 5} autre(s))" if len(problems) > 5 else "")
         )
+
+    @property
+    def problems(self) -> list[str]:
+        return self._problems
 
 
 class WriteFailed(StoreError):
@@ -83,39 +107,61 @@ _NOTHING = "rien n'a été enregistré, les données sont restées telles qu'ava
 # Why a write failed, as the user reads it: the cause, that nothing was written, what to do.
 WRITE_FAILURES: dict[str, str] = {
     "disque_plein": f"Le disque du serveur est plein : l'écriture n'a pas pu se faire et {_NOTHING}. Libérez de la "
-                    "place sur ce disque (ou demandez à l'administrateur de le faire), puis recommencez.",
+    "place sur ce disque (ou demandez à l'administrateur de le faire), puis recommencez.",
     "fichier_trop_gros": f"Le fichier de la base a atteint la taille maximale permise sur ce serveur : {_NOTHING}. "
-                         "Demandez à l'administrateur de relever cette limite (système de fichiers, quota du compte "
-                         "du service) ou de déplacer la base, puis recommencez.",
+    "Demandez à l'administrateur de relever cette limite (système de fichiers, quota du compte "
+    "du service) ou de déplacer la base, puis recommencez.",
     "lecture_seule": f"La base est en lecture seule (fichier, dossier ou disque monté en lecture seule) : {_NOTHING}. "
-                     "Demandez à l'administrateur de la rendre accessible en écriture au service, puis recommencez.",
+    "Demandez à l'administrateur de la rendre accessible en écriture au service, puis recommencez.",
     "permission": f"Le service n'a pas le droit d'écrire dans le fichier ou le dossier de la base : {_NOTHING}. "
-                  "Demandez à l'administrateur de rétablir ses droits d'écriture, puis recommencez.",
+    "Demandez à l'administrateur de rétablir ses droits d'écriture, puis recommencez.",
     "disque": f"Le disque du serveur a refusé l'écriture (erreur d'entrée-sortie) : {_NOTHING}. Recommencez ; si le "
-              "problème persiste, prévenez l'administrateur (état du disque, espace libre).",
+    "problème persiste, prévenez l'administrateur (état du disque, espace libre).",
     "connexion": f"La base partagée ne répond plus (serveur PostgreSQL de son catalogue arrêté ou connexion coupée) : "
-                 f"{_NOTHING}. Recommencez dans un moment ; si le problème persiste, prévenez l'administrateur.",
+    f"{_NOTHING}. Recommencez dans un moment ; si le problème persiste, prévenez l'administrateur.",
     "regle": f"La base a refusé ces données (valeur en double ou obligatoire manquante) : {_NOTHING}. Vérifiez la "
-             "saisie ; si elle est juste, prévenez l'administrateur.",
+    "saisie ; si elle est juste, prévenez l'administrateur.",
     "autre": f"L'enregistrement a échoué : {_NOTHING}. Recommencez ; si le problème persiste, prévenez "
-             "l'administrateur (le détail technique est dans le journal du serveur).",
+    "l'administrateur (le détail technique est dans le journal du serveur).",
 }
 # The causes, by errno and by the words of DuckDB's, PostgreSQL's or the system's message (in
 # this order: « Could not write file …: No space left on device » is a full disk, not an I/O error).
 _CAUSES: tuple[tuple[str, frozenset[int], tuple[str, ...]], ...] = (
-    ("disque_plein", frozenset({errno.ENOSPC, errno.EDQUOT}),
-     ("no space left", "disk quota exceeded", "disk full", "could not extend file", "not enough space")),
+    (
+        "disque_plein",
+        frozenset({errno.ENOSPC, errno.EDQUOT}),
+        ("no space left", "disk quota exceeded", "disk full", "could not extend file", "not enough space"),
+    ),
     ("fichier_trop_gros", frozenset({errno.EFBIG}), ("file too large",)),
-    ("lecture_seule", frozenset({errno.EROFS}),
-     ("read-only file system", "read-only mode", "read only mode", "read-only transaction")),
+    (
+        "lecture_seule",
+        frozenset({errno.EROFS}),
+        ("read-only file system", "read-only mode", "read only mode", "read-only transaction"),
+    ),
     ("permission", frozenset({errno.EACCES, errno.EPERM}), ("permission denied", "operation not permitted")),
-    ("connexion", frozenset({errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT}),
-     ("server closed the connection", "terminating connection", "connection refused", "could not connect",
-      "no connection to the server", "connection has been closed", "connection to server", "broken pipe",
-      "ssl syscall error", "connection timed out", "connection reset",
-      'failed to execute query "rollback"')),  # DuckLake: the catalog's connection died during COMMIT
-    ("disque", frozenset({errno.EIO}), ("could not write", "could not fsync", "could not truncate",
-                                        "input/output error", "i/o error")),
+    (
+        "connexion",
+        frozenset({errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT}),
+        (
+            "server closed the connection",
+            "terminating connection",
+            "connection refused",
+            "could not connect",
+            "no connection to the server",
+            "connection has been closed",
+            "connection to server",
+            "broken pipe",
+            "ssl syscall error",
+            "connection timed out",
+            "connection reset",
+            'failed to execute query "rollback"',
+        ),
+    ),  # DuckLake: the catalog's connection died during COMMIT
+    (
+        "disque",
+        frozenset({errno.EIO}),
+        ("could not write", "could not fsync", "could not truncate", "input/output error", "i/o error"),
+    ),
 )
 
 
@@ -124,7 +170,7 @@ def failure_cause(exc: BaseException) -> str:
     stopped a write; « autre » when it is none of the known causes."""
     if isinstance(exc, duckdb.ConstraintException):
         return "regle"
-    seen = exc
+    seen: BaseException | None = exc
     while seen is not None:  # the cause may be the OSError under a wrapping error
         if isinstance(seen, OSError) and seen.errno is not None:
             for cause, numbers, _ in _CAUSES:
@@ -157,6 +203,60 @@ def log_failure(what: str, exc: BaseException) -> None:
     reads a French message without it."""
     detail = describe(" ".join(str(exc).split()) or type(exc).__name__)[:500]
     _log.error("%s : %s: %s", what, type(exc).__name__, detail)
+
+
+# --- the server's log (standard `logging`, logger « cdv_core »; English lines, French reasons) ---
+# Every committed write at INFO (`transaction`), every refused write at WARNING (`log_refusal`),
+# failures at ERROR (`log_failure`), slow queries at WARNING (`ui.context`). A line names the
+# user by identifier only (`log_identifier`), never their name or what they typed besides a
+# refusal's French reason; passwords are masked (`describe`).
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send the `cdv_core` logs to stderr, once per process, unless the host configured logging
+    already (a handler on the root logger or on `cdv_core`; Streamlit configures only its own
+    loggers, which do not propagate). The app calls it at bootstrap; the command line with
+    WARNING (its output is for people: refusals and failures only)."""
+    logger = logging.getLogger("cdv_core")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def log_identifier(auteur: str | None) -> str:
+    """Who, in a log line: the e-mail of « Nom <e-mail> » (`access.User.label`), else the label as
+    it is (a local name, a command)."""
+    if not auteur:
+        return "?"
+    found = re.search(r"<([^<>\s]+)>$", auteur)
+    return found[1] if found else auteur
+
+
+def _contracts_text(contrats: Iterable[str | None]) -> str:
+    codes = sorted(c for c in contrats if c)
+    return ", ".join(codes[:10]) + (f" (+{len(codes) - 10})" if len(codes) > 10 else "") if codes else "-"
+
+
+def log_refusal(exc: StoreError, *, auteur: str | None, what: str | None, contrats: Iterable[str | None] = ()) -> None:
+    """A refused write (a right, a rule, a file with errors), at WARNING with its French reason;
+    once per error (the transaction that refused it, or `ui.context.write` for a refusal made
+    before any transaction)."""
+    if exc.logged:
+        return
+    exc.logged = True
+    reason = describe(" | ".join(" ".join(p.split()) for p in exc.problems))[:500]
+    _log.warning(
+        "Write refused (%s): %s by %s, contracts %s: %s",
+        type(exc).__name__,
+        what or "?",
+        log_identifier(auteur),
+        _contracts_text(contrats),
+        reason,
+    )
 
 
 def usable(con: duckdb.DuckDBPyConnection) -> bool:
@@ -202,11 +302,13 @@ def describe(target: Path | str) -> str:
 
 def lake_conninfo(target: str) -> str:
     """The libpq connection string of a DuckLake target's PostgreSQL catalog."""
-    rest = target[len(LAKE_PREFIX):]
+    rest = target[len(LAKE_PREFIX) :]
     if not rest.startswith("postgres:"):
-        raise StoreError(f"Base « {describe(target)} » : seul un catalogue PostgreSQL est pris en charge "
-                         "(ducklake:postgres:dbname=… host=… port=… user=…).")
-    return rest[len("postgres:"):]
+        raise StoreError(
+            f"Base « {describe(target)} » : seul un catalogue PostgreSQL est pris en charge "
+            "(ducklake:postgres:dbname=… host=… port=… user=…)."
+        )
+    return rest[len("postgres:") :]
 
 
 def extension_file(name: str) -> str:
@@ -216,10 +318,14 @@ def extension_file(name: str) -> str:
         module = importlib.import_module(f"duckdb_extension_{name}")
     except ImportError as exc:
         raise StoreError(f"L'extension DuckDB « {name} » manque : pip install -r requirements.txt") from exc
+    if module.__file__ is None:  # a namespace package: no wheel files behind it
+        raise StoreError(f"L'extension DuckDB « {name} » manque : pip install -r requirements.txt")
     path = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.exists():
-        raise StoreError(f"L'extension DuckDB « {name} » ne correspond pas à DuckDB {duckdb.__version__} "
-                         "(pip install -r requirements.txt).")
+        raise StoreError(
+            f"L'extension DuckDB « {name} » ne correspond pas à DuckDB {duckdb.__version__} "
+            "(pip install -r requirements.txt)."
+        )
     return str(path)
 
 
@@ -252,7 +358,8 @@ def _open_lake(target: str, *, data_path: str | None) -> duckdb.DuckDBPyConnecti
                 raise StoreError(
                     f"La base partagée {describe(target)} n'existe pas encore : indiquez le dossier de ses fichiers "
                     "de données avec la variable CDV_DATA_PATH (un dossier partagé par toutes les instances), "
-                    "puis relancez.") from exc
+                    "puis relancez."
+                ) from exc
             with _migration_lock(target):
                 try:
                     con = duckdb.connect(target)  # another instance may have created it meanwhile
@@ -275,8 +382,10 @@ def _create_lake_catalog(conninfo: str, data_path: str) -> None:
     data_path = data_path.rstrip("/") + "/"
     con = duckdb.connect()
     try:
-        con.execute("ATTACH '" + (LAKE_PREFIX + "postgres:" + conninfo).replace("'", "''") + "' AS new_lake "
-                    "(DATA_PATH '" + data_path.replace("'", "''") + "')")
+        con.execute(
+            "ATTACH '" + (LAKE_PREFIX + "postgres:" + conninfo).replace("'", "''") + "' AS new_lake "
+            "(DATA_PATH '" + data_path.replace("'", "''") + "')"
+        )
     finally:
         con.close()
 
@@ -284,19 +393,26 @@ def _create_lake_catalog(conninfo: str, data_path: str) -> None:
 def _explain_lake_error(target: str, exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) or "directory" in text.lower() or "permission" in text.lower():
-        return (f"La base partagée {describe(target)} ne peut pas être ouverte : son dossier de données ou le dossier "
-                "des extensions DuckDB n'est pas utilisable (droits, disque, chemin). Vérifiez CDV_DATA_PATH et les "
-                f"droits, puis relancez. (Détail technique : {describe(text.splitlines()[0])[:200]})")
+        return (
+            f"La base partagée {describe(target)} ne peut pas être ouverte : son dossier de données ou le dossier "
+            "des extensions DuckDB n'est pas utilisable (droits, disque, chemin). Vérifiez CDV_DATA_PATH et les "
+            f"droits, puis relancez. (Détail technique : {describe(text.splitlines()[0])[:200]})"
+        )
     if "connection" in text.lower() or "could not" in text.lower() or "timeout" in text.lower():
-        return (f"La base partagée {describe(target)} est injoignable : le serveur PostgreSQL de son catalogue ne "
-                "répond pas ou refuse la connexion. Vérifiez CDV_STORE (hôte, port, base, utilisateur) et que le "
-                f"serveur est démarré. (Détail technique : {describe(text.splitlines()[0])[:200]})")
-    return (f"La base partagée {describe(target)} ne peut pas être ouverte. "
-            f"(Détail technique : {describe(text.splitlines()[0])[:200]})")
+        return (
+            f"La base partagée {describe(target)} est injoignable : le serveur PostgreSQL de son catalogue ne "
+            "répond pas ou refuse la connexion. Vérifiez CDV_STORE (hôte, port, base, utilisateur) et que le "
+            f"serveur est démarré. (Détail technique : {describe(text.splitlines()[0])[:200]})"
+        )
+    return (
+        f"La base partagée {describe(target)} ne peut pas être ouverte. "
+        f"(Détail technique : {describe(text.splitlines()[0])[:200]})"
+    )
 
 
-def open_store(target: Path | str, *, read_only: bool = False,
-               data_path: str | None = None) -> duckdb.DuckDBPyConnection:
+def open_store(
+    target: Path | str, *, read_only: bool = False, data_path: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open a store without migrating it: a file (which must exist) or a DuckLake."""
     if is_lake(target):
         return _open_lake(str(target), data_path=data_path)
@@ -339,8 +455,11 @@ def _migration_lock(target: str) -> Iterator[None]:
         raise StoreError(_explain_lake_error(target, exc)) from exc
     try:
         if not lock.execute("SELECT pg_try_advisory_lock(%s)", [_MIGRATION_LOCK_KEY]).fetchall()[0][0]:
-            print("Mise à jour du schéma de la base partagée en cours par une autre instance : attente de la fin…",
-                  file=sys.stderr, flush=True)
+            print(
+                "Mise à jour du schéma de la base partagée en cours par une autre instance : attente de la fin…",
+                file=sys.stderr,
+                flush=True,
+            )
             lock.execute("SELECT pg_advisory_lock(%s)", [_MIGRATION_LOCK_KEY])
         yield
     finally:
@@ -386,8 +505,9 @@ def _explain_open_error(path: Path, exc: Exception) -> str:
             "(« Fichier écrit par DuckDB 2.0 » dans le README), ou, s'il ne contient que le territoire de "
             "démonstration, supprimez-le : il sera recréé. Le fichier n'a pas été modifié."
         )
-    if "version" in text.lower() and ("newer" in text.lower() or "can only read" in text.lower()
-                                      or "created with" in text.lower()):
+    if "version" in text.lower() and (
+        "newer" in text.lower() or "can only read" in text.lower() or "created with" in text.lower()
+    ):
         return (
             f"Le fichier de données {path} a été écrit par une version plus récente de DuckDB. "
             "Mettez à jour l'application (pip install -r requirements.txt) ou indiquez un autre "
@@ -416,16 +536,24 @@ def on_lake(cur: duckdb.DuckDBPyConnection) -> bool:
 def table_names(cur: duckdb.DuckDBPyConnection, schema: str = "main") -> list[str]:
     """The store's tables (the allow-list for any table name used in SQL); not the session's
     temporary tables, nor those of another attached database."""
-    return [r[0] for r in cur.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $s "
-        "ORDER BY 1", {"s": schema}).fetchall()]
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $s "
+            "ORDER BY 1",
+            {"s": schema},
+        ).fetchall()
+    ]
 
 
 def is_empty(cur: duckdb.DuckDBPyConnection) -> bool:
     """Whether the store holds no data of its own (only its schema and bookkeeping)."""
     bookkeeping = {"store_meta", "schema_migration", "journal_ecriture"}
-    return not any(scalar(cur, f"SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT 1)")
-                   for t in table_names(cur) if t not in bookkeeping)
+    return not any(
+        scalar(cur, f"SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT 1)")
+        for t in table_names(cur)
+        if t not in bookkeeping
+    )
 
 
 def schema_version(cur: duckdb.DuckDBPyConnection) -> int:
@@ -472,9 +600,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         try:
             _apply(cur, number, sql, applied)
         except duckdb.Error as exc:
-            raise StoreError(f"La mise à jour du schéma de la base (migration n° {number}) a échoué ; elle n'a rien "
-                             "modifié. Prévenez l'administrateur. (Détail technique : "
-                             f"{describe(str(exc).splitlines()[0])[:200]})") from exc
+            raise StoreError(
+                f"La mise à jour du schéma de la base (migration n° {number}) a échoué ; elle n'a rien "
+                "modifié. Prévenez l'administrateur. (Détail technique : "
+                f"{describe(str(exc).splitlines()[0])[:200]})"
+            ) from exc
         applied.add(number)
     return latest
 
@@ -484,8 +614,11 @@ def _apply(cur: duckdb.DuckDBPyConnection, number: int, sql: str, applied: set[i
     with plain_transaction(cur):
         cur.execute(sql)
         cur.execute("CREATE TABLE IF NOT EXISTS schema_migration (numero INTEGER NOT NULL, applique_le TIMESTAMP)")
-        cur.execute("INSERT INTO schema_migration SELECT n, NULL FROM unnest($done) AS t(n) "
-                    "WHERE n NOT IN (SELECT numero FROM schema_migration)", {"done": sorted(applied)})
+        cur.execute(
+            "INSERT INTO schema_migration SELECT n, NULL FROM unnest($done) AS t(n) "
+            "WHERE n NOT IN (SELECT numero FROM schema_migration)",
+            {"done": sorted(applied)},
+        )
         cur.execute("INSERT INTO schema_migration VALUES ($n, current_timestamp)", {"n": number})
         if scalar(cur, "SELECT count(*) FROM store_meta WHERE cle = 'store_version'") == 0:
             cur.execute("INSERT INTO store_meta VALUES ('store_version', '0')")
@@ -510,14 +643,24 @@ def _reference() -> _Reference:
     ref = duckdb.connect()
     try:
         migrate(ref)
-        schemas = tuple(r[0] for r in ref.execute(
-            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
-            "AND NOT internal AND schema_name <> 'main' ORDER BY 1").fetchall())
-        ddl = tuple(_table_ddl(ref, schema, name) for schema, name in ref.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "ORDER BY schema_name, table_name").fetchall())
-        seed = {t: ref.sql(f"SELECT * FROM {t}").to_arrow_table()
-                for t in ("store_meta", "schema_migration", "journal_ecriture")}
+        schemas = tuple(
+            r[0]
+            for r in ref.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
+                "AND NOT internal AND schema_name <> 'main' ORDER BY 1"
+            ).fetchall()
+        )
+        ddl = tuple(
+            _table_ddl(ref, schema, name)
+            for schema, name in ref.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "ORDER BY schema_name, table_name"
+            ).fetchall()
+        )
+        seed = {
+            t: ref.sql(f"SELECT * FROM {t}").to_arrow_table()
+            for t in ("store_meta", "schema_migration", "journal_ecriture")
+        }
         return _Reference(schemas, ddl, _constraint_rules(ref), seed)
     finally:
         ref.close()
@@ -525,13 +668,21 @@ def _reference() -> _Reference:
 
 def _table_ddl(ref: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
     """CREATE TABLE without keys, checks or sequences (DuckLake has none); key columns NOT NULL."""
-    keys = {c for cols in ref.execute(
-        "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = $s AND table_name = $t "
-        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", {"s": schema, "t": name}).fetchall() for c in cols[0]}
+    keys = {
+        c
+        for cols in ref.execute(
+            "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = $s AND table_name = $t "
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+            {"s": schema, "t": name},
+        ).fetchall()
+        for c in cols[0]
+    }
     columns = []
     for column, data_type, nullable, default in ref.execute(
-            "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
-            "WHERE schema_name = $s AND table_name = $t ORDER BY column_index", {"s": schema, "t": name}).fetchall():
+        "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
+        "WHERE schema_name = $s AND table_name = $t ORDER BY column_index",
+        {"s": schema, "t": name},
+    ).fetchall():
         text = f"{column} {data_type}"
         if not nullable or column in keys:
             text += " NOT NULL"
@@ -546,22 +697,28 @@ def _constraint_rules(ref: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     kind, checked before COMMIT like the other rules."""
     rules = []
     for table, kind, columns, expressions in ref.execute(
-            "SELECT table_name, constraint_type, list(constraint_column_names), list(expression) "
-            "FROM duckdb_constraints() WHERE schema_name = 'main' "
-            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK') GROUP BY ALL ORDER BY ALL").fetchall():
+        "SELECT table_name, constraint_type, list(constraint_column_names), list(expression) "
+        "FROM duckdb_constraints() WHERE schema_name = 'main' "
+        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK') GROUP BY ALL ORDER BY ALL"
+    ).fetchall():
         if kind == "CHECK":
-            first = scalar(ref, "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND column_index = 1",
-                           {"t": table})
+            first = scalar(
+                ref, "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND column_index = 1", {"t": table}
+            )
             cases = " ".join(f"WHEN NOT ({e}) THEN '{e.replace(chr(39), chr(39) * 2)}'" for e in expressions)
-            rules.append(f"SELECT '{table} ' || coalesce(CAST({first} AS VARCHAR), '?') || ' : règle « ' "
-                         f"|| CASE {cases} END || ' » non respectée' FROM {table} "
-                         f"WHERE " + " OR ".join(f"NOT ({e})" for e in expressions))
+            rules.append(
+                f"SELECT '{table} ' || coalesce(CAST({first} AS VARCHAR), '?') || ' : règle « ' "
+                f"|| CASE {cases} END || ' » non respectée' FROM {table} "
+                f"WHERE " + " OR ".join(f"NOT ({e})" for e in expressions)
+            )
         else:
             for cols in columns:
                 key = ", ".join(cols)
                 shown = " || ' / ' || ".join(f"CAST({c} AS VARCHAR)" for c in cols)
-                rules.append(f"SELECT '{table} ' || {shown} || ' : présent plusieurs fois' "
-                             f"FROM {table} GROUP BY {key} HAVING count(*) > 1")
+                rules.append(
+                    f"SELECT '{table} ' || {shown} || ' : présent plusieurs fois' "
+                    f"FROM {table} GROUP BY {key} HAVING count(*) > 1"
+                )
     return tuple(rules)
 
 
@@ -591,8 +748,9 @@ def meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 def metas(cur: duckdb.DuckDBPyConnection, *keys: str) -> dict[str, str | None]:
     """Several `meta` values in one query (a DuckLake query costs a round trip to its catalog)."""
-    found = dict(cur.execute("SELECT cle, valeur FROM store_meta WHERE cle IN (SELECT unnest($k))",
-                             {"k": list(keys)}).fetchall())
+    found = dict(
+        cur.execute("SELECT cle, valeur FROM store_meta WHERE cle IN (SELECT unnest($k))", {"k": list(keys)}).fetchall()
+    )
     return {k: found.get(k) for k in keys}
 
 
@@ -604,8 +762,7 @@ def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(
-        "UPDATE store_meta SET valeur = CAST(CAST(valeur AS INTEGER) + 1 AS VARCHAR) "
-        "WHERE cle = 'store_version'"
+        "UPDATE store_meta SET valeur = CAST(CAST(valeur AS INTEGER) + 1 AS VARCHAR) WHERE cle = 'store_version'"
     )
 
 
@@ -619,35 +776,51 @@ class Audit:
     modifications »). The writer may fill `contrats` and `detail` as it goes: they are read at
     COMMIT, like `written`."""
 
-    auteur: str                                  # the acting user's label (`access.User.label`)
-    operation: str                               # in French: « Import n° 12 (actions.csv) », « Jalon ajouté »…
+    auteur: str  # the acting user's label (`access.User.label`)
+    operation: str  # in French: « Import n° 12 (actions.csv) », « Jalon ajouté »…
     contrats: set[str] = field(default_factory=set)
-    detail: dict = field(default_factory=dict)   # keys and counts (JSON in the log)
+    detail: dict = field(default_factory=dict)  # keys and counts (JSON in the log)
 
 
-def _log_write(cur: duckdb.DuckDBPyConnection, written: Iterable[str] | None, import_id: int | None,
-               audit: Audit | None) -> None:
+def _log_write(
+    cur: duckdb.DuckDBPyConnection, written: Iterable[str] | None, import_id: int | None, audit: Audit | None
+) -> None:
     """Record the tables of this write under the new store version (one row each, or one row
     « — » for a write of bookkeeping only), with who and what when the schema has the audit
     columns (migration 0007); nothing before migration 0006 has made the log."""
     tables = ["*"] if written is None else sorted(set(written) - _UNLOGGED)
     if "journal_ecriture" not in table_names(cur):
         return
-    columns = {r[0] for r in cur.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-                                         "AND schema_name = 'main' AND table_name = 'journal_ecriture'").fetchall()}
+    columns = {
+        r[0]
+        for r in cur.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'journal_ecriture'"
+        ).fetchall()
+    }
     if "auteur" not in columns:
         if tables:
-            cur.execute("INSERT INTO journal_ecriture SELECT $v, $h, t, $i FROM unnest($t) AS u(t)",
-                        {"v": store_version(cur), "h": datetime.now(), "t": tables, "i": import_id})
+            cur.execute(
+                "INSERT INTO journal_ecriture SELECT $v, $h, t, $i FROM unnest($t) AS u(t)",
+                {"v": store_version(cur), "h": datetime.now(), "t": tables, "i": import_id},
+            )
         return
     if not tables and audit is None:
         return
-    cur.execute("INSERT INTO journal_ecriture (version_store, horodatage, nom_table, id_import, auteur, operation, "
-                "contrats, detail) SELECT $v, $h, t, $i, $a, $o, $c, $d FROM unnest($t) AS u(t)",
-                {"v": store_version(cur), "h": datetime.now(), "t": tables or [_NO_TABLE], "i": import_id,
-                 "a": audit.auteur if audit else None, "o": audit.operation if audit else None,
-                 "c": ",".join(sorted(audit.contrats)) if audit and audit.contrats else None,
-                 "d": json.dumps(audit.detail, ensure_ascii=False, default=str) if audit and audit.detail else None})
+    cur.execute(
+        "INSERT INTO journal_ecriture (version_store, horodatage, nom_table, id_import, auteur, operation, "
+        "contrats, detail) SELECT $v, $h, t, $i, $a, $o, $c, $d FROM unnest($t) AS u(t)",
+        {
+            "v": store_version(cur),
+            "h": datetime.now(),
+            "t": tables or [_NO_TABLE],
+            "i": import_id,
+            "a": audit.auteur if audit else None,
+            "o": audit.operation if audit else None,
+            "c": ",".join(sorted(audit.contrats)) if audit and audit.contrats else None,
+            "d": json.dumps(audit.detail, ensure_ascii=False, default=str) if audit and audit.detail else None,
+        },
+    )
 
 
 _NO_TABLE = "—"  # a logged write that changed only bookkeeping (e.g. the users)
@@ -686,10 +859,8 @@ def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
     """ROLLBACK after a failure inside the transaction. The failure may have ended the
     transaction already (DuckDB then says « no transaction is active ») or invalidated the
     database: the error that reaches the caller stays the failure's own, never this one's."""
-    try:
+    with suppress(duckdb.Error):
         cur.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
 
 
 def _commit(cur: duckdb.DuckDBPyConnection) -> None:
@@ -702,9 +873,14 @@ def _commit(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
-                written: Iterable[str] | None = None,
-                import_id: int | None = None, audit: Audit | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    check: bool = True,
+    written: Iterable[str] | None = None,
+    import_id: int | None = None,
+    audit: Audit | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """One committed write: BEGIN, the caller's statements, integrity checks, version bump, the
     log of writes (`journal_ecriture`), COMMIT.
 
@@ -719,6 +895,7 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
     A failure of the disk, the file system or the database is the French WriteFailed of
     `write_error` (the connection may then be unusable: see `usable`).
     """
+    start = time.perf_counter()
     try:
         cur = con.cursor()
     except duckdb.Error as exc:  # e.g. a connection closed after a fatal error
@@ -737,20 +914,39 @@ def transaction(con: duckdb.DuckDBPyConnection, *, check: bool = True,
                     raise IntegrityError(problems)
             _bump_version(cur)
             _log_write(cur, written, import_id, audit)
+            version = store_version(cur) if _log.isEnabledFor(logging.INFO) else None
         except BaseException as exc:
             _rollback(cur)  # the failure may have ended the transaction: keep its own cause
             if _is_conflict(exc):
                 raise WriteConflict(str(exc)) from exc
             if isinstance(exc, (duckdb.Error, OSError)) and not isinstance(exc, duckdb.ConstraintException):
                 raise write_error(exc) from exc
+            if isinstance(exc, WriteRefused):
+                log_refusal(
+                    exc,
+                    auteur=audit.auteur if audit else None,
+                    what=audit.operation if audit else None,
+                    contrats=audit.contrats if audit else (),
+                )
             raise
         _commit(cur)
     finally:
         cur.close()
+    if version is not None:
+        _log.info(
+            "Write committed: %s by %s, contracts %s, tables %s, store version %s, %.3f s",
+            audit.operation if audit else "?",
+            log_identifier(audit.auteur if audit else None),
+            _contracts_text(audit.contrats if audit else ()),
+            "*" if written is None else ", ".join(sorted(set(written))) or "-",
+            version,
+            time.perf_counter() - start,
+        )
 
 
-def retrying(call, *, retry_on: type[BaseException] | tuple[type[BaseException], ...], attempts: int = 6,
-             pause: float = 0.05):
+def retrying(
+    call, *, retry_on: type[BaseException] | tuple[type[BaseException], ...], attempts: int = 6, pause: float = 0.05
+):
     """`call()`, run again after `retry_on` with a growing, jittered pause; the last attempt's
     error reaches the caller."""
     for attempt in range(attempts):
@@ -759,7 +955,7 @@ def retrying(call, *, retry_on: type[BaseException] | tuple[type[BaseException],
         except retry_on:
             if attempt == attempts - 1:
                 raise
-            time.sleep(pause * 2 ** attempt * (1 + random.random()))
+            time.sleep(pause * 2**attempt * (1 + random.random()))
     raise AssertionError("unreachable")
 
 
@@ -771,6 +967,7 @@ def retry_on_conflict(fn=None, /, *, attempts: int = 6):
     attempt the French WriteConflict reaches the caller. Any other duckdb.Error or OSError,
     inside the transaction or before it (e.g. on a database a fatal error invalidated), reaches
     it as the French StoreError of `write_error`."""
+
     def decorate(write):
         @functools.wraps(write)
         def run(*args, **kwargs):
@@ -778,7 +975,9 @@ def retry_on_conflict(fn=None, /, *, attempts: int = 6):
                 return retrying(lambda: write(*args, **kwargs), retry_on=WriteConflict, attempts=attempts)
             except (duckdb.Error, OSError) as exc:
                 raise write_error(exc) from exc
+
         return run
+
     return decorate(fn) if fn is not None else decorate
 
 
@@ -834,7 +1033,8 @@ _INTEGRITY_RULES: tuple[str, ...] = (
           OR (numerateur IS NULL) <> (denominateur IS NULL) OR denominateur <= 0 OR numerateur < 0
           OR (numerateur IS NOT NULL AND valeur IS NULL)""",
     """SELECT 'valeur ' || v.code_indicateur || ' (ventilation) : indicateur inconnu'
-       FROM (SELECT DISTINCT code_indicateur FROM valeur_indicateur_detail) v ANTI JOIN indicateur i USING (code_indicateur)""",
+       FROM (SELECT DISTINCT code_indicateur FROM valeur_indicateur_detail) v
+       ANTI JOIN indicateur i USING (code_indicateur)""",
     # --- accounts (migration 0007) ---
     """SELECT 'utilisateur ' || email || ' : présent plusieurs fois'
        FROM utilisateur GROUP BY email HAVING count(*) > 1""",
@@ -880,7 +1080,8 @@ _INTEGRITY_RULES: tuple[str, ...] = (
     """SELECT 'action ' || code_action || ' : la somme des parts par quartier dépasse 100 %'
        FROM action_quartier WHERE part IS NOT NULL GROUP BY code_action HAVING sum(part) > 1.0001""",
     # LEFT JOIN, not NOT EXISTS: DuckDB then hashes the small link table, not the million actions
-    """SELECT DISTINCT 'lien action-objectif ' || x.code_action || ' / ' || x.code_objectif || ' : action ou objectif inconnu'
+    """SELECT DISTINCT 'lien action-objectif ' || x.code_action || ' / ' || x.code_objectif
+              || ' : action ou objectif inconnu'
        FROM action_objectif x LEFT JOIN action a USING (code_action) LEFT JOIN objectif o USING (code_objectif)
        WHERE a.code_action IS NULL OR o.code_objectif IS NULL""",
     # one join for both rules of a funding line (the table holds millions of rows)
@@ -890,7 +1091,8 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        FROM financement f LEFT JOIN action a USING (code_action) LEFT JOIN contrat c ON c.code_contrat = a.code_contrat
        WHERE a.code_action IS NULL OR f.annee < year(c.date_debut) OR f.annee > year(c.date_fin)""",
     """SELECT 'valeur ' || v.code_indicateur || ' : indicateur inconnu'
-       FROM (SELECT DISTINCT code_indicateur FROM valeur_indicateur) v ANTI JOIN indicateur i USING (code_indicateur)""",
+       FROM (SELECT DISTINCT code_indicateur FROM valeur_indicateur) v
+       ANTI JOIN indicateur i USING (code_indicateur)""",
     # --- bilans des porteurs (migration 0016) ---
     """SELECT 'bilan ' || code_action || ' ' || annee || ' : présent plusieurs fois'
        FROM bilan_action GROUP BY code_action, annee HAVING count(*) > 1""",
@@ -914,7 +1116,8 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        WHERE r.date_reunion < c.date_debut OR r.date_reunion > c.date_fin""",
     """SELECT 'décision ' || d.id_decision || ' : réunion ' || d.id_reunion || ' inconnue'
        FROM decision d ANTI JOIN reunion r USING (id_reunion)""",
-    """SELECT DISTINCT 'lien décision-action ' || x.id_decision || ' / ' || x.code_action || ' : décision ou action inconnue'
+    """SELECT DISTINCT 'lien décision-action ' || x.id_decision || ' / ' || x.code_action
+              || ' : décision ou action inconnue'
        FROM decision_action x LEFT JOIN decision d USING (id_decision) LEFT JOIN action a USING (code_action)
        WHERE d.id_decision IS NULL OR a.code_action IS NULL""",
     """SELECT 'jalon ' || j.id_jalon || ' : contrat ' || j.code_contrat || ' inconnu'
@@ -923,7 +1126,8 @@ _INTEGRITY_RULES: tuple[str, ...] = (
     """SELECT 'rapport annuel ' || code_contrat || ' ' || annee || ' : présent plusieurs fois'
        FROM rapport_annuel GROUP BY code_contrat, annee HAVING count(*) > 1""",
     """SELECT x.quoi || ' ' || x.code_contrat || ' ' || x.annee
-              || CASE WHEN c.code_contrat IS NULL THEN ' : contrat inconnu' ELSE ' : année hors de la période du contrat' END
+              || CASE WHEN c.code_contrat IS NULL THEN ' : contrat inconnu'
+                      ELSE ' : année hors de la période du contrat' END
        FROM (SELECT 'rapport annuel' AS quoi, code_contrat, annee FROM rapport_annuel
              UNION SELECT 'vote du rapport annuel', code_contrat, annee FROM rapport_annuel_vote
              UNION SELECT 'contribution au rapport annuel', code_contrat, annee FROM rapport_annuel_contribution) x
@@ -938,14 +1142,16 @@ _INTEGRITY_RULES: tuple[str, ...] = (
     """SELECT 'contribution au rapport annuel ' || code_contrat || ' ' || annee || ' : ' || conseil || ' du '
               || strftime(date_reception, '%d/%m/%Y') || ' présente plusieurs fois'
        FROM rapport_annuel_contribution GROUP BY code_contrat, annee, conseil, date_reception HAVING count(*) > 1""",
-    """SELECT 'vote du rapport annuel ' || v.code_contrat || ' ' || v.annee || ' le ' || strftime(v.date_vote, '%d/%m/%Y')
+    """SELECT 'vote du rapport annuel ' || v.code_contrat || ' ' || v.annee
+              || ' le ' || strftime(v.date_vote, '%d/%m/%Y')
               || ' : avant l''envoi aux conseils citoyens (' || strftime(r.date_envoi_conseils, '%d/%m/%Y') || ')'
        FROM rapport_annuel_vote v JOIN rapport_annuel r USING (code_contrat, annee)
        WHERE v.date_vote < r.date_envoi_conseils""",
     """SELECT 'contribution au rapport annuel ' || k.code_contrat || ' ' || k.annee || ' du '
               || strftime(k.date_reception, '%d/%m/%Y')
               || CASE WHEN r.date_envoi_conseils IS NULL THEN ' : sans envoi aux conseils citoyens enregistré'
-                      ELSE ' : avant l''envoi aux conseils citoyens (' || strftime(r.date_envoi_conseils, '%d/%m/%Y') || ')' END
+                      ELSE ' : avant l''envoi aux conseils citoyens ('
+                           || strftime(r.date_envoi_conseils, '%d/%m/%Y') || ')' END
        FROM rapport_annuel_contribution k LEFT JOIN rapport_annuel r USING (code_contrat, annee)
        WHERE r.date_envoi_conseils IS NULL OR k.date_reception < r.date_envoi_conseils""",
     """SELECT 'publication du rapport annuel ' || r.code_contrat || ' ' || r.annee || ' le '
@@ -991,7 +1197,8 @@ _INTEGRITY_RULES: tuple[str, ...] = (
        FROM feuille_de_route f
        WHERE NOT EXISTS (SELECT 1 FROM contrat c WHERE c.code_contrat = f.code_contrat)
           OR (f.id_poste IS NOT NULL AND NOT EXISTS (SELECT 1 FROM poste p WHERE p.id_poste = f.id_poste))
-          OR (f.id_decision IS NOT NULL AND NOT EXISTS (SELECT 1 FROM decision d WHERE d.id_decision = f.id_decision))""",
+          OR (f.id_decision IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM decision d WHERE d.id_decision = f.id_decision))""",
 )
 
 
@@ -1001,8 +1208,9 @@ def rule_tables(rule: str) -> set[str]:
     return set(re.findall(r"[a-z_][a-z0-9_]*", rule))
 
 
-def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
-                     written: Iterable[str] | None = None) -> list[str]:
+def integrity_errors(
+    cur: duckdb.DuckDBPyConnection, *, limit: int = 50, written: Iterable[str] | None = None
+) -> list[str]:
     """Cross-table rules that no CHECK constraint can express (on a DuckLake, its keys and
     checks too); empty when the store is sound. `written`: only the rules naming one of these
     tables (see `transaction`)."""
@@ -1014,7 +1222,9 @@ def integrity_errors(cur: duckdb.DuckDBPyConnection, *, limit: int = 50,
             continue
         # sorted: the same store gives the same message (a parallel scan returns rows in any order)
         try:
-            problems += [row[0] for row in cur.execute(f"SELECT * FROM ({rule}) ORDER BY 1 LIMIT {int(limit)}").fetchall()]
+            problems += [
+                row[0] for row in cur.execute(f"SELECT * FROM ({rule}) ORDER BY 1 LIMIT {int(limit)}").fetchall()
+            ]
         except duckdb.CatalogException as exc:
             # a rule of a later migration on a store not migrated that far (tests of migrations
             # write to older schemas): a table it names does not exist, so it has nothing to check

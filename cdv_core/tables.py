@@ -21,7 +21,9 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
         return frame
     return frame.with_columns(
         pl.when(pl.col(c).str.slice(0, 1).is_in(list(_FORMULA_START)))
-          .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
         for c in text_cols
     )
 
@@ -29,29 +31,45 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 def yes_no(frame: pl.DataFrame) -> pl.DataFrame:
     """Boolean columns as « oui » / « non » (never `true`/`false` in a file)."""
     flags = [c for c, t in frame.schema.items() if t == pl.Boolean]
-    return frame.with_columns(pl.col(c).replace_strict({True: "oui", False: "non"}, return_dtype=pl.String)
-                              for c in flags) if flags else frame
+    return (
+        frame.with_columns(pl.col(c).replace_strict({True: "oui", False: "non"}, return_dtype=pl.String) for c in flags)
+        if flags
+        else frame
+    )
 
 
 def to_csv_bytes(frame: pl.DataFrame) -> bytes:
     """`;`-separated, UTF-8 with BOM and decimal commas, dates as JJ/MM/AAAA: what Excel in
     French opens correctly with a double click."""
     buffer = io.BytesIO()
-    neutralise_formulas(yes_no(frame)).write_csv(buffer, separator=";", include_bom=True, decimal_comma=True,
-                                                 date_format="%d/%m/%Y", datetime_format="%d/%m/%Y %H:%M")
+    neutralise_formulas(yes_no(frame)).write_csv(
+        buffer,
+        separator=";",
+        include_bom=True,
+        decimal_comma=True,
+        date_format="%d/%m/%Y",
+        datetime_format="%d/%m/%Y %H:%M",
+    )
     return buffer.getvalue()
 
 
 # Excel number formats (stored in Excel's neutral notation; a French Excel or LibreOffice shows
 # « 884 740 € », « 12,5 % »). A year is written « 2024 », never « 2 024 ».
-XLSX_FORMATS = {"euros": '#,##0 "€"', "integer": "#,##0", "number": "#,##0.0", "percent": "0.0 %",
-                "year": "0", "date": "dd/mm/yyyy"}
+XLSX_FORMATS = {
+    "euros": '#,##0 "€"',
+    "integer": "#,##0",
+    "number": "#,##0.0",
+    "percent": "0.0 %",
+    "year": "0",
+    "date": "dd/mm/yyyy",
+}
 
 
 @dataclass(frozen=True)
 class Number:
     """A number for a spreadsheet cell with its kind (a key of XLSX_FORMATS): lets one column mix
     numbers and words (a figures sheet) in a `pl.Object` column."""
+
     value: float
     kind: str = "number"
 

@@ -48,7 +48,8 @@ import polars as pl
 
 from cdv_core import access, fmt, seance, store
 from cdv_core.edits import typed_text
-from cdv_core.ingest.pipeline import Load
+from cdv_core.ingest.diff import rollback_touched, touched
+from cdv_core.ingest.model import Load
 from cdv_core.settings import Settings
 
 TABLES = frozenset({"validation", "validation_chiffre"})
@@ -67,21 +68,47 @@ _PERIODS: dict[str, tuple[str, str, str, str]] = {
     "projet_quartier": ("LEFT JOIN quartier q ON q.code_qp = r.code_qp", "q.code_contrat", "NULL", "NULL"),
     "cible_indicateur": ("LEFT JOIN quartier q ON q.code_qp = r.code_qp", "q.code_contrat", "NULL", "NULL"),
     "action": ("", "r.code_contrat", "r.annee_debut", "r.annee_fin"),
-    "action_quartier": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat",
-                        "a.annee_debut", "a.annee_fin"),
-    "action_objectif": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat",
-                        "a.annee_debut", "a.annee_fin"),
+    "action_quartier": (
+        "LEFT JOIN action a ON a.code_action = r.code_action",
+        "a.code_contrat",
+        "a.annee_debut",
+        "a.annee_fin",
+    ),
+    "action_objectif": (
+        "LEFT JOIN action a ON a.code_action = r.code_action",
+        "a.code_contrat",
+        "a.annee_debut",
+        "a.annee_fin",
+    ),
     "financement": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat", "r.annee", "r.annee"),
     "bilan_action": ("LEFT JOIN action a ON a.code_action = r.code_action", "a.code_contrat", "r.annee", "r.annee"),
-    "valeur_indicateur": ("LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
-                          "q.code_contrat", "year(r.date_valeur)", "year(r.date_valeur)"),
-    "valeur_indicateur_detail": ("LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
-                                 "q.code_contrat", "year(r.date_valeur)", "year(r.date_valeur)"),
-    "reunion": ("LEFT JOIN instance i ON i.code_instance = r.code_instance", "i.code_contrat",
-                "year(r.date_reunion)", "year(r.date_reunion)"),
-    "decision": (("LEFT JOIN reunion m ON m.id_reunion = r.id_reunion "
-                  "LEFT JOIN instance i ON i.code_instance = m.code_instance"), "i.code_contrat",
-                 "year(m.date_reunion)", "NULL"),
+    "valeur_indicateur": (
+        "LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
+        "q.code_contrat",
+        "year(r.date_valeur)",
+        "year(r.date_valeur)",
+    ),
+    "valeur_indicateur_detail": (
+        "LEFT JOIN quartier q ON r.type_territoire = 'QPV' AND q.code_qp = r.code_territoire",
+        "q.code_contrat",
+        "year(r.date_valeur)",
+        "year(r.date_valeur)",
+    ),
+    "reunion": (
+        "LEFT JOIN instance i ON i.code_instance = r.code_instance",
+        "i.code_contrat",
+        "year(r.date_reunion)",
+        "year(r.date_reunion)",
+    ),
+    "decision": (
+        (
+            "LEFT JOIN reunion m ON m.id_reunion = r.id_reunion "
+            "LEFT JOIN instance i ON i.code_instance = m.code_instance"
+        ),
+        "i.code_contrat",
+        "year(m.date_reunion)",
+        "NULL",
+    ),
     "jalon": ("", "r.code_contrat", "coalesce(r.annee, year(r.date_prevue))", "coalesce(r.annee, year(r.date_prevue))"),
     "rapport_annuel": ("", "r.code_contrat", "r.annee", "r.annee"),
     "rapport_annuel_vote": ("", "r.code_contrat", "r.annee", "r.annee"),
@@ -94,8 +121,9 @@ def _rows_of_period(table: str, rel: str, *, select: str, contrat: str, debut: s
     """SELECT `select` over the rows of `rel` (a SELECT of rows of `table`) of contract `contrat`
     whose years meet `debut`..`fin` (SQL expressions: parameters, or columns of `join`)."""
     joins, contract, first, last = _PERIODS[table]
-    return (f"SELECT {select} FROM ({rel}) r {joins} {join} WHERE {contract} = {contrat} AND "
-            + _OVERLAP.format(first=first, last=last, debut=debut, fin=fin))
+    return f"SELECT {select} FROM ({rel}) r {joins} {join} WHERE {contract} = {contrat} AND " + _OVERLAP.format(
+        first=first, last=last, debut=debut, fin=fin
+    )
 
 
 def _digests(cur: duckdb.DuckDBPyConnection, code_contrat: str, debut: int, fin: int) -> dict[str, list[int]]:
@@ -105,8 +133,10 @@ def _digests(cur: duckdb.DuckDBPyConnection, code_contrat: str, debut: int, fin:
         store.check_identifier(table)
         count, total = cur.execute(
             "SELECT count(*), coalesce(sum(hash(x)), 0) FROM ("
-            + _rows_of_period(table, f"SELECT * FROM {table}", select="r.*", contrat="$c", debut="$d", fin="$f") + ") x",
-            {"c": code_contrat, "d": debut, "f": fin}).fetchall()[0]
+            + _rows_of_period(table, f"SELECT * FROM {table}", select="r.*", contrat="$c", debut="$d", fin="$f")
+            + ") x",
+            {"c": code_contrat, "d": debut, "f": fin},
+        ).fetchall()[0]
         found[table] = [int(count), int(total)]
     return found
 
@@ -116,16 +146,34 @@ def _portee(sections: tuple[seance.Section, ...], scope: seance.Scope | None) ->
     if scope is None:
         return None
     s = scope.settings
-    return json.dumps({"sections": [section.key for section in sections], "donnees_au": scope.donnees_au.isoformat(),
-                       "code_qp": scope.code_qp,
-                       "reglages": {"unpaid_months": s.unpaid_months, "cadence_tolerance_days": s.cadence_tolerance_days,
-                                    "indicator_max_age_months": s.indicator_max_age_months}}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "sections": [section.key for section in sections],
+            "donnees_au": scope.donnees_au.isoformat(),
+            "code_qp": scope.code_qp,
+            "reglages": {
+                "unpaid_months": s.unpaid_months,
+                "cadence_tolerance_days": s.cadence_tolerance_days,
+                "indicator_max_age_months": s.indicator_max_age_months,
+            },
+        },
+        ensure_ascii=False,
+    )
 
 
 @store.retry_on_conflict
-def validate(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str, annees: tuple[int, int],
-             sections: Iterable[seance.Section], libelle: str, id_reunion: str | None = None,
-             scope: seance.Scope | None = None, warnings: list[str] | None = None) -> int:
+def validate(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str,
+    annees: tuple[int, int],
+    sections: Iterable[seance.Section],
+    libelle: str,
+    id_reunion: str | None = None,
+    scope: seance.Scope | None = None,
+    warnings: list[str] | None = None,
+) -> int:
     """Keep the figures of `sections` as shown, validated by `user` for `code_contrat` and the
     years `annees` (first, last); `scope`: how they were built (`seance.Scope`), so that
     `compare` can rebuild them. Requires the right to validate that contract. Returns the id.
@@ -148,17 +196,36 @@ def validate(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat:
         if problems:
             raise store.IntegrityError(problems)
         id_validation = int(store.scalar(cur, "SELECT coalesce(max(id_validation), 0) + 1 FROM validation"))
-        cur.execute("INSERT INTO validation VALUES ($id, $c, $d, $f, $l, $r, $p, $e, $u, $t, $v)",
-                    {"id": id_validation, "c": code_contrat, "d": debut, "f": fin, "l": libelle.strip(), "r": id_reunion,
-                     "p": _portee(sections, scope), "e": json.dumps(_digests(cur, code_contrat, debut, fin)),
-                     "u": user.label, "t": datetime.now(), "v": store.store_version(cur)})
+        cur.execute(
+            "INSERT INTO validation VALUES ($id, $c, $d, $f, $l, $r, $p, $e, $u, $t, $v)",
+            {
+                "id": id_validation,
+                "c": code_contrat,
+                "d": debut,
+                "f": fin,
+                "l": libelle.strip(),
+                "r": id_reunion,
+                "p": _portee(sections, scope),
+                "e": json.dumps(_digests(cur, code_contrat, debut, fin)),
+                "u": user.label,
+                "t": datetime.now(),
+                "v": store.store_version(cur),
+            },
+        )
         rows = pl.DataFrame(figures, schema=["section", "titre_section", "libelle", "valeur", "note"], orient="row")
         cur.register("_chiffres", rows.with_row_index("ordre", offset=1).to_arrow())
-        cur.execute("INSERT INTO validation_chiffre SELECT $id, ordre, section, titre_section, libelle, valeur, note "
-                    "FROM _chiffres", {"id": id_validation})
+        cur.execute(
+            "INSERT INTO validation_chiffre SELECT $id, ordre, section, titre_section, libelle, valeur, note "
+            "FROM _chiffres",
+            {"id": id_validation},
+        )
         cur.unregister("_chiffres")
-        audit.detail = {"id_validation": id_validation, "periode": _period_text(debut, fin), "chiffres": len(figures),
-                        "id_reunion": id_reunion}
+        audit.detail = {
+            "id_validation": id_validation,
+            "periode": _period_text(debut, fin),
+            "chiffres": len(figures),
+            "id_reunion": id_reunion,
+        }
     return id_validation
 
 
@@ -166,8 +233,9 @@ def _period_text(debut: int, fin: int) -> str:
     return str(debut) if debut == fin else f"{debut}-{fin}"
 
 
-def validations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
-                perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def validations(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """The validations of a contract (None: of every contract of the périmètre), latest first:
     id, contract, period, what, who, when, number of figures."""
     return cur.sql(
@@ -180,7 +248,8 @@ def validations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
            WHERE ($contrat IS NULL OR v.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, v.code_contrat))
            ORDER BY v.valide_le DESC, v.id_validation DESC""",
-        params={"contrat": contrat, "perimetre": None if perimetre is None else list(perimetre)}).pl()
+        params={"contrat": contrat, "perimetre": None if perimetre is None else list(perimetre)},
+    ).pl()
 
 
 def _one(cur: duckdb.DuckDBPyConnection, id_validation: int, perimetre: tuple[str, ...] | None) -> dict:
@@ -189,34 +258,50 @@ def _one(cur: duckdb.DuckDBPyConnection, id_validation: int, perimetre: tuple[st
         raise store.StoreError(f"Validation n° {id_validation} introuvable ou hors de votre périmètre.")
     row = found.row(0, named=True)
     row["portee"], row["empreintes"] = cur.execute(
-        "SELECT portee, empreintes FROM validation WHERE id_validation = $id", {"id": id_validation}).fetchall()[0]
+        "SELECT portee, empreintes FROM validation WHERE id_validation = $id", {"id": id_validation}
+    ).fetchall()[0]
     return row
 
 
-def compare(cur: duckdb.DuckDBPyConnection, id_validation: int, *, settings: Settings,
-            perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def compare(
+    cur: duckdb.DuckDBPyConnection, id_validation: int, *, settings: Settings, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Each validated figure beside its value now: section, libelle, valeur_validee,
     valeur_actuelle (None when it cannot be rebuilt, or no longer exists) and modifie. The
     current values are rebuilt by the séance's own functions (`seance.build_agenda`) with the
     validation's contract, sections, « données au », QPV and settings."""
     v = _one(cur, id_validation, perimetre)
-    shown = cur.sql("SELECT section, titre_section, libelle, valeur FROM validation_chiffre WHERE id_validation = $id "
-                    "ORDER BY ordre", params={"id": id_validation}).pl()
+    shown = cur.sql(
+        "SELECT section, titre_section, libelle, valeur FROM validation_chiffre WHERE id_validation = $id "
+        "ORDER BY ordre",
+        params={"id": id_validation},
+    ).pl()
     now: dict[tuple[str, str], str] = {}
     if v["portee"]:
         portee = json.loads(v["portee"])
-        scope = seance.Scope(v["code_contrat"], date.fromisoformat(portee["donnees_au"]),
-                             dataclasses.replace(settings, **portee["reglages"]), portee["code_qp"])
+        scope = seance.Scope(
+            v["code_contrat"],
+            date.fromisoformat(portee["donnees_au"]),
+            dataclasses.replace(settings, **portee["reglages"]),
+            portee["code_qp"],
+        )
         keys = tuple(k for k in portee["sections"] if k in seance.SECTIONS)
         now = {(s.key, f.label): f.value for s in seance.build_agenda(cur, keys, scope) for f in s.figures}
     current = [now.get((s, label)) for s, label in zip(shown["section"], shown["libelle"])]
-    return shown.select(pl.col("titre_section").alias("section"), "libelle", pl.col("valeur").alias("valeur_validee")).with_columns(
-        pl.Series("valeur_actuelle", current, dtype=pl.String)).with_columns(
-        (pl.col("valeur_actuelle").is_null() | (pl.col("valeur_actuelle") != pl.col("valeur_validee"))).alias("modifie"))
+    return (
+        shown.select(pl.col("titre_section").alias("section"), "libelle", pl.col("valeur").alias("valeur_validee"))
+        .with_columns(pl.Series("valeur_actuelle", current, dtype=pl.String))
+        .with_columns(
+            (pl.col("valeur_actuelle").is_null() | (pl.col("valeur_actuelle") != pl.col("valeur_validee"))).alias(
+                "modifie"
+            )
+        )
+    )
 
 
-def changed_tables(cur: duckdb.DuckDBPyConnection, id_validation: int, *,
-                   perimetre: tuple[str, ...] | None = None) -> list[str]:
+def changed_tables(
+    cur: duckdb.DuckDBPyConnection, id_validation: int, *, perimetre: tuple[str, ...] | None = None
+) -> list[str]:
     """The tables whose rows of the validation's contract and period changed since it (digests)."""
     v = _one(cur, id_validation, perimetre)
     then = json.loads(v["empreintes"] or "{}")
@@ -233,56 +318,83 @@ def _affected(cur: duckdb.DuckDBPyConnection, rows, perimetre: tuple[str, ...] |
     hits: set[int] = set()
     for table, rel in rows():
         if table in _PERIODS:
-            sql = _rows_of_period(table, rel, select="DISTINCT v.id_validation", contrat="v.code_contrat",
-                                  debut="v.annee_debut", fin="v.annee_fin", join="CROSS JOIN validation v")
+            sql = _rows_of_period(
+                table,
+                rel,
+                select="DISTINCT v.id_validation",
+                contrat="v.code_contrat",
+                debut="v.annee_debut",
+                fin="v.annee_fin",
+                join="CROSS JOIN validation v",
+            )
             hits |= {r[0] for r in cur.execute(sql).fetchall()}
     return every.filter(pl.col("id_validation").is_in(sorted(hits)))
 
 
-def affected_validations(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, replace_scope: bool = False,
-                         perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def affected_validations(
+    cur: duckdb.DuckDBPyConnection,
+    loads: list[Load],
+    *,
+    replace_scope: bool = False,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """The validations (as `validations`) whose contract and period the rows this import would
     add, change or delete belong to (the rule of the module docstring). Nothing is written."""
-    from cdv_core.ingest.commit import touched  # ingest.commit calls this module back
-
     # a load of common data (porteurs…) touches none: not staged again (an action's cascade is)
-    return _affected(cur, lambda: touched(cur, [load for load in loads if load.table in _PERIODS],
-                                          replace_scope=replace_scope), perimetre)
+    return _affected(
+        cur,
+        lambda: touched(cur, [load for load in loads if load.table in _PERIODS], replace_scope=replace_scope),
+        perimetre,
+    )
 
 
-def affected_by_rollback(cur: duckdb.DuckDBPyConnection, *, id_import: int,
-                         perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def affected_by_rollback(
+    cur: duckdb.DuckDBPyConnection, *, id_import: int, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """The validations the rollback of import `id_import` would touch: the rows it would
     remove, replace or restore (same rule). Nothing is written."""
-    from cdv_core.ingest.commit import rollback_touched
-
     return _affected(cur, lambda: rollback_touched(cur, id_import), perimetre)
 
 
 def describe(affected: pl.DataFrame, *, what: str = "Cet import") -> list[str]:
     """One French sentence per validation an import (or, `what`, its rollback) would touch."""
-    return [f"{what} modifie des chiffres validés le {fmt.day(row['valide_le'])} par {row['valide_par']} "
-            f"({row['libelle']} ; contrat {row['code_contrat']}, période {row['periode']})."
-            for row in affected.iter_rows(named=True)]
+    return [
+        f"{what} modifie des chiffres validés le {fmt.day(row['valide_le'])} par {row['valide_par']} "
+        f"({row['libelle']} ; contrat {row['code_contrat']}, période {row['periode']})."
+        for row in affected.iter_rows(named=True)
+    ]
 
 
-def check_import(cur: duckdb.DuckDBPyConnection, loads: list[Load], *, user: access.User, replace_scope: bool,
-                 confirmed: bool) -> list[int]:
+def check_import(
+    cur: duckdb.DuckDBPyConnection, loads: list[Load], *, user: access.User, replace_scope: bool, confirmed: bool
+) -> list[int]:
     """Inside an import's transaction, before it writes: the ids of the validations it touches.
     Refused (`ValidatedFiguresChanged`) unless `confirmed`, and the confirmation requires the
     right to validate their contracts (access.AccessDenied otherwise)."""
     if "validation" not in store.table_names(cur):  # a store before migration 0008 (some tests build one)
         return []
-    return _confirm(cur, affected_validations(cur, loads, replace_scope=replace_scope), user=user, confirmed=confirmed,
-                    what="Cet import", how="l'import (case « Je confirme » ou option --confirmer-chiffres-valides)")
+    return _confirm(
+        cur,
+        affected_validations(cur, loads, replace_scope=replace_scope),
+        user=user,
+        confirmed=confirmed,
+        what="Cet import",
+        how="l'import (case « Je confirme » ou option --confirmer-chiffres-valides)",
+    )
 
 
 def check_rollback(cur: duckdb.DuckDBPyConnection, id_import: int, *, user: access.User, confirmed: bool) -> list[int]:
     """`check_import` for the rollback of import `id_import`."""
     if "validation" not in store.table_names(cur):
         return []
-    return _confirm(cur, affected_by_rollback(cur, id_import=id_import), user=user, confirmed=confirmed,
-                    what="Annuler cet import", how="l'annulation (case « Je confirme : annuler malgré les chiffres validés »)")
+    return _confirm(
+        cur,
+        affected_by_rollback(cur, id_import=id_import),
+        user=user,
+        confirmed=confirmed,
+        what="Annuler cet import",
+        how="l'annulation (case « Je confirme : annuler malgré les chiffres validés »)",
+    )
 
 
 def _confirm(cur, affected: pl.DataFrame, *, user: access.User, confirmed: bool, what: str, how: str) -> list[int]:
@@ -291,10 +403,22 @@ def _confirm(cur, affected: pl.DataFrame, *, user: access.User, confirmed: bool,
     if not confirmed:
         raise ValidatedFiguresChanged(
             " ".join(describe(affected, what=what)) + f" Un chef de projet ou un administrateur doit confirmer {how}. "
-            "Rien n'a été modifié.")
+            "Rien n'a été modifié."
+        )
     access.require(cur, user, access.VALIDATE, contrats=set(affected["code_contrat"]))
     return affected["id_validation"].to_list()
 
 
-__all__ = ["TABLES", "ValidatedFiguresChanged", "affected_by_rollback", "affected_validations", "changed_tables",
-           "check_import", "check_rollback", "compare", "describe", "validate", "validations"]
+__all__ = [
+    "TABLES",
+    "ValidatedFiguresChanged",
+    "affected_by_rollback",
+    "affected_validations",
+    "changed_tables",
+    "check_import",
+    "check_rollback",
+    "compare",
+    "describe",
+    "validate",
+    "validations",
+]

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cdv_core.ui.nav import PAGES
-from tests.e2e.conftest import CHROMIUM, READY
+from cdv_core.ui.nav import PAGES  # noqa: E402 (after the sys.path insert)
+from tests.e2e.conftest import CHROMIUM, READY  # noqa: E402
 
 CONTRACTS = ("tous", "CV-DEMO-VERM", "CV-DEMO-MONT", "CV-DEMO-BRE")
 
@@ -78,23 +78,30 @@ def main() -> int:
 
     print(f"Instance 1 (pid {pid}, {base}) au départ : {rss_mb(pid)[0]:.0f} Mo")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         try:
+
             def step(label: str, pages, contracts: list[str]) -> None:
                 cpu = cpu_seconds(pid)
                 times = visit_all(pages, base, contracts)
                 per_view = (cpu_seconds(pid) - cpu) / len(times)
                 current, peak = rss_mb(pid)
-                print(f"{label} : mémoire {current:.0f} Mo (pic {peak:.0f} Mo) ; processeur de l'instance "
-                      f"{per_view:.2f} s par écran ; écran prêt en {statistics.median(times):.2f} s (médiane), "
-                      f"{max(times):.2f} s au plus")
+                print(
+                    f"{label} : mémoire {current:.0f} Mo (pic {peak:.0f} Mo) ; processeur de l'instance "
+                    f"{per_view:.2f} s par écran ; écran prêt en {statistics.median(times):.2f} s (médiane), "
+                    f"{max(times):.2f} s au plus"
+                )
 
             first = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
             step(f"1 session, {len(PAGES)} écrans, cache froid", [first], ["tous"])
             step(f"1 session, {len(PAGES)} écrans, cache chaud", [first], ["tous"])
-            pages = [browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-                     for _ in range(args.sessions)]
+            pages = [
+                browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR") for _ in range(args.sessions)
+            ]
             contracts = [CONTRACTS[i % len(CONTRACTS)] for i in range(args.sessions)]
             step(f"{args.sessions} sessions simultanées ({len(set(contracts))} sélections)", pages, contracts)
         finally:

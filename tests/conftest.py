@@ -152,8 +152,9 @@ def demo_agenda(demo_store_master: Path, contrat: str) -> list:
 
     con = duckdb.connect(str(demo_store_master), read_only=True)
     try:
-        return seance.agenda(con.cursor(), keys=seance.DEFAULT_AGENDA, contrat=contrat, donnees_au=DEMO_AU,
-                             settings=settings.load())
+        return seance.agenda(
+            con.cursor(), keys=seance.DEFAULT_AGENDA, contrat=contrat, donnees_au=DEMO_AU, settings=settings.load()
+        )
     finally:
         con.close()
 
@@ -169,14 +170,44 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[dict]) -> 
 
 def minimal_contract(con: duckdb.DuckDBPyConnection, code: str = "CV-T", qpv: tuple[str, ...] = ("QN07511M",)) -> None:
     """One contract 2024-2030 with its QPV (population 1 000 each) and one porteur."""
-    insert(con, "contrat", [{"code_contrat": code, "libelle": f"Contrat {code}", "type_signataire": "EPCI",
-                             "insee_dep": "75", "date_debut": date(2024, 1, 1), "date_fin": date(2030, 12, 31),
-                             "date_signature": date(2024, 3, 31)}])
-    insert(con, "quartier", [{"code_qp": q, "libelle": f"Quartier {q}", "code_contrat": code, "insee_dep": "75",
-                              "insee_com": "75118", "lib_com": "Paris", "population": 1000,
-                              "longitude": 2.35, "latitude": 48.88} for q in qpv])
-    insert(con, "porteur", [{"id_porteur": f"P-{code}", "nom": "Association test",
-                             "type_structure": "association avec salariés"}])
+    insert(
+        con,
+        "contrat",
+        [
+            {
+                "code_contrat": code,
+                "libelle": f"Contrat {code}",
+                "type_signataire": "EPCI",
+                "insee_dep": "75",
+                "date_debut": date(2024, 1, 1),
+                "date_fin": date(2030, 12, 31),
+                "date_signature": date(2024, 3, 31),
+            }
+        ],
+    )
+    insert(
+        con,
+        "quartier",
+        [
+            {
+                "code_qp": q,
+                "libelle": f"Quartier {q}",
+                "code_contrat": code,
+                "insee_dep": "75",
+                "insee_com": "75118",
+                "lib_com": "Paris",
+                "population": 1000,
+                "longitude": 2.35,
+                "latitude": 48.88,
+            }
+            for q in qpv
+        ],
+    )
+    insert(
+        con,
+        "porteur",
+        [{"id_porteur": f"P-{code}", "nom": "Association test", "type_structure": "association avec salariés"}],
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -196,6 +227,13 @@ def app_env(demo_store, monkeypatch) -> Path:
     monkeypatch.setenv("CDV_STORE", str(demo_store))
     monkeypatch.chdir(ROOT)
     return demo_store
+
+
+def metric(at, label: str, *, prefix: bool = False):
+    """The one KPI card of the page whose label is `label` (with `prefix`: starts with it)."""
+    found = [m for m in at.metric if (m.label.startswith(label) if prefix else m.label == label)]
+    assert len(found) == 1, f"carte « {label} » : {[m.label for m in at.metric]}"
+    return found[0]
 
 
 def run_app(page: str | None = None, *, query: dict | None = None, timeout: float = 30):

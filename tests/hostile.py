@@ -1,5 +1,5 @@
 """Hostile files, generated (small to commit, or too big to commit): each one broke or fooled the
-reading before issue #23. Used by tests/test_entrees_hostiles.py and bench/bench_import.py."""
+reading before issue #23. Used by tests/imports/test_entrees_hostiles.py and bench/bench_import.py."""
 
 from __future__ import annotations
 
@@ -15,19 +15,26 @@ _CONTENT_TYPES = (
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
     '<Override PartName="/xl/worksheets/sheet1.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '</Types>')
-_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-         'officeDocument" Target="xl/workbook.xml"/></Relationships>')
-_WORKBOOK = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-             '<sheets><sheet name="Feuil1" sheetId="1" r:id="rId1"/></sheets></workbook>')
-_WORKBOOK_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                  '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                  '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                  'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+    "</Types>"
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Feuil1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+)
 
 
 def xlsx(cells: dict[str, str], *, dimension: str | None = None) -> bytes:
@@ -38,10 +45,12 @@ def xlsx(cells: dict[str, str], *, dimension: str | None = None) -> bytes:
         row = int("".join(ch for ch in ref if ch.isdigit()))
         rows.setdefault(row, []).append(f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>')
     body = "".join(f'<row r="{r}">{"".join(cs)}</row>' for r, cs in sorted(rows.items()))
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             + (f'<dimension ref="{dimension}"/>' if dimension else "")
-             + f"<sheetData>{body}</sheetData></worksheet>")
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + (f'<dimension ref="{dimension}"/>' if dimension else "")
+        + f"<sheetData>{body}</sheetData></worksheet>"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -59,8 +68,9 @@ def far_corner_xlsx() -> bytes:
 
 def forged_dimension_xlsx() -> bytes:
     """A small table whose recorded dimension claims the whole sheet: read as the small table."""
-    return xlsx({"A1": "code", "B1": "libelle", "A2": "X1", "B2": "Un", "A3": "X2", "B3": "Deux"},
-                dimension="A1:XFD1048576")
+    return xlsx(
+        {"A1": "code", "B1": "libelle", "A2": "X1", "B2": "Un", "A3": "X2", "B3": "Deux"}, dimension="A1:XFD1048576"
+    )
 
 
 def wide_header_csv(columns: int = 1_000_000) -> bytes:

@@ -23,17 +23,40 @@ import numpy as np
 import polars as pl
 
 from cdv_core import store
+from cdv_core.demo import (
+    acteurs,
+    actions,
+    bilans,
+    financements,
+    gouvernance,
+    indicateurs,
+    jalons,
+    porteurs,
+    projets,
+    rapport,
+    reference_gel,
+    territoire,
+)
+from cdv_core.demo.common import DEMO, NATIONAL, SCALES, Scale
 from cdv_core.domain.cadence import add_months
 from cdv_core.edits import historique
-from cdv_core.demo import (acteurs, actions, bilans, financements, gouvernance, indicateurs, jalons, porteurs,
-                           projets, rapport, reference_gel, territoire)
-from cdv_core.demo.common import DEMO, NATIONAL, SCALES, Scale
 
-__all__ = ["DEMO", "NATIONAL", "SCALES", "STEPS", "Scale", "build_store", "generate", "open_or_create",
-           "write_frames"]
+__all__ = ["DEMO", "NATIONAL", "SCALES", "STEPS", "Scale", "build_store", "generate", "open_or_create", "write_frames"]
 
-STEPS = (territoire, projets, porteurs, actions, financements, indicateurs, gouvernance, jalons, reference_gel,
-         acteurs, rapport, bilans)
+STEPS = (
+    territoire,
+    projets,
+    porteurs,
+    actions,
+    financements,
+    indicateurs,
+    gouvernance,
+    jalons,
+    reference_gel,
+    acteurs,
+    rapport,
+    bilans,
+)
 
 
 def generate(scale: str = "demo", seed: int = 2024) -> dict[str, pl.DataFrame]:
@@ -68,8 +91,10 @@ def build_store(target: Path | str, *, scale: str = "demo", seed: int = 2024) ->
         con = store.connect(target)
         try:
             if not store.is_empty(con.cursor()):
-                raise store.StoreError(f"La base partagée {store.describe(target)} contient déjà des données : "
-                                       "le territoire de démonstration ne s'écrit que dans une base vide.")
+                raise store.StoreError(
+                    f"La base partagée {store.describe(target)} contient déjà des données : "
+                    "le territoire de démonstration ne s'écrit que dans une base vide."
+                )
             _fill(con, generate(scale, seed), scale, seed, params)
         finally:
             con.close()
@@ -89,7 +114,9 @@ def build_store(target: Path | str, *, scale: str = "demo", seed: int = 2024) ->
 
 def _fill(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], scale: str, seed: int, params) -> None:
     write_frames(con, frames)
-    with store.transaction(con, check=False, audit=store.Audit("démonstration", "Territoire de démonstration créé")) as cur:
+    with store.transaction(
+        con, check=False, audit=store.Audit("démonstration", "Territoire de démonstration créé")
+    ) as cur:
         store.set_meta(cur, "demo", scale)
         store.set_meta(cur, "demo_seed", str(seed))
         store.set_meta(cur, "donnees_au", params.reference_date.isoformat())

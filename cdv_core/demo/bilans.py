@@ -28,16 +28,20 @@ _A_COMPLETER = (
     "Nombre de participants par quartier non renseigné.",
     "Signature du représentant légal manquante.",
 )
-_P_RETARDATAIRE = 0.15   # share of porteurs that often send no bilan
+_P_RETARDATAIRE = 0.15  # share of porteurs that often send no bilan
 _P_MISSING = (0.04, 0.45)  # chance a bilan is missing: ordinary porteur, retardataire
 
 
 def _bilans(rng: np.random.Generator, financements: pl.DataFrame, actions: pl.DataFrame, scale: Scale) -> pl.DataFrame:
     ref = scale.reference_date
     years = [y for y in sorted(financements["annee"].unique().to_list()) if due_date(y, DEFAULT_DELAI_MOIS) < ref]
-    owed = (financements.filter((pl.col("montant_accorde") > 0) & pl.col("annee").is_in(years))
-            .select("code_action", "annee").unique().sort("code_action", "annee")
-            .join(actions.select("code_action", "id_porteur"), on="code_action", how="left"))
+    owed = (
+        financements.filter((pl.col("montant_accorde") > 0) & pl.col("annee").is_in(years))
+        .select("code_action", "annee")
+        .unique()
+        .sort("code_action", "annee")
+        .join(actions.select("code_action", "id_porteur"), on="code_action", how="left")
+    )
     n = owed.height
     porteurs = owed["id_porteur"].unique().sort()
     late_porteur = dict(zip(porteurs.to_list(), (rng.random(porteurs.len()) < _P_RETARDATAIRE).tolist()))
@@ -45,9 +49,13 @@ def _bilans(rng: np.random.Generator, financements: pl.DataFrame, actions: pl.Da
     missing = rng.random(n) < np.where(retardataire, _P_MISSING[1], _P_MISSING[0])
     # reception: around the due date (from 5 months before to 4 months after), after the year's end
     days = owed.select(  # days since 1970-01-01, as numpy works on them
-        pl.date(pl.col("annee"), 12, 1).dt.offset_by(f"{DEFAULT_DELAI_MOIS}mo").dt.month_end()
-          .cast(pl.Int32).alias("due"),
-        pl.date(pl.col("annee"), 12, 31).cast(pl.Int32).alias("year_end"))
+        pl.date(pl.col("annee"), 12, 1)
+        .dt.offset_by(f"{DEFAULT_DELAI_MOIS}mo")
+        .dt.month_end()
+        .cast(pl.Int32)
+        .alias("due"),
+        pl.date(pl.col("annee"), 12, 31).cast(pl.Int32).alias("year_end"),
+    )
     due, year_end = days["due"].to_numpy().astype(np.int64), days["year_end"].to_numpy().astype(np.int64)
     offset = np.clip(rng.normal(-15, 55, n), -150, 125).round().astype(np.int64)
     offset += np.where(retardataire, 40, 0)  # a retardataire that sends it sends it late
@@ -63,13 +71,20 @@ def _bilans(rng: np.random.Generator, financements: pl.DataFrame, actions: pl.Da
     frame = owed.with_columns(
         pl.Series("date_reception", received).cast(pl.Int32).cast(pl.Date),
         pl.Series("statut", statut),
-        pl.when(pl.Series(statut) == "à compléter").then(pl.Series(comment, dtype=pl.String)).otherwise(None)
-          .alias("commentaire"),
+        pl.when(pl.Series(statut) == "à compléter")
+        .then(pl.Series(comment, dtype=pl.String))
+        .otherwise(None)
+        .alias("commentaire"),
         pl.Series("_modifie", np.minimum(examined_on, ref_day)).cast(pl.Int32).cast(pl.Date),
         pl.Series("_missing", missing),
     ).filter(~pl.col("_missing"))
     return frame.select(
-        "code_action", "annee", "date_reception", "statut", "commentaire", pl.lit(None, dtype=pl.Int32).alias("id_import"),
+        "code_action",
+        "annee",
+        "date_reception",
+        "statut",
+        "commentaire",
+        pl.lit(None, dtype=pl.Int32).alias("id_import"),
         pl.lit(AUTEUR).alias("modifie_par"),
         (pl.col("_modifie").cast(pl.Datetime("us")) + pl.duration(hours=10)).alias("modifie_le"),
     ).sort("code_action", "annee")

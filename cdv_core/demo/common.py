@@ -18,20 +18,30 @@ SCALES = ("demo", "national")
 @dataclass(frozen=True)
 class Scale:
     name: str
-    years: tuple[int, ...]              # programmation years generated
+    years: tuple[int, ...]  # programmation years generated
     new_actions_per_qpv_year: float
-    porteurs_base: int                  # porteurs per contract = base + per_qpv × QPV
+    porteurs_base: int  # porteurs per contract = base + per_qpv × QPV
     porteurs_per_qpv: int
     n_indicators: int
     value_years: tuple[int, ...]
-    reference_date: date                # the "données au" date of the generated data
+    reference_date: date  # the "données au" date of the generated data
     meetings_until: date
 
 
-DEMO = Scale("demo", (2024, 2025, 2026), 10.0, 6, 5, 14, tuple(range(2016, 2026)),
-             date(2026, 11, 15), date(2027, 6, 30))
-NATIONAL = Scale("national", tuple(range(2024, 2031)), 25.0, 4, 6, 30, tuple(range(2016, 2026)),
-                 date(2026, 11, 15), date(2030, 12, 31))
+DEMO = Scale(
+    "demo", (2024, 2025, 2026), 10.0, 6, 5, 14, tuple(range(2016, 2026)), date(2026, 11, 15), date(2027, 6, 30)
+)
+NATIONAL = Scale(
+    "national",
+    tuple(range(2024, 2031)),
+    25.0,
+    4,
+    6,
+    30,
+    tuple(range(2016, 2026)),
+    date(2026, 11, 15),
+    date(2030, 12, 31),
+)
 
 
 def _choice(rng: np.random.Generator, values, n: int, weights=None) -> np.ndarray:
@@ -70,8 +80,12 @@ def _hex_contour(lon: float, lat: float, radius_km: float, wobble: np.ndarray) -
     for i, w in enumerate(wobble):
         angle = 2 * math.pi * i / len(wobble)
         r = radius_km * (0.8 + 0.4 * w)
-        points.append([round(float(lon + r / (111.3 * math.cos(math.radians(lat))) * math.cos(angle)), 5),
-                       round(float(lat + r / 111.3 * math.sin(angle)), 5)])
+        points.append(
+            [
+                round(float(lon + r / (111.3 * math.cos(math.radians(lat))) * math.cos(angle)), 5),
+                round(float(lat + r / 111.3 * math.sin(angle)), 5),
+            ]
+        )
     points.append(points[0])
     return json.dumps({"type": "Polygon", "coordinates": [points]})
 
@@ -83,4 +97,3 @@ def _rank_within(groups: np.ndarray) -> np.ndarray:
     starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
     first = np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
     return np.arange(len(groups)) - first + 1
-

@@ -25,16 +25,23 @@ P147 = model.CREDITS_SPECIFIQUES
 _RATE_MEDIAN, _RATE_SIGMA, _RATE_RANGE = 42.0, 0.28, (28.0, 75.0)
 _QPV_SIGMA, _QPV_RANGE = 0.08, (0.85, 1.18)
 _YEAR_SIGMA, _YEAR_RANGE = 0.03, (0.95, 1.05)
-_HORS_QPV_MAX = 0.018   # hors-QPV P147 per département-year, below model.HORS_QPV_MAX_SHARE (2,5 %)
-_AAP_FLOOR = 0.15       # AAP actions of a QPV-year keep at least this share of its envelope
-_ALONE_CAP = 3.0        # price of a QPV-year with no AAP action of its own, at most × the contract's median
+_HORS_QPV_MAX = 0.018  # hors-QPV P147 per département-year, below model.HORS_QPV_MAX_SHARE (2,5 %)
+_AAP_FLOOR = 0.15  # AAP actions of a QPV-year keep at least this share of its envelope
+_ALONE_CAP = 3.0  # price of a QPV-year with no AAP action of its own, at most × the contract's median
 _P147_SHARE = (0.36, 0.52)  # P147 / all accordé of a contract-year, steered by scaling droit commun lines
 
 # Size of an action (relative P147 amount): the band of its title (`actions._TITLES`, from
 # vocabulaire.md §2: XS < 2,5 k€, S 2,5-8 k€, M 8-20 k€, L 20-60 k€, XL > 60 k€).
 _BAND = {"XS": 1.5, "S": 4.5, "S-M": 7.0, "M": 12.0, "L": 30.0, "XL": 60.0}
-_TYPE_FACTOR = {"association sans salarié": 0.4, "association avec salariés": 1.0, "collectivité": 1.3,
-                "établissement public": 1.0, "bailleur": 0.8, "entreprise": 0.8, "autre": 0.7}
+_TYPE_FACTOR = {
+    "association sans salarié": 0.4,
+    "association avec salariés": 1.0,
+    "collectivité": 1.3,
+    "établissement public": 1.0,
+    "bailleur": 0.8,
+    "entreprise": 0.8,
+    "autre": 0.7,
+}
 _MODE_FACTOR = {"CPO": 1.7, "investissement": 1.5}
 
 # Droit commun, per financeur: probability of a line on an action (by thématique prefix when
@@ -53,7 +60,7 @@ _DROIT_COMMUN = [  # financeur, {thématique or "*": probability}, ratio to P147
     ("Banque des territoires", {"*": 0.0, "4.2": 0.12, "2.2": 0.08}, 1.2),
     ("autres", {"*": 0.04}, 0.4),
 ]
-_DC_SIGMA = 0.45          # spread of one droit-commun line around its ratio
+_DC_SIGMA = 0.45  # spread of one droit-commun line around its ratio
 _DC_CONTRACT_SIGMA = 0.12  # spread of a contract's droit-commun effort
 
 
@@ -73,10 +80,12 @@ def _weights(rng, actions: pl.DataFrame) -> pl.DataFrame:
     has_p147 = rng.random(n) < np.where(collectivite, 0.75, 0.95)
     return actions.select(
         "code_action",
-        (pl.col("taille").replace_strict(_BAND, return_dtype=pl.Float64)
-         * pl.col("type_structure").replace_strict(_TYPE_FACTOR, default=1.0, return_dtype=pl.Float64)
-         * pl.col("mode_financement").replace_strict(_MODE_FACTOR, default=1.0, return_dtype=pl.Float64)
-         * pl.Series(rng.lognormal(0.0, 0.35, n))).alias("w"),
+        (
+            pl.col("taille").replace_strict(_BAND, return_dtype=pl.Float64)
+            * pl.col("type_structure").replace_strict(_TYPE_FACTOR, default=1.0, return_dtype=pl.Float64)
+            * pl.col("mode_financement").replace_strict(_MODE_FACTOR, default=1.0, return_dtype=pl.Float64)
+            * pl.Series(rng.lognormal(0.0, 0.35, n))
+        ).alias("w"),
         pl.Series("has_p147", has_p147),
     )
 
@@ -89,24 +98,35 @@ def _p147(rng, ay: pl.DataFrame, links: pl.DataFrame, quartiers: pl.DataFrame, c
     rate = dict(zip(codes, _lognormal_clipped(rng, len(codes), _RATE_MEDIAN, _RATE_SIGMA, _RATE_RANGE)))
     q = quartiers.with_row_index("qid").select("qid", "code_contrat", pl.col("population").cast(pl.Float64))
     qid = quartiers.select("code_qp").with_row_index("qid")
-    links = (links.join(ay.select("code_action", "aid").unique(), on="code_action")
-                  .join(qid, on="code_qp").select("aid", "qid", "part"))
-    q = q.with_columns(pl.col("code_contrat").replace_strict(rate, default=_RATE_MEDIAN).alias("rate"),
-                       pl.Series("q_f", _lognormal_clipped(rng, q.height, 1.0, _QPV_SIGMA, _QPV_RANGE)))
-    qy = (q.join(pl.DataFrame({"annee": years}, schema={"annee": pl.Int64}), how="cross")
-           .sort("qid", "annee")
-           .with_columns(pl.Series("y_f", _lognormal_clipped(rng, q.height * len(years), 1.0, _YEAR_SIGMA,
-                                                             _YEAR_RANGE)))
-           .with_columns((pl.col("population") * pl.col("rate") * pl.col("q_f") * pl.col("y_f")).alias("env"))
-           .select("qid", "code_contrat", "annee", "env"))
+    links = (
+        links.join(ay.select("code_action", "aid").unique(), on="code_action")
+        .join(qid, on="code_qp")
+        .select("aid", "qid", "part")
+    )
+    q = q.with_columns(
+        pl.col("code_contrat").replace_strict(rate, default=_RATE_MEDIAN).alias("rate"),
+        pl.Series("q_f", _lognormal_clipped(rng, q.height, 1.0, _QPV_SIGMA, _QPV_RANGE)),
+    )
+    qy = (
+        q.join(pl.DataFrame({"annee": years}, schema={"annee": pl.Int64}), how="cross")
+        .sort("qid", "annee")
+        .with_columns(pl.Series("y_f", _lognormal_clipped(rng, q.height * len(years), 1.0, _YEAR_SIGMA, _YEAR_RANGE)))
+        .with_columns((pl.col("population") * pl.col("rate") * pl.col("q_f") * pl.col("y_f")).alias("env"))
+        .select("qid", "code_contrat", "annee", "env")
+    )
 
     # Granted action-year links to a QPV, priced at the QPV-year's envelope per unit of weight
     # (weights counted by part, as the screens count money per QPV).
-    g = (ay.filter(pl.col("granted") & pl.col("has_p147"))
-           .join(links, on="aid")
-           .select("aid", "annee", "qid", "part", "w", "cpo", pl.len().over("aid", "annee").alias("n_q")))
-    qy = qy.join(g.group_by("qid", "annee").agg((pl.col("w") * pl.col("part")).sum().alias("wp")),
-                 on=["qid", "annee"], how="left").with_columns((pl.col("env") / pl.col("wp")).alias("price"))
+    g = (
+        ay.filter(pl.col("granted") & pl.col("has_p147"))
+        .join(links, on="aid")
+        .select("aid", "annee", "qid", "part", "w", "cpo", pl.len().over("aid", "annee").alias("n_q"))
+    )
+    qy = qy.join(
+        g.group_by("qid", "annee").agg((pl.col("w") * pl.col("part")).sum().alias("wp")),
+        on=["qid", "annee"],
+        how="left",
+    ).with_columns((pl.col("env") / pl.col("wp")).alias("price"))
     qy = qy.with_columns(pl.col("price").median().over("code_contrat", "annee").alias("c_med"))
     g = g.join(qy.select("qid", "annee", "env", "price", "c_med"), on=["qid", "annee"])
     # Fixed amounts first. An action shared by two QPV takes the lower price of the two (so it
@@ -121,41 +141,62 @@ def _p147(rng, ay: pl.DataFrame, links: pl.DataFrame, quartiers: pl.DataFrame, c
     # (A QPV with one or two actions a year cannot receive its envelope without implausible
     # grants: the price of a QPV alone is capped at `_ALONE_CAP` times the contract's median.)
     alone = pl.when(~pl.col("has_aap")).then(pl.min_horizontal("price", _ALONE_CAP * pl.col("c_med")))
-    cpo = (g.filter(pl.col("cpo")).group_by("aid", "qid")
-            .agg(pl.max_horizontal(pl.col("price").sort_by("annee").first(), alone.max()).alias("p_cpo"),
-                 (~pl.col("has_aap")).any().alias("alone"), pl.col("w").first())
-            .group_by("aid").agg((pl.col("w").first() * pl.coalesce(
-                pl.col("p_cpo").filter(pl.col("alone")).min(), pl.col("p_cpo").min())).alias("x_cpo")))
-    g = (g.join(cpo, on="aid", how="left")
-          .with_columns(pl.when(pl.col("cpo")).then(pl.col("x_cpo"))
-                          .when(fixed).then(pl.col("w") * pl.coalesce(alone.min().over("aid", "annee"),
-                                                                      pl.col("price").min().over("aid", "annee")))
-                          .alias("x")))
+    cpo = (
+        g.filter(pl.col("cpo"))
+        .group_by("aid", "qid")
+        .agg(
+            pl.max_horizontal(pl.col("price").sort_by("annee").first(), alone.max()).alias("p_cpo"),
+            (~pl.col("has_aap")).any().alias("alone"),
+            pl.col("w").first(),
+        )
+        .group_by("aid")
+        .agg(
+            (
+                pl.col("w").first() * pl.coalesce(pl.col("p_cpo").filter(pl.col("alone")).min(), pl.col("p_cpo").min())
+            ).alias("x_cpo")
+        )
+    )
+    g = g.join(cpo, on="aid", how="left").with_columns(
+        pl.when(pl.col("cpo"))
+        .then(pl.col("x_cpo"))
+        .when(fixed)
+        .then(pl.col("w") * pl.coalesce(alone.min().over("aid", "annee"), pl.col("price").min().over("aid", "annee")))
+        .alias("x")
+    )
     per_qy = g.group_by("qid", "annee").agg((pl.col("x") * pl.col("part")).sum().alias("s"))
     room = pl.when(pl.col("has_aap")).then(1 - _AAP_FLOOR).otherwise(1.0)
-    cap = (g.join(per_qy, on=["qid", "annee"])
-            .with_columns(pl.min_horizontal(1.0, room * pl.col("env") / pl.col("s")).fill_nan(1.0).alias("f"))
-            .group_by("aid").agg(pl.col("f").min().alias("f")))
+    cap = (
+        g.join(per_qy, on=["qid", "annee"])
+        .with_columns(pl.min_horizontal(1.0, room * pl.col("env") / pl.col("s")).fill_nan(1.0).alias("f"))
+        .group_by("aid")
+        .agg(pl.col("f").min().alias("f"))
+    )
     g = g.join(cap, on="aid", how="left").with_columns((pl.col("x") * pl.col("f").fill_null(1.0)).alias("x"))
     # The AAP actions of one QPV share what is left of the envelope, by weight.
-    left = (g.group_by("qid", "annee").agg(
+    left = g.group_by("qid", "annee").agg(
         (pl.col("env").first() - (pl.col("x") * pl.col("part")).sum()).alias("left"),
-        pl.col("w").filter(single_aap).sum().alias("w_aap")))
-    g = (g.join(left, on=["qid", "annee"])
-          .with_columns(pl.when(single_aap).then(pl.col("w") * pl.col("left") / pl.col("w_aap"))
-                          .otherwise(pl.col("x")).alias("x")))
+        pl.col("w").filter(single_aap).sum().alias("w_aap"),
+    )
+    g = g.join(left, on=["qid", "annee"]).with_columns(
+        pl.when(single_aap).then(pl.col("w") * pl.col("left") / pl.col("w_aap")).otherwise(pl.col("x")).alias("x")
+    )
     # A QPV-year with no AAP action of its own and short of its envelope: its shared AAP actions
     # (one year only, so nothing steady to keep) are raised, at most fourfold.
     shared_aap = ~pl.col("cpo") & (pl.col("n_q") > 1)
-    short = (g.group_by("qid", "annee").agg(
-        (0.85 * pl.col("env").first() - (pl.col("x") * pl.col("part")).sum()).alias("gap"),
-        (pl.col("x") * pl.col("part")).filter(shared_aap).sum().alias("raisable"), pl.col("has_aap").first())
+    short = (
+        g.group_by("qid", "annee")
+        .agg(
+            (0.85 * pl.col("env").first() - (pl.col("x") * pl.col("part")).sum()).alias("gap"),
+            (pl.col("x") * pl.col("part")).filter(shared_aap).sum().alias("raisable"),
+            pl.col("has_aap").first(),
+        )
         .filter(~pl.col("has_aap") & (pl.col("gap") > 0) & (pl.col("raisable") > 0))
-        .select("qid", "annee", (1 + pl.col("gap") / pl.col("raisable")).clip(1.0, 4.0).alias("raise")))
-    raise_ = (g.filter(shared_aap).join(short, on=["qid", "annee"])
-               .group_by("aid", "annee").agg(pl.col("raise").min()))
-    g = (g.join(raise_, on=["aid", "annee"], how="left")
-          .with_columns((pl.col("x") * pl.col("raise").fill_null(1.0)).alias("x")))
+        .select("qid", "annee", (1 + pl.col("gap") / pl.col("raisable")).clip(1.0, 4.0).alias("raise"))
+    )
+    raise_ = g.filter(shared_aap).join(short, on=["qid", "annee"]).group_by("aid", "annee").agg(pl.col("raise").min())
+    g = g.join(raise_, on=["aid", "annee"], how="left").with_columns(
+        (pl.col("x") * pl.col("raise").fill_null(1.0)).alias("x")
+    )
     granted = g.group_by("aid", "annee").agg(pl.col("x").first().alias("granted_amount"))
 
     # What any other action-year would have had: its weight at the median price of its QPV, at most
@@ -163,32 +204,57 @@ def _p147(rng, ay: pl.DataFrame, links: pl.DataFrame, quartiers: pl.DataFrame, c
     # contract's for hors-QPV actions.
     q_price = qy.group_by("qid", "code_contrat").agg(pl.col("price").median())
     c_price = q_price.group_by("code_contrat").agg(pl.col("price").median().alias("c_price"))
-    fallback = float(c_price["c_price"].median() or 1000.0)
-    a_price = (links.join(q_price, on="qid", how="left")
-                    .group_by("aid").agg((pl.col("part") * pl.col("price")).sum().alias("a_price")))
-    ay = (ay.join(a_price, on="aid", how="left").join(c_price, on="code_contrat", how="left")
-            .with_columns(pl.col("c_price").fill_null(fallback))
-            .with_columns(pl.when(pl.col("hors_qpv_link")).then(0.5 * pl.col("c_price"))
-                            .otherwise(pl.min_horizontal(2 * pl.col("c_price"), pl.coalesce(
-                                pl.when(pl.col("a_price") > 0).then(pl.col("a_price")), "c_price")))
-                            .alias("unit"))
-            .join(granted, on=["aid", "annee"], how="left")
-            .with_columns(pl.coalesce("granted_amount", pl.col("w") * pl.col("unit")).alias("base")))
+    fallback = float(c_price.select(pl.col("c_price").median()).item() or 1000.0)
+    a_price = (
+        links.join(q_price, on="qid", how="left")
+        .group_by("aid")
+        .agg((pl.col("part") * pl.col("price")).sum().alias("a_price"))
+    )
+    ay = (
+        ay.join(a_price, on="aid", how="left")
+        .join(c_price, on="code_contrat", how="left")
+        .with_columns(pl.col("c_price").fill_null(fallback))
+        .with_columns(
+            pl.when(pl.col("hors_qpv_link"))
+            .then(0.5 * pl.col("c_price"))
+            .otherwise(
+                pl.min_horizontal(
+                    2 * pl.col("c_price"),
+                    pl.coalesce(pl.when(pl.col("a_price") > 0).then(pl.col("a_price")), "c_price"),
+                )
+            )
+            .alias("unit")
+        )
+        .join(granted, on=["aid", "annee"], how="left")
+        .with_columns(pl.coalesce("granted_amount", pl.col("w") * pl.col("unit")).alias("base"))
+    )
 
     # Hors-QPV P147 kept under the cap in each département-year: one factor per département over
     # all years, so CPO amounts stay steady.
     dep = dict(zip(contrats["code_contrat"], contrats["insee_dep"]))
     ay = ay.with_columns(pl.col("code_contrat").replace_strict(dep, default=None).alias("dep"))
-    in_qpv = (ay.filter(pl.col("granted") & pl.col("has_p147") & ~pl.col("hors_qpv_link"))
-                .group_by("dep", "annee").agg(pl.col("base").sum().alias("qpv")))
-    hors = (ay.filter(pl.col("granted") & pl.col("has_p147") & pl.col("hors_qpv_link"))
-              .group_by("dep", "annee").agg(pl.col("base").sum().alias("hors")))
-    factor = (hors.join(in_qpv, on=["dep", "annee"], how="left")
-                  .with_columns((_HORS_QPV_MAX * pl.col("qpv").fill_null(0) / pl.col("hors")).alias("f"))
-                  .group_by("dep").agg(pl.col("f").min().clip(None, 1.0).alias("dep_f")))
-    return (ay.join(factor, on="dep", how="left")
-              .with_columns(pl.when(pl.col("hors_qpv_link")).then(pl.col("base") * pl.col("dep_f").fill_null(1.0))
-                              .otherwise(pl.col("base")).alias("base")))
+    in_qpv = (
+        ay.filter(pl.col("granted") & pl.col("has_p147") & ~pl.col("hors_qpv_link"))
+        .group_by("dep", "annee")
+        .agg(pl.col("base").sum().alias("qpv"))
+    )
+    hors = (
+        ay.filter(pl.col("granted") & pl.col("has_p147") & pl.col("hors_qpv_link"))
+        .group_by("dep", "annee")
+        .agg(pl.col("base").sum().alias("hors"))
+    )
+    factor = (
+        hors.join(in_qpv, on=["dep", "annee"], how="left")
+        .with_columns((_HORS_QPV_MAX * pl.col("qpv").fill_null(0) / pl.col("hors")).alias("f"))
+        .group_by("dep")
+        .agg(pl.col("f").min().clip(None, 1.0).alias("dep_f"))
+    )
+    return ay.join(factor, on="dep", how="left").with_columns(
+        pl.when(pl.col("hors_qpv_link"))
+        .then(pl.col("base") * pl.col("dep_f").fill_null(1.0))
+        .otherwise(pl.col("base"))
+        .alias("base")
+    )
 
 
 def _steer(lines: pl.DataFrame, keys: list[str], scaled: pl.Expr, clip: tuple[float, float]) -> pl.DataFrame:
@@ -196,17 +262,30 @@ def _steer(lines: pl.DataFrame, keys: list[str], scaled: pl.Expr, clip: tuple[fl
     P147 makes `_P147_SHARE` of what the group's granted lines (all of them) add up to."""
     lo, hi = _P147_SHARE
     dc = pl.col("financeur") != P147
-    sums = lines.filter(pl.col("granted")).group_by(keys).agg(
-        pl.col("amount").filter(~dc).sum().alias("p"), pl.col("amount").filter(dc & ~scaled).sum().alias("d_fixed"),
-        pl.col("amount").filter(dc & scaled).sum().alias("d_scaled"))
+    sums = (
+        lines.filter(pl.col("granted"))
+        .group_by(keys)
+        .agg(
+            pl.col("amount").filter(~dc).sum().alias("p"),
+            pl.col("amount").filter(dc & ~scaled).sum().alias("d_fixed"),
+            pl.col("amount").filter(dc & scaled).sum().alias("d_scaled"),
+        )
+    )
     share = pl.col("p") / (pl.col("p") + pl.col("d_fixed") + pl.col("d_scaled"))
     wanted = pl.when(share < lo).then(pl.col("p") * (1 - lo) / lo).when(share > hi).then(pl.col("p") * (1 - hi) / hi)
-    factor = sums.select(*keys, ((wanted - pl.col("d_fixed")) / pl.col("d_scaled")).clip(*clip).fill_nan(None)
-                         .alias("steer"))
-    return (lines.join(factor, on=keys, how="left", maintain_order="left")
-                 .with_columns(pl.when(dc & scaled & pl.col("steer").is_not_null())
-                                 .then(pl.col("amount") * pl.col("steer")).otherwise(pl.col("amount")).alias("amount"))
-                 .drop("steer"))
+    factor = sums.select(
+        *keys, ((wanted - pl.col("d_fixed")) / pl.col("d_scaled")).clip(*clip).fill_nan(None).alias("steer")
+    )
+    return (
+        lines.join(factor, on=keys, how="left", maintain_order="left")
+        .with_columns(
+            pl.when(dc & scaled & pl.col("steer").is_not_null())
+            .then(pl.col("amount") * pl.col("steer"))
+            .otherwise(pl.col("amount"))
+            .alias("amount")
+        )
+        .drop("steer")
+    )
 
 
 def _steer_droit_commun(lines: pl.DataFrame) -> pl.DataFrame:
@@ -218,19 +297,41 @@ def _steer_droit_commun(lines: pl.DataFrame) -> pl.DataFrame:
     return _steer(cpo, ["code_contrat", "annee"], ~pl.col("cpo"), (0.2, 6.0))
 
 
-def _financements(rng, actions: pl.DataFrame, links: pl.DataFrame, quartiers: pl.DataFrame,
-                  contrats: pl.DataFrame, scale: Scale) -> pl.DataFrame:
+def _financements(
+    rng, actions: pl.DataFrame, links: pl.DataFrame, quartiers: pl.DataFrame, contrats: pl.DataFrame, scale: Scale
+) -> pl.DataFrame:
     ref = scale.reference_date
-    actions = (actions.join(_weights(rng, actions), on="code_action").sort("code_action").with_row_index("aid")
-               .with_columns((pl.col("mode_financement") == "CPO").alias("cpo"),
-                             ~pl.col("code_action").is_in(links["code_action"].unique().implode())
-                             .alias("hors_qpv_link")))
-    ay = (actions.select("aid", "code_action", "code_contrat", "annee_debut", "annee_fin", "statut", "date_decision",
-                         "thematique", "type_structure", "w", "has_p147", "cpo", "hors_qpv_link")
-                 .with_columns(pl.int_ranges("annee_debut", pl.col("annee_fin") + 1).alias("annee"))
-                 .explode("annee")
-                 .with_columns((~pl.col("statut").is_in(["refusée", "déposée"]) & (pl.col("annee") <= ref.year))
-                               .alias("granted")))
+    actions = (
+        actions.join(_weights(rng, actions), on="code_action")
+        .sort("code_action")
+        .with_row_index("aid")
+        .with_columns(
+            (pl.col("mode_financement") == "CPO").alias("cpo"),
+            ~pl.col("code_action").is_in(links["code_action"].unique().implode()).alias("hors_qpv_link"),
+        )
+    )
+    ay = (
+        actions.select(
+            "aid",
+            "code_action",
+            "code_contrat",
+            "annee_debut",
+            "annee_fin",
+            "statut",
+            "date_decision",
+            "thematique",
+            "type_structure",
+            "w",
+            "has_p147",
+            "cpo",
+            "hors_qpv_link",
+        )
+        .with_columns(pl.int_ranges("annee_debut", pl.col("annee_fin") + 1).alias("annee"))
+        .explode("annee")
+        .with_columns(
+            (~pl.col("statut").is_in(["refusée", "déposée"]) & (pl.col("annee") <= ref.year)).alias("granted")
+        )
+    )
     ay = _p147(rng, ay, links, quartiers, contrats)
 
     # Lines per action (drawn once per action: a CPO keeps its financeurs and amounts every year).
@@ -242,11 +343,23 @@ def _financements(rng, actions: pl.DataFrame, links: pl.DataFrame, quartiers: pl
     c_codes = contrats["code_contrat"].to_numpy()
     effort = dict(zip(c_codes, rng.lognormal(0.0, _DC_CONTRACT_SIGMA, len(c_codes))))
     c_effort = a["code_contrat"].replace_strict(effort, default=1.0, return_dtype=pl.Float64).to_numpy()
-    parts = [pl.DataFrame({"code_action": a["code_action"], "financeur": P147, "ratio": 1.0,
-                           "present": a["has_p147"], "dem_u": rng.uniform(0.75, 1.0, n)})]
+    parts = [
+        pl.DataFrame(
+            {
+                "code_action": a["code_action"],
+                "financeur": P147,
+                "ratio": 1.0,
+                "present": a["has_p147"],
+                "dem_u": rng.uniform(0.75, 1.0, n),
+            }
+        )
+    ]
     for financeur, probs, ratio in _DROIT_COMMUN:  # a handful of financeurs
-        prob = pl.Series(theme).replace_strict({k: v for k, v in probs.items() if k != "*"}, default=probs["*"],
-                                               return_dtype=pl.Float64).to_numpy()
+        prob = (
+            pl.Series(theme)
+            .replace_strict({k: v for k, v in probs.items() if k != "*"}, default=probs["*"], return_dtype=pl.Float64)
+            .to_numpy()
+        )
         r = np.full(n, ratio)
         if financeur == "commune":  # a commune carrying the action puts its own money in it
             prob, r = np.where(collectivite, 0.95, prob), np.where(collectivite, 1.2, r)
@@ -257,55 +370,115 @@ def _financements(rng, actions: pl.DataFrame, links: pl.DataFrame, quartiers: pl
             present |= ~a["has_p147"].to_numpy()
             r = np.where(a["has_p147"].to_numpy(), r, 1.2)
         mult = c_effort if financeur in ("commune", "EPCI") else 1.0
-        parts.append(pl.DataFrame({"code_action": a["code_action"], "financeur": financeur,
-                                   "ratio": r * mult * rng.lognormal(-_DC_SIGMA**2 / 2, _DC_SIGMA, n),
-                                   "present": present, "dem_u": rng.uniform(0.72, 1.0, n)}))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "code_action": a["code_action"],
+                    "financeur": financeur,
+                    "ratio": r * mult * rng.lognormal(-(_DC_SIGMA**2) / 2, _DC_SIGMA, n),
+                    "present": present,
+                    "dem_u": rng.uniform(0.72, 1.0, n),
+                }
+            )
+        )
     per_action = pl.concat(parts).filter(pl.col("present")).drop("present")
 
-    lines = (ay.select("code_action", "code_contrat", "annee", "annee_debut", "statut", "base", "cpo", "granted",
-                       pl.col("date_decision").alias("action_decision"))
-               .join(per_action, on="code_action")
-               .sort("code_action", "annee", "financeur")
-               .with_columns((pl.col("base") * pl.col("ratio")).alias("amount")))
+    lines = (
+        ay.select(
+            "code_action",
+            "code_contrat",
+            "annee",
+            "annee_debut",
+            "statut",
+            "base",
+            "cpo",
+            "granted",
+            pl.col("date_decision").alias("action_decision"),
+        )
+        .join(per_action, on="code_action")
+        .sort("code_action", "annee", "financeur")
+        .with_columns((pl.col("base") * pl.col("ratio")).alias("amount"))
+    )
     lines = _steer_droit_commun(lines)
     m = lines.height
-    lines = lines.with_columns(pl.Series("u_paid", rng.random(m)), pl.Series("pay_delay", rng.integers(20, 110, m)),
-                               pl.Series("dem_delay", rng.integers(0, 45, m)),
-                               pl.Series("dec_delay", rng.integers(0, 90, m)))
+    lines = lines.with_columns(
+        pl.Series("u_paid", rng.random(m)),
+        pl.Series("pay_delay", rng.integers(20, 110, m)),
+        pl.Series("dem_delay", rng.integers(0, 45, m)),
+        pl.Series("dec_delay", rng.integers(0, 90, m)),
+    )
     raw = _round_grant(pl.col("amount"))
     lines = lines.with_columns(raw.alias("accorde_raw")).with_columns(
         # A request above what is granted, written to the ten euros.
-        pl.max_horizontal((pl.col("accorde_raw") / pl.col("dem_u") / 10).round(0) * 10, "accorde_raw").alias("demande"))
+        pl.max_horizontal((pl.col("accorde_raw") / pl.col("dem_u") / 10).round(0) * 10, "accorde_raw").alias("demande")
+    )
     refused = pl.col("statut") == "refusée"
     pending = pl.col("statut") == "déposée"
-    decision = (pl.when(pending).then(None)
-                  .when(pl.col("annee") == pl.col("annee_debut")).then(pl.col("action_decision"))
-                  .otherwise(pl.date(pl.col("annee"), 2, 15) + pl.duration(days=pl.col("dec_delay"))))
+    decision = (
+        pl.when(pending)
+        .then(None)
+        .when(pl.col("annee") == pl.col("annee_debut"))
+        .then(pl.col("action_decision"))
+        .otherwise(pl.date(pl.col("annee"), 2, 15) + pl.duration(days=pl.col("dec_delay")))
+    )
     lines = lines.with_columns(decision.alias("date_decision")).with_columns(
-        pl.when(pl.col("date_decision") > pl.lit(ref)).then(None).otherwise(pl.col("date_decision")).alias("date_decision"))
-    accorde = pl.when(pending | pl.col("date_decision").is_null()).then(None).when(refused).then(0.0).otherwise(pl.col("accorde_raw"))
-    payable = pl.col("date_decision").is_not_null() & (pl.col("date_decision") + pl.duration(days=pl.col("pay_delay")) <= pl.lit(ref))
+        pl.when(pl.col("date_decision") > pl.lit(ref))
+        .then(None)
+        .otherwise(pl.col("date_decision"))
+        .alias("date_decision")
+    )
+    accorde = (
+        pl.when(pending | pl.col("date_decision").is_null())
+        .then(None)
+        .when(refused)
+        .then(0.0)
+        .otherwise(pl.col("accorde_raw"))
+    )
+    payable = pl.col("date_decision").is_not_null() & (
+        pl.col("date_decision") + pl.duration(days=pl.col("pay_delay")) <= pl.lit(ref)
+    )
     u = pl.col("u_paid")
     # A few lines paid above what was granted (the screens' « versé > accordé » warning): about
     # one in a hundred, and at least one per contract.
     candidate = payable & ~pending & ~refused & (pl.col("accorde_raw") > 0) & (u >= 0.085)
     overpaid = candidate & ((u < 0.095) | (u == pl.when(candidate).then(u).min().over("code_contrat")))
-    verse = (pl.when(pending | refused | pl.col("date_decision").is_null()).then(None)
-               .when(~payable).then(0.0)
-               .when(u < 0.035).then(0.0)                               # granted, never paid
-               .when(u < 0.085).then((pl.col("accorde_raw") * 0.08).round(0) * 10)  # advance only
-               .when(overpaid).then((pl.col("accorde_raw") * 0.105).round(0) * 10)  # versé > accordé (warning)
-               .otherwise(pl.col("accorde_raw")))
+    verse = (
+        pl.when(pending | refused | pl.col("date_decision").is_null())
+        .then(None)
+        .when(~payable)
+        .then(0.0)
+        .when(u < 0.035)
+        .then(0.0)  # granted, never paid
+        .when(u < 0.085)
+        .then((pl.col("accorde_raw") * 0.08).round(0) * 10)  # advance only
+        .when(overpaid)
+        .then((pl.col("accorde_raw") * 0.105).round(0) * 10)  # versé > accordé (warning)
+        .otherwise(pl.col("accorde_raw"))
+    )
     lines = lines.with_columns(accorde.alias("montant_accorde"), verse.alias("montant_verse")).with_columns(
         pl.col("demande").alias("montant_demande"),
         (pl.date(pl.col("annee") - 1, 11, 1) + pl.duration(days=pl.col("dem_delay"))).alias("date_demande"),
         pl.when(pl.col("montant_verse") > 0)
-          .then(pl.col("date_decision") + pl.duration(days=pl.col("pay_delay"))).otherwise(None).alias("date_versement"),
+        .then(pl.col("date_decision") + pl.duration(days=pl.col("pay_delay")))
+        .otherwise(None)
+        .alias("date_versement"),
     )
-    return lines.select("code_action", "financeur", "annee", "montant_demande", "montant_accorde", "montant_verse",
-                        "date_demande", "date_decision", "date_versement").sort("code_action", "annee", "financeur")
+    return lines.select(
+        "code_action",
+        "financeur",
+        "annee",
+        "montant_demande",
+        "montant_accorde",
+        "montant_verse",
+        "date_demande",
+        "date_decision",
+        "date_versement",
+    ).sort("code_action", "annee", "financeur")
 
 
 def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale: Scale) -> dict[str, pl.DataFrame]:
-    return {"financement": _financements(rng, frames["_action_detail"], frames["action_quartier"],
-                                         frames["quartier"], frames["contrat"], scale)}
+    return {
+        "financement": _financements(
+            rng, frames["_action_detail"], frames["action_quartier"], frames["quartier"], frames["contrat"], scale
+        )
+    }

@@ -76,118 +76,205 @@ _TEXTS: dict[str, tuple[str, ...]] = {
 
 
 def _with_texts(rng: np.random.Generator, rapport: pl.DataFrame, *, voted: pl.DataFrame) -> pl.DataFrame:
-    done = pl.struct("code_contrat", "annee").is_in(voted.select(pl.struct("code_contrat", "annee")).to_series().implode())
-    drawn = {column: pl.lit(pl.Series(rng.integers(0, len(texts), rapport.height)))
-                       .replace_strict(dict(enumerate(texts)), return_dtype=pl.String)
-             for column, texts in _TEXTS.items()}
+    done = pl.struct("code_contrat", "annee").is_in(
+        voted.select(pl.struct("code_contrat", "annee")).to_series().implode()
+    )
+    drawn = {
+        column: pl.lit(pl.Series(rng.integers(0, len(texts), rapport.height))).replace_strict(
+            dict(enumerate(texts)), return_dtype=pl.String
+        )
+        for column, texts in _TEXTS.items()
+    }
     return rapport.with_columns(
-        drawn["orientations"].str.replace_all("{annee}", pl.col("annee").cast(pl.String), literal=True)
-                             .alias("orientations"),
-        *(pl.when(done).then(drawn[column]).alias(column) for column in ("evolution", "participation", "perspectives")))
+        drawn["orientations"]
+        .str.replace_all("{annee}", pl.col("annee").cast(pl.String), literal=True)
+        .alias("orientations"),
+        *(pl.when(done).then(drawn[column]).alias(column) for column in ("evolution", "participation", "perspectives")),
+    )
 
 
 def _collectivite(libelle: pl.Expr) -> pl.Expr:
     """« Contrat de ville de la CA du Pays de Vermandie (démo) » → « CA du Pays de Vermandie »."""
-    return (libelle.str.replace(r"^Contrat de ville (de la |de l'|du |des |de |d')", "")
-                   .str.replace(r" \(démo\)$", ""))
+    return libelle.str.replace(r"^Contrat de ville (de la |de l'|du |des |de |d')", "").str.replace(r" \(démo\)$", "")
 
 
 def generate(rng: np.random.Generator, frames: dict[str, pl.DataFrame], scale: Scale) -> dict[str, pl.DataFrame]:
     ref = scale.reference_date
     stamp = datetime(ref.year, ref.month, ref.day, 9, 0)
     jalon = frames["jalon"]
-    voted = (jalon.filter(pl.col("type_jalon") == "rapport annuel", pl.col("date_realisation").is_not_null())
-                  .group_by("code_contrat", "annee").agg(pl.col("date_realisation").min().alias("vote")))
-    consulted = (jalon.filter(pl.col("type_jalon") == "consultation conseils citoyens")
-                      .group_by("code_contrat", "annee").agg(pl.col("date_realisation").min().alias("envoi")))
+    voted = (
+        jalon.filter(pl.col("type_jalon") == "rapport annuel", pl.col("date_realisation").is_not_null())
+        .group_by("code_contrat", "annee")
+        .agg(pl.col("date_realisation").min().alias("vote"))
+    )
+    consulted = (
+        jalon.filter(pl.col("type_jalon") == "consultation conseils citoyens")
+        .group_by("code_contrat", "annee")
+        .agg(pl.col("date_realisation").min().alias("envoi"))
+    )
     # the voted reports, and those sent to the conseils citoyens but not voted yet
-    reports = (voted.join(consulted, on=["code_contrat", "annee"], how="full", coalesce=True)
-                    .filter(pl.col("vote").is_not_null() | pl.col("envoi").is_not_null())
-                    .join(frames["contrat"].select("code_contrat", "libelle", "type_signataire", "siren_signataire"),
-                          on="code_contrat")
-                    .sort("code_contrat", "annee"))
+    reports = (
+        voted.join(consulted, on=["code_contrat", "annee"], how="full", coalesce=True)
+        .filter(pl.col("vote").is_not_null() | pl.col("envoi").is_not_null())
+        .join(
+            frames["contrat"].select("code_contrat", "libelle", "type_signataire", "siren_signataire"),
+            on="code_contrat",
+        )
+        .sort("code_contrat", "annee")
+    )
     if reports.is_empty():
         return {}
     n = reports.height
 
     # --- votes: the signatory on the vote jalon's day, then 1 or 2 communes a few days later
-    communes = (frames["quartier"].select("code_contrat", "insee_com", "lib_com").unique()
-                                  .sort("code_contrat", "insee_com"))
+    communes = (
+        frames["quartier"].select("code_contrat", "insee_com", "lib_com").unique().sort("code_contrat", "insee_com")
+    )
     main_commune = communes.group_by("code_contrat", maintain_order=True).first()
     is_epci = pl.col("type_signataire").is_in(["EPCI", "EPT"])
-    signatory = (reports.filter(pl.col("vote").is_not_null()).join(main_commune, on="code_contrat", how="left")
-                        .select("code_contrat", "annee",
-                                pl.when(is_epci).then(pl.lit("EPCI")).otherwise(pl.lit("commune")).alias("assemblee"),
-                                pl.when(is_epci).then(pl.col("siren_signataire")).otherwise(pl.col("insee_com"))
-                                  .alias("code_collectivite"),
-                                pl.when(is_epci).then(_collectivite(pl.col("libelle")))
-                                  .otherwise(pl.lit("Commune de ") + pl.col("lib_com")).alias("libelle_collectivite"),
-                                pl.col("vote").alias("date_vote")))
+    signatory = (
+        reports.filter(pl.col("vote").is_not_null())
+        .join(main_commune, on="code_contrat", how="left")
+        .select(
+            "code_contrat",
+            "annee",
+            pl.when(is_epci).then(pl.lit("EPCI")).otherwise(pl.lit("commune")).alias("assemblee"),
+            pl.when(is_epci).then(pl.col("siren_signataire")).otherwise(pl.col("insee_com")).alias("code_collectivite"),
+            pl.when(is_epci)
+            .then(_collectivite(pl.col("libelle")))
+            .otherwise(pl.lit("Commune de ") + pl.col("lib_com"))
+            .alias("libelle_collectivite"),
+            pl.col("vote").alias("date_vote"),
+        )
+    )
     epci_reports = reports.filter(is_epci, pl.col("vote").is_not_null()).select("code_contrat", "annee", "vote")
     others = epci_reports.join(communes, on="code_contrat")
     if others.height:
-        others = (others.with_columns(pl.Series("tirage", rng.random(others.height)),
-                                      pl.Series("jours", rng.integers(3, 21, others.height)))
-                        .with_columns(pl.col("tirage").rank("ordinal").over("code_contrat", "annee").alias("rang"))
-                        .join(epci_reports.select("code_contrat", "annee",
-                                                  pl.Series("combien", rng.integers(1, 3, epci_reports.height))),
-                              on=["code_contrat", "annee"])
-                        .filter(pl.col("rang") <= pl.col("combien"))
-                        .select("code_contrat", "annee", pl.lit("commune").alias("assemblee"),
-                                pl.col("insee_com").alias("code_collectivite"),
-                                (pl.lit("Commune de ") + pl.col("lib_com")).alias("libelle_collectivite"),
-                                (pl.col("vote") + pl.duration(days=pl.col("jours"))).alias("date_vote"))
-                        .filter(pl.col("date_vote") <= pl.lit(ref)))
-    votes = (pl.concat([signatory, others], how="vertical_relaxed").sort("code_contrat", "annee", "date_vote",
-                                                                         "assemblee", "code_collectivite"))
+        others = (
+            others.with_columns(
+                pl.Series("tirage", rng.random(others.height)), pl.Series("jours", rng.integers(3, 21, others.height))
+            )
+            .with_columns(pl.col("tirage").rank("ordinal").over("code_contrat", "annee").alias("rang"))
+            .join(
+                epci_reports.select(
+                    "code_contrat", "annee", pl.Series("combien", rng.integers(1, 3, epci_reports.height))
+                ),
+                on=["code_contrat", "annee"],
+            )
+            .filter(pl.col("rang") <= pl.col("combien"))
+            .select(
+                "code_contrat",
+                "annee",
+                pl.lit("commune").alias("assemblee"),
+                pl.col("insee_com").alias("code_collectivite"),
+                (pl.lit("Commune de ") + pl.col("lib_com")).alias("libelle_collectivite"),
+                (pl.col("vote") + pl.duration(days=pl.col("jours"))).alias("date_vote"),
+            )
+            .filter(pl.col("date_vote") <= pl.lit(ref))
+        )
+    votes = pl.concat([signatory, others], how="vertical_relaxed").sort(
+        "code_contrat", "annee", "date_vote", "assemblee", "code_collectivite"
+    )
     votes = votes.with_columns(
-        pl.format("DEL-{}-{}", pl.col("date_vote").dt.year(),
-                  pl.Series(rng.integers(1, 181, votes.height)).cast(pl.String).str.zfill(3)).alias("reference_deliberation"),
-        pl.lit(AUTEUR).alias("modifie_par"), pl.lit(stamp).alias("modifie_le"))
+        pl.format(
+            "DEL-{}-{}",
+            pl.col("date_vote").dt.year(),
+            pl.Series(rng.integers(1, 181, votes.height)).cast(pl.String).str.zfill(3),
+        ).alias("reference_deliberation"),
+        pl.lit(AUTEUR).alias("modifie_par"),
+        pl.lit(stamp).alias("modifie_le"),
+    )
 
     # --- contributions: 1 to 3 conseils citoyens, 10 to 30 days after the sending (before the vote)
-    conseils = (frames["instance"].filter(pl.col("type_instance") == "conseil citoyen")
-                                  .select("code_contrat", pl.col("libelle").alias("conseil")).unique()
-                                  .sort("code_contrat", "conseil"))
+    conseils = (
+        frames["instance"]
+        .filter(pl.col("type_instance") == "conseil citoyen")
+        .select("code_contrat", pl.col("libelle").alias("conseil"))
+        .unique()
+        .sort("code_contrat", "conseil")
+    )
     sent = reports.filter(pl.col("envoi").is_not_null()).select("code_contrat", "annee", "envoi", "vote")
     contributions = sent.join(conseils, on="code_contrat")
     if contributions.height:
         m = contributions.height
-        contributions = (contributions
-                         .with_columns(pl.Series("tirage", rng.random(m)), pl.Series("jours", rng.integers(10, 31, m)),
-                                       pl.Series("phrase", rng.integers(0, len(_CONTRIBUTIONS), m)))
-                         .with_columns(pl.col("tirage").rank("ordinal").over("code_contrat", "annee").alias("rang"))
-                         .join(sent.select("code_contrat", "annee",
-                                           pl.Series("combien", rng.integers(1, 4, sent.height))),
-                               on=["code_contrat", "annee"])
-                         .filter(pl.col("rang") <= pl.col("combien"))
-                         .select("code_contrat", "annee", "conseil",
-                                 pl.min_horizontal(pl.col("envoi") + pl.duration(days=pl.col("jours")),
-                                                   pl.col("vote"), pl.lit(ref)).alias("date_reception"),  # vote: null when not voted
-                                 pl.col("phrase").replace_strict(dict(enumerate(_CONTRIBUTIONS)),
-                                                                 return_dtype=pl.String).alias("texte"),
-                                 pl.lit(AUTEUR).alias("modifie_par"), pl.lit(stamp).alias("modifie_le"))
-                         .sort("code_contrat", "annee", "date_reception", "conseil"))
+        contributions = (
+            contributions.with_columns(
+                pl.Series("tirage", rng.random(m)),
+                pl.Series("jours", rng.integers(10, 31, m)),
+                pl.Series("phrase", rng.integers(0, len(_CONTRIBUTIONS), m)),
+            )
+            .with_columns(pl.col("tirage").rank("ordinal").over("code_contrat", "annee").alias("rang"))
+            .join(
+                sent.select("code_contrat", "annee", pl.Series("combien", rng.integers(1, 4, sent.height))),
+                on=["code_contrat", "annee"],
+            )
+            .filter(pl.col("rang") <= pl.col("combien"))
+            .select(
+                "code_contrat",
+                "annee",
+                "conseil",
+                pl.min_horizontal(
+                    pl.col("envoi") + pl.duration(days=pl.col("jours")), pl.col("vote"), pl.lit(ref)
+                ).alias("date_reception"),  # vote: null when not voted
+                pl.col("phrase").replace_strict(dict(enumerate(_CONTRIBUTIONS)), return_dtype=pl.String).alias("texte"),
+                pl.lit(AUTEUR).alias("modifie_par"),
+                pl.lit(stamp).alias("modifie_le"),
+            )
+            .sort("code_contrat", "annee", "date_reception", "conseil")
+        )
 
     # --- the report's row: the sending, the publication 3 to 6 weeks after the last vote
     last = votes.group_by("code_contrat", "annee").agg(pl.col("date_vote").max().alias("dernier_vote"))
-    latest = reports.filter(pl.col("vote").is_not_null()).sort("vote", "code_contrat").tail(1).select("code_contrat", "annee")
-    rapport = (reports.join(last, on=["code_contrat", "annee"], how="left")
-                      .with_columns(pl.Series("delai", rng.integers(21, 43, n)))
-                      .join(latest.with_columns(pl.lit(True).alias("dernier")), on=["code_contrat", "annee"], how="left")
-                      .with_columns((pl.col("dernier_vote") + pl.duration(days=pl.col("delai"))).alias("publie"))
-                      .with_columns(pl.when((pl.col("publie") <= pl.lit(ref)) & pl.col("dernier").is_null())
-                                      .then(pl.col("publie")).alias("date_publication"))
-                      .select("code_contrat", "annee", pl.col("envoi").alias("date_envoi_conseils"), "date_publication",
-                              pl.when(pl.col("date_publication").is_not_null())
-                                .then(pl.format("https://www.{}.fr/politique-de-la-ville/rapport-annuel-{}.pdf",
-                                                pl.col("code_contrat").str.to_lowercase(), pl.col("annee")))
-                                .alias("lien_publication"),
-                              pl.lit(AUTEUR).alias("modifie_par"), pl.lit(stamp).alias("modifie_le")))
-    rapport = _with_texts(rng, rapport, voted=reports.filter(pl.col("vote").is_not_null()).select("code_contrat", "annee"))
-    out = {"rapport_annuel": rapport,
-           "rapport_annuel_vote": votes.select("code_contrat", "annee", "assemblee", "code_collectivite",
-                                               "libelle_collectivite", "date_vote", "reference_deliberation",
-                                               "modifie_par", "modifie_le"),
-           "rapport_annuel_contribution": contributions}
+    latest = (
+        reports.filter(pl.col("vote").is_not_null())
+        .sort("vote", "code_contrat")
+        .tail(1)
+        .select("code_contrat", "annee")
+    )
+    rapport = (
+        reports.join(last, on=["code_contrat", "annee"], how="left")
+        .with_columns(pl.Series("delai", rng.integers(21, 43, n)))
+        .join(latest.with_columns(pl.lit(True).alias("dernier")), on=["code_contrat", "annee"], how="left")
+        .with_columns((pl.col("dernier_vote") + pl.duration(days=pl.col("delai"))).alias("publie"))
+        .with_columns(
+            pl.when((pl.col("publie") <= pl.lit(ref)) & pl.col("dernier").is_null())
+            .then(pl.col("publie"))
+            .alias("date_publication")
+        )
+        .select(
+            "code_contrat",
+            "annee",
+            pl.col("envoi").alias("date_envoi_conseils"),
+            "date_publication",
+            pl.when(pl.col("date_publication").is_not_null())
+            .then(
+                pl.format(
+                    "https://www.{}.fr/politique-de-la-ville/rapport-annuel-{}.pdf",
+                    pl.col("code_contrat").str.to_lowercase(),
+                    pl.col("annee"),
+                )
+            )
+            .alias("lien_publication"),
+            pl.lit(AUTEUR).alias("modifie_par"),
+            pl.lit(stamp).alias("modifie_le"),
+        )
+    )
+    rapport = _with_texts(
+        rng, rapport, voted=reports.filter(pl.col("vote").is_not_null()).select("code_contrat", "annee")
+    )
+    out = {
+        "rapport_annuel": rapport,
+        "rapport_annuel_vote": votes.select(
+            "code_contrat",
+            "annee",
+            "assemblee",
+            "code_collectivite",
+            "libelle_collectivite",
+            "date_vote",
+            "reference_deliberation",
+            "modifie_par",
+            "modifie_le",
+        ),
+        "rapport_annuel_contribution": contributions,
+    }
     return {table: frame for table, frame in out.items() if frame.height}

@@ -19,8 +19,12 @@ from cdv_core.queries import jalons as q
 
 DEMO_CONTRACT = "CV-DEMO-VERM"
 ADDED_OBJECTIVE_DATE = date(2025, 6, 19)
-_DROPPED = {"code_objectif": "OBJ-QN00281M-9", "code_qp": "QN00281M", "axe": "Transition écologique",
-            "libelle": "Créer une ressourcerie de quartier"}
+_DROPPED = {
+    "code_objectif": "OBJ-QN00281M-9",
+    "code_qp": "QN00281M",
+    "axe": "Transition écologique",
+    "libelle": "Créer une ressourcerie de quartier",
+}
 _TABLES = ("objectif", "action", "financement", "valeur_indicateur", "quartier", "porteur")
 
 
@@ -31,11 +35,15 @@ def generate(rng, frames: dict[str, pl.DataFrame], scale) -> dict[str, pl.DataFr
     out: dict[str, pl.DataFrame] = {}
     objectif = frames["objectif"]
     if scale.name == "demo":
-        added = (objectif.filter((pl.col("code_contrat") == code) & pl.col("code_qp").is_not_null())
-                         ["code_objectif"].sort()[-1])
+        added = objectif.filter((pl.col("code_contrat") == code) & pl.col("code_qp").is_not_null())[
+            "code_objectif"
+        ].sort()[-1]
         objectif = objectif.with_columns(
-            pl.when(pl.col("code_objectif") == added).then(pl.lit(ADDED_OBJECTIVE_DATE))
-              .otherwise(pl.col("date_creation")).alias("date_creation"))
+            pl.when(pl.col("code_objectif") == added)
+            .then(pl.lit(ADDED_OBJECTIVE_DATE))
+            .otherwise(pl.col("date_creation"))
+            .alias("date_creation")
+        )
         out["objectif"] = objectif
     con = duckdb.connect()
     try:
@@ -47,11 +55,17 @@ def generate(rng, frames: dict[str, pl.DataFrame], scale) -> dict[str, pl.DataFr
     objectifs = snap["objectifs"]
     if scale.name == "demo":
         objectifs = pl.concat([objectifs, pl.DataFrame([_DROPPED], schema=objectifs.schema)])
-    out["reference_gel"] = pl.DataFrame({
-        "id_gel": [1], "code_contrat": [code], "libelle": ["Référence à la signature"],
-        "date_gel": [signature], "annee_programmation": [signature.year],
-        "created_at": [datetime.combine(signature, time(18, 0))], "auteur": ["Équipe projet (démonstration)"],
-    })
+    out["reference_gel"] = pl.DataFrame(
+        {
+            "id_gel": [1],
+            "code_contrat": [code],
+            "libelle": ["Référence à la signature"],
+            "date_gel": [signature],
+            "annee_programmation": [signature.year],
+            "created_at": [datetime.combine(signature, time(18, 0))],
+            "auteur": ["Équipe projet (démonstration)"],
+        }
+    )
     out["reference_gel_objectif"] = objectifs.with_columns(pl.lit(1).alias("id_gel"))
     out["reference_gel_thematique"] = snap["thematiques"].with_columns(pl.lit(1).alias("id_gel"))
     out["reference_gel_indicateur"] = snap["indicateurs"].with_columns(pl.lit(1).alias("id_gel"))

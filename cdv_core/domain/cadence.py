@@ -40,8 +40,7 @@ def last_held(meetings: Iterable[tuple[date, str]], *, donnees_au: date) -> date
     return max(held) if held else None
 
 
-def due_date(*, last_held: date | None, created: date | None, cadence_months: int,
-             tolerance_days: int) -> date | None:
+def due_date(*, last_held: date | None, created: date | None, cadence_months: int, tolerance_days: int) -> date | None:
     """The date after which the instance is late; None when there is no reference date."""
     reference = last_held or created
     if reference is None:
@@ -49,11 +48,11 @@ def due_date(*, last_held: date | None, created: date | None, cadence_months: in
     return add_months(reference, cadence_months) + timedelta(days=tolerance_days)
 
 
-def is_late(*, last_held: date | None, created: date | None, cadence_months: int,
-            tolerance_days: int, donnees_au: date) -> bool:
+def is_late(
+    *, last_held: date | None, created: date | None, cadence_months: int, tolerance_days: int, donnees_au: date
+) -> bool:
     """True when the due date (see `due_date`) is strictly before `donnees_au`."""
-    due = due_date(last_held=last_held, created=created, cadence_months=cadence_months,
-                   tolerance_days=tolerance_days)
+    due = due_date(last_held=last_held, created=created, cadence_months=cadence_months, tolerance_days=tolerance_days)
     return due is not None and due < donnees_au
 
 

@@ -53,15 +53,15 @@ A_JOUR = "à jour"
 ANCIENNE = "ancienne"
 AUCUNE = "aucune valeur"
 
-MAX_RYTHME = 120   # months: one vintage every ten years at most (the longest a form accepts)
-MAX_DELAI = 120    # months between the end of a vintage's period and its publication
+MAX_RYTHME = 120  # months: one vintage every ten years at most (the longest a form accepts)
+MAX_DELAI = 120  # months between the end of a vintage's period and its publication
 
 
 class SourceRule(NamedTuple):
-    source: str     # as written in the dictionary's « source » column
-    rythme: int     # months between two vintages
-    delai: int      # months from the end of a vintage's period to its publication
-    note: str       # why these numbers (shown beside the table)
+    source: str  # as written in the dictionary's « source » column
+    rythme: int  # months between two vintages
+    delai: int  # months from the end of a vintage's period to its publication
+    note: str  # why these numbers (shown beside the table)
 
 
 # Shipped defaults: the sources of the demo territory and of the files contract teams import.
@@ -106,8 +106,9 @@ def expected_vintage(donnees_au: date, *, rythme: int, delai: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def is_fresh(latest: date | None, *, donnees_au: date, max_age_months: int,
-             rule: tuple[int, int] | None = None) -> bool:
+def is_fresh(
+    latest: date | None, *, donnees_au: date, max_age_months: int, rule: tuple[int, int] | None = None
+) -> bool:
     """True when `latest` (the latest value known at `donnees_au`) is « à jour »: on or after
     the expected vintage when the source has a `rule` (rythme, délai), otherwise on or after
     `fresh_from(donnees_au, max_age_months)`."""
@@ -118,8 +119,7 @@ def is_fresh(latest: date | None, *, donnees_au: date, max_age_months: int,
     return latest >= fresh_from(donnees_au, max_age_months)
 
 
-def label(latest: date | None, *, donnees_au: date, max_age_months: int,
-          rule: tuple[int, int] | None = None) -> str:
+def label(latest: date | None, *, donnees_au: date, max_age_months: int, rule: tuple[int, int] | None = None) -> str:
     if latest is None:
         return AUCUNE
     return A_JOUR if is_fresh(latest, donnees_au=donnees_au, max_age_months=max_age_months, rule=rule) else ANCIENNE

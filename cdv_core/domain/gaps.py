@@ -73,26 +73,42 @@ def gap_expr(qpv: pl.Expr, ref: pl.Expr, rate: pl.Expr) -> pl.Expr:
     return pl.when(rate).then(qpv - ref).otherwise(relative)
 
 
-def trend_expr(*, base_gap: pl.Expr, latest_gap: pl.Expr, base_value: pl.Expr, latest_value: pl.Expr,
-               base_date: pl.Expr, latest_date: pl.Expr, sens: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def trend_expr(
+    *,
+    base_gap: pl.Expr,
+    latest_gap: pl.Expr,
+    base_value: pl.Expr,
+    latest_value: pl.Expr,
+    base_date: pl.Expr,
+    latest_date: pl.Expr,
+    sens: pl.Expr,
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(Δ, measure, status): the change since the baseline, which measure it is computed on
     ('écart' or 'valeur'), and its status (a key of `TREND_LABELS`)."""
     on_gap = base_gap.is_not_null() & latest_gap.is_not_null()
     delta = pl.when(on_gap).then(latest_gap - base_gap).otherwise(latest_value - base_value)
     measure = pl.when(on_gap).then(pl.lit("écart")).otherwise(pl.lit("valeur"))
     status = (
-        pl.when(base_value.is_null() | base_date.is_null()).then(pl.lit("sans_base"))
-        .when(latest_value.is_null()).then(pl.lit("manquante"))
-        .when(latest_date <= base_date).then(pl.lit("unique"))
-        .when(sens == "neutre").then(pl.lit("neutre"))
-        .when(delta.abs() < STABLE_TOLERANCE).then(pl.lit("stable"))
-        .when(((sens == "hausse") & (delta > 0)) | ((sens == "baisse") & (delta < 0))).then(pl.lit("favorable"))
+        pl.when(base_value.is_null() | base_date.is_null())
+        .then(pl.lit("sans_base"))
+        .when(latest_value.is_null())
+        .then(pl.lit("manquante"))
+        .when(latest_date <= base_date)
+        .then(pl.lit("unique"))
+        .when(sens == "neutre")
+        .then(pl.lit("neutre"))
+        .when(delta.abs() < STABLE_TOLERANCE)
+        .then(pl.lit("stable"))
+        .when(((sens == "hausse") & (delta > 0)) | ((sens == "baisse") & (delta < 0)))
+        .then(pl.lit("favorable"))
         .otherwise(pl.lit("defavorable"))
     )
     ok = ~status.is_in(["sans_base", "manquante", "unique"])
-    return (pl.when(ok).then(delta).alias("evolution"),
-            pl.when(ok).then(measure).alias("mesure_tendance"),
-            status.alias("tendance"))
+    return (
+        pl.when(ok).then(delta).alias("evolution"),
+        pl.when(ok).then(measure).alias("mesure_tendance"),
+        status.alias("tendance"),
+    )
 
 
 RATIO_OF_SUMS = "ratio des sommes"
@@ -128,24 +144,53 @@ def aggregation_method(unite: str | None, agregation: str | None, *, with_parts:
 
 # --- scalar wrappers (one value at a time: tests, cards) -------------------------------------
 
+
 def gap(qpv: float | None, ref: float | None, unite: str) -> float | None:
     """The gap of one QPV value to one reference value (see `gap_expr`)."""
     frame = pl.DataFrame({"q": [qpv], "r": [ref]}, schema={"q": pl.Float64, "r": pl.Float64})
     return frame.select(gap_expr(pl.col("q"), pl.col("r"), pl.lit(is_rate(unite)))).item()
 
 
-def trend(*, base_value: float | None, latest_value: float | None, base_ref: float | None,
-          latest_ref: float | None, base_date, latest_date, sens: str, unite: str) -> dict:
+def trend(
+    *,
+    base_value: float | None,
+    latest_value: float | None,
+    base_ref: float | None,
+    latest_ref: float | None,
+    base_date,
+    latest_date,
+    sens: str,
+    unite: str,
+) -> dict:
     """The trend of one QPV: `{"evolution", "mesure_tendance", "tendance"}` (see `trend_expr`)."""
     frame = pl.DataFrame(
-        {"bv": [base_value], "lv": [latest_value], "br": [base_ref], "lr": [latest_ref],
-         "bd": [base_date], "ld": [latest_date], "sens": [sens]},
-        schema={"bv": pl.Float64, "lv": pl.Float64, "br": pl.Float64, "lr": pl.Float64,
-                "bd": pl.Date, "ld": pl.Date, "sens": pl.String},
+        {
+            "bv": [base_value],
+            "lv": [latest_value],
+            "br": [base_ref],
+            "lr": [latest_ref],
+            "bd": [base_date],
+            "ld": [latest_date],
+            "sens": [sens],
+        },
+        schema={
+            "bv": pl.Float64,
+            "lv": pl.Float64,
+            "br": pl.Float64,
+            "lr": pl.Float64,
+            "bd": pl.Date,
+            "ld": pl.Date,
+            "sens": pl.String,
+        },
     )
     rate = pl.lit(is_rate(unite))
     exprs = trend_expr(
-        base_gap=gap_expr(pl.col("bv"), pl.col("br"), rate), latest_gap=gap_expr(pl.col("lv"), pl.col("lr"), rate),
-        base_value=pl.col("bv"), latest_value=pl.col("lv"), base_date=pl.col("bd"), latest_date=pl.col("ld"),
-        sens=pl.col("sens"))
+        base_gap=gap_expr(pl.col("bv"), pl.col("br"), rate),
+        latest_gap=gap_expr(pl.col("lv"), pl.col("lr"), rate),
+        base_value=pl.col("bv"),
+        latest_value=pl.col("lv"),
+        base_date=pl.col("bd"),
+        latest_date=pl.col("ld"),
+        sens=pl.col("sens"),
+    )
     return frame.select(*exprs).row(0, named=True)

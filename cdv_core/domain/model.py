@@ -33,8 +33,17 @@ THEMATIQUES_P147: dict[str, str] = {
 }
 
 FINANCEURS: tuple[str, ...] = (
-    "État P147", "État droit commun", "commune", "EPCI", "département", "région", "CAF",
-    "bailleurs", "FSE+", "Banque des territoires", "autres",
+    "État P147",
+    "État droit commun",
+    "commune",
+    "EPCI",
+    "département",
+    "région",
+    "CAF",
+    "bailleurs",
+    "FSE+",
+    "Banque des territoires",
+    "autres",
 )
 CREDITS_SPECIFIQUES = "État P147"  # everything else is droit commun
 
@@ -43,8 +52,13 @@ CPO_TARGET_SHARE = 0.50  # national target: at least half of the funding through
 HORS_QPV_MAX_SHARE = 0.025  # poches de pauvreté: at most 2.5 % of the departmental P147 envelope
 
 TYPES_STRUCTURE: tuple[str, ...] = (
-    "association sans salarié", "association avec salariés", "collectivité",
-    "établissement public", "bailleur", "entreprise", "autre",
+    "association sans salarié",
+    "association avec salariés",
+    "collectivité",
+    "établissement public",
+    "bailleur",
+    "entreprise",
+    "autre",
 )
 SMALL_ASSOCIATION = "association sans salarié"
 
@@ -74,9 +88,17 @@ STATUTS_REUNION: tuple[str, ...] = ("prévue", "tenue", "annulée", "reportée")
 STATUTS_DECISION: tuple[str, ...] = ("à faire", "en cours", "faite", "abandonnée")
 
 TYPES_JALON: tuple[str, ...] = (
-    "signature", "appel à projets", "programmation", "revue annuelle", "rapport annuel",
-    "consultation conseils citoyens", "actualisation 2027", "renouvellement CPO", "évaluation",
-    "fin du contrat", "autre",
+    "signature",
+    "appel à projets",
+    "programmation",
+    "revue annuelle",
+    "rapport annuel",
+    "consultation conseils citoyens",
+    "actualisation 2027",
+    "renouvellement CPO",
+    "évaluation",
+    "fin du contrat",
+    "autre",
 )
 ACTUALISATION_TYPE = "actualisation 2027"
 # When a contract has no dated actualisation milestone, the legal horizon is the year 2027.

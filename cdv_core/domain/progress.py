@@ -31,12 +31,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from cdv_core import fmt
 from cdv_core.perimetre import bind
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 EN_BONNE_VOIE = "en bonne voie"
 A_SURVEILLER = "à surveiller"
@@ -51,12 +55,12 @@ class ProgressRule:
     """Named parameters of the rule (hashable: it can be a cache key)."""
 
     statuts_exclus: tuple[str, ...] = ("déposée", "refusée")  # not (yet) part of the programme
-    statut_realise: str = "réalisée"        # counts as 100 % done
-    statut_abandonne: str = "abandonnée"    # counts as 0 % done, keeps its weight
-    poids_actions: float = 0.5              # weight of the actions' component in an objective
-    poids_indicateurs: float = 0.5          # weight of the indicators' component
-    seuil_surveiller: float = 0.10          # écart below −10 points: « à surveiller »
-    seuil_retard: float = 0.25              # écart below −25 points: « en retard »
+    statut_realise: str = "réalisée"  # counts as 100 % done
+    statut_abandonne: str = "abandonnée"  # counts as 0 % done, keeps its weight
+    poids_actions: float = 0.5  # weight of the actions' component in an objective
+    poids_indicateurs: float = 0.5  # weight of the indicators' component
+    seuil_surveiller: float = 0.10  # écart below −10 points: « à surveiller »
+    seuil_retard: float = 0.25  # écart below −25 points: « en retard »
     part_min_objectifs_mesures: float = 0.5  # a QPV needs at least half its objectives measured
 
 
@@ -65,9 +69,16 @@ RULE = ProgressRule()
 
 # --- inputs: one row per (objective, action) and per (objective, indicator, QPV) -------------
 
-def action_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                rule: ProgressRule = RULE, code_qp: str | None = None,
-                perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+
+def action_rows(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    rule: ProgressRule = RULE,
+    code_qp: str | None = None,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Every (objective, action) link of the selection with the rule's per-action figures:
     `compte` (counts in the measure), `realise`, `attendu`, `poids`, `motif_exclusion`.
 
@@ -88,8 +99,10 @@ _ACTION_SQL_TEMPLATE = """WITH obj AS (
              WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
                AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
                AND ($qp IS NULL OR o.code_qp = $qp
-                    OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))),
-           links AS (SELECT ao.code_objectif, ao.code_action FROM action_objectif ao SEMI JOIN obj USING (code_objectif)),
+                    OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier
+                      WHERE code_qp = $qp)))),
+           links AS (SELECT ao.code_objectif, ao.code_action
+                     FROM action_objectif ao SEMI JOIN obj USING (code_objectif)),
            amounts AS (
              SELECT f.code_action, sum(f.montant_accorde)::DOUBLE AS accorde, sum(f.montant_verse)::DOUBLE AS verse
              FROM financement f WHERE f.code_action IN (SELECT code_action FROM links) GROUP BY f.code_action)
@@ -99,8 +112,9 @@ _ACTION_SQL_TEMPLATE = """WITH obj AS (
                   m.accorde, m.verse
            FROM links l JOIN action a USING (code_action) LEFT JOIN amounts m USING (code_action)"""
 _ACTION_SQL = _ACTION_SQL_TEMPLATE.replace("/*detail*/", "")
-_ACTION_SQL_DETAIL = (_ACTION_SQL_TEMPLATE.replace("/*detail*/", "a.libelle, a.id_porteur,")
-                      + " ORDER BY l.code_objectif, a.code_action")
+_ACTION_SQL_DETAIL = (
+    _ACTION_SQL_TEMPLATE.replace("/*detail*/", "a.libelle, a.id_porteur,") + " ORDER BY l.code_objectif, a.code_action"
+)
 
 
 def score_action_rows(frame: pl.DataFrame, *, donnees_au: date, rule: ProgressRule = RULE) -> pl.DataFrame:
@@ -108,29 +122,48 @@ def score_action_rows(frame: pl.DataFrame, *, donnees_au: date, rule: ProgressRu
     au = pl.lit(donnees_au)
     excluded = pl.col("statut").is_in(list(rule.statuts_exclus))
     started = pl.col("debut") <= au
-    realise = (pl.when(pl.col("statut") == rule.statut_realise).then(pl.lit(1.0))
-                 .when(pl.col("statut") == rule.statut_abandonne).then(pl.lit(0.0))
-                 .otherwise(pl.col("avancement")))
+    realise = (
+        pl.when(pl.col("statut") == rule.statut_realise)
+        .then(pl.lit(1.0))
+        .when(pl.col("statut") == rule.statut_abandonne)
+        .then(pl.lit(0.0))
+        .otherwise(pl.col("avancement"))
+    )
     length = (pl.col("fin") - pl.col("debut")).dt.total_days() + 1
     attendu = ((au - pl.col("debut")).dt.total_days().cast(pl.Float64) / length.cast(pl.Float64)).clip(0.0, 1.0)
     frame = frame.with_columns(
-        realise.alias("realise"), attendu.alias("attendu"),
+        realise.alias("realise"),
+        attendu.alias("attendu"),
         (~excluded & started & realise.is_not_null()).alias("compte"),
-        pl.when(excluded).then(pl.lit("statut « ") + pl.col("statut") + pl.lit(" » : non comptée"))
-          .when(~started).then(pl.lit("pas encore commencée : non comptée"))
-          .when(realise.is_null()).then(pl.lit("avancement non déclaré : non mesurée"))
-          .otherwise(pl.lit(None, dtype=pl.String)).alias("motif_exclusion"),
+        pl.when(excluded)
+        .then(pl.lit("statut « ") + pl.col("statut") + pl.lit(" » : non comptée"))
+        .when(~started)
+        .then(pl.lit("pas encore commencée : non comptée"))
+        .when(realise.is_null())
+        .then(pl.lit("avancement non déclaré : non mesurée"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("motif_exclusion"),
     )
     positive = pl.col("accorde").filter(pl.col("compte") & (pl.col("accorde") > 0))
     mean_weight = positive.mean().over("code_objectif")
     return frame.with_columns(
-        pl.when(~pl.col("compte")).then(None)
-          .when(pl.col("accorde") > 0).then(pl.col("accorde"))
-          .otherwise(mean_weight.fill_null(1.0)).alias("poids"))
+        pl.when(~pl.col("compte"))
+        .then(None)
+        .when(pl.col("accorde") > 0)
+        .then(pl.col("accorde"))
+        .otherwise(mean_weight.fill_null(1.0))
+        .alias("poids")
+    )
 
 
-def indicator_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                   code_qp: str | None = None, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def indicator_rows(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    code_qp: str | None = None,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Every (objective, indicator, QPV) pair of the selection with baseline, target, latest value
     known at `donnees_au` (non secret), and the rule's `realise` / `attendu` / `mesure`.
 
@@ -143,7 +176,8 @@ def indicator_rows(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donne
              WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
                AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
                AND ($qp IS NULL OR o.code_qp = $qp
-                    OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))),
+                    OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier
+                      WHERE code_qp = $qp)))),
            pairs AS (
              SELECT o.code_objectif, oi.code_indicateur, o.code_qp, false AS transversal
              FROM obj o JOIN objectif_indicateur oi USING (code_objectif) WHERE o.code_qp IS NOT NULL
@@ -185,48 +219,78 @@ def expected_share(at: pl.Expr, *, span: pl.Expr, direction: pl.Expr) -> pl.Expr
     ref, mid, end = pl.col("date_reference"), pl.col("date_cible_intermediaire"), pl.col("date_cible")
     whole = pl.when(_days(ref, end) > 0).then((_days(ref, at) / _days(ref, end)).clip(0.0, 1.0)).otherwise(pl.lit(1.0))
     # the share of the way the intermediate target stands for (a step beyond the target counts as all of it)
-    step = pl.when(span > 0).then((direction * (pl.col("valeur_cible_intermediaire") - pl.col("valeur_reference"))
-                                   / span).clip(0.0, 1.0))
+    step = pl.when(span > 0).then(
+        (direction * (pl.col("valeur_cible_intermediaire") - pl.col("valeur_reference")) / span).clip(0.0, 1.0)
+    )
     first = step * (_days(ref, at) / _days(ref, mid)).clip(0.0, 1.0)
     second = step + (1 - step) * (_days(mid, at) / _days(mid, end)).clip(0.0, 1.0)
     staged = pl.when(at <= mid).then(first).otherwise(second)
-    return (pl.when(mid.is_not_null() & step.is_not_null() & (_days(ref, mid) > 0) & (_days(mid, end) > 0))
-              .then(staged).otherwise(whole))
+    return (
+        pl.when(mid.is_not_null() & step.is_not_null() & (_days(ref, mid) > 0) & (_days(mid, end) > 0))
+        .then(staged)
+        .otherwise(whole)
+    )
 
 
 def score_indicator_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """Per-indicator part of the rule: position on the baseline → target path, in the desired direction."""
-    frame = frame.with_columns(*(pl.lit(None, dtype=t).alias(c) for c, t in
-                                 (("valeur_cible_intermediaire", pl.Float64), ("date_cible_intermediaire", pl.Date))
-                                 if c not in frame.columns))  # a frame from before migration 0013 (a frozen baseline)
+    frame = frame.with_columns(
+        *(
+            pl.lit(None, dtype=t).alias(c)
+            for c, t in (("valeur_cible_intermediaire", pl.Float64), ("date_cible_intermediaire", pl.Date))
+            if c not in frame.columns
+        )
+    )  # a frame from before migration 0013 (a frozen baseline)
     b, c, v = pl.col("valeur_reference"), pl.col("valeur_cible"), pl.col("valeur")
-    direction = (pl.when(pl.col("sens") == "hausse").then(pl.lit(1.0))
-                   .when(pl.col("sens") == "baisse").then(pl.lit(-1.0))
-                   .otherwise((c - b).sign()))
+    direction = (
+        pl.when(pl.col("sens") == "hausse")
+        .then(pl.lit(1.0))
+        .when(pl.col("sens") == "baisse")
+        .then(pl.lit(-1.0))
+        .otherwise((c - b).sign())
+    )
     span = direction * (c - b)
     # Target on the wrong side of the baseline or equal to it: "reach (or keep) the target".
-    realise = (pl.when(span > 0).then((direction * (v - b) / span).clip(0.0, 1.0))
-                 .otherwise(pl.when(direction * (v - c) >= 0).then(pl.lit(1.0)).otherwise(pl.lit(0.0))))
+    realise = (
+        pl.when(span > 0)
+        .then((direction * (v - b) / span).clip(0.0, 1.0))
+        .otherwise(pl.when(direction * (v - c) >= 0).then(pl.lit(1.0)).otherwise(pl.lit(0.0)))
+    )
     attendu = expected_share(pl.col("date_valeur"), span=span, direction=direction)
-    complete = (b.is_not_null() & c.is_not_null() & pl.col("date_reference").is_not_null()
-                & pl.col("date_cible").is_not_null() & (direction != 0))
+    complete = (
+        b.is_not_null()
+        & c.is_not_null()
+        & pl.col("date_reference").is_not_null()
+        & pl.col("date_cible").is_not_null()
+        & (direction != 0)
+    )
     mesure = complete & v.is_not_null()
     return frame.with_columns(
         pl.when(mesure).then(realise).alias("realise"),
         pl.when(mesure).then(attendu).alias("attendu"),
         mesure.alias("mesure"),
         (mesure & (realise >= 1.0)).alias("cible_atteinte"),
-        pl.when(~complete).then(pl.lit("référence ou cible manquante : non mesuré"))
-          .when(v.is_null()).then(pl.lit("aucune valeur connue (ou secret statistique) : non mesuré"))
-          .otherwise(pl.lit(None, dtype=pl.String)).alias("motif_exclusion"),
+        pl.when(~complete)
+        .then(pl.lit("référence ou cible manquante : non mesuré"))
+        .when(v.is_null())
+        .then(pl.lit("aucune valeur connue (ou secret statistique) : non mesuré"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("motif_exclusion"),
     )
 
 
 # --- objectives ------------------------------------------------------------------------------
 
-def objective_progress(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                       rule: ProgressRule = RULE, code_qp: str | None = None,
-                       perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+
+def objective_progress(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    rule: ProgressRule = RULE,
+    code_qp: str | None = None,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """One row per objective of the selection: its components, réalisé, attendu, écart, statut, motif."""
     objectives = cur.sql(
         """SELECT o.code_objectif, o.code_contrat, o.code_qp, o.axe, o.libelle
@@ -243,8 +307,9 @@ def objective_progress(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
     return combine(objectives, actions, indicators, rule=rule)
 
 
-def combine(objectives: pl.DataFrame, actions: pl.DataFrame, indicators: pl.DataFrame, *,
-            rule: ProgressRule = RULE) -> pl.DataFrame:
+def combine(
+    objectives: pl.DataFrame, actions: pl.DataFrame, indicators: pl.DataFrame, *, rule: ProgressRule = RULE
+) -> pl.DataFrame:
     """Objective-level rule from the scored action and indicator rows."""
     counted = pl.col("compte")
     w = pl.col("poids").filter(counted)
@@ -263,11 +328,15 @@ def combine(objectives: pl.DataFrame, actions: pl.DataFrame, indicators: pl.Data
         pl.col("realise").filter(measured).mean().alias("realise_indicateurs"),
         pl.col("attendu").filter(measured).mean().alias("attendu_indicateurs"),
     )
-    out = (objectives.join(a, on="code_objectif", how="left").join(i, on="code_objectif", how="left")
-           .with_columns(pl.col("^n_.*$").fill_null(0))
-           .with_columns(
-               # NaN from an empty weighted mean means "no measured action".
-               pl.col("realise_actions", "attendu_actions", "realise_indicateurs", "attendu_indicateurs").fill_nan(None)))
+    out = (
+        objectives.join(a, on="code_objectif", how="left")
+        .join(i, on="code_objectif", how="left")
+        .with_columns(pl.col("^n_.*$").fill_null(0))
+        .with_columns(
+            # NaN from an empty weighted mean means "no measured action".
+            pl.col("realise_actions", "attendu_actions", "realise_indicateurs", "attendu_indicateurs").fill_nan(None)
+        )
+    )
     has_a = pl.col("realise_actions").is_not_null()
     has_i = pl.col("realise_indicateurs").is_not_null()
     wa = pl.when(has_a).then(pl.lit(rule.poids_actions)).otherwise(0.0)
@@ -275,11 +344,12 @@ def combine(objectives: pl.DataFrame, actions: pl.DataFrame, indicators: pl.Data
     total = wa + wi
 
     def mix(a_col: str, i_col: str) -> pl.Expr:
-        return pl.when(total > 0).then(
-            (pl.col(a_col).fill_null(0.0) * wa + pl.col(i_col).fill_null(0.0) * wi) / total)
+        return pl.when(total > 0).then((pl.col(a_col).fill_null(0.0) * wa + pl.col(i_col).fill_null(0.0) * wi) / total)
 
-    out = out.with_columns(mix("realise_actions", "realise_indicateurs").alias("realise"),
-                           mix("attendu_actions", "attendu_indicateurs").alias("attendu"))
+    out = out.with_columns(
+        mix("realise_actions", "realise_indicateurs").alias("realise"),
+        mix("attendu_actions", "attendu_indicateurs").alias("attendu"),
+    )
     out = out.with_columns((pl.col("realise") - pl.col("attendu")).alias("ecart"))
     out = out.with_columns(status_expr(pl.col("ecart"), pl.col("realise"), rule).alias("statut"))
     return out.with_columns(_objective_motif().alias("motif"))
@@ -287,49 +357,76 @@ def combine(objectives: pl.DataFrame, actions: pl.DataFrame, indicators: pl.Data
 
 def status_expr(ecart: pl.Expr, realise: pl.Expr | None, rule: ProgressRule = RULE) -> pl.Expr:
     """The thresholds, in one place: écart (réalisé − attendu) → status."""
-    expr = pl.when(ecart.is_null()).then(pl.lit(DONNEES_INSUFFISANTES))
+    expr: Then | ChainedThen = pl.when(ecart.is_null()).then(pl.lit(DONNEES_INSUFFISANTES))
     if realise is not None:
         expr = expr.when(realise >= 1.0).then(pl.lit(EN_BONNE_VOIE))
-    return (expr.when(ecart < -rule.seuil_retard).then(pl.lit(EN_RETARD))
-                .when(ecart < -rule.seuil_surveiller).then(pl.lit(A_SURVEILLER))
-                .otherwise(pl.lit(EN_BONNE_VOIE)))
+    return (
+        expr.when(ecart < -rule.seuil_retard)
+        .then(pl.lit(EN_RETARD))
+        .when(ecart < -rule.seuil_surveiller)
+        .then(pl.lit(A_SURVEILLER))
+        .otherwise(pl.lit(EN_BONNE_VOIE))
+    )
 
 
 def _pct(col: str) -> pl.Expr:
     return fmt.percent_expr(pl.col(col), 0)
 
 
-
-
 def _objective_motif() -> pl.Expr:
-    actions = (pl.lit("actions : ") + _pct("realise_actions") + pl.lit(" réalisé pour ") + _pct("attendu_actions")
-               + pl.lit(" attendu (") + fmt.plural_expr(pl.col("n_actions_mesurees"), "action mesurée", "actions mesurées")
-               + pl.when(pl.col("n_actions_abandonnees") > 0)
-                   .then(pl.lit(", dont ") + fmt.plural_expr(pl.col("n_actions_abandonnees"), "abandonnée", "abandonnées"))
-                   .otherwise(pl.lit("")) + pl.lit(")"))
-    indicators = (pl.lit("indicateurs : ") + _pct("realise_indicateurs") + pl.lit(" du chemin vers la cible pour ")
-                  + _pct("attendu_indicateurs") + pl.lit(" attendu")
-                  + pl.when(pl.col("n_cibles_atteintes") > 0)
-                      .then(pl.lit(" (") + fmt.plural_expr(pl.col("n_cibles_atteintes"), "cible atteinte", "cibles atteintes")
-                            + pl.lit(")"))
-                      .otherwise(pl.lit("")))
-    parts = pl.concat_list(
-        pl.when(pl.col("realise_actions").is_not_null()).then(actions),
-        pl.when(pl.col("realise_indicateurs").is_not_null()).then(indicators),
-    ).list.drop_nulls().list.join(" ; ")
-    insufficient = (pl.lit("aucune action engagée mesurable")
-                    + pl.when(pl.col("n_actions") > 0)
-                        .then(pl.lit(" (") + fmt.plural_expr(pl.col("n_actions"), "action", "actions")
-                              + pl.lit(" sans avancement mesurable)")).otherwise(pl.lit(""))
-                    + pl.lit(" et aucun indicateur avec valeur, référence et cible"))
+    actions = (
+        pl.lit("actions : ")
+        + _pct("realise_actions")
+        + pl.lit(" réalisé pour ")
+        + _pct("attendu_actions")
+        + pl.lit(" attendu (")
+        + fmt.plural_expr(pl.col("n_actions_mesurees"), "action mesurée", "actions mesurées")
+        + pl.when(pl.col("n_actions_abandonnees") > 0)
+        .then(pl.lit(", dont ") + fmt.plural_expr(pl.col("n_actions_abandonnees"), "abandonnée", "abandonnées"))
+        .otherwise(pl.lit(""))
+        + pl.lit(")")
+    )
+    indicators = (
+        pl.lit("indicateurs : ")
+        + _pct("realise_indicateurs")
+        + pl.lit(" du chemin vers la cible pour ")
+        + _pct("attendu_indicateurs")
+        + pl.lit(" attendu")
+        + pl.when(pl.col("n_cibles_atteintes") > 0)
+        .then(
+            pl.lit(" (")
+            + fmt.plural_expr(pl.col("n_cibles_atteintes"), "cible atteinte", "cibles atteintes")
+            + pl.lit(")")
+        )
+        .otherwise(pl.lit(""))
+    )
+    parts = (
+        pl.concat_list(
+            pl.when(pl.col("realise_actions").is_not_null()).then(actions),
+            pl.when(pl.col("realise_indicateurs").is_not_null()).then(indicators),
+        )
+        .list.drop_nulls()
+        .list.join(" ; ")
+    )
+    insufficient = (
+        pl.lit("aucune action engagée mesurable")
+        + pl.when(pl.col("n_actions") > 0)
+        .then(
+            pl.lit(" (")
+            + fmt.plural_expr(pl.col("n_actions"), "action", "actions")
+            + pl.lit(" sans avancement mesurable)")
+        )
+        .otherwise(pl.lit(""))
+        + pl.lit(" et aucun indicateur avec valeur, référence et cible")
+    )
     text = pl.when(pl.col("realise").is_null()).then(insufficient).otherwise(parts)
     return text.str.slice(0, 1).str.to_uppercase() + text.str.slice(1)
 
 
 # --- QPV roll-up -----------------------------------------------------------------------------
 
-def qpv_status(objectives: pl.DataFrame, codes_qp: pl.Series | list[str], *,
-               rule: ProgressRule = RULE) -> pl.DataFrame:
+
+def qpv_status(objectives: pl.DataFrame, codes_qp: pl.Series | list[str], *, rule: ProgressRule = RULE) -> pl.DataFrame:
     """One row per QPV of `codes_qp` from its quartier objectives (transversal ones excluded):
     n_objectifs, counts per status, réalisé, attendu, écart, statut, motif."""
     qp = pl.DataFrame({"code_qp": pl.Series(list(codes_qp), dtype=pl.String)})
@@ -353,16 +450,24 @@ def qpv_status(objectives: pl.DataFrame, codes_qp: pl.Series | list[str], *,
     n_measured = n - pl.col(_count_col(DONNEES_INSUFFISANTES))
     enough = (n > 0) & (n_measured.cast(pl.Float64) >= rule.part_min_objectifs_mesures * n.cast(pl.Float64))
     base = status_expr(pl.col("ecart"), None, rule)
-    statut = (pl.when(~enough).then(pl.lit(DONNEES_INSUFFISANTES))
-                .when((pl.col(_count_col(EN_RETARD)) > 0) & (base == EN_BONNE_VOIE)).then(pl.lit(A_SURVEILLER))
-                .otherwise(base))
+    statut = (
+        pl.when(~enough)
+        .then(pl.lit(DONNEES_INSUFFISANTES))
+        .when((pl.col(_count_col(EN_RETARD)) > 0) & (base == EN_BONNE_VOIE))
+        .then(pl.lit(A_SURVEILLER))
+        .otherwise(base)
+    )
     out = out.with_columns(statut.alias("statut"))
     return out.with_columns(_qpv_motif().alias("motif")).drop("_lib_retard", "_lib_surveiller")
 
 
 def _count_col(status: str) -> str:
-    return {EN_BONNE_VOIE: "n_bonne_voie", A_SURVEILLER: "n_surveiller", EN_RETARD: "n_retard",
-            DONNEES_INSUFFISANTES: "n_insuffisantes"}[status]
+    return {
+        EN_BONNE_VOIE: "n_bonne_voie",
+        A_SURVEILLER: "n_surveiller",
+        EN_RETARD: "n_retard",
+        DONNEES_INSUFFISANTES: "n_insuffisantes",
+    }[status]
 
 
 def _qpv_motif() -> pl.Expr:
@@ -376,18 +481,27 @@ def _qpv_motif() -> pl.Expr:
             text = text + pl.lit(" : ") + pl.col(names)
         return pl.when(c > 0).then(text)
 
-    parts = pl.concat_list(
-        part("n_retard", EN_RETARD, "_lib_retard"),
-        part("n_surveiller", A_SURVEILLER, "_lib_surveiller"),
-        part("n_insuffisantes", "sans données suffisantes", None),
-    ).list.drop_nulls().list.join(" ; ")
+    parts = (
+        pl.concat_list(
+            part("n_retard", EN_RETARD, "_lib_retard"),
+            part("n_surveiller", A_SURVEILLER, "_lib_surveiller"),
+            part("n_insuffisantes", "sans données suffisantes", None),
+        )
+        .list.drop_nulls()
+        .list.join(" ; ")
+    )
     all_good = fmt.plural_expr(pl.col("n_bonne_voie"), "objectif", "objectifs") + sur + pl.lit(" " + EN_BONNE_VOIE)
-    return (pl.when(n == 0).then(pl.lit("Aucun objectif de quartier enregistré"))
-              .when(parts == "").then(all_good)
-              .otherwise(parts.str.slice(0, 1).str.to_uppercase() + parts.str.slice(1)))
+    return (
+        pl.when(n == 0)
+        .then(pl.lit("Aucun objectif de quartier enregistré"))
+        .when(parts == "")
+        .then(all_good)
+        .otherwise(parts.str.slice(0, 1).str.to_uppercase() + parts.str.slice(1))
+    )
 
 
 # --- the rule in words -------------------------------------------------------------------------
+
 
 def explain(rule: ProgressRule = RULE) -> str:
     """The rule in plain French (Markdown), generated from the parameters the code uses."""

@@ -20,6 +20,7 @@ and counts of things (meetings, actions, instances) are not masked.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import overload
 
 import polars as pl
 
@@ -29,19 +30,34 @@ DEFAULT_THRESHOLD = 11
 SECONDARY = "secret"  # a cell (or total) masked only so that a small count cannot be recovered
 
 # Columns (store names and French table headers) that hold the name of a person.
-PERSON_NAME_COLUMNS = frozenset({
-    "responsable", "Responsable", "titulaire", "Titulaire", "elu_referent", "Élu référent",
-    # a porteur's contact (migration 0016): a person, for the team's reminders only
-    "contact_nom", "contact_email", "contact_telephone", "Contact", "Adresse électronique", "Téléphone",
-})
+PERSON_NAME_COLUMNS = frozenset(
+    {
+        "responsable",
+        "Responsable",
+        "titulaire",
+        "Titulaire",
+        "elu_referent",
+        "Élu référent",
+        # a porteur's contact (migration 0016): a person, for the team's reminders only
+        "contact_nom",
+        "contact_email",
+        "contact_telephone",
+        "Contact",
+        "Adresse électronique",
+        "Téléphone",
+    }
+)
 # Indicator units that count people whatever the label.
-_PEOPLE_UNITS = frozenset({"personnes", "habitants", "bénéficiaires", "demandeurs", "élèves", "ménages",
-                           "jeunes", "familles", "allocataires"})
+_PEOPLE_UNITS = frozenset(
+    {"personnes", "habitants", "bénéficiaires", "demandeurs", "élèves", "ménages", "jeunes", "familles", "allocataires"}
+)
 # Units of a plain count: people unless the label names things (checked on its first word).
 _COUNT_UNITS = frozenset({"nb", "nombre", "effectif"})
-_THINGS = (r"(?i)^\s*(nombre\s+(de|d')\s*)?(réunions?|séances?|logements?|établissements?|actions?|"
-           r"structures?|associations?|équipements?|projets?|dossiers?|jours?|entreprises?|"
-           r"places?|postes?\s+de\s+travail|lieux?|commerces?|instances?)\b")
+_THINGS = (
+    r"(?i)^\s*(nombre\s+(de|d')\s*)?(réunions?|séances?|logements?|établissements?|actions?|"
+    r"structures?|associations?|équipements?|projets?|dossiers?|jours?|entreprises?|"
+    r"places?|postes?\s+de\s+travail|lieux?|commerces?|instances?)\b"
+)
 
 
 def mask_label(threshold: int) -> str:
@@ -55,8 +71,9 @@ def people_count_expr(unite: pl.Expr, libelle: pl.Expr) -> pl.Expr:
     begins with things that are not people (« Réunions… », « Logements… »): when in doubt, the
     count is masked. Rates, amounts, ratios and durations (%, €, « pour 10 000 hab. », jours) are not."""
     unit = unite.fill_null("").str.strip_chars().str.to_lowercase()
-    return (unit.is_in(list(_PEOPLE_UNITS))
-            | (unit.is_in(list(_COUNT_UNITS)) & ~libelle.fill_null("").str.contains(_THINGS)))
+    return unit.is_in(list(_PEOPLE_UNITS)) | (
+        unit.is_in(list(_COUNT_UNITS)) & ~libelle.fill_null("").str.contains(_THINGS)
+    )
 
 
 def is_people_count(unite: str | None, libelle: str | None = None) -> bool:
@@ -64,9 +81,15 @@ def is_people_count(unite: str | None, libelle: str | None = None) -> bool:
     return bool(pl.select(people_count_expr(pl.lit(unite, dtype=pl.String), pl.lit(libelle, dtype=pl.String))).item())
 
 
-def suppress_small_people_values(frame: pl.DataFrame, *, threshold: int, values: Sequence[str],
-                                 derived: Sequence[str] = (), unit: str = "unite",
-                                 label: str = "indicateur") -> pl.DataFrame:
+def suppress_small_people_values(
+    frame: pl.DataFrame,
+    *,
+    threshold: int,
+    values: Sequence[str],
+    derived: Sequence[str] = (),
+    unit: str = "unite",
+    label: str = "indicateur",
+) -> pl.DataFrame:
     """Views listing indicator values per QPV with no total of them (a QPV's indicators, the
     evolution since a baseline): on a row of an indicator counting people where one of `values`
     is below the threshold, every value of the row and what is computed from them (`derived`)
@@ -100,8 +123,9 @@ def _flags(col: str, threshold: int, by: Sequence[str], total_shown: bool) -> tu
     return primary, secondary, lone | (value.sum().over(over) < threshold)
 
 
-def mask_counts(frame: pl.DataFrame, counts: Sequence[str], *, threshold: int, total_shown: bool = False,
-                by: Sequence[str] = ()) -> pl.DataFrame:
+def mask_counts(
+    frame: pl.DataFrame, counts: Sequence[str], *, threshold: int, total_shown: bool = False, by: Sequence[str] = ()
+) -> pl.DataFrame:
     """`frame` with each column of `counts` (counts of people) as display text: French integers,
     « < 11 » below `threshold`, « — » when missing; rows, their order and other columns unchanged.
 
@@ -117,11 +141,23 @@ def mask_counts(frame: pl.DataFrame, counts: Sequence[str], *, threshold: int, t
     shown = []
     for col in counts:
         small, secondary, _ = _flags(col, threshold, by, total_shown)
-        shown.append(pl.when(pl.col(col).is_null()).then(pl.lit("—"))
-                     .when(small).then(pl.lit(label))
-                     .when(secondary).then(pl.lit(SECONDARY))
-                     .otherwise(fmt.number_expr(pl.col(col))).alias(col))
+        shown.append(
+            pl.when(pl.col(col).is_null())
+            .then(pl.lit("—"))
+            .when(small)
+            .then(pl.lit(label))
+            .when(secondary)
+            .then(pl.lit(SECONDARY))
+            .otherwise(fmt.number_expr(pl.col(col)))
+            .alias(col)
+        )
     return work.with_columns(shown).select(frame.columns)
+
+
+@overload
+def masked_total(frame: pl.DataFrame, col: str, *, threshold: int) -> str: ...
+@overload
+def masked_total(frame: pl.DataFrame, col: str, *, threshold: int, by: Sequence[str]) -> str | pl.DataFrame: ...
 
 
 def masked_total(frame: pl.DataFrame, col: str, *, threshold: int, by: Sequence[str] = ()) -> str | pl.DataFrame:
@@ -131,12 +167,19 @@ def masked_total(frame: pl.DataFrame, col: str, *, threshold: int, by: Sequence[
     work = frame.with_columns(pl.lit(0).alias("__secret_all")) if not by else frame
     *_, total_masked = _flags(col, threshold, by, True)
     keys = list(by) or ["__secret_all"]
-    totals = (work.with_columns(total_masked.alias("__masked"))
-                  .group_by(keys, maintain_order=True)
-                  .agg(pl.col(col).sum(), pl.col("__masked").any()))
-    totals = totals.with_columns(pl.when(pl.col(col) < threshold).then(pl.lit(mask_label(threshold)))
-                                   .when(pl.col("__masked")).then(pl.lit(SECONDARY))
-                                   .otherwise(fmt.number_expr(pl.col(col))).alias(col))
+    totals = (
+        work.with_columns(total_masked.alias("__masked"))
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col(col).sum(), pl.col("__masked").any())
+    )
+    totals = totals.with_columns(
+        pl.when(pl.col(col) < threshold)
+        .then(pl.lit(mask_label(threshold)))
+        .when(pl.col("__masked"))
+        .then(pl.lit(SECONDARY))
+        .otherwise(fmt.number_expr(pl.col(col)))
+        .alias(col)
+    )
     if not by:
         return totals[col][0] if totals.height else mask_label(threshold)
     return totals.select(*by, col)
@@ -148,8 +191,15 @@ def remove_names(frame: pl.DataFrame, names: Sequence[str] | None = None) -> pl.
     return frame.drop([c for c in frame.columns if c in drop])
 
 
-def publishable(frame: pl.DataFrame, *, threshold: int, counts: Sequence[str] = (), names: Sequence[str] | None = None,
-                total_shown: bool = False, by: Sequence[str] = ()) -> pl.DataFrame:
+def publishable(
+    frame: pl.DataFrame,
+    *,
+    threshold: int,
+    counts: Sequence[str] = (),
+    names: Sequence[str] | None = None,
+    total_shown: bool = False,
+    by: Sequence[str] = (),
+) -> pl.DataFrame:
     """The publishable version of a frame: names removed (the given columns and the known ones),
     counts of people masked (with secondary masking when a total is shown)."""
     frame = remove_names(frame, sorted(PERSON_NAME_COLUMNS | set(names or ())))
@@ -160,8 +210,15 @@ SUPPRESSED_MOTIF = "secret statistique (moins de {seuil} personnes)"
 SECONDARY_MOTIF = "secret statistique (masquage secondaire)"
 
 
-def suppress(frame: pl.DataFrame, col: str, *, threshold: int, derived: Sequence[str] = (),
-             total_shown: bool = False, by: Sequence[str] = ()) -> pl.DataFrame:
+def suppress(
+    frame: pl.DataFrame,
+    col: str,
+    *,
+    threshold: int,
+    derived: Sequence[str] = (),
+    total_shown: bool = False,
+    by: Sequence[str] = (),
+) -> pl.DataFrame:
     """`frame` with the small counts of people of numeric column `col` suppressed the way the store
     keeps INSEE's secret: the value NULL, `secret` « s » and a French `motif` (when the frame has
     those columns), and every column of `derived` (computed from the value: gaps, trends) NULL
@@ -177,9 +234,14 @@ def suppress(frame: pl.DataFrame, col: str, *, threshold: int, derived: Sequence
     if "secret" in frame.columns:
         updates.append(pl.when(hidden).then(pl.lit("s")).otherwise(pl.col("secret")).alias("secret"))
     if "motif" in frame.columns:
-        updates.append(pl.when(pl.col("__small")).then(pl.lit(SUPPRESSED_MOTIF.format(seuil=fmt.integer(threshold))))
-                       .when(pl.col("__secondary")).then(pl.lit(SECONDARY_MOTIF))
-                       .otherwise(pl.col("motif")).alias("motif"))
+        updates.append(
+            pl.when(pl.col("__small"))
+            .then(pl.lit(SUPPRESSED_MOTIF.format(seuil=fmt.integer(threshold))))
+            .when(pl.col("__secondary"))
+            .then(pl.lit(SECONDARY_MOTIF))
+            .otherwise(pl.col("motif"))
+            .alias("motif")
+        )
     return work.with_columns(updates).select(frame.columns)
 
 
@@ -197,7 +259,8 @@ def publishable_comparison(comparison: pl.DataFrame, *, threshold: int) -> pl.Da
     shown = suppress(comparison, "valeur", threshold=threshold, derived=FROM_VALUE, total_shown=True)
     for col, derived in (("valeur_base", FROM_BASE), ("valeur_cible", ())):  # no secret/motif of their own
         shown = suppress(shown.drop("secret", "motif"), col, threshold=threshold, derived=derived).with_columns(
-            shown.select("secret", "motif"))
+            shown.select("secret", "motif")
+        )
     return shown
 
 
@@ -212,5 +275,6 @@ def publishable_aggregate(aggregate: pl.DataFrame, *, comparison: pl.DataFrame, 
     if total.replace("\u202f", "").isdigit():
         return aggregate
     vintage = comparison["date_valeur"].max()
-    return aggregate.with_columns(pl.when(pl.col("date_valeur") == vintage).then(None)
-                                  .otherwise(pl.col("valeur")).alias("valeur"))
+    return aggregate.with_columns(
+        pl.when(pl.col("date_valeur") == vintage).then(None).otherwise(pl.col("valeur")).alias("valeur")
+    )

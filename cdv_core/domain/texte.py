@@ -15,6 +15,7 @@ One rule for every path in (imports, forms, the command line) and the matching r
 from __future__ import annotations
 
 import re
+from typing import overload
 
 import polars as pl
 
@@ -36,8 +37,9 @@ ONLY_MARKS = r"^[-+=@\s]*$"
 _ONLY_MARKS_RE = re.compile(ONLY_MARKS)
 
 FORMULA_PROBLEM = "Texte qui serait exécuté comme une formule de tableur"
-FORMULA_FIX = ("Retirez le premier caractère (« = », « + », « - », « @ », tabulation) ou commencez "
-               "le texte par une lettre")
+FORMULA_FIX = (
+    "Retirez le premier caractère (« = », « + », « - », « @ », tabulation) ou commencez le texte par une lettre"
+)
 CONTROL_PROBLEM = "Caractère de contrôle invisible retiré"
 
 
@@ -50,12 +52,21 @@ def is_formula(text: str | None) -> bool:
 
 def formula_expr(expr: pl.Expr) -> pl.Expr:
     """`is_formula` over a String column (null stays false)."""
-    return (expr.str.slice(0, 1).is_in(list(FORMULA_START))
-            & ~expr.str.contains(PLAIN_NUMBER) & ~expr.str.contains(ONLY_MARKS)).fill_null(False)
+    return (
+        expr.str.slice(0, 1).is_in(list(FORMULA_START))
+        & ~expr.str.contains(PLAIN_NUMBER)
+        & ~expr.str.contains(ONLY_MARKS)
+    ).fill_null(False)
 
 
 def has_control(text: str | None) -> bool:
-    return bool(text) and bool(_CONTROL_RE.search(text))
+    return bool(text and _CONTROL_RE.search(text))
+
+
+@overload
+def strip_control(text: str) -> str: ...
+@overload
+def strip_control(text: None) -> None: ...
 
 
 def strip_control(text: str | None) -> str | None:
@@ -74,9 +85,13 @@ def control_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def strip_control_expr(expr: pl.Expr) -> pl.Expr:
-    return (expr.str.replace_all("\r\n", "\n", literal=True).str.replace_all("\r", "\n", literal=True)
-            .str.replace_all("\t", " ", literal=True)
-            .str.replace_many(list(CP1252_C1), list(CP1252_C1.values())).str.replace_all(CONTROL, ""))
+    return (
+        expr.str.replace_all("\r\n", "\n", literal=True)
+        .str.replace_all("\r", "\n", literal=True)
+        .str.replace_all("\t", " ", literal=True)
+        .str.replace_many(list(CP1252_C1), list(CP1252_C1.values()))
+        .str.replace_all(CONTROL, "")
+    )
 
 
 def check_free_text(label: str, text: str | None) -> tuple[str | None, list[str], list[str]]:

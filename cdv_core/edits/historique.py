@@ -11,7 +11,8 @@ date (the `donnees_au` meta, else today). It is recorded:
 - for the demo territory, month by month over the last year (`backfill`).
 
 Only changes are written, in one store transaction; nothing is written (and the store version
-does not move) when no status changed.
+does not move) when no status changed. A write another writer overtook is computed again; a
+failure of the store is its French `store.StoreError`.
 """
 
 from __future__ import annotations
@@ -43,14 +44,20 @@ def current_statuses(cur: duckdb.DuckDBPyConnection, *, donnees_au: date) -> pl.
 
 def _changed(cur: duckdb.DuckDBPyConnection, statuses: pl.DataFrame, donnees_au: date) -> pl.DataFrame:
     """The QPV whose status differs from the last one recorded at or before `donnees_au`."""
-    last = cur.sql("""
+    last = cur.sql(
+        """
         SELECT code_qp, arg_max(statut, (donnees_au, enregistre_le)) AS dernier
-        FROM statut_qpv_historique WHERE donnees_au <= $au GROUP BY code_qp""", params={"au": donnees_au}).pl()
-    return (statuses.join(last, on="code_qp", how="left")
-                    .filter(pl.col("dernier").is_null() | (pl.col("dernier") != pl.col("statut")))
-                    .drop("dernier"))
+        FROM statut_qpv_historique WHERE donnees_au <= $au GROUP BY code_qp""",
+        params={"au": donnees_au},
+    ).pl()
+    return (
+        statuses.join(last, on="code_qp", how="left")
+        .filter(pl.col("dernier").is_null() | (pl.col("dernier") != pl.col("statut")))
+        .drop("dernier")
+    )
 
 
+@store.retry_on_conflict
 def record_statuses(con: duckdb.DuckDBPyConnection, *, auteur: str, donnees_au: date | None = None) -> int:
     """Record the QPV whose status changed (see the module); returns how many rows were written."""
     cur = con.cursor()
@@ -64,6 +71,7 @@ def record_statuses(con: duckdb.DuckDBPyConnection, *, auteur: str, donnees_au: 
     return _write(con, [(au, changed)], auteur=auteur)
 
 
+@store.retry_on_conflict
 def backfill(con: duckdb.DuckDBPyConnection, dates: Iterable[date], *, auteur: str) -> int:
     """Record the statuses at each of `dates` in turn (oldest first), as a monthly run would have,
     in one transaction: the demo's year of history."""
@@ -73,9 +81,11 @@ def backfill(con: duckdb.DuckDBPyConnection, dates: Iterable[date], *, auteur: s
         seen = pl.DataFrame(schema={"code_qp": pl.String, "statut": pl.String})
         for au in sorted(dates):  # a dozen dates: the loop is over months, not rows
             statuses = current_statuses(cur, donnees_au=au)
-            changed = (statuses.join(seen.rename({"statut": "dernier"}), on="code_qp", how="left")
-                               .filter(pl.col("dernier").is_null() | (pl.col("dernier") != pl.col("statut")))
-                               .drop("dernier"))
+            changed = (
+                statuses.join(seen.rename({"statut": "dernier"}), on="code_qp", how="left")
+                .filter(pl.col("dernier").is_null() | (pl.col("dernier") != pl.col("statut")))
+                .drop("dernier")
+            )
             if not changed.is_empty():
                 rows.append((au, changed))
             seen = statuses.select("code_qp", "statut")
@@ -89,7 +99,8 @@ def _write(con: duckdb.DuckDBPyConnection, batches: list[tuple[date, pl.DataFram
     with store.transaction(con, written=[TABLE], audit=store.Audit(auteur, "Statuts des QPV enregistrés")) as cur:
         version = store.store_version(cur) + 1  # the version this transaction commits
         frame = pl.concat([b.with_columns(pl.lit(au).alias("donnees_au")) for au, b in batches]).with_columns(
-            pl.lit(version).alias("version_store"), pl.lit(now).alias("enregistre_le"))
+            pl.lit(version).alias("version_store"), pl.lit(now).alias("enregistre_le")
+        )
         cur.register("_statuts", frame.to_arrow())
         cur.execute("INSERT INTO statut_qpv_historique BY NAME SELECT * FROM _statuts")
         cur.unregister("_statuts")

@@ -31,8 +31,8 @@ from cdv_core.edits import typed_text
 
 ASSEMBLEES: tuple[str, ...] = ("EPCI", "commune")
 MAX_CONSEIL = 200
-MAX_TEXTE = 20_000        # characters of a contribution (a few pages, annexed as written)
-MAX_REFERENCE = 50        # « DEL-2026-045 »
+MAX_TEXTE = 20_000  # characters of a contribution (a few pages, annexed as written)
+MAX_REFERENCE = 50  # « DEL-2026-045 »
 MAX_LIBELLE = 200
 MAX_LIEN = 500
 _INSEE = re.compile(r"(\d{5}|2[AB]\d{3})")
@@ -49,8 +49,10 @@ def _contract(cur, code_contrat: str | None, annee, problems: list[str]) -> dict
     if not code_contrat:
         problems.append("choisissez un contrat")
         return None
-    rows = cur.execute("SELECT libelle, date_debut, date_fin, type_signataire, siren_signataire FROM contrat "
-                       "WHERE code_contrat = $c", {"c": code_contrat}).fetchall()
+    rows = cur.execute(
+        "SELECT libelle, date_debut, date_fin, type_signataire, siren_signataire FROM contrat WHERE code_contrat = $c",
+        {"c": code_contrat},
+    ).fetchall()
     if not rows:
         problems.append(f"contrat « {code_contrat} » inconnu")
         return None
@@ -59,10 +61,18 @@ def _contract(cur, code_contrat: str | None, annee, problems: list[str]) -> dict
         problems.append("l'année du rapport est obligatoire")
     elif not debut.year <= annee <= fin.year:
         problems.append(f"l'année {annee} est hors de la période du contrat ({debut.year} – {fin.year})")
-    communes = dict(cur.execute(
-        """SELECT DISTINCT insee_com, lib_com FROM quartier WHERE code_contrat = $c""", {"c": code_contrat}).fetchall())
-    epci = {r[0] for r in cur.execute("SELECT DISTINCT siren_epci FROM quartier WHERE code_contrat = $c "
-                                      "AND siren_epci IS NOT NULL", {"c": code_contrat}).fetchall()}
+    communes = dict(
+        cur.execute(
+            """SELECT DISTINCT insee_com, lib_com FROM quartier WHERE code_contrat = $c""", {"c": code_contrat}
+        ).fetchall()
+    )
+    epci = {
+        r[0]
+        for r in cur.execute(
+            "SELECT DISTINCT siren_epci FROM quartier WHERE code_contrat = $c AND siren_epci IS NOT NULL",
+            {"c": code_contrat},
+        ).fetchall()
+    }
     if siren and type_signataire in ("EPCI", "EPT"):
         epci.add(siren)
     return {"libelle": libelle, "communes": communes, "epci": epci, "signataire": (type_signataire, siren)}
@@ -85,54 +95,92 @@ def _day(value, what: str, today: date, problems: list[str], *, annee=None) -> d
 
 def _cycle(cur, code_contrat: str, annee: int) -> dict:
     """The recorded steps of one report: sending, first contribution, first vote, publication."""
-    envoi, publication = (cur.execute(
-        "SELECT date_envoi_conseils, date_publication FROM rapport_annuel WHERE code_contrat = $c AND annee = $a",
-        {"c": code_contrat, "a": annee}).fetchall() or [(None, None)])[0]
+    envoi, publication = (
+        cur.execute(
+            "SELECT date_envoi_conseils, date_publication FROM rapport_annuel WHERE code_contrat = $c AND annee = $a",
+            {"c": code_contrat, "a": annee},
+        ).fetchall()
+        or [(None, None)]
+    )[0]
     premier_vote, nb_votes = cur.execute(
         "SELECT min(date_vote), count(*) FROM rapport_annuel_vote WHERE code_contrat = $c AND annee = $a",
-        {"c": code_contrat, "a": annee}).fetchall()[0]
+        {"c": code_contrat, "a": annee},
+    ).fetchall()[0]
     premiere_contribution, nb_contributions = cur.execute(
         "SELECT min(date_reception), count(*) FROM rapport_annuel_contribution WHERE code_contrat = $c AND annee = $a",
-        {"c": code_contrat, "a": annee}).fetchall()[0]
-    return {"envoi": envoi, "publication": publication, "premier_vote": premier_vote, "nb_votes": nb_votes,
-            "premiere_contribution": premiere_contribution, "nb_contributions": nb_contributions}
+        {"c": code_contrat, "a": annee},
+    ).fetchall()[0]
+    return {
+        "envoi": envoi,
+        "publication": publication,
+        "premier_vote": premier_vote,
+        "nb_votes": nb_votes,
+        "premiere_contribution": premiere_contribution,
+        "nb_contributions": nb_contributions,
+    }
 
 
 def _upsert(cur, code_contrat: str, annee: int, values: dict, user: access.User) -> None:
     """Write the life-cycle columns `values` of the report's row: insert the row when absent,
     else update only these columns (the team's texts in the same row are left as they are)."""
-    params = {"c": code_contrat, "a": annee, "u": user.label, "t": _now(),
-              "envoi": values.get("date_envoi_conseils"), "pub": values.get("date_publication"),
-              "lien": values.get("lien_publication")}
-    exists = store.scalar(cur, "SELECT count(*) FROM rapport_annuel WHERE code_contrat = $c AND annee = $a",
-                          {"c": code_contrat, "a": annee})
+    params = {
+        "c": code_contrat,
+        "a": annee,
+        "u": user.label,
+        "t": _now(),
+        "envoi": values.get("date_envoi_conseils"),
+        "pub": values.get("date_publication"),
+        "lien": values.get("lien_publication"),
+    }
+    exists = store.scalar(
+        cur,
+        "SELECT count(*) FROM rapport_annuel WHERE code_contrat = $c AND annee = $a",
+        {"c": code_contrat, "a": annee},
+    )
     if not exists:
         if all(v is None for v in values.values()):
             return  # clearing a step of a report never recorded: nothing to write
         # modifie_par / modifie_le say who last wrote the team's texts (edits.rapport_textes): a
         # step of the cycle leaves them alone (the log of writes records it)
-        cur.execute("""INSERT INTO rapport_annuel (code_contrat, annee, date_envoi_conseils, date_publication,
+        cur.execute(
+            """INSERT INTO rapport_annuel (code_contrat, annee, date_envoi_conseils, date_publication,
                                                    lien_publication)
-                       VALUES ($c, $a, $envoi, $pub, $lien)""", {k: params[k] for k in ("c", "a", "envoi", "pub", "lien")})
+                       VALUES ($c, $a, $envoi, $pub, $lien)""",
+            {k: params[k] for k in ("c", "a", "envoi", "pub", "lien")},
+        )
     elif "date_envoi_conseils" in values:
-        cur.execute("""UPDATE rapport_annuel SET date_envoi_conseils = $envoi
+        cur.execute(
+            """UPDATE rapport_annuel SET date_envoi_conseils = $envoi
                        WHERE code_contrat = $c AND annee = $a""",
-                    {k: params[k] for k in ("c", "a", "envoi")})
+            {k: params[k] for k in ("c", "a", "envoi")},
+        )
     else:
-        cur.execute("""UPDATE rapport_annuel SET date_publication = $pub, lien_publication = $lien
+        cur.execute(
+            """UPDATE rapport_annuel SET date_publication = $pub, lien_publication = $lien
                        WHERE code_contrat = $c AND annee = $a""",
-                    {k: params[k] for k in ("c", "a", "pub", "lien")})
+            {k: params[k] for k in ("c", "a", "pub", "lien")},
+        )
 
 
-def _audit(user: access.User, operation: str, code_contrat, annee, **detail) -> store.Audit:
-    return store.Audit(user.label, operation, {code_contrat} - {None}, {"rapport": annee, **detail})
+def _audit(user: access.User, operation: str, code_contrat: str | None, annee, **detail) -> store.Audit:
+    return store.Audit(
+        user.label, operation, set() if code_contrat is None else {code_contrat}, {"rapport": annee, **detail}
+    )
 
 
 # --- sending to the conseils citoyens -----------------------------------------------------------
 
+
 @store.retry_on_conflict
-def set_envoi(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None, annee: int | None,
-              date_envoi: date | None, today: date | None = None) -> None:
+def set_envoi(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str | None,
+    annee: int | None,
+    date_envoi: date | None,
+    today: date | None = None,
+) -> None:
     """Record (or, with None, clear) the date the draft report was sent to the conseils citoyens.
     Refused after a recorded vote or contribution (the sending comes first), and cleared only
     while no contribution is recorded."""
@@ -144,34 +192,54 @@ def set_envoi(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat
         contrat = _contract(cur, code_contrat, annee, problems)
         if date_envoi is not None:
             _day(date_envoi, "d'envoi aux conseils citoyens", today, problems, annee=annee)
-        if contrat is not None and not problems:
+        if contrat is not None and code_contrat and isinstance(annee, int) and not problems:
             cycle = _cycle(cur, code_contrat, annee)
             if date_envoi is None and cycle["nb_contributions"]:
-                problems.append("des contributions des conseils citoyens sont enregistrées : "
-                                "retirez-les avant d'effacer l'envoi")
+                problems.append(
+                    "des contributions des conseils citoyens sont enregistrées : retirez-les avant d'effacer l'envoi"
+                )
             if date_envoi is not None and cycle["premier_vote"] is not None and date_envoi > cycle["premier_vote"]:
-                problems.append(f"l'envoi aux conseils citoyens ({fmt.day(date_envoi)}) ne peut pas suivre "
-                                f"le premier vote ({fmt.day(cycle['premier_vote'])})")
-            if (date_envoi is not None and cycle["premiere_contribution"] is not None
-                    and date_envoi > cycle["premiere_contribution"]):
-                problems.append(f"l'envoi aux conseils citoyens ({fmt.day(date_envoi)}) ne peut pas suivre la première "
-                                f"contribution reçue ({fmt.day(cycle['premiere_contribution'])})")
+                problems.append(
+                    f"l'envoi aux conseils citoyens ({fmt.day(date_envoi)}) ne peut pas suivre "
+                    f"le premier vote ({fmt.day(cycle['premier_vote'])})"
+                )
+            if (
+                date_envoi is not None
+                and cycle["premiere_contribution"] is not None
+                and date_envoi > cycle["premiere_contribution"]
+            ):
+                problems.append(
+                    f"l'envoi aux conseils citoyens ({fmt.day(date_envoi)}) ne peut pas suivre la première "
+                    f"contribution reçue ({fmt.day(cycle['premiere_contribution'])})"
+                )
         if problems:
             raise store.IntegrityError(problems)
+        assert code_contrat and annee is not None  # else _contract reported a problem
         _upsert(cur, code_contrat, annee, {"date_envoi_conseils": date_envoi}, user)
 
 
 # --- contributions of the conseils citoyens -----------------------------------------------------
 
+
 @store.retry_on_conflict
-def add_contribution(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None,
-                     annee: int | None, conseil: str | None, date_reception: date | None, texte: str | None,
-                     today: date | None = None, warnings: list[str] | None = None) -> None:
+def add_contribution(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str | None,
+    annee: int | None,
+    conseil: str | None,
+    date_reception: date | None,
+    texte: str | None,
+    today: date | None = None,
+    warnings: list[str] | None = None,
+) -> None:
     """Record a conseil citoyen's contribution (its text as written, ≤ `MAX_TEXTE` characters),
     received on or after the sending of the draft."""
     today = today or date.today()
-    audit = _audit(user, "Rapport annuel : contribution reçue", code_contrat, annee, conseil=conseil,
-                   recue=date_reception)
+    audit = _audit(
+        user, "Rapport annuel : contribution reçue", code_contrat, annee, conseil=conseil, recue=date_reception
+    )
     with store.transaction(con, written={"rapport_annuel_contribution"}, audit=audit) as cur:
         access.require(cur, user, access.WRITE, contrats=audit.contrats)
         problems: list[str] = []
@@ -187,46 +255,77 @@ def add_contribution(con: duckdb.DuckDBPyConnection, *, user: access.User, code_
         if not texte:
             problems.append("le texte de la contribution est obligatoire")
         elif len(texte) > MAX_TEXTE:
-            problems.append(f"le texte de la contribution dépasse {fmt.integer(MAX_TEXTE)} caractères "
-                            f"({fmt.integer(len(texte))})")
+            problems.append(
+                f"le texte de la contribution dépasse {fmt.integer(MAX_TEXTE)} caractères ({fmt.integer(len(texte))})"
+            )
         _day(date_reception, "de réception", today, problems, annee=annee)
-        if contrat is not None and isinstance(annee, int) and isinstance(date_reception, date):
+        if contrat is not None and code_contrat and isinstance(annee, int) and isinstance(date_reception, date):
             envoi = _cycle(cur, code_contrat, annee)["envoi"]
             if envoi is None:
                 problems.append("enregistrez d'abord l'envoi du projet de rapport aux conseils citoyens")
             elif date_reception < envoi:
-                problems.append(f"la contribution ({fmt.day(date_reception)}) ne peut pas précéder l'envoi aux "
-                                f"conseils citoyens ({fmt.day(envoi)})")
-            elif store.scalar(cur, """SELECT count(*) FROM rapport_annuel_contribution WHERE code_contrat = $c
+                problems.append(
+                    f"la contribution ({fmt.day(date_reception)}) ne peut pas précéder l'envoi aux "
+                    f"conseils citoyens ({fmt.day(envoi)})"
+                )
+            elif store.scalar(
+                cur,
+                """SELECT count(*) FROM rapport_annuel_contribution WHERE code_contrat = $c
                                         AND annee = $a AND conseil = $k AND date_reception = $d""",
-                              {"c": code_contrat, "a": annee, "k": conseil, "d": date_reception}):
-                problems.append(f"une contribution de « {conseil} » reçue le {fmt.day(date_reception)} est déjà enregistrée")
+                {"c": code_contrat, "a": annee, "k": conseil, "d": date_reception},
+            ):
+                problems.append(
+                    f"une contribution de « {conseil} » reçue le {fmt.day(date_reception)} est déjà enregistrée"
+                )
         if problems:
             raise store.IntegrityError(problems)
-        cur.execute("""INSERT INTO rapport_annuel_contribution (code_contrat, annee, conseil, date_reception, texte,
+        cur.execute(
+            """INSERT INTO rapport_annuel_contribution (code_contrat, annee, conseil, date_reception, texte,
                                                                 modifie_par, modifie_le)
                        VALUES ($c, $a, $k, $d, $x, $u, $t)""",
-                    {"c": code_contrat, "a": annee, "k": conseil, "d": date_reception, "x": texte,
-                     "u": user.label, "t": _now()})
+            {
+                "c": code_contrat,
+                "a": annee,
+                "k": conseil,
+                "d": date_reception,
+                "x": texte,
+                "u": user.label,
+                "t": _now(),
+            },
+        )
 
 
 @store.retry_on_conflict
-def remove_contribution(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None,
-                        annee: int | None, conseil: str | None, date_reception: date | None) -> None:
+def remove_contribution(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str | None,
+    annee: int | None,
+    conseil: str | None,
+    date_reception: date | None,
+) -> None:
     """Remove a recorded contribution (identified by its conseil and reception date)."""
-    audit = _audit(user, "Rapport annuel : contribution retirée", code_contrat, annee, conseil=conseil,
-                   recue=date_reception)
+    audit = _audit(
+        user, "Rapport annuel : contribution retirée", code_contrat, annee, conseil=conseil, recue=date_reception
+    )
     with store.transaction(con, written={"rapport_annuel_contribution"}, audit=audit) as cur:
         access.require(cur, user, access.WRITE, contrats=audit.contrats)
         params = {"c": code_contrat, "a": annee, "k": conseil, "d": date_reception}
         where = "code_contrat = $c AND annee = $a AND conseil = $k AND date_reception = $d"
         if not store.scalar(cur, "SELECT count(*) FROM rapport_annuel_contribution WHERE " + where, params):
-            raise store.IntegrityError([f"contribution de « {conseil} » du {fmt.day(date_reception)} introuvable"
-                                        if conseil and date_reception else "choisissez une contribution"])
+            raise store.IntegrityError(
+                [
+                    f"contribution de « {conseil} » du {fmt.day(date_reception)} introuvable"
+                    if conseil and date_reception
+                    else "choisissez une contribution"
+                ]
+            )
         cur.execute("DELETE FROM rapport_annuel_contribution WHERE " + where, params)
 
 
 # --- votes of the assemblies --------------------------------------------------------------------
+
 
 def _check_collectivite(assemblee, code: str, contrat: dict | None, problems: list[str]) -> str | None:
     """The code of the voting assembly (SIREN of an EPCI, INSEE code of a commune of the contract);
@@ -250,22 +349,40 @@ def _check_collectivite(assemblee, code: str, contrat: dict | None, problems: li
 
 
 @store.retry_on_conflict
-def add_vote(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None, annee: int | None,
-             assemblee: str | None, code_collectivite: str | None, date_vote: date | None,
-             reference_deliberation: str | None = None, libelle_collectivite: str | None = None,
-             today: date | None = None, warnings: list[str] | None = None) -> None:
+def add_vote(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str | None,
+    annee: int | None,
+    assemblee: str | None,
+    code_collectivite: str | None,
+    date_vote: date | None,
+    reference_deliberation: str | None = None,
+    libelle_collectivite: str | None = None,
+    today: date | None = None,
+    warnings: list[str] | None = None,
+) -> None:
     """Record an assembly's vote of the report: the EPCI (its SIREN) or a commune of the contract
     (its INSEE code), on a date not before the sending to the conseils citoyens, with the
     deliberation's reference. One vote per assembly and report."""
     today = today or date.today()
     code = (code_collectivite or "").strip().upper()
-    audit = _audit(user, "Rapport annuel : vote enregistré", code_contrat, annee, assemblee=assemblee,
-                   collectivite=code, vote=date_vote)
+    audit = _audit(
+        user,
+        "Rapport annuel : vote enregistré",
+        code_contrat,
+        annee,
+        assemblee=assemblee,
+        collectivite=code,
+        vote=date_vote,
+    )
     with store.transaction(con, written={"rapport_annuel_vote"}, audit=audit) as cur:
         access.require(cur, user, access.WRITE, contrats=audit.contrats)
         problems: list[str] = []
-        reference = typed_text("référence de la délibération", reference_deliberation, problems=problems,
-                               warnings=warnings)
+        reference = typed_text(
+            "référence de la délibération", reference_deliberation, problems=problems, warnings=warnings
+        )
         libelle = typed_text("nom de la collectivité", libelle_collectivite, problems=problems, warnings=warnings)
         reference = (reference or "").strip() or None
         libelle = (libelle or "").strip() or None
@@ -280,57 +397,111 @@ def add_vote(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat:
         if libelle is not None and len(libelle) > MAX_LIBELLE:
             problems.append(f"le nom de la collectivité dépasse {MAX_LIBELLE} caractères ({len(libelle)})")
         _day(date_vote, "du vote", today, problems, annee=annee)
-        if contrat is not None and isinstance(annee, int) and isinstance(date_vote, date):
+        if contrat is not None and code_contrat and isinstance(annee, int) and isinstance(date_vote, date):
             envoi = _cycle(cur, code_contrat, annee)["envoi"]
             if envoi is not None and date_vote < envoi:
-                problems.append(f"le vote ({fmt.day(date_vote)}) ne peut pas précéder l'envoi aux conseils citoyens "
-                                f"({fmt.day(envoi)})")
-            if store.scalar(cur, """SELECT count(*) FROM rapport_annuel_vote WHERE code_contrat = $c AND annee = $a
+                problems.append(
+                    f"le vote ({fmt.day(date_vote)}) ne peut pas précéder l'envoi aux conseils citoyens "
+                    f"({fmt.day(envoi)})"
+                )
+            if store.scalar(
+                cur,
+                """SELECT count(*) FROM rapport_annuel_vote WHERE code_contrat = $c AND annee = $a
                                       AND assemblee = $s AND code_collectivite = $k""",
-                            {"c": code_contrat, "a": annee, "s": assemblee, "k": code}):
-                problems.append(f"le vote de {'l’EPCI' if assemblee == 'EPCI' else 'la commune'} {code} "
-                                f"sur le rapport {annee} est déjà enregistré")
+                {"c": code_contrat, "a": annee, "s": assemblee, "k": code},
+            ):
+                problems.append(
+                    f"le vote de {'l’EPCI' if assemblee == 'EPCI' else 'la commune'} {code} "
+                    f"sur le rapport {annee} est déjà enregistré"
+                )
         if problems:
             raise store.IntegrityError(problems)
+        assert contrat is not None  # else _contract reported a problem
         if libelle is None:
-            libelle = (f"Commune de {commune}" if assemblee == "commune" and commune
-                       else f"EPCI ({contrat['libelle']})" if assemblee == "EPCI" else None)
-        cur.execute("""INSERT INTO rapport_annuel_vote (code_contrat, annee, assemblee, code_collectivite,
+            libelle = (
+                f"Commune de {commune}"
+                if assemblee == "commune" and commune
+                else f"EPCI ({contrat['libelle']})"
+                if assemblee == "EPCI"
+                else None
+            )
+        cur.execute(
+            """INSERT INTO rapport_annuel_vote (code_contrat, annee, assemblee, code_collectivite,
                                                         libelle_collectivite, date_vote, reference_deliberation,
                                                         modifie_par, modifie_le)
                        VALUES ($c, $a, $s, $k, $l, $d, $r, $u, $t)""",
-                    {"c": code_contrat, "a": annee, "s": assemblee, "k": code, "l": libelle, "d": date_vote,
-                     "r": reference, "u": user.label, "t": _now()})
+            {
+                "c": code_contrat,
+                "a": annee,
+                "s": assemblee,
+                "k": code,
+                "l": libelle,
+                "d": date_vote,
+                "r": reference,
+                "u": user.label,
+                "t": _now(),
+            },
+        )
 
 
 @store.retry_on_conflict
-def remove_vote(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None, annee: int | None,
-                assemblee: str | None, code_collectivite: str | None) -> None:
+def remove_vote(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str | None,
+    annee: int | None,
+    assemblee: str | None,
+    code_collectivite: str | None,
+) -> None:
     """Remove a recorded vote; refused while the publication would then precede the first vote
     (or have no vote at all)."""
-    audit = _audit(user, "Rapport annuel : vote retiré", code_contrat, annee, assemblee=assemblee,
-                   collectivite=code_collectivite)
+    audit = _audit(
+        user, "Rapport annuel : vote retiré", code_contrat, annee, assemblee=assemblee, collectivite=code_collectivite
+    )
     with store.transaction(con, written={"rapport_annuel_vote"}, audit=audit) as cur:
         access.require(cur, user, access.WRITE, contrats=audit.contrats)
         params = {"c": code_contrat, "a": annee, "s": assemblee, "k": code_collectivite}
         where = "code_contrat = $c AND annee = $a AND assemblee = $s AND code_collectivite = $k"
-        if not store.scalar(cur, "SELECT count(*) FROM rapport_annuel_vote WHERE " + where, params):
-            raise store.IntegrityError([f"vote {assemblee} {code_collectivite} sur le rapport {annee} introuvable"
-                                        if code_collectivite else "choisissez un vote"])
+        if (
+            code_contrat is None
+            or annee is None
+            or not store.scalar(cur, "SELECT count(*) FROM rapport_annuel_vote WHERE " + where, params)
+        ):
+            raise store.IntegrityError(
+                [
+                    f"vote {assemblee} {code_collectivite} sur le rapport {annee} introuvable"
+                    if code_collectivite
+                    else "choisissez un vote"
+                ]
+            )
         cur.execute("DELETE FROM rapport_annuel_vote WHERE " + where, params)
         cycle = _cycle(cur, code_contrat, annee)
-        if cycle["publication"] is not None and (cycle["premier_vote"] is None
-                                                 or cycle["publication"] < cycle["premier_vote"]):
-            raise store.IntegrityError([f"le rapport est publié le {fmt.day(cycle['publication'])} : sans ce vote, "
-                                        "la publication précéderait le vote ; retirez d'abord la publication"])
+        if cycle["publication"] is not None and (
+            cycle["premier_vote"] is None or cycle["publication"] < cycle["premier_vote"]
+        ):
+            raise store.IntegrityError(
+                [
+                    f"le rapport est publié le {fmt.day(cycle['publication'])} : sans ce vote, "
+                    "la publication précéderait le vote ; retirez d'abord la publication"
+                ]
+            )
 
 
 # --- publication --------------------------------------------------------------------------------
 
+
 @store.retry_on_conflict
-def set_publication(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None,
-                    annee: int | None, date_publication: date | None, lien_publication: str | None,
-                    today: date | None = None) -> None:
+def set_publication(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str | None,
+    annee: int | None,
+    date_publication: date | None,
+    lien_publication: str | None,
+    today: date | None = None,
+) -> None:
     """Record the publication of the voted report (date on or after the first vote, https link);
     with `date_publication` None, clear the publication (date and link)."""
     today = today or date.today()
@@ -350,13 +521,16 @@ def set_publication(con: duckdb.DuckDBPyConnection, *, user: access.User, code_c
                 problems.append(f"le lien dépasse {MAX_LIEN} caractères ({len(lien)})")
             elif not _LIEN.fullmatch(lien):
                 problems.append(f"le lien « {lien} » n'est pas une adresse https:// valide")
-            if contrat is not None and isinstance(annee, int) and isinstance(date_publication, date):
+            if contrat is not None and code_contrat and isinstance(annee, int) and isinstance(date_publication, date):
                 premier = _cycle(cur, code_contrat, annee)["premier_vote"]
                 if premier is None:
                     problems.append("enregistrez d'abord le vote du rapport : on publie un rapport voté")
                 elif date_publication < premier:
-                    problems.append(f"la publication ({fmt.day(date_publication)}) ne peut pas précéder le premier "
-                                    f"vote ({fmt.day(premier)})")
+                    problems.append(
+                        f"la publication ({fmt.day(date_publication)}) ne peut pas précéder le premier "
+                        f"vote ({fmt.day(premier)})"
+                    )
         if problems:
             raise store.IntegrityError(problems)
+        assert code_contrat and annee is not None  # else _contract reported a problem
         _upsert(cur, code_contrat, annee, {"date_publication": date_publication, "lien_publication": lien}, user)

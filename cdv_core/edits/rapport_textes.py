@@ -25,8 +25,9 @@ FIELDS: tuple[str, ...] = tuple(TEXTS)
 def validate_texts(cur: duckdb.DuckDBPyConnection, *, code_contrat: str | None, annee, texts: dict) -> list[str]:
     """Every problem of the texts of (code_contrat, annee), in French (empty when they can be written)."""
     problems: list[str] = []
-    period = cur.execute("SELECT year(date_debut), year(date_fin) FROM contrat WHERE code_contrat = $c",
-                         {"c": code_contrat or ""}).fetchall()
+    period = cur.execute(
+        "SELECT year(date_debut), year(date_fin) FROM contrat WHERE code_contrat = $c", {"c": code_contrat or ""}
+    ).fetchall()
     if not period:
         problems.append("choisissez un contrat existant" if not code_contrat else f"contrat « {code_contrat} » inconnu")
     if isinstance(annee, bool) or not isinstance(annee, int):
@@ -35,21 +36,40 @@ def validate_texts(cur: duckdb.DuckDBPyConnection, *, code_contrat: str | None, 
         problems.append(f"l'année {annee} est hors de la période du contrat ({period[0][0]} à {period[0][1]})")
     for key, text in texts.items():
         if text is not None and len(text.strip()) > MAX_TEXT:
-            problems.append(f"le texte « {TEXTS[key][0]} » dépasse {fmt.integer(MAX_TEXT)} caractères "
-                            f"({fmt.integer(len(text.strip()))})")
+            problems.append(
+                f"le texte « {TEXTS[key][0]} » dépasse {fmt.integer(MAX_TEXT)} caractères "
+                f"({fmt.integer(len(text.strip()))})"
+            )
     return problems
 
 
 @store.retry_on_conflict
-def save_texts(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str | None, annee: int,
-               orientations: str | None = None, evolution: str | None = None, participation: str | None = None,
-               perspectives: str | None = None, warnings: list[str] | None = None) -> None:
+def save_texts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    code_contrat: str | None,
+    annee: int,
+    orientations: str | None = None,
+    evolution: str | None = None,
+    participation: str | None = None,
+    perspectives: str | None = None,
+    warnings: list[str] | None = None,
+) -> None:
     """Record the four texts of the rapport annuel of `code_contrat` for `annee` in one
     transaction (an empty text is stored as NULL: the draft then shows its placeholder)."""
-    given = {"orientations": orientations, "evolution": evolution, "participation": participation,
-             "perspectives": perspectives}
-    audit = store.Audit(user.label, "Textes du rapport annuel modifiés", {code_contrat} - {None},
-                        detail={"annee": annee})
+    given = {
+        "orientations": orientations,
+        "evolution": evolution,
+        "participation": participation,
+        "perspectives": perspectives,
+    }
+    audit = store.Audit(
+        user.label,
+        "Textes du rapport annuel modifiés",
+        set() if code_contrat is None else {code_contrat},
+        detail={"annee": annee},
+    )
     with store.transaction(con, written={"rapport_annuel"}, audit=audit) as cur:
         access.require(cur, user, access.WRITE, contrats=audit.contrats)
         problems: list[str] = []
@@ -59,15 +79,23 @@ def save_texts(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contra
             raise store.IntegrityError(problems)
         values = {k: (v or "").strip() or None for k, v in cleaned.items()}
         params = {"c": code_contrat, "a": annee, **values, "u": user.label, "t": datetime.now()}
-        exists = store.scalar(cur, "SELECT count(*) FROM rapport_annuel WHERE code_contrat = $c AND annee = $a",
-                              {"c": code_contrat, "a": annee})
+        exists = store.scalar(
+            cur,
+            "SELECT count(*) FROM rapport_annuel WHERE code_contrat = $c AND annee = $a",
+            {"c": code_contrat, "a": annee},
+        )
         if exists:
-            cur.execute("""UPDATE rapport_annuel SET orientations = $orientations, evolution = $evolution,
+            cur.execute(
+                """UPDATE rapport_annuel SET orientations = $orientations, evolution = $evolution,
                                   participation = $participation, perspectives = $perspectives,
                                   modifie_par = $u, modifie_le = $t
-                           WHERE code_contrat = $c AND annee = $a""", params)
+                           WHERE code_contrat = $c AND annee = $a""",
+                params,
+            )
         else:
-            cur.execute("""INSERT INTO rapport_annuel (code_contrat, annee, orientations, evolution, participation,
+            cur.execute(
+                """INSERT INTO rapport_annuel (code_contrat, annee, orientations, evolution, participation,
                                   perspectives, modifie_par, modifie_le)
                            VALUES ($c, $a, $orientations, $evolution, $participation, $perspectives, $u, $t)""",
-                        params)
+                params,
+            )

@@ -33,11 +33,13 @@ def last_agenda(cur: duckdb.DuckDBPyConnection, *, code_instance: str) -> tuple[
 # Bookkeeping, like store_meta: a draft changes no figure, so it is written without a store
 # version bump (the read caches stay valid) and outside the log of writes.
 
+
 def draft_owner(user: access.User) -> str:
     """Whose draft: the account's email, or the local name when nobody logs in (CDV_AUTH=aucune)."""
     return f"local:{user.nom}" if user.local else user.email
 
 
+@store.retry_on_conflict  # and a failure of the store as its French StoreError
 def save_draft(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str, contenu: str) -> bool:
     """Keep (replace) `user`'s draft for the contract: the JSON of `cdv_core.seance.draft_json`.
     True once written."""
@@ -45,13 +47,16 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contra
     try:
         with store.plain_transaction(cur) as tx:
             forget_draft(tx, owner=draft_owner(user), code_contrat=code_contrat)
-            tx.execute("INSERT INTO seance_brouillon VALUES ($o, $c, $t, $now)",
-                       {"o": draft_owner(user), "c": code_contrat, "t": contenu, "now": datetime.now()})
+            tx.execute(
+                "INSERT INTO seance_brouillon VALUES ($o, $c, $t, $now)",
+                {"o": draft_owner(user), "c": code_contrat, "t": contenu, "now": datetime.now()},
+            )
     finally:
         cur.close()
     return True
 
 
+@store.retry_on_conflict  # and a failure of the store as its French StoreError
 def drop_draft(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contrat: str) -> bool:
     """Forget `user`'s draft for the contract (the séance was abandoned). True once done."""
     cur = con.cursor()
@@ -66,13 +71,16 @@ def drop_draft(con: duckdb.DuckDBPyConnection, *, user: access.User, code_contra
 def forget_draft(tx: duckdb.DuckDBPyConnection, *, owner: str, code_contrat: str) -> None:
     """The statement that deletes a draft, inside the caller's transaction (`record_meeting`
     deletes the draft of the séance it records in its own)."""
-    tx.execute("DELETE FROM seance_brouillon WHERE proprietaire = $o AND code_contrat = $c",
-               {"o": owner, "c": code_contrat})
+    tx.execute(
+        "DELETE FROM seance_brouillon WHERE proprietaire = $o AND code_contrat = $c", {"o": owner, "c": code_contrat}
+    )
 
 
 def drafts(cur: duckdb.DuckDBPyConnection, *, user: access.User) -> dict[str, str]:
     """`user`'s drafts: contract → JSON text, for the contracts `user` may still read."""
-    rows = cur.execute("SELECT code_contrat, contenu FROM seance_brouillon WHERE proprietaire = $o "
-                       "ORDER BY modifie_le", {"o": draft_owner(user)}).fetchall()
+    rows = cur.execute(
+        "SELECT code_contrat, contenu FROM seance_brouillon WHERE proprietaire = $o ORDER BY modifie_le",
+        {"o": draft_owner(user)},
+    ).fetchall()
     scope = user.perimetre
     return {c: text for c, text in rows if scope is None or c in scope}

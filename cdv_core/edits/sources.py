@@ -20,9 +20,8 @@ from cdv_core import access, store
 from cdv_core.domain import freshness
 from cdv_core.edits import typed_text
 
-MAX_SOURCE = 100   # characters of a source's name
+MAX_SOURCE = 100  # characters of a source's name
 MAX_NOTE = 300
-
 
 
 def _months(value, what: str, lowest: int, highest: int, problems: list[str]) -> int | None:
@@ -56,15 +55,24 @@ def validate_rule(source: str | None, rythme_mois, delai_publication_mois, note:
 
 
 @store.retry_on_conflict
-def set_source_rule(con: duckdb.DuckDBPyConnection, *, user: access.User, source: str | None,
-                    rythme_mois: int | None, delai_publication_mois: int | None, note: str | None = None,
-                    warnings: list[str] | None = None) -> str:
+def set_source_rule(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: access.User,
+    source: str | None,
+    rythme_mois: int | None,
+    delai_publication_mois: int | None,
+    note: str | None = None,
+    warnings: list[str] | None = None,
+) -> str:
     """Record the rule of `source` (replacing the store's row for it, if any) in one transaction;
     returns the source's name as stored. `rythme_mois` ≥ 1 and `delai_publication_mois` ≥ 0
     (whole months), or both None: the age rule for this source, even where a default exists."""
-    audit = store.Audit(user.label, "Rythme de publication d'une source modifié",
-                        detail={"source": source, "rythme_mois": rythme_mois,
-                                "delai_publication_mois": delai_publication_mois})
+    audit = store.Audit(
+        user.label,
+        "Rythme de publication d'une source modifié",
+        detail={"source": source, "rythme_mois": rythme_mois, "delai_publication_mois": delai_publication_mois},
+    )
     with store.transaction(con, written={"source_indicateur"}, audit=audit) as cur:
         access.require(cur, user, access.NATIONAL)
         problems: list[str] = []
@@ -73,13 +81,23 @@ def set_source_rule(con: duckdb.DuckDBPyConnection, *, user: access.User, source
         problems += validate_rule(name, rythme_mois, delai_publication_mois, note)
         if problems:
             raise store.IntegrityError(problems)
-        name = name.strip()
-        cur.execute("DELETE FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))", {"s": name})
-        cur.execute("INSERT INTO source_indicateur (source, rythme_mois, delai_publication_mois, note, modifie_par, "
-                    "modifie_le) VALUES ($s, $r, $d, $n, $u, $t)",
-                    {"s": name, "r": None if rythme_mois is None else int(rythme_mois),
-                     "d": None if delai_publication_mois is None else int(delai_publication_mois),
-                     "n": (note or "").strip() or None, "u": user.label, "t": datetime.now()})
+        name = (name or "").strip()  # not empty: validate_rule refused that
+        cur.execute(
+            "DELETE FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))",
+            {"s": name},
+        )
+        cur.execute(
+            "INSERT INTO source_indicateur (source, rythme_mois, delai_publication_mois, note, modifie_par, "
+            "modifie_le) VALUES ($s, $r, $d, $n, $u, $t)",
+            {
+                "s": name,
+                "r": None if rythme_mois is None else int(rythme_mois),
+                "d": None if delai_publication_mois is None else int(delai_publication_mois),
+                "n": (note or "").strip() or None,
+                "u": user.label,
+                "t": datetime.now(),
+            },
+        )
     return name
 
 
@@ -92,6 +110,14 @@ def reset_source_rule(con: duckdb.DuckDBPyConnection, *, user: access.User, sour
         access.require(cur, user, access.NATIONAL)
         if not (source or "").strip():
             raise store.IntegrityError(["le nom de la source est obligatoire"])
-        n = store.scalar(cur, "SELECT count(*) FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))", {"s": source})
-        cur.execute("DELETE FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))", {"s": source})
+        n = store.scalar(
+            cur,
+            "SELECT count(*) FROM source_indicateur "
+            "WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))",
+            {"s": source},
+        )
+        cur.execute(
+            "DELETE FROM source_indicateur WHERE strip_accents(lower(trim(source))) = strip_accents(lower(trim($s)))",
+            {"s": source},
+        )
     return n

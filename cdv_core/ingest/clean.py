@@ -11,11 +11,8 @@ import sys
 import polars as pl
 
 from cdv_core.domain import identifiers, model, texte
+from cdv_core.ingest.model import ERROR, WARNING
 from cdv_core.ingest.spec import Col
-
-ERROR, WARNING = "erreur", "avertissement"
-PROBLEM_SCHEMA = {"fichier": pl.String, "ligne": pl.Int64, "colonne": pl.String, "valeur": pl.String,
-                  "problème": pl.String, "correction attendue": pl.String, "gravité": pl.String}
 
 QPV_2024 = model.QPV_2024_PATTERN
 QPV_2015 = model.QPV_2015_PATTERN
@@ -33,45 +30,116 @@ VALUE = "__v"  # name of the typed value column while a column's checks run
 # Extra spellings people use for our allowed values (normalised form → canonical value).
 CHOICE_SYNONYMS: dict[str, dict[str, str]] = {
     "financeur": {
-        "etat": "État P147", "p147": "État P147", "bop 147": "État P147", "etat bop 147": "État P147",
-        "etat - bop 147": "État P147", "etat p 147": "État P147", "politique de la ville": "État P147",
-        "credits specifiques": "État P147", "etat - droit commun": "État droit commun", "ville": "commune",
-        "mairie": "commune", "commune": "commune", "intercommunalite": "EPCI", "metropole": "EPCI",
-        "conseil departemental": "département", "conseil regional": "région", "caf": "CAF",
-        "caisse d allocations familiales": "CAF", "bailleur": "bailleurs", "bailleur social": "bailleurs",
-        "fse": "FSE+", "fonds social europeen": "FSE+", "bdt": "Banque des territoires", "autre": "autres",
+        "etat": "État P147",
+        "p147": "État P147",
+        "bop 147": "État P147",
+        "etat bop 147": "État P147",
+        "etat - bop 147": "État P147",
+        "etat p 147": "État P147",
+        "politique de la ville": "État P147",
+        "credits specifiques": "État P147",
+        "etat - droit commun": "État droit commun",
+        "ville": "commune",
+        "mairie": "commune",
+        "commune": "commune",
+        "intercommunalite": "EPCI",
+        "metropole": "EPCI",
+        "conseil departemental": "département",
+        "conseil regional": "région",
+        "caf": "CAF",
+        "caisse d allocations familiales": "CAF",
+        "bailleur": "bailleurs",
+        "bailleur social": "bailleurs",
+        "fse": "FSE+",
+        "fonds social europeen": "FSE+",
+        "bdt": "Banque des territoires",
+        "autre": "autres",
         # ANCT delegates the P147 credits; the other State services fund from their own programmes
-        "anct": "État P147", "etat anct": "État P147", "etat droit commun": "État droit commun",
-        "ars": "État droit commun", "education nationale": "État droit commun", "drac": "État droit commun",
-        "fipd": "État droit commun", "dreets": "État droit commun", "ddets": "État droit commun",
-        "prefecture": "État droit commun", "agglo": "EPCI", "communaute d agglomeration": "EPCI",
-        "communaute de communes": "EPCI", "communaute urbaine": "EPCI", "cd": "département",
-        "departement": "département", "region": "région", "bailleurs sociaux": "bailleurs",
-        "caisse des depots": "Banque des territoires", "cdc": "Banque des territoires",
+        "anct": "État P147",
+        "etat anct": "État P147",
+        "etat droit commun": "État droit commun",
+        "ars": "État droit commun",
+        "education nationale": "État droit commun",
+        "drac": "État droit commun",
+        "fipd": "État droit commun",
+        "dreets": "État droit commun",
+        "ddets": "État droit commun",
+        "prefecture": "État droit commun",
+        "agglo": "EPCI",
+        "communaute d agglomeration": "EPCI",
+        "communaute de communes": "EPCI",
+        "communaute urbaine": "EPCI",
+        "cd": "département",
+        "departement": "département",
+        "region": "région",
+        "bailleurs sociaux": "bailleurs",
+        "caisse des depots": "Banque des territoires",
+        "cdc": "Banque des territoires",
     },
-    "mode_financement": {"appel a projets": "AAP", "convention pluriannuelle": "CPO",
-                         "convention pluriannuelle d objectifs": "CPO", "fonctionnement": "subvention de fonctionnement"},
-    "statut": {"accorde": "accordée", "vote": "accordée", "engage": "accordée", "paye": "réalisée",
-               "solde": "réalisée", "refuse": "refusée", "rejete": "refusée", "depose": "déposée",
-               "en instruction": "déposée", "abandonne": "abandonnée", "realise": "réalisée",
-               "instruit": "déposée", "demande en cours": "déposée", "recevable": "déposée",
-               "programme": "accordée", "mandate": "accordée", "classe sans suite": "abandonnée",
-               "annule": "abandonnée", "annulee": "abandonnée", "sans suite": "abandonnée",
-               # a bilan's statut (these lead only to its values: reçu, accepté, à compléter)
-               "recu a examiner": "reçu", "a examiner": "reçu", "en cours d examen": "reçu", "en examen": "reçu",
-               "valide": "accepté", "approuve": "accepté", "conforme": "accepté", "complet": "accepté",
-               "incomplet": "à compléter", "a reprendre": "à compléter", "non conforme": "à compléter",
-               "pieces manquantes": "à compléter"},
+    "mode_financement": {
+        "appel a projets": "AAP",
+        "convention pluriannuelle": "CPO",
+        "convention pluriannuelle d objectifs": "CPO",
+        "fonctionnement": "subvention de fonctionnement",
+    },
+    "statut": {
+        "accorde": "accordée",
+        "vote": "accordée",
+        "engage": "accordée",
+        "paye": "réalisée",
+        "solde": "réalisée",
+        "refuse": "refusée",
+        "rejete": "refusée",
+        "depose": "déposée",
+        "en instruction": "déposée",
+        "abandonne": "abandonnée",
+        "realise": "réalisée",
+        "instruit": "déposée",
+        "demande en cours": "déposée",
+        "recevable": "déposée",
+        "programme": "accordée",
+        "mandate": "accordée",
+        "classe sans suite": "abandonnée",
+        "annule": "abandonnée",
+        "annulee": "abandonnée",
+        "sans suite": "abandonnée",
+        # a bilan's statut (these lead only to its values: reçu, accepté, à compléter)
+        "recu a examiner": "reçu",
+        "a examiner": "reçu",
+        "en cours d examen": "reçu",
+        "en examen": "reçu",
+        "valide": "accepté",
+        "approuve": "accepté",
+        "conforme": "accepté",
+        "complet": "accepté",
+        "incomplet": "à compléter",
+        "a reprendre": "à compléter",
+        "non conforme": "à compléter",
+        "pieces manquantes": "à compléter",
+    },
     # INSEE codes SEXE 1 = hommes, 2 = femmes; « M » is left out: masculin to some, madame to others
-    "sexe": {"f": "femmes", "femme": "femmes", "feminin": "femmes", "2": "femmes", "h": "hommes",
-             "homme": "hommes", "masculin": "hommes", "1": "hommes"},
+    "sexe": {
+        "f": "femmes",
+        "femme": "femmes",
+        "feminin": "femmes",
+        "2": "femmes",
+        "h": "hommes",
+        "homme": "hommes",
+        "masculin": "hommes",
+        "1": "hommes",
+    },
 }
 
 
 def normalise_text(expr: pl.Expr) -> pl.Expr:
     """Lower case, accents removed, punctuation → spaces, single spaces: for matching headers/values."""
-    return (expr.str.normalize("NFD").str.replace_all(r"\p{Mn}", "").str.to_lowercase()
-            .str.replace_all(r"[^a-z0-9+.%]+", " ").str.strip_chars())
+    return (
+        expr.str.normalize("NFD")
+        .str.replace_all(r"\p{Mn}", "")
+        .str.to_lowercase()
+        .str.replace_all(r"[^a-z0-9+.%]+", " ")
+        .str.strip_chars()
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -90,10 +158,14 @@ def age_band(raw: pl.Expr) -> pl.Expr:
     span = s.str.extract_groups(r"^(\d{1,3})\s*(?:-|_|a)\s*(\d{1,3})\s*(?:ans)?$")
     below = s.str.extract(r"^(?:-|<|moins de|moins)\s*(\d{1,3})\s*(?:ans)?$", 1)
     above = s.str.extract(r"^(\d{1,3})\s*(?:\+|p|plus|ans et plus|ans ou plus|et plus|ou plus|ans \+)$", 1)
-    return (pl.when(span.struct.field("1").is_not_null())
-              .then(pl.format("{} à {} ans", span.struct.field("1").cast(pl.Int32), span.struct.field("2").cast(pl.Int32)))
-              .when(below.is_not_null()).then(pl.format("moins de {} ans", below.cast(pl.Int32)))
-              .when(above.is_not_null()).then(pl.format("{} ans et plus", above.cast(pl.Int32))))
+    return (
+        pl.when(span.struct.field("1").is_not_null())
+        .then(pl.format("{} à {} ans", span.struct.field("1").cast(pl.Int32), span.struct.field("2").cast(pl.Int32)))
+        .when(below.is_not_null())
+        .then(pl.format("moins de {} ans", below.cast(pl.Int32)))
+        .when(above.is_not_null())
+        .then(pl.format("{} ans et plus", above.cast(pl.Int32)))
+    )
 
 
 def unwrap(expr: pl.Expr) -> pl.Expr:
@@ -131,17 +203,17 @@ _AROUND = r"[\s\u00a0\u202f]*"
 _UNIT = r"(?:€|%|(?i:eur|euros))?"
 _LEAD = r"^" + _AROUND + r"[+-]?[1-9]\d{0,2}"
 _TAIL = _AROUND + _UNIT + _AROUND + r"$"
-DOT_GROUPS_ONE = _LEAD + r"\.\d{3}" + _TAIL                 # 12.500: 12 500 or 12,5?
-DOT_GROUPS_MANY = _LEAD + r"(?:\.\d{3}){2,}" + _TAIL        # 1.234.567
-COMMA_GROUPS_ONE = _LEAD + r",\d{3}" + _TAIL                 # 12,500: 12,5 or 12 500?
+DOT_GROUPS_ONE = _LEAD + r"\.\d{3}" + _TAIL  # 12.500: 12 500 or 12,5?
+DOT_GROUPS_MANY = _LEAD + r"(?:\.\d{3}){2,}" + _TAIL  # 1.234.567
+COMMA_GROUPS_ONE = _LEAD + r",\d{3}" + _TAIL  # 12,500: 12,5 or 12 500?
 ENGLISH_NUMBER = _LEAD + r"(?:(?:,\d{3}){2,}|(?:,\d{3})+\.\d+)" + _TAIL  # 1,234,567 / 12,500.00
-DOT_DECIMAL = r"^" + _AROUND + r"[+-]?\d+\.(?:\d{1,2}|\d{4,})" + _TAIL    # 45.2, 1234.5678: a decimal dot
-COMMA_DECIMAL = r"^" + _AROUND + r"[+-]?\d+,\d+" + _TAIL                  # 45,2: a decimal comma
+DOT_DECIMAL = r"^" + _AROUND + r"[+-]?\d+\.(?:\d{1,2}|\d{4,})" + _TAIL  # 45.2, 1234.5678: a decimal dot
+COMMA_DECIMAL = r"^" + _AROUND + r"[+-]?\d+,\d+" + _TAIL  # 45,2: a decimal comma
 NUMBER_TYPES = ("entier", "montant", "decimal", "taux", "valeur_secret")
 THOUSANDS_TYPES = ("montant", "entier")  # `12.500` is 12 500 (no amount has tenths of cents)
-MAX_AMOUNT = 999_999_999_999.99          # DECIMAL(14, 2) of the store
-MAX_INTEGER = 2_147_483_647              # INTEGER of the store
-_FLOAT_MAX = sys.float_info.max         # NaN compares above it, inf too: « finite » in one comparison
+MAX_AMOUNT = 999_999_999_999.99  # DECIMAL(14, 2) of the store
+MAX_INTEGER = 2_147_483_647  # INTEGER of the store
+_FLOAT_MAX = sys.float_info.max  # NaN compares above it, inf too: « finite » in one comparison
 READ_AS_THOUSANDS = "Point lu comme séparateur de milliers"
 READ_AS_ENGLISH = "Nombre écrit à l'anglaise (virgule des milliers, point décimal)"
 AMBIGUOUS = "Nombre ambigu"
@@ -161,26 +233,32 @@ def number_text(expr: pl.Expr) -> pl.Expr:
     s = s.str.replace(r"(?i)eur(os)?$", "")
     has_dot, has_comma = s.str.contains(".", literal=True), s.str.contains(",", literal=True)
     english = s.str.contains(r"^[+-]?[1-9]\d{0,2}(?:(?:,\d{3}){2,}|(?:,\d{3})+\.\d+)$")
-    s = (pl.when(english).then(s.str.replace_all(",", "", literal=True))
-         .when(has_dot & has_comma & s.str.contains(r"\.\d*$")).then(pl.lit("?"))  # 1,23.4: not a number
-         .when(has_dot & has_comma).then(s.str.replace_all(".", "", literal=True))
-         .when(s.str.contains(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3}){2,}$")).then(s.str.replace_all(".", "", literal=True))
-         .otherwise(s))
+    s = (
+        pl.when(english)
+        .then(s.str.replace_all(",", "", literal=True))
+        .when(has_dot & has_comma & s.str.contains(r"\.\d*$"))
+        .then(pl.lit("?"))  # 1,23.4: not a number
+        .when(has_dot & has_comma)
+        .then(s.str.replace_all(".", "", literal=True))
+        .when(s.str.contains(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3}){2,}$"))
+        .then(s.str.replace_all(".", "", literal=True))
+        .otherwise(s)
+    )
     return s.str.replace(",", ".", literal=True)
 
 
-def french_number(expr: pl.Expr) -> pl.Expr:
-    """A number written the French way, as `fmt.number` does: `12500.5` → `12 500,50`,
-    `1234567` → `1 234 567` (narrow no-break spaces; two decimals when there are cents)."""
-    x = expr.cast(pl.Float64)
-    cents = (x.abs() * 100).round(0).cast(pl.Int64, strict=False)
-    units = (cents // 100).cast(pl.String)
-    grouped = (units.str.reverse().str.replace_all(r"(\d{3})", "${1}\u202f").str.strip_chars_end("\u202f")
-               .str.reverse())
-    frac = cents % 100
-    text = pl.concat_str(pl.when(x < 0).then(pl.lit("-")).otherwise(pl.lit("")), grouped,
-                         pl.when(frac != 0).then(pl.lit(",") + frac.cast(pl.String).str.zfill(2)).otherwise(pl.lit("")))
-    return pl.coalesce(text, x.cast(pl.String))
+def parse_number(expr: pl.Expr) -> pl.Expr:
+    """The one reader of numbers written the French way (or the English way, see `number_text`):
+    `22 555,73`, `22555,73 €`, `1.234,56`, `12,5 %` → Float64 (null when the text is no number).
+    A column of our templates reads its cells through `typed_column`, which also decides, by the
+    column's type, what `12.500` and `12,500` mean; this is for a single value anywhere else."""
+    return number_text(expr).cast(pl.Float64, strict=False)
+
+
+def number_as_typed(expr: pl.Expr) -> pl.Expr:
+    """A number shown as the user typed it in French, in a problem's « valeur »: `20,5`, `2040`
+    (not `20.5`, `2040.0`, nor the grouped `2 040` of `fmt.number_expr`)."""
+    return expr.cast(pl.String).str.replace(r"\.0$", "").str.replace(".", ",", literal=True)
 
 
 def _thousands_value(raw: pl.Expr) -> pl.Expr:
@@ -222,8 +300,12 @@ def fast_number(col: Col, raw: pl.Expr, *, groups: bool = True) -> pl.Expr | Non
 
 def parse_date(expr: pl.Expr) -> pl.Expr:
     s = expr.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T].*$", "$1").str.replace(r"^(\d{1,2}/\d{1,2}/\d{4}) .*$", "$1")
-    return pl.coalesce(s.str.to_date("%d/%m/%Y", strict=False), s.str.to_date("%Y-%m-%d", strict=False),
-                       s.str.to_date("%d-%m-%Y", strict=False), s.str.to_date("%d.%m.%Y", strict=False))
+    return pl.coalesce(
+        s.str.to_date("%d/%m/%Y", strict=False),
+        s.str.to_date("%Y-%m-%d", strict=False),
+        s.str.to_date("%d-%m-%Y", strict=False),
+        s.str.to_date("%d.%m.%Y", strict=False),
+    )
 
 
 def choice_map(col: Col) -> dict[str, str]:
@@ -240,8 +322,9 @@ def choice_map(col: Col) -> dict[str, str]:
 Check = tuple[pl.Expr, str, str, str]  # condition (True = problem), message, expected, severity
 
 
-def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
-                 dot_decimals: bool = False) -> tuple[pl.Expr, list[Check]]:
+def typed_column(
+    col: Col, raw: pl.Expr, *, groups: bool = True, dot_decimals: bool = False
+) -> tuple[pl.Expr, list[Check]]:
     """The typed value of one (non-list) column and the checks that flag bad cells.
 
     `raw` is the unwrapped text cell (null when empty). `groups=False`: no cell of the column
@@ -249,34 +332,57 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
     `dot_decimals`: the whole column uses the dot as decimal mark (see `uses_dot_decimals`)."""
     t = col.type
     present = raw.is_not_null()
-    v = pl.col(VALUE)  # checks read the typed value computed once (see `_evaluate`)
+    v = pl.col(VALUE)  # checks read the typed value computed once (see `cells.evaluate`)
     checks: list[Check] = []
     if t == "texte":
         value = raw
         suspicious = raw.str.contains("<", literal=True) | raw.str.contains("javascript", literal=True)
-        checks.append((suspicious & raw.str.contains(_HTML), "Texte contenant du code HTML ou un script",
-                       "Du texte simple, sans balise < >", ERROR))
-        checks.append((raw.str.len_chars() > 2000, "Texte trop long (plus de 2 000 caractères)",
-                       "Un texte plus court", ERROR))
+        checks.append(
+            (
+                suspicious & raw.str.contains(_HTML),
+                "Texte contenant du code HTML ou un script",
+                "Du texte simple, sans balise < >",
+                ERROR,
+            )
+        )
+        checks.append(
+            (raw.str.len_chars() > 2000, "Texte trop long (plus de 2 000 caractères)", "Un texte plus court", ERROR)
+        )
     elif t == "entier":
         dot_groups = raw.str.contains(DOT_GROUPS_ONE) if groups else pl.lit(False)
         ambiguous = raw.str.contains(COMMA_GROUPS_ONE) if groups else pl.lit(False)
         s = number_text(raw).str.replace(r"\.0+$", "")
-        value = (pl.when(dot_groups).then(_thousands_value(raw).cast(pl.Int64, strict=False))
-                 .when(ambiguous).then(None).otherwise(s.cast(pl.Int64, strict=False)))
-        checks.append((present & v.is_null() & ~ambiguous, "Nombre entier attendu", "Un nombre entier, ex. 2024", ERROR))
+        value = (
+            pl.when(dot_groups)
+            .then(_thousands_value(raw).cast(pl.Int64, strict=False))
+            .when(ambiguous)
+            .then(None)
+            .otherwise(s.cast(pl.Int64, strict=False))
+        )
+        checks.append(
+            (present & v.is_null() & ~ambiguous, "Nombre entier attendu", "Un nombre entier, ex. 2024", ERROR)
+        )
         if groups:
             checks += _grouping_checks(t, raw, dot_groups, ambiguous)
         if col.max_value is None or col.max_value > MAX_INTEGER:
-            checks.append((v.abs() > MAX_INTEGER, "Nombre trop grand (au plus 2 147 483 647)",
-                           "Un nombre entier plus petit", ERROR))
+            checks.append(
+                (
+                    v.abs() > MAX_INTEGER,
+                    "Nombre trop grand (au plus 2 147 483 647)",
+                    "Un nombre entier plus petit",
+                    ERROR,
+                )
+            )
     elif t in ("montant", "decimal", "taux", "valeur_secret"):
         dot_groups = raw.str.contains(DOT_GROUPS_ONE) if groups else pl.lit(False)
         # `12.500` is 12 500 in an amount, but may be 12,5 in a measure; `12,500` the other way round.
         # In a measure column that plainly uses the dot as decimal mark (`dot_decimals`, see
         # `uses_dot_decimals`), `12.345` is 12,345: nothing is ambiguous there.
-        ambiguous = ((raw.str.contains(COMMA_GROUPS_ONE) if groups else pl.lit(False)) if t in THOUSANDS_TYPES
-                     else dot_groups & pl.lit(not dot_decimals))
+        ambiguous = (
+            (raw.str.contains(COMMA_GROUPS_ONE) if groups else pl.lit(False))
+            if t in THOUSANDS_TYPES
+            else dot_groups & pl.lit(not dot_decimals)
+        )
         s = number_text(raw)
         secret = raw.str.to_lowercase().is_in(list(model.SECRET_MARKERS)) if t == "valeur_secret" else pl.lit(False)
         number = s.cast(pl.Float64, strict=False)
@@ -285,31 +391,62 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
         value = pl.when(secret | ambiguous).then(None).otherwise(number)
         if t == "taux":
             value = pl.when(raw.str.contains("%")).then(value / 100).otherwise(value)
-        expected = {"montant": "Un montant en euros, ex. 12 500,50", "decimal": "Un nombre, ex. 42,5",
-                    "taux": "Une part entre 0 et 1 ou un pourcentage, ex. 40 %",
-                    "valeur_secret": "Un nombre, ou nd / ns / s / so"}[t]
+        expected = {
+            "montant": "Un montant en euros, ex. 12 500,50",
+            "decimal": "Un nombre, ex. 42,5",
+            "taux": "Une part entre 0 et 1 ou un pourcentage, ex. 40 %",
+            "valeur_secret": "Un nombre, ou nd / ns / s / so",
+        }[t]
         # NaN / inf cast to a float but are no number the store can hold (NaN sorts above inf)
-        checks.append((present & ~(v.abs() <= _FLOAT_MAX).fill_null(False) & ~secret & ~ambiguous, "Valeur non numérique",
-                       expected, ERROR))
+        checks.append(
+            (
+                present & ~(v.abs() <= _FLOAT_MAX).fill_null(False) & ~secret & ~ambiguous,
+                "Valeur non numérique",
+                expected,
+                ERROR,
+            )
+        )
         if groups:
             checks += _grouping_checks(t, raw, dot_groups, ambiguous)
         if t == "montant":
-            checks.append((v.is_between(-_FLOAT_MAX, 0, closed="left"), "Montant négatif", "Un montant positif ou nul", ERROR))
-            checks.append((v.abs().is_between(MAX_AMOUNT + 0.005, _FLOAT_MAX), "Montant trop grand (au plus 999 999 999 999,99)",
-                           "Un montant en euros de moins de mille milliards", ERROR))
+            checks.append(
+                (v.is_between(-_FLOAT_MAX, 0, closed="left"), "Montant négatif", "Un montant positif ou nul", ERROR)
+            )
+            checks.append(
+                (
+                    v.abs().is_between(MAX_AMOUNT + 0.005, _FLOAT_MAX),
+                    "Montant trop grand (au plus 999 999 999 999,99)",
+                    "Un montant en euros de moins de mille milliards",
+                    ERROR,
+                )
+            )
     elif t == "date":
         # `1/4/24`: the century is never guessed
         short_year = raw.str.contains(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}(?:[ T].*)?$")
         value = pl.when(short_year).then(None).otherwise(parse_date(raw))
-        checks.append((present & short_year, "Année sur 2 chiffres : écrivez l'année en entier",
-                       "Une date JJ/MM/AAAA avec l'année sur 4 chiffres, ex. 01/04/2024 (et non 1/4/24)", ERROR))
-        checks.append((present & v.is_null() & ~short_year, "Date illisible", "Une date JJ/MM/AAAA, ex. 31/03/2024", ERROR))
-        checks.append((v.dt.year().is_between(1990, 2100).not_(), "Date improbable",
-                       "Une date entre 1990 et 2100", ERROR))
+        checks.append(
+            (
+                present & short_year,
+                "Année sur 2 chiffres : écrivez l'année en entier",
+                "Une date JJ/MM/AAAA avec l'année sur 4 chiffres, ex. 01/04/2024 (et non 1/4/24)",
+                ERROR,
+            )
+        )
+        checks.append(
+            (present & v.is_null() & ~short_year, "Date illisible", "Une date JJ/MM/AAAA, ex. 31/03/2024", ERROR)
+        )
+        checks.append(
+            (v.dt.year().is_between(1990, 2100).not_(), "Date improbable", "Une date entre 1990 et 2100", ERROR)
+        )
     elif t == "booleen":
         low = normalise_text(raw)
-        value = (pl.when(low.is_in(["oui", "o", "vrai", "true", "1", "x", "yes"])).then(True)
-                 .when(low.is_in(["non", "n", "faux", "false", "0", "no"])).then(False).otherwise(None))
+        value = (
+            pl.when(low.is_in(["oui", "o", "vrai", "true", "1", "x", "yes"]))
+            .then(True)
+            .when(low.is_in(["non", "n", "faux", "false", "0", "no"]))
+            .then(False)
+            .otherwise(None)
+        )
         checks.append((present & v.is_null(), "Valeur oui/non attendue", "oui ou non", ERROR))
     elif t == "choix":
         mapping = choice_map(col)
@@ -319,60 +456,128 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
             norm = pl.when(code.is_not_null()).then(code).otherwise(norm)
         value = norm.replace_strict(mapping, default=None, return_dtype=pl.String)
         allowed = ", ".join(col.allowed) if len(col.allowed) <= 16 else ", ".join(col.allowed[:16]) + "…"
-        checks.append((present & (v.is_null() | ~v.is_in(list(col.allowed))), "Valeur non reconnue", f"Une de ces valeurs : {allowed}",
-                       WARNING if col.warn_only_allowed else ERROR))
+        checks.append(
+            (
+                present & (v.is_null() | ~v.is_in(list(col.allowed))),
+                "Valeur non reconnue",
+                f"Une de ces valeurs : {allowed}",
+                WARNING if col.warn_only_allowed else ERROR,
+            )
+        )
         if col.warn_only_allowed:
             value = pl.coalesce(value, raw)
     elif t == "code_qp":
         s = raw.str.to_uppercase().str.replace_all(_SPACES, "")
         value = s
-        checks.append((present & s.str.contains(QPV_2015),
-                       "Code QPV 2015 (ancienne géographie prioritaire)",
-                       "Le code QPV 2024 correspondant (QN…), voir la liste officielle de l'ANCT", ERROR))
-        checks.append((present & ~s.str.contains(QPV_2024) & ~s.str.contains(QPV_2015),
-                       "Code QPV mal formé", "QN + département (3 caractères) + 2 chiffres + N/M/I/C, ex. QN07511M",
-                       ERROR))
+        checks.append(
+            (
+                present & s.str.contains(QPV_2015),
+                "Code QPV 2015 (ancienne géographie prioritaire)",
+                "Le code QPV 2024 correspondant (QN…), voir la liste officielle de l'ANCT",
+                ERROR,
+            )
+        )
+        checks.append(
+            (
+                present & ~s.str.contains(QPV_2024) & ~s.str.contains(QPV_2015),
+                "Code QPV mal formé",
+                "QN + département (3 caractères) + 2 chiffres + N/M/I/C, ex. QN07511M",
+                ERROR,
+            )
+        )
     elif t == "siret":
         sci = raw.str.contains(r"(?i)\d[.,]\d+e\+?\d+$")
         d = _digits(raw)
         d = pl.when(d.str.contains(r"^\d{10,13}$")).then(d.str.zfill(14)).otherwise(d)
         value = d
-        checks.append((present & sci, "SIRET écrit en notation scientifique par Excel (chiffres perdus)",
-                       "Le SIRET complet en 14 chiffres (colonne au format Texte dans Excel)", ERROR))
+        checks.append(
+            (
+                present & sci,
+                "SIRET écrit en notation scientifique par Excel (chiffres perdus)",
+                "Le SIRET complet en 14 chiffres (colonne au format Texte dans Excel)",
+                ERROR,
+            )
+        )
         checks.append((present & ~sci & ~d.str.contains(r"^\d{14}$"), "SIRET mal formé", "14 chiffres", ERROR))
-        checks.append((present & d.str.contains(r"^\d{14}$") & ~siret_ok(d), "SIRET invalide (clé de contrôle)",
-                       "Un SIRET existant : vérifiez les chiffres sur annuaire-entreprises.data.gouv.fr", ERROR))
+        checks.append(
+            (
+                present & d.str.contains(r"^\d{14}$") & ~siret_ok(d),
+                "SIRET invalide (clé de contrôle)",
+                "Un SIRET existant : vérifiez les chiffres sur annuaire-entreprises.data.gouv.fr",
+                ERROR,
+            )
+        )
     elif t == "siren":
         d = _digits(raw)
         d = pl.when(d.str.contains(r"^\d{6,8}$")).then(d.str.zfill(9)).otherwise(d)
         value = d
         checks.append((present & ~d.str.contains(r"^\d{9}$"), "SIREN mal formé", "9 chiffres", ERROR))
-        checks.append((present & d.str.contains(r"^\d{9}$") & ~luhn_ok(d, 9) & (d != LA_POSTE_SIREN),
-                       "SIREN invalide (clé de contrôle)", "Un SIREN existant", ERROR))
+        checks.append(
+            (
+                present & d.str.contains(r"^\d{9}$") & ~luhn_ok(d, 9) & (d != LA_POSTE_SIREN),
+                "SIREN invalide (clé de contrôle)",
+                "Un SIREN existant",
+                ERROR,
+            )
+        )
     elif t == "rna":
         s = raw.str.to_uppercase().str.replace_all(_SPACES, "")
         value = s
-        checks.append((present & ~s.str.contains(RNA_PATTERN), "Numéro RNA mal formé",
-                       "W suivi de 9 caractères, ex. W751234567", ERROR))
+        checks.append(
+            (
+                present & ~s.str.contains(RNA_PATTERN),
+                "Numéro RNA mal formé",
+                "W suivi de 9 caractères, ex. W751234567",
+                ERROR,
+            )
+        )
     elif t == "insee_com":
         s = raw.str.to_uppercase().str.replace_all(_SPACES, "")
         s = pl.when(s.str.contains(r"^\d{1,4}$")).then(s.str.zfill(5)).otherwise(s)
         value = s
-        checks.append((present & s.str.contains(r"^20\d{3}$"), "Code commune corse en 20…",
-                       "2A… (Corse-du-Sud) ou 2B… (Haute-Corse)", ERROR))
-        checks.append((present & ~s.str.contains(INSEE_COM_PATTERN), "Code commune INSEE mal formé",
-                       "5 caractères, ex. 01053, 2A004, 97411", ERROR))
+        checks.append(
+            (
+                present & s.str.contains(r"^20\d{3}$"),
+                "Code commune corse en 20…",
+                "2A… (Corse-du-Sud) ou 2B… (Haute-Corse)",
+                ERROR,
+            )
+        )
+        checks.append(
+            (
+                present & ~s.str.contains(INSEE_COM_PATTERN),
+                "Code commune INSEE mal formé",
+                "5 caractères, ex. 01053, 2A004, 97411",
+                ERROR,
+            )
+        )
     elif t == "geojson":
         value = raw
-        checks.append((present & ~(raw.str.contains('"type"', literal=True) & raw.str.contains('"coordinates"', literal=True)
-                                   & raw.str.contains("Polygon", literal=True)),
-                       "Géométrie GeoJSON invalide", "Un Polygon ou MultiPolygon GeoJSON", ERROR))
+        checks.append(
+            (
+                present
+                & ~(
+                    raw.str.contains('"type"', literal=True)
+                    & raw.str.contains('"coordinates"', literal=True)
+                    & raw.str.contains("Polygon", literal=True)
+                ),
+                "Géométrie GeoJSON invalide",
+                "Un Polygon ou MultiPolygon GeoJSON",
+                ERROR,
+            )
+        )
     elif t == "insee_dep":
         s = raw.str.to_uppercase().str.replace_all(_SPACES, "")
         s = pl.when(s.str.contains(r"^\d$")).then(s.str.zfill(2)).otherwise(s)
         value = s
-        checks.append((present & ~s.str.contains(INSEE_DEP_PATTERN), "Code département inconnu",
-                       "01 à 95, 2A, 2B, 971 à 978, 986 à 988", ERROR))
+        checks.append(
+            (
+                present & ~s.str.contains(INSEE_DEP_PATTERN),
+                "Code département inconnu",
+                "01 à 95, 2A, 2B, 971 à 978, 986 à 988",
+                ERROR,
+            )
+        )
     else:  # pragma: no cover - spec error
         raise ValueError(t)
     if t not in ("entier", "montant", "decimal", "taux", "valeur_secret", "date", "booleen"):
@@ -382,12 +587,26 @@ def typed_column(col: Col, raw: pl.Expr, *, groups: bool = True,
     if col.min_value is not None and t in ("entier", "decimal", "taux"):
         if t == "entier" and col.min_value >= 1900:  # a year: `24` says « 2 digits », not « too small »
             short_year = v.is_between(0, 99)
-            checks.append((short_year, "Année sur 2 chiffres : écrivez l'année en entier",
-                           "Une année sur 4 chiffres, ex. 2024", ERROR))
-            checks.append(((v < col.min_value) & ~short_year, "Valeur trop petite",
-                           f"Au moins {col.min_value:g}".replace(".", ","), ERROR))
+            checks.append(
+                (
+                    short_year,
+                    "Année sur 2 chiffres : écrivez l'année en entier",
+                    "Une année sur 4 chiffres, ex. 2024",
+                    ERROR,
+                )
+            )
+            checks.append(
+                (
+                    (v < col.min_value) & ~short_year,
+                    "Valeur trop petite",
+                    f"Au moins {col.min_value:g}".replace(".", ","),
+                    ERROR,
+                )
+            )
         else:
-            checks.append((v < col.min_value, "Valeur trop petite", f"Au moins {col.min_value:g}".replace(".", ","), ERROR))
+            checks.append(
+                (v < col.min_value, "Valeur trop petite", f"Au moins {col.min_value:g}".replace(".", ","), ERROR)
+            )
     if col.max_value is not None and t in ("entier", "decimal", "taux"):
         checks.append((v > col.max_value, "Valeur trop grande", f"Au plus {col.max_value:g}".replace(".", ","), ERROR))
     return value, checks
@@ -397,13 +616,21 @@ def _grouping_checks(t: str, raw: pl.Expr, dot_groups: pl.Expr, ambiguous: pl.Ex
     """Warnings for the numbers read with a thousands grouping, the error for the ambiguous ones."""
     many_dots = raw.str.contains(DOT_GROUPS_MANY)
     read_dots = (dot_groups | many_dots) if t in THOUSANDS_TYPES else many_dots
-    example = ("12.500 ou 12,500 : écrivez 12500 (douze mille cinq cents) ou 12,5 (douze et demi)")
+    example = "12.500 ou 12,500 : écrivez 12500 (douze mille cinq cents) ou 12,5 (douze et demi)"
     read = pl.col(VALUE).is_not_null()
     return [
-        (read & read_dots, READ_AS_THOUSANDS,
-         "Vérifiez la valeur lue ; écrivez les montants sans point, ex. 12500 ou 12 500,00", WARNING),
-        (read & raw.str.contains(ENGLISH_NUMBER), READ_AS_ENGLISH,
-         "Vérifiez la valeur lue ; en français : espace pour les milliers, virgule décimale, ex. 12 500,00", WARNING),
+        (
+            read & read_dots,
+            READ_AS_THOUSANDS,
+            "Vérifiez la valeur lue ; écrivez les montants sans point, ex. 12500 ou 12 500,00",
+            WARNING,
+        ),
+        (
+            read & raw.str.contains(ENGLISH_NUMBER),
+            READ_AS_ENGLISH,
+            "Vérifiez la valeur lue ; en français : espace pour les milliers, virgule décimale, ex. 12 500,00",
+            WARNING,
+        ),
         (ambiguous, AMBIGUOUS + " : séparateur de milliers ou virgule décimale ?", example, ERROR),
     ]
 

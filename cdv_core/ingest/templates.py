@@ -8,6 +8,8 @@ file, corrected or not, imports back through the same pipeline into the same row
 
 from __future__ import annotations
 
+import io
+
 import duckdb
 import polars as pl
 
@@ -16,7 +18,7 @@ from cdv_core.domain import texte
 from cdv_core.ingest.spec import KINDS, TEMPLATES, TYPE_LABELS, Kind
 from cdv_core.perimetre import bind
 
-DOWNLOADABLE: tuple[str, ...] = tuple(k.code for k in TEMPLATES) + ("programmation",)
+DOWNLOADABLE: tuple[str, ...] = (*(k.code for k in TEMPLATES), "programmation")
 
 
 def example_frame(kind: str) -> pl.DataFrame:
@@ -27,14 +29,16 @@ def example_frame(kind: str) -> pl.DataFrame:
 
 def description_frame(kind: str) -> pl.DataFrame:
     spec = KINDS[kind]
-    return pl.DataFrame({
-        "colonne": [c.name for c in spec.columns],
-        "signification": [c.description for c in spec.columns],
-        "type": [TYPE_LABELS[c.type] for c in spec.columns],
-        "obligatoire": ["oui" if c.required else "non" for c in spec.columns],
-        "valeurs permises": [", ".join(c.allowed) for c in spec.columns],
-        "exemple": [c.example for c in spec.columns],
-    })
+    return pl.DataFrame(
+        {
+            "colonne": [c.name for c in spec.columns],
+            "signification": [c.description for c in spec.columns],
+            "type": [TYPE_LABELS[c.type] for c in spec.columns],
+            "obligatoire": ["oui" if c.required else "non" for c in spec.columns],
+            "valeurs permises": [", ".join(c.allowed) for c in spec.columns],
+            "exemple": [c.example for c in spec.columns],
+        }
+    )
 
 
 def template_csv(kind: str) -> bytes:
@@ -56,9 +60,7 @@ def template_xlsx(kind: str) -> bytes:
 
 def _workbook(kind: str, data: pl.DataFrame) -> bytes:
     """The template's workbook with `data` (all text, the template's columns) as its first sheet."""
-    import io
-
-    import xlsxwriter
+    import xlsxwriter  # only here: 0,2 s to import, for a download
 
     spec = KINDS[kind]
     buffer = io.BytesIO()
@@ -68,8 +70,11 @@ def _workbook(kind: str, data: pl.DataFrame) -> bytes:
         for name, frame in ((spec.label[:31], data), ("Description", description_frame(kind))):
             sheet = workbook.add_worksheet(name)
             # widths from the longest cell, computed by Polars (an export has many rows)
-            longest = frame.select(pl.col(c).str.len_chars().max().fill_null(0) for c in frame.columns).row(0) \
-                if frame.height else (0,) * frame.width
+            longest = (
+                frame.select(pl.col(c).str.len_chars().max().fill_null(0) for c in frame.columns).row(0)
+                if frame.height
+                else (0,) * frame.width
+            )
             for j, column in enumerate(frame.columns):
                 width = min(60, max(12, len(column) + 2, longest[j] + 2))
                 is_text = name != "Description" and spec.col(column).type in _TEXT_TYPES
@@ -105,16 +110,29 @@ _FROM: dict[str, tuple[str, str]] = {
     "bilan_action": ("bilan_action t LEFT JOIN action a ON a.code_action = t.code_action", "a.code_contrat"),
     "cible_indicateur": ("cible_indicateur t LEFT JOIN quartier q ON q.code_qp = t.code_qp", "q.code_contrat"),
     "reunion": ("reunion t LEFT JOIN instance i ON i.code_instance = t.code_instance", "i.code_contrat"),
-    "decision": ("decision t LEFT JOIN reunion r ON r.id_reunion = t.id_reunion "
-                 "LEFT JOIN instance i ON i.code_instance = r.code_instance", "i.code_contrat"),
+    "decision": (
+        "decision t LEFT JOIN reunion r ON r.id_reunion = t.id_reunion "
+        "LEFT JOIN instance i ON i.code_instance = r.code_instance",
+        "i.code_contrat",
+    ),
+    # an actor or a post without a contract (a porteur's typologies, a national post) is exported
+    # only with no restriction: it belongs to no contract (and only an administrator writes it)
+    "acteur": ("acteur t", "t.code_contrat"),
+    "poste": ("poste t", "t.code_contrat"),
+    "financement_poste": ("financement_poste t LEFT JOIN poste p ON p.id_poste = t.id_poste", "p.code_contrat"),
 }
 _IN_SCOPE = "(($contrat IS NULL OR {c} = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, {c})))"
 _EVERYTHING = "($contrat IS NULL AND $perimetre IS NULL)"
 # Porteurs belong to no contract: those carrying an action of the scope. Indicators are the
 # shared catalogue: all of them. Values: the scope's QPV, and the reference territories its
 # pages compare them with (the QPV's communes, EPCI and département, the signatory, France).
-_PORTEURS = ("porteur t", _EVERYTHING + " OR t.id_porteur IN (SELECT a.id_porteur FROM action a WHERE "
-             + _IN_SCOPE.format(c="a.code_contrat") + ")")
+_PORTEURS = (
+    "porteur t",
+    _EVERYTHING
+    + " OR t.id_porteur IN (SELECT a.id_porteur FROM action a WHERE "
+    + _IN_SCOPE.format(c="a.code_contrat")
+    + ")",
+)
 # A value's breakdowns (migration 0014) are lines of the same template, with their sexe or tranche_age.
 _VALEURS_ET_VENTILATIONS = """(
     SELECT *, NULL::VARCHAR AS sexe, NULL::VARCHAR AS tranche_age FROM valeur_indicateur
@@ -123,7 +141,10 @@ _VALEURS_ET_VENTILATIONS = """(
            CASE WHEN dimension = 'sexe' THEN modalite END AS sexe,
            CASE WHEN dimension = 'âge' THEN modalite END AS tranche_age
     FROM valeur_indicateur_detail) t"""
-_VALEURS = (_VALEURS_ET_VENTILATIONS, _EVERYTHING + """ OR (
+_VALEURS = (
+    _VALEURS_ET_VENTILATIONS,
+    _EVERYTHING
+    + """ OR (
     (t.type_territoire = 'France' AND EXISTS (SELECT 1 FROM _c))
     OR (t.type_territoire = 'QPV' AND t.code_territoire IN (SELECT code_qp FROM _q))
     OR (t.type_territoire = 'commune' AND t.code_territoire IN (
@@ -131,13 +152,17 @@ _VALEURS = (_VALEURS_ET_VENTILATIONS, _EVERYTHING + """ OR (
     OR (t.type_territoire = 'EPCI' AND t.code_territoire IN (
         SELECT siren_epci FROM _q UNION ALL SELECT siren_signataire FROM _c))
     OR (t.type_territoire = 'département' AND t.code_territoire IN (
-        SELECT insee_dep FROM _q UNION ALL SELECT insee_dep FROM _c)))""")
-_SCOPED_QPV = ("_q AS (SELECT * FROM quartier q WHERE " + _IN_SCOPE.format(c="q.code_contrat") + "), "
-               "_c AS (SELECT * FROM contrat k WHERE " + _IN_SCOPE.format(c="k.code_contrat") + "), ")
+        SELECT insee_dep FROM _q UNION ALL SELECT insee_dep FROM _c)))""",
+)
+_SCOPED_QPV = (
+    "_q AS (SELECT * FROM quartier q WHERE " + _IN_SCOPE.format(c="q.code_contrat") + "), "
+    "_c AS (SELECT * FROM contrat k WHERE " + _IN_SCOPE.format(c="k.code_contrat") + "), "
+)
 
 
-def current_frame(cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None,
-                  perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def current_frame(
+    cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """The store's rows of template `kind` in the template's columns, all text as a user would type
     them (see `_as_typed`), ordered by the template's key. `contrat` None: every contract of the
     `perimetre` (None: everything). The multi-value columns (`Kind.links`) list their values
@@ -148,23 +173,28 @@ def current_frame(cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | N
     for column, (link_table, key_col, value_col) in spec.links.items():
         # the links of the exported rows only (one contract's actions: not the whole table's)
         alias = f"_l_{column}"
-        ctes += (f", {alias} AS (SELECT l.{key_col}, string_agg(l.{value_col}, '; ' ORDER BY l.{value_col}) AS {column} "
-                 f"FROM {link_table} l SEMI JOIN _rows ON l.{key_col} = _rows.{spec.key[0]} GROUP BY l.{key_col})")
+        ctes += (
+            f", {alias} AS (SELECT l.{key_col}, string_agg(l.{value_col}, '; ' ORDER BY l.{value_col}) AS {column} "
+            f"FROM {link_table} l SEMI JOIN _rows ON l.{key_col} = _rows.{spec.key[0]} GROUP BY l.{key_col})"
+        )
         joins += f" LEFT JOIN {alias} ON {alias}.{key_col} = _rows.{spec.key[0]}"
         columns.append(f"{alias}.{column}")
     order = ", ".join(f"_rows.{k}" for k in spec.key)
     if spec.table == "valeur_indicateur":  # the total, then its breakdowns by sexe, then by âge
-        order += (", _rows.sexe IS NOT NULL OR _rows.tranche_age IS NOT NULL, _rows.tranche_age IS NOT NULL, "
-                  "_rows.sexe, _rows.tranche_age")
+        order += (
+            ", _rows.sexe IS NOT NULL OR _rows.tranche_age IS NOT NULL, _rows.tranche_age IS NOT NULL, "
+            "_rows.sexe, _rows.tranche_age"
+        )
     sql = f"WITH {ctes} SELECT {', '.join(columns)} FROM _rows{joins} ORDER BY {order}"
     return _as_typed(spec, cur.sql(sql, params=_params(sql, contrat, perimetre)).pl())
 
 
-def current_rows(cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None,
-                 perimetre: tuple[str, ...] | None = None) -> int:
+def current_rows(
+    cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None, perimetre: tuple[str, ...] | None = None
+) -> int:
     """How many rows `current_frame` has (a count, nothing formatted)."""
     sql = f"WITH {_rows_sql(kind)} SELECT count(*) FROM _rows"
-    return int(cur.execute(sql, _params(sql, contrat, perimetre)).fetchone()[0])
+    return int(cur.execute(sql, _params(sql, contrat, perimetre)).fetchall()[0][0])
 
 
 def _rows_sql(kind: str) -> str:
@@ -220,23 +250,26 @@ def _protected(frame: pl.DataFrame) -> pl.DataFrame:
     """A cell a spreadsheet would run as a formula gets a leading apostrophe (the store refuses
     such text, so this only guards a store written by other means). Unlike
     `tables.neutralise_formulas`, a signed number (`-61,5`) is left as it is: it imports back."""
-    return frame.with_columns(pl.when(texte.formula_expr(pl.col(c))).then(pl.lit("'") + pl.col(c))
-                              .otherwise(pl.col(c)).alias(c) for c in frame.columns)
+    return frame.with_columns(
+        pl.when(texte.formula_expr(pl.col(c))).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in frame.columns
+    )
 
 
-def current_csv(cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None,
-                perimetre: tuple[str, ...] | None = None) -> bytes:
+def current_csv(
+    cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None, perimetre: tuple[str, ...] | None = None
+) -> bytes:
     """`current_frame` as the template's CSV (`;`, UTF-8 with BOM)."""
-    import io
-
     buffer = io.BytesIO()
     _protected(current_frame(cur, kind=kind, contrat=contrat, perimetre=perimetre)).write_csv(
-        buffer, separator=";", include_bom=True)
+        buffer, separator=";", include_bom=True
+    )
     return buffer.getvalue()
 
 
-def current_xlsx(cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None,
-                 perimetre: tuple[str, ...] | None = None) -> bytes:
+def current_xlsx(
+    cur: duckdb.DuckDBPyConnection, *, kind: str, contrat: str | None = None, perimetre: tuple[str, ...] | None = None
+) -> bytes:
     """`current_frame` as the template's workbook (every cell text, identifiers formatted
     « Texte », the « Description » sheet). ValueError beyond `XLSX_MAX_ROWS` rows (never a part
     of the rows: re-imported with « Supprimer les absents », it would delete the others)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
+from typing import TypedDict
 
 import duckdb
 import polars as pl
@@ -73,9 +74,6 @@ _COUNTS = """count(*) FILTER (WHERE du) AS dus,
              CASE WHEN count(*) FILTER (WHERE du) > 0
                   THEN count(*) FILTER (WHERE du AND statut IS NOT NULL) / count(*) FILTER (WHERE du) END AS part"""
 
-_COUNT_SCHEMA = {"dus": pl.Int64, "recus": pl.Int64, "acceptes": pl.Int64, "a_examiner": pl.Int64,
-                 "a_completer": pl.Int64, "en_retard": pl.Int64, "a_venir": pl.Int64, "part": pl.Float64}
-
 
 def due_date(annee: int, delai_mois: int = DEFAULT_DELAI_MOIS) -> date:
     """The due date of the bilan of exercice `annee`: the last day of the month `delai_mois`
@@ -90,76 +88,168 @@ def _params(contrat: str | None, donnees_au: date, delai_mois: int, perimetre: t
     return {"contrat": contrat, "perimetre": bind(perimetre), "donnees_au": donnees_au, "delai": int(delai_mois)}
 
 
-def bilans(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-           delai_mois: int = DEFAULT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def bilans(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    delai_mois: int = DEFAULT_DELAI_MOIS,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """One row per bilan owed (action × exercice): its porteur and contact, due date, the bilan
     received by `donnees_au` (date, status, comment) and its state (`etat`), days late."""
-    return cur.sql(_BILANS + """
+    return cur.sql(
+        _BILANS
+        + """
         SELECT code_contrat, code_action, action, annee, id_porteur, porteur, contact_nom, contact_email,
                contact_telephone, echeance, date_reception, statut, commentaire, du, etat, jours_retard
         FROM bilans ORDER BY code_contrat, porteur, code_action, annee""",
-                   params=_params(contrat, donnees_au, delai_mois, perimetre)).pl()
+        params=_params(contrat, donnees_au, delai_mois, perimetre),
+    ).pl()
 
 
-def summary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-            delai_mois: int = DEFAULT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> dict:
+class Summary(TypedDict):
+    """`summary`: counts of bilans, and `part` the share received among those due."""
+
+    dus: int
+    recus: int
+    acceptes: int
+    a_examiner: int
+    a_completer: int
+    en_retard: int
+    a_venir: int
+    part: float | None  # None: none due
+
+
+def summary(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    delai_mois: int = DEFAULT_DELAI_MOIS,
+    perimetre: tuple[str, ...] | None = None,
+) -> Summary:
     """The selection's counters: bilans due at `donnees_au`, received, accepted, to examine, to
     complete, late, not yet due, and the share received among those due (None: none due)."""
-    row = cur.sql(_BILANS + "SELECT " + _COUNTS + " FROM bilans",  # noqa: S608 (fixed fragments)
-                  params=_params(contrat, donnees_au, delai_mois, perimetre)).pl()
+    row = cur.sql(
+        _BILANS + "SELECT " + _COUNTS + " FROM bilans",  # fixed SQL fragments
+        params=_params(contrat, donnees_au, delai_mois, perimetre),
+    ).pl()
     values = row.row(0, named=True)
-    return {**{k: int(values[k] or 0) for k in _COUNT_SCHEMA if k != "part"}, "part": values["part"]}
+
+    def count(key: str) -> int:
+        return int(values[key] or 0)
+
+    return {
+        "dus": count("dus"),
+        "recus": count("recus"),
+        "acceptes": count("acceptes"),
+        "a_examiner": count("a_examiner"),
+        "a_completer": count("a_completer"),
+        "en_retard": count("en_retard"),
+        "a_venir": count("a_venir"),
+        "part": values["part"],
+    }
 
 
-def by_porteur(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-               delai_mois: int = DEFAULT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def by_porteur(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    delai_mois: int = DEFAULT_DELAI_MOIS,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Completeness per porteur (with its contact): the counters of `summary`, the porteurs with
     the most late bilans first."""
-    return cur.sql(_BILANS + """
+    return cur.sql(
+        _BILANS
+        + """
         SELECT id_porteur, any_value(porteur) AS porteur, any_value(contact_nom) AS contact_nom,
                any_value(contact_email) AS contact_email, any_value(contact_telephone) AS contact_telephone,
-               """ + _COUNTS + """
+               """
+        + _COUNTS
+        + """
         FROM bilans GROUP BY id_porteur
-        ORDER BY en_retard DESC, part ASC NULLS LAST, porteur, id_porteur""",  # noqa: S608 (fixed fragments)
-                   params=_params(contrat, donnees_au, delai_mois, perimetre)).pl()
+        ORDER BY en_retard DESC, part ASC NULLS LAST, porteur, id_porteur""",  # fixed SQL fragments
+        params=_params(contrat, donnees_au, delai_mois, perimetre),
+    ).pl()
 
 
-def by_qpv(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-           delai_mois: int = DEFAULT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def by_qpv(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    delai_mois: int = DEFAULT_DELAI_MOIS,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Completeness per QPV served (an action in each of its QPV; none: « sans QPV », last)."""
-    return cur.sql(_BILANS + """
-        SELECT x.code_qp, coalesce(any_value(q.libelle), $sans_qpv) AS quartier, """ + _COUNTS + """
+    return cur.sql(
+        _BILANS
+        + """
+        SELECT x.code_qp, coalesce(any_value(q.libelle), $sans_qpv) AS quartier, """
+        + _COUNTS
+        + """
         FROM bilans b LEFT JOIN action_quartier x USING (code_action) LEFT JOIN quartier q ON q.code_qp = x.code_qp
         GROUP BY x.code_qp
-        ORDER BY x.code_qp IS NULL, en_retard DESC, part ASC NULLS LAST, quartier""",  # noqa: S608 (fixed fragments)
-                   params=_params(contrat, donnees_au, delai_mois, perimetre) | {"sans_qpv": SANS_QPV}).pl()
+        ORDER BY x.code_qp IS NULL, en_retard DESC, part ASC NULLS LAST, quartier""",  # fixed SQL fragments
+        params=_params(contrat, donnees_au, delai_mois, perimetre) | {"sans_qpv": SANS_QPV},
+    ).pl()
 
 
-def by_year(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-            delai_mois: int = DEFAULT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def by_year(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    delai_mois: int = DEFAULT_DELAI_MOIS,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Completeness per exercice, with its due date."""
-    return cur.sql(_BILANS + """
-        SELECT annee, any_value(echeance) AS echeance, """ + _COUNTS + """
-        FROM bilans GROUP BY annee ORDER BY annee""",  # noqa: S608 (fixed fragments)
-                   params=_params(contrat, donnees_au, delai_mois, perimetre)).pl()
+    return cur.sql(
+        _BILANS
+        + """
+        SELECT annee, any_value(echeance) AS echeance, """
+        + _COUNTS
+        + """
+        FROM bilans GROUP BY annee ORDER BY annee""",  # fixed SQL fragments
+        params=_params(contrat, donnees_au, delai_mois, perimetre),
+    ).pl()
 
 
-def late(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-         delai_mois: int = DEFAULT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def late(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    delai_mois: int = DEFAULT_DELAI_MOIS,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """The bilans due and not received at `donnees_au`, longest overdue first, with the
     porteur's contact (for the reminders)."""
-    return cur.sql(_BILANS + """
+    return cur.sql(
+        _BILANS
+        + """
         SELECT porteur, contact_nom, contact_email, contact_telephone, code_action, action, annee, echeance,
                jours_retard, id_porteur, code_contrat
         FROM bilans WHERE etat = 'en retard'
         ORDER BY jours_retard DESC, porteur, code_action, annee""",
-                   params=_params(contrat, donnees_au, delai_mois, perimetre)).pl()
+        params=_params(contrat, donnees_au, delai_mois, perimetre),
+    ).pl()
 
 
-MAIL_MERGE_COLUMNS = {"contact_email": "Adresse électronique", "contact_nom": "Contact",
-                      "contact_telephone": "Téléphone", "porteur": "Porteur", "code_action": "Code de l'action",
-                      "action": "Action", "annee": "Exercice", "echeance": "Échéance du bilan",
-                      "jours_retard": "Jours de retard"}
+MAIL_MERGE_COLUMNS = {
+    "contact_email": "Adresse électronique",
+    "contact_nom": "Contact",
+    "contact_telephone": "Téléphone",
+    "porteur": "Porteur",
+    "code_action": "Code de l'action",
+    "action": "Action",
+    "annee": "Exercice",
+    "echeance": "Échéance du bilan",
+    "jours_retard": "Jours de retard",
+}
 
 
 def mail_merge(late_bilans: pl.DataFrame) -> pl.DataFrame:
@@ -168,5 +258,16 @@ def mail_merge(late_bilans: pl.DataFrame) -> pl.DataFrame:
     return late_bilans.select(pl.col(c).alias(label) for c, label in MAIL_MERGE_COLUMNS.items())
 
 
-__all__ = ["DEFAULT_DELAI_MOIS", "MAIL_MERGE_COLUMNS", "SANS_QPV", "bilans", "by_porteur", "by_qpv", "by_year",
-           "due_date", "late", "mail_merge", "summary"]
+__all__ = [
+    "DEFAULT_DELAI_MOIS",
+    "MAIL_MERGE_COLUMNS",
+    "SANS_QPV",
+    "bilans",
+    "by_porteur",
+    "by_qpv",
+    "by_year",
+    "due_date",
+    "late",
+    "mail_merge",
+    "summary",
+]

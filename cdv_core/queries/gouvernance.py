@@ -8,6 +8,7 @@ Every function takes the cursor first and filters on `contrat` (None: every cont
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
 import duckdb
 import polars as pl
@@ -17,7 +18,9 @@ from cdv_core.perimetre import bind
 
 FIRST_YEAR, LAST_YEAR = 2024, 2030
 DECISION_OPEN: tuple[str, ...] = ("à faire", "en cours")
-RAPPORT_DELAI_MOIS = readiness.CONSULTATION_DELAI_MOIS  # the draft goes to the conseils citoyens ≥ 1 month before the vote
+RAPPORT_DELAI_MOIS = (
+    readiness.CONSULTATION_DELAI_MOIS
+)  # the draft goes to the conseils citoyens ≥ 1 month before the vote
 REVUE_TYPE = "revue de projet de quartier"
 REVUE_OBJET_PATTERN = "%revue annuelle%"
 RECENT_MONTHS = 12  # the "recent" window of the headline: meetings held and residents present
@@ -34,8 +37,14 @@ _INSTANCES = """
 """
 
 
-def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                     tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def instance_cadence(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    tolerance_days: int,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Each instance with its last held meeting, next planned one, and whether it is late.
 
     An instance is late when its last held meeting (or, if it never met, its creation) is older
@@ -77,27 +86,48 @@ def instance_cadence(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
                   echeance < $au AS en_retard
            FROM due
            ORDER BY en_retard DESC, jours_retard DESC, code_contrat, type_instance, libelle""",
-        params={"contrat": contrat, "au": donnees_au, "tolerance": tolerance_days, "recent": RECENT_MONTHS,
-                "perimetre": bind(perimetre)},
+        params={
+            "contrat": contrat,
+            "au": donnees_au,
+            "tolerance": tolerance_days,
+            "recent": RECENT_MONTHS,
+            "perimetre": bind(perimetre),
+        },
     ).pl()
 
 
-def cadence_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                    tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def cadence_by_type(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    tolerance_days: int,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Per instance type: instances, late ones, meetings held this year vs expected, held in 12 months."""
-    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days,
-                             perimetre=perimetre)
+    frame = instance_cadence(
+        cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days, perimetre=perimetre
+    )
     order = {t: i for i, t in enumerate(model.TYPES_INSTANCE)}
-    return (frame.group_by("type_instance")
-                 .agg(pl.len().alias("instances"), pl.col("en_retard").sum().alias("en_retard"),
-                      pl.col("tenues_annee").sum(), pl.col("attendues_annee").sum(),
-                      pl.col("tenues_12_mois").sum(), pl.col("habitants_12_mois").sum())
-                 .with_columns(pl.col("type_instance").replace_strict(order, default=99).alias("_o"))
-                 .sort("_o").drop("_o"))
+    return (
+        frame.group_by("type_instance")
+        .agg(
+            pl.len().alias("instances"),
+            pl.col("en_retard").sum().alias("en_retard"),
+            pl.col("tenues_annee").sum(),
+            pl.col("attendues_annee").sum(),
+            pl.col("tenues_12_mois").sum(),
+            pl.col("habitants_12_mois").sum(),
+        )
+        .with_columns(pl.col("type_instance").replace_strict(order, default=99).alias("_o"))
+        .sort("_o")
+        .drop("_o")
+    )
 
 
-def yearly_meetings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                    perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def yearly_meetings(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Per year 2024–2030 and instance type: meetings held (up to `donnees_au`), expected (by the
     cadence rule, for the months elapsed), planned (statut « prévue »), cancelled or postponed."""
     return cur.sql(
@@ -114,7 +144,8 @@ def yearly_meetings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donn
            counted AS (
              SELECT inst.type_instance, year(r.date_reunion) AS annee,
                     count(*) FILTER (WHERE r.statut = 'tenue' AND r.date_reunion <= $au) AS tenues,
-                    count(*) FILTER (WHERE r.statut = 'prévue' OR (r.statut = 'tenue' AND r.date_reunion > $au)) AS prevues,
+                    count(*) FILTER (WHERE r.statut = 'prévue'
+                      OR (r.statut = 'tenue' AND r.date_reunion > $au)) AS prevues,
                     count(*) FILTER (WHERE r.statut IN ('annulée', 'reportée')) AS annulees_reportees
              FROM reunion r JOIN inst USING (code_instance)
              WHERE year(r.date_reunion) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
@@ -128,8 +159,9 @@ def yearly_meetings(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donn
     ).pl()
 
 
-def meetings_by_month(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                      perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def meetings_by_month(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Meetings 2024–2030 counted per month and statut (a small frame even at national scale).
     A meeting « tenue » dated after `donnees_au` is counted as planned."""
     return cur.sql(
@@ -157,8 +189,9 @@ def meetings_timeline(cur: duckdb.DuckDBPyConnection, *, contrat: str, limit: in
     ).pl()
 
 
-def participation_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                          perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def participation_by_type(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Per instance type and year: held meetings, participants, residents present, residents per
     meeting (meetings with an unknown residents count are left out of the mean)."""
     return cur.sql(
@@ -178,8 +211,9 @@ def participation_by_type(cur: duckdb.DuckDBPyConnection, *, contrat: str | None
     ).pl()
 
 
-def residents_per_meeting(cur: duckdb.DuckDBPyConnection, *, contrat: str, donnees_au: date,
-                          limit: int = 3000) -> pl.DataFrame:
+def residents_per_meeting(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str, donnees_au: date, limit: int = 3000
+) -> pl.DataFrame:
     """Residents present at each held meeting of one contract's residents' bodies and COPIL."""
     return cur.sql(
         """SELECT r.date_reunion, i.type_instance, i.libelle AS instance, r.nb_participants, r.nb_habitants
@@ -191,8 +225,14 @@ def residents_per_meeting(cur: duckdb.DuckDBPyConnection, *, contrat: str, donne
     ).pl()
 
 
-def residents_bodies(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                     active_months: int = cadence.ACTIVE_MONTHS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def residents_bodies(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    active_months: int = cadence.ACTIVE_MONTHS,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Per QPV: its conseil citoyen (if any) and whether it met in the last `active_months` months,
     and whether any residents' body (conseil citoyen or table de quartier) of the QPV is active."""
     return cur.sql(
@@ -216,15 +256,27 @@ def residents_bodies(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, don
              AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            GROUP BY ALL
            ORDER BY instance_habitants_active, conseil_citoyen_actif, q.code_contrat, q.code_qp""",
-        params={"contrat": contrat, "au": donnees_au, "months": active_months,
-                "types": list(model.RESIDENT_BODIES), "perimetre": bind(perimetre)},
+        params={
+            "contrat": contrat,
+            "au": donnees_au,
+            "months": active_months,
+            "types": list(model.RESIDENT_BODIES),
+            "perimetre": bind(perimetre),
+        },
     ).pl()
 
 
-def decision_log(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                 statuts: tuple[str, ...] | None = None, code_instance: str | None = None,
-                 overdue_only: bool = False, limit: int | None = None,
-                 perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def decision_log(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    statuts: tuple[str, ...] | None = None,
+    code_instance: str | None = None,
+    overdue_only: bool = False,
+    limit: int | None = None,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Decisions of the selected meetings: overdue first (open decisions whose due date is
     before `donnees_au`, longest delay first), then the other open ones, then the closed ones
     (faite / abandonnée), each by due date. Linked action codes are comma-joined.
@@ -249,15 +301,30 @@ def decision_log(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
            SELECT p.*, (SELECT string_agg(code_action, ', ' ORDER BY code_action)
                         FROM decision_action x WHERE x.id_decision = p.id_decision) AS actions_liees
            FROM picked p
-           ORDER BY en_retard DESC, ouverte DESC, jours_retard DESC NULLS LAST, date_echeance NULLS LAST, id_decision""",
-        params={"contrat": contrat, "au": donnees_au, "instance": code_instance,
-                "statuts": list(statuts) if statuts else None, "overdue": overdue_only, "limit": limit,
-                "perimetre": bind(perimetre)},
+           ORDER BY en_retard DESC, ouverte DESC, jours_retard DESC NULLS LAST, date_echeance NULLS LAST,
+             id_decision""",
+        params={
+            "contrat": contrat,
+            "au": donnees_au,
+            "instance": code_instance,
+            "statuts": list(statuts) if statuts else None,
+            "overdue": overdue_only,
+            "limit": limit,
+            "perimetre": bind(perimetre),
+        },
     ).pl()
 
 
-def decision_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                    perimetre: tuple[str, ...] | None = None) -> dict:
+class DecisionCounts(TypedDict):
+    total: int
+    ouvertes: int  # à faire / en cours
+    en_retard: int  # open and past their échéance at « données au »
+    faites: int
+
+
+def decision_counts(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> DecisionCounts:
     """Decisions of the selection: total, open (à faire / en cours), overdue, done."""
     total, ouvertes, en_retard, faites = cur.execute(
         """SELECT count(*),
@@ -265,14 +332,21 @@ def decision_counts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donn
                   count(*) FILTER (WHERE d.statut IN ('à faire', 'en cours') AND d.date_echeance < $au),
                   count(*) FILTER (WHERE d.statut = 'faite')
            FROM decision d JOIN reunion r USING (id_reunion) JOIN instance i USING (code_instance)
-           WHERE ($contrat IS NULL OR i.code_contrat = $contrat) AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))""",
+           WHERE ($contrat IS NULL OR i.code_contrat = $contrat)
+             AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))""",
         {"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).fetchall()[0]
     return {"total": total, "ouvertes": ouvertes, "en_retard": en_retard, "faites": faites}
 
 
-def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                       delai_mois: int = RAPPORT_DELAI_MOIS, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def annual_obligations(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    delai_mois: int = RAPPORT_DELAI_MOIS,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Per contract and year from 2024 to the year of `donnees_au`, the three annual obligations:
 
     - COPIL: at least one COPIL meeting held in the year;
@@ -326,7 +400,8 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                         FILTER (WHERE type_jalon = 'consultation conseils citoyens') AS consultation_faite,
                     max(CASE WHEN date_realisation <= $au THEN date_realisation ELSE date_prevue END)
                         FILTER (WHERE type_jalon = 'rapport annuel') AS date_vote,
-                    bool_and(coalesce(date_realisation <= $au, false)) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_fait,
+                    bool_and(coalesce(date_realisation <= $au, false))
+                      FILTER (WHERE type_jalon = 'rapport annuel') AS vote_fait,
                     min(date_prevue) FILTER (WHERE type_jalon = 'rapport annuel') AS vote_prevu
              FROM jalon
              WHERE type_jalon IN ('consultation conseils citoyens', 'rapport annuel')
@@ -361,12 +436,14 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
            life AS (
              SELECT cy.code_contrat, cy.annee,
                     coalesce(cyc.date_envoi_conseils, rap.date_consultation) AS date_consultation,
-                    CASE WHEN cyc.date_envoi_conseils IS NOT NULL THEN true ELSE rap.consultation_faite END AS consultation_faite,
+                    CASE WHEN cyc.date_envoi_conseils IS NOT NULL THEN true
+                      ELSE rap.consultation_faite END AS consultation_faite,
                     CASE WHEN cyc.date_envoi_conseils IS NOT NULL THEN 'rapport'
                          WHEN rap.date_consultation IS NOT NULL THEN 'jalon' END AS source_consultation,
                     coalesce(v.premier_vote, rap.date_vote) AS date_vote,
                     CASE WHEN v.nb_votes > 0 THEN true ELSE rap.vote_fait END AS vote_fait,
-                    CASE WHEN v.nb_votes > 0 THEN 'rapport' WHEN rap.date_vote IS NOT NULL THEN 'jalon' END AS source_vote,
+                    CASE WHEN v.nb_votes > 0 THEN 'rapport' WHEN rap.date_vote IS NOT NULL
+                      THEN 'jalon' END AS source_vote,
                     rap.vote_prevu, cyc.date_envoi_conseils,
                     coalesce(k.nb_contributions, 0) AS nb_contributions, k.premiere_contribution,
                     coalesce(v.nb_votes, 0) AS nb_votes, v.dernier_vote, v.assemblees,
@@ -398,111 +475,99 @@ def annual_obligations(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, d
                   source_consultation, source_vote, date_envoi_conseils, nb_contributions, premiere_contribution,
                   nb_votes, dernier_vote, assemblees, date_publication, lien_publication
            FROM j ORDER BY code_contrat, annee""",
-        params={"contrat": contrat, "au": donnees_au, "delai": delai_mois, "revue_type": REVUE_TYPE,
-                "revue_objet": REVUE_OBJET_PATTERN, "perimetre": bind(perimetre)},
+        params={
+            "contrat": contrat,
+            "au": donnees_au,
+            "delai": delai_mois,
+            "revue_type": REVUE_TYPE,
+            "revue_objet": REVUE_OBJET_PATTERN,
+            "perimetre": bind(perimetre),
+        },
     ).pl()
 
 
-def instance_choices(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                     tolerance_days: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def instance_choices(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    tolerance_days: int,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """The instances offered in the meeting form (late ones first), with their QPV (None for a
     contract-wide instance) and their contract period."""
-    frame = instance_cadence(cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days,
-                             perimetre=perimetre)
+    frame = instance_cadence(
+        cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days, perimetre=perimetre
+    )
     periods = cur.sql(
         """SELECT code_contrat, date_debut, date_fin FROM contrat WHERE ($contrat IS NULL OR code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
-    return (frame.select("code_instance", "code_contrat", "code_qp", "libelle", "type_instance", "en_retard")
-                 .join(periods, on="code_contrat", how="left", maintain_order="left"))
+        params={"contrat": contrat, "perimetre": bind(perimetre)},
+    ).pl()
+    return frame.select("code_instance", "code_contrat", "code_qp", "libelle", "type_instance", "en_retard").join(
+        periods, on="code_contrat", how="left", maintain_order="left"
+    )
 
 
-# --- figures and French tables built from the frames above (the page only renders them) -------
+# --- summaries of the frames above (their tables with French headers: `cdv_core.figures.gouvernance`) ---
 
-def headline(instances: pl.DataFrame) -> dict:
+
+class Headline(TypedDict):
+    instances: int
+    en_retard: int
+    tenues_12_mois: int  # meetings held in the 12 months before « données au »
+    habitants_12_mois: int  # residents present at them
+
+
+def headline(instances: pl.DataFrame) -> Headline:
     """The page's headline figures from `instance_cadence`: instances, late ones, meetings held and
     residents present in the 12 months before « données au »."""
-    return {"instances": instances.height,
-            "en_retard": int(instances["en_retard"].sum()) if instances.height else 0,
-            "tenues_12_mois": int(instances["tenues_12_mois"].sum()) if instances.height else 0,
-            "habitants_12_mois": int(instances["habitants_12_mois"].sum()) if instances.height else 0}
+    return {
+        "instances": instances.height,
+        "en_retard": int(instances["en_retard"].sum()) if instances.height else 0,
+        "tenues_12_mois": int(instances["tenues_12_mois"].sum()) if instances.height else 0,
+        "habitants_12_mois": int(instances["habitants_12_mois"].sum()) if instances.height else 0,
+    }
 
 
-def residents_summary(bodies: pl.DataFrame) -> dict:
+class ResidentsSummary(TypedDict):
+    qpv: int
+    conseil_citoyen_actif: int
+    sans_instance_active: int
+    sans_conseil_citoyen: int
+
+
+def residents_summary(bodies: pl.DataFrame) -> ResidentsSummary:
     """From `residents_bodies`: QPV of the selection, with an active conseil citoyen, without any
     active residents' body, without a conseil citoyen at all."""
-    return {"qpv": bodies.height,
-            "conseil_citoyen_actif": int(bodies["conseil_citoyen_actif"].sum()) if bodies.height else 0,
-            "sans_instance_active": int((~bodies["instance_habitants_active"]).sum()) if bodies.height else 0,
-            "sans_conseil_citoyen": int((~bodies["a_conseil_citoyen"]).sum()) if bodies.height else 0}
+    return {
+        "qpv": bodies.height,
+        "conseil_citoyen_actif": int(bodies["conseil_citoyen_actif"].sum()) if bodies.height else 0,
+        "sans_instance_active": int((~bodies["instance_habitants_active"]).sum()) if bodies.height else 0,
+        "sans_conseil_citoyen": int((~bodies["a_conseil_citoyen"]).sum()) if bodies.height else 0,
+    }
 
 
-def instances_table(instances: pl.DataFrame, *, annee: int, with_contract: bool = True) -> pl.DataFrame:
-    """`instance_cadence` with French column names, for the table and its download (every row)."""
-    table = instances.select(
-        pl.col("libelle").alias("Instance"),
-        pl.when(pl.col("en_retard")).then(pl.format("en retard de {} j", pl.col("jours_retard")))
-          .otherwise(pl.lit("à jour")).alias("Situation"),
-        pl.col("type_instance").alias("Type"),
-        pl.col("code_contrat").alias("Contrat"), pl.col("code_qp").fill_null("tout le contrat").alias("QPV"),
-        pl.format("tous les {} mois", pl.col("cadence_mois")).alias("Cadence attendue"),
-        pl.format("{} / {}", pl.col("tenues_annee"), pl.col("attendues_annee")).alias(f"Tenues / attendues {annee}"),
-        pl.col("derniere_tenue").alias("Dernière réunion tenue"),
-        pl.col("prochaine_prevue").alias("Prochaine réunion prévue"),
-        pl.col("echeance").alias("Échéance (cadence + tolérance)"),
-        pl.col("code_instance").alias("Code"),
-    )
-    return table if with_contract else table.drop("Contrat")
-
-
-def bodies_table(bodies: pl.DataFrame) -> pl.DataFrame:
-    """`residents_bodies` with French column names (every QPV)."""
-    return bodies.select(
-        pl.col("code_qp").alias("QPV"), pl.col("quartier").alias("Quartier"), pl.col("lib_com").alias("Commune"),
-        pl.col("code_contrat").alias("Contrat"),
-        pl.when(~pl.col("a_conseil_citoyen")).then(pl.lit("aucun"))
-          .when(pl.col("conseil_citoyen_actif")).then(pl.lit("actif")).otherwise(pl.lit("inactif")).alias("Conseil citoyen"),
-        pl.col("derniere_reunion_cc").alias("Dernière réunion du conseil citoyen"),
-        pl.when(pl.col("instance_habitants_active")).then(pl.lit("oui")).otherwise(pl.lit("non"))
-          .alias("Instance d'habitants active"))
-
-
-def decisions_table(log: pl.DataFrame) -> pl.DataFrame:
-    """`decision_log` with French column names (every decision)."""
-    return log.select(
-        pl.when(pl.col("en_retard")).then(pl.format("en retard de {} j", pl.col("jours_retard")))
-          .otherwise(pl.lit("")).alias("Retard"),
-        pl.col("libelle").alias("Décision"), pl.col("responsable").alias("Responsable"),
-        pl.col("date_echeance").alias("Échéance"), pl.col("statut").alias("Statut"),
-        pl.col("instance").alias("Instance"), pl.col("date_reunion").alias("Réunion du"),
-        pl.col("actions_liees").alias("Actions liées"), pl.col("id_decision").alias("Code"))
-
-
-_OBLIGATIONS = (("copil_statut", "COPIL"), ("revue_statut", "Revue annuelle"), ("rapport_statut", "Rapport annuel"))
+_OBLIGATIONS = ("copil", "revue", "rapport")  # the `<name>_statut` columns of `annual_obligations`
 OBLIGATION_TO_CHECK: tuple[str, ...] = ("non respectée", "délai prévu insuffisant", "non renseignée")
 
 
-def obligations_summary(obligations: pl.DataFrame) -> pl.DataFrame:
-    """Per year (from `annual_obligations`): contracts, and how many respect / miss each obligation."""
-    return (obligations.group_by("annee")
-            .agg(pl.len().alias("Contrats"),
-                 *[(pl.col(c) == "respectée").sum().alias(f"{label} respectée") for c, label in _OBLIGATIONS],
-                 *[(pl.col(c) == "non respectée").sum().alias(f"{label} non respectée") for c, label in _OBLIGATIONS])
-            .sort("annee").with_columns(pl.col("annee").cast(pl.String)).rename({"annee": "Année"}))
+def obligations_counts(obligations: pl.DataFrame) -> pl.DataFrame:
+    """Per year (from `annual_obligations`, oldest first): `contrats`, and how many respect / miss
+    each obligation (`copil_respectee` … `rapport_non_respectee`)."""
+    return (
+        obligations.group_by("annee")
+        .agg(
+            pl.len().alias("contrats"),
+            *[(pl.col(f"{c}_statut") == "respectée").sum().alias(f"{c}_respectee") for c in _OBLIGATIONS],
+            *[(pl.col(f"{c}_statut") == "non respectée").sum().alias(f"{c}_non_respectee") for c in _OBLIGATIONS],
+        )
+        .sort("annee")
+    )
 
 
 def obligations_to_check(obligations: pl.DataFrame) -> pl.DataFrame:
     """The contract-years where at least one obligation is not respected or not documented."""
-    return obligations.filter(pl.any_horizontal(
-        pl.col("copil_statut", "revue_statut", "rapport_statut").is_in(list(OBLIGATION_TO_CHECK))))
-
-
-def obligations_table(obligations: pl.DataFrame) -> pl.DataFrame:
-    """`annual_obligations` rows with French column names."""
-    return obligations.select(
-        pl.col("contrat").alias("Contrat"), pl.col("annee").cast(pl.String).alias("Année"),
-        pl.col("copil_tenus").alias("COPIL tenus"), pl.col("copil_statut").alias("Obligation COPIL"),
-        pl.col("revues_tenues").alias("Revues tenues"), pl.col("revue_statut").alias("Revue annuelle"),
-        pl.col("date_consultation").alias("Consultation des conseils citoyens"),
-        pl.col("date_vote").alias("Vote du rapport annuel"),
-        pl.col("ecart_jours").alias("Écart (jours)"), pl.col("rapport_statut").alias("Rapport annuel"))
+    return obligations.filter(
+        pl.any_horizontal(pl.col("copil_statut", "revue_statut", "rapport_statut").is_in(list(OBLIGATION_TO_CHECK)))
+    )

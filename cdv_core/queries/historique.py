@@ -60,9 +60,17 @@ def _bind(perimetre: tuple[str, ...] | None) -> list[str] | None:
     return None if perimetre is None else list(perimetre)
 
 
-def changes(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None = None,
-            depuis: date | None = None, jusqu_au: date | None = None, auteur: str | None = None,
-            operation: str | None = None, contrat: str | None = None, limit: int = DEFAULT_LIMIT) -> pl.DataFrame:
+def changes(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    perimetre: tuple[str, ...] | None = None,
+    depuis: date | None = None,
+    jusqu_au: date | None = None,
+    auteur: str | None = None,
+    operation: str | None = None,
+    contrat: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> pl.DataFrame:
     """The writes the reader may see, newest first, at most `limit`. Filters: period (dates of
     the write, inclusive), exact author, kind of operation (`KINDS` labels, `ROLLBACK_KIND`…),
     a contract. Columns `COLUMNS`: date (datetime, None before the log kept it), auteur, type,
@@ -75,8 +83,14 @@ def changes(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None
               AND (CAST($depuis AS DATE) IS NULL OR CAST(horodatage AS DATE) >= $depuis)
               AND (CAST($jusqu AS DATE) IS NULL OR CAST(horodatage AS DATE) <= $jusqu)
             ORDER BY version_store DESC""",
-        params={"perimetre": _bind(perimetre), "contrat": contrat, "auteur": auteur,
-                "depuis": depuis, "jusqu": jusqu_au}).pl()
+        params={
+            "perimetre": _bind(perimetre),
+            "contrat": contrat,
+            "auteur": auteur,
+            "depuis": depuis,
+            "jusqu": jusqu_au,
+        },
+    ).pl()
     rows = []
     scope = None if perimetre is None else set(perimetre)
     for r in frame.iter_rows(named=True):
@@ -86,28 +100,50 @@ def changes(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None
         codes = r["codes"] or []
         shown = codes if scope is None else [c for c in codes if c in scope]
         hidden = len(codes) - len(shown)
-        contrats = ", ".join(shown) + (f" (et {fmt.plural(hidden, 'autre contrat', 'autres contrats')})" if hidden else "")
-        rows.append({
-            "date": r["horodatage"], "auteur": r["auteur"] or "", "type": kind,
-            "opération": r["operation"] or "Modification enregistrée avant l'historique des auteurs",
-            "contrats": contrats or "aucun (données communes)",
-            "tables": "toutes" if r["toutes_tables"] and not r["tables"] else (r["tables"] or ""),
-            "détail": "réservé : touche aussi d'autres contrats" if hidden else detail_text(r["detail"]),
-            "version": r["version_store"]})
+        contrats = ", ".join(shown) + (
+            f" (et {fmt.plural(hidden, 'autre contrat', 'autres contrats')})" if hidden else ""
+        )
+        rows.append(
+            {
+                "date": r["horodatage"],
+                "auteur": r["auteur"] or "",
+                "type": kind,
+                "opération": r["operation"] or "Modification enregistrée avant l'historique des auteurs",
+                "contrats": contrats or "aucun (données communes)",
+                "tables": "toutes" if r["toutes_tables"] and not r["tables"] else (r["tables"] or ""),
+                "détail": "réservé : touche aussi d'autres contrats" if hidden else detail_text(r["detail"]),
+                "version": r["version_store"],
+            }
+        )
         if len(rows) >= limit:
             break
-    return pl.DataFrame(rows, schema={"date": pl.Datetime("us"), "auteur": pl.String, "type": pl.String,
-                                      "opération": pl.String, "contrats": pl.String, "tables": pl.String,
-                                      "détail": pl.String, "version": pl.Int64})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "date": pl.Datetime("us"),
+            "auteur": pl.String,
+            "type": pl.String,
+            "opération": pl.String,
+            "contrats": pl.String,
+            "tables": pl.String,
+            "détail": pl.String,
+            "version": pl.Int64,
+        },
+    )
 
 
 def authors(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None = None) -> list[str]:
     """The authors of the writes the reader may see (for the filter)."""
-    return [r[0] for r in cur.execute(
-        f"""SELECT DISTINCT auteur FROM ({_WRITES})
+    return [
+        r[0]
+        for r in cur.execute(
+            f"""SELECT DISTINCT auteur FROM ({_WRITES})
             WHERE auteur IS NOT NULL
               AND (CAST($perimetre AS VARCHAR[]) IS NULL OR list_has_any(codes, CAST($perimetre AS VARCHAR[])))
-            ORDER BY 1""", {"perimetre": _bind(perimetre)}).fetchall()]
+            ORDER BY 1""",
+            {"perimetre": _bind(perimetre)},
+        ).fetchall()
+    ]
 
 
 def operation_kinds() -> list[str]:
@@ -142,8 +178,11 @@ _KEYS = {"role": "rôle", "email": "adresse"}  # the accounts' detail (access._u
 def _words(value, key: str | None = None) -> str:
     if isinstance(value, dict):
         counts = all(isinstance(v, int) for v in value.values())
-        parts = [f"{_KEYS.get(k, k)} ({_words(v, k)})" if isinstance(v, dict) else f"{_KEYS.get(k, k)} : {_words(v, k)}"
-                 for k, v in value.items() if v not in (None, "", [], {}) and not (counts and v == 0)]
+        parts = [
+            f"{_KEYS.get(k, k)} ({_words(v, k)})" if isinstance(v, dict) else f"{_KEYS.get(k, k)} : {_words(v, k)}"
+            for k, v in value.items()
+            if v not in (None, "", [], {}) and not (counts and v == 0)
+        ]
         return ", ".join(parts) if counts or any(isinstance(v, dict) for v in value.values()) else " ; ".join(parts)
     if isinstance(value, list):
         return ", ".join(_words(v, key) for v in value)

@@ -59,17 +59,25 @@ FRESHNESS_CTE = """regle_source AS (
 def freshness_params(cur: duckdb.DuckDBPyConnection, donnees_au: date, max_age_months: int) -> dict:
     """The bound parameters of `FRESHNESS_CTE`: per source with a rule (a handful), its key, rule,
     expected vintage at `donnees_au` and that vintage's label."""
-    rules = source_rules(cur).filter(pl.col("rythme_mois").is_not_null() & pl.col("delai_publication_mois").is_not_null())
+    rules = source_rules(cur).filter(
+        pl.col("rythme_mois").is_not_null() & pl.col("delai_publication_mois").is_not_null()
+    )
     # the first row of each source (two stored rows for one source: see `source_rules`); a handful
-    seen: dict[str, tuple[int, int]] = {}
+    seen: dict[str | None, tuple[int, int]] = {}
     for source, rythme, delai in rules.select("source", "rythme_mois", "delai_publication_mois").iter_rows():
         seen.setdefault(freshness.source_key(source), (rythme, delai))
     keys = list(seen)
     rythmes, delais = [r for r, _ in seen.values()], [d for _, d in seen.values()]
     vintages = [freshness.expected_vintage(donnees_au, rythme=r, delai=d) for r, d in seen.values()]
     labels = [freshness.vintage_label(v, r) for v, r in zip(vintages, rythmes)]
-    return {"fr_cles": keys, "fr_rythmes": rythmes, "fr_delais": delais, "fr_attendus": vintages,
-            "fr_libelles": labels, "fr_fresh_from": freshness.fresh_from(donnees_au, max_age_months)}
+    return {
+        "fr_cles": keys,
+        "fr_rythmes": rythmes,
+        "fr_delais": delais,
+        "fr_attendus": vintages,
+        "fr_libelles": labels,
+        "fr_fresh_from": freshness.fresh_from(donnees_au, max_age_months),
+    }
 
 
 def source_rules(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -95,15 +103,26 @@ def source_rules(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                   coalesce(k.origine, 'aucune règle') AS origine, coalesce(u.indicateurs, 0) AS indicateurs
            FROM known k FULL JOIN used u USING (cle)
            ORDER BY coalesce(u.indicateurs, 0) = 0, strip_accents(lower(coalesce(k.source, u.source)))""",
-        params={"s": [r.source for r in freshness.DEFAULT_SOURCES], "r": [r.rythme for r in freshness.DEFAULT_SOURCES],
-                "d": [r.delai for r in freshness.DEFAULT_SOURCES], "n": [r.note for r in freshness.DEFAULT_SOURCES]},
+        params={
+            "s": [r.source for r in freshness.DEFAULT_SOURCES],
+            "r": [r.rythme for r in freshness.DEFAULT_SOURCES],
+            "d": [r.delai for r in freshness.DEFAULT_SOURCES],
+            "n": [r.note for r in freshness.DEFAULT_SOURCES],
+        },
     ).pl()
 
 
 # --- dictionary -----------------------------------------------------------------------------
 
-def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-               max_age_months: int, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+
+def dictionary(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    max_age_months: int,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Every indicator with its latest vintage in the selection's QPV and its freshness.
 
     `derniere_date` is the latest `date_valeur` on or before `donnees_au` of a QPV value of the
@@ -115,8 +134,11 @@ def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
     max_age_months)`; « ancienne » otherwise; « aucune valeur » when there is none. `rythme_mois`
     and `delai_publication_mois` are the source's rule (empty: the age rule).
     """
-    return cur.sql(
-        """WITH """ + FRESHNESS_CTE + """,
+    return (
+        cur.sql(
+            """WITH """
+            + FRESHNESS_CTE
+            + """,
            sel AS (SELECT code_qp FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
                           AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))),
            qv AS (SELECT v.code_indicateur, v.date_valeur, v.valeur
@@ -142,11 +164,20 @@ def dictionary(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_a
            LEFT JOIN counts c USING (code_indicateur)
            JOIN fraicheur_indicateur f USING (code_indicateur)
            ORDER BY i.axe NULLS LAST, i.libelle""",
-        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre),
+            params={
+                "contrat": contrat,
+                "au": donnees_au,
+                "perimetre": bind(perimetre),
                 **freshness_params(cur, donnees_au, max_age_months),
-                "aucune": freshness.AUCUNE, "ancienne": freshness.ANCIENNE, "a_jour": freshness.A_JOUR},
-    ).pl().with_columns(
-        pl.col("sens").replace_strict(model.SENS_INDICATEUR, default=pl.col("sens")).alias("sens_libelle"),
+                "aucune": freshness.AUCUNE,
+                "ancienne": freshness.ANCIENNE,
+                "a_jour": freshness.A_JOUR,
+            },
+        )
+        .pl()
+        .with_columns(
+            pl.col("sens").replace_strict(model.SENS_INDICATEUR, default=pl.col("sens")).alias("sens_libelle"),
+        )
     )
 
 
@@ -161,12 +192,16 @@ def filter_dictionary(frame: pl.DataFrame, text: str | None) -> pl.DataFrame:
     needle = pl.DataFrame({"t": [text or ""]}).select(_fold(pl.col("t"))).item().split()
     if not needle:
         return frame
-    haystack = _fold(pl.concat_str([pl.col(c).fill_null("") for c in
-                                    ("code_indicateur", "libelle", "unite", "source", "axe")], separator=" "))
+    haystack = _fold(
+        pl.concat_str(
+            [pl.col(c).fill_null("") for c in ("code_indicateur", "libelle", "unite", "source", "axe")], separator=" "
+        )
+    )
     return frame.filter(pl.all_horizontal([haystack.str.contains(w, literal=True) for w in needle]))
 
 
 # --- one indicator ------------------------------------------------------------------------------
+
 
 def _selection_cte() -> str:
     # The QPV of the selection with what their reference territories and baseline need.
@@ -178,8 +213,15 @@ def _selection_cte() -> str:
           AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat)))"""
 
 
-def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: str, donnees_au: date,
-               autres: tuple[str, ...] = (), perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def trajectory(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    code_indicateur: str,
+    focus: str,
+    donnees_au: date,
+    autres: tuple[str, ...] = (),
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Values over time, dated on or before `donnees_au`, of the `focus` QPV, of the `autres` QPV,
     and of the focus QPV's reference territories (its commune, its EPCI — `quartier.siren_epci`,
     else the contract's signatory — and France).
@@ -195,7 +237,8 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
         """WITH sel AS (
              SELECT q.code_qp, q.libelle, q.insee_com, q.lib_com, q.siren_epci, c.siren_signataire
              FROM quartier q JOIN contrat c USING (code_contrat)
-             WHERE list_contains($qpv, q.code_qp) AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))),
+             WHERE list_contains($qpv, q.code_qp)
+               AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))),
            vals AS (SELECT * FROM valeur_indicateur WHERE code_indicateur = $ind AND date_valeur <= $au),
            focus AS (SELECT * FROM sel WHERE code_qp = $focus),
            epci AS (  -- the QPV's own EPCI when it has values, else the contract's signatory
@@ -211,7 +254,8 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
            FROM vals v JOIN sel s ON v.type_territoire = 'QPV' AND v.code_territoire = s.code_qp
            UNION ALL
            -- the main commune (insee_com): the first of its names when the QPV spans several
-           SELECT 'commune', v.code_territoire, 'Commune : ' || split_part(f.lib_com, '; ', 1), v.date_valeur, v.valeur, v.secret
+           SELECT 'commune', v.code_territoire, 'Commune : ' || split_part(f.lib_com, '; ', 1), v.date_valeur, v.valeur,
+             v.secret
            FROM vals v JOIN focus f ON v.type_territoire = 'commune' AND v.code_territoire = f.insee_com
            UNION ALL
            SELECT 'EPCI', v.code_territoire,
@@ -222,19 +266,31 @@ def trajectory(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, focus: s
            SELECT 'France', v.code_territoire, 'France', v.date_valeur, v.valeur, v.secret
            FROM vals v WHERE v.type_territoire = 'France' AND v.code_territoire = 'FR'
            ORDER BY 1 DESC, 3, 4""",
-        params={"ind": code_indicateur, "focus": focus, "qpv": [focus, *autres], "au": donnees_au,
-                "prefixe": _CONTRACT_PREFIX, "perimetre": bind(perimetre)},
+        params={
+            "ind": code_indicateur,
+            "focus": focus,
+            "qpv": [focus, *autres],
+            "au": donnees_au,
+            "prefixe": _CONTRACT_PREFIX,
+            "perimetre": bind(perimetre),
+        },
     ).pl()
     return frame.with_columns(_MOTIF.alias("motif"))
 
 
-def targets(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, qpv: tuple[str, ...],
-            perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def targets(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    code_indicateur: str,
+    qpv: tuple[str, ...],
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Baseline (valeur de référence) and target (cible) of each QPV (of the périmètre) that has one."""
     return cur.sql(
         """SELECT c.code_qp, q.libelle AS serie, c.valeur_reference, c.date_reference, c.valeur_cible, c.date_cible
            FROM cible_indicateur c JOIN quartier q USING (code_qp)
-           WHERE c.code_indicateur = $ind AND list_contains($qpv, c.code_qp) AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
+           WHERE c.code_indicateur = $ind AND list_contains($qpv, c.code_qp)
+             AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            ORDER BY q.libelle""",
         params={"ind": code_indicateur, "qpv": list(qpv), "perimetre": bind(perimetre)},
     ).pl()
@@ -243,20 +299,30 @@ def targets(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, qpv: tuple[
 # What the page says of each aggregation method: the series' name, the caption under the chart,
 # the start of the sentence under the comparison (None: no aggregate to name).
 AGGREGATE_TEXT: dict[str, tuple[str | None, str, str | None]] = {
-    "somme": ("Ensemble des QPV (somme)",
-              "Ensemble des QPV de la sélection : somme des valeurs des quartiers renseignés (non tracée ici : "
-              "elle n'est pas comparable à un quartier).", "Somme"),
-    "moyenne pondérée": ("Ensemble des QPV (moyenne pondérée)",
-                         "« Ensemble des QPV » : moyenne des quartiers de la sélection pondérée par leur population.",
-                         "Moyenne pondérée par la population"),
-    gaps.RATIO_OF_SUMS: ("Ensemble des QPV (taux recalculé)",
-                         "« Ensemble des QPV » : taux recalculé sur la somme des numérateurs et celle des "
-                         "dénominateurs des quartiers qui les donnent, jamais une moyenne de taux.",
-                         "Taux recalculé sur les sommes des numérateurs et des dénominateurs"),
-    gaps.NOT_AGGREGATED: (None,
-                          "Pas d'« Ensemble des QPV » : sans numérateur ni dénominateur, un taux se lit quartier par "
-                          "quartier (la moyenne de plusieurs taux n'est pas le taux de l'ensemble) ; importez-les "
-                          "avec les valeurs pour l'obtenir.", None),
+    "somme": (
+        "Ensemble des QPV (somme)",
+        "Ensemble des QPV de la sélection : somme des valeurs des quartiers renseignés (non tracée ici : "
+        "elle n'est pas comparable à un quartier).",
+        "Somme",
+    ),
+    "moyenne pondérée": (
+        "Ensemble des QPV (moyenne pondérée)",
+        "« Ensemble des QPV » : moyenne des quartiers de la sélection pondérée par leur population.",
+        "Moyenne pondérée par la population",
+    ),
+    gaps.RATIO_OF_SUMS: (
+        "Ensemble des QPV (taux recalculé)",
+        "« Ensemble des QPV » : taux recalculé sur la somme des numérateurs et celle des "
+        "dénominateurs des quartiers qui les donnent, jamais une moyenne de taux.",
+        "Taux recalculé sur les sommes des numérateurs et des dénominateurs",
+    ),
+    gaps.NOT_AGGREGATED: (
+        None,
+        "Pas d'« Ensemble des QPV » : sans numérateur ni dénominateur, un taux se lit quartier par "
+        "quartier (la moyenne de plusieurs taux n'est pas le taux de l'ensemble) ; importez-les "
+        "avec les valeurs pour l'obtenir.",
+        None,
+    ),
 }
 
 
@@ -285,13 +351,20 @@ def _aggregation(cur: duckdb.DuckDBPyConnection, code_indicateur: str, *, detail
                                                    AND v.type_territoire = 'QPV' AND v.denominateur IS NOT NULL)
                        ELSE EXISTS (SELECT 1 FROM valeur_indicateur v WHERE v.code_indicateur = $ind
                                       AND v.type_territoire = 'QPV' AND v.denominateur IS NOT NULL) END
-           FROM indicateur WHERE code_indicateur = $ind""", {"ind": code_indicateur, "detail": detail}
+           FROM indicateur WHERE code_indicateur = $ind""",
+        {"ind": code_indicateur, "detail": detail},
     ).fetchall()[0]
     return gaps.aggregation_method(unite, agregation, with_parts=with_parts), unite
 
 
-def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
-              donnees_au: date, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def aggregate(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    code_indicateur: str,
+    contrat: str | None,
+    donnees_au: date,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """The selection's QPV taken together, per date (on or before `donnees_au`), by the indicator's
     aggregation method (`gaps.aggregation_method`, column `methode`): a sum for a summable count;
     for a ratio whose QPV values carry numerator and denominator, sum(numerateur) /
@@ -303,22 +376,39 @@ def aggregate(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: 
     frame = cur.sql(
         """WITH sel AS (SELECT code_qp, population FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
                           AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)))
-           SELECT v.date_valeur, """ + _AGGREGATE_COLUMNS + """,
+           SELECT v.date_valeur, """
+        + _AGGREGATE_COLUMNS
+        + """,
                   (SELECT count(*) FROM sel) AS qpv_total
            FROM valeur_indicateur v JOIN sel s ON v.code_territoire = s.code_qp
            WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV' AND v.date_valeur <= $au
            GROUP BY v.date_valeur ORDER BY v.date_valeur""",
-        params={"ind": code_indicateur, "contrat": contrat, "methode": method, "ratio": gaps.RATIO_OF_SUMS,
-                "echelle": gaps.rate_scale(unite), "au": donnees_au, "perimetre": bind(perimetre)},
+        params={
+            "ind": code_indicateur,
+            "contrat": contrat,
+            "methode": method,
+            "ratio": gaps.RATIO_OF_SUMS,
+            "echelle": gaps.rate_scale(unite),
+            "au": donnees_au,
+            "perimetre": bind(perimetre),
+        },
     ).pl()
     return frame.with_columns(pl.lit(method).alias("methode"))
 
 
-def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None,
-               reference: str, donnees_au: date, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def comparison(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    code_indicateur: str,
+    contrat: str | None,
+    reference: str,
+    donnees_au: date,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """One row per QPV of the selection at the selection's latest vintage on or before
-    `donnees_au` (`date_valeur`, the same for every row; later values are ignored everywhere): value (or the reason it is missing), the `reference` territory's value
-    of the same year, the gap, the baseline and its gap, the trend since the baseline, target.
+    `donnees_au` (`date_valeur`, the same for every row; later values are ignored everywhere):
+    value (or the reason it is missing), the `reference` territory's value of the same year, the
+    gap, the baseline and its gap, the trend since the baseline, target.
 
     Baseline: the QPV's `cible_indicateur.valeur_reference` (at `date_reference`); failing that,
     the latest known QPV value on or before the contract's signature (`source_base`). A
@@ -327,7 +417,9 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
     if reference not in REFERENCE_TYPES:
         raise ValueError(f"Territoire de référence inconnu : {reference}")
     frame = cur.sql(
-        "WITH " + _selection_cte() + """,
+        "WITH "
+        + _selection_cte()
+        + """,
            ind AS (SELECT * FROM indicateur WHERE code_indicateur = $ind),
            qv AS (SELECT v.code_territoire AS code_qp, v.date_valeur, v.valeur, v.secret
                   FROM valeur_indicateur v SEMI JOIN sel ON v.code_territoire = sel.code_qp
@@ -354,7 +446,8 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
              GROUP BY ALL),
            ref_code AS (  -- the candidate territory that has values (EPCI: the QPV's, else the signatory)
              SELECT code_qp, arg_min(code, prio) AS code_reference FROM (
-               SELECT code_qp, CASE $ref WHEN 'commune' THEN insee_com WHEN 'EPCI' THEN siren_epci ELSE 'FR' END AS code,
+               SELECT code_qp, CASE $ref WHEN 'commune' THEN insee_com WHEN 'EPCI' THEN siren_epci
+                 ELSE 'FR' END AS code,
                       1 AS prio FROM sel
                UNION ALL SELECT code_qp, siren_signataire, 2 FROM sel WHERE $ref = 'EPCI')
              WHERE code IN (SELECT code_territoire FROM ref_year) GROUP BY ALL)
@@ -372,8 +465,13 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
                                 AND rl.annee = year((SELECT d FROM vintage))
            LEFT JOIN ref_year rb ON rb.code_territoire = rc.code_reference AND rb.annee = year(b.date_base)
            ORDER BY sel.libelle""",
-        params={"ind": code_indicateur, "contrat": contrat, "ref": reference, "au": donnees_au,
-                "perimetre": bind(perimetre)},
+        params={
+            "ind": code_indicateur,
+            "contrat": contrat,
+            "ref": reference,
+            "au": donnees_au,
+            "perimetre": bind(perimetre),
+        },
     ).pl()
     rate = pl.col("unite").is_in(list(gaps.RATE_UNITS))
     frame = frame.with_columns(
@@ -381,29 +479,52 @@ def comparison(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
         gaps.gap_expr(pl.col("valeur"), pl.col("valeur_reference_territoire"), rate).alias("ecart"),
         gaps.gap_expr(pl.col("valeur_base"), pl.col("valeur_reference_territoire_base"), rate).alias("ecart_base"),
     )
-    return frame.with_columns(*gaps.trend_expr(
-        base_gap=pl.col("ecart_base"), latest_gap=pl.col("ecart"),
-        base_value=pl.col("valeur_base"), latest_value=pl.col("valeur"),
-        base_date=pl.col("date_base"), latest_date=pl.col("date_valeur"), sens=pl.col("sens"),
-    )).with_columns(
-        pl.when(pl.col("valeur").is_null() & pl.col("secret").is_null())
-          .then(pl.when(pl.col("date_valeur").is_null()).then(pl.lit("aucune valeur"))
-                  .otherwise(pl.lit("pas de valeur à cette date")))
-          .otherwise(pl.col("motif")).alias("motif"),
-        pl.col("tendance").replace_strict(gaps.TREND_LABELS, default=None).alias("tendance_libelle"),
-    ).drop("unite", "sens")
+    return (
+        frame.with_columns(
+            *gaps.trend_expr(
+                base_gap=pl.col("ecart_base"),
+                latest_gap=pl.col("ecart"),
+                base_value=pl.col("valeur_base"),
+                latest_value=pl.col("valeur"),
+                base_date=pl.col("date_base"),
+                latest_date=pl.col("date_valeur"),
+                sens=pl.col("sens"),
+            )
+        )
+        .with_columns(
+            pl.when(pl.col("valeur").is_null() & pl.col("secret").is_null())
+            .then(
+                pl.when(pl.col("date_valeur").is_null())
+                .then(pl.lit("aucune valeur"))
+                .otherwise(pl.lit("pas de valeur à cette date"))
+            )
+            .otherwise(pl.col("motif"))
+            .alias("motif"),
+            pl.col("tendance").replace_strict(gaps.TREND_LABELS, default=None).alias("tendance_libelle"),
+        )
+        .drop("unite", "sens")
+    )
 
 
 # --- breakdowns by sexe and âge (valeur_indicateur_detail, migration 0014) ------------------------
 
 SELECTION = "Sélection"  # type_territoire of the selection's aggregate row in `breakdowns`
-DIMENSION_TITLES: dict[str, str] = {model.DIMENSION_SEXE: "Répartition par sexe",
-                                    model.DIMENSION_AGE: "Répartition par âge"}
+DIMENSION_TITLES: dict[str, str] = {
+    model.DIMENSION_SEXE: "Répartition par sexe",
+    model.DIMENSION_AGE: "Répartition par âge",
+}
 
 
-def breakdowns(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat: str | None, donnees_au: date,
-               reference: str | None = None, qpv: tuple[str, ...] | None = None,
-               perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def breakdowns(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    code_indicateur: str,
+    contrat: str | None,
+    donnees_au: date,
+    reference: str | None = None,
+    qpv: tuple[str, ...] | None = None,
+    perimetre: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """The breakdowns of an indicator by sexe and âge in the selection, one row per territory,
     dimension and modalité, at the selection's latest vintage of each dimension on or before
     `donnees_au` (`date_valeur`: the latest date with a breakdown of a QPV of the selection — the
@@ -427,7 +548,9 @@ def breakdowns(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
         raise ValueError(f"Territoire de référence inconnu : {reference}")
     method, unite = _aggregation(cur, code_indicateur, detail=True)
     frame = cur.sql(
-        "WITH " + _selection_cte() + """,
+        "WITH "
+        + _selection_cte()
+        + """,
            s AS (SELECT * FROM sel WHERE $qpv IS NULL OR list_contains($qpv, code_qp)),
            d AS (SELECT * FROM valeur_indicateur_detail WHERE code_indicateur = $ind AND date_valeur <= $au),
            qd AS (SELECT d.* FROM d SEMI JOIN s ON d.code_territoire = s.code_qp WHERE d.type_territoire = 'QPV'),
@@ -452,11 +575,14 @@ def breakdowns(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
              FROM d JOIN ref_last r ON d.type_territoire = r.type_territoire AND d.code_territoire = r.code_territoire
                                    AND d.dimension = r.dimension AND d.date_valeur = r.dr),
            agg AS (
-             SELECT v.dimension, v.modalite, v.date_valeur, """ + _AGGREGATE_COLUMNS + """
+             SELECT v.dimension, v.modalite, v.date_valeur, """
+        + _AGGREGATE_COLUMNS
+        + """
              FROM latest v JOIN s ON v.code_territoire = s.code_qp GROUP BY ALL),
            rows_ AS (
              SELECT 'QPV' AS type_territoire, l.code_territoire, s.libelle AS territoire, l.dimension, l.modalite,
-                    l.date_valeur, l.valeur, l.secret, l.numerateur, l.denominateur, NULL::BIGINT AS qpv_inclus, 1 AS rang
+                    l.date_valeur, l.valeur, l.secret, l.numerateur, l.denominateur, NULL::BIGINT AS qpv_inclus,
+                      1 AS rang
              FROM latest l JOIN s ON l.code_territoire = s.code_qp
              UNION ALL
              SELECT type_territoire, code_territoire, territoire, dimension, modalite, date_valeur, valeur, secret,
@@ -473,23 +599,46 @@ def breakdowns(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
            LEFT JOIN valeur_indicateur t ON t.code_indicateur = $ind AND t.type_territoire = r.type_territoire
                                         AND t.code_territoire = r.code_territoire AND t.date_valeur = r.date_valeur
            ORDER BY list_position($dimensions, r.dimension), r.rang, r.territoire, ordre, r.modalite""",
-        params={"ind": code_indicateur, "contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre),
-                "qpv": None if qpv is None else list(qpv), "ref": reference, "methode": method,
-                "ratio": gaps.RATIO_OF_SUMS, "echelle": gaps.rate_scale(unite), "selection": SELECTION,
-                "selection_label": AGGREGATE_TEXT[method][0] or "Ensemble des QPV (non agrégé)",
-                "sexes": list(model.SEXES), "dimensions": list(model.DIMENSIONS)},
+        params={
+            "ind": code_indicateur,
+            "contrat": contrat,
+            "au": donnees_au,
+            "perimetre": bind(perimetre),
+            "qpv": None if qpv is None else list(qpv),
+            "ref": reference,
+            "methode": method,
+            "ratio": gaps.RATIO_OF_SUMS,
+            "echelle": gaps.rate_scale(unite),
+            "selection": SELECTION,
+            "selection_label": AGGREGATE_TEXT[method][0] or "Ensemble des QPV (non agrégé)",
+            "sexes": list(model.SEXES),
+            "dimensions": list(model.DIMENSIONS),
+        },
     ).pl()
     if frame.is_empty():
-        return frame.with_columns(pl.lit(method).alias("methode"), pl.lit(None, pl.String).alias("motif"),
-                                  pl.lit(None, pl.Float64).alias("ecart_femmes_hommes"))
+        return frame.with_columns(
+            pl.lit(method).alias("methode"),
+            pl.lit(None, pl.String).alias("motif"),
+            pl.lit(None, pl.Float64).alias("ecart_femmes_hommes"),
+        )
     # the selection's total: the aggregate of the totals, by the same rule, at the same date
-    totals = aggregate(cur, code_indicateur=code_indicateur, contrat=contrat, donnees_au=donnees_au,
-                       perimetre=perimetre) if qpv is None else None
+    totals = (
+        aggregate(cur, code_indicateur=code_indicateur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
+        if qpv is None
+        else None
+    )
     if totals is not None and totals.height:
-        frame = (frame.join(totals.select("date_valeur", pl.col("valeur").alias("_total_sel"),
-                                          pl.lit(SELECTION).alias("type_territoire")),
-                            on=["type_territoire", "date_valeur"], how="left")
-                      .with_columns(pl.coalesce("total", "_total_sel").alias("total")).drop("_total_sel"))
+        frame = (
+            frame.join(
+                totals.select(
+                    "date_valeur", pl.col("valeur").alias("_total_sel"), pl.lit(SELECTION).alias("type_territoire")
+                ),
+                on=["type_territoire", "date_valeur"],
+                how="left",
+            )
+            .with_columns(pl.coalesce("total", "_total_sel").alias("total"))
+            .drop("_total_sel")
+        )
     keys = ["type_territoire", "territoire", "dimension", "date_valeur"]
     sexe = pl.col("dimension") == model.DIMENSION_SEXE
     femmes = pl.col("valeur").filter(pl.col("modalite") == model.SEXES[0]).first().over(keys)
@@ -497,16 +646,20 @@ def breakdowns(cur: duckdb.DuckDBPyConnection, *, code_indicateur: str, contrat:
     return frame.with_columns(
         pl.lit(method).alias("methode"),
         pl.when(pl.col("valeur").is_null() & (pl.col("type_territoire") == SELECTION))
-          .then(pl.lit("non agrégé" if method == gaps.NOT_AGGREGATED else "aucune valeur"))
-          .otherwise(_MOTIF).alias("motif"),
+        .then(pl.lit("non agrégé" if method == gaps.NOT_AGGREGATED else "aucune valeur"))
+        .otherwise(_MOTIF)
+        .alias("motif"),
         pl.when(sexe).then(gaps.gap_expr(femmes, hommes, pl.lit(gaps.is_rate(unite)))).alias("ecart_femmes_hommes"),
     )
 
 
 def secret_summary(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
     """The suppressed points of a trajectory (never plotted), with their reason."""
-    return (trajectory_frame.filter(pl.col("valeur").is_null())
-            .select("serie", "date_valeur", "secret", "motif").sort("serie", "date_valeur"))
+    return (
+        trajectory_frame.filter(pl.col("valeur").is_null())
+        .select("serie", "date_valeur", "secret", "motif")
+        .sort("serie", "date_valeur")
+    )
 
 
 def plotted(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
@@ -518,86 +671,49 @@ def gap_series(trajectory_frame: pl.DataFrame, *, focus: str, reference: str, un
     """The focus QPV's gap to the `reference` territory, year by year (same-year values)."""
     if reference not in REFERENCE_TYPES:
         raise ValueError(f"Territoire de référence inconnu : {reference}")
-    qpv = (trajectory_frame.filter((pl.col("type_serie") == "QPV") & (pl.col("code_territoire") == focus))
-           .select("date_valeur", pl.col("valeur").alias("valeur_qpv"), pl.col("date_valeur").dt.year().alias("annee")))
-    ref = (trajectory_frame.filter((pl.col("type_serie") == reference) & pl.col("valeur").is_not_null())
-           .sort("date_valeur").group_by(pl.col("date_valeur").dt.year().alias("annee")).agg(pl.col("valeur").last()))
-    return (qpv.join(ref, on="annee", how="inner")
-               .with_columns(gaps.gap_expr(pl.col("valeur_qpv"), pl.col("valeur"), pl.lit(gaps.is_rate(unite))).alias("ecart"))
-               .filter(pl.col("ecart").is_not_null())
-               .select("date_valeur", "ecart").sort("date_valeur"))
+    qpv = trajectory_frame.filter((pl.col("type_serie") == "QPV") & (pl.col("code_territoire") == focus)).select(
+        "date_valeur", pl.col("valeur").alias("valeur_qpv"), pl.col("date_valeur").dt.year().alias("annee")
+    )
+    ref = (
+        trajectory_frame.filter((pl.col("type_serie") == reference) & pl.col("valeur").is_not_null())
+        .sort("date_valeur")
+        .group_by(pl.col("date_valeur").dt.year().alias("annee"))
+        .agg(pl.col("valeur").last())
+    )
+    return (
+        qpv.join(ref, on="annee", how="inner")
+        .with_columns(gaps.gap_expr(pl.col("valeur_qpv"), pl.col("valeur"), pl.lit(gaps.is_rate(unite))).alias("ecart"))
+        .filter(pl.col("ecart").is_not_null())
+        .select("date_valeur", "ecart")
+        .sort("date_valeur")
+    )
 
 
 def markers(comparison_frame: pl.DataFrame, qpv: tuple[str, ...]) -> pl.DataFrame:
     """Baseline, intermediate target and target points of the charted QPV (only those that exist)."""
     rows = comparison_frame.filter(pl.col("code_qp").is_in(list(qpv)))
-    base = rows.select(pl.col("libelle").alias("serie"), pl.col("date_base").alias("date_valeur"),
-                       pl.col("valeur_base").alias("valeur"), pl.lit("Point de départ").alias("repere"))
-    step = rows.select(pl.col("libelle").alias("serie"), pl.col("date_cible_intermediaire").alias("date_valeur"),
-                       pl.col("valeur_cible_intermediaire").alias("valeur"), pl.lit("Cible intermédiaire").alias("repere"))
-    cible = rows.select(pl.col("libelle").alias("serie"), pl.col("date_cible").alias("date_valeur"),
-                        pl.col("valeur_cible").alias("valeur"), pl.lit("Cible").alias("repere"))
+    base = rows.select(
+        pl.col("libelle").alias("serie"),
+        pl.col("date_base").alias("date_valeur"),
+        pl.col("valeur_base").alias("valeur"),
+        pl.lit("Point de départ").alias("repere"),
+    )
+    step = rows.select(
+        pl.col("libelle").alias("serie"),
+        pl.col("date_cible_intermediaire").alias("date_valeur"),
+        pl.col("valeur_cible_intermediaire").alias("valeur"),
+        pl.lit("Cible intermédiaire").alias("repere"),
+    )
+    cible = rows.select(
+        pl.col("libelle").alias("serie"),
+        pl.col("date_cible").alias("date_valeur"),
+        pl.col("valeur_cible").alias("valeur"),
+        pl.lit("Cible").alias("repere"),
+    )
     return pl.concat([base, step, cible]).drop_nulls(["date_valeur", "valeur"])
 
 
-# --- French display tables (strings; the downloads keep typed values) ---------------------------
-
-def _with_unit(expr: pl.Expr, unite: str, decimals: int = 1, *, signed: bool = False) -> pl.Expr:
-    return fmt.number_expr(expr, decimals, signed=signed) + pl.lit(display_unit(unite))
-
-
-def comparison_table(frame: pl.DataFrame, *, unite: str) -> pl.DataFrame:
-    """The comparison frame with French column names and formatted values: a suppressed value
-    reads as its reason (« secret statistique »), never as 0."""
-    gu = gaps.gap_unit(unite)
-    evolution_unit = (pl.when(pl.col("mesure_tendance") == "écart")
-                        .then(pl.lit(display_unit(gaps.change_unit(unite, "écart"))))
-                        .otherwise(pl.lit(display_unit(gaps.change_unit(unite, "valeur")))))
-    return frame.select(
-        pl.col("libelle").alias("Quartier"),
-        pl.col("lib_com").alias("Commune"),
-        pl.coalesce(_with_unit(pl.col("valeur"), unite), pl.col("motif")).alias("Valeur"),
-        _with_unit(pl.col("valeur_reference_territoire"), unite).fill_null("—").alias("Territoire de référence"),
-        _with_unit(pl.col("ecart"), gu, signed=True).fill_null("—").alias("Écart"),
-        pl.when(pl.col("valeur_base").is_not_null())
-          .then(_with_unit(pl.col("valeur_base"), unite) + pl.lit(" (") + fmt.day_expr(pl.col("date_base")) + pl.lit(")"))
-          .otherwise(pl.lit("—")).alias("Point de départ"),
-        _with_unit(pl.col("ecart_base"), gu, signed=True).fill_null("—").alias("Écart au départ"),
-        (fmt.number_expr(pl.col("evolution"), 1, signed=True) + evolution_unit + pl.lit(" (") + pl.col("mesure_tendance")
-         + pl.lit(")")).fill_null("—").alias("Évolution"),
-        pl.col("tendance_libelle").alias("Tendance"),
-        pl.when(pl.col("valeur_cible").is_not_null())
-          .then(_with_unit(pl.col("valeur_cible"), unite) + pl.lit(" (") + fmt.day_expr(pl.col("date_cible")) + pl.lit(")"))
-          .otherwise(pl.lit("—")).alias("Cible"),
-    )
-
-
-def comparison_export(frame: pl.DataFrame) -> pl.DataFrame:
-    """The comparison frame for download: typed values, French column names."""
-    return frame.select(
-        pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"),
-        pl.col("code_contrat").alias("Contrat"), pl.col("lib_com").alias("Commune"),
-        pl.col("date_valeur").alias("Date de la valeur"), pl.col("valeur").alias("Valeur"),
-        pl.col("secret").alias("Secret"), pl.col("motif").alias("Motif valeur manquante"),
-        pl.col("code_reference").alias("Code territoire de référence"),
-        pl.col("valeur_reference_territoire").alias("Valeur territoire de référence"),
-        pl.col("ecart").alias("Écart"), pl.col("valeur_base").alias("Point de départ"),
-        pl.col("date_base").alias("Date du point de départ"), pl.col("source_base").alias("Origine du point de départ"),
-        pl.col("ecart_base").alias("Écart au départ"), pl.col("evolution").alias("Évolution"),
-        pl.col("mesure_tendance").alias("Évolution mesurée sur"), pl.col("tendance_libelle").alias("Tendance"),
-        pl.col("valeur_cible_intermediaire").alias("Cible intermédiaire"),
-        pl.col("date_cible_intermediaire").alias("Date de la cible intermédiaire"),
-        pl.col("valeur_cible").alias("Cible"), pl.col("date_cible").alias("Date de la cible"),
-    )
-
-
-def trajectory_export(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
-    return trajectory_frame.select(
-        pl.col("serie").alias("Série"), pl.col("type_serie").alias("Type de territoire"),
-        pl.col("code_territoire").alias("Code territoire"), pl.col("date_valeur").alias("Date"),
-        pl.col("valeur").alias("Valeur"), pl.col("secret").alias("Secret"),
-        pl.col("motif").alias("Motif valeur manquante"),
-    )
+# --- a source's publication rule in French (the display tables are in `cdv_core.figures.indicateurs`) ---
 
 
 def rule_text(rythme_mois: int | None, delai_publication_mois: int | None) -> str:
@@ -605,31 +721,14 @@ def rule_text(rythme_mois: int | None, delai_publication_mois: int | None) -> st
     la fin de l'année décrite »; « — » without a rule."""
     if rythme_mois is None or delai_publication_mois is None:
         return "—"
-    every = {12: "un millésime par an", 6: "un millésime par semestre", 3: "un millésime par trimestre",
-             1: "un millésime par mois"}.get(rythme_mois, f"un millésime tous les {rythme_mois} mois")
+    every = {
+        12: "un millésime par an",
+        6: "un millésime par semestre",
+        3: "un millésime par trimestre",
+        1: "un millésime par mois",
+    }.get(rythme_mois, f"un millésime tous les {rythme_mois} mois")
     period = {12: "l'année décrite", 6: "du semestre décrit", 3: "du trimestre décrit", 1: "du mois décrit"}.get(
-        rythme_mois, "de la période décrite")
+        rythme_mois, "de la période décrite"
+    )
     period = "de " + period if rythme_mois == 12 else period
     return f"{every}, publié {fmt.plural(delai_publication_mois, 'mois', 'mois')} après la fin {period}"
-
-
-def source_rules_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """`source_rules` with French headers."""
-    return frame.select(
-        pl.col("source").alias("Source"), pl.col("rythme_mois").alias("Rythme (mois)"),
-        pl.col("delai_publication_mois").alias("Délai de publication (mois)"),
-        pl.col("origine").alias("Origine"), pl.col("indicateurs").alias("Indicateurs"),
-        pl.col("note").fill_null("").alias("Note"),
-    )
-
-
-def dictionary_table(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(
-        pl.col("libelle").alias("Libellé"), pl.col("unite").alias("Unité"), pl.col("sens_libelle").alias("Sens"),
-        fmt.day_expr(pl.col("derniere_date")).fill_null("—").alias("Dernière valeur"),
-        pl.col("fraicheur").alias("Fraîcheur"),
-        pl.col("millesime_attendu_libelle").fill_null("— (règle d'âge)").alias("Millésime attendu"),
-        pl.col("qpv_renseignes").alias("QPV renseignés"), pl.col("qpv_secret").alias("QPV sans valeur (secret…)"),
-        pl.col("source").alias("Source"), pl.col("axe").alias("Thématique"),
-        pl.col("agregation").alias("Agrégation"), pl.col("code_indicateur").alias("Code"),
-    )

@@ -7,6 +7,7 @@ The progress rule itself lives in `cdv_core.domain.progress`.
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
 import duckdb
 import polars as pl
@@ -27,19 +28,22 @@ def most_worrying_first(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(list(WORRY_ORDER), nulls_last=True)
 
 
-def allocation_shares(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
-                      perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def allocation_shares(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """(code_action, code_qp, part) for the selection; the parts of one action sum to 1."""
     return cur.sql(
         f"""SELECT * FROM ({SHARES_SQL})
             WHERE $perimetre IS NULL
                OR code_action IN (SELECT code_action FROM action WHERE list_contains($perimetre, code_contrat))
-            ORDER BY code_action, code_qp""",  # noqa: S608 (fixed fragment)
-        params={"contrat": contrat, "perimetre": bind(perimetre)}).pl()
+            ORDER BY code_action, code_qp""",  # fixed SQL fragment
+        params={"contrat": contrat, "perimetre": bind(perimetre)},
+    ).pl()
 
 
-def qpv_amounts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
-                perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def qpv_amounts(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Per QPV of the selection: actions serving it (refused ones excluded) and the amounts
     accordé / versé of every year, each action counted for its allocation share."""
     return cur.sql(
@@ -69,8 +73,15 @@ def qpv_amounts(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
     ).pl()
 
 
-def contract_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
-                    perimetre: tuple[str, ...] | None = None) -> dict:
+class ContractTotals(TypedDict):
+    accorde_qpv: float  # actions serving at least one QPV
+    verse_qpv: float
+    accorde_hors_qpv: float  # actions with no QPV link
+
+
+def contract_totals(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
+) -> ContractTotals:
     """Amounts of the selection, each action counted once: actions serving at least one QPV,
     and actions hors QPV (no QPV link, `shares.hors_qpv_sql`)."""
     row = cur.execute(
@@ -83,14 +94,15 @@ def contract_totals(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
              GROUP BY a.code_action)
            SELECT coalesce(sum(accorde) FILTER (WHERE en_qpv), 0), coalesce(sum(verse) FILTER (WHERE en_qpv), 0),
                   coalesce(sum(accorde) FILTER (WHERE NOT en_qpv), 0)
-           FROM amounts""",  # noqa: S608 (fixed fragment)
+           FROM amounts""",  # fixed SQL fragment
         {"contrat": contrat, "perimetre": bind(perimetre)},
     ).fetchall()[0]
     return {"accorde_qpv": float(row[0]), "verse_qpv": float(row[1]), "accorde_hors_qpv": float(row[2])}
 
 
-def qpv_overview(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                 perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def qpv_overview(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """One row per QPV of the selection: quartier, projet de quartier, counts, amounts, status and
     its reason, map coordinates (and contour when stored)."""
     quartiers = cur.sql(
@@ -108,19 +120,28 @@ def qpv_overview(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees
     status = progress.qpv_status(objectives, quartiers["code_qp"])
     amounts = qpv_amounts(cur, contrat=contrat, perimetre=perimetre)
     out = quartiers.join(status, on="code_qp", how="left").join(amounts, on="code_qp", how="left")
-    since = status_since(status_history(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre),
-                         out.select("code_qp", "statut"))
+    since = status_since(
+        status_history(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre),
+        out.select("code_qp", "statut"),
+    )
     out = out.join(since, on="code_qp", how="left")
     return out.with_columns(
         pl.when(pl.col("projet").is_null())
-          .then(pl.lit("Pas de projet de quartier enregistré. ") + pl.col("motif"))
-          .otherwise(pl.col("motif")).alias("motif"),
+        .then(pl.lit("Pas de projet de quartier enregistré. ") + pl.col("motif"))
+        .otherwise(pl.col("motif"))
+        .alias("motif"),
         pl.col("statut").replace_strict(progress.STATUT_GRAVITE, return_dtype=pl.Int64).alias("gravite"),
     )
 
 
-def status_history(cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date,
-                   perimetre: tuple[str, ...] | None = None, code_qp: str | None = None) -> pl.DataFrame:
+def status_history(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str | None,
+    donnees_au: date,
+    perimetre: tuple[str, ...] | None = None,
+    code_qp: str | None = None,
+) -> pl.DataFrame:
     """The recorded statuses (`edits.historique`) of the selection's QPV (or of `code_qp`) that
     describe a date on or before `donnees_au`, oldest first: code_qp, donnees_au, statut, ecart.
     Of two records for one QPV and date, the later one."""
@@ -143,14 +164,26 @@ def status_since(history: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     older than the history (« depuis au moins »). No row for a QPV whose last record differs
     from its current status (the change is not recorded yet) or that has none."""
     runs = history.sort("code_qp", "donnees_au").with_columns(
-        (pl.col("statut") != pl.col("statut").shift(1).over("code_qp")).fill_null(True).cum_sum().over("code_qp")
-        .alias("run"))
+        (pl.col("statut") != pl.col("statut").shift(1).over("code_qp"))
+        .fill_null(True)
+        .cum_sum()
+        .over("code_qp")
+        .alias("run")
+    )
     last = runs.group_by("code_qp").agg(pl.col("run").max().alias("last_run"), pl.col("statut").last().alias("dernier"))
-    return (runs.join(last, on="code_qp").filter(pl.col("run") == pl.col("last_run"))
-                .group_by("code_qp").agg(pl.col("donnees_au").min().alias("depuis"), pl.col("dernier").first(),
-                                         (pl.col("run").first() == 1).alias("depuis_premier"))
-                .join(current, on="code_qp").filter(pl.col("dernier") == pl.col("statut"))
-                .select("code_qp", "depuis", "depuis_premier"))
+    return (
+        runs.join(last, on="code_qp")
+        .filter(pl.col("run") == pl.col("last_run"))
+        .group_by("code_qp")
+        .agg(
+            pl.col("donnees_au").min().alias("depuis"),
+            pl.col("dernier").first(),
+            (pl.col("run").first() == 1).alias("depuis_premier"),
+        )
+        .join(current, on="code_qp")
+        .filter(pl.col("dernier") == pl.col("statut"))
+        .select("code_qp", "depuis", "depuis_premier")
+    )
 
 
 def since_text(statut: str, depuis: date | None, premier: bool | None) -> str:
@@ -167,17 +200,20 @@ def status_counts(frame: pl.DataFrame) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in progress.STATUTS}
 
 
-def qpv_objectives(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
-                   perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def qpv_objectives(
+    cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Objectives of one QPV and the transversal objectives of its contract (`portee`), with status
     (none when the QPV's contract is outside the périmètre)."""
     frame = progress.objective_progress(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
     return frame.with_columns(
-        pl.when(pl.col("code_qp").is_null()).then(pl.lit("transversal")).otherwise(pl.lit("quartier")).alias("portee"))
+        pl.when(pl.col("code_qp").is_null()).then(pl.lit("transversal")).otherwise(pl.lit("quartier")).alias("portee")
+    )
 
 
-def qpv_actions(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
-                perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def qpv_actions(
+    cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Actions of the QPV's objectives (and of its contract's transversal objectives), with porteur,
     statut, avancement, amounts (whole action) and whether/why they count in the measure."""
     rows = progress.action_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
@@ -192,15 +228,17 @@ def qpv_actions(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: dat
     return rows.join(porteurs, on="id_porteur", how="left").sort("code_objectif", "debut", "code_action")
 
 
-def qpv_indicators(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
-                   perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def qpv_indicators(
+    cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Indicators of the QPV's objectives (and of transversal objectives, on this QPV) with
     baseline, target, latest value, position on the path and expected position."""
     return progress.indicator_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
 
 
-def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date,
-                     perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def indicator_series(
+    cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au: date, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     """Known values (up to `donnees_au`) of the indicators attached to the QPV's objectives, on the
     QPV, for the trajectory charts; secret values are left out (valeur NULL)."""
     return cur.sql(
@@ -208,7 +246,8 @@ def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au
            FROM valeur_indicateur v
            WHERE v.type_territoire = 'QPV' AND v.code_territoire = $qp AND v.date_valeur <= $au
              AND v.valeur IS NOT NULL
-             AND ($perimetre IS NULL OR list_contains($perimetre, (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
+             AND ($perimetre IS NULL OR list_contains($perimetre,
+               (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
              AND v.code_indicateur IN (
                SELECT oi.code_indicateur FROM objectif_indicateur oi JOIN objectif o USING (code_objectif)
                WHERE o.code_qp = $qp OR (o.code_qp IS NULL AND o.code_contrat =
@@ -218,79 +257,18 @@ def indicator_series(cur: duckdb.DuckDBPyConnection, *, code_qp: str, donnees_au
     ).pl()
 
 
-# --- display frames (French labels and formats, computed in Polars) --------------------------
+# --- map frame (the display tables are in `cdv_core.figures.projets`) ---------------------------
+
 
 def map_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The columns the map and its French tooltip need (population formatted)."""
-    return frame.select("code_qp", "libelle", "lib_com", "statut", "longitude", "latitude", "contour",
-                        fmt.number_expr(pl.col("population"), missing="—").alias("population"))
-
-
-def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
-    """The QPV table as shown: French headers and formats, most serious status first; the figures
-    before the long texts (motif, projet), so they stay on screen without scrolling sideways."""
-    cols = [
-        pl.col("libelle").alias("Quartier"), pl.col("code_qp").alias("Code"),
-        pl.col("statut").alias("Statut"),
-        pl.when(pl.col("depuis").is_null()).then(pl.lit("—"))
-          .otherwise(pl.when(pl.col("depuis_premier")).then(pl.lit("au moins ")).otherwise(pl.lit(""))
-                     + fmt.month_expr(pl.col("depuis"))).alias("Depuis"),
-        fmt.percent_expr(pl.col("realise"), 0, missing="—").alias("Réalisé"), fmt.percent_expr(pl.col("attendu"), 0, missing="—").alias("Attendu"),
-        pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
-        fmt.euros_expr(pl.col("accorde"), missing="—").alias("Accordé"), fmt.euros_expr(pl.col("verse"), missing="—").alias("Versé"),
-        pl.col("lib_com").alias("Commune"), *([pl.col("contrat").alias("Contrat")] if with_contract else []),
-        pl.col("motif").alias("Motif"),
-        pl.col("projet").fill_null("—").alias("Projet de quartier"),
-    ]
-    return most_worrying_first(frame).select(cols)
-
-
-def qpv_export(frame: pl.DataFrame) -> pl.DataFrame:
-    """The QPV table for download: typed values, French headers."""
-    return most_worrying_first(frame).select(
-        pl.col("code_contrat").alias("Code contrat"), pl.col("contrat").alias("Contrat"),
-        pl.col("code_qp").alias("Code QPV"), pl.col("libelle").alias("Quartier"), pl.col("lib_com").alias("Commune"),
-        pl.col("population").alias("Population"), pl.col("projet").alias("Projet de quartier"),
-        pl.col("statut").alias("Statut"), pl.col("depuis").alias("Statut depuis"),
-        pl.col("depuis_premier").alias("Depuis le premier relevé"), pl.col("motif").alias("Motif"),
-        pl.col("n_objectifs").alias("Objectifs"), pl.col("n_actions").alias("Actions"),
-        pl.col("accorde").round(2).alias("Montant accordé (€)"), pl.col("verse").round(2).alias("Montant versé (€)"),
-        pl.col("realise").round(3).alias("Réalisé"), pl.col("attendu").round(3).alias("Attendu"),
-        pl.col("ecart").round(3).alias("Écart"))
-
-
-def actions_display(frame: pl.DataFrame) -> pl.DataFrame:
-    """Actions of one objective as shown."""
     return frame.select(
-        pl.col("code_action").alias("Code"), pl.col("libelle").alias("Action"),
-        pl.col("porteur").fill_null("—").alias("Porteur"), pl.col("statut").alias("Statut"),
-        fmt.percent_expr(pl.col("avancement"), 0, missing="—").alias("Avancement déclaré"),
-        (fmt.day_expr(pl.col("debut"), missing="—") + pl.lit(" → ") + fmt.day_expr(pl.col("fin"), missing="—")).alias("Période"),
-        fmt.euros_expr(pl.col("accorde"), missing="—").alias("Accordé"), fmt.euros_expr(pl.col("verse"), missing="—").alias("Versé"),
-        pl.when(pl.col("compte")).then(pl.lit("oui : ") + fmt.percent_expr(pl.col("realise"), 0, missing="—") + pl.lit(" réalisé / ")
-                                       + fmt.percent_expr(pl.col("attendu"), 0, missing="—") + pl.lit(" attendu"))
-          .otherwise(pl.col("motif_exclusion")).alias("Dans la mesure"),
-    )
-
-
-def indicators_display(frame: pl.DataFrame) -> pl.DataFrame:
-    """Indicators of one objective (one row per indicator × QPV) as shown."""
-    sens = pl.col("sens").replace_strict({"hausse": "hausse souhaitée", "baisse": "baisse souhaitée"},
-                                         default="sans sens")
-    unit = pl.lit("\u00a0") + pl.col("unite")
-
-    def value(col: str) -> pl.Expr:
-        return pl.when(pl.col(col).is_null()).then(pl.lit("—")).otherwise(fmt.number_expr(pl.col(col), 1) + unit)
-
-    return frame.select(
-        pl.col("indicateur").alias("Indicateur"), pl.col("code_qp").alias("QPV"), sens.alias("Sens"),
-        (value("valeur_reference") + pl.lit(" (") + fmt.day_expr(pl.col("date_reference"), missing="—") + pl.lit(")")).alias("Référence"),
-        (value("valeur") + pl.lit(" (") + fmt.day_expr(pl.col("date_valeur"), missing="—") + pl.lit(")")).alias("Dernière valeur"),
-        pl.when(pl.col("valeur_cible_intermediaire").is_null()).then(pl.lit("—"))
-          .otherwise(value("valeur_cible_intermediaire") + pl.lit(" (") + fmt.day_expr(pl.col("date_cible_intermediaire"))
-                     + pl.lit(")")).alias("Cible intermédiaire"),
-        (value("valeur_cible") + pl.lit(" (") + fmt.day_expr(pl.col("date_cible"), missing="—") + pl.lit(")")).alias("Cible"),
-        pl.when(pl.col("mesure")).then(fmt.percent_expr(pl.col("realise"), 0, missing="—") + pl.lit(" du chemin / ")
-                                       + fmt.percent_expr(pl.col("attendu"), 0, missing="—") + pl.lit(" attendu"))
-          .otherwise(pl.col("motif_exclusion")).alias("Position sur la trajectoire"),
+        "code_qp",
+        "libelle",
+        "lib_com",
+        "statut",
+        "longitude",
+        "latitude",
+        "contour",
+        fmt.number_expr(pl.col("population"), missing="—").alias("population"),
     )

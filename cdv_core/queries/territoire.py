@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
 import duckdb
 import polars as pl
 
 from cdv_core import store
 from cdv_core.perimetre import bind
+
+
+class StoreContext(TypedDict):
+    demo: str | None  # the demo's name when the store is the demo territory
+    donnees_au: date | None  # the store's « données au »
+    version: int  # the data version (bumped by every write)
+
+
+class TerritoryFigures(TypedDict):
+    contrats: int
+    quartiers: int
+    population: int
 
 
 def contracts(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
@@ -20,8 +33,9 @@ def contracts(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | No
     ).pl()
 
 
-def quartiers(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
-              perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
+def quartiers(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     return cur.sql(
         """SELECT q.code_qp, q.libelle, q.code_contrat, q.insee_com, q.lib_com, q.population,
                   q.longitude, q.latitude, q.contour IS NOT NULL AS a_contour
@@ -33,18 +47,19 @@ def quartiers(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
     ).pl()
 
 
-def store_context(cur: duckdb.DuckDBPyConnection) -> dict:
+def store_context(cur: duckdb.DuckDBPyConnection) -> StoreContext:
     """What the sidebar needs to know about the store: demo or not, and its data date."""
     found = store.metas(cur, "demo", "donnees_au", "store_version")  # one query: read at every rerun
     return {
         "demo": found["demo"],
         "donnees_au": date.fromisoformat(found["donnees_au"]) if found["donnees_au"] else None,
-        "version": int(found["store_version"]),
+        "version": int(found["store_version"] or 0),  # set when the store is opened
     }
 
 
-def territory_figures(cur: duckdb.DuckDBPyConnection, *, contrat: str | None,
-                      perimetre: tuple[str, ...] | None = None) -> dict:
+def territory_figures(
+    cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
+) -> TerritoryFigures:
     """Number of contracts, of QPV and the population living in QPV for the selection."""
     n_contrats, n_qpv, population = cur.execute(
         """SELECT (SELECT count(*) FROM contrat WHERE ($contrat IS NULL OR code_contrat = $contrat)

@@ -10,8 +10,7 @@ import duckdb
 from cdv_core.rapport.content import SECTION_TITLES, Report, ReportError, build
 
 FORMATS: tuple[str, ...] = ("docx", "pdf")
-MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "pdf": "application/pdf"}
+MIME = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}
 
 
 def render(report: Report, fmt_name: str) -> bytes:
@@ -27,8 +26,15 @@ def render(report: Report, fmt_name: str) -> bytes:
     raise ValueError(f"Format inconnu : {fmt_name} (attendu : {', '.join(FORMATS)})")
 
 
-def draft(cur: duckdb.DuckDBPyConnection, *, contrat: str, annee: int, donnees_au: date, format: str,
-          perimetre: tuple[str, ...] | None = None) -> bytes:
+def draft(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    contrat: str,
+    annee: int,
+    donnees_au: date,
+    format: str,
+    perimetre: tuple[str, ...] | None = None,
+) -> bytes:
     """Build and render the draft in one call (a download button's deferred file, the CLI)."""
     return render(build(cur, contrat=contrat, annee=annee, donnees_au=donnees_au, perimetre=perimetre), format)
 

@@ -49,9 +49,11 @@ def to_docx(report: Report) -> bytes:
     run = note.add_run(DRAFT_LABEL)
     run.bold = True
     run.font.color.rgb = PLACEHOLDER_COLOR
-    doc.add_paragraph("Les chiffres viennent des écrans du tableau de bord à la date des données ; les passages "
-                      "« [À rédiger par l'équipe] » sont à écrire (ou à saisir dans l'onglet « Rapport annuel » de "
-                      "l'écran « Jalons et actualisation 2027 »).")
+    doc.add_paragraph(
+        "Les chiffres viennent des écrans du tableau de bord à la date des données ; les passages "
+        "« [À rédiger par l'équipe] » sont à écrire (ou à saisir dans l'onglet « Rapport annuel » de "
+        "l'écran « Jalons et actualisation 2027 »)."
+    )
     doc.paragraphs[-1].add_run().add_break(WD_BREAK.PAGE)
 
     for section in report.sections:
@@ -70,7 +72,7 @@ def to_docx(report: Report) -> bytes:
             elif isinstance(block, Figures):
                 notes = any(f.note for f in block.items)
                 headers = list(FIGURE_HEADERS if notes else FIGURE_HEADERS[:2])
-                _table(doc, headers, [(f.label, f.value, f.note or "")[:len(headers)] for f in block.items])
+                _table(doc, headers, [(f.label, f.value, f.note or "")[: len(headers)] for f in block.items])
             elif isinstance(block, Table):
                 if block.title:
                     doc.add_paragraph(block.title, style="Heading 3")

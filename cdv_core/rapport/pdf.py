@@ -70,8 +70,11 @@ def to_pdf(report: Report) -> bytes:
             elif isinstance(block, Figures):
                 notes = any(f.note for f in block.items)
                 headers = list(FIGURE_HEADERS if notes else FIGURE_HEADERS[:2])
-                frame = pl.DataFrame([[f.label, f.value, f.note or ""][:len(headers)] for f in block.items],
-                                     schema=headers, orient="row")
+                frame = pl.DataFrame(
+                    [[f.label, f.value, f.note or ""][: len(headers)] for f in block.items],
+                    schema=headers,
+                    orient="row",
+                )
                 exports._pdf_table(pdf, frame, None)
             elif isinstance(block, Table):
                 if block.frame.height:

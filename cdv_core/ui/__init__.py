@@ -6,7 +6,18 @@ The only part of cdv_core allowed to import Streamlit.
 from __future__ import annotations
 
 from cdv_core.ui.context import Context, bootstrap, cached, connection, deferred, own, page_header, url_warning, write
-from cdv_core.ui.widgets import altair_fr, kpi
+from cdv_core.ui.widgets import card_row, kpi
 
-__all__ = ["Context", "altair_fr", "bootstrap", "cached", "connection", "deferred", "kpi", "own", "page_header",
-           "url_warning", "write"]
+__all__ = [
+    "Context",
+    "bootstrap",
+    "cached",
+    "card_row",
+    "connection",
+    "deferred",
+    "kpi",
+    "own",
+    "page_header",
+    "url_warning",
+    "write",
+]

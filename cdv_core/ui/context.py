@@ -9,15 +9,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 import streamlit as st
 
-from cdv_core import access, demo, fmt, links, settings as settings_mod, store
+from cdv_core import access, demo, fmt, links, store
+from cdv_core import settings as settings_mod
 from cdv_core.edits import historique
 from cdv_core.queries import territoire
 from cdv_core.ui import francais, identity, nav
@@ -25,20 +29,21 @@ from cdv_core.ui.widgets import base_style
 
 ALL_CONTRACTS = "__tous__"
 FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
-_CTX_CONTRAT = "ctx_contrat"      # non-widget keys: they survive page changes
+_CTX_CONTRAT = "ctx_contrat"  # non-widget keys: they survive page changes
 _CTX_AU = "ctx_donnees_au"
-_FLASH = "ui_flash"                # the success message of the last write, shown after its rerun
+_FLASH = "ui_flash"  # the success message of the last write, shown after its rerun
 _FLASH_WARNINGS = "ui_flash_avertissements"  # and its warnings (e.g. control characters removed from a text)
 # One write at a time per process, to keep a session's write from racing another's in the same
 # process; what makes writes safe, across processes too, is the store's transaction (see store.py).
 _write_lock = threading.Lock()
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Context:
     store_path: str
     version: int
-    contrat: str | None            # None: « Tous les contrats »
+    contrat: str | None  # None: « Tous les contrats »
     contrat_libelle: str
     donnees_au: date
     demo: str | None
@@ -82,22 +87,48 @@ def _reopen_if_broken(store_path: str) -> None:
         return  # not open: the next bootstrap says why
     if store.usable(con):
         return
-    try:
+    with suppress(duckdb.Error):
         con.close()
-    except duckdb.Error:
-        pass
     _open.clear(store_path)
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _cached_call(name: str, store_path: str, version: int, kwargs: tuple, scope: str | None, _fn, _perimetre=None):
+def _cached_call(
+    name: str,
+    store_path: str,
+    version: int,
+    kwargs: tuple,
+    scope: str | None,
+    _fn,
+    _perimetre=None,
+    _slow: float | None = None,
+):
     """`scope`: None when `_fn` takes no périmètre, else `_scope_key(_perimetre)` — the cache
-    hashes that short key, not the périmètre itself (hundreds of codes, on every call)."""
+    hashes that short key, not the périmètre itself (hundreds of codes, on every call). Runs only
+    on a cache miss: that is where a query is timed (`_slow`, see `_timed`)."""
     cur = connection(store_path).cursor()
     try:
-        return _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
+        with _timed(name, kwargs, _slow):
+            return _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
     finally:
         cur.close()
+
+
+@contextmanager
+def _timed(name: str, kwargs: tuple, slow: float | None) -> Iterator[None]:
+    """Log a query at WARNING when it took `slow` seconds or more (`CDV_SLOW_QUERY_SECONDS`;
+    None: not timed): its function, its arguments (codes, dates, flags) and its duration."""
+    start = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - start
+    if slow is not None and seconds >= slow:
+        _log.warning(
+            "Slow query: %s(%s) took %.3f s (threshold %s s)",
+            name,
+            store.describe(", ".join(f"{k}={v!r}" for k, v in kwargs))[:300],
+            seconds,
+            slow,
+        )
 
 
 @functools.cache
@@ -122,7 +153,16 @@ def cached(ctx: Context, fn, /, **kwargs):
     name = f"{fn.__module__}.{fn.__qualname__}"
     scope = _scope_key(ctx.perimetre) if _takes_perimetre(fn) else None
     try:
-        return _cached_call(name, ctx.store_path, ctx.version, tuple(sorted(kwargs.items())), scope, fn, ctx.perimetre)
+        return _cached_call(
+            name,
+            ctx.store_path,
+            ctx.version,
+            tuple(sorted(kwargs.items())),
+            scope,
+            fn,
+            ctx.perimetre,
+            _slow=ctx.settings.slow_query_seconds,
+        )
     except duckdb.Error as exc:  # e.g. the shared store's PostgreSQL stopped answering
         _store_unreachable(ctx.store_path, exc)
 
@@ -131,12 +171,17 @@ def deferred(ctx: Context, fn, /, **kwargs):
     """`fn(cur, **kwargs)` as a callable run later on a fresh cursor, with the session's
     `perimetre` when `fn` takes one (as `cached`): the file of a download button, built when it is
     clicked (on Streamlit's download thread). Not cached: such files are big and rarely asked."""
+
     def run():
         cur = connection(ctx.store_path).cursor()
         try:
-            return fn(cur, **kwargs, **({"perimetre": ctx.perimetre} if _takes_perimetre(fn) else {}))
+            with _timed(
+                f"{fn.__module__}.{fn.__qualname__}", tuple(sorted(kwargs.items())), ctx.settings.slow_query_seconds
+            ):
+                return fn(cur, **kwargs, **({"perimetre": ctx.perimetre} if _takes_perimetre(fn) else {}))
         finally:
             cur.close()
+
     return run
 
 
@@ -146,7 +191,10 @@ def own(ctx: Context, fn, /, **kwargs):
     try:
         cur = connection(ctx.store_path).cursor()
         try:
-            return fn(cur, user=ctx.user, **kwargs)
+            with _timed(
+                f"{fn.__module__}.{fn.__qualname__}", tuple(sorted(kwargs.items())), ctx.settings.slow_query_seconds
+            ):
+                return fn(cur, user=ctx.user, **kwargs)
         finally:
             cur.close()
     except duckdb.Error as exc:
@@ -156,8 +204,11 @@ def own(ctx: Context, fn, /, **kwargs):
 def _store_unreachable(store_path: str, exc: Exception):
     _reopen_if_broken(store_path)  # a database invalidated by a fatal error: the reload opens it anew
     store.log_failure("Lecture impossible", exc)  # the detail (paths, engine's words) for the server's log only
-    st.error("La base ne répond pas : rechargez la page dans un moment ; si le problème persiste, prévenez "
-             "l'administrateur (le détail technique est dans le journal du serveur).", icon=":material/error:")
+    st.error(
+        "La base ne répond pas : rechargez la page dans un moment ; si le problème persiste, prévenez "
+        "l'administrateur (le détail technique est dans le journal du serveur).",
+        icon=":material/error:",
+    )
     st.stop()
 
 
@@ -165,6 +216,7 @@ def bootstrap(page_title: str) -> Context:
     """Page config, store, sidebar (contract, « données au »), URL sync. Call first on every page."""
     # A local favicon: a Material icon as page icon would make the browser fetch it from Google.
     st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide", page_icon=str(FAVICON))
+    store.configure_logging()  # writes, refused writes, slow queries: to stderr unless the host set up logging
     francais.inject()  # Streamlit's own strings (menus, tooltips, dialogs) in French, before anything can stop
     try:
         cfg = settings_mod.load()
@@ -184,8 +236,16 @@ def bootstrap(page_title: str) -> Context:
         _store_unreachable(store_path, exc)
     finally:
         cur.close()
-    probe = Context(store_path, info["version"], None, "", info["donnees_au"] or date.today(), info["demo"], cfg,
-                    access.local_user(""))
+    probe = Context(
+        store_path,
+        info["version"],
+        None,
+        "",
+        info["donnees_au"] or date.today(),
+        info["demo"],
+        cfg,
+        access.local_user(""),
+    )
     user = identity.identify(cfg, lambda email: cached(probe, access.load_user, email=email), con.cursor)
     if nav.remember(user):  # app.py drew the menu before knowing the user (an administrator's first run)
         st.rerun()
@@ -196,8 +256,13 @@ def bootstrap(page_title: str) -> Context:
 
     # « données au »: from the year before the first contract to the contracts' end (31/12/2030 at most)
     first_day, last_day = links.donnees_au_bounds(contracts["date_debut"], contracts["date_fin"], probe.donnees_au)
-    _init_from_url(codes, probe.donnees_au, first_day, last_day,
-                   everything="tous les contrats" if user.perimetre is None else "tous vos contrats")
+    _init_from_url(
+        codes,
+        probe.donnees_au,
+        first_day,
+        last_day,
+        everything="tous les contrats" if user.perimetre is None else "tous vos contrats",
+    )
     with st.sidebar:
         if not nav.from_entrypoint():  # deep link without app.py: replace the file-name menu
             st.html(nav.HIDE_FILE_MENU)
@@ -208,20 +273,35 @@ def bootstrap(page_title: str) -> Context:
         options = [ALL_CONTRACTS, *codes]
         current = st.session_state.get(_CTX_CONTRAT, ALL_CONTRACTS)
         choice = st.selectbox(
-            "Contrat", options, index=options.index(current) if current in options else 0,
-            format_func=lambda c: (("Tous les contrats" if user.perimetre is None else "Tous mes contrats")
-                                   if c == ALL_CONTRACTS else fmt.short_contract(labels.get(c, c))),
-            key="sidebar_contrat", help="Le contrat de toutes les pages ; son nom complet est rappelé sous le titre.",
+            "Contrat",
+            options,
+            index=options.index(current) if current in options else 0,
+            format_func=lambda c: (
+                ("Tous les contrats" if user.perimetre is None else "Tous mes contrats")
+                if c == ALL_CONTRACTS
+                else fmt.short_contract(labels.get(c) or c)
+            ),
+            key="sidebar_contrat",
+            help="Le contrat de toutes les pages ; son nom complet est rappelé sous le titre.",
         )
         # No date after the contracts' end (31/12/2030 at most, contrats 2024-2030): nothing is planned beyond it.
         wanted_au = min(max(st.session_state.get(_CTX_AU, probe.donnees_au), first_day), last_day)
-        au = st.date_input("Données au", value=wanted_au, min_value=first_day,
-                           max_value=last_day, format="DD/MM/YYYY", key="sidebar_donnees_au",
-                           help="Date à laquelle les retards, échéances et comptes à rebours sont évalués "
-                                f"(du {fmt.day(first_day)} au {fmt.day(last_day)}, fin des contrats).")
+        au = st.date_input(
+            "Données au",
+            value=wanted_au,
+            min_value=first_day,
+            max_value=last_day,
+            format="DD/MM/YYYY",
+            key="sidebar_donnees_au",
+            help="Date à laquelle les retards, échéances et comptes à rebours sont évalués "
+            f"(du {fmt.day(first_day)} au {fmt.day(last_day)}, fin des contrats).",
+        )
         if info["donnees_au"] and au > info["donnees_au"]:
-            st.warning(f"Les données s'arrêtent au {fmt.day(info['donnees_au'])} : après cette date, les actions, "
-                       "montants, réunions et retards ne sont pas encore connus.", icon=":material/warning:")
+            st.warning(
+                f"Les données s'arrêtent au {fmt.day(info['donnees_au'])} : après cette date, les actions, "
+                "montants, réunions et retards ne sont pas encore connus.",
+                icon=":material/warning:",
+            )
         st.session_state[_CTX_CONTRAT] = choice
         st.session_state[_CTX_AU] = au
         if info["demo"]:
@@ -235,8 +315,16 @@ def bootstrap(page_title: str) -> Context:
     st.query_params["contrat"] = choice if contrat else "tous"
     st.query_params["au"] = au.isoformat()
     everything = "Tous les contrats" if user.perimetre is None else "Tous mes contrats"
-    return Context(store_path, info["version"], contrat, labels.get(contrat, everything) if contrat else everything,
-                   au, info["demo"], cfg, user)
+    return Context(
+        store_path,
+        info["version"],
+        contrat,
+        labels.get(contrat, everything) if contrat else everything,
+        au,
+        info["demo"],
+        cfg,
+        user,
+    )
 
 
 def _init_from_url(codes: list[str], default_au: date, first_au: date, last_au: date, *, everything: str) -> None:
@@ -287,14 +375,15 @@ def _record_statuses(ctx: Context) -> None:
 
 def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = True, **kwargs):
     """The one way a page writes: `fn(connection, *args, user=<the session's user>, **kwargs)`,
-    one write at a time in this process. A refusal or failure (store.StoreError; a duckdb.Error
-    or OSError, said in French by `store.write_error`; or a result whose `errors` are set) is
-    shown in one French box and returns None: nothing was written. A connection such a failure
-    left unusable is reopened. On success: `success` (text, or a function of the result) is
-    shown after the rerun with the French warnings of a function that takes `warnings` (e.g. a
-    control character removed from a typed text), `on_success(result)` runs first (e.g. to reset
-    a form), then the page reruns. Every success records the QPV statuses it changed
-    (`edits.historique`)."""
+    one write at a time in this process. A write returns its result or raises: a refusal or a
+    failure (store.StoreError; a duckdb.Error or OSError, said in French by `store.write_error`)
+    is shown in one French box (`refusal_text`) and returns None: nothing was written. A refusal
+    made before any transaction is logged here (`store.log_refusal`; the transaction logs the
+    others). A connection such a failure left unusable is reopened. On success: `success` (text,
+    or a function of the result) is shown after the rerun with the French warnings of a function
+    that takes `warnings` (e.g. a control character removed from a typed text),
+    `on_success(result)` runs first (e.g. to reset a form), then the page reruns. Every success
+    records the QPV statuses it changed (`edits.historique`)."""
     warnings: list[str] = []
     if _takes_warnings(fn):
         kwargs["warnings"] = warnings
@@ -302,16 +391,12 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
         with _write_lock:
             result = fn(connection(ctx.store_path), *args, user=ctx.user, **kwargs)
     except (store.StoreError, duckdb.Error, OSError) as exc:
+        error = store.write_error(exc)
+        if isinstance(error, store.WriteRefused):
+            store.log_refusal(error, auteur=ctx.user.label, what=f"{fn.__module__}.{fn.__qualname__}")
         with _write_lock:
             _reopen_if_broken(ctx.store_path)
-        st.error(fmt.md(str(store.write_error(exc))), icon=":material/error:")  # a message may quote a value
-        return None
-    errors = getattr(result, "errors", None)
-    if errors:
-        with _write_lock:
-            _reopen_if_broken(ctx.store_path)
-        st.error("Enregistrement refusé, rien n'a été modifié :\n\n" + "\n".join(f"- {fmt.md(e)}" for e in errors),
-                 icon=":material/error:")
+        st.error(refusal_text(error), icon=":material/error:")
         return None
     with _write_lock:
         _record_statuses(ctx)
@@ -322,3 +407,12 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
     if rerun:
         st.rerun()
     return result
+
+
+def refusal_text(error: store.StoreError) -> str:
+    """What the box of a refused or failed write says (Markdown): its French message, or, when it
+    lists several problems (a form's validation), each on its line under « Écriture refusée »."""
+    problems = error.problems
+    if len(problems) > 1:
+        return fmt.md(store.REFUSED + " :") + "\n\n" + "\n".join(f"- {fmt.md(p)}" for p in problems)
+    return fmt.md(str(error))  # a message may quote a value: text, not Markdown

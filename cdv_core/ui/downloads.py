@@ -9,8 +9,16 @@ from cdv_core import tables
 from cdv_core.domain import secret
 
 
-def download_buttons(frame: pl.DataFrame, *, basename: str, key: str, sheet: str = "Données",
-                     lazy: bool = True, ctx=None, counts: tuple[str, ...] = ()) -> None:
+def download_buttons(
+    frame: pl.DataFrame,
+    *,
+    basename: str,
+    key: str,
+    sheet: str = "Données",
+    lazy: bool = True,
+    ctx=None,
+    counts: tuple[str, ...] = (),
+) -> None:
     """Two buttons side by side: CSV (`;`, UTF-8 BOM, decimal comma) and XLSX, formula cells
     neutralised. With `lazy` (the default) a file is built only when its button is clicked, on
     Streamlit's download thread: writing an XLSX costs hundreds of milliseconds per few hundred
@@ -24,8 +32,20 @@ def download_buttons(frame: pl.DataFrame, *, basename: str, key: str, sheet: str
     xlsx = (lambda: tables.to_xlsx_bytes({sheet: frame})) if lazy else tables.to_xlsx_bytes({sheet: frame})
     left, right = st.columns(2)
     with left:
-        st.download_button("Télécharger (CSV)", data=csv, file_name=f"{basename}.csv", mime="text/csv",
-                           key=f"{key}_csv", icon=":material/download:")
+        st.download_button(
+            "Télécharger (CSV)",
+            data=csv,
+            file_name=f"{basename}.csv",
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/download:",
+        )
     with right:
-        st.download_button("Télécharger (Excel)", data=xlsx, file_name=f"{basename}.xlsx", key=f"{key}_xlsx",
-                           icon=":material/download:", mime=tables.XLSX_MIME)
+        st.download_button(
+            "Télécharger (Excel)",
+            data=xlsx,
+            file_name=f"{basename}.xlsx",
+            key=f"{key}_xlsx",
+            icon=":material/download:",
+            mime=tables.XLSX_MIME,
+        )

@@ -65,13 +65,16 @@ EXACT: dict[str, str] = {
     "Use system setting": "Réglage du système",
     # dialogs
     "Page not found": "Page introuvable",
-    "The page that you have requested does not seem to exist. Running the app's main page.":
-        "Cette page n'existe pas : voici la page d'accueil.",
+    "The page that you have requested does not seem to exist. Running the app's main page.": (
+        "Cette page n'existe pas : voici la page d'accueil."
+    ),
     "Connection error": "Connexion perdue",
-    "Streamlit server is not responding. Are you connected to the internet?":
-        "Le serveur de l'application ne répond pas. Vérifiez votre connexion au réseau, puis rechargez la page.",
-    "Is Streamlit still running? If you accidentally stopped Streamlit, just restart it in your terminal:":
-        "Le serveur de l'application ne répond pas. S'il a été arrêté, relancez-le depuis un terminal :",
+    "Streamlit server is not responding. Are you connected to the internet?": (
+        "Le serveur de l'application ne répond pas. Vérifiez votre connexion au réseau, puis rechargez la page."
+    ),
+    "Is Streamlit still running? If you accidentally stopped Streamlit, just restart it in your terminal:": (
+        "Le serveur de l'application ne répond pas. S'il a été arrêté, relancez-le depuis un terminal :"
+    ),
     "streamlit run yourscript.py": "streamlit run app.py",
     "Connection timed out.": "Délai de connexion dépassé.",
     "Unknown error": "Erreur inconnue",
@@ -111,8 +114,9 @@ EXACT: dict[str, str] = {
     "Clear dates": "Effacer les dates",
     "Date range": "Période",
     "Quick select a date range": "Choisir une période",
-    "Use arrow keys to navigate dates. Enter to select. Escape to close.":
-        "Flèches pour changer de jour, Entrée pour choisir, Échap pour fermer.",
+    "Use arrow keys to navigate dates. Enter to select. Escape to close.": (
+        "Flèches pour changer de jour, Entrée pour choisir, Échap pour fermer."
+    ),
     "Previous month": "Mois précédent",
     "Next month": "Mois suivant",
     "Previous": "Précédent",
@@ -197,8 +201,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     *((rf"(^|, )(\d+)\.0{en}$", f"$1$2\u00a0{fr}") for en, fr in _UNITS),
     *((rf"(^|, )(\d+)\.(\d){en}$", f"$1$2,$3\u00a0{fr}") for en, fr in _UNITS),
     *((rf"^(\d+){en} per file$", f"$1\u00a0{fr} par fichier") for en, fr in _UNITS),
-    (r"^You have requested page /(.*), but no corresponding file was found in the app's pages/ directory\. "
-     r"Running the app's main page\.$", "La page « /$1 » n'existe pas : voici la page d'accueil."),
+    (
+        r"^You have requested page /(.*), but no corresponding file was found in the app's pages/ directory\. "
+        r"Running the app's main page\.$",
+        "La page « /$1 » n'existe pas : voici la page d'accueil.",
+    ),
     (r"^Remove (.+)$", "Retirer « $1 »"),
     (r"^Cancel upload of (.+)$", "Annuler l'envoi de « $1 »"),
     (r"^Help for (.+)$", "Aide : $1"),
@@ -215,8 +222,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(.+) — start$", "$1 — début"),
     (r"^(.+) — end$", "$1 — fin"),
     # the descriptions Vega gives its charts for screen readers (aria-label of the SVG parts)
-    *((rf"^{what} with \d+ (?:values?|boundar(?:y|ies)): (.*), ending with (.*)$", f"{fr} : ${n + 1}, …, ${n + 2}")
-      for what, n, fr in _VEGA_PARTS),
+    *(
+        (rf"^{what} with \d+ (?:values?|boundar(?:y|ies)): (.*), ending with (.*)$", f"{fr} : ${n + 1}, …, ${n + 2}")
+        for what, n, fr in _VEGA_PARTS
+    ),
     *((rf"^{what} with \d+ (?:values?|boundar(?:y|ies)): (.*)$", f"{fr} : ${n + 1}") for what, n, fr in _VEGA_PARTS),
     *((rf"^{what} with values from (.+) to (.+)$", f"{fr}, de ${n + 1} à ${n + 2}") for what, n, fr in _VEGA_PARTS),
     (r"^Title text '(.*)'$", "Titre « $1 »"),
@@ -226,11 +235,36 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 # Pieces of Streamlit's English that must never be on screen, inside any text or attribute
 # (tests/e2e/test_francais.py; a whole string known above, or matching a pattern, is caught too).
 ENGLISH_MARKERS: tuple[str, ...] = (
-    "Press Enter", "Press Ctrl", "Press ⌘", "per file", "Drag and drop", "Browse files", "Page not found",
-    "Are you connected", "Running the app", "Download as", "ullscreen", "Help for", "-axis ", " legend ",
-    "Title text", "options available", "start date", "end date", "Skip to main", "Choose an option",
-    "Clear all", "No results", "Select all", "Copy to clipboard", "Rerun", "Clear cache", "Record a screencast",
-    "dd / mm", "yyyy", "YYYY",
+    "Press Enter",
+    "Press Ctrl",
+    "Press ⌘",
+    "per file",
+    "Drag and drop",
+    "Browse files",
+    "Page not found",
+    "Are you connected",
+    "Running the app",
+    "Download as",
+    "ullscreen",
+    "Help for",
+    "-axis ",
+    " legend ",
+    "Title text",
+    "options available",
+    "start date",
+    "end date",
+    "Skip to main",
+    "Choose an option",
+    "Clear all",
+    "No results",
+    "Select all",
+    "Copy to clipboard",
+    "Rerun",
+    "Clear cache",
+    "Record a screencast",
+    "dd / mm",
+    "yyyy",
+    "YYYY",
 )
 
 
@@ -249,7 +283,7 @@ def translate(text: str) -> str | None:
     if french == core:
         return None
     start = text.index(core)
-    return text[:start] + french + text[start + len(core):]
+    return text[:start] + french + text[start + len(core) :]
 
 
 @functools.cache
@@ -265,8 +299,7 @@ def _script() -> str:
 _KEY = "cdv_francais"
 # The element holding the script takes no room: its keyed container (.st-key-…) is hidden, and so
 # is the wrapper around it, which would otherwise leave a gap of the main column above the title.
-_HIDE = (f"<style>.st-key-{_KEY}, [data-testid='stLayoutWrapper']:has(> .st-key-{_KEY}) "
-         "{ display: none; }</style>")
+_HIDE = f"<style>.st-key-{_KEY}, [data-testid='stLayoutWrapper']:has(> .st-key-{_KEY}) {{ display: none; }}</style>"
 
 
 _SENT = "francais_envoye"  # session key: the script went to this session's browser tab

@@ -6,16 +6,20 @@ drawn, on every page (a deep link on a fresh server runs the page without app.py
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 import duckdb
 import streamlit as st
 
-from cdv_core import access, fmt, settings as settings_mod
+from cdv_core import access, fmt
+from cdv_core import settings as settings_mod
 from cdv_core.ui import nav
 
 _TITLE = "Pilotage des contrats de ville"
+_log = logging.getLogger(__name__)
 # How long a login holds at least, counted from the authentication. Streamlit keeps its identity
 # cookie 30 days and never looks at the token's `exp`; the providers we document issue ID tokens
 # of a few minutes (ProConnect: 60 s, Keycloak: 5 min by default), which must not cut a COPIL short.
@@ -24,8 +28,11 @@ _TITLE = "Pilotage des contrats de ville"
 SESSION_HOURS = 12
 
 
-def identify(cfg: settings_mod.Settings, lookup: Callable[[str], access.User | None],
-             cur_factory: Callable[[], duckdb.DuckDBPyConnection]) -> access.User:
+def identify(
+    cfg: settings_mod.Settings,
+    lookup: Callable[[str], access.User | None],
+    cur_factory: Callable[[], duckdb.DuckDBPyConnection],
+) -> access.User:
     """The session's user, or a French page then `st.stop()`. `lookup(email)`: the active account
     (cached on the store version); `cur_factory()`: a cursor, only for the no-access page."""
     if cfg.auth == "aucune":
@@ -39,21 +46,26 @@ def identify(cfg: settings_mod.Settings, lookup: Callable[[str], access.User | N
 
 def _oidc_email() -> str:
     if not _auth_configured():
-        _stop_page("Connexion non configurée",
-                   "L'application est réglée pour une connexion OpenID Connect (CDV_AUTH=oidc), mais la section "
-                   "`[auth]` du fichier `.streamlit/secrets.toml` est absente : personne ne peut se connecter. "
-                   "Prévenez l'administrateur du serveur (voir docs/acces.md).")
+        _stop_page(
+            "Connexion non configurée",
+            "L'application est réglée pour une connexion OpenID Connect (CDV_AUTH=oidc), mais la section "
+            "`[auth]` du fichier `.streamlit/secrets.toml` est absente : personne ne peut se connecter. "
+            "Prévenez l'administrateur du serveur (voir docs/acces.md).",
+        )
     if not st.user.get("is_logged_in"):
         _login_page()
     if expired(st.user.to_dict(), now=time.time()):
-        _stop_page("Session expirée",
-                   "Votre connexion a expiré : reconnectez-vous pour continuer.", login_again=True)
-    email = access.normalise_email(st.user.get("email"))
+        _stop_page("Session expirée", "Votre connexion a expiré : reconnectez-vous pour continuer.", login_again=True)
+    claim = st.user.get("email")
+    email = access.normalise_email(claim if isinstance(claim, str) else None)
     if not email:
-        _stop_page("Adresse électronique absente",
-                   "Le fournisseur d'identité n'a pas transmis votre adresse électronique : l'application ne peut pas "
-                   "savoir à quels contrats vous avez accès. Prévenez l'administrateur (l'adresse doit figurer dans "
-                   "le jeton d'identité, voir docs/acces.md).", logout=True)
+        _stop_page(
+            "Adresse électronique absente",
+            "Le fournisseur d'identité n'a pas transmis votre adresse électronique : l'application ne peut pas "
+            "savoir à quels contrats vous avez accès. Prévenez l'administrateur (l'adresse doit figurer dans "
+            "le jeton d'identité, voir docs/acces.md).",
+            logout=True,
+        )
     return email
 
 
@@ -92,16 +104,20 @@ def _auth_configured() -> bool:
 def _header_email(header: str) -> str:
     values = st.context.headers.get_all(header)
     if len(values) > 1:  # a client-sent copy the proxy appended to instead of replacing: trust neither
-        _stop_page("Identité ambiguë",
-                   f"L'en-tête « {header} » est présent plusieurs fois : l'application ne sait pas qui vous êtes. "
-                   "Le mandataire d'authentification doit remplacer cet en-tête, pas l'ajouter. Prévenez "
-                   "l'administrateur.")
+        _stop_page(
+            "Identité ambiguë",
+            f"L'en-tête « {header} » est présent plusieurs fois : l'application ne sait pas qui vous êtes. "
+            "Le mandataire d'authentification doit remplacer cet en-tête, pas l'ajouter. Prévenez "
+            "l'administrateur.",
+        )
     email = access.normalise_email(values[0] if values else None)
     if not email:
-        _stop_page("Identité non transmise",
-                   f"L'application attend l'adresse de la personne connectée dans l'en-tête « {header} », "
-                   "posé par le mandataire d'authentification : il est absent. Passez par l'adresse habituelle "
-                   "de l'application ; si le problème persiste, prévenez l'administrateur.")
+        _stop_page(
+            "Identité non transmise",
+            f"L'application attend l'adresse de la personne connectée dans l'en-tête « {header} », "
+            "posé par le mandataire d'authentification : il est absent. Passez par l'adresse habituelle "
+            "de l'application ; si le problème persiste, prévenez l'administrateur.",
+        )
     return email
 
 
@@ -113,16 +129,19 @@ def _page_start() -> None:
     st.title(_TITLE)
 
 
-def _login_page() -> None:
+def _login_page() -> NoReturn:
     _page_start()
     st.subheader("Connexion")
-    st.write("Tableau de bord de pilotage des contrats de ville 2024-2030. Connectez-vous pour voir les contrats "
-             "auxquels votre compte donne accès.")
+    st.write(
+        "Tableau de bord de pilotage des contrats de ville 2024-2030. Connectez-vous pour voir les contrats "
+        "auxquels votre compte donne accès."
+    )
     st.button("Se connecter", type="primary", icon=":material/login:", key="auth_login", on_click=_login)
     st.stop()
 
 
-def _no_access(cfg: settings_mod.Settings, email: str, cur_factory) -> None:
+def _no_access(cfg: settings_mod.Settings, email: str, cur_factory) -> NoReturn:
+    _log.warning("Access refused: %s has no active account with a contract", " ".join(email.split())[:200] or "?")
     cur = cur_factory()
     try:
         admins = access.administrators(cur)
@@ -130,18 +149,24 @@ def _no_access(cfg: settings_mod.Settings, email: str, cur_factory) -> None:
         cur.close()
     logout = cfg.auth == "oidc"
     if not admins:
-        _stop_page("Aucun administrateur",
-                   "Cette base n'a encore aucun administrateur : personne ne peut y recevoir d'accès. Sur le serveur, "
-                   "créez le premier avec la commande :\n\n"
-                   f"`python -m cdv_core utilisateurs ajouter --email {email.replace('`', '')} --role administrateur`\n\n"
-                   "puis rechargez cette page.", logout=logout)
+        _stop_page(
+            "Aucun administrateur",
+            "Cette base n'a encore aucun administrateur : personne ne peut y recevoir d'accès. Sur le serveur, "
+            "créez le premier avec la commande :\n\n"
+            f"`python -m cdv_core utilisateurs ajouter --email {email.replace('`', '')} --role administrateur`\n\n"
+            "puis rechargez cette page.",
+            logout=logout,
+        )
     contact = cfg.contact or fmt.md(", ".join(admins))  # CDV_CONTACT is the server's own text
-    _stop_page("Votre compte n'a accès à aucun contrat",
-               f"Vous êtes connecté(e) en tant que {fmt.md(email)}, mais ce compte n'a accès à aucun contrat de ville. "
-               f"Demandez un accès à : {contact}.", logout=logout)
+    _stop_page(
+        "Votre compte n'a accès à aucun contrat",
+        f"Vous êtes connecté(e) en tant que {fmt.md(email)}, mais ce compte n'a accès à aucun contrat de ville. "
+        f"Demandez un accès à : {contact}.",
+        logout=logout,
+    )
 
 
-def _stop_page(title: str, text: str, *, logout: bool = False, login_again: bool = False) -> None:
+def _stop_page(title: str, text: str, *, logout: bool = False, login_again: bool = False) -> NoReturn:
     _page_start()
     st.subheader(title)
     st.write(text)
@@ -155,8 +180,10 @@ def _stop_page(title: str, text: str, *, logout: bool = False, login_again: bool
 def sidebar(cfg: settings_mod.Settings, user: access.User) -> None:
     """Who is connected (and the way out), or that nobody is."""
     if user.local:
-        st.caption(f"Sans identification : toute personne qui ouvre l'application peut modifier les données "
-                   f"(modifications enregistrées au nom de « {fmt.md(user.nom)} »).")
+        st.caption(
+            f"Sans identification : toute personne qui ouvre l'application peut modifier les données "
+            f"(modifications enregistrées au nom de « {fmt.md(user.nom)} »)."
+        )
         return
     st.caption(f"Connecté(e) : **{fmt.md(user.nom or user.email)}** · {access.ROLES.get(user.role, user.role)}")
     if cfg.auth == "oidc":

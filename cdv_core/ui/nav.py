@@ -50,8 +50,13 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/mise_a_jour.py", "Mise à jour des données", ":material/upload_file:", "mise_a_jour"),
     PageSpec("pages/acteurs.py", "Acteurs et ingénierie", ":material/diversity_3:", "acteurs"),
     PageSpec("pages/seance.py", "Séance et exports", ":material/co_present:", "seance"),
-    PageSpec("pages/administration.py", "Administration", ":material/admin_panel_settings:", "administration",
-             action=access.ADMINISTER),
+    PageSpec(
+        "pages/administration.py",
+        "Administration",
+        ":material/admin_panel_settings:",
+        "administration",
+        action=access.ADMINISTER,
+    ),
 )
 # Hides Streamlit's file-name menu of the pages/ fallback (a deep link without app.py); bootstrap()
 # and the identity pages draw the menu themselves instead.

@@ -12,8 +12,9 @@ from cdv_core import fmt
 from cdv_core.domain import secret
 from cdv_core.ui.context import Context
 
-CHART_NOTE = ("Version publiable : les effectifs de personnes inférieurs à {seuil} ne sont pas représentés "
-              "(secret statistique).")
+CHART_NOTE = (
+    "Version publiable : les effectifs de personnes inférieurs à {seuil} ne sont pas représentés (secret statistique)."
+)
 
 
 def only(ctx: Context) -> bool:
@@ -21,15 +22,23 @@ def only(ctx: Context) -> bool:
     return ctx.user.publishable_only
 
 
-def publishable(ctx: Context, frame: pl.DataFrame, *, counts: Sequence[str] = (), names: Sequence[str] | None = None,
-                total_shown: bool = False, by: Sequence[str] = ()) -> pl.DataFrame:
+def publishable(
+    ctx: Context,
+    frame: pl.DataFrame,
+    *,
+    counts: Sequence[str] = (),
+    names: Sequence[str] | None = None,
+    total_shown: bool = False,
+    by: Sequence[str] = (),
+) -> pl.DataFrame:
     """`frame` as this session may see it: for a partenaire, names of people removed and counts
     of people (`counts`) below the threshold shown « < 11 » (`total_shown`: a total of these rows,
     per group of `by`, is shown on the same view: secondary masking). Unchanged otherwise."""
     if not only(ctx):
         return frame
-    return secret.publishable(frame, threshold=ctx.settings.secret_threshold, counts=counts, names=names,
-                              total_shown=total_shown, by=by)
+    return secret.publishable(
+        frame, threshold=ctx.settings.secret_threshold, counts=counts, names=names, total_shown=total_shown, by=by
+    )
 
 
 def count(ctx: Context, value: int | float | None) -> str:
@@ -61,14 +70,22 @@ def chart_note(ctx: Context) -> str | None:
     return CHART_NOTE.format(seuil=fmt.integer(ctx.settings.secret_threshold)) if only(ctx) else None
 
 
-def people_values(ctx: Context, frame: pl.DataFrame, *, values: Sequence[str], derived: Sequence[str] = (),
-                  unit: str = "unite", label: str = "indicateur") -> pl.DataFrame:
+def people_values(
+    ctx: Context,
+    frame: pl.DataFrame,
+    *,
+    values: Sequence[str],
+    derived: Sequence[str] = (),
+    unit: str = "unite",
+    label: str = "indicateur",
+) -> pl.DataFrame:
     """Indicator values per QPV (no total on the view): for a partenaire, the rows of indicators
     counting people with a value below the threshold lose their values (`secret`)."""
     if not only(ctx):
         return frame
-    return secret.suppress_small_people_values(frame, threshold=ctx.settings.secret_threshold, values=values,
-                                               derived=derived, unit=unit, label=label)
+    return secret.suppress_small_people_values(
+        frame, threshold=ctx.settings.secret_threshold, values=values, derived=derived, unit=unit, label=label
+    )
 
 
 def _people_indicator(ctx: Context, meta: dict) -> bool:
@@ -85,7 +102,9 @@ def indicator_comparison(ctx: Context, meta: dict, comparison: pl.DataFrame) -> 
     return secret.publishable_comparison(comparison, threshold=ctx.settings.secret_threshold)
 
 
-def indicator_trajectory(ctx: Context, meta: dict, trajectory: pl.DataFrame, *, comparison: pl.DataFrame) -> pl.DataFrame:
+def indicator_trajectory(
+    ctx: Context, meta: dict, trajectory: pl.DataFrame, *, comparison: pl.DataFrame
+) -> pl.DataFrame:
     """The trajectory frame (`queries.indicateurs.trajectory`) as this session may see it: QPV values
     below the threshold suppressed, and the cells `comparison` (from `indicator_comparison`) hid for
     secondary masking hidden too. Commune, EPCI and France values are left as they are."""
@@ -94,13 +113,18 @@ def indicator_trajectory(ctx: Context, meta: dict, trajectory: pl.DataFrame, *, 
     t = ctx.settings.secret_threshold
     hidden = comparison.filter(pl.col("motif") == secret.SECONDARY_MOTIF)
     qpv = pl.col("type_serie") == "QPV"
-    secondary = (qpv & pl.col("code_territoire").is_in(hidden["code_qp"].to_list())
-                 & pl.col("date_valeur").is_in(hidden["date_valeur"].to_list()))
+    secondary = (
+        qpv
+        & pl.col("code_territoire").is_in(hidden["code_qp"].to_list())
+        & pl.col("date_valeur").is_in(hidden["date_valeur"].to_list())
+    )
     rows = trajectory.with_row_index("__row")
     shown = secret.suppress(rows.filter(qpv & ~secondary), "valeur", threshold=t)
     masked = rows.filter(secondary).with_columns(
-        pl.lit(None, dtype=trajectory.schema["valeur"]).alias("valeur"), pl.lit("s").alias("secret"),
-        pl.lit(secret.SECONDARY_MOTIF).alias("motif"))
+        pl.lit(None, dtype=trajectory.schema["valeur"]).alias("valeur"),
+        pl.lit("s").alias("secret"),
+        pl.lit(secret.SECONDARY_MOTIF).alias("motif"),
+    )
     return pl.concat([shown, masked, rows.filter(~qpv)], how="vertical_relaxed").sort("__row").drop("__row")
 
 

@@ -1,25 +1,47 @@
-"""KPI cards and charts with French number and date formats."""
+"""KPI cards (a figures `Card` drawn) and the app's own CSS. Charts get their French formats from
+`cdv_core.charts.french`, in the figures modules."""
 
 from __future__ import annotations
 
-import altair as alt
+from collections.abc import Sequence
+
 import streamlit as st
 
-from cdv_core.charts import FRENCH_LOCALE, french
+from cdv_core.figures.cards import Card, DeltaArrow, DeltaColor
 
-__all__ = ["FRENCH_LOCALE", "altair_fr", "kpi"]
-
-
-def altair_fr(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """Apply the French locale (decimal comma, narrow-space thousands, French months) to a chart."""
-    return french(chart)
+__all__ = ["DeltaArrow", "DeltaColor", "card", "card_row", "kpi"]
 
 
-def kpi(label: str, value: str, *, help: str | None = None, delta: str | None = None,
-        delta_color: str = "normal", delta_arrow: str = "auto") -> None:
+def kpi(
+    label: str,
+    value: str,
+    *,
+    help: str | None = None,
+    delta: str | None = None,
+    delta_color: DeltaColor = "normal",
+    delta_arrow: DeltaArrow = "auto",
+) -> None:
     """A bordered figure card. A `delta` that is a note rather than a change should pass
     `delta_color="off", delta_arrow="off"`."""
     st.metric(label, value, delta=delta, help=help, border=True, delta_color=delta_color, delta_arrow=delta_arrow)
+
+
+def card(c: Card) -> None:
+    """One figure card, and its caption under it when it has one."""
+    kpi(c.label, c.value, **c.options())
+    if c.caption:
+        st.caption(c.caption)
+
+
+def card_row(cards: Sequence[Card], *, key: str | None = None) -> None:
+    """Figure cards side by side, one column each; in a container with this `key` when given."""
+    if key:
+        with st.container(key=key):
+            card_row(cards)
+        return
+    for col, c in zip(st.columns(len(cards)), cards, strict=True):
+        with col:
+            card(c)
 
 
 # Figure cards on a 1280 px projector: labels wrap instead of ending in « … », and values shrink
@@ -51,7 +73,8 @@ def base_style() -> None:
 # a section's cards sit in a container keyed `seance_fit_<n>` (n: the em width of its widest value,
 # see `cdv_core.seance.fit_ems`), and its values take the largest size up to 3.2rem at which n em
 # fit the card's inner width (card padding 2 × 15 px), never below 1.5rem. Labels wrap.
-_PRESENTATION_CSS = """
+_PRESENTATION_CSS = (
+    """
 <style>
 .st-key-seance_section [data-testid="stMetric"] { container-type: inline-size; }
 .st-key-seance_section [data-testid="stMetricValue"] { font-size: clamp(1.5rem, calc((100cqi - 2.2rem) / 6), 3.2rem);
@@ -67,12 +90,16 @@ _PRESENTATION_CSS = """
 .st-key-seance_bar [data-testid="stCaptionContainer"] p { margin: 0; }
 h1#seance-et-exports, [data-testid="stHeading"]:has(h1) h1 { font-size: 1.9rem; padding: 0.2rem 0; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
-""" + "".join(
-    f'.st-key-seance_fit_{n} [data-testid="stMetricValue"] '
-    f"{{ font-size: clamp(1.5rem, calc((100cqi - 2.2rem) / {n}), 3.2rem); }}\n"
-    for n in range(1, 25)) + """%s
+"""
+    + "".join(
+        f'.st-key-seance_fit_{n} [data-testid="stMetricValue"] '
+        f"{{ font-size: clamp(1.5rem, calc((100cqi - 2.2rem) / {n}), 3.2rem); }}\n"
+        for n in range(1, 25)
+    )
+    + """%s
 </style>
 """
+)
 _HIDE_SIDEBAR = '[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }'
 
 

@@ -5,6 +5,7 @@ In CI (CI=true) a missing browser, Playwright, PostgreSQL or nginx is a failure,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -102,12 +103,30 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **(env or {}), "CDV_STORE": str(store_path)}
-        self._log = open(log_path, "w")
+        self._log = open(log_path, "w")  # noqa: SIM115 (open while the server runs; closed in stop())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         wait_healthy(self, "streamlit", log_path, seconds=60)
 
     def stop(self):
@@ -133,9 +152,17 @@ def launched_chromium() -> Iterator:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                          "--disable-component-update", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         try:
             yield browser
         finally:
@@ -182,10 +209,8 @@ def settle(page, timeout: float = 60_000) -> None:
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    try:
+    with contextlib.suppress(PlaywrightTimeout):  # nothing was rerun (or it already finished)
         page.locator(RUNNING).wait_for(state="attached", timeout=1_500)
-    except PlaywrightTimeout:
-        pass  # nothing was rerun (or it already finished)
     page.locator(READY).wait_for(state="attached", timeout=timeout)
     page.get_by_test_id("stSkeleton").first.wait_for(state="detached", timeout=timeout)
 
@@ -237,9 +262,11 @@ http {{
 }}
 """
         (folder / "nginx.conf").write_text(conf, encoding="utf-8")
-        self.proc = subprocess.Popen([nginx, "-p", f"{folder}/", "-c", str(folder / "nginx.conf"),
-                                      "-e", str(folder / "error.log")], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [nginx, "-p", f"{folder}/", "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         wait_healthy(self, "nginx", folder / "error.log", seconds=15)
 
     def page_as(self, browser, email: str):

@@ -14,8 +14,11 @@ from cdv_core.ingest import samples
 from tests.e2e.conftest import LiveServer, _unavailable, new_page, settle, shot
 
 VERM = "CV-DEMO-VERM"
-USERS = {"admin@ville.fr": ("administrateur", []), "chef@ville.fr": ("chef_de_projet", [VERM]),
-         "lecteur@ville.fr": ("lecteur", [VERM])}
+USERS = {
+    "admin@ville.fr": ("administrateur", []),
+    "chef@ville.fr": ("chef_de_projet", [VERM]),
+    "lecteur@ville.fr": ("lecteur", [VERM]),
+}
 
 
 @pytest.fixture
@@ -56,17 +59,26 @@ client_secret = "cdv-e2e-secret"
 server_metadata_url = "{provider}/.well-known/openid-configuration"
 """
     if secrets_layout == "section_nommee":
-        provider_settings = ("\n[auth.fournisseur]\n" + provider_settings
-                             + """authorize_params = { claims = '{"id_token":{"email":{"essential":true}}}' }\n""")
-    secrets.write_text(f"""[auth]
+        provider_settings = (
+            "\n[auth.fournisseur]\n"
+            + provider_settings
+            + """authorize_params = { claims = '{"id_token":{"email":{"essential":true}}}' }\n"""
+        )
+    secrets.write_text(
+        f"""[auth]
 redirect_uri = "http://localhost:{{port}}/oauth2callback"
 cookie_secret = "e2e-cookie-secret-0123456789abcdef"
-{provider_settings}""", encoding="utf-8")
-    server = LiveServer(path, tmp_path / "streamlit.log",
-                        env={"CDV_AUTH": "oidc", "STREAMLIT_SECRETS_FILES": str(secrets)})
+{provider_settings}""",
+        encoding="utf-8",
+    )
+    server = LiveServer(
+        path, tmp_path / "streamlit.log", env={"CDV_AUTH": "oidc", "STREAMLIT_SECRETS_FILES": str(secrets)}
+    )
     try:
         # the browser uses the redirect_uri's host: the login cookies must come back to it
-        yield SimpleNamespace(url=f"http://localhost:{server.port}", server=server, store=path, labels=labels, version=version)
+        yield SimpleNamespace(
+            url=f"http://localhost:{server.port}", server=server, store=path, labels=labels, version=version
+        )
     finally:
         server.stop()
 
@@ -115,8 +127,12 @@ def test_chef_de_projet_logs_in_and_imports_a_file_of_its_contract(oidc_app, chr
     oidc_app.server.stop()  # the file store has one writer: read it once the app is gone
     con = store.connect(oidc_app.store, read_only=True)
     try:
-        authors = {r[0] for r in con.execute("SELECT auteur FROM journal_ecriture WHERE version_store > $v",
-                                             {"v": oidc_app.version}).fetchall()}
+        authors = {
+            r[0]
+            for r in con.execute(
+                "SELECT auteur FROM journal_ecriture WHERE version_store > $v", {"v": oidc_app.version}
+            ).fetchall()
+        }
     finally:
         con.close()
     assert authors == {"chef@ville.fr"}

@@ -21,7 +21,8 @@ def test_shared_link_filters_and_csv_download(live_server, browser_page):
     assert page.locator(".st-key-fin_filtres").get_by_text("CPO", exact=True).count() >= 1
     with page.expect_download() as download:
         page.get_by_role("button", name="Télécharger (CSV)").click()
-    data = open(download.value.path(), "rb").read()
+    with open(download.value.path(), "rb") as f:
+        data = f.read()
     frame = pl.read_csv(io.BytesIO(data), separator=";", decimal_comma=True)
     assert frame.height > 0 and set(frame["Mode"].unique().to_list()) == {"CPO"}
     shot(page, "financements")

@@ -13,7 +13,7 @@ import pytest
 
 from cdv_core.ui import francais
 from tests.e2e.conftest import LiveServer, _require_browser, server_on_demo_copy, settle, shot
-from tests.test_francais import SAMPLES
+from tests.pages.test_francais import SAMPLES
 
 CONTRAT = "CV-DEMO-VERM"
 
@@ -87,7 +87,8 @@ def test_what_appears_on_demand_is_french(server, chromium):
     page.goto(f"{server.url}/mise_a_jour?contrat={CONTRAT}")
     settle(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        files=[{"name": "essai.csv", "mimeType": "text/csv", "buffer": b"a;b\n1;2\n" * 40}])
+        files=[{"name": "essai.csv", "mimeType": "text/csv", "buffer": b"a;b\n1;2\n" * 40}]
+    )
     page.get_by_test_id("stFileChip").filter(has_text="\u00a0o").first.wait_for(state="visible")
     settle(page)
     if found := _english(page):

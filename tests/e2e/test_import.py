@@ -19,8 +19,12 @@ def _upload(page, url: str, path) -> None:
 def test_upload_validate_and_commit_in_browser(live_server, browser_page, tmp_path):
     page = browser_page
     path = tmp_path / "programmation_2025.csv"
-    path.write_bytes(samples.to_csv(samples.programmation(
-        25, contracts={"CV-DEMO-VERM": ["QN00281M"], "CV-DEMO-BRE": ["QN06081M"]}), encoding="cp1252"))
+    path.write_bytes(
+        samples.to_csv(
+            samples.programmation(25, contracts={"CV-DEMO-VERM": ["QN00281M"], "CV-DEMO-BRE": ["QN06081M"]}),
+            encoding="cp1252",
+        )
+    )
     _upload(page, live_server.url, path)
     assert page.get_by_text("Encodage : Windows-1252").first.is_visible()
     card = page.get_by_test_id("stMetric").filter(has_text="Erreurs")
@@ -41,9 +45,21 @@ def test_upload_qpv_contours_geojson_in_browser(live_server, browser_page, tmp_p
     page = browser_page
     square = [[[[2.0, 49.0], [2.01, 49.0], [2.01, 49.01], [2.0, 49.0]]]]
     path = tmp_path / "contours_qpv.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code_qp": "QN00281M"},
-         "geometry": {"type": "MultiPolygon", "coordinates": square}}]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code_qp": "QN00281M"},
+                        "geometry": {"type": "MultiPolygon", "coordinates": square},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     _upload(page, live_server.url, path)
     assert page.get_by_text("Contours des QPV (GeoJSON officiel)").first.is_visible()
     page.get_by_role("button", name="Valider l'import").click()
@@ -77,8 +93,10 @@ def test_hostile_uploads_are_refused_and_the_server_stays_up(live_server, chromi
     page = new_page(chromium)
     page.goto(live_server.url + "/mise_a_jour")
     settle(page)
-    cases = {"coin.xlsx": (hostile.far_corner_xlsx(), "jusqu'à la colonne XFD"),
-             "colonnes.csv": (hostile.wide_header_csv(), "réglage CDV_MAX_COLONNES")}
+    cases = {
+        "coin.xlsx": (hostile.far_corner_xlsx(), "jusqu'à la colonne XFD"),
+        "colonnes.csv": (hostile.wide_header_csv(), "réglage CDV_MAX_COLONNES"),
+    }
     for name, (data, message) in cases.items():
         path = tmp_path / name
         path.write_bytes(data)

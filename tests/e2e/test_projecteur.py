@@ -4,8 +4,8 @@ labels (`tests/e2e/test_francais._english`).
 
 One server on a copy of the demo store and one browser for the whole tour: every page of
 `nav.PAGES`, for « Tous les contrats » and for one contract, each tab of the page opened in turn
-(and the « Ingénierie » view of Acteurs), then the import report and the rollback of Mise à jour (an upload and a commit), then each section
-of a live séance. What is checked, in the browser's own layout:
+(and the « Ingénierie » view of Acteurs), then the import report and the rollback of Mise à jour
+(an upload and a commit), then each section of a live séance. What is checked, in the browser's own layout:
 
 - text cut at its end (`scrollWidth > clientWidth` on an element that hides its overflow or ends
   it with « … »): widget labels, toggles and checkboxes, buttons, tabs, figure cards, expander
@@ -68,7 +68,8 @@ _CUT_JS = r"""
   for (const el of document.querySelectorAll('input')) {  // a select box's chosen option, a text field's value
     if (!visible(el) || !el.value || ['file', 'hidden', 'checkbox', 'radio'].includes(el.type)) continue;
     if (el.scrollWidth > el.clientWidth + 1)
-      out.push(`${where(el)}valeur coupée « ${el.value.slice(0, 80)} » dans « ${el.getAttribute('aria-label') || ''} » ` +
+      out.push(`${where(el)}valeur coupée « ${el.value.slice(0, 80)} » ` +
+               `dans « ${el.getAttribute('aria-label') || ''} » ` +
                `(${el.clientWidth} px pour ${el.scrollWidth})`);
   }
   for (const el of document.querySelectorAll('[data-testid="stDateInput"] [role="group"], [role="tablist"]')) {
@@ -132,8 +133,10 @@ def cut_elements(page) -> list[str]:
         for name, width in grid["columns"]:
             shown = min(width, grid["view"] - start)  # px of the column in view before any scroll
             if name in KEY_COLUMNS and shown < min(width, MIN_SHOWN_PX):
-                found.append(f"colonne « {name} » hors de vue ({max(shown, 0):.0f} px en vue sur {width:.0f}, "
-                             f"tableau de {grid['view']} px : {', '.join(names)})")
+                found.append(
+                    f"colonne « {name} » hors de vue ({max(shown, 0):.0f} px en vue sur {width:.0f}, "
+                    f"tableau de {grid['view']} px : {', '.join(names)})"
+                )
             start += width
         if "None" in grid["cells"]:
             found.append(f"cellule « None » (tableau : {', '.join(names)})")

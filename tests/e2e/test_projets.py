@@ -22,8 +22,10 @@ def _painted_pixels(png: bytes) -> int:
 def test_map_shows_the_qpv_offline(live_server, browser_page):
     page = browser_page
     outside = []
-    page.on("request", lambda r: outside.append(r.url)
-            if r.url.startswith("http") and not r.url.startswith(live_server.url) else None)
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if r.url.startswith("http") and not r.url.startswith(live_server.url) else None,
+    )
     page.goto(live_server.url + "/projets_quartier?contrat=CV-DEMO-VERM")
     settle(page)
     assert page.get_by_test_id("stException").count() == 0
@@ -65,15 +67,23 @@ def test_optional_tile_layer_draws_under_the_qpv(tmp_path, chromium):
     test itself: no internet in CI) and draws them under the QPV; the caption names the service."""
     from tests.e2e.conftest import LiveServer, new_page
 
-    server = LiveServer(tmp_path / "store" / "cdv.duckdb", tmp_path / "streamlit.log",
-                        env={"CDV_FOND_TUILES": "https://tuiles.exemple.test/plan/{z}/{x}/{y}.png"})
+    server = LiveServer(
+        tmp_path / "store" / "cdv.duckdb",
+        tmp_path / "streamlit.log",
+        env={"CDV_FOND_TUILES": "https://tuiles.exemple.test/plan/{z}/{x}/{y}.png"},
+    )
     try:
         page = new_page(chromium)
         asked = []
-        page.context.route("https://tuiles.exemple.test/**",  # the map fetches tiles from a worker
-                   lambda route: (asked.append(route.request.url),
-                                  route.fulfill(status=200, content_type="image/png", body=_tile_png(),
-                                                headers={"Access-Control-Allow-Origin": "*"})))
+        page.context.route(
+            "https://tuiles.exemple.test/**",  # the map fetches tiles from a worker
+            lambda route: (
+                asked.append(route.request.url),
+                route.fulfill(
+                    status=200, content_type="image/png", body=_tile_png(), headers={"Access-Control-Allow-Origin": "*"}
+                ),
+            ),
+        )
         page.goto(server.url + "/projets_quartier?contrat=CV-DEMO-VERM")
         settle(page)
         assert page.get_by_test_id("stException").count() == 0

@@ -33,9 +33,11 @@ def cpu_load():
 
 
 def _box(page, selector: str) -> dict | None:
-    return page.evaluate("""(s) => { const e = document.querySelector(s); if (!e) return null;
+    return page.evaluate(
+        """(s) => { const e = document.querySelector(s); if (!e) return null;
                                      const r = e.getBoundingClientRect(); return {y: r.top, bottom: r.bottom}; }""",
-                         selector)
+        selector,
+    )
 
 
 NEXT = ".st-key-seance_next button"
@@ -51,7 +53,7 @@ def _walk(page) -> None:
         page.mouse.wheel(0, 4000)  # the presenter went down to the decisions
         page.wait_for_timeout(200)
         before = _box(page, NEXT)
-        assert before and 0 <= before["y"] and before["bottom"] <= PROJECTOR["height"], before  # in view
+        assert before and before["y"] >= 0 and before["bottom"] <= PROJECTOR["height"], before  # in view
         if n % 2:
             page.keyboard.press("ArrowRight")
         else:

@@ -32,6 +32,7 @@ LOCAL_SH = ROOT / "deploy" / "local.sh"
 
 # --- two servers on one shared store ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def shared_store(postgres, lake_data, lake_masters):
     """A DuckLake holding the demo territory, its catalog in the session's throwaway PostgreSQL
@@ -129,10 +130,17 @@ def test_import_by_command_while_both_serve_is_seen_by_both(two_servers, shared_
     assert [(_store_version(p), _card(p, "Actions 2026")) for p in pages] == [(version, actions)] * 2
 
     path = tmp_path / "programmation_2026.csv"
-    path.write_bytes(samples.to_csv(samples.programmation(10, contracts={CONTRACT: ["QN00281M"]}, year=2026),
-                                    encoding="cp1252"))
-    done = subprocess.run([sys.executable, "-m", "cdv_core", "import", str(path), "--store", url],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    path.write_bytes(
+        samples.to_csv(samples.programmation(10, contracts={CONTRACT: ["QN00281M"]}, year=2026), encoding="cp1252")
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "cdv_core", "import", str(path), "--store", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "validé" in done.stdout
 
@@ -144,6 +152,7 @@ def test_import_by_command_while_both_serve_is_seen_by_both(two_servers, shared_
 
 
 # --- the deployment example: deploy/local.sh ---------------------------------------------------
+
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
@@ -190,13 +199,18 @@ class Deployment:
         self.instances = [f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}"]
 
     def script(self, command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", str(LOCAL_SH), command], env=self.env, capture_output=True, text=True,
-                              timeout=240, check=False)
+        return subprocess.run(
+            ["bash", str(LOCAL_SH), command], env=self.env, capture_output=True, text=True, timeout=240, check=False
+        )
 
     def processes(self) -> list[int]:
         """Every process the example started: its pid files and their children."""
-        pidfiles = [self.run / "instance-1.pid", self.run / "instance-2.pid", self.run / "nginx" / "nginx.pid",
-                    self.run / "postgresql" / "data" / "postmaster.pid"]
+        pidfiles = [
+            self.run / "instance-1.pid",
+            self.run / "instance-2.pid",
+            self.run / "nginx" / "nginx.pid",
+            self.run / "postgresql" / "data" / "postmaster.pid",
+        ]
         mains = [int(f.read_text().split()[0]) for f in pidfiles if f.exists()]
         return mains + [c for pid in mains for c in _children(pid)]
 
@@ -211,8 +225,13 @@ def deployment(tmp_path):
     require_postgres()
     nginx = require_nginx()
     port = _free_port_block()
-    env = {**os.environ, "CDV_DEPLOY_RUN": str(tmp_path / "run"), "CDV_DEPLOY_PORT": str(port),
-           "PYTHON": sys.executable, "NGINX": nginx}
+    env = {
+        **os.environ,
+        "CDV_DEPLOY_RUN": str(tmp_path / "run"),
+        "CDV_DEPLOY_PORT": str(port),
+        "PYTHON": sys.executable,
+        "NGINX": nginx,
+    }
     deployment = Deployment(tmp_path / "run", port, env)
     try:
         yield deployment
@@ -253,8 +272,9 @@ def test_local_deployment_serves_through_nginx_and_stops_cleanly(deployment, chr
     # A real browser on each instance through nginx: page, websocket and a file upload (the
     # upload is a separate HTTP request that only the session's instance can accept).
     csv = tmp_path / "programmation_2026.csv"
-    csv.write_bytes(samples.to_csv(samples.programmation(5, contracts={CONTRACT: ["QN00281M"]}, year=2026),
-                                   encoding="cp1252"))
+    csv.write_bytes(
+        samples.to_csv(samples.programmation(5, contracts={CONTRACT: ["QN00281M"]}, year=2026), encoding="cp1252")
+    )
     for instance in deployment.instances:
         affinity = next(a for a, s in zip(affinities, instances) if s == {instance})
         page = new_page(chromium)
@@ -270,8 +290,9 @@ def test_local_deployment_serves_through_nginx_and_stops_cleanly(deployment, chr
         assert card.get_by_test_id("stMetricValue").inner_text().strip() == "0"
         log = (deployment.run / "nginx" / "access.log").read_text()
         assert re.search(rf'"GET /_stcore/stream HTTP/1.1" 101 .*instance={instance} affinite={affinity} ', log)
-        assert re.search(rf'"PUT /_stcore/upload_file/\S+ HTTP/1.1" 204 .*instance={instance} affinite={affinity} ',
-                         log)
+        assert re.search(
+            rf'"PUT /_stcore/upload_file/\S+ HTTP/1.1" 204 .*instance={instance} affinite={affinity} ', log
+        )
         assert deployment.served_by(affinity) == {instance}
         shot(page, f"deploiement-{instance.rsplit(':', 1)[1]}")
         page.context.close()

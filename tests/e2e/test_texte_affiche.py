@@ -25,7 +25,9 @@ def test_stored_markdown_is_text_and_no_request_leaves_the_app(chromium, demo_st
         values = {"p": " " + PAYLOAD, "c": CONTRAT}
         con.execute("UPDATE action SET libelle = libelle || $p WHERE code_contrat = $c", values)
         con.execute("UPDATE quartier SET libelle = libelle || $p WHERE code_contrat = $c", values)
-        action, = con.execute("SELECT min(code_action) FROM action WHERE code_contrat = $c", {"c": CONTRAT}).fetchone()
+        (action,) = con.execute(
+            "SELECT min(code_action) FROM action WHERE code_contrat = $c", {"c": CONTRAT}
+        ).fetchone()
     finally:
         con.close()
     server = LiveServer(path, tmp_path / "streamlit.log")
@@ -39,9 +41,13 @@ def test_stored_markdown_is_text_and_no_request_leaves_the_app(chromium, demo_st
                 outside.append(request.url)
 
         page.on("request", _watch)
-        for where, shown in ((f"/financements?contrat={CONTRAT}&fin_annee=tous&fin_action={action}",
-                              page.locator(".st-key-fin_detail h4")),          # the action's title
-                             (f"/projets_quartier?contrat={CONTRAT}", page.get_by_role("heading", level=2))):
+        for where, shown in (
+            (
+                f"/financements?contrat={CONTRAT}&fin_annee=tous&fin_action={action}",
+                page.locator(".st-key-fin_detail h4"),
+            ),  # the action's title
+            (f"/projets_quartier?contrat={CONTRAT}", page.get_by_role("heading", level=2)),
+        ):
             page.goto(server.url + where)
             settle(page)
             assert page.get_by_test_id("stException").count() == 0

@@ -1,0 +1,47 @@
+"""The layers stay visible (DESIGN.md, « Architecture »): Streamlit only in the app's pages,
+`app.py` and `cdv_core/ui`; the pages never talk to DuckDB themselves (they read through
+`ui.cached` / `ui.own` and write through `ui.write`)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imports(path: Path) -> set[str]:
+    """Top-level package names imported anywhere in the file (inside functions too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _python_files(*parts: str) -> list[Path]:
+    return sorted(p for p in ROOT.joinpath(*parts).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_streamlit_stays_in_the_pages_and_the_ui_module():
+    allowed = {ROOT / "app.py", *_python_files("pages"), *_python_files("cdv_core", "ui")}
+    core = _python_files("cdv_core")
+    assert len(core) > 40  # the walk found the package
+    leaks = [str(p.relative_to(ROOT)) for p in core if p not in allowed and "streamlit" in _imports(p)]
+    assert leaks == []
+
+
+def test_pages_do_not_talk_to_duckdb():
+    pages = [ROOT / "app.py", *_python_files("pages")]
+    assert len(pages) >= 10
+    assert [str(p.relative_to(ROOT)) for p in pages if "duckdb" in _imports(p)] == []
+
+
+def test_the_check_sees_an_import_inside_a_function(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f():\n    import streamlit.components.v1 as c\n    from duckdb import connect\n", encoding="utf-8"
+    )
+    assert _imports(sample) == {"streamlit", "duckdb"}
