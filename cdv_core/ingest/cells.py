@@ -7,9 +7,9 @@ import polars as pl
 
 from cdv_core import fmt
 from cdv_core.domain import model
-from cdv_core.ingest import clean
+from cdv_core.ingest import clean, numbers
 from cdv_core.ingest.model import ERROR, LINE, PROBLEM_SCHEMA, rows_problem
-from cdv_core.ingest.spec import Col, Kind
+from cdv_core.ingest.spec_types import Col, Kind
 
 
 def type_cells(spec: Kind, frame: pl.DataFrame, fichier: str) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
@@ -71,19 +71,19 @@ def _type_column(col: Col, work: pl.DataFrame, fichier: str) -> tuple[list[pl.Se
         listed = evaluated.group_by(name).agg(pl.col(clean.VALUE).unique(maintain_order=True).alias("_list"))
         return [cells.join(listed, on=name, how="left", maintain_order="left")["_list"].alias(name)], problems
     # thousands groupings (`12.500`, `1,234.56`) are looked for only in a column that has their shape
-    groups = col.type not in clean.NUMBER_TYPES or clean.has_groups(work[name])
-    dot_decimals = groups and col.type in clean.NUMBER_TYPES and clean.uses_dot_decimals(work[name])
+    groups = col.type not in numbers.NUMBER_TYPES or numbers.has_groups(work[name])
+    dot_decimals = groups and col.type in numbers.NUMBER_TYPES and numbers.uses_dot_decimals(work[name])
     value, checks = clean.typed_column(col, pl.col(name), groups=groups, dot_decimals=dot_decimals)
     extra = {}
     if col.type == "valeur_secret":
         marker = pl.col(name).str.to_lowercase()
         extra["secret"] = pl.when(marker.is_in(list(model.SECRET_MARKERS))).then(marker)
     evaluated = evaluate(
-        work.select(name), name, value, checks, extra, fast=clean.fast_number(col, pl.col(name), groups=groups)
+        work.select(name), name, value, checks, extra, fast=numbers.fast_number(col, pl.col(name), groups=groups)
     )
     for i, (_, msg, exp, sev) in enumerate(checks):
         found = _flagged(work, name, evaluated[f"__c{i}"], msg, exp, sev, fichier)
-        if msg in clean.READING_WARNINGS and found.height:  # say how the cell was read: « … : lu 12 500 »
+        if msg in numbers.READING_WARNINGS and found.height:  # say how the cell was read: « … : lu 12 500 »
             read = evaluated.filter(pl.col(f"__c{i}")).select(_as_read(pl.col(clean.VALUE)))[:, 0]
             found = found.with_columns(pl.concat_str(pl.lit(msg + " : lu "), pl.lit(read)).alias("problème"))
         problems.append(found)
@@ -97,7 +97,7 @@ def evaluate(
 
     Columns with few distinct values (dates, codes, thèmes, SIRET…) are evaluated once per
     distinct value and joined back: the regexes and checksums then run on thousands of values,
-    not on a million rows. `fast` (see `clean.fast_number`) types the plainly written cells;
+    not on a million rows. `fast` (see `numbers.fast_number`) types the plainly written cells;
     only the others go through the full `value` expression."""
     extras = [e.alias(k) for k, e in (extra or {}).items()]
     flags = [cond.fill_null(False).alias(f"__c{i}") for i, (cond, *_) in enumerate(checks)]

@@ -11,7 +11,8 @@ import re
 import duckdb
 
 from cdv_core.ingest.clean import normalise_str
-from cdv_core.ingest.spec import KINDS, Kind
+from cdv_core.ingest.spec import KINDS
+from cdv_core.ingest.spec_types import Kind
 
 _YEAR_SUFFIX = re.compile(r" (?:19|20)\d\d$")  # « Subvention 2026 »: the exercice's column
 

@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from cdv_core import settings
-from cdv_core.ingest.spec import Kind
+from cdv_core.ingest.spec_types import Kind
 
 LINE = "_ligne"  # spreadsheet row number (header = 1): what the user sees in Excel
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -25,7 +25,7 @@ def read_xlsx(data: bytes, limits: Limits) -> RawTable:
     a forged dimension must not size the read. The sheet's actual cells are measured first
     (`_sheet_extent`, streamed); only a sheet within the bounds is read, by calamine (fastexcel),
     as text. Floats shaped like `12.345` become `12.3450`: an Excel number is no thousands
-    grouping (see `clean.DOT_GROUPS_ONE`), it is read back as the number it is."""
+    grouping (see `numbers.DOT_GROUPS_ONE`), it is read back as the number it is."""
     try:
         book = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in book.infolist())

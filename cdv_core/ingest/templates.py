@@ -15,7 +15,8 @@ import polars as pl
 
 from cdv_core import tables
 from cdv_core.domain import texte
-from cdv_core.ingest.spec import KINDS, TEMPLATES, TYPE_LABELS, Kind
+from cdv_core.ingest.spec import KINDS, TEMPLATES
+from cdv_core.ingest.spec_types import TYPE_LABELS, Kind
 from cdv_core.perimetre import bind
 
 DOWNLOADABLE: tuple[str, ...] = (*(k.code for k in TEMPLATES), "programmation")

@@ -13,9 +13,9 @@ import pytest
 
 from cdv_core import ingest, store
 from cdv_core.access import local_user
-from cdv_core.ingest import clean, decode, read_csv, reading, samples
+from cdv_core.ingest import clean, decode, numbers, read_csv, reading, samples
 from cdv_core.ingest.cells import evaluate
-from cdv_core.ingest.spec import Col
+from cdv_core.ingest.spec_types import Col
 from tests.conftest import minimal_contract
 from tests.imports.test_bad_files import checksums
 
@@ -87,7 +87,7 @@ def test_fast_number_gives_the_full_expression_value_and_checks(type_, rows):
         else {}
     )
     slow = evaluate(src, "x", value, checks, extra)
-    fast = evaluate(src, "x", value, checks, extra, fast=clean.fast_number(col, pl.col("x")))
+    fast = evaluate(src, "x", value, checks, extra, fast=numbers.fast_number(col, pl.col("x")))
     assert fast.schema == slow.schema
     assert fast.equals(slow)
     assert fast[clean.VALUE].null_count() < rows  # both paths were exercised
@@ -97,8 +97,8 @@ def test_fast_number_gives_the_full_expression_value_and_checks(type_, rows):
 
 
 def test_fast_number_has_no_path_for_other_types():
-    assert clean.fast_number(Col("x", "texte"), pl.col("x")) is None
-    assert clean.fast_number(Col("x", "date"), pl.col("x")) is None
+    assert numbers.fast_number(Col("x", "texte"), pl.col("x")) is None
+    assert numbers.fast_number(Col("x", "date"), pl.col("x")) is None
 
 
 CONTRACTS = {"CV-T": ["QN07511M", "QN07512M"]}

@@ -19,7 +19,7 @@ import pytest
 from cdv_core import fmt, ingest, store
 from cdv_core.access import local_user
 from cdv_core.domain import identifiers
-from cdv_core.ingest import clean, reading, samples, templates
+from cdv_core.ingest import clean, numbers, reading, samples, templates
 from cdv_core.ingest.spec import KINDS, TEMPLATES
 from tests.conftest import REFERENCE, ROOT, minimal_contract
 from tests.imports.test_bad_files import checksums
@@ -68,7 +68,7 @@ def test_trailing_empty_columns_and_rows_are_dropped():
 
 def test_cell_cleaning_is_vectorised_and_french():
     frame = pl.DataFrame({"v": ["1 234,56 €", "1.234,56", "12,5 %", "\u00a0 7", "-3", "abc"]})
-    out = frame.select(clean.number_text(pl.col("v")).cast(pl.Float64, strict=False))["v"].to_list()
+    out = frame.select(numbers.number_text(pl.col("v")).cast(pl.Float64, strict=False))["v"].to_list()
     assert out == [1234.56, 1234.56, 12.5, 7.0, -3.0, None]
     dates = pl.DataFrame({"d": ["31/03/2024", "2024-03-31", "2024-03-31 00:00:00", "1/3/2024", "32/01/2024"]})
     assert dates.select(clean.parse_date(pl.col("d")))["d"].to_list() == [

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cdv_core.ingest import clean, detect, kinds, spec
-from cdv_core.ingest.spec import Col, Kind
+from cdv_core.ingest import detect, kinds, numbers, spec
+from cdv_core.ingest.spec_types import Col, Kind
 from tests.conftest import ROOT
 
 INGEST = ROOT / "cdv_core" / "ingest"
@@ -94,5 +94,5 @@ def test_a_kind_added_to_spec_with_synonyms_is_detected(monkeypatch):
 
 def test_one_french_number_reader():
     cells = ["22 555,73", "22555,73 €", "22\u202f555,73\u00a0€", "1.234,56", "12,5 %", "-3", "abc", None]
-    read = pl.DataFrame({"v": cells}).select(clean.parse_number(pl.col("v")))["v"].to_list()
+    read = pl.DataFrame({"v": cells}).select(numbers.parse_number(pl.col("v")))["v"].to_list()
     assert read == [22555.73, 22555.73, 22555.73, 1234.56, 12.5, -3.0, None, None]

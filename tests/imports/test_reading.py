@@ -15,9 +15,10 @@ import xlsxwriter
 
 from cdv_core import ingest, store
 from cdv_core.access import local_user
-from cdv_core.ingest import clean, reading, templates
+from cdv_core.ingest import clean, numbers, reading, templates
 from cdv_core.ingest.model import Analysis
-from cdv_core.ingest.spec import KINDS, Col
+from cdv_core.ingest.spec import KINDS
+from cdv_core.ingest.spec_types import Col
 from tests.conftest import ROOT
 from tests.imports.test_bad_files import checksums
 
@@ -141,8 +142,8 @@ def test_thousands_groupings_are_read_with_a_warning(demo_store):
     assert fin["montant_verse"].to_list() == [1234.56, 1234.5]
     got = _problems(a)
     assert (2, "montant_demande", "Point lu comme séparateur de milliers : lu 12\u202f500", "avertissement") in got
-    assert (2, "montant_accorde", clean.READ_AS_ENGLISH + " : lu 12\u202f500", "avertissement") in got
-    assert (2, "montant_verse", clean.READ_AS_ENGLISH + " : lu 1\u202f234,56", "avertissement") in got
+    assert (2, "montant_accorde", numbers.READ_AS_ENGLISH + " : lu 12\u202f500", "avertissement") in got
+    assert (2, "montant_verse", numbers.READ_AS_ENGLISH + " : lu 1\u202f234,56", "avertissement") in got
     assert (
         3,
         "montant_demande",
@@ -166,17 +167,17 @@ def test_ambiguous_amount_is_an_error_never_a_silent_value(demo_store):
 @pytest.mark.parametrize(
     ("type_", "cell", "expected", "message"),
     [
-        ("montant", "12.500", 12500.0, clean.READ_AS_THOUSANDS),
-        ("montant", "1.000 €", 1000.0, clean.READ_AS_THOUSANDS),
-        ("montant", "12,500", None, clean.AMBIGUOUS),
+        ("montant", "12.500", 12500.0, numbers.READ_AS_THOUSANDS),
+        ("montant", "1.000 €", 1000.0, numbers.READ_AS_THOUSANDS),
+        ("montant", "12,500", None, numbers.AMBIGUOUS),
         ("montant", "1.234,56", 1234.56, None),
         ("montant", "0.125", 0.125, None),
-        ("decimal", "12.500", None, clean.AMBIGUOUS),  # a measure may have 3 decimals
+        ("decimal", "12.500", None, numbers.AMBIGUOUS),  # a measure may have 3 decimals
         ("decimal", "12,500", 12.5, None),  # French decimal comma
-        ("decimal", "1.234.567", 1234567.0, clean.READ_AS_THOUSANDS),
-        ("valeur_secret", "1,234,567", 1234567.0, clean.READ_AS_ENGLISH),
-        ("entier", "1.000", 1000, clean.READ_AS_THOUSANDS),  # was read as 1
-        ("entier", "1,000", None, clean.AMBIGUOUS),  # was read as 1
+        ("decimal", "1.234.567", 1234567.0, numbers.READ_AS_THOUSANDS),
+        ("valeur_secret", "1,234,567", 1234567.0, numbers.READ_AS_ENGLISH),
+        ("entier", "1.000", 1000, numbers.READ_AS_THOUSANDS),  # was read as 1
+        ("entier", "1,000", None, numbers.AMBIGUOUS),  # was read as 1
     ],
 )
 def test_number_shapes(type_, cell, expected, message):

@@ -10,7 +10,7 @@ import pytest
 
 from cdv_core import demo, ingest, store
 from cdv_core.access import local_user
-from cdv_core.ingest import cells, detect, kinds, pipeline, territory, validate
+from cdv_core.ingest import cells, detect, kinds, pipeline, territory, validate, validate_periods, validate_values
 from cdv_core.ingest.cli import report_text
 from cdv_core.ingest.kinds import contours_qpv, insee, liste_qpv, programmation, template
 from cdv_core.ingest.spec import KINDS, TEMPLATES
@@ -350,6 +350,8 @@ def test_no_ambiguous_plural_marks_in_pipeline_messages():
             detect,
             territory,
             validate,
+            validate_periods,
+            validate_values,
             kinds,
             template,
             insee,

@@ -6,8 +6,9 @@ file is not one row per record with our columns (INSEE « wide » files) also re
 columns step in `COLUMNS` (raw table → the typed frame its builder receives; the default is
 `template.columns`: header mapping and cell typing).
 
-To add a file kind: its `Kind` (columns, header synonyms) in `spec.py`, a module here with its
-`build` (and `columns` when needed), and one line below."""
+To add a file kind: its `Kind` (columns, header synonyms) in the `spec_*.py` module of its family
+(registered in `spec.KINDS`), a module here with its `build` (and `columns` when needed), and one
+line below."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""National lists of adulte-relais posts (`spec.ADULTES_RELAIS`): the ANCT open data
+"""National lists of adulte-relais posts (`spec_national.ADULTES_RELAIS`): the ANCT open data
 (`adulte-relais-2023.json`) and GISPRO extracts, one record per funded post (docs/acteurs.md,
 « National adulte-relais list »).
 
@@ -26,7 +26,7 @@ import polars as pl
 from cdv_core import fmt
 from cdv_core.domain import identifiers
 from cdv_core.ingest.model import ERROR, LINE, PROBLEM_SCHEMA, WARNING, Load
-from cdv_core.ingest.spec import Kind
+from cdv_core.ingest.spec_types import Kind
 
 FINANCEUR = "État P147"
 CODE_CV_2015_PATTERN = r"^CV\d{3}$"

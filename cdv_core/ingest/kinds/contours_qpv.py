@@ -7,7 +7,7 @@ import polars as pl
 
 from cdv_core import fmt
 from cdv_core.ingest.model import WARNING, Load, problem, problems_frame
-from cdv_core.ingest.spec import Kind
+from cdv_core.ingest.spec_types import Kind
 from cdv_core.ingest.validate import duplicates, store_values
 
 

@@ -10,15 +10,17 @@ import duckdb
 import polars as pl
 
 from cdv_core.domain import model
-from cdv_core.ingest import clean
+from cdv_core.ingest import clean, numbers
 from cdv_core.ingest.cells import evaluate
 from cdv_core.ingest.clean import normalise_str
 from cdv_core.ingest.detect import remembered_mappings
 from cdv_core.ingest.kinds.template import DETAIL_KEY, DETAIL_TABLE
 from cdv_core.ingest.model import LINE, SCOPES, WARNING, Columns, Load, RawTable, problem, problems_frame, rows_problem
-from cdv_core.ingest.spec import INSEE_WIDE, Col, Kind
+from cdv_core.ingest.spec_national import INSEE_WIDE
+from cdv_core.ingest.spec_types import Col, Kind
 from cdv_core.ingest.territory import QPV_2015_MESSAGE, territory_code, territory_problems, territory_type
-from cdv_core.ingest.validate import duplicates, sexes_sum_problems, store_values
+from cdv_core.ingest.validate import duplicates, store_values
+from cdv_core.ingest.validate_values import sexes_sum_problems
 
 
 def columns(
@@ -208,7 +210,7 @@ def _typed_values(long: pl.DataFrame, fichier: str) -> tuple[pl.DataFrame, list[
     """The typed value and secret marker of each cell (row-aligned with `long`), and the problems."""
     # one convention per file: an INSEE file that writes `45.2` somewhere means 12,345 by `12.345`
     value, checks = clean.typed_column(
-        Col("valeur", "valeur_secret"), pl.col("valeur"), dot_decimals=clean.uses_dot_decimals(long["valeur"])
+        Col("valeur", "valeur_secret"), pl.col("valeur"), dot_decimals=numbers.uses_dot_decimals(long["valeur"])
     )
     marker = pl.col("valeur").str.to_lowercase()
     evaluated = evaluate(

@@ -11,7 +11,7 @@ import polars as pl
 from cdv_core import fmt
 from cdv_core.ingest import clean
 from cdv_core.ingest.model import ERROR, LINE, WARNING, Load, problem, problems_frame, rows_problem
-from cdv_core.ingest.spec import Kind
+from cdv_core.ingest.spec_types import Kind
 from cdv_core.ingest.validate import duplicates, store_values
 
 # Municipal arrondissements (« Paris 18e Arrondissement », 75118) → their commune: the store

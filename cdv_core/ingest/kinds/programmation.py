@@ -8,7 +8,7 @@ import polars as pl
 
 from cdv_core.ingest import clean
 from cdv_core.ingest.model import Load, rows_problem
-from cdv_core.ingest.spec import Kind
+from cdv_core.ingest.spec_types import Kind
 from cdv_core.ingest.validate import duplicates, reference_problems, row_rules
 
 

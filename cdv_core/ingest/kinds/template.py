@@ -14,7 +14,8 @@ from cdv_core.ingest import clean
 from cdv_core.ingest.cells import type_cells
 from cdv_core.ingest.detect import map_headers, remembered_mappings
 from cdv_core.ingest.model import LINE, SCOPES, WARNING, Columns, Load, RawTable, problem, problems_frame, rows_problem
-from cdv_core.ingest.spec import KINDS, Kind
+from cdv_core.ingest.spec import KINDS
+from cdv_core.ingest.spec_types import Kind
 from cdv_core.ingest.territory import territory_code, territory_problems
 from cdv_core.ingest.validate import duplicates, example_rows, reference_problems, row_rules
 
