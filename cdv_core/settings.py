@@ -115,6 +115,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Durée (secondes, décimales permises) au-delà de laquelle une requête d'une page est signalée dans le "
         "journal du serveur (niveau WARNING), avec sa fonction et ses paramètres ; 0 : toutes.",
     ),
+    Setting(
+        "CDV_PRECALCUL",
+        "oui",
+        "Après chaque modification de la base, recalculer aussitôt, en arrière-plan, les chiffres que les pages "
+        "ont affichés récemment (oui ou non) : les visiteurs suivants trouvent leurs pages prêtes.",
+    ),
 )
 AUTH_MODES = ("aucune", "oidc", "entete")
 UPLOAD_CEILING_MB = 200  # .streamlit/config.toml server.maxUploadSize: the server refuses above, in English
@@ -141,6 +147,7 @@ class Settings:
     bilan_delai_mois: int = field(default_factory=lambda: _int("CDV_BILAN_DELAI_MOIS", 0, 36))
     map_tiles: str = field(default_factory=lambda: _tiles("CDV_FOND_TUILES"))
     slow_query_seconds: float = field(default_factory=lambda: _seconds("CDV_SLOW_QUERY_SECONDS", 3600))
+    warm_up: bool = field(default_factory=lambda: _choice("CDV_PRECALCUL", ("oui", "non")) == "oui")
 
 
 def _get(env: str) -> str:

@@ -103,7 +103,7 @@ else:
         if per_code.is_empty():
             st.caption(f"Aucun poste importé pour {int(import_year)}.")
         else:
-            st.dataframe(
+            ui.table(
                 per_code.head(300).select(
                     pl.col("code_cv_2015").alias("Code contrat 2015"),
                     pl.col("code_contrat").fill_null("—").alias("Contrat 2024 rattaché"),

@@ -39,7 +39,7 @@ def accounts_table() -> None:
     st.caption(fig.accounts_caption(accounts.height))
     if not accounts.is_empty():
         with st.container(key="adm_comptes"):
-            st.dataframe(fig.accounts_table(accounts), hide_index=True, width="stretch", column_config=_FORMATS)
+            ui.table(fig.accounts_table(accounts), hide_index=True, width="stretch", column_config=_FORMATS)
 
 
 def add_form() -> None:

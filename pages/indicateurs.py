@@ -101,7 +101,7 @@ def trajectory(
             st.caption("**Valeurs manquantes** : aucune, toutes les valeurs de ces séries sont connues.")
         else:
             st.markdown(f"**Valeurs manquantes** ({fmt.integer(missing.height)}, non tracées)")
-            st.dataframe(
+            ui.table(
                 fig.missing_table(missing),
                 hide_index=True,
                 width="stretch",
@@ -148,7 +148,7 @@ def comparison_block(
     if without := fig.without_value_caption(comparison, vintage=vintage):
         st.caption(without)
     table = fig.comparison_table(comparison.head(TABLE_ROWS), unite=meta["unite"])
-    st.dataframe(table, hide_index=True, width="stretch", key="indic_table_comparaison")
+    ui.table(table, hide_index=True, width="stretch", key="indic_table_comparaison")
     if comparison.height > TABLE_ROWS:
         st.caption(
             f"{fmt.integer(TABLE_ROWS)} premiers quartiers sur {fmt.integer(comparison.height)} : "
@@ -176,7 +176,7 @@ def dictionary_block(dico: pl.DataFrame) -> None:
     )
     found = ind.filter_dictionary(dico, query)
     st.caption(fig.dictionary_caption(found.height, dico.height))
-    st.dataframe(fig.dictionary_table(found), hide_index=True, width="stretch", key="indic_dictionnaire")
+    ui.table(fig.dictionary_table(found), hide_index=True, width="stretch", key="indic_dictionnaire")
     download_buttons(
         fig.dictionary_table(found),
         basename="dictionnaire_indicateurs",

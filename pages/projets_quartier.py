@@ -48,7 +48,7 @@ def chosen_quartier(rows: pl.DataFrame) -> str:
 def all_quartiers(rows: pl.DataFrame) -> None:
     st.subheader("Tous les quartiers de la sélection")
     table = fig.qpv_display(rows, with_contract=ctx.contrat is None)
-    st.dataframe(
+    ui.table(
         table.head(TABLE_ROWS),
         hide_index=True,
         key="projets_table",

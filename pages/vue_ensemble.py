@@ -36,7 +36,7 @@ def provenance_block() -> None:
                 f"Derniers imports ({fmt.integer(origin['n_imports'])} au total, détail dans « Mise à jour "
                 "des données ») :"
             )
-            st.dataframe(
+            ui.table(
                 pub.publishable(ctx, fig.imports_table(origin["imports"]), names=["Auteur"]),  # no author
                 hide_index=True,
                 width="stretch",

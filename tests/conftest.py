@@ -32,6 +32,9 @@ _lake_names = itertools.count()
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "both_backends: run the module's store tests on the file and on DuckLake")
+    # AppTest runs share this process: a warm-up thread left by one test would reopen its store
+    # during the next. tests/core/test_warm.py turns it on; the browser tests' servers have it on.
+    os.environ["CDV_PRECALCUL"] = "non"
 
 
 def pytest_generate_tests(metafunc):

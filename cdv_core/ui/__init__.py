@@ -6,7 +6,7 @@ The only part of cdv_core allowed to import Streamlit.
 from __future__ import annotations
 
 from cdv_core.ui.context import Context, bootstrap, cached, connection, deferred, own, page_header, url_warning, write
-from cdv_core.ui.widgets import card_row, kpi
+from cdv_core.ui.widgets import card_row, kpi, table
 
 __all__ = [
     "Context",
@@ -18,6 +18,7 @@ __all__ = [
     "kpi",
     "own",
     "page_header",
+    "table",
     "url_warning",
     "write",
 ]

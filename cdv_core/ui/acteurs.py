@@ -12,7 +12,7 @@ from cdv_core import fmt
 from cdv_core.domain import model
 from cdv_core.figures import acteurs as fig
 from cdv_core.queries import acteurs as q
-from cdv_core.ui import maps
+from cdv_core.ui import maps, widgets
 from cdv_core.ui import publishable as pub
 from cdv_core.ui.context import Context, cached
 from cdv_core.ui.downloads import download_buttons
@@ -79,7 +79,7 @@ def typologies(counts: pl.DataFrame) -> None:
 
 def directory_table(directory: pl.DataFrame, nb_acteurs: int, year: int) -> None:
     with st.container(key="acteurs_annuaire"):
-        st.dataframe(
+        widgets.table(
             fig.directory_table(directory, year), hide_index=True, key="acteurs_table", height=360, placeholder="—"
         )
     if note := fig.directory_note(nb_acteurs, year):
@@ -113,7 +113,7 @@ def actor_fiche(ctx: Context, labels: dict[str, str], chosen: str, qpv: pl.DataF
             st.markdown("**Montants accordés par année**")
             st.altair_chart(fig.funding_chart(detail["financement"]), key="acteurs_chart_fiche")
     if detail["actions"].height:
-        st.dataframe(fig.actions_table(detail["actions"]), hide_index=True, key="acteurs_fiche_actions")
+        widgets.table(fig.actions_table(detail["actions"]), hide_index=True, key="acteurs_fiche_actions")
     else:
         st.caption(fig.NO_FUNDED_ACTION)
 
@@ -125,7 +125,7 @@ def coverage_gaps(coverage: dict[str, Any]) -> None:
         if weak.is_empty():
             st.success(fig.ALL_COVERED, icon=":material/check_circle:")
         else:
-            st.dataframe(fig.gaps_table(weak), hide_index=True, key="acteurs_gaps")
+            widgets.table(fig.gaps_table(weak), hide_index=True, key="acteurs_gaps")
             st.caption(fig.gaps_note(coverage))
 
 
@@ -135,7 +135,7 @@ def funder_dependency(dependency: dict[str, Any]) -> None:
     if dependants.is_empty():
         st.caption(fig.NO_DEPENDENCY)
     else:
-        st.dataframe(fig.dependency_table(dependants), hide_index=True, key="acteurs_dependance")
+        widgets.table(fig.dependency_table(dependants), hide_index=True, key="acteurs_dependance")
         if note := fig.most_funded_note(dependency["nb_dependants"]):
             st.caption(note)
 
@@ -152,7 +152,7 @@ def cpo_candidates(candidates: pl.DataFrame) -> None:
         if candidates.is_empty():
             st.caption("Aucun acteur dans ce cas.")
         else:
-            st.dataframe(fig.cpo_table(candidates), hide_index=True, key="acteurs_cpo")
+            widgets.table(fig.cpo_table(candidates), hide_index=True, key="acteurs_cpo")
             if note := fig.most_funded_note(candidates.height):
                 st.caption(note)
 
@@ -184,14 +184,14 @@ def team(ctx: Context, year: int, posts: pl.DataFrame, shown_summary: pl.DataFra
         st.info(fig.NO_POST, icon=":material/info:")
         return
     with st.container(key="acteurs_synthese_postes"):
-        st.dataframe(
+        widgets.table(
             fig.summary_table(shown_summary, publishable_only=pub.only(ctx)), hide_index=True, key="acteurs_synthese"
         )
     if pub.only(ctx):  # its table has no reference aid column, and the posts are people
         st.caption(fig.POSTS_NOT_PUBLISHABLE)
         return
     st.caption(fig.REFERENCE_AID_NOTE)
-    st.dataframe(fig.posts_table(posts, year, names), hide_index=True, key="acteurs_postes")
+    widgets.table(fig.posts_table(posts, year, names), hide_index=True, key="acteurs_postes")
     if note := fig.posts_note(posts.height):
         st.caption(note)
     download_buttons(posts, basename=f"postes_{year}", key="acteurs_dl_postes", sheet="Postes")
@@ -202,7 +202,7 @@ def relay_posts(relay: pl.DataFrame, names: dict[str, str]) -> None:
     if relay.is_empty():
         st.caption(fig.NO_RELAY)
     else:
-        st.dataframe(fig.relay_table(relay, names), hide_index=True, key="acteurs_relais")
+        widgets.table(fig.relay_table(relay, names), hide_index=True, key="acteurs_relais")
 
 
 def roadmap(ctx: Context, roadmap: pl.DataFrame, decisions: pl.DataFrame, counts: dict[str, Any]) -> None:
@@ -211,7 +211,7 @@ def roadmap(ctx: Context, roadmap: pl.DataFrame, decisions: pl.DataFrame, counts
     left, right = st.columns(2, gap="medium")
     with left:
         st.markdown(fig.roadmap_title(counts))
-        st.dataframe(
+        widgets.table(
             pub.publishable(ctx, fig.roadmap_table(roadmap)),
             hide_index=True,
             key="acteurs_feuille",
@@ -219,7 +219,7 @@ def roadmap(ctx: Context, roadmap: pl.DataFrame, decisions: pl.DataFrame, counts
         )
     with right:
         st.markdown(fig.decisions_title(decisions))
-        st.dataframe(
+        widgets.table(
             pub.publishable(ctx, fig.decisions_table(decisions)),
             hide_index=True,
             key="acteurs_decisions",

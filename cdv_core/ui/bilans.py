@@ -15,6 +15,7 @@ from cdv_core.edits import bilans as edits
 from cdv_core.figures import bilans as fig
 from cdv_core.queries import bilans as q
 from cdv_core.ui import publishable as pub
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context, cached, write
 from cdv_core.ui.downloads import download_buttons
 from cdv_core.ui.widgets import kpi
@@ -23,7 +24,7 @@ TABLE_CAP = 200  # rows shown; the downloads hold every row
 
 
 def _show(frame: pl.DataFrame, key: str) -> None:
-    st.dataframe(
+    widgets.table(
         frame.head(TABLE_CAP).with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, width="stretch", key=key
     )
     if frame.height > TABLE_CAP:

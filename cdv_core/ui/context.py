@@ -24,7 +24,7 @@ from cdv_core import access, demo, fmt, links, store
 from cdv_core import settings as settings_mod
 from cdv_core.edits import historique
 from cdv_core.queries import territoire
-from cdv_core.ui import francais, identity, nav
+from cdv_core.ui import francais, identity, nav, warm
 from cdv_core.ui.widgets import base_style
 
 ALL_CONTRACTS = "__tous__"
@@ -152,19 +152,23 @@ def cached(ctx: Context, fn, /, **kwargs):
     when the function takes one, filtered by the session's `perimetre` (its contracts)."""
     name = f"{fn.__module__}.{fn.__qualname__}"
     scope = _scope_key(ctx.perimetre) if _takes_perimetre(fn) else None
+    args = tuple(sorted(kwargs.items()))
+    call = (name, args, scope, fn, ctx.perimetre, ctx.settings.slow_query_seconds)
+    _warmer.note(ctx.store_path, (name, args, scope), call)
     try:
-        return _cached_call(
-            name,
-            ctx.store_path,
-            ctx.version,
-            tuple(sorted(kwargs.items())),
-            scope,
-            fn,
-            ctx.perimetre,
-            _slow=ctx.settings.slow_query_seconds,
-        )
+        return _replay(ctx.store_path, call, ctx.version)
     except duckdb.Error as exc:  # e.g. the shared store's PostgreSQL stopped answering
         _store_unreachable(ctx.store_path, exc)
+
+
+# The reads served recently, recomputed for a newer store version as soon as a session sees it
+# (`cdv_core.ui.warm`): after a write, the next visitors find their pages computed.
+_warmer = warm.Warmer()
+
+
+def _replay(store_path: str, call: tuple, version: int):
+    name, args, scope, fn, perimetre, slow = call
+    return _cached_call(name, store_path, version, args, scope, fn, perimetre, _slow=slow)
 
 
 def deferred(ctx: Context, fn, /, **kwargs):
@@ -236,6 +240,8 @@ def bootstrap(page_title: str) -> Context:
         _store_unreachable(store_path, exc)
     finally:
         cur.close()
+    if cfg.warm_up:
+        _warmer.seen(store_path, info["version"], functools.partial(_replay, store_path))
     probe = Context(
         store_path,
         info["version"],

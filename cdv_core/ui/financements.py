@@ -14,6 +14,7 @@ from cdv_core import fmt, links, tables
 from cdv_core.domain import model
 from cdv_core.figures import financements as fig
 from cdv_core.queries import financements as fin
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context, cached, deferred, url_warning
 from cdv_core.ui.downloads import download_buttons
 
@@ -24,7 +25,7 @@ DIRECT_DOWNLOAD_MAX = 1000  # above, files are built on click (an XLSX of 40 000
 def table(frame: pl.DataFrame, **kwargs) -> None:
     """`st.dataframe` with empty text cells shown as « — » rather than « None » (downloads keep
     real empty cells: they are built from the query's frame, not from this one)."""
-    st.dataframe(frame.with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, width="stretch", **kwargs)
+    widgets.table(frame.with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, width="stretch", **kwargs)
 
 
 # --- filters, mirrored in the URL (keys fin_*) and kept across page changes -------------------------

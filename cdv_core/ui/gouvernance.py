@@ -15,7 +15,7 @@ from cdv_core.domain import model
 from cdv_core.edits import gouvernance as edits
 from cdv_core.figures import gouvernance as fig
 from cdv_core.queries import gouvernance as gouv
-from cdv_core.ui import downloads
+from cdv_core.ui import downloads, widgets
 from cdv_core.ui import publishable as pub
 from cdv_core.ui.context import Context, cached, write
 from cdv_core.ui.widgets import card_row
@@ -34,7 +34,7 @@ def _capped_table(
     ctx: Context, table: pl.DataFrame, *, key: str, basename: str, dl_key: str, dates: Sequence[str] = ()
 ) -> None:
     """A table (its first TABLE_CAP rows, the rest said) and its download buttons."""
-    st.dataframe(table.head(TABLE_CAP), hide_index=True, key=key, placeholder="—", column_config=_dates(*dates))
+    widgets.table(table.head(TABLE_CAP), hide_index=True, key=key, placeholder="—", column_config=_dates(*dates))
     if table.height > TABLE_CAP:
         st.caption(fmt.capped_note(TABLE_CAP, table.height))
     downloads.download_buttons(table, basename=basename, key=dl_key, ctx=ctx)
@@ -50,7 +50,7 @@ def cadence(ctx: Context, instances: pl.DataFrame, late: pl.DataFrame, by_type: 
             st.warning(warning, icon=":material/warning:")
     year = ctx.donnees_au.year
     st.markdown(fig.types_title(ctx.donnees_au))
-    st.dataframe(
+    widgets.table(
         fig.types_table(pub.publishable(ctx, by_type, counts=["habitants_12_mois"], total_shown=True), year=year),
         hide_index=True,
         key="gouv_table_types",
@@ -167,7 +167,7 @@ def obligations(ctx: Context, common: dict) -> None:
     st.markdown(fig.obligations_rules())
     detail = rows
     if ctx.contrat is None:
-        st.dataframe(
+        widgets.table(
             fig.obligations_summary(gouv.obligations_counts(rows)), hide_index=True, key="gouv_table_oblig_summary"
         )
         detail = gouv.obligations_to_check(rows)

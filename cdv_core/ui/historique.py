@@ -10,6 +10,7 @@ import streamlit as st
 
 from cdv_core import access, fmt
 from cdv_core.queries import historique, territoire
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context, cached
 from cdv_core.ui.downloads import download_buttons
 
@@ -90,7 +91,7 @@ def history_view(ctx: Context, *, key: str) -> None:
         shown += f" (les {fmt.integer(historique.DEFAULT_LIMIT)} plus récentes : resserrez la période)"
     st.caption(shown)
     with st.container(key=f"{key}_table"):
-        st.dataframe(
+        widgets.table(
             frame.head(1000),
             hide_index=True,
             width="stretch",

@@ -16,7 +16,7 @@ from cdv_core import access, fmt, ingest, tables, validation
 from cdv_core.ingest import templates
 from cdv_core.ingest.model import Analysis
 from cdv_core.ingest.spec import KINDS
-from cdv_core.ui import nav
+from cdv_core.ui import nav, widgets
 from cdv_core.ui import publishable as pub
 from cdv_core.ui.context import Context, cached, deferred, write
 from cdv_core.ui.downloads import download_buttons
@@ -63,7 +63,7 @@ def templates_expander(ctx: Context) -> None:
                 "Les données actuelles d'une programmation se téléchargent par les modèles « Actions » et "
                 "« Financements »."
             )
-        st.dataframe(templates.description_frame(tpl), hide_index=True, width="stretch")
+        widgets.table(templates.description_frame(tpl), hide_index=True, width="stretch")
 
 
 def _current_data(ctx: Context, tpl: str, buttons: Sequence[Any]) -> None:
@@ -135,7 +135,7 @@ def report(analysis: Analysis) -> None:
             )
         with st.container(key="maj_rapport"):
             # What to do first, where last; a problem of the whole file has no line: « — », not « None »
-            st.dataframe(
+            widgets.table(
                 shown.select(
                     "gravité",
                     "problème",
@@ -201,14 +201,14 @@ def differences(analysis: Analysis) -> None:
     if analysis.diff is None:
         return
     st.subheader("3. Différences avec la base")
-    st.dataframe(analysis.diff, hide_index=True, width="stretch", key="maj_diff")
+    widgets.table(analysis.diff, hide_index=True, width="stretch", key="maj_diff")
     if analysis.changes is not None and analysis.changes.height:
         order = ["modifié", "nouveau", "supprimé", "absent du fichier (conservé)"]
         present = set(analysis.changes["état"].unique().to_list())
         etats = [e for e in order if e in present]
         etat = st.segmented_control("Voir", etats, default=etats[0], key="maj_etat")
         view = analysis.changes.filter(analysis.changes["état"] == etat) if etat else analysis.changes
-        st.dataframe(view.head(1000), hide_index=True, width="stretch")
+        widgets.table(view.head(1000), hide_index=True, width="stretch")
 
 
 def validated_figures(validees: pl.DataFrame | None) -> None:
@@ -230,7 +230,7 @@ def import_log(ctx: Context) -> None:
         st.caption("Aucun import pour l'instant.")
         return
     with st.container(key="maj_journal"):
-        st.dataframe(
+        widgets.table(
             history,
             hide_index=True,
             width="stretch",

@@ -15,7 +15,7 @@ from cdv_core.edits import jalons as edits
 from cdv_core.figures import jalons as fig
 from cdv_core.queries import jalons
 from cdv_core.queries.overview import Actualisation
-from cdv_core.ui import downloads, nav
+from cdv_core.ui import downloads, nav, widgets
 from cdv_core.ui import publishable as pub
 from cdv_core.ui.context import Context, cached, write
 
@@ -55,7 +55,7 @@ def readiness(ready: jalons.Readiness, *, page: str, every_contract: bool) -> No
         st.subheader("Préparation par contrat")
         per = ready["contrats"]
         st.caption(fig.contracts_caption(ready, shown=MAX_ROWS))
-        st.dataframe(
+        widgets.table(
             fig.contracts_table(per.head(MAX_ROWS), total=ready["total"]), hide_index=True, key="jalons_table_contrats"
         )
         downloads.download_buttons(
@@ -86,7 +86,7 @@ def road(ctx: Context, countdown: Actualisation) -> None:
     if late.is_empty():
         st.success("Aucun jalon en retard à la date des données.", icon=":material/check_circle:")
     else:
-        st.dataframe(
+        widgets.table(
             fig.late_table(late, with_contract=every_contract).head(MAX_ROWS),
             hide_index=True,
             key="jalons_table_retard",
@@ -97,7 +97,7 @@ def road(ctx: Context, countdown: Actualisation) -> None:
 
     every = cached(ctx, jalons.milestones, **common)
     with st.expander(f"Tous les jalons ({fmt.integer(every.height)})"):
-        st.dataframe(
+        widgets.table(
             fig.milestones_table(every.head(MAX_ROWS), with_contract=every_contract),
             hide_index=True,
             key="jalons_table_tous",
@@ -119,7 +119,7 @@ def _comparison(ctx: Context, diff: jalons.BaselineDiff) -> None:
             )
         else:
             st.markdown(fig.changes_line(diff["changements"]))
-            st.dataframe(fig.objectives_table(diff["objectifs"]), hide_index=True, key="jalons_table_objectifs")
+            widgets.table(fig.objectives_table(diff["objectifs"]), hide_index=True, key="jalons_table_objectifs")
 
     st.subheader("Programmation par thématique : référence et aujourd'hui")
     th = diff["thematiques"]
@@ -133,7 +133,7 @@ def _comparison(ctx: Context, diff: jalons.BaselineDiff) -> None:
                 width="stretch",
                 key="jalons_chart_thematiques",
             )
-            st.dataframe(
+            widgets.table(
                 fig.thematiques_table(th, then_label=then_label, now_label=now_label),
                 hide_index=True,
                 key="jalons_table_thematiques",
@@ -148,7 +148,7 @@ def _comparison(ctx: Context, diff: jalons.BaselineDiff) -> None:
             st.info("Aucune valeur d'indicateur pour les QPV de ce contrat.", icon=":material/info:")
             return
         st.markdown(fig.evolutions_line(diff["evolutions"], pairs=ind.height))
-        st.dataframe(
+        widgets.table(
             fig.indicator_diff_table(ind.head(MAX_ROWS)),
             hide_index=True,
             key="jalons_table_indicateurs",

@@ -10,7 +10,7 @@ from cdv_core import fmt, tables
 from cdv_core.domain import progress
 from cdv_core.figures import projets as fig
 from cdv_core.queries import projets
-from cdv_core.ui import maps
+from cdv_core.ui import maps, widgets
 from cdv_core.ui.context import Context
 
 ICONS = {
@@ -98,7 +98,7 @@ def objective(
         if acts.is_empty():
             st.caption("Aucune action rattachée à cet objectif.")
         else:
-            st.dataframe(fig.actions_display(acts), hide_index=True, key=f"projets_actions_{obj['code_objectif']}")
+            widgets.table(fig.actions_display(acts), hide_index=True, key=f"projets_actions_{obj['code_objectif']}")
         inds = indicators.filter(pl.col("code_objectif") == obj["code_objectif"])
         if transversal:
             inds = inds.filter(pl.col("code_qp") == chosen)
@@ -106,7 +106,7 @@ def objective(
         if inds.is_empty():
             st.caption("Aucun indicateur rattaché à cet objectif pour ce quartier.")
             return
-        st.dataframe(fig.indicators_display(inds), hide_index=True, key=f"projets_ind_{obj['code_objectif']}")
+        widgets.table(fig.indicators_display(inds), hide_index=True, key=f"projets_ind_{obj['code_objectif']}")
         chart_cols = st.columns(2)
         for k, ind in enumerate(inds.iter_rows(named=True)):  # the objective's few indicators
             values = series.filter(pl.col("code_indicateur") == ind["code_indicateur"])

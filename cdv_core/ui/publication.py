@@ -9,6 +9,7 @@ import streamlit as st
 
 from cdv_core import fmt, publication
 from cdv_core.ui import context as ui
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context
 
 LABELS = {"xlsx": "Excel", "csv": "CSV, zip", "pdf": "PDF, 1 page"}
@@ -85,7 +86,7 @@ def section(ctx: Context) -> None:
         *(fmt.day_expr(pl.col(c)).alias(c) for c, t in frame.schema.items() if t == pl.Date),
         *(fmt.number_expr(pl.col(c), 2).alias(c) for c, t in frame.schema.items() if t.is_float()),
     )
-    st.dataframe(
+    widgets.table(
         shown.with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, key="publication_apercu", placeholder="—"
     )
     if frame.height > PREVIEW_ROWS:

@@ -19,6 +19,7 @@ from cdv_core.edits import rapport as edits
 from cdv_core.figures import jalons as fig
 from cdv_core.queries import gouvernance as gouv
 from cdv_core.queries import jalons
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context, cached, write
 
 _DATE = st.column_config.DateColumn(format="DD/MM/YYYY")
@@ -44,7 +45,7 @@ def section(ctx: Context) -> None:
         st.info("Aucun rapport annuel attendu pour cette sélection.", icon=":material/info:")
         return
     if ctx.contrat is None:
-        st.dataframe(
+        widgets.table(
             fig.rapports_summary_table(reports),
             hide_index=True,
             key="jalons_table_rapports",
@@ -52,7 +53,7 @@ def section(ctx: Context) -> None:
         )
         return
     table = fig.rapport_cycle_table(reports)
-    st.dataframe(
+    widgets.table(
         table,
         hide_index=True,
         key="jalons_table_rapports",
@@ -77,7 +78,7 @@ def _details(ctx: Context, reports: pl.DataFrame) -> None:
         f"{fmt.plural(contributions.height, 'contribution')})"
     ):
         if votes.height:
-            st.dataframe(
+            widgets.table(
                 fig.rapport_votes_table(votes),
                 hide_index=True,
                 key="rapport_cycle_votes",
@@ -87,7 +88,7 @@ def _details(ctx: Context, reports: pl.DataFrame) -> None:
         else:
             st.caption("Aucun vote enregistré dans le cycle du rapport (les votes des jalons restent pris en compte).")
         if contributions.height:
-            st.dataframe(
+            widgets.table(
                 fig.rapport_contributions_table(contributions),
                 hide_index=True,
                 key="rapport_cycle_contributions",

@@ -15,6 +15,7 @@ from cdv_core.edits import seance as seance_edits
 from cdv_core.figures import seance as fig
 from cdv_core.queries import territoire
 from cdv_core.ui import publishable as pub
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context, cached, own, write
 from cdv_core.ui.widgets import kpi
 
@@ -253,7 +254,7 @@ def validated_figures(ctx: Context) -> None:
         )
         return
     partner = ctx.user.publishable_only  # no names of people, no unmasked counts
-    st.dataframe(
+    widgets.table(
         fig.validations_table(done, names=not partner),
         hide_index=True,
         width="stretch",
@@ -287,7 +288,7 @@ def validated_figures(ctx: Context) -> None:
     if tables:
         st.caption("Données du contrat et de la période modifiées depuis : " + ", ".join(tables) + ".")
     with st.container(key="seance_comparaison"):
-        st.dataframe(
+        widgets.table(
             fig.comparison_table(rows), hide_index=True, width="stretch", height=min(36 * (rows.height + 1) + 3, 900)
         )  # every figure at once
 

@@ -12,6 +12,7 @@ from cdv_core.domain import freshness
 from cdv_core.edits import sources
 from cdv_core.figures import indicateurs as fig_ind
 from cdv_core.queries import indicateurs as ind
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context, cached, write
 
 
@@ -25,7 +26,7 @@ def source_rules_view(ctx: Context) -> None:
         f"à jour si elle date d'au plus {ctx.settings.indicator_max_age_months} mois."
     )
     rules = cached(ctx, ind.source_rules)
-    st.dataframe(fig_ind.source_rules_table(rules), hide_index=True, width="stretch", key="indic_sources")
+    widgets.table(fig_ind.source_rules_table(rules), hide_index=True, width="stretch", key="indic_sources")
     if ctx.user.can(access.NATIONAL):
         st.markdown("**Modifier le rythme d'une source** (donnée partagée par tous les contrats)")
         current = {r["source"]: r for r in rules.iter_rows(named=True)}

@@ -14,6 +14,7 @@ from cdv_core.domain import model, secret
 from cdv_core.figures import indicateurs as fig
 from cdv_core.queries import indicateurs as ind
 from cdv_core.ui import publishable as pub
+from cdv_core.ui import widgets
 from cdv_core.ui.context import Context, cached
 
 _KEYS = ["type_territoire", "territoire", "dimension", "date_valeur"]
@@ -83,7 +84,7 @@ def section(ctx: Context, meta: dict, *, code: str, reference: str) -> None:
                 key=f"indic_chart_ventilation_{dimension}",
             )
         table = fig.breakdown_table(part, unite=unite, decimals=decimals)
-        st.dataframe(
+        widgets.table(
             table.head(fig.BREAKDOWN_ROWS), hide_index=True, width="stretch", key=f"indic_table_ventilation_{dimension}"
         )
         st.caption(

@@ -102,7 +102,8 @@ class LiveServer:
     def __init__(self, store_path: Path | str, log_path: Path, *, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **(env or {}), "CDV_STORE": str(store_path)}
+        # the warm-up after a write is on, as in service (the AppTest runs turn it off)
+        env = {**os.environ, "CDV_PRECALCUL": "oui", **(env or {}), "CDV_STORE": str(store_path)}
         self._log = open(log_path, "w")  # noqa: SIM115 (open while the server runs; closed in stop())
         self.proc = subprocess.Popen(
             [
