@@ -58,7 +58,7 @@ def _chart(chart, key: str, *, empty: str = fig.EMPTY) -> None:
     if chart is None:
         st.info(empty, icon=":material/info:")
     else:
-        st.altair_chart(chart, width="stretch", key=key)
+        ui.chart(chart, width="stretch", key=key)
 
 
 def actions_table(sel: view.Selection, n_rows: int) -> pl.DataFrame:

@@ -87,7 +87,7 @@ def trajectory(
         if lines.is_empty():
             st.info("Aucune valeur connue pour ce quartier et cet indicateur.", icon=":material/info:")
         else:
-            st.altair_chart(
+            ui.chart(
                 fig.trajectory_chart(lines, ind.markers(comparison, (focus, *autres)), unite=meta["unite"]),
                 width="stretch",
                 key="indic_chart_trajectoire",
@@ -112,7 +112,7 @@ def trajectory(
     series = ind.gap_series(traj, focus=focus, reference=reference, unite=meta["unite"])
     if series.height:
         st.markdown(f"**Écart du quartier à : {ind.REFERENCE_TYPES[reference]}** ({gap_unit})")
-        st.altair_chart(fig.gap_chart(series, row, gap_unit=gap_unit), width="stretch", key="indic_chart_ecart")
+        ui.chart(fig.gap_chart(series, row, gap_unit=gap_unit), width="stretch", key="indic_chart_ecart")
         st.caption(
             "Trait pointillé : écart au point de départ. Couleur : bleu si l'écart a évolué dans le sens "
             "souhaité depuis le départ, orange dans le sens inverse, gris si stable, sans sens souhaité ou "
@@ -138,7 +138,7 @@ def comparison_block(
         st.caption(caption)
     known, shown = fig.ranked(comparison)
     if shown.height:
-        st.altair_chart(
+        ui.chart(
             fig.comparison_chart(shown, unite=meta["unite"], reference=reference),
             width="stretch",
             height=fig.comparison_height(shown) + 90,

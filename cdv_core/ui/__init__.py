@@ -6,13 +6,14 @@ The only part of cdv_core allowed to import Streamlit.
 from __future__ import annotations
 
 from cdv_core.ui.context import Context, bootstrap, cached, connection, deferred, own, page_header, url_warning, write
-from cdv_core.ui.widgets import card_row, kpi, table
+from cdv_core.ui.widgets import card_row, chart, kpi, table
 
 __all__ = [
     "Context",
     "bootstrap",
     "cached",
     "card_row",
+    "chart",
     "connection",
     "deferred",
     "kpi",

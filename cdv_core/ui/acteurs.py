@@ -74,7 +74,7 @@ def typologies(counts: pl.DataFrame) -> None:
                 if chart is None:
                     st.caption("Aucun acteur.")
                 else:
-                    st.altair_chart(chart, key=f"acteurs_chart_{typ[:4]}")
+                    widgets.chart(chart, key=f"acteurs_chart_{typ[:4]}")
 
 
 def directory_table(directory: pl.DataFrame, nb_acteurs: int, year: int) -> None:
@@ -111,7 +111,7 @@ def actor_fiche(ctx: Context, labels: dict[str, str], chosen: str, qpv: pl.DataF
                 st.write(line)
         if detail["financement"].height:
             st.markdown("**Montants accordés par année**")
-            st.altair_chart(fig.funding_chart(detail["financement"]), key="acteurs_chart_fiche")
+            widgets.chart(fig.funding_chart(detail["financement"]), key="acteurs_chart_fiche")
     if detail["actions"].height:
         widgets.table(fig.actions_table(detail["actions"]), hide_index=True, key="acteurs_fiche_actions")
     else:
@@ -143,7 +143,7 @@ def funder_dependency(dependency: dict[str, Any]) -> None:
 def small_associations(small: dict[str, Any]) -> None:
     st.markdown(fig.SMALL_TITLE)
     if small["par_annee"].height:
-        st.altair_chart(fig.small_associations_chart(small["par_annee"]), key="acteurs_chart_petites")
+        widgets.chart(fig.small_associations_chart(small["par_annee"]), key="acteurs_chart_petites")
 
 
 def cpo_candidates(candidates: pl.DataFrame) -> None:

@@ -70,7 +70,7 @@ def cadence(ctx: Context, instances: pl.DataFrame, late: pl.DataFrame, by_type: 
 def calendar(ctx: Context, common: dict) -> None:
     """Meetings per year, then per instance (one contract) or per month (every contract)."""
     st.markdown("**Réunions par année, 2024–2030** — attendues selon la cadence (mois écoulés), tenues, prévues")
-    st.altair_chart(
+    widgets.chart(
         fig.meetings_per_year_chart(cached(ctx, gouv.yearly_meetings, **common)),
         width="stretch",
         key="gouv_chart_years",
@@ -87,7 +87,7 @@ def calendar(ctx: Context, common: dict) -> None:
             "calendrier par instance)"
         )
         chart = fig.monthly_chart(cached(ctx, gouv.meetings_by_month, **common), donnees_au=ctx.donnees_au)
-    st.altair_chart(chart, width="stretch", key="gouv_chart_calendar")
+    widgets.chart(chart, width="stretch", key="gouv_chart_calendar")
 
 
 def residents(ctx: Context, common: dict, bodies: pl.DataFrame) -> None:
@@ -95,7 +95,7 @@ def residents(ctx: Context, common: dict, bodies: pl.DataFrame) -> None:
     card_row(fig.residents_cards(gouv.residents_summary(bodies)))
     part = pub.chart_rows(ctx, cached(ctx, gouv.participation_by_type, **common), ["habitants"])
     st.markdown("**Habitants présents par réunion tenue**, par type d'instance et par année")
-    st.altair_chart(fig.participation_chart(part), width="stretch", key="gouv_chart_participation")
+    widgets.chart(fig.participation_chart(part), width="stretch", key="gouv_chart_participation")
     if pub.only(ctx):
         st.caption(pub.chart_note(ctx))
     if ctx.contrat and pub.only(ctx):
@@ -106,7 +106,7 @@ def residents(ctx: Context, common: dict, bodies: pl.DataFrame) -> None:
     elif ctx.contrat:
         per_meeting = cached(ctx, gouv.residents_per_meeting, contrat=ctx.contrat, donnees_au=ctx.donnees_au)
         st.markdown("**Habitants présents à chaque réunion tenue**")
-        st.altair_chart(fig.residents_chart(per_meeting), width="stretch", key="gouv_chart_residents")
+        widgets.chart(fig.residents_chart(per_meeting), width="stretch", key="gouv_chart_residents")
     st.markdown("**Instances d'habitants par QPV** — les QPV sans instance active d'abord")
     _capped_table(
         ctx,

@@ -72,7 +72,7 @@ def road(ctx: Context, countdown: Actualisation) -> None:
         st.info("Aucun jalon enregistré pour cette sélection.", icon=":material/info:")
     else:
         with st.container(key="jalons_frise"):
-            st.altair_chart(
+            widgets.chart(
                 fig.timeline_chart(
                     points, donnees_au=ctx.donnees_au, actualisation=countdown["date"], every_contract=every_contract
                 ),
@@ -128,7 +128,7 @@ def _comparison(ctx: Context, diff: jalons.BaselineDiff) -> None:
             st.info("Aucune action programmée ni à la référence ni aujourd'hui.", icon=":material/info:")
         else:
             then_label, now_label = fig.period_labels(diff)
-            st.altair_chart(
+            widgets.chart(
                 fig.thematiques_chart(th, then_label=then_label, now_label=now_label),
                 width="stretch",
                 key="jalons_chart_thematiques",

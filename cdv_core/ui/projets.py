@@ -32,7 +32,7 @@ def summary(ctx: Context, qpv: dict, history: pl.DataFrame) -> None:
         if s.enjeux:
             st.caption(s.enjeux)
         if not history.is_empty():
-            st.altair_chart(
+            widgets.chart(
                 fig.status_history_chart(history, until=ctx.donnees_au, colors=maps.STATUS_HEX),
                 key="projets_statuts_releves",
             )
@@ -116,6 +116,6 @@ def objective(
                         f"{fmt.md(ind['indicateur'])} : aucune valeur connue ni cible, pas de trajectoire à tracer."
                     )
                     continue
-                st.altair_chart(
+                widgets.chart(
                     fig.trajectory_chart(ind, values), height=260, key=f"projets_chart_{obj['code_objectif']}_{k}"
                 )

@@ -78,7 +78,7 @@ def section(ctx: Context, meta: dict, *, code: str, reference: str) -> None:
         st.markdown(f"**{ind.DIMENSION_TITLES[dimension]}** — millésime du {vintage}")
         drawn, kept = fig.breakdown_drawn(part, method=method)
         if drawn.height:
-            st.altair_chart(
+            widgets.chart(
                 fig.breakdown_chart(drawn, unite=unite, dimension=dimension, decimals=decimals),
                 width="stretch",
                 key=f"indic_chart_ventilation_{dimension}",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import polars as pl
@@ -10,7 +11,16 @@ import streamlit as st
 
 from cdv_core.figures.cards import Card, DeltaArrow, DeltaColor
 
-__all__ = ["DeltaArrow", "DeltaColor", "card", "card_row", "kpi", "table"]
+__all__ = ["DeltaArrow", "DeltaColor", "card", "card_row", "chart", "kpi", "table"]
+
+
+def chart(c, **kwargs):
+    """`st.altair_chart` of a figures chart, without Altair's JSON-schema validation of the whole
+    spec, which Streamlit's conversion runs at every run: ≈ 12 % of a warm rerun's CPU
+    (docs/performance.md). The charts are built by fixed code in `cdv_core.figures`, and their
+    tests validate each one (`to_dict()` in tests/queries/test_figures_*.py)."""
+    object.__setattr__(c, "to_dict", functools.partial(type(c).to_dict, c, validate=False))
+    return st.altair_chart(c, **kwargs)
 
 
 def table(data, **kwargs):
