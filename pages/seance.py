@@ -71,6 +71,11 @@ def start() -> None:
         st.rerun()
 
 
+def move(state: dict, index: int) -> None:
+    """« Précédent » / « Suivant » (a callback: the séance's fragment then runs again on that section)."""
+    state["index"] = index
+
+
 def projector(state: dict) -> None:
     """The projector bar (where the séance is and how to move, always in view) and the section."""
     sections, i = state["sections"], state["index"]
@@ -78,20 +83,24 @@ def projector(state: dict) -> None:
     # Sticky, above the section, so that nothing in it moves while a section renders.
     with st.container(key="seance_bar"):
         with st.container(horizontal=True, vertical_alignment="center", key="seance_nav"):
-            if st.button(
-                "Précédent", key="seance_prev", disabled=i == 0, icon=":material/arrow_back:", shortcut="ArrowLeft"
-            ):
-                state["index"] = i - 1
-                st.rerun()
-            if st.button(
+            st.button(
+                "Précédent",
+                key="seance_prev",
+                disabled=i == 0,
+                icon=":material/arrow_back:",
+                shortcut="ArrowLeft",
+                on_click=move,
+                args=(state, i - 1),
+            )
+            st.button(
                 "Suivant",
                 key="seance_next",
                 disabled=i >= len(sections) - 1,
                 icon=":material/arrow_forward:",
                 shortcut="ArrowRight",
-            ):
-                state["index"] = i + 1
-                st.rerun()
+                on_click=move,
+                args=(state, i + 1),
+            )
             st.markdown(f"**Section {i + 1} sur {len(sections)}**", width="content")
             st.space("stretch")
             st.toggle("Plein écran", key="seance_fullscreen", help="Masque le panneau latéral.")
@@ -151,8 +160,11 @@ def close(state: dict, participants: int | None, habitants: int | None) -> None:
     )
 
 
+@st.fragment
 def live(state: dict) -> None:
-    """The séance under way: the projector, the decisions, the attendance, closing or abandoning it."""
+    """The séance under way: the projector, the decisions, the attendance, closing or abandoning it.
+    A fragment: « Suivant » and the séance's forms rerun it alone, not the page's other tabs (the
+    projector bar stays in view, sticky, over the whole of it)."""
     projector(state)
     st.divider()
     st.subheader("Décisions prises en séance")

@@ -45,3 +45,32 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
         "def f():\n    import streamlit.components.v1 as c\n    from duckdb import connect\n", encoding="utf-8"
     )
     assert _imports(sample) == {"streamlit", "duckdb"}
+
+
+def _calls(path: Path, names: set[str]) -> list[str]:
+    """`st.<name>(…)` calls in the file, for each name of `names`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in names
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "st"
+    ]
+
+
+def test_tables_and_charts_go_through_the_ui_helpers():
+    """`ui.table` hands a Polars frame to the browser as Arrow and `ui.chart` skips Altair's
+    whole-spec validation at every run (docs/performance.md): a direct `st.dataframe` or
+    `st.altair_chart` would pay both again."""
+    files = [ROOT / "app.py", *_python_files("pages"), *_python_files("cdv_core", "ui")]
+    helpers = ROOT / "cdv_core" / "ui" / "widgets.py"
+    direct = {
+        str(p.relative_to(ROOT)): found
+        for p in files
+        if p != helpers and (found := _calls(p, {"dataframe", "altair_chart"}))
+    }
+    assert direct == {}
+    assert sorted(_calls(helpers, {"dataframe", "altair_chart"})) == ["altair_chart", "dataframe"]
