@@ -5,8 +5,8 @@ A server (`streamlit run app.py`, headless, loopback) is started on a copy of th
 unmeasured tour opens the store and fills the read cache (`--froid` skips it: then the first visits
 are profiled); then py-spy samples the server (`--rate` per second) while one websocket session
 visits every page `--rounds` times, for one contract and then « Tous les contrats ». Only the
-samples of script runs count (Streamlit's script thread). Each sample is given to the first
-category of `CATEGORIES` found in its stack, from the leaf up, so the shares add up to 100 %.
+samples of script runs count (Streamlit's script thread). Each sample is given to one category
+(`CATEGORIES`, in order of precedence), so the shares add up to 100 %.
 
     pip install -r bench/requirements.txt   # py-spy
     python bench/profil_relance.py [--store bench/out/national.duckdb] [--rounds 4] [--froid] [--gc]
@@ -37,7 +37,9 @@ import bench_sessions  # noqa: E402
 
 from cdv_core.ui.nav import PAGES  # noqa: E402
 
-# (label, a frame's text that marks it): the first found from the leaf of a stack names its category
+# (label, a frame's text that marks it), in order of precedence: a sample goes to the first label
+# whose mark is anywhere in its stack; a sample matching none goes to its leaf frame's side
+# (Streamlit's own code, or the application's).
 CATEGORIES = (
     ("ramasse-miettes de Streamlit après chaque exécution (gc.collect)", "_on_script_finished"),
     ("requêtes DuckDB (cache vide)", "_handle_cache_miss"),
@@ -47,12 +49,10 @@ CATEGORIES = (
     ("tableaux : conversion pour le navigateur", "ArrowMixin.dataframe"),
     ("carte pydeck", "pydeck"),
     ("mise en forme Polars (figures)", "polars/"),
-    ("version de la base et panneau latéral (bootstrap)", "bootstrap (cdv_core/ui/context.py)"),
+    ("version de la base et panneau latéral (bootstrap)", "bootstrap (cdv_core/ui/context.py:"),
     ("envoi des messages au navigateur", "enqueue"),
-    ("autres éléments Streamlit", "streamlit/"),
-    ("code de l'application", "cdv_core/"),
-    ("pages", "pages/"),
 )
+LEAF = (("autres éléments Streamlit", "streamlit/"), ("code de l'application (Python)", ""))
 SCRIPT_THREAD = "_run_script_thread"
 
 
@@ -66,10 +66,8 @@ def categorize(raw: str) -> tuple[Counter, int]:
             continue
         total += int(n)
         frames = stack.split(";")
-        label = next(
-            (lab for frame in reversed(frames) for lab, mark in CATEGORIES if mark in frame),
-            "autre",
-        )
+        label = next((lab for lab, mark in CATEGORIES if any(mark in frame for frame in frames)), None)
+        label = label or next(lab for lab, mark in LEAF if mark in frames[-1])
         counts[label] += int(n)
     return counts, total
 
@@ -146,7 +144,8 @@ def main() -> int:
     print(f"Temps des écrans : total {sum(t for _, t in times):.2f} s, {len(times)} visites".replace(".", ","))
     print(f"\n| catégorie | part des échantillons ({total} au total) |\n|---|---:|")
     for label, n in counts.most_common():
-        print(f"| {label} | {100 * n / total:.1f} % |".replace(".", ","))
+        share = f"{100 * n / total:.1f}".replace(".", ",")
+        print(f"| {label} | {share} % |")
     return 0
 
 
