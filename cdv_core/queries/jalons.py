@@ -285,7 +285,9 @@ def _item_cibles(cur, contrat, perimetre=None) -> pl.DataFrame:
            tq AS MATERIALIZED (
              SELECT t.code_indicateur, t.code_qp, q.code_contrat
              FROM cible_indicateur t JOIN quartier q USING (code_qp)
-             WHERE t.valeur_reference IS NOT NULL AND t.valeur_cible IS NOT NULL),
+             WHERE t.valeur_reference IS NOT NULL AND t.valeur_cible IS NOT NULL
+               AND ($contrat IS NULL OR q.code_contrat = $contrat)
+               AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))),
            good AS (
              SELECT DISTINCT oo.code_objectif
              FROM oo JOIN tq ON tq.code_indicateur = oo.code_indicateur AND tq.code_contrat = oo.code_contrat
