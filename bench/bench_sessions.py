@@ -1,13 +1,27 @@
-"""Concurrent sessions on the national DuckLake (not part of the test run): one app instance
-serving N sessions against two instances serving the same N sessions, N/2 each.
+"""Load measure (issue #22): N concurrent sessions on the national store, as people drive the
+app from their browsers (not part of the test run).
 
-Real servers (`streamlit run app.py`, headless, 127.0.0.1, free ports) share the national DuckLake
-(lake_setup.py: catalog in a throwaway PostgreSQL under bench/out/lake/). Each session opens the
-app by a link to its own contract (the contracts with the most QPV, one per session, as chefs de
-projet each on their territory), then visits every page through the sidebar, `--rounds` times
-(round 1: the contract's queries not cached yet; round 2: cached in the instance). Sessions start
-together, each on a different page, and stay on one instance (session i → instance i mod n, as a
-load balancer with sticky sessions does).
+Real servers (`streamlit run app.py`, headless, 127.0.0.1, free ports, the repository's
+`.streamlit/config.toml`: its `runner.postScriptGC` is printed in the report) on one of two stores
+(`--backend`):
+- `file` (default): the national DuckDB file (`bench/out/national.duckdb`), copied afresh for each
+  configuration under bench/out/sessions/ (a DuckDB file is opened by one process only: one
+  instance, so `2xN` is refused);
+- `lake`: the national DuckLake shared by every instance (lake_setup.py: catalog in a throwaway
+  PostgreSQL under bench/out/lake/).
+
+Each session opens the app by a link to its selection, then visits every page through the
+sidebar, `--rounds` times (round 1: the selection's queries not cached yet; round 2: cached in the
+instance). Selections: the contracts with the most QPV, one per session (as chefs de projet each on
+their territory, `?contrat=<code>`); with `--mix`, sessions in pairs alternate between a contract
+and « Tous les contrats » (`?contrat=tous`): sessions 0, 3, 4, 7, 8… on a contract, 1, 2, 5, 6… on
+all, so that every instance and every starting page gets both. A visit fails when the page's URL
+no longer names the session's selection (`contrat=<code>` or `contrat=tous`, as
+cdv_core/ui/context.py writes it). Sessions start together, each on a different page, and stay
+on one instance (session i → instance i mod n, as a load balancer with sticky sessions does).
+`--think S` pauses a session between two visits for a time drawn uniformly in [0,5 S ; 1,5 S]
+(a fixed seed per session: the same pauses at every run), as people reading a page; 0 (default):
+no pause, a stress test. The page time never includes the pause.
 
 Clients (`--client`):
 - `chromium` (default): a headless Chromium context per session (Playwright). Page time: from the
@@ -19,25 +33,45 @@ Clients (`--client`):
   drawing. Page time: from the request until the end of the script run (its messages received):
   the servers' time alone.
 
-Reported per configuration: median and p95 of page time, each instance's peak RSS (VmHWM in
-/proc), CPU seconds of the servers and of the clients. Configurations, each on freshly started
-servers (empty caches; the store opened and app.py run by one unmeasured visit of `/` first):
-1 instance × 1 session (reference without concurrency), 1 instance × N sessions, 2 instances × N
-sessions. Bounded: every page wait (`--page-timeout`) and the whole run (`--budget-minutes`,
-shared among the configurations: past its share a session starts no new visit, and the report
-says how many were made); every process is stopped at the end.
+Reported (French Markdown) per configuration: visits succeeded / failed (and why), median, p95
+and max of page time, median and p95 of each round, median of the first visit (the link), each
+instance's peak RSS (VmHWM in /proc, start-up included) and its RSS at the end of the sessions,
+the servers' and clients' CPU seconds; with `--mix` the same split « un contrat » / « Tous les
+contrats »; per page, median and p95. « Mémoire après tous les écrans »: each instance's RSS once
+every page has been served with a contract and with « Tous les contrats » (every page × both
+selections at least once on that instance; what the measured sessions did not cover is visited by
+one unmeasured websocket session per missing selection after them).
 
-    python bench/bench_sessions.py [--client chromium|websocket] [--sessions 10] [--rounds 2]
-                                   [--repeat 1] [--budget-minutes 10] [--store bench/out/national.duckdb]
+Configurations, each on freshly started servers (empty caches; the store opened and app.py run by
+one unmeasured visit of `/` first, « Tous les contrats »): `1x1` one instance × one session
+(reference without concurrency), `1xN` one instance × N sessions, `2xN` two instances × N sessions
+(N/2 each; lake only); by default `1x1 1xN` on the file, all three on the lake. Bounded: every
+page wait (`--page-timeout`) and the whole run (`--budget-minutes`, shared among the
+configurations, the lake's copy aside: past its share a session starts no new visit, and the
+report says how many were made); every process is stopped at the end.
+
+    python bench/bench_sessions.py [--client chromium|websocket] [--backend file|lake] [--sessions 10]
+                                   [--configs 1x1 1xN 2xN] [--mix] [--think 0] [--rounds 2] [--repeat 1]
+                                   [--budget-minutes 10] [--store bench/out/national.duckdb] [--json F]
+
+The issue's targets, each in one run:
+
+    # one instance, national file store, 20 sessions (p95 ≤ 2 s, memory ≤ 1,5 GB)
+    python bench/bench_sessions.py --client websocket --backend file --sessions 20 --configs 1x1 1xN --mix
+    # two instances on the shared store hold 40 sessions with the same p95 as one with 40
+    python bench/bench_sessions.py --client websocket --backend lake --sessions 40 --configs 1xN 2xN --mix
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import random
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -54,6 +88,7 @@ sys.path.insert(0, str(ROOT))
 import bench_pages  # noqa: E402
 import lake_setup  # noqa: E402
 
+from cdv_core.links import ALL_CONTRACTS  # noqa: E402
 from cdv_core.ui.nav import PAGES  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -87,6 +122,14 @@ STATE_JS = """() => ({
   exceptions: [...document.querySelectorAll("[data-testid='stException']")].map(e => e.textContent.slice(0, 300)),
 })"""
 TIMEOUT = "délai dépassé"
+CLOSED = "connexion fermée par le serveur"
+THINK_SEED = 22  # the reading pauses of session i: random.Random(THINK_SEED + i)
+SELECTIONS = {"contrat": "un contrat", "tous": "Tous les contrats"}  # Visit.selection → the report's words
+
+
+def selection_of(contract: str) -> str:
+    """A session's selection kind: « tous » for `?contrat=tous`, else « contrat »."""
+    return "tous" if contract == ALL_CONTRACTS else "contrat"
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -186,6 +229,9 @@ class Instance:
     def peak_rss_mb(self) -> float:
         return (proc_status_kb(self.proc.pid, "VmHWM") or 0) / 1024
 
+    def rss_mb(self) -> float:
+        return (proc_status_kb(self.proc.pid, "VmRSS") or 0) / 1024
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # its own group (start_new_session): only ours
@@ -229,6 +275,7 @@ class Visit:
     seconds: float
     ok: bool
     detail: str = ""
+    selection: str = "contrat"  # "contrat" or "tous" (« Tous les contrats »)
 
 
 @dataclass
@@ -239,6 +286,7 @@ class Plan:
     rounds: int
     timeout_s: float  # one page
     deadline: float  # time.monotonic(): no visit starts after it
+    think_s: float = 0.0  # mean pause between two visits of a session (0: none)
 
     def visits(self, first_page: int):
         """(round, page) in visiting order: every page, starting at `first_page`, `rounds` times."""
@@ -248,6 +296,20 @@ class Plan:
                 if time.monotonic() > self.deadline:
                     return
                 yield rnd, spec
+
+    def pauses(self, index: int):
+        """Session `index`'s pauses before its 2nd, 3rd… visit: uniform in [0,5 ; 1,5] × think_s,
+        the same at every run (seeded per session)."""
+        rng = random.Random(THINK_SEED + index)
+        while True:
+            yield rng.uniform(0.5 * self.think_s, 1.5 * self.think_s) if self.think_s > 0 else 0.0
+
+    async def think(self, pauses) -> bool:
+        """Pause (reading the page); False when the deadline passed meanwhile: no new visit."""
+        seconds = next(pauses)
+        if seconds:
+            await asyncio.sleep(min(seconds, max(0.0, self.deadline - time.monotonic())))
+        return time.monotonic() <= self.deadline
 
 
 def _path(spec) -> str:
@@ -278,8 +340,10 @@ async def browser_session(
     context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     try:
         page = await context.new_page()
-        first = True
+        first, pauses = True, plan.pauses(index)
         for rnd, spec in plan.visits(index % len(PAGES)):
+            if not first and not await plan.think(pauses):
+                return
             start = time.perf_counter()
             ok, detail = True, ""
             try:
@@ -303,7 +367,10 @@ async def browser_session(
                 await _record_stuck_page(page, f"{plan.label}_s{index}_{rnd}_{spec.url_path}")
             elif await page.get_by_test_id("stException").count():
                 ok, detail = False, "exception affichée"
-            visits.append(Visit(index, instance, rnd, spec.title, "lien" if first else "clic", seconds, ok, detail))
+            elif (found := re.search(r"[?&]contrat=([^&#]*)", page.url)) is None or found.group(1) != contract:
+                ok, detail = False, f"contrat perdu ({found.group(1) if found else None})"
+            how = "lien" if first else "clic"
+            visits.append(Visit(index, instance, rnd, spec.title, how, seconds, ok, detail, selection_of(contract)))
             first = False
             if not ok and detail != "exception affichée":
                 return  # a stuck session stops here
@@ -367,8 +434,10 @@ async def ws_session(plan: Plan, base_url: str, index: int, instance: int, contr
 
     async with connect(_ws_url(base_url), subprotocols=["streamlit"], max_size=None, open_timeout=plan.timeout_s) as ws:
         hashes: dict[str, str] = {}
-        first = True
+        first, pauses = True, plan.pauses(index)
         for rnd, spec in plan.visits(index % len(PAGES)):
+            if not first and not await plan.think(pauses):
+                return
             start = time.perf_counter()
             try:
                 ok, detail = await asyncio.wait_for(
@@ -377,21 +446,12 @@ async def ws_session(plan: Plan, base_url: str, index: int, instance: int, contr
             except TimeoutError:
                 ok, detail = False, TIMEOUT
             except ConnectionClosed:
-                ok, detail = False, "connexion fermée par le serveur"
-            visits.append(
-                Visit(
-                    index,
-                    instance,
-                    rnd,
-                    spec.title,
-                    "lien" if first else "clic",
-                    time.perf_counter() - start,
-                    ok,
-                    detail,
-                )
-            )
+                ok, detail = False, CLOSED
+            how = "lien" if first else "clic"
+            seconds = time.perf_counter() - start
+            visits.append(Visit(index, instance, rnd, spec.title, how, seconds, ok, detail, selection_of(contract)))
             first = False
-            if detail in (TIMEOUT, "connexion fermée par le serveur"):
+            if detail in (TIMEOUT, CLOSED):
                 return  # the rest of that run would arrive as the next visit's messages
 
 
@@ -446,6 +506,45 @@ async def drive(
     return visits, client_cpu
 
 
+def missing_selections(visits: list[Visit], n_instances: int) -> dict[int, list[str]]:
+    """Per instance, the selection kinds ("contrat", "tous") that some page was not served with
+    (successfully) by the measured sessions."""
+    missing = {}
+    for i in range(n_instances):
+        served = {(v.page, v.selection) for v in visits if v.ok and v.instance == i}
+        kinds = [k for k in SELECTIONS if any((spec.title, k) not in served for spec in PAGES)]
+        if kinds:
+            missing[i] = kinds
+    return missing
+
+
+async def sweep(instances: list[Instance], missing: dict[int, list[str]], contract: str, timeout_s: float) -> list[str]:
+    """Unmeasured: one websocket session per (instance, missing selection kind) visiting every page
+    once, so that each instance has served every page with both selections. Returns the problems."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    problems = []
+    for i, kinds in missing.items():
+        for kind in kinds:
+            wanted = ALL_CONTRACTS if kind == "tous" else contract
+            async with connect(_ws_url(instances[i].url), subprotocols=["streamlit"], max_size=None) as ws:
+                hashes: dict[str, str] = {}
+                for k, spec in enumerate(PAGES):
+                    try:
+                        query = f"contrat={wanted}" if k == 0 else ""
+                        ok, detail = await asyncio.wait_for(
+                            _ws_visit(ws, spec, query, hashes, k == 0, wanted), timeout_s
+                        )
+                    except (TimeoutError, ConnectionClosed) as exc:
+                        ok, detail = False, TIMEOUT if isinstance(exc, TimeoutError) else CLOSED
+                    if not ok:
+                        problems.append(f"instance {i + 1}, {SELECTIONS[kind]}, {spec.title} : {detail}")
+                        if detail in (TIMEOUT, CLOSED):
+                            break
+    return problems
+
+
 # --- configurations and report -----------------------------------------------------------------
 
 
@@ -456,8 +555,11 @@ class Result:
     sessions: int
     planned: int
     visits: list[Visit] = field(default_factory=list)
-    peak_rss_mb: list[float] = field(default_factory=list)  # VmHWM at the end
+    peak_rss_mb: list[float] = field(default_factory=list)  # VmHWM at the end of the sessions
     sampled_rss_mb: list[float] = field(default_factory=list)  # highest VmRSS during the sessions
+    end_rss_mb: list[float] = field(default_factory=list)  # VmRSS at the end of the sessions
+    all_screens_rss_mb: list[float] = field(default_factory=list)  # VmRSS once every page × both selections
+    swept: list[str] = field(default_factory=list)  # what the unmeasured sweep visited, and its problems
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     wall_s: float = 0.0
@@ -474,16 +576,17 @@ def run_config(
     rounds: int,
     timeout_s: float,
     deadline: float,
+    think_s: float = 0.0,
 ) -> Result:
     print(f"  {label} ({client})…", file=sys.stderr, flush=True)
     instances: list[Instance] = []
     result = Result(label, n_instances, sessions, planned=sessions * rounds * len(PAGES))
     try:
         for i in range(n_instances):
-            instances.append(Instance(store_url, f"{label.replace(' ', '_').replace('×', 'x')}_{client}_{i + 1}"))
+            instances.append(Instance(store_url, f"{_slug(label)}_{client}_{i + 1}"))
         for inst in instances:
             inst.wait_healthy()
-        plan = Plan(label, rounds, timeout_s, deadline)
+        plan = Plan(label, rounds, timeout_s, deadline, think_s)
         sampler = RssSampler(instances)
         server_before = sum(cpu_seconds(inst.proc.pid) for inst in instances)
         start = time.perf_counter()
@@ -495,6 +598,18 @@ def run_config(
         result.wall_s = time.perf_counter() - start
         result.server_cpu_s = sum(cpu_seconds(inst.proc.pid) for inst in instances) - server_before
         result.peak_rss_mb = [inst.peak_rss_mb() for inst in instances]
+        result.end_rss_mb = [inst.rss_mb() for inst in instances]
+        missing = missing_selections(result.visits, n_instances)
+        if missing:  # « mémoire après tous les écrans »: complete what the sessions did not serve
+            print(f"    visite complémentaire non mesurée : {missing}", file=sys.stderr, flush=True)
+            fallback = next((c for c in contracts if c != ALL_CONTRACTS), None)
+            if fallback is None:
+                raise RuntimeError("aucun contrat pour la visite complémentaire")
+            problems = asyncio.run(sweep(instances, missing, fallback, timeout_s))
+            result.swept = [
+                f"instance {i + 1} : {', '.join(SELECTIONS[k] for k in kinds)}" for i, kinds in missing.items()
+            ] + problems
+        result.all_screens_rss_mb = [inst.rss_mb() for inst in instances]
     finally:
         for inst in instances:
             inst.stop()
@@ -502,11 +617,15 @@ def run_config(
 
 
 def largest_contracts(store: Path, n: int) -> list[str]:
+    """The `n` contracts with the most QPV, most first (again from the first when the store has
+    fewer than `n`)."""
     from cdv_core import store as store_mod
 
+    if n <= 0:
+        return []
     con = store_mod.open_store(store, read_only=True)
     try:
-        return [
+        codes = [
             r[0]
             for r in con.execute(
                 "SELECT code_contrat FROM quartier GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?", [n]
@@ -514,6 +633,18 @@ def largest_contracts(store: Path, n: int) -> list[str]:
         ]
     finally:
         con.close()
+    if not codes:
+        raise SystemExit(f"aucun contrat avec des quartiers dans {store}")
+    return [codes[i % len(codes)] for i in range(n)]
+
+
+def session_selections(store: Path, sessions: int, mix: bool) -> list[str]:
+    """Each session's `?contrat=` value: a contract code, one per session, the largest first; with
+    `mix`, « tous » for sessions 1, 2, 5, 6, 9, 10… (pairs alternate: with 1 or 2 instances and an
+    even number of pages, each instance and each starting page gets both selections)."""
+    kinds = ["tous" if mix and s % 4 in (1, 2) else "contrat" for s in range(sessions)]
+    codes = iter(largest_contracts(store, kinds.count("contrat")))
+    return [ALL_CONTRACTS if k == "tous" else next(codes) for k in kinds]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -535,12 +666,36 @@ def merge(results: list[Result]) -> list[Result]:
         m.visits = [v for r in reps for v in r.visits]
         m.peak_rss_mb = [max(r.peak_rss_mb[i] for r in reps) for i in range(m.instances)]
         m.sampled_rss_mb = [max(r.sampled_rss_mb[i] for r in reps) for i in range(m.instances)]
+        m.end_rss_mb = [max(r.end_rss_mb[i] for r in reps) for i in range(m.instances)]
+        m.all_screens_rss_mb = [max(r.all_screens_rss_mb[i] for r in reps) for i in range(m.instances)]
+        m.swept = [s for r in reps for s in r.swept]
         m.server_cpu_s = statistics.mean(r.server_cpu_s for r in reps)
         m.client_cpu_s = statistics.mean(r.client_cpu_s for r in reps)
         m.wall_s = statistics.mean(r.wall_s for r in reps)
         m.repetitions = len(reps)
         out.append(m)
     return out
+
+
+def _run_settings() -> str:
+    """What the measure depends on besides the code: Streamlit's postScriptGC and the warm-up."""
+    import tomllib
+
+    try:
+        config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        config = {}
+    gc = config.get("runner", {}).get("postScriptGC", True)
+    # read-only git commands (no index refresh written: the bench may run while someone commits)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if commit and subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=ROOT, check=False).returncode:
+        commit += " + modifications non validées"
+    return (
+        f"commit {commit or '?'} · runner.postScriptGC = {str(gc).lower()} · "
+        f"CDV_PRECALCUL = {os.environ.get('CDV_PRECALCUL', 'oui (défaut)')}"
+    )
 
 
 def report(results: list[Result], args, load_before: float, seconds: float) -> None:
@@ -551,60 +706,172 @@ def report(results: list[Result], args, load_before: float, seconds: float) -> N
     def s(value: float) -> str:
         return fmt.number(value, 2)
 
+    def mb(values: list[float]) -> str:
+        return " / ".join(fmt.integer(v) for v in values)
+
     client = (
         f"clients Chromium sans tête ({CHROMIUM}) sur la même machine"
         if args.client == "chromium"
         else "clients websocket Streamlit (sans rendu) sur la même machine"
     )
-    print(
-        f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · base nationale en DuckLake "
-        f"(catalogue PostgreSQL local) · {client}"
+    backend = (
+        "base nationale en fichier DuckDB (une copie par configuration)"
+        if args.backend == "file"
+        else "base nationale en DuckLake (catalogue PostgreSQL local)"
+    )
+    selection = (
+        "la moitié sur un contrat (le sien), l'autre sur « Tous les contrats »"
+        if args.mix
+        else "chacune sur son contrat"
+    )
+    think = (
+        "sans pause entre deux visites (stress)"
+        if args.think <= 0
+        else f"pause de lecture entre deux visites tirée entre {fmt.number(0.5 * args.think, 1)} et "
+        f"{fmt.number(1.5 * args.think, 1)} s (graine fixe), hors temps de page"
     )
     print(
-        f"{args.sessions} sessions simultanées, chacune sur son contrat, "
+        f"Mesure du {time.strftime('%d/%m/%Y %H:%M', time.gmtime())} UTC · {_run_settings()}\n\n"
+        f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · {backend} · {client}"
+    )
+    print(
+        f"{fmt.plural(args.sessions, 'session simultanée', 'sessions simultanées')}, {selection}, {think}, "
         f"{args.rounds} tour(s) des {len(PAGES)} pages ; "
         f"{max(1, args.repeat)} passage(s) de chaque configuration en alternance (CPU et durée : moyenne par "
         f"passage) ; charge moyenne (1 min) {fmt.number(load_before, 2)} avant, "
         f"{fmt.number(os.getloadavg()[0], 2)} après ; durée totale {fmt.number(seconds, 0)} s\n"
     )
+
+    def row(visits: list[Visit]) -> list[str]:
+        """Réussies / échouées, médiane, p95, max, médiane / p95 par tour, 1re visite."""
+        ok = [v for v in visits if v.ok]
+        times = [v.seconds for v in ok]
+        cells = [
+            f"{len(ok)} / {len(visits) - len(ok)}",
+            s(statistics.median(times)) if times else "—",
+            s(percentile(times, 95)) if times else "—",
+            s(max(times)) if times else "—",
+        ]
+        for rnd in range(1, args.rounds + 1):
+            values = [v.seconds for v in ok if v.round == rnd]
+            cells.append(f"{s(statistics.median(values))} / {s(percentile(values, 95))}" if values else "—")
+        links = [v.seconds for v in ok if v.how == "lien"]
+        cells.append(s(statistics.median(links)) if links else "—")
+        return cells
+
+    def failures(visits: list[Visit]) -> str:
+        failed = [v for v in visits if not v.ok]
+        if not failed:
+            return "—"
+        counts: dict[str, int] = {}
+        for v in failed:
+            counts[v.detail] = counts.get(v.detail, 0) + 1
+        return ", ".join(f"{d} × {n}" for d, n in sorted(counts.items()))
+
+    def table(head: list[str], rows: list[list[str]], text: tuple[str, ...] = ("configuration", "page")) -> None:
+        """A Markdown table; the `text` columns left-aligned, the figures right-aligned."""
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join("---" if h in text else "---:" for h in head) + "|")
+        for cells in rows:
+            print("| " + " | ".join(cells) + " |")
+
     who = "navigateur" if args.client == "chromium" else "clients"
-    head = ["configuration", "visites faites / prévues", "médiane (s)", "p95 (s)"]
-    head += [f"médiane tour {r} (s)" for r in range(1, args.rounds + 1)]
+    timing = ["réussies / échouées", "médiane (s)", "p95 (s)", "max (s)"]
+    timing += [f"tour {r}, médiane / p95 (s)" for r in range(1, args.rounds + 1)]
+    timing += ["1re visite (lien), médiane (s)"]
+    text = ("configuration", "page", "sélection", "causes des échecs", "visite complémentaire")
+    head = ["configuration", "visites faites / prévues", *timing, "causes des échecs"]
     head += [
-        "1re visite (lien), médiane (s)",
-        "échecs",
-        "pic RSS par instance (Mo)",
+        "pic RSS par instance, VmHWM (Mo)",
+        "RSS à la fin (Mo)",
         f"CPU serveurs / {who} (s)",
         "durée (s)",
     ]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join("---" if h in ("configuration", "échecs") else "---:" for h in head) + "|")
-    for r in results:
-        ok = [v for v in r.visits if v.ok]
-        times = [v.seconds for v in ok]
-        per_round = []
-        for rnd in range(1, args.rounds + 1):
-            values = [v.seconds for v in ok if v.round == rnd]
-            per_round.append(s(statistics.median(values)) if values else "—")
-        links = [v.seconds for v in ok if v.how == "lien"]
-        failures = [v for v in r.visits if not v.ok]
-        fail_text = "0" if not failures else f"{len(failures)} ({', '.join(sorted({v.detail for v in failures}))})"
-        print(
-            f"| {r.label} | {len(r.visits)} / {r.planned} | {s(statistics.median(times)) if times else '—'} | "
-            f"{s(percentile(times, 95)) if times else '—'} | {' | '.join(per_round)} | "
-            f"{s(statistics.median(links)) if links else '—'} | {fail_text} | "
-            f"{' / '.join(fmt.integer(p) for p in r.peak_rss_mb)} | "
-            f"{fmt.number(r.server_cpu_s, 0)} / {fmt.number(r.client_cpu_s, 0)} | {fmt.number(r.wall_s, 0)} |"
-        )
+    table(
+        head,
+        [
+            [
+                r.label,
+                f"{len(r.visits)} / {r.planned}",
+                *row(r.visits),
+                failures(r.visits),
+                mb(r.peak_rss_mb),
+                mb(r.end_rss_mb),
+                f"{fmt.number(r.server_cpu_s, 0)} / {fmt.number(r.client_cpu_s, 0)}",
+                fmt.number(r.wall_s, 0),
+            ]
+            for r in results
+        ],
+        text,
+    )
+    if args.mix:
+        print("\nPar sélection (temps de page, toutes sessions et tous tours) :\n")
+        rows = []
+        for r in results:
+            for kind, words in SELECTIONS.items():
+                visits = [v for v in r.visits if v.selection == kind]
+                if visits:
+                    rows.append([r.label, words, *row(visits), failures(visits)])
+        table(["configuration", "sélection", *timing, "causes des échecs"], rows, text)
+
+    print(
+        "\nMémoire après tous les écrans (RSS de chaque instance une fois chaque page servie avec un contrat "
+        "et avec « Tous les contrats ») :\n"
+    )
+    table(
+        ["configuration", "RSS après tous les écrans (Mo)", "pic RSS, VmHWM (Mo)", "visite complémentaire"],
+        [
+            [r.label, mb(r.all_screens_rss_mb), mb(r.peak_rss_mb), "; ".join(r.swept) or "aucune (déjà tout vu)"]
+            for r in results
+        ],
+        text,
+    )
+
     print("\nPar page (médiane / p95 en secondes, toutes sessions et tous tours) :\n")
-    print("| page | " + " | ".join(r.label for r in results) + " |")
-    print("|---|" + "---:|" * len(results))
+    rows = []
     for spec in PAGES:
-        cells = []
+        cells = [spec.title]
         for r in results:
             values = [v.seconds for v in r.visits if v.ok and v.page == spec.title]
             cells.append(f"{s(statistics.median(values))} / {s(percentile(values, 95))}" if values else "—")
-        print(f"| {spec.title} | " + " | ".join(cells) + " |")
+        rows.append(cells)
+    table(["page", *(r.label for r in results)], rows)
+    if args.mix:
+        print("\nPar page et par sélection (médiane / p95 en secondes ; un contrat · Tous les contrats) :\n")
+        rows = []
+        for spec in PAGES:
+            cells = [spec.title]
+            for r in results:
+                parts = []
+                for kind in SELECTIONS:
+                    values = [v.seconds for v in r.visits if v.ok and v.page == spec.title and v.selection == kind]
+                    parts.append(f"{s(statistics.median(values))} / {s(percentile(values, 95))}" if values else "—")
+                cells.append(" · ".join(parts))
+            rows.append(cells)
+        table(["page", *(r.label for r in results)], rows)
+
+
+@contextlib.contextmanager
+def config_store(store: Path, lake_url: str | None, label: str):
+    """The store URL of one configuration: the shared lake, or a fresh copy of the national file
+    (a DuckDB file is opened by one process only; a copy per configuration starts each alike),
+    removed afterwards."""
+    if lake_url is not None:
+        yield lake_url
+        return
+    copy = LOG_DIR / f"national_{_slug(label)}.duckdb"
+    wal = copy.with_name(copy.name + ".wal")
+    wal.unlink(missing_ok=True)
+    shutil.copyfile(store, copy)
+    try:
+        yield str(copy)
+    finally:
+        copy.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
+
+
+def _slug(label: str) -> str:
+    return label.replace(" ", "_").replace("×", "x")
 
 
 def main() -> int:
@@ -613,6 +880,21 @@ def main() -> int:
         "--store", default=str(bench_pages.DEFAULT_STORE), help="the national DuckDB file (built if absent)"
     )
     parser.add_argument("--client", choices=("chromium", "websocket"), default="chromium")
+    parser.add_argument(
+        "--backend",
+        choices=("file", "lake"),
+        default="file",
+        help="file: one instance on a copy of the national DuckDB file; lake: the national DuckLake (1 or 2 instances)",
+    )
+    parser.add_argument(
+        "--mix", action="store_true", help="half the sessions on « Tous les contrats », half on one contract each"
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean pause (s) between two visits of a session, drawn in [0.5, 1.5] × it; 0: none (stress)",
+    )
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="visits of every page per session")
     parser.add_argument("--repeat", type=int, default=1, help="run the configurations this many times, alternately")
@@ -620,8 +902,8 @@ def main() -> int:
         "--configs",
         nargs="+",
         choices=("1x1", "1xN", "2xN"),
-        default=["1x1", "1xN", "2xN"],
-        help="1x1: one instance, one session (reference); 1xN / 2xN: one / two instances, N sessions",
+        help="1x1: one instance, one session (reference); 1xN / 2xN: one / two instances, N sessions "
+        "(default: 1x1 1xN with --backend file, 1x1 1xN 2xN with --backend lake)",
     )
     parser.add_argument("--page-timeout", type=float, default=90, help="seconds; a slower page counts as failed")
     parser.add_argument(
@@ -634,10 +916,19 @@ def main() -> int:
     args = parser.parse_args()
     if args.client == "chromium" and not os.path.exists(CHROMIUM):
         raise SystemExit(f"Chromium est absent ({CHROMIUM}) : apt-get install -y chromium")
+    if args.configs is None:
+        args.configs = ["1x1", "1xN"] if args.backend == "file" else ["1x1", "1xN", "2xN"]
+    if args.backend == "file" and "2xN" in args.configs:
+        raise SystemExit(
+            "2xN est impossible avec --backend file : un fichier DuckDB n'est ouvert que par un processus à la "
+            "fois, donc par une seule instance. Mesurez deux instances avec --backend lake (base partagée)."
+        )
+    if args.sessions < 1 or args.think < 0:
+        raise SystemExit("--sessions doit valoir au moins 1 et --think ne peut pas être négatif")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     store = Path(args.store)
     bench_pages.national_file(store)
-    contracts = largest_contracts(store, args.sessions)
+    contracts = session_selections(store, args.sessions, args.mix)
     configs = {
         "1x1": ("1 instance × 1 session", 1, 1),
         "1xN": (f"1 instance × {args.sessions} sessions", 1, args.sessions),
@@ -646,15 +937,27 @@ def main() -> int:
     runs = [configs[key] for _ in range(max(1, args.repeat)) for key in args.configs]  # alternately
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    end = time.monotonic() + args.budget_minutes * 60
     results = []
-    with lake_setup.national_lake(store) as url:
+    with lake_setup.national_lake(store) if args.backend == "lake" else contextlib.nullcontext() as lake_url:
+        end = time.monotonic() + args.budget_minutes * 60  # the sessions' budget: the lake's copy aside
         for k, (label, n, sessions) in enumerate(runs):
             # this configuration's share of what is left of the budget
             deadline = time.monotonic() + (end - time.monotonic()) / (len(runs) - k)
-            results.append(
-                run_config(label, args.client, url, n, sessions, contracts, args.rounds, args.page_timeout, deadline)
-            )
+            with config_store(store, lake_url, label) as url:
+                results.append(
+                    run_config(
+                        label,
+                        args.client,
+                        url,
+                        n,
+                        sessions,
+                        contracts,
+                        args.rounds,
+                        args.page_timeout,
+                        deadline,
+                        args.think,
+                    )
+                )
     report(results, args, load_before, time.perf_counter() - started)
     if args.json:
         Path(args.json).write_text(

@@ -369,6 +369,22 @@ def page_header(title: str, ctx: Context, *, subtitle: str | None = None) -> Non
         st.warning(fmt.md(warning), icon=":material/warning:")
 
 
+def _version_moved(ctx: Context) -> bool:
+    """Whether the store version differs from the one this run started with: a write that changes
+    figures bumps it (`store.transaction`); bookkeeping written in a plain transaction does not.
+    Recomputing every QPV's status takes ≈ 1,3 s at national scale: a séance's « Suivant », which
+    saves its draft, paid it at every click. When unsure (the store does not answer), True."""
+    cur = None
+    try:
+        cur = connection(ctx.store_path).cursor()
+        return store.store_version(cur) != ctx.version
+    except (store.StoreError, duckdb.Error):
+        return True
+    finally:
+        if cur is not None:
+            cur.close()
+
+
 def _record_statuses(ctx: Context) -> None:
     """After a write, the QPV statuses it changed join their history (`edits.historique`). A
     failure there never undoes the write: it is logged for the server's administrator."""
@@ -405,7 +421,8 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
         st.error(refusal_text(error), icon=":material/error:")
         return None
     with _write_lock:
-        _record_statuses(ctx)
+        if _version_moved(ctx):  # not after bookkeeping (a séance's draft): no figure, no status changed
+            _record_statuses(ctx)
     st.session_state[_FLASH] = success(result) if callable(success) else success
     st.session_state[_FLASH_WARNINGS] = list(dict.fromkeys(warnings))
     if on_success is not None:

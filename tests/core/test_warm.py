@@ -30,16 +30,18 @@ def test_a_replay_stops_when_a_newer_version_appears_and_survives_a_failing_read
     for name in ("a", "b", "c"):
         warmer.note("base", name, name)
     warmer.seen("base", 1, lambda call, v: None)
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
 
     def slow(call, version):
         if call == "c":
             raise RuntimeError("lecture impossible")  # logged, the replay goes on
         replayed.append((call, version))
+        entered.set()
         release.wait(10)
 
     first = warmer.seen("base", 2, slow)
-    warmer.seen("base", 3, lambda call, v: replayed.append((call, v)))  # while "b" of version 2 runs
+    assert entered.wait(10)  # "b" of version 2 is being read…
+    warmer.seen("base", 3, lambda call, v: replayed.append((call, v)))  # …when version 3 appears
     release.set()
     first.join(10)
     warmer.threads[-1].join(10)

@@ -286,3 +286,24 @@ def _local_name() -> str:
     from cdv_core import access
 
     return access.local_name()
+
+
+def test_moving_through_the_seance_saves_the_draft_without_recomputing_the_statuses(app_env, monkeypatch):
+    """« Suivant » saves the draft (bookkeeping, no new store version): the QPV statuses, which
+    take ≈ 1,3 s to recompute at national scale, are recorded only by a write that changes figures."""
+    from cdv_core.edits import historique
+
+    calls = []
+    real = historique.record_statuses
+    monkeypatch.setattr(historique, "record_statuses", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = _start(run_app("seance"))
+    before = len(calls)
+    for _ in range(2):
+        at.button(key="seance_next").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["seance_state"]["index"] == 2
+    assert len(calls) == before  # two drafts saved, no status recomputed
+    at.number_input(key="seance_participants").set_value(12).run()
+    at.button(key="seance_close").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(calls) == before + 1  # the séance recorded: a write that changes figures
