@@ -660,25 +660,28 @@ def action_rows(
         f"""
         , amounts AS (
             SELECT l.code_action, sum({m["d"]})::DOUBLE AS demande, sum({m["a"]})::DOUBLE AS accorde,
-                   sum({m["v"]})::DOUBLE AS verse,
-                   string_agg(DISTINCT l.financeur, ', ' ORDER BY l.financeur) AS financeurs
+                   sum({m["v"]})::DOUBLE AS verse
             FROM lignes l GROUP BY l.code_action),
         top AS (
             SELECT a.code_action, a.libelle, a.code_contrat, a.porteur, a.type_structure, a.siret, a.thematique,
                    a.mode_financement, a.annee_debut, a.annee_fin, a.statut, a.hors_qpv,
                    a.poids::DOUBLE AS poids,
                    coalesce(m.demande, 0) AS demande, coalesce(m.accorde, 0) AS accorde,
-                   coalesce(m.verse, 0) AS verse, m.financeurs, a.date_decision
+                   coalesce(m.verse, 0) AS verse, a.date_decision
             FROM acts a LEFT JOIN amounts m USING (code_action)
             ORDER BY {order} NULLS LAST, code_action
             LIMIT $limit),
+        -- the funders' names and the QPV codes listed for the rows kept only (no sort uses them)
+        funders AS (
+            SELECT code_action, string_agg(DISTINCT financeur, ', ' ORDER BY financeur) AS financeurs
+            FROM lignes WHERE code_action IN (SELECT code_action FROM top) GROUP BY code_action),
         qpvs AS (
             SELECT code_action, string_agg(code_qp, ', ' ORDER BY code_qp) AS quartiers
             FROM action_quartier WHERE code_action IN (SELECT code_action FROM top) GROUP BY code_action)
         SELECT t.code_action, t.libelle, t.code_contrat, t.porteur, t.type_structure, t.siret, t.thematique,
                t.mode_financement, t.annee_debut, t.annee_fin, t.statut, q.quartiers, t.hors_qpv, t.poids,
-               t.demande, t.accorde, t.verse, t.financeurs, t.date_decision
-        FROM top t LEFT JOIN qpvs q USING (code_action)
+               t.demande, t.accorde, t.verse, f.financeurs, t.date_decision
+        FROM top t LEFT JOIN qpvs q USING (code_action) LEFT JOIN funders f USING (code_action)
         ORDER BY {order} NULLS LAST, code_action""",
         params,
     )  # fixed fragments only
