@@ -29,6 +29,7 @@ max are reported. A view past `--timeout` counts as failed (its screenshot under
 Ctrl-C reports the views measured so far. The server is stopped at the end, even on error.
 
     python bench/bench_navigateur.py [--scale demo|national|both] [--repeat 5] [--quick]
+                                     [--interactions financements séance]
                                      [--timeout 90] [--json FILE]
 """
 
@@ -300,10 +301,16 @@ QUICK_PAGES = ("Vue d'ensemble", "Actions et financements")
 QUICK_INTERACTIONS = ("financements : exercice", "indicateurs : onglet")
 
 
+class _Skipped(Exception):
+    """No page visit asked (`--interactions`)."""
+
+
 def run_selection(browser, base: str, scale: str, selection: str, args, out: list[Measure]) -> None:
     """Every view of one selection (a contract code, or `tous`), `args.repeat` times, into `out`."""
     query, t = f"?contrat={selection}", args.timeout
     pages = [p for p in PAGES if not args.quick or p.title in QUICK_PAGES]
+    if args.interactions:  # only the interactions named (e.g. to measure a change), no page visit
+        pages = []
     for rep in range(args.repeat):
         for spec in pages:  # a) 1re visite: a deep link in a new session
             page, frames = new_page(browser, t)
@@ -313,17 +320,23 @@ def run_selection(browser, base: str, scale: str, selection: str, args, out: lis
             page.context.close()
         page, frames = new_page(browser, t)  # b) the sidebar, in one session
         try:
+            if not pages:
+                raise _Skipped
             open_settled(page, frames, f"{base}/{_path(pages[-1])}{query}", t)
             for spec in pages:
                 m = Measure(scale, selection, f"barre latérale : {spec.title}", rep)
                 measure(page, frames, sidebar_link(page, spec), m, t)
                 out.append(m)
+        except _Skipped:
+            pass
         except Exception as exc:
             out.append(Measure(scale, selection, "barre latérale", rep, ok=False, detail=str(exc)[:120]))
         page.context.close()
         for name, (title, prepare) in INTERACTIONS.items():  # c) from a fresh deep link each time
             if (args.quick and name not in QUICK_INTERACTIONS) or (selection == ALL and title == "Séance et exports"):
                 continue  # a séance is led for one contract
+            if args.interactions and not any(wanted in name for wanted in args.interactions):
+                continue
             page, frames = new_page(browser, t)
             m = Measure(scale, selection, name, rep)
             try:
@@ -438,6 +451,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one repetition, two pages, two interactions")
     parser.add_argument("--timeout", type=float, default=90, help="seconds; a slower view counts as failed")
     parser.add_argument("--json", help="also write the raw measures to this file")
+    parser.add_argument(
+        "--interactions",
+        nargs="*",
+        default=[],
+        help="only the interactions whose name holds one of these, no page visit",
+    )
     args = parser.parse_args()
     if args.quick:
         args.repeat = 1
