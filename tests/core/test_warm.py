@@ -57,7 +57,7 @@ def test_after_a_write_the_pages_reads_are_ready_for_the_new_version(app_env, mo
     assert not at.exception
     path = str(app_env)
     before = store.store_version(context.connection(path).cursor())
-    served = [call for (p, _), call in _recorded(path)]
+    served = list(context._warmer._calls.get(path, {}).values())  # what the page read
     assert served, "la page a lu la base par ui.cached"
 
     with store.transaction(context.connection(path), written=[], audit=store.Audit("test", "Écriture de test")):
@@ -79,8 +79,3 @@ def test_after_a_write_the_pages_reads_are_ready_for_the_new_version(app_env, mo
     assert len(own) >= 5
     for name, args, scope, _fn, perimetre, _slow in own:
         context._cached_call(name, path, after, args, scope, not_cached, perimetre)
-
-
-def _recorded(path):
-    calls = context._warmer._calls.get(path, {})
-    return [((path, key), call) for key, call in calls.items()]
