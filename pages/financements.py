@@ -11,7 +11,6 @@ from cdv_core.figures import financements as fig
 from cdv_core.queries import financements as fin
 from cdv_core.ui import bilans
 from cdv_core.ui import financements as view
-from cdv_core.ui.downloads import download_buttons
 
 TABLE_CAP = 200  # rows shown; the downloads hold the whole table
 
@@ -79,16 +78,7 @@ def actions_table(sel: view.Selection, n_rows: int) -> pl.DataFrame:
     view.table(fig.actions_display(shown, by_qpv=by_qpv), key="fin_table", height=380)
     st.caption(fig.actions_caption(n_rows, cap=TABLE_CAP, sort=sort_col, by_qpv=by_qpv))
     basename = "actions_financements_" + (ctx.contrat or "tous") + ("" if sel.annee is None else f"_{sel.annee}")
-    if n_rows <= view.DIRECT_DOWNLOAD_MAX:
-        download_buttons(
-            fig.actions_table(ui.cached(ctx, fin.action_rows, **table_args)),
-            basename=basename,
-            key="fin_dl",
-            sheet="Actions",
-            lazy=False,
-        )
-    else:
-        view.big_downloads(ctx, table_args, n_rows=n_rows, basename=basename)
+    view.action_downloads(ctx, table_args, n_rows=n_rows, basename=basename)
     return shown
 
 

@@ -19,7 +19,7 @@ from cdv_core.ui.context import Context, cached, deferred, url_warning
 from cdv_core.ui.downloads import download_buttons
 
 ALL_YEARS = "tous"
-DIRECT_DOWNLOAD_MAX = 1000  # above, files are built on click (an XLSX of 40 000 rows takes seconds)
+BIG_DOWNLOAD = 1000  # rows: from there the page says the files take a while to build (an XLSX of 40 000: seconds)
 
 
 def table(frame: pl.DataFrame, **kwargs) -> None:
@@ -229,7 +229,6 @@ def alerts(ctx: Context, sel: Selection, hors_qpv: pl.DataFrame, hq_sum: dict) -
                 basename="verse_au_dela_accorde_" + (ctx.contrat or "tous"),
                 key="fin_dl_trop_verse",
                 sheet="Versé au-delà",
-                lazy=overpaid.height > DIRECT_DOWNLOAD_MAX,
             )
     with tabs[2]:
         _alert(ended.height, fig.ended_text(ended), ended, fig.ENDED_COLUMNS, key="fin_alerte_statut")
@@ -258,26 +257,28 @@ def _alert(count: int, text: str, frame: pl.DataFrame | None, columns: dict[str,
 # --- table of actions and one action ----------------------------------------------------------------
 
 
-def big_downloads(ctx: Context, table_args: dict, *, n_rows: int, basename: str) -> None:
-    """Big selections: the files are built only when a button is clicked (an XLSX of 40 000 rows takes
-    seconds), on Streamlit's download thread with its own cursor."""
+def action_downloads(ctx: Context, table_args: dict, *, n_rows: int, basename: str) -> None:
+    """The whole table of actions (`fin.action_rows` without its cap), as CSV and XLSX: read and
+    built only when a button is clicked, on Streamlit's download thread with its own cursor, so no
+    rerun pays for the query nor the files."""
     rows = deferred(ctx, fin.action_rows, **table_args)
 
     def _file(kind: str) -> bytes:
         frame = fig.actions_table(rows())
         return tables.to_csv_bytes(frame) if kind == "csv" else tables.to_xlsx_bytes({"Actions": frame})
 
-    st.caption(
-        f"Fichiers de {fmt.plural(n_rows, 'ligne')} : préparés au moment du clic, "
-        "quelques secondes pour le format Excel."
-    )
+    if n_rows >= BIG_DOWNLOAD:
+        st.caption(
+            f"Fichiers de {fmt.plural(n_rows, 'ligne')} : préparés au moment du clic, "
+            "quelques secondes pour le format Excel."
+        )
     left, right = st.columns(2)
     left.download_button(
         "Télécharger (CSV)",
         data=functools.partial(_file, "csv"),
         file_name=f"{basename}.csv",
         mime="text/csv",
-        key="fin_dl_big_csv",
+        key="fin_dl_csv",
         icon=":material/download:",
         on_click="ignore",
     )
@@ -286,7 +287,7 @@ def big_downloads(ctx: Context, table_args: dict, *, n_rows: int, basename: str)
         data=functools.partial(_file, "xlsx"),
         file_name=f"{basename}.xlsx",
         mime=tables.XLSX_MIME,
-        key="fin_dl_big_xlsx",
+        key="fin_dl_xlsx",
         icon=":material/download:",
         on_click="ignore",
     )

@@ -90,12 +90,12 @@ def test_qpv_filter_and_drill_down(app_env):
     assert any("Historique des statuts" in c.value for c in at.caption)
 
 
-def test_downloads_parse_back_to_the_same_rows(app_env, media):
+def test_downloads_parse_back_to_the_same_rows(app_env, deferred):
     at = run_app("financements", query={"contrat": "CV-DEMO-VERM"})
     assert not at.exception, at.exception
     expected = fig_fin.actions_table(_query(app_env, fin.action_rows, contrat="CV-DEMO-VERM", annee=DEMO_AU.year))
     buttons = {b.proto.id.rsplit("-", 1)[-1]: b for b in at.get("download_button")}
-    csv_bytes = media(buttons["fin_dl_csv"].proto.url)
+    csv_bytes = deferred(buttons["fin_dl_csv"])
     assert csv_bytes.startswith(b"\xef\xbb\xbf")  # BOM for Excel
     csv = pl.read_csv(io.BytesIO(csv_bytes), separator=";", decimal_comma=True, infer_schema_length=None)
     assert csv.columns == expected.columns
@@ -103,13 +103,13 @@ def test_downloads_parse_back_to_the_same_rows(app_env, media):
     assert csv["Code action"].to_list() == expected["Code action"].to_list()
     assert csv["Accordé (€)"].to_list() == pytest.approx(expected["Accordé (€)"].to_list())
     assert csv["Versé (€)"].sum() == pytest.approx(expected["Versé (€)"].sum())
-    xlsx = pl.read_excel(io.BytesIO(media(buttons["fin_dl_xlsx"].proto.url)), engine="openpyxl")
+    xlsx = pl.read_excel(io.BytesIO(deferred(buttons["fin_dl_xlsx"])), engine="openpyxl")
     assert xlsx.height == expected.height
     assert xlsx["Code action"].to_list() == expected["Code action"].to_list()
     assert xlsx["Demandé (€)"].to_list() == pytest.approx(expected["Demandé (€)"].to_list())
 
 
-def test_formula_cells_are_neutralised(app_env, media):
+def test_formula_cells_are_neutralised(app_env, deferred):
     con = duckdb.connect(str(app_env))
     con.execute(
         """INSERT INTO porteur (id_porteur, nom, type_structure) VALUES ('LOC-X', '@SOMME(A1)', 'entreprise')"""
@@ -127,11 +127,11 @@ def test_formula_cells_are_neutralised(app_env, media):
     at = run_app("financements", query={"contrat": "CV-DEMO-MONT"})
     assert not at.exception, at.exception
     buttons = {b.proto.id.rsplit("-", 1)[-1]: b for b in at.get("download_button")}
-    csv = pl.read_csv(io.BytesIO(media(buttons["fin_dl_csv"].proto.url)), separator=";", decimal_comma=True)
+    csv = pl.read_csv(io.BytesIO(deferred(buttons["fin_dl_csv"])), separator=";", decimal_comma=True)
     row = csv.filter(pl.col("Code action") == "A-FORMULE").row(0, named=True)
     assert row["Action"] == '\'=HYPERLINK("http://x")'
     assert row["Porteur"] == "'@SOMME(A1)"
-    xlsx = pl.read_excel(io.BytesIO(media(buttons["fin_dl_xlsx"].proto.url)), engine="openpyxl")
+    xlsx = pl.read_excel(io.BytesIO(deferred(buttons["fin_dl_xlsx"])), engine="openpyxl")
     assert xlsx.filter(pl.col("Code action") == "A-FORMULE")["Action"].item().startswith("'=")
 
 

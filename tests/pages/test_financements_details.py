@@ -43,7 +43,7 @@ def _specs(at) -> list[dict]:
 # --- 1. empty cells ---------------------------------------------------------------------------
 
 
-def test_empty_text_cells_show_a_dash_not_none(app_env, media):
+def test_empty_text_cells_show_a_dash_not_none(app_env, deferred):
     # The demo's identifiers are all valid: give one porteur no identifier and another an invalid
     # SIRET, both without RNA, as real files have.
     (no_siret, porteur), (_, bad) = _sql(
@@ -72,7 +72,7 @@ def test_empty_text_cells_show_a_dash_not_none(app_env, media):
         for b in at.get("download_button")
         if b.proto.label == "Télécharger (CSV)" and b.proto.id.endswith("fin_dl_csv")
     )
-    csv = pl.read_csv(io.BytesIO(media(button.proto.url)), separator=";", decimal_comma=True, infer_schema_length=None)
+    csv = pl.read_csv(io.BytesIO(deferred(button)), separator=";", decimal_comma=True, infer_schema_length=None)
     assert csv.filter(pl.col("Code action") == no_siret)["SIRET"].to_list() == [None]
 
 
@@ -161,7 +161,7 @@ def test_overview_count_is_the_page_list(demo_cur, contrat):
     assert row["page"].to_list() == ["Actions et financements"]
 
 
-def test_page_lists_the_overpaid_lines(app_env, media):
+def test_page_lists_the_overpaid_lines(app_env, deferred):
     at = run_app("financements", query={"contrat": VERM})
     assert not at.exception, at.exception
     expected = _sql(
@@ -184,7 +184,7 @@ def test_page_lists_the_overpaid_lines(app_env, media):
     total = sum(r[4] - r[3] for r in expected)
     assert any(f"pour {fmt.euros(total)} versés au-delà" in w.value for w in at.warning)
     button = next(b for b in at.get("download_button") if b.proto.id.endswith("fin_dl_trop_verse_csv"))
-    csv = pl.read_csv(io.BytesIO(media(button.proto.url)), separator=";", decimal_comma=True)
+    csv = pl.read_csv(io.BytesIO(deferred(button)), separator=";", decimal_comma=True)
     assert csv["Code action"].to_list() == [r[0] for r in expected]
     assert csv["Écart"].to_list() == pytest.approx([r[4] - r[3] for r in expected])
 
