@@ -79,6 +79,11 @@ def downloads(export: pl.DataFrame) -> None:
         )
 
 
+def objectif_key(code_objectif: str) -> str:
+    """The session-state key of an objective's expander (True: open)."""
+    return f"projets_objectif_{code_objectif}"
+
+
 def objective(
     obj: dict,
     *,
@@ -90,8 +95,19 @@ def objective(
     chosen: str,
 ) -> None:
     """One objective as an expander: its actions, its indicators (for a transversal objective, those of
-    the chosen quartier) and their trajectories, two per row."""
-    with st.expander(fig.objective_title(obj), icon=ICONS[obj["statut"]], expanded=expanded):
+    the chosen quartier) and their trajectories, two per row. Built only while open (opening it reruns
+    the page): a quartier has a dozen objectives, and drawing all their tables and charts, closed,
+    was most of the page's time in the browser. Its key `objectif_key` keeps it open across reruns."""
+    box = st.expander(
+        fig.objective_title(obj),
+        icon=ICONS[obj["statut"]],
+        expanded=expanded,
+        key=objectif_key(obj["code_objectif"]),
+        on_change="rerun",
+    )
+    with box:
+        if not box.open:
+            return
         st.write(obj["motif"])
         acts = actions.filter(pl.col("code_objectif") == obj["code_objectif"])
         st.markdown(f"**Actions** ({fmt.integer(acts.height)})")

@@ -9,6 +9,7 @@ import pytest
 
 from cdv_core.domain import progress
 from cdv_core.ui import maps
+from cdv_core.ui import projets as projets_view
 from tests.conftest import run_app
 
 CONTRACTS = {"CV-DEMO-VERM": 6, "CV-DEMO-BRE": 4, "CV-DEMO-MONT": 2, "tous": 12}
@@ -63,6 +64,32 @@ def test_selecting_a_qpv_shows_its_objectives(app_env):
     assert at.query_params["qpv"] == [target] or at.query_params["qpv"] == target
     # Transversal objectives are shown apart.
     assert any(s.value == "Objectifs transversaux du contrat" for s in at.subheader)
+
+
+def test_an_objective_is_built_only_while_open(app_env):
+    """Closed objectives send their title only; opening one (a rerun) builds its actions and
+    indicators, and it stays open on the next rerun."""
+    target = "QN06081M"
+    con = duckdb.connect(str(app_env), read_only=True)
+    try:
+        codes = [
+            r[0] for r in con.execute("SELECT code_objectif FROM objectif WHERE code_qp = $q", {"q": target}).fetchall()
+        ]
+    finally:
+        con.close()
+    at = run_app("projets_quartier", query={"contrat": "CV-DEMO-BRE", "qpv": target})
+    assert not at.exception, [e.value for e in at.exception]
+
+    def built() -> int:  # objectives whose content was built: each says how many actions it has
+        return sum(m.value.startswith("**Actions** (") for m in at.markdown)
+
+    assert len(codes) >= 2 and built() == 1  # the first one (the most worrying) opens by itself
+    closed = next(c for c in codes if not at.session_state[projets_view.objectif_key(c)])
+    at.session_state[projets_view.objectif_key(closed)] = True
+    at.run()
+    assert not at.exception and built() == 2
+    at.run()
+    assert built() == 2
 
 
 def test_qpv_can_be_opened_from_the_url(app_env):
