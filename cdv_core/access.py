@@ -265,7 +265,7 @@ USER_TABLES = frozenset({"utilisateur", "utilisateur_contrat"})
 
 def users(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every account, for the Administration page and `utilisateurs lister`."""
-    return cur.sql("""
+    return cur.execute("""
         SELECT u.email, u.nom, u.role, u.actif,
                coalesce(string_agg(c.code_contrat, ', ' ORDER BY c.code_contrat), '') AS contrats,
                u.cree_le, u.modifie_le

@@ -81,14 +81,14 @@ def published_reports(
 ) -> pl.DataFrame:
     """The rapports annuels of the selection published by `donnees_au` (table `rapport_annuel`),
     latest first: code_contrat, contrat, annee, date_publication, lien_publication."""
-    return cur.sql(
+    return cur.execute(
         """SELECT r.code_contrat, c.libelle AS contrat, r.annee, r.date_publication, r.lien_publication
            FROM rapport_annuel r JOIN contrat c USING (code_contrat)
            WHERE r.date_publication <= $au
              AND ($contrat IS NULL OR r.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, r.code_contrat))
            ORDER BY r.annee DESC, r.date_publication DESC, r.code_contrat""",
-        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 

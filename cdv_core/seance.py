@@ -315,7 +315,7 @@ def _indicateurs(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Section:
     behind = (
         measured.filter(pl.col("realise") < pl.col("attendu") - threshold)
         .unique(["code_indicateur", "code_qp"], keep="first", maintain_order=True)
-        .join(cur.sql("SELECT code_qp, libelle AS quartier FROM quartier").pl(), on="code_qp", how="left")
+        .join(cur.execute("SELECT code_qp, libelle AS quartier FROM quartier").pl(), on="code_qp", how="left")
         .sort(pl.col("attendu") - pl.col("realise"), descending=True)
     )
     if scope.publiable:  # values of indicators counting people below the threshold: not published
@@ -445,12 +445,12 @@ def planned_meetings(
 ) -> pl.DataFrame:
     """Planned (« prévue ») meetings of an instance, the ones a séance can be attached to (none
     when the instance's contract is outside the périmètre)."""
-    return cur.sql(
+    return cur.execute(
         """SELECT r.id_reunion, r.date_reunion, r.objet FROM reunion r JOIN instance i USING (code_instance)
            WHERE r.code_instance = $i AND r.statut = 'prévue'
              AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
            ORDER BY r.date_reunion""",
-        params={"i": code_instance, "perimetre": bind(perimetre)},
+        parameters={"i": code_instance, "perimetre": bind(perimetre)},
     ).pl()
 
 

@@ -238,7 +238,7 @@ def validations(
 ) -> pl.DataFrame:
     """The validations of a contract (None: of every contract of the périmètre), latest first:
     id, contract, period, what, who, when, number of figures."""
-    return cur.sql(
+    return cur.execute(
         """SELECT v.id_validation, v.code_contrat, v.annee_debut, v.annee_fin,
                   CASE WHEN v.annee_debut = v.annee_fin THEN CAST(v.annee_debut AS VARCHAR)
                        ELSE v.annee_debut || '-' || v.annee_fin END AS periode,
@@ -248,7 +248,7 @@ def validations(
            WHERE ($contrat IS NULL OR v.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, v.code_contrat))
            ORDER BY v.valide_le DESC, v.id_validation DESC""",
-        params={"contrat": contrat, "perimetre": None if perimetre is None else list(perimetre)},
+        parameters={"contrat": contrat, "perimetre": None if perimetre is None else list(perimetre)},
     ).pl()
 
 
@@ -271,10 +271,10 @@ def compare(
     current values are rebuilt by the séance's own functions (`seance.build_agenda`) with the
     validation's contract, sections, « données au », QPV and settings."""
     v = _one(cur, id_validation, perimetre)
-    shown = cur.sql(
+    shown = cur.execute(
         "SELECT section, titre_section, libelle, valeur FROM validation_chiffre WHERE id_validation = $id "
         "ORDER BY ordre",
-        params={"id": id_validation},
+        parameters={"id": id_validation},
     ).pl()
     now: dict[tuple[str, str], str] = {}
     if v["portee"]:

@@ -87,9 +87,9 @@ def action_rows(
     # The roll-up of a whole selection (national: 250 000 links) skips the text columns that
     # only the drill-down of one QPV shows; both variants are fixed SQL texts.
     detail = code_qp is not None
-    frame = cur.sql(
+    frame = cur.execute(
         (_ACTION_SQL_DETAIL if detail else _ACTION_SQL),
-        params={"contrat": contrat, "qp": code_qp, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "qp": code_qp, "perimetre": bind(perimetre)},
     ).pl()
     return score_action_rows(frame, donnees_au=donnees_au, rule=rule)
 
@@ -170,7 +170,7 @@ def indicator_rows(
     A quartier objective is measured on its QPV; a transversal objective on every QPV of its
     contract that has a baseline and target for the indicator.
     """
-    frame = cur.sql(
+    frame = cur.execute(
         """WITH obj AS (
              SELECT o.code_objectif, o.code_contrat, o.code_qp FROM objectif o
              WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
@@ -201,7 +201,7 @@ def indicator_rows(
                 LEFT JOIN cible_indicateur c USING (code_indicateur, code_qp)
                 LEFT JOIN latest l USING (code_indicateur, code_qp)
            ORDER BY p.code_objectif, p.code_indicateur, p.code_qp""",
-        params={"contrat": contrat, "qp": code_qp, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "qp": code_qp, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
     return score_indicator_rows(frame)
 
@@ -292,7 +292,7 @@ def objective_progress(
     perimetre: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """One row per objective of the selection: its components, réalisé, attendu, écart, statut, motif."""
-    objectives = cur.sql(
+    objectives = cur.execute(
         """SELECT o.code_objectif, o.code_contrat, o.code_qp, o.axe, o.libelle
            FROM objectif o
            WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
@@ -300,7 +300,7 @@ def objective_progress(
              AND ($qp IS NULL OR o.code_qp = $qp
                   OR (o.code_qp IS NULL AND o.code_contrat = (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
            ORDER BY o.code_qp NULLS LAST, o.axe, o.code_objectif""",
-        params={"contrat": contrat, "qp": code_qp, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "qp": code_qp, "perimetre": bind(perimetre)},
     ).pl()
     actions = action_rows(cur, contrat=contrat, donnees_au=donnees_au, rule=rule, code_qp=code_qp, perimetre=perimetre)
     indicators = indicator_rows(cur, contrat=contrat, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)

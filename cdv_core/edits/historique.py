@@ -37,18 +37,18 @@ def reference_date(cur: duckdb.DuckDBPyConnection) -> date:
 
 def current_statuses(cur: duckdb.DuckDBPyConnection, *, donnees_au: date) -> pl.DataFrame:
     """(code_qp, statut, ecart) of every QPV of the store at `donnees_au`."""
-    codes = cur.sql("SELECT code_qp FROM quartier ORDER BY code_qp").pl()["code_qp"]
+    codes = cur.execute("SELECT code_qp FROM quartier ORDER BY code_qp").pl()["code_qp"]
     objectives = progress.objective_progress(cur, contrat=None, donnees_au=donnees_au)
     return progress.qpv_status(objectives, codes).select("code_qp", "statut", "ecart")
 
 
 def _changed(cur: duckdb.DuckDBPyConnection, statuses: pl.DataFrame, donnees_au: date) -> pl.DataFrame:
     """The QPV whose status differs from the last one recorded at or before `donnees_au`."""
-    last = cur.sql(
+    last = cur.execute(
         """
         SELECT code_qp, arg_max(statut, (donnees_au, enregistre_le)) AS dernier
         FROM statut_qpv_historique WHERE donnees_au <= $au GROUP BY code_qp""",
-        params={"au": donnees_au},
+        parameters={"au": donnees_au},
     ).pl()
     return (
         statuses.join(last, on="code_qp", how="left")

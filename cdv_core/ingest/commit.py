@@ -391,12 +391,12 @@ def import_history(
     cur: duckdb.DuckDBPyConnection, *, limit: int = 200, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """The import log, most recent first (for the page and the CLI), within `perimetre`."""
-    return cur.sql(
+    return cur.execute(
         'SELECT id_import AS "n°", statut, debut AS "date", fichier, type_import AS "type", nb_lignes AS lignes, '
         'resume AS "résumé", auteur, nb_avertissements AS avertissements, round(duree_s, 2) AS "durée (s)", '
         'annule_le AS "annulé le", encodage, left(empreinte, 12) AS empreinte '
         f"FROM import_log WHERE {IMPORT_IN_SCOPE} ORDER BY id_import DESC LIMIT $n",
-        params={"n": limit, "perimetre": bind(perimetre)},
+        parameters={"n": limit, "perimetre": bind(perimetre)},
     ).pl()
 
 

@@ -248,7 +248,7 @@ def diff(
             f"'{'supprimé' if deleted else 'absent du fichier (conservé)'}', '', '', '' FROM ({absent_sql}) t"
         )
         for part in parts:
-            details.append(cur.sql(part + f" LIMIT {DETAIL_CAP}").pl())
+            details.append(cur.execute(part + f" LIMIT {DETAIL_CAP}").pl())
     unstage(cur)
     names = ["table", "clé", "état", "colonne", "avant", "après"]
     detail = (

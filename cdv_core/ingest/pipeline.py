@@ -270,7 +270,7 @@ def _fill_not_null(cur: duckdb.DuckDBPyConnection, loads: list[Load]) -> None:
         cols = [*load.key, *holed]
         if not all(re.fullmatch(r"[a-z_][a-z0-9_]*", c) for c in [load.table, *cols]):  # catalogue names only
             raise store.StoreError(f"Nom de table ou de colonne refusé pour {load.table}")
-        current = cur.sql("SELECT " + ", ".join(cols) + " FROM " + load.table).pl()
+        current = cur.execute("SELECT " + ", ".join(cols) + " FROM " + load.table).pl()
         current = current.select(
             *[pl.col(k).cast(load.frame.schema[k]) for k in load.key],
             *[pl.col(c).cast(load.frame.schema[c]).alias(f"__old_{c}") for c in holed],

@@ -203,14 +203,14 @@ def _read_geojson(data: bytes) -> RawTable:
     reader. The QPV code is taken from the first property among code_qp / CODE_QP / code_quartier."""
     with duckdb_file(data, ".geojson") as (con, path):
         try:
-            frame = con.sql(
+            frame = con.execute(
                 "WITH f AS (SELECT unnest(json_extract(json, '$.features[*]')) AS f "
                 "           FROM read_json_objects($p, format = 'unstructured', maximum_object_size = 1000000000)) "
                 "SELECT coalesce(json_extract_string(f, '$.properties.code_qp'), "
                 "                json_extract_string(f, '$.properties.CODE_QP'), "
                 "                json_extract_string(f, '$.properties.code_quartier')) AS code_qp, "
                 "       CAST(json_extract(f, '$.geometry') AS VARCHAR) AS contour FROM f",
-                params={"p": path},
+                parameters={"p": path},
             ).pl()
         except duckdb.Error as exc:
             raise ReadError(

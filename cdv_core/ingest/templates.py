@@ -187,7 +187,7 @@ def current_frame(
             "_rows.sexe, _rows.tranche_age"
         )
     sql = f"WITH {ctes} SELECT {', '.join(columns)} FROM _rows{joins} ORDER BY {order}"
-    return _as_typed(spec, cur.sql(sql, params=_params(sql, contrat, perimetre)).pl())
+    return _as_typed(spec, cur.execute(sql, parameters=_params(sql, contrat, perimetre)).pl())
 
 
 def current_rows(

@@ -71,7 +71,7 @@ def store_values(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> pl.
         ).fetchall()
     }
     assert column in cols
-    return cur.sql("SELECT DISTINCT " + column + " AS v FROM " + table).pl()["v"].cast(pl.String)
+    return cur.execute("SELECT DISTINCT " + column + " AS v FROM " + table).pl()["v"].cast(pl.String)
 
 
 def reference_problems(
@@ -206,7 +206,7 @@ def row_rules(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[pl.Dat
                 )
     if spec.code == "reunions":
         per = frame.join(
-            cur.sql(
+            cur.execute(
                 "SELECT i.code_instance, c.date_debut AS _debut, c.date_fin AS _fin "
                 "FROM instance i JOIN contrat c USING (code_contrat)"
             ).pl(),

@@ -39,7 +39,7 @@ def period_problems(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[
     if spec.code == "financements":
         if "code_action" not in frame.columns:
             return []
-        periods = cur.sql(
+        periods = cur.execute(
             "SELECT a.code_action, c.date_debut AS _debut, c.date_fin AS _fin "
             "FROM action a JOIN contrat c USING (code_contrat)"
         ).pl()
@@ -47,7 +47,7 @@ def period_problems(cur, spec: Kind, frame: pl.DataFrame, fichier: str) -> list[
     else:
         if "code_contrat" not in frame.columns:
             return []
-        periods = cur.sql("SELECT code_contrat, date_debut AS _debut, date_fin AS _fin FROM contrat").pl()
+        periods = cur.execute("SELECT code_contrat, date_debut AS _debut, date_fin AS _fin FROM contrat").pl()
         on = "code_contrat"
     rows = (
         frame.select(LINE, pl.col(on).cast(pl.String), *years, *dates)
@@ -127,7 +127,7 @@ def other_contract_problems(cur, spec: Kind, frame: pl.DataFrame, fichier: str) 
         values = frame.select(LINE, pl.col("code_contrat").cast(pl.String), pl.col(column).alias("_code"))
         if isinstance(values.schema["_code"], pl.List):
             values = values.explode("_code")
-        owners = cur.sql("SELECT " + key + " AS _code, code_contrat AS _contrat FROM " + table).pl()
+        owners = cur.execute("SELECT " + key + " AS _code, code_contrat AS _contrat FROM " + table).pl()
         bad = (
             values.drop_nulls("_code")
             .join(owners, on="_code", how="inner")

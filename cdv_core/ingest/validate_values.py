@@ -21,7 +21,7 @@ def bilan_problems(cur, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]
     date typed wrong, or an interim report)."""
     if not {"code_action", "annee"} <= set(frame.columns):
         return []
-    years = cur.sql("SELECT code_action, annee_debut AS _debut, annee_fin AS _fin FROM action").pl()
+    years = cur.execute("SELECT code_action, annee_debut AS _debut, annee_fin AS _fin FROM action").pl()
     rows = frame.join(years, on="code_action", how="inner")  # unknown actions: their own error
     out = []
     outside = rows.filter(((pl.col("annee") < pl.col("_debut")) | (pl.col("annee") > pl.col("_fin"))).fill_null(False))
@@ -37,7 +37,7 @@ def bilan_problems(cur, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]
                 ERROR,
             )
         )
-    granted = cur.sql("SELECT DISTINCT code_action, annee FROM financement WHERE montant_accorde > 0").pl()
+    granted = cur.execute("SELECT DISTINCT code_action, annee FROM financement WHERE montant_accorde > 0").pl()
     owed_nothing = rows.join(outside, on=LINE, how="anti").join(granted, on=["code_action", "annee"], how="anti")
     if owed_nothing.height:
         out.append(
@@ -96,7 +96,7 @@ def parts_problems(cur, frame: pl.DataFrame, fichier: str) -> list[pl.DataFrame]
     rows = frame.with_columns(
         *(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("numerateur", "denominateur") if c not in frame.columns)
     )
-    units = cur.sql("SELECT code_indicateur, unite AS _unite FROM indicateur").pl()
+    units = cur.execute("SELECT code_indicateur, unite AS _unite FROM indicateur").pl()
     scales = {u: gaps.rate_scale(u) for u in units["_unite"].unique().to_list()}  # a handful of units
     rows = rows.join(units, on="code_indicateur", how="left").with_columns(
         pl.col("_unite").replace_strict(scales, default=None, return_dtype=pl.Float64).alias("_echelle")
@@ -176,7 +176,7 @@ def sexes_sum_problems(cur, frame: pl.DataFrame, fichier: str, *, column_of: str
     in the file with its total add up to it: a warning on the total's line when they do not (a
     secret category leaves the sum unchecked). `column_of`: the frame's column naming the file's
     column of each value (an INSEE file: its variable), else « valeur »."""
-    summed = cur.sql("SELECT code_indicateur FROM indicateur WHERE agregation = 'somme'").pl()
+    summed = cur.execute("SELECT code_indicateur FROM indicateur WHERE agregation = 'somme'").pl()
     key = ["code_indicateur", "type_territoire", "code_territoire", "date_valeur"]
     sexes = (
         frame.filter(pl.col("dimension") == model.DIMENSION_SEXE)

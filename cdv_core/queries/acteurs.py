@@ -147,7 +147,7 @@ def directory(
     (all years), amounts accordés in `annee` (all funders, of which CPO), number of instances it
     sits in, its main funder over all years and that funder's share, SIRET/RNA validity.
     """
-    frame = cur.sql(
+    frame = cur.execute(
         _ACTORS
         + """,
         qp AS (SELECT x.id_acteur, count(*) AS nb_qpv, string_agg(q.libelle, ', ' ORDER BY q.libelle) AS quartiers
@@ -173,7 +173,7 @@ def directory(
         FROM sel s LEFT JOIN qp USING (id_acteur) LEFT JOIN act USING (id_acteur) LEFT JOIN fin USING (id_acteur)
              LEFT JOIN inst USING (id_acteur)
         ORDER BY accorde_annee DESC, s.nom""",
-        params=_params(contrat, modes, domaines, types, perimetre, annee=annee),
+        parameters=_params(contrat, modes, domaines, types, perimetre, annee=annee),
     ).pl()
     return frame.with_columns(
         identifiers.siret_valid_expr("siret").alias("siret_valide"),
@@ -198,7 +198,7 @@ def typology_counts(
     """Number of actors of the filtered selection per value of each typology
     (`typologie` ∈ mode d'intervention / domaine / structure). An actor with several domains
     counts once in each of them."""
-    return cur.sql(
+    return cur.execute(
         _ACTORS
         + """
         SELECT 'mode d''intervention' AS typologie, mode_intervention AS valeur, count(*) AS nb_acteurs FROM sel
@@ -209,7 +209,7 @@ def typology_counts(
         UNION ALL
         SELECT 'structure', type_structure, count(*) FROM sel GROUP BY 2
         ORDER BY typologie, nb_acteurs DESC, valeur""",
-        params=_params(contrat, modes, domaines, types, perimetre),
+        parameters=_params(contrat, modes, domaines, types, perimetre),
     ).pl()
 
 
@@ -225,7 +225,7 @@ def actors_by_qpv(
 ) -> pl.DataFrame:
     """Every QPV of the selection with the number of filtered actors acting there, its
     coordinates for the map, and whether the actor `id_acteur` (optional) acts there."""
-    return cur.sql(
+    return cur.execute(
         _ACTORS
         + """
         SELECT q.code_qp, q.libelle, q.code_contrat, q.longitude, q.latitude, q.contour,
@@ -235,7 +235,7 @@ def actors_by_qpv(
         WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
           AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
         GROUP BY ALL ORDER BY q.code_qp""",
-        params=_params(contrat, modes, domaines, types, perimetre, acteur=id_acteur),
+        parameters=_params(contrat, modes, domaines, types, perimetre, acteur=id_acteur),
     ).pl()
 
 
@@ -299,7 +299,7 @@ def coverage_gaps(
     )
     cur.register("_axe_domaine", mapping.to_arrow())
     try:
-        return cur.sql(
+        return cur.execute(
             _ACTORS
             + """,
             prio AS (SELECT DISTINCT o.code_qp, o.axe FROM objectif o JOIN quartier q USING (code_qp)
@@ -314,7 +314,7 @@ def coverage_gaps(
                    coalesce(s.nb_acteurs, 0) AS nb_acteurs, coalesce(s.nb_acteurs, 0) < $seuil AS peu_couvert
             FROM prio p JOIN quartier q USING (code_qp) LEFT JOIN served s USING (code_qp, axe)
             ORDER BY peu_couvert DESC, nb_acteurs, q.libelle, p.axe""",
-            params=_params(contrat, None, None, None, perimetre, seuil=seuil),
+            parameters=_params(contrat, None, None, None, perimetre, seuil=seuil),
         ).pl()
     finally:
         cur.unregister("_axe_domaine")
@@ -366,7 +366,7 @@ def funder_dependency(
     """Funded actors of the selection with their main funder's share of everything accordé to
     them (all years); `dependant` when that share is at least `seuil` (a single funder counts
     as 100 %)."""
-    return cur.sql(
+    return cur.execute(
         """SELECT d.id_acteur, p.nom, p.type_structure, CAST(d.total AS DOUBLE) AS total_accorde,
                   d.financeur_principal, CAST(d.part_financeur_principal AS DOUBLE) AS part_financeur_principal,
                   d.nb_financeurs, d.part_financeur_principal >= $seuil AS dependant
@@ -374,7 +374,7 @@ def funder_dependency(
         + _FUNDING_BY_ACTOR
         + """) d JOIN porteur p ON p.id_porteur = d.id_acteur
            ORDER BY dependant DESC, total_accorde DESC""",
-        params={"contrat": contrat, "seuil": seuil, "annee": None, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "seuil": seuil, "annee": None, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -456,7 +456,7 @@ def cpo_candidates(
     included, none of whose actions of the selection is a CPO: candidates for a multi-year
     convention. Only associations: a CPO is the State's multi-year convention with an association
     (a commune or a bailleur is funded otherwise)."""
-    return cur.sql(
+    return cur.execute(
         """WITH funded AS (
              SELECT a.id_porteur, f.annee, sum(f.montant_accorde) AS montant
              FROM financement f JOIN action a USING (code_action)
@@ -473,7 +473,7 @@ def cpo_candidates(
            WHERE id_porteur NOT IN (SELECT id_porteur FROM cpo) AND p.type_structure LIKE 'association%'
            GROUP BY ALL HAVING count(*) = $n
            ORDER BY total_accorde DESC, p.nom""",
-        params={"contrat": contrat, "annee": annee, "n": min_annees, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "annee": annee, "n": min_annees, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -495,33 +495,33 @@ def actor_detail(
     CPO / annual, instances, identifiers and their validity. Its identity only when it belongs to
     a contract of the périmètre (every frame is then empty for an actor outside it)."""
     params = {"id": id_acteur, "contrat": contrat, "perimetre": bind(perimetre)}
-    funding = cur.sql(
+    funding = cur.execute(
         """SELECT f.annee, CASE WHEN a.mode_financement = 'CPO' THEN 'CPO' ELSE 'annuel' END AS mode,
                   CAST(sum(f.montant_accorde) AS DOUBLE) AS accorde, CAST(sum(f.montant_verse) AS DOUBLE) AS verse
            FROM financement f JOIN action a USING (code_action)
            WHERE a.id_porteur = $id AND ($contrat IS NULL OR a.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))
            GROUP BY ALL ORDER BY f.annee, mode""",
-        params=params,
+        parameters=params,
     ).pl()
-    actions = cur.sql(
+    actions = cur.execute(
         """SELECT a.code_action, a.libelle, a.thematique, a.mode_financement, a.annee_debut, a.annee_fin, a.statut,
                   CAST(coalesce(sum(f.montant_accorde), 0) AS DOUBLE) AS accorde
            FROM action a LEFT JOIN financement f USING (code_action)
            WHERE a.id_porteur = $id AND ($contrat IS NULL OR a.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))
            GROUP BY ALL ORDER BY a.annee_debut DESC, a.code_action""",
-        params=params,
+        parameters=params,
     ).pl()
-    instances = cur.sql(
+    instances = cur.execute(
         """SELECT i.code_instance, i.type_instance, i.libelle, x.role
            FROM acteur_instance x JOIN instance i USING (code_instance)
            WHERE x.id_acteur = $id AND ($contrat IS NULL OR i.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
            ORDER BY i.type_instance, i.libelle""",
-        params=params,
+        parameters=params,
     ).pl()
-    ident = cur.sql(
+    ident = cur.execute(
         """SELECT coalesce(p.id_porteur, a.id_acteur) AS id_acteur, coalesce(a.nom, p.nom) AS nom,
                   coalesce(a.type_structure, p.type_structure) AS type_structure,
                   coalesce(p.siret, a.siret) AS siret, coalesce(p.rna, a.rna) AS rna,
@@ -535,18 +535,18 @@ def actor_detail(
         + _ACTEUR_CONTRAT
         + """)
                                               WHERE list_contains($perimetre, code_contrat)))""",
-        params={"id": id_acteur, "perimetre": bind(perimetre)},
+        parameters={"id": id_acteur, "perimetre": bind(perimetre)},
     ).pl()
     ident = ident.with_columns(
         identifiers.siret_valid_expr("siret").alias("siret_valide"), _rna_valid_expr("rna").alias("rna_valide")
     )
-    posts = cur.sql(
+    posts = cur.execute(
         """SELECT id_poste, type_poste, code_qp, etp FROM poste
            WHERE (id_employeur = $id OR siret_employeur = (SELECT siret FROM porteur WHERE id_porteur = $id))
              AND ($contrat IS NULL OR code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
                ORDER BY type_poste, id_poste""",
-        params=params,
+        parameters=params,
     ).pl()
     return {"identite": ident, "financement": funding, "actions": actions, "instances": instances, "postes": posts}
 
@@ -586,7 +586,7 @@ def posts(
     """The posts of the selection active in `annee` (period covering the year, or funded that
     year) with their funding of the year, the reference State amount (adulte-relais, FONJEP) × ETP,
     and whether they are co-funded (several funders that year)."""
-    return cur.sql(
+    return cur.execute(
         _POSTS
         + """
         SELECT s.id_poste, s.contrat_effectif AS code_contrat, s.code_qp, q.libelle AS quartier, s.type_poste,
@@ -604,7 +604,7 @@ def posts(
         ORDER BY list_position(['chef de projet politique de la ville', 'chargé de mission', 'délégué du préfet',
                                 'adulte-relais', 'poste FONJEP', 'médiateur', 'autre'], s.type_poste),
                  s.contrat_effectif, s.code_qp, s.id_poste""",
-        params=_post_params(contrat, annee, perimetre),
+        parameters=_post_params(contrat, annee, perimetre),
     ).pl()
 
 
@@ -700,7 +700,7 @@ def posts_by_code_2015(
     """Imported posts funded in `annee` counted per 2015-generation contract code, with the 2024
     contract the code is attached to (correspondance_contrat) when known. With a périmètre, only
     the posts whose contract (their own, else their code's) is in it."""
-    return cur.sql(
+    return cur.execute(
         """SELECT coalesce(p.code_cv_2015, 'sans code') AS code_cv_2015, c.code_contrat, p.type_poste,
                   count(DISTINCT p.id_poste) AS nb_postes, CAST(sum(f.montant) AS DOUBLE) AS montant
            FROM poste p JOIN financement_poste f USING (id_poste)
@@ -708,7 +708,7 @@ def posts_by_code_2015(
            WHERE f.annee = $annee AND (p.code_cv_2015 IS NOT NULL OR p.source LIKE 'adultes-relais%')
              AND ($perimetre IS NULL OR list_contains($perimetre, coalesce(p.code_contrat, c.code_contrat)))
            GROUP BY ALL ORDER BY nb_postes DESC, code_cv_2015""",
-        params={"annee": annee, "perimetre": bind(perimetre)},
+        parameters={"annee": annee, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -717,7 +717,7 @@ def roadmap(
 ) -> pl.DataFrame:
     """The team's roadmap items with their owner's post and linked decision; `en_retard` when the
     due date is past at `donnees_au` and the item is neither done nor abandoned."""
-    return cur.sql(
+    return cur.execute(
         """SELECT f.id_item, f.code_contrat, f.libelle, f.responsable, p.type_poste AS poste_responsable,
                   f.date_echeance, f.statut, f.id_decision, d.libelle AS decision,
                   f.date_echeance < $au AND f.statut IN ('à faire', 'en cours') AS en_retard
@@ -725,7 +725,7 @@ def roadmap(
            WHERE ($contrat IS NULL OR f.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, f.code_contrat))
            ORDER BY en_retard DESC, f.statut = 'faite', f.date_echeance NULLS LAST, f.id_item""",
-        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -747,7 +747,7 @@ def open_decisions(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """Governance decisions still to do or in progress (shown beside the roadmap), late first."""
-    return cur.sql(
+    return cur.execute(
         """SELECT d.id_decision, i.code_contrat, i.libelle AS instance, r.date_reunion, d.libelle, d.responsable,
                   d.date_echeance, d.statut, d.date_echeance < $au AS en_retard
            FROM decision d JOIN reunion r USING (id_reunion) JOIN instance i USING (code_instance)
@@ -755,5 +755,5 @@ def open_decisions(
              AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
              AND d.statut IN ('à faire', 'en cours')
            ORDER BY en_retard DESC, d.date_echeance NULLS LAST, d.id_decision""",
-        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()

@@ -98,13 +98,13 @@ def bilans(
 ) -> pl.DataFrame:
     """One row per bilan owed (action × exercice): its porteur and contact, due date, the bilan
     received by `donnees_au` (date, status, comment) and its state (`etat`), days late."""
-    return cur.sql(
+    return cur.execute(
         _BILANS
         + """
         SELECT code_contrat, code_action, action, annee, id_porteur, porteur, contact_nom, contact_email,
                contact_telephone, echeance, date_reception, statut, commentaire, du, etat, jours_retard
         FROM bilans ORDER BY code_contrat, porteur, code_action, annee""",
-        params=_params(contrat, donnees_au, delai_mois, perimetre),
+        parameters=_params(contrat, donnees_au, delai_mois, perimetre),
     ).pl()
 
 
@@ -131,9 +131,9 @@ def summary(
 ) -> Summary:
     """The selection's counters: bilans due at `donnees_au`, received, accepted, to examine, to
     complete, late, not yet due, and the share received among those due (None: none due)."""
-    row = cur.sql(
+    row = cur.execute(
         _BILANS + "SELECT " + _COUNTS + " FROM bilans",  # fixed SQL fragments
-        params=_params(contrat, donnees_au, delai_mois, perimetre),
+        parameters=_params(contrat, donnees_au, delai_mois, perimetre),
     ).pl()
     values = row.row(0, named=True)
 
@@ -162,7 +162,7 @@ def by_porteur(
 ) -> pl.DataFrame:
     """Completeness per porteur (with its contact): the counters of `summary`, the porteurs with
     the most late bilans first."""
-    return cur.sql(
+    return cur.execute(
         _BILANS
         + """
         SELECT id_porteur, any_value(porteur) AS porteur, any_value(contact_nom) AS contact_nom,
@@ -172,7 +172,7 @@ def by_porteur(
         + """
         FROM bilans GROUP BY id_porteur
         ORDER BY en_retard DESC, part ASC NULLS LAST, porteur, id_porteur""",  # fixed SQL fragments
-        params=_params(contrat, donnees_au, delai_mois, perimetre),
+        parameters=_params(contrat, donnees_au, delai_mois, perimetre),
     ).pl()
 
 
@@ -185,7 +185,7 @@ def by_qpv(
     perimetre: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Completeness per QPV served (an action in each of its QPV; none: « sans QPV », last)."""
-    return cur.sql(
+    return cur.execute(
         _BILANS
         + """
         SELECT x.code_qp, coalesce(any_value(q.libelle), $sans_qpv) AS quartier, """
@@ -194,7 +194,7 @@ def by_qpv(
         FROM bilans b LEFT JOIN action_quartier x USING (code_action) LEFT JOIN quartier q ON q.code_qp = x.code_qp
         GROUP BY x.code_qp
         ORDER BY x.code_qp IS NULL, en_retard DESC, part ASC NULLS LAST, quartier""",  # fixed SQL fragments
-        params=_params(contrat, donnees_au, delai_mois, perimetre) | {"sans_qpv": SANS_QPV},
+        parameters=_params(contrat, donnees_au, delai_mois, perimetre) | {"sans_qpv": SANS_QPV},
     ).pl()
 
 
@@ -207,14 +207,14 @@ def by_year(
     perimetre: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Completeness per exercice, with its due date."""
-    return cur.sql(
+    return cur.execute(
         _BILANS
         + """
         SELECT annee, any_value(echeance) AS echeance, """
         + _COUNTS
         + """
         FROM bilans GROUP BY annee ORDER BY annee""",  # fixed SQL fragments
-        params=_params(contrat, donnees_au, delai_mois, perimetre),
+        parameters=_params(contrat, donnees_au, delai_mois, perimetre),
     ).pl()
 
 
@@ -228,14 +228,14 @@ def late(
 ) -> pl.DataFrame:
     """The bilans due and not received at `donnees_au`, longest overdue first, with the
     porteur's contact (for the reminders)."""
-    return cur.sql(
+    return cur.execute(
         _BILANS
         + """
         SELECT porteur, contact_nom, contact_email, contact_telephone, code_action, action, annee, echeance,
                jours_retard, id_porteur, code_contrat
         FROM bilans WHERE etat = 'en retard'
         ORDER BY jours_retard DESC, porteur, code_action, annee""",
-        params=_params(contrat, donnees_au, delai_mois, perimetre),
+        parameters=_params(contrat, donnees_au, delai_mois, perimetre),
     ).pl()
 
 

@@ -152,7 +152,7 @@ def _bind(body: str, params: dict) -> tuple[str, dict]:
 
 def _frame(cur: duckdb.DuckDBPyConnection, body: str, params: dict) -> pl.DataFrame:
     sql, bound = _bind(body, params)
-    return cur.sql(sql, params=bound).pl()
+    return cur.execute(sql, parameters=bound).pl()
 
 
 def _row(cur: duckdb.DuckDBPyConnection, body: str, params: dict) -> tuple:
@@ -340,7 +340,7 @@ def hors_qpv_by_departement(
     counted against the cap); `part_hors_qpv` = declare_accorde / p147_accorde and `depasse`
     (above the cap); `actions_lien_manquant`, how many such actions.
     """
-    return cur.sql(
+    return cur.execute(
         f"""
         WITH deps AS (
             SELECT DISTINCT insee_dep FROM contrat
@@ -361,7 +361,7 @@ def hors_qpv_by_departement(
                count(DISTINCT code_action) FILTER (WHERE sans_lien AND NOT declare) AS actions_lien_manquant
         FROM p147 GROUP BY insee_dep, annee
         ORDER BY depasse DESC, part_hors_qpv DESC NULLS LAST, insee_dep, annee""",  # fixed SQL fragment
-        params={
+        parameters={
             "contrat": contrat,
             "annee": annee,
             "perimetre": bind(perimetre),
@@ -701,11 +701,11 @@ def action_detail(
     serves no QPV, `hors_qpv_declare` = the declared flag), the QPV served with their declared
     and retained shares (`cdv_core.domain.shares`), its objectives and each funding line. None
     when the code is unknown or its contract is outside the périmètre."""
-    head = cur.sql(
+    head = cur.execute(
         """SELECT a.*, c.libelle AS contrat, p.nom AS porteur, p.siret, p.rna, p.type_structure
            FROM action a LEFT JOIN porteur p USING (id_porteur) LEFT JOIN contrat c USING (code_contrat)
            WHERE a.code_action = $code AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))""",
-        params={"code": code_action, "perimetre": bind(perimetre)},
+        parameters={"code": code_action, "perimetre": bind(perimetre)},
     ).pl()
     if head.is_empty():
         return None
@@ -713,26 +713,26 @@ def action_detail(
     info["thematique_libelle"] = model.THEMATIQUES_P147.get(info["thematique"], "?")
     info["siret_valide"] = None if info["siret"] is None else identifiers.siret_valid(info["siret"])
     info["rna_valide"] = None if info["rna"] is None else identifiers.rna_valid(info["rna"])
-    quartiers = cur.sql(
+    quartiers = cur.execute(
         f"""SELECT aq.code_qp, q.libelle, aq.part, sh.part AS part_retenue
             FROM action_quartier aq JOIN ({shares.shares_sql("action")}) sh USING (code_action, code_qp)
                  LEFT JOIN quartier q USING (code_qp)
             WHERE aq.code_action = $code_action ORDER BY aq.code_qp""",  # fixed SQL fragment
-        params={"code_action": code_action},
+        parameters={"code_action": code_action},
     ).pl()
     info["hors_qpv_declare"] = info["hors_qpv"]
     info["hors_qpv"] = quartiers.is_empty()  # the shared definition: no QPV link
-    objectifs = cur.sql(
+    objectifs = cur.execute(
         """SELECT o.code_objectif, o.axe, o.libelle, o.code_qp
            FROM action_objectif ao JOIN objectif o USING (code_objectif)
            WHERE ao.code_action = $code ORDER BY o.code_objectif""",
-        params={"code": code_action},
+        parameters={"code": code_action},
     ).pl()
-    lignes = cur.sql(
+    lignes = cur.execute(
         """SELECT annee, financeur, montant_demande::DOUBLE AS demande, montant_accorde::DOUBLE AS accorde,
                   montant_verse::DOUBLE AS verse, date_demande, date_decision, date_versement
            FROM financement WHERE code_action = $code ORDER BY annee, financeur""",
-        params={"code": code_action},
+        parameters={"code": code_action},
     ).pl()
     return {"action": info, "quartiers": quartiers, "objectifs": objectifs, "financements": lignes}
 
@@ -759,16 +759,16 @@ def filter_options(
             params,
         ).fetchall()
     ]
-    quartiers = cur.sql(
+    quartiers = cur.execute(
         """SELECT code_qp, libelle FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))
            ORDER BY libelle, code_qp""",
-        params=params,
+        parameters=params,
     ).pl()
     # Objectives of several QPV often share a wording: the label names the QPV (or the socle
     # transversal), and the code when that still leaves two alike.
     objectifs = (
-        cur.sql(
+        cur.execute(
             """SELECT o.code_objectif, o.axe, o.libelle, o.code_qp,
                   o.axe || ' — ' || o.libelle || ' (' || coalesce(q.libelle, o.code_qp, 'socle transversal') || ')'
                       AS etiquette
@@ -776,7 +776,7 @@ def filter_options(
            WHERE ($contrat IS NULL OR o.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, o.code_contrat))
            ORDER BY o.axe, o.code_objectif""",
-            params=params,
+            parameters=params,
         )
         .pl()
         .with_columns(

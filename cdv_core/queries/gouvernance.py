@@ -54,7 +54,7 @@ def instance_cadence(
     date_creation, derniere_tenue, prochaine_prevue, tenues_12_mois, habitants_12_mois,
     tenues_annee, attendues_annee (calendar year of `donnees_au`), echeance, jours_retard, en_retard.
     """
-    return cur.sql(
+    return cur.execute(
         f"""WITH inst AS ({_INSTANCES}),
            last AS (
              SELECT code_instance,
@@ -86,7 +86,7 @@ def instance_cadence(
                   echeance < $au AS en_retard
            FROM due
            ORDER BY en_retard DESC, jours_retard DESC, code_contrat, type_instance, libelle""",
-        params={
+        parameters={
             "contrat": contrat,
             "au": donnees_au,
             "tolerance": tolerance_days,
@@ -130,7 +130,7 @@ def yearly_meetings(
 ) -> pl.DataFrame:
     """Per year 2024–2030 and instance type: meetings held (up to `donnees_au`), expected (by the
     cadence rule, for the months elapsed), planned (statut « prévue »), cancelled or postponed."""
-    return cur.sql(
+    return cur.execute(
         f"""WITH inst AS ({_INSTANCES}),
            years AS (SELECT range AS annee FROM range({FIRST_YEAR}, {LAST_YEAR + 1})),
            expected AS (
@@ -155,7 +155,7 @@ def yearly_meetings(
                   coalesce(c.prevues, 0) AS prevues, coalesce(c.annulees_reportees, 0) AS annulees_reportees
            FROM expected e LEFT JOIN counted c USING (type_instance, annee)
            ORDER BY annee, type_instance""",
-        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -164,7 +164,7 @@ def meetings_by_month(
 ) -> pl.DataFrame:
     """Meetings 2024–2030 counted per month and statut (a small frame even at national scale).
     A meeting « tenue » dated after `donnees_au` is counted as planned."""
-    return cur.sql(
+    return cur.execute(
         f"""SELECT CAST(date_trunc('month', r.date_reunion) AS DATE) AS mois,
                   CASE WHEN r.statut = 'tenue' AND r.date_reunion > $au THEN 'prévue' ELSE r.statut END AS statut,
                   count(*) AS reunions
@@ -173,19 +173,19 @@ def meetings_by_month(
              AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
              AND year(r.date_reunion) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
            GROUP BY ALL ORDER BY mois, statut""",
-        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
 def meetings_timeline(cur: duckdb.DuckDBPyConnection, *, contrat: str, limit: int = 3000) -> pl.DataFrame:
     """Every meeting 2024–2030 of one contract with its instance (for a per-instance calendar)."""
-    return cur.sql(
+    return cur.execute(
         f"""SELECT r.id_reunion, r.date_reunion, r.statut, i.type_instance, i.libelle AS instance,
                   r.nb_participants, r.nb_habitants, r.objet
            FROM reunion r JOIN instance i USING (code_instance)
            WHERE i.code_contrat = $contrat AND year(r.date_reunion) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
            ORDER BY r.date_reunion LIMIT $limit""",
-        params={"contrat": contrat, "limit": limit},
+        parameters={"contrat": contrat, "limit": limit},
     ).pl()
 
 
@@ -194,7 +194,7 @@ def participation_by_type(
 ) -> pl.DataFrame:
     """Per instance type and year: held meetings, participants, residents present, residents per
     meeting (meetings with an unknown residents count are left out of the mean)."""
-    return cur.sql(
+    return cur.execute(
         """SELECT year(r.date_reunion)::INTEGER AS annee, i.type_instance,
                   count(*) AS reunions_tenues,
                   CAST(coalesce(sum(r.nb_participants), 0) AS BIGINT) AS participants,
@@ -207,7 +207,7 @@ def participation_by_type(
              AND ($perimetre IS NULL OR list_contains($perimetre, i.code_contrat))
              AND r.statut = 'tenue' AND r.date_reunion <= $au
            GROUP BY ALL ORDER BY annee, type_instance""",
-        params={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -215,13 +215,13 @@ def residents_per_meeting(
     cur: duckdb.DuckDBPyConnection, *, contrat: str, donnees_au: date, limit: int = 3000
 ) -> pl.DataFrame:
     """Residents present at each held meeting of one contract's residents' bodies and COPIL."""
-    return cur.sql(
+    return cur.execute(
         """SELECT r.date_reunion, i.type_instance, i.libelle AS instance, r.nb_participants, r.nb_habitants
            FROM reunion r JOIN instance i USING (code_instance)
            WHERE i.code_contrat = $contrat AND r.statut = 'tenue' AND r.date_reunion <= $au
              AND r.nb_habitants IS NOT NULL
            ORDER BY r.date_reunion LIMIT $limit""",
-        params={"contrat": contrat, "au": donnees_au, "limit": limit},
+        parameters={"contrat": contrat, "au": donnees_au, "limit": limit},
     ).pl()
 
 
@@ -235,7 +235,7 @@ def residents_bodies(
 ) -> pl.DataFrame:
     """Per QPV: its conseil citoyen (if any) and whether it met in the last `active_months` months,
     and whether any residents' body (conseil citoyen or table de quartier) of the QPV is active."""
-    return cur.sql(
+    return cur.execute(
         """WITH bodies AS (
              SELECT i.code_qp, i.type_instance,
                     max(r.date_reunion) FILTER (WHERE r.statut = 'tenue' AND r.date_reunion <= $au) AS derniere_tenue
@@ -256,7 +256,7 @@ def residents_bodies(
              AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            GROUP BY ALL
            ORDER BY instance_habitants_active, conseil_citoyen_actif, q.code_contrat, q.code_qp""",
-        params={
+        parameters={
             "contrat": contrat,
             "au": donnees_au,
             "months": active_months,
@@ -281,7 +281,7 @@ def decision_log(
     before `donnees_au`, longest delay first), then the other open ones, then the closed ones
     (faite / abandonnée), each by due date. Linked action codes are comma-joined.
     `limit`: at most this many rows (None: every decision)."""
-    return cur.sql(
+    return cur.execute(
         """WITH d AS (
              SELECT d.id_decision, r.date_reunion, i.libelle AS instance, i.type_instance, i.code_contrat,
                     d.libelle, d.responsable, d.date_echeance, d.statut,
@@ -303,7 +303,7 @@ def decision_log(
            FROM picked p
            ORDER BY en_retard DESC, ouverte DESC, jours_retard DESC NULLS LAST, date_echeance NULLS LAST,
              id_decision""",
-        params={
+        parameters={
             "contrat": contrat,
             "au": donnees_au,
             "instance": code_instance,
@@ -376,7 +376,7 @@ def annual_obligations(
     (date), Commune de X (date) », in vote order), `date_publication`, `lien_publication`.
     Publication is not required for « respectée ».
     """
-    return cur.sql(
+    return cur.execute(
         f"""WITH years AS (SELECT range::INTEGER AS annee FROM range({FIRST_YEAR}, year($au) + 1)),
            cy AS (SELECT c.code_contrat, c.libelle AS contrat, y.annee FROM contrat c CROSS JOIN years y
                   WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
@@ -475,7 +475,7 @@ def annual_obligations(
                   source_consultation, source_vote, date_envoi_conseils, nb_contributions, premiere_contribution,
                   nb_votes, dernier_vote, assemblees, date_publication, lien_publication
            FROM j ORDER BY code_contrat, annee""",
-        params={
+        parameters={
             "contrat": contrat,
             "au": donnees_au,
             "delai": delai_mois,
@@ -499,10 +499,10 @@ def instance_choices(
     frame = instance_cadence(
         cur, contrat=contrat, donnees_au=donnees_au, tolerance_days=tolerance_days, perimetre=perimetre
     )
-    periods = cur.sql(
+    periods = cur.execute(
         """SELECT code_contrat, date_debut, date_fin FROM contrat WHERE ($contrat IS NULL OR code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
     return frame.select("code_instance", "code_contrat", "code_qp", "libelle", "type_instance", "en_retard").join(
         periods, on="code_contrat", how="left", maintain_order="left"

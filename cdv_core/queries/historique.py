@@ -75,7 +75,7 @@ def changes(
     the write, inclusive), exact author, kind of operation (`KINDS` labels, `ROLLBACK_KIND`…),
     a contract. Columns `COLUMNS`: date (datetime, None before the log kept it), auteur, type,
     opération, contrats (text), tables, détail (text), version (the store version it made)."""
-    frame = cur.sql(
+    frame = cur.execute(
         f"""SELECT * FROM ({_WRITES})
             WHERE (CAST($perimetre AS VARCHAR[]) IS NULL OR list_has_any(codes, CAST($perimetre AS VARCHAR[])))
               AND ($contrat IS NULL OR list_contains(codes, $contrat))
@@ -83,7 +83,7 @@ def changes(
               AND (CAST($depuis AS DATE) IS NULL OR CAST(horodatage AS DATE) >= $depuis)
               AND (CAST($jusqu AS DATE) IS NULL OR CAST(horodatage AS DATE) <= $jusqu)
             ORDER BY version_store DESC""",
-        params={
+        parameters={
             "perimetre": _bind(perimetre),
             "contrat": contrat,
             "auteur": auteur,

@@ -85,7 +85,7 @@ def source_rules(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     defaults they do not override, and the sources of the dictionary that have neither (empty
     rythme and délai: the age rule). Columns: source, rythme_mois, delai_publication_mois, note,
     origine (« base » / « par défaut » / « aucune règle »), indicateurs (how many use it)."""
-    return cur.sql(
+    return cur.execute(
         """WITH stored AS (
              SELECT source, rythme_mois, delai_publication_mois, note, 'base' AS origine,
                     strip_accents(lower(trim(source))) AS cle FROM source_indicateur),
@@ -103,7 +103,7 @@ def source_rules(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                   coalesce(k.origine, 'aucune règle') AS origine, coalesce(u.indicateurs, 0) AS indicateurs
            FROM known k FULL JOIN used u USING (cle)
            ORDER BY coalesce(u.indicateurs, 0) = 0, strip_accents(lower(coalesce(k.source, u.source)))""",
-        params={
+        parameters={
             "s": [r.source for r in freshness.DEFAULT_SOURCES],
             "r": [r.rythme for r in freshness.DEFAULT_SOURCES],
             "d": [r.delai for r in freshness.DEFAULT_SOURCES],
@@ -135,7 +135,7 @@ def dictionary(
     and `delai_publication_mois` are the source's rule (empty: the age rule).
     """
     return (
-        cur.sql(
+        cur.execute(
             """WITH """
             + FRESHNESS_CTE
             + """,
@@ -164,7 +164,7 @@ def dictionary(
            LEFT JOIN counts c USING (code_indicateur)
            JOIN fraicheur_indicateur f USING (code_indicateur)
            ORDER BY i.axe NULLS LAST, i.libelle""",
-            params={
+            parameters={
                 "contrat": contrat,
                 "au": donnees_au,
                 "perimetre": bind(perimetre),
@@ -233,7 +233,7 @@ def trajectory(
     Columns: type_serie ('QPV' or a key of REFERENCE_TYPES), code_territoire, serie (label),
     date_valeur, valeur (NULL when suppressed), secret, motif (French reason when suppressed).
     """
-    frame = cur.sql(
+    frame = cur.execute(
         """WITH sel AS (
              SELECT q.code_qp, q.libelle, q.insee_com, q.lib_com, q.siren_epci, c.siren_signataire
              FROM quartier q JOIN contrat c USING (code_contrat)
@@ -266,7 +266,7 @@ def trajectory(
            SELECT 'France', v.code_territoire, 'France', v.date_valeur, v.valeur, v.secret
            FROM vals v WHERE v.type_territoire = 'France' AND v.code_territoire = 'FR'
            ORDER BY 1 DESC, 3, 4""",
-        params={
+        parameters={
             "ind": code_indicateur,
             "focus": focus,
             "qpv": [focus, *autres],
@@ -286,13 +286,13 @@ def targets(
     perimetre: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Baseline (valeur de référence) and target (cible) of each QPV (of the périmètre) that has one."""
-    return cur.sql(
+    return cur.execute(
         """SELECT c.code_qp, q.libelle AS serie, c.valeur_reference, c.date_reference, c.valeur_cible, c.date_cible
            FROM cible_indicateur c JOIN quartier q USING (code_qp)
            WHERE c.code_indicateur = $ind AND list_contains($qpv, c.code_qp)
              AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            ORDER BY q.libelle""",
-        params={"ind": code_indicateur, "qpv": list(qpv), "perimetre": bind(perimetre)},
+        parameters={"ind": code_indicateur, "qpv": list(qpv), "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -373,7 +373,7 @@ def aggregate(
     population. Suppressed values (and QPV without population, for a weighted mean) are left out:
     `qpv_inclus` of `qpv_total` QPV say how complete each point is."""
     method, unite = _aggregation(cur, code_indicateur)
-    frame = cur.sql(
+    frame = cur.execute(
         """WITH sel AS (SELECT code_qp, population FROM quartier WHERE ($contrat IS NULL OR code_contrat = $contrat)
                           AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)))
            SELECT v.date_valeur, """
@@ -383,7 +383,7 @@ def aggregate(
            FROM valeur_indicateur v JOIN sel s ON v.code_territoire = s.code_qp
            WHERE v.code_indicateur = $ind AND v.type_territoire = 'QPV' AND v.date_valeur <= $au
            GROUP BY v.date_valeur ORDER BY v.date_valeur""",
-        params={
+        parameters={
             "ind": code_indicateur,
             "contrat": contrat,
             "methode": method,
@@ -416,7 +416,7 @@ def comparison(
     """
     if reference not in REFERENCE_TYPES:
         raise ValueError(f"Territoire de référence inconnu : {reference}")
-    frame = cur.sql(
+    frame = cur.execute(
         "WITH "
         + _selection_cte()
         + """,
@@ -465,7 +465,7 @@ def comparison(
                                 AND rl.annee = year((SELECT d FROM vintage))
            LEFT JOIN ref_year rb ON rb.code_territoire = rc.code_reference AND rb.annee = year(b.date_base)
            ORDER BY sel.libelle""",
-        params={
+        parameters={
             "ind": code_indicateur,
             "contrat": contrat,
             "ref": reference,
@@ -547,7 +547,7 @@ def breakdowns(
     if reference is not None and reference not in REFERENCE_TYPES:
         raise ValueError(f"Territoire de référence inconnu : {reference}")
     method, unite = _aggregation(cur, code_indicateur, detail=True)
-    frame = cur.sql(
+    frame = cur.execute(
         "WITH "
         + _selection_cte()
         + """,
@@ -599,7 +599,7 @@ def breakdowns(
            LEFT JOIN valeur_indicateur t ON t.code_indicateur = $ind AND t.type_territoire = r.type_territoire
                                         AND t.code_territoire = r.code_territoire AND t.date_valeur = r.date_valeur
            ORDER BY list_position($dimensions, r.dimension), r.rang, r.territoire, ordre, r.modalite""",
-        params={
+        parameters={
             "ind": code_indicateur,
             "contrat": contrat,
             "au": donnees_au,

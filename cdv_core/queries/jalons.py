@@ -47,7 +47,7 @@ def milestones(
     perimetre: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Milestones of the selection with their status at `donnees_au` (optionally one status)."""
-    return cur.sql(
+    return cur.execute(
         f"""SELECT * FROM (
               SELECT j.id_jalon, j.code_contrat, c.libelle AS contrat, j.type_jalon, j.libelle, j.annee,
                      j.date_prevue, j.date_realisation, {_STATUS_SQL} AS statut,
@@ -57,29 +57,29 @@ def milestones(
                 AND ($perimetre IS NULL OR list_contains($perimetre, j.code_contrat)))
             WHERE $statut IS NULL OR statut = $statut
             ORDER BY date_prevue, code_contrat, type_jalon, id_jalon""",
-        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au, "statut": statut},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au, "statut": statut},
     ).pl()
 
 
 def open_milestones(cur: duckdb.DuckDBPyConnection, *, contrat: str, donnees_au: date) -> pl.DataFrame:
     """Milestones of a contract not yet réalisés, late ones first, with a French label for a picker:
     the planned date and the lateness first, so that a narrow select box cuts the title, not them."""
-    return cur.sql(
+    return cur.execute(
         f"""SELECT j.id_jalon, {_STATUS_SQL} AS statut,
                    strftime(j.date_prevue, '%d/%m/%Y')
                      || CASE WHEN {_STATUS_SQL} = 'en retard' THEN ' (en retard)' ELSE '' END
                      || ' — ' || j.libelle AS choix
             FROM jalon j WHERE j.code_contrat = $contrat AND j.date_realisation IS NULL
             ORDER BY statut = 'en retard' DESC, j.date_prevue, j.id_jalon""",
-        params={"contrat": contrat, "au": donnees_au},
+        parameters={"contrat": contrat, "au": donnees_au},
     ).pl()
 
 
 def contract_dates(cur: duckdb.DuckDBPyConnection, *, contrat: str) -> pl.DataFrame:
     """Signature, start and end dates of one contract (the default baseline date is the signature)."""
-    return cur.sql(
+    return cur.execute(
         "SELECT code_contrat, date_signature, date_debut, date_fin FROM contrat WHERE code_contrat = $c",
-        params={"c": contrat},
+        parameters={"c": contrat},
     ).pl()
 
 
@@ -103,14 +103,14 @@ def timeline(
 ) -> pl.DataFrame:
     """The timeline's chart frame: one point per (type, planned date, status) with a count, so the
     frame stays small for « Tous les contrats » (contracts share the same calendar)."""
-    return cur.sql(
+    return cur.execute(
         f"""SELECT j.type_jalon, j.date_prevue, {_STATUS_SQL} AS statut, count(*) AS nombre,
                    min(j.libelle) AS libelle, min(j.date_realisation) AS premiere_realisation
             FROM jalon j
             WHERE ($contrat IS NULL OR j.code_contrat = $contrat)
               AND ($perimetre IS NULL OR list_contains($perimetre, j.code_contrat))
             GROUP BY ALL ORDER BY j.date_prevue, j.type_jalon""",
-        params={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre), "au": donnees_au},
     ).pl()
 
 
@@ -165,14 +165,14 @@ def rapport_votes(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """The recorded votes of the rapports annuels (life cycle), per contract and year, in vote order."""
-    return cur.sql(
+    return cur.execute(
         """SELECT v.code_contrat, v.annee, v.assemblee, v.code_collectivite, v.libelle_collectivite, v.date_vote,
                   v.reference_deliberation
            FROM rapport_annuel_vote v
            WHERE ($contrat IS NULL OR v.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, v.code_contrat))
            ORDER BY v.code_contrat, v.annee, v.date_vote, v.assemblee, v.code_collectivite""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -180,13 +180,13 @@ def rapport_contributions(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """The contributions of the conseils citoyens received on the rapports annuels, per contract and year."""
-    return cur.sql(
+    return cur.execute(
         """SELECT k.code_contrat, k.annee, k.conseil, k.date_reception, k.texte
            FROM rapport_annuel_contribution k
            WHERE ($contrat IS NULL OR k.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, k.code_contrat))
            ORDER BY k.code_contrat, k.annee, k.date_reception, k.conseil""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -194,7 +194,7 @@ def rapport_collectivites(cur: duckdb.DuckDBPyConnection, *, contrat: str) -> pl
     """The assemblies that vote one contract's rapport annuel: its EPCI (signatory SIREN when the
     signatory is an EPCI or EPT, and the QPV's EPCI) and the communes of its QPV; `choix` is the
     label of a picker."""
-    return cur.sql(
+    return cur.execute(
         """WITH c AS (SELECT * FROM contrat WHERE code_contrat = $contrat),
            epci AS (
              SELECT siren_signataire AS code,
@@ -213,7 +213,7 @@ def rapport_collectivites(cur: duckdb.DuckDBPyConnection, *, contrat: str) -> pl
              UNION ALL
              SELECT 'commune', code, libelle, libelle || ' (INSEE ' || code || ')' FROM communes)
            ORDER BY assemblee = 'EPCI' DESC, libelle""",
-        params={"contrat": contrat},
+        parameters={"contrat": contrat},
     ).pl()
 
 
@@ -221,16 +221,16 @@ def rapport_collectivites(cur: duckdb.DuckDBPyConnection, *, contrat: str) -> pl
 
 
 def _contracts(cur, contrat, perimetre=None):
-    return cur.sql(
+    return cur.execute(
         "SELECT code_contrat, libelle FROM contrat WHERE ($contrat IS NULL OR code_contrat = $contrat) "
         "AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)) ORDER BY libelle",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
 def _item_projets(cur, contrat, perimetre=None) -> pl.DataFrame:
     return (
-        cur.sql(
+        cur.execute(
             """WITH q AS (
              SELECT q.code_contrat, q.libelle,
                     p.code_qp IS NOT NULL AND coalesce(o.n, 0) > 0 AS ok
@@ -245,7 +245,7 @@ def _item_projets(cur, contrat, perimetre=None) -> pl.DataFrame:
            WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-            params={"contrat": contrat, "perimetre": bind(perimetre)},
+            parameters={"contrat": contrat, "perimetre": bind(perimetre)},
         )
         .pl()
         .with_columns(
@@ -271,7 +271,7 @@ def _item_projets(cur, contrat, perimetre=None) -> pl.DataFrame:
 
 def _item_cibles(cur, contrat, perimetre=None) -> pl.DataFrame:
     return (
-        cur.sql(
+        cur.execute(
             """WITH o AS (
              SELECT code_objectif, code_contrat, code_qp FROM objectif
              WHERE ($contrat IS NULL OR code_contrat = $contrat)
@@ -303,7 +303,7 @@ def _item_cibles(cur, contrat, perimetre=None) -> pl.DataFrame:
            WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-            params={"contrat": contrat, "perimetre": bind(perimetre)},
+            parameters={"contrat": contrat, "perimetre": bind(perimetre)},
         )
         .pl()
         .with_columns(
@@ -329,7 +329,7 @@ def _item_cibles(cur, contrat, perimetre=None) -> pl.DataFrame:
 def _item_indicateurs(cur, contrat, donnees_au, max_age_months, perimetre=None) -> pl.DataFrame:
     # THE freshness rule (cdv_core.domain.freshness), as the « Indicateurs » dictionary applies it
     return (
-        cur.sql(
+        cur.execute(
             """WITH """
             + ind.FRESHNESS_CTE
             + """,
@@ -364,7 +364,7 @@ def _item_indicateurs(cur, contrat, donnees_au, max_age_months, perimetre=None) 
            WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-            params={
+            parameters={
                 "contrat": contrat,
                 "perimetre": bind(perimetre),
                 "au": donnees_au,
@@ -500,7 +500,7 @@ def _item_cpo(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
     # Whether funding_totals() can compute the CPO share (P147 accordé > 0 for the year), per contract:
     # amounts are never negative (CHECK), so the sum is > 0 exactly when one line is > 0.
     return (
-        cur.sql(
+        cur.execute(
             """WITH funded AS (
              SELECT DISTINCT a.code_contrat FROM financement f JOIN action a USING (code_action)
              WHERE f.annee = $annee AND f.financeur = $p147 AND f.montant_accorde > 0
@@ -510,7 +510,7 @@ def _item_cpo(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
            FROM contrat c LEFT JOIN funded f USING (code_contrat)
            WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))""",
-            params={
+            parameters={
                 "contrat": contrat,
                 "perimetre": bind(perimetre),
                 "annee": donnees_au.year,
@@ -534,7 +534,7 @@ def _item_cpo(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
 
 def _item_evaluation(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
     return (
-        cur.sql(
+        cur.execute(
             """SELECT c.code_contrat,
                   max(j.date_realisation) FILTER (WHERE j.date_realisation <= $au) AS realisee,
                   min(j.date_prevue) FILTER (WHERE (j.date_realisation IS NULL OR j.date_realisation > $au)
@@ -545,7 +545,7 @@ def _item_evaluation(cur, contrat, donnees_au, perimetre=None) -> pl.DataFrame:
            WHERE ($contrat IS NULL OR c.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, c.code_contrat))
            GROUP BY c.code_contrat""",
-            params={
+            parameters={
                 "contrat": contrat,
                 "perimetre": bind(perimetre),
                 "au": donnees_au,
@@ -748,17 +748,17 @@ def snapshot_frames(cur: duckdb.DuckDBPyConnection, *, contrat: str, date_gel: d
     - indicateurs: for each indicator and QPV of the contract, the latest value dated on or
       before `date_gel` (a secret value is kept with its marker).
     """
-    objectifs = cur.sql(
+    objectifs = cur.execute(
         """SELECT code_objectif, code_qp, axe, libelle FROM objectif
            WHERE code_contrat = $contrat AND (date_creation IS NULL OR date_creation <= $d)
            ORDER BY code_objectif""",
-        params={"contrat": contrat, "d": date_gel},
+        parameters={"contrat": contrat, "d": date_gel},
     ).pl()
-    actions = cur.sql(
+    actions = cur.execute(
         """SELECT thematique, count(*) AS nb_actions FROM action
            WHERE code_contrat = $contrat AND annee_debut <= $annee AND annee_fin >= $annee AND statut <> 'refusée'
            GROUP BY thematique""",
-        params={"contrat": contrat, "annee": date_gel.year},
+        parameters={"contrat": contrat, "annee": date_gel.year},
     ).pl()
     # The amount accordé of the year per thématique is the « Financements » figure itself.
     amounts = financements.funding_by_thematique(cur, contrat=contrat, annee=date_gel.year).select(
@@ -771,13 +771,13 @@ def snapshot_frames(cur: duckdb.DuckDBPyConnection, *, contrat: str, date_gel: d
         )
         .sort("thematique")
     )
-    indicateurs = cur.sql(
+    indicateurs = cur.execute(
         """SELECT v.code_indicateur, v.code_territoire AS code_qp, v.date_valeur, v.valeur, v.secret
            FROM valeur_indicateur v JOIN quartier q ON q.code_qp = v.code_territoire
            WHERE v.type_territoire = 'QPV' AND q.code_contrat = $contrat AND v.date_valeur <= $d
            QUALIFY row_number() OVER (PARTITION BY v.code_indicateur, v.code_territoire ORDER BY v.date_valeur DESC) = 1
            ORDER BY v.code_indicateur, v.code_territoire""",
-        params={"contrat": contrat, "d": date_gel},
+        parameters={"contrat": contrat, "d": date_gel},
     ).pl()
     return {"objectifs": objectifs, "thematiques": thematiques, "indicateurs": indicateurs}
 
@@ -786,14 +786,14 @@ def baselines(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """Frozen baselines of the selection, newest first."""
-    return cur.sql(
+    return cur.execute(
         """SELECT g.id_gel, g.code_contrat, c.libelle AS contrat, g.libelle, g.date_gel, g.annee_programmation,
                   g.created_at, g.auteur
            FROM reference_gel g JOIN contrat c USING (code_contrat)
            WHERE ($contrat IS NULL OR g.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, g.code_contrat))
            ORDER BY g.created_at DESC, g.id_gel DESC""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -817,18 +817,18 @@ def baseline_diff(
     indicator and QPV), and the baseline's own row (gel). A baseline of a contract outside the
     périmètre is « introuvable », like an unknown one.
     """
-    gel_rows = cur.sql(
+    gel_rows = cur.execute(
         "SELECT id_gel, code_contrat, libelle, date_gel, annee_programmation FROM reference_gel "
         "WHERE id_gel = $id AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))",
-        params={"id": id_gel, "perimetre": bind(perimetre)},
+        parameters={"id": id_gel, "perimetre": bind(perimetre)},
     ).pl()
     if gel_rows.is_empty():
         raise ValueError(f"Référence n° {id_gel} introuvable.")
     gel = gel_rows.row(0, named=True)
     now = snapshot_frames(cur, contrat=gel["code_contrat"], date_gel=donnees_au)
-    then_obj = cur.sql(
+    then_obj = cur.execute(
         "SELECT code_objectif, code_qp, axe, libelle FROM reference_gel_objectif WHERE id_gel = $id",
-        params={"id": id_gel},
+        parameters={"id": id_gel},
     ).pl()
     joined = then_obj.join(now["objectifs"], on="code_objectif", how="full", suffix="_now", coalesce=True)
     objectifs = (
@@ -853,9 +853,9 @@ def baseline_diff(
         )
         .sort("changement", "code_objectif")
     )
-    then_th = cur.sql(
+    then_th = cur.execute(
         "SELECT thematique, nb_actions, montant_accorde FROM reference_gel_thematique WHERE id_gel = $id",
-        params={"id": id_gel},
+        parameters={"id": id_gel},
     ).pl()
     thematiques = (
         then_th.join(now["thematiques"], on="thematique", how="full", suffix="_now", coalesce=True)
@@ -873,12 +873,12 @@ def baseline_diff(
         )
         .sort("thematique")
     )
-    then_ind = cur.sql(
+    then_ind = cur.execute(
         "SELECT code_indicateur, code_qp, date_valeur, valeur, secret FROM reference_gel_indicateur WHERE id_gel = $id",
-        params={"id": id_gel},
+        parameters={"id": id_gel},
     ).pl()
-    ind_meta = cur.sql("SELECT code_indicateur, libelle AS indicateur, unite, sens FROM indicateur").pl()
-    qpv = cur.sql("SELECT code_qp, libelle AS quartier FROM quartier").pl()
+    ind_meta = cur.execute("SELECT code_indicateur, libelle AS indicateur, unite, sens FROM indicateur").pl()
+    qpv = cur.execute("SELECT code_qp, libelle AS quartier FROM quartier").pl()
     indicateurs = (
         then_ind.join(now["indicateurs"], on=["code_indicateur", "code_qp"], how="full", suffix="_now", coalesce=True)
         .join(ind_meta, on="code_indicateur", how="left")

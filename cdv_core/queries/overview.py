@@ -59,7 +59,7 @@ def missing_data(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, donnees_au: date, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """Gaps in what the contract should document: one row per kind of gap, with a count."""
-    gaps = cur.sql(
+    gaps = cur.execute(
         """SELECT * FROM (
              SELECT 'QPV sans projet de quartier' AS manque,
                     count(*) AS nombre, string_agg(q.libelle, ', ' ORDER BY q.libelle) AS detail,
@@ -77,7 +77,7 @@ def missing_data(
              FROM quartier q WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
                AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat)) AND q.population IS NULL
            ) WHERE nombre > 0""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
     ended = financements.ended_without_status(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre).height
     if ended:  # one rule, owned by the funding queries
@@ -105,7 +105,7 @@ def soft_check_warnings(
     « Hors QPV » is `shares.hors_qpv_sql` (no QPV link); the declared `action.hors_qpv` flag is
     checked against it. The versé-above-accordé count is `financements.overpaid_lines` (the list
     the funding page shows)."""
-    checks = cur.sql(
+    checks = cur.execute(
         f"""SELECT * FROM (
              SELECT 'Lignes de financement dont l''accordé dépasse le demandé' AS controle, count(*) AS nombre,
                     'Actions et financements' AS page
@@ -124,7 +124,7 @@ def soft_check_warnings(
                          FROM action a WHERE ($contrat IS NULL OR a.code_contrat = $contrat)
                            AND ($perimetre IS NULL OR list_contains($perimetre, a.code_contrat))))
            ) WHERE nombre > 0""",  # fixed SQL fragments
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
     overpaid = financements.overpaid_lines(
         cur, contrat=contrat, perimetre=perimetre
@@ -243,10 +243,10 @@ def provenance(
     from cdv_core import store
 
     params = {"perimetre": bind(perimetre)}
-    imports = cur.sql(
+    imports = cur.execute(
         f"""SELECT fichier, type_import, auteur, coalesce(fin, debut) AS date_import, statut, nb_lignes, resume
             FROM import_log WHERE {IMPORT_IN_SCOPE} ORDER BY id_import DESC LIMIT $limit""",
-        params={"limit": limit, **params},
+        parameters={"limit": limit, **params},
     ).pl()
     return {
         "demo": store.meta(cur, "demo"),

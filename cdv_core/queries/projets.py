@@ -32,12 +32,12 @@ def allocation_shares(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
     """(code_action, code_qp, part) for the selection; the parts of one action sum to 1."""
-    return cur.sql(
+    return cur.execute(
         f"""SELECT * FROM ({SHARES_SQL})
             WHERE $perimetre IS NULL
                OR code_action IN (SELECT code_action FROM action WHERE list_contains($perimetre, code_contrat))
             ORDER BY code_action, code_qp""",  # fixed SQL fragment
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -46,7 +46,7 @@ def qpv_amounts(
 ) -> pl.DataFrame:
     """Per QPV of the selection: actions serving it (refused ones excluded) and the amounts
     accordé / versé of every year, each action counted for its allocation share."""
-    return cur.sql(
+    return cur.execute(
         f"""WITH shares AS ({SHARES_SQL}),
            amounts AS (
              SELECT f.code_action, sum(f.montant_accorde)::DOUBLE AS accorde, sum(f.montant_verse)::DOUBLE AS verse
@@ -69,7 +69,7 @@ def qpv_amounts(
            WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            ORDER BY q.code_qp""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 
@@ -105,7 +105,7 @@ def qpv_overview(
 ) -> pl.DataFrame:
     """One row per QPV of the selection: quartier, projet de quartier, counts, amounts, status and
     its reason, map coordinates (and contour when stored)."""
-    quartiers = cur.sql(
+    quartiers = cur.execute(
         """SELECT q.code_qp, q.libelle, q.code_contrat, c.libelle AS contrat, q.lib_com, q.population,
                   q.longitude, q.latitude, q.contour,
                   p.libelle AS projet, p.enjeux, p.date_validation
@@ -114,7 +114,7 @@ def qpv_overview(
            WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            ORDER BY q.code_contrat, q.libelle""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
     objectives = progress.objective_progress(cur, contrat=contrat, donnees_au=donnees_au, perimetre=perimetre)
     status = progress.qpv_status(objectives, quartiers["code_qp"])
@@ -145,7 +145,7 @@ def status_history(
     """The recorded statuses (`edits.historique`) of the selection's QPV (or of `code_qp`) that
     describe a date on or before `donnees_au`, oldest first: code_qp, donnees_au, statut, ecart.
     Of two records for one QPV and date, the later one."""
-    return cur.sql(
+    return cur.execute(
         """SELECT h.code_qp, h.donnees_au, arg_max(h.statut, h.enregistre_le) AS statut,
                   arg_max(h.ecart, h.enregistre_le) AS ecart
            FROM statut_qpv_historique h JOIN quartier q USING (code_qp)
@@ -153,7 +153,7 @@ def status_history(
              AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
              AND ($code_qp IS NULL OR h.code_qp = $code_qp)
            GROUP BY h.code_qp, h.donnees_au ORDER BY h.code_qp, h.donnees_au""",
-        params={"au": donnees_au, "contrat": contrat, "perimetre": bind(perimetre), "code_qp": code_qp},
+        parameters={"au": donnees_au, "contrat": contrat, "perimetre": bind(perimetre), "code_qp": code_qp},
     ).pl()
 
 
@@ -217,13 +217,13 @@ def qpv_actions(
     """Actions of the QPV's objectives (and of its contract's transversal objectives), with porteur,
     statut, avancement, amounts (whole action) and whether/why they count in the measure."""
     rows = progress.action_rows(cur, contrat=None, donnees_au=donnees_au, code_qp=code_qp, perimetre=perimetre)
-    porteurs = cur.sql(
+    porteurs = cur.execute(
         """SELECT id_porteur, nom AS porteur FROM porteur
            WHERE id_porteur IN (SELECT a.id_porteur FROM action a JOIN action_objectif ao USING (code_action)
                                 JOIN objectif o USING (code_objectif)
                                 WHERE o.code_qp = $qp OR (o.code_qp IS NULL AND o.code_contrat =
                                       (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))""",
-        params={"qp": code_qp},
+        parameters={"qp": code_qp},
     ).pl()
     return rows.join(porteurs, on="id_porteur", how="left").sort("code_objectif", "debut", "code_action")
 
@@ -241,7 +241,7 @@ def indicator_series(
 ) -> pl.DataFrame:
     """Known values (up to `donnees_au`) of the indicators attached to the QPV's objectives, on the
     QPV, for the trajectory charts; secret values are left out (valeur NULL)."""
-    return cur.sql(
+    return cur.execute(
         """SELECT v.code_indicateur, v.date_valeur, v.valeur
            FROM valeur_indicateur v
            WHERE v.type_territoire = 'QPV' AND v.code_territoire = $qp AND v.date_valeur <= $au
@@ -253,7 +253,7 @@ def indicator_series(
                WHERE o.code_qp = $qp OR (o.code_qp IS NULL AND o.code_contrat =
                      (SELECT code_contrat FROM quartier WHERE code_qp = $qp)))
            ORDER BY v.code_indicateur, v.date_valeur""",
-        params={"qp": code_qp, "au": donnees_au, "perimetre": bind(perimetre)},
+        parameters={"qp": code_qp, "au": donnees_au, "perimetre": bind(perimetre)},
     ).pl()
 
 

@@ -26,24 +26,24 @@ class TerritoryFigures(TypedDict):
 
 def contracts(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Every contract of the périmètre, for the selector: code, libellé, période."""
-    return cur.sql(
+    return cur.execute(
         """SELECT code_contrat, libelle, date_debut, date_fin, date_signature FROM contrat
            WHERE $perimetre IS NULL OR list_contains($perimetre, code_contrat) ORDER BY libelle""",
-        params={"perimetre": bind(perimetre)},
+        parameters={"perimetre": bind(perimetre)},
     ).pl()
 
 
 def quartiers(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
-    return cur.sql(
+    return cur.execute(
         """SELECT q.code_qp, q.libelle, q.code_contrat, q.insee_com, q.lib_com, q.population,
                   q.longitude, q.latitude, q.contour IS NOT NULL AS a_contour
            FROM quartier q
            WHERE ($contrat IS NULL OR q.code_contrat = $contrat)
              AND ($perimetre IS NULL OR list_contains($perimetre, q.code_contrat))
            ORDER BY q.code_qp""",
-        params={"contrat": contrat, "perimetre": bind(perimetre)},
+        parameters={"contrat": contrat, "perimetre": bind(perimetre)},
     ).pl()
 
 

@@ -159,16 +159,16 @@ def report_cycle(cur: duckdb.DuckDBPyConnection, *, contrat: str, annee: int, do
            FROM rapport_annuel WHERE code_contrat = $c AND annee = $a""",
         params,
     ).fetchall()[0]
-    votes = cur.sql(
+    votes = cur.execute(
         """SELECT assemblee, code_collectivite, libelle_collectivite, date_vote, reference_deliberation
            FROM rapport_annuel_vote WHERE code_contrat = $c AND annee = $a AND date_vote <= $au
            ORDER BY date_vote, assemblee, code_collectivite""",
-        params=params,
+        parameters=params,
     ).pl()
-    contributions = cur.sql(
+    contributions = cur.execute(
         """SELECT conseil, date_reception, texte FROM rapport_annuel_contribution
            WHERE code_contrat = $c AND annee = $a AND date_reception <= $au ORDER BY date_reception, conseil""",
-        params=params,
+        parameters=params,
     ).pl()
     return {"envoi": row[0], "publication": row[1], "lien": row[2], "votes": votes, "contributions": contributions}
 

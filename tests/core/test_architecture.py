@@ -74,3 +74,27 @@ def test_tables_and_charts_go_through_the_ui_helpers():
     }
     assert direct == {}
     assert sorted(_calls(helpers, {"dataframe", "altair_chart"})) == ["altair_chart", "dataframe"]
+
+
+def _relation_frames(path: Path) -> list[int]:
+    """Lines of `<x>.sql(…).pl()` in the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "pl"
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "sql"
+    ]
+
+
+def test_frames_are_read_with_execute_not_through_a_relation(tmp_path):
+    """`cur.sql(q, params=…).pl()` was 4 to 5 times slower than `cur.execute(q, params).pl()` on big
+    results (DuckDB 1.5.5; docs/architecture.md, « Rules »)."""
+    found = {str(p.relative_to(ROOT)): lines for p in _python_files("cdv_core") if (lines := _relation_frames(p))}
+    assert found == {}
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f(cur):\n    return cur.sql('SELECT 1', params={}).pl()\n", encoding="utf-8")
+    assert _relation_frames(sample) == [2]

@@ -14,6 +14,7 @@ from cdv_core import ingest, store
 from cdv_core.access import local_user
 from cdv_core.domain import progress
 from cdv_core.queries import indicateurs as ind
+from cdv_core.ui import projets as projets_view
 from tests.conftest import DEMO_AU, run_app
 
 LOCAL = local_user("test")
@@ -127,13 +128,15 @@ def test_the_demo_steps_between_baseline_and_target(demo_cur):
 
 def test_the_pages_draw_the_trajectory_through_the_intermediate_target(app_env, demo_cur):
     pair = demo_cur.execute(
-        """SELECT c.code_qp, c.code_indicateur, c.valeur_cible_intermediaire FROM cible_indicateur c
+        """SELECT c.code_qp, c.code_indicateur, c.valeur_cible_intermediaire, o.code_objectif FROM cible_indicateur c
            JOIN objectif o ON o.code_qp = c.code_qp JOIN objectif_indicateur oi USING (code_objectif)
            WHERE oi.code_indicateur = c.code_indicateur AND c.valeur_cible_intermediaire IS NOT NULL
              AND o.code_contrat = 'CV-DEMO-VERM' ORDER BY 1, 2 LIMIT 1"""
     ).fetchall()[0]
-    code_qp, code_indicateur, step = pair
+    code_qp, code_indicateur, step, code_objectif = pair
     at = run_app("projets_quartier", query={"contrat": "CV-DEMO-VERM", "qpv": code_qp})
+    at.session_state[projets_view.objectif_key(code_objectif)] = True  # built only while open
+    at.run()
     assert not at.exception, at.exception
     tables = [t.value for t in at.dataframe if "Cible intermédiaire" in t.value.columns]
     assert tables and any(str(int(step)) in " ".join(t["Cible intermédiaire"]) for t in tables)

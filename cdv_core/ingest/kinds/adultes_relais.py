@@ -181,7 +181,7 @@ def _loads(cur: duckdb.DuckDBPyConnection, f: pl.DataFrame) -> list[Load]:
     )
     cur.register(_POSTS, posts.to_arrow(compat_level=pl.CompatLevel.oldest()))
     try:
-        poste = cur.sql(
+        poste = cur.execute(
             """SELECT x.id_poste, 'adulte-relais' AS type_poste, 'Adulte-relais' AS intitule, x.employeur,
                       x.siret_employeur, 1.0 AS etp, x.code_cv_2015, x.insee_dep,
                       'adultes-relais ' || x.annee AS source,

@@ -191,8 +191,8 @@ def build(
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("lib_epci"))
     if "insee_reg" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("insee_reg"))
-    existing = cur.sql("SELECT code_qp, code_contrat AS _existing FROM quartier").pl()
-    signed = cur.sql(
+    existing = cur.execute("SELECT code_qp, code_contrat AS _existing FROM quartier").pl()
+    signed = cur.execute(
         "SELECT siren_signataire AS siren_epci, min(code_contrat) AS _signed FROM contrat "
         "WHERE siren_signataire IS NOT NULL GROUP BY 1"
     ).pl()

@@ -108,7 +108,7 @@ def build(
             "(les porteurs déjà connus gardent leur type)."
         )
     # actions (one per dossier), years widened with what the store already has
-    store_years = cur.sql("SELECT code_action, annee_debut AS _d, annee_fin AS _f FROM action").pl()
+    store_years = cur.execute("SELECT code_action, annee_debut AS _d, annee_fin AS _f FROM action").pl()
     if one_row_per_dossier:  # same columns and values as the aggregation below, without grouping
         per_dossier = f.select(
             "code_action",
