@@ -96,8 +96,9 @@ def objective(
 ) -> None:
     """One objective as an expander: its actions, its indicators (for a transversal objective, those of
     the chosen quartier) and their trajectories, two per row. Built only while open (opening it reruns
-    the page): a quartier has a dozen objectives, and drawing all their tables and charts, closed,
-    was most of the page's time in the browser. Its key `objectif_key` keeps it open across reruns."""
+    the page): the quartier's objectives and the contract's transversal ones, all built closed, were more
+    than half the page's bytes and ≈ 1 s of its drawing in the browser (docs/performance.md, item 10).
+    Its key `objectif_key` keeps it open across reruns."""
     box = st.expander(
         fig.objective_title(obj),
         icon=ICONS[obj["statut"]],
