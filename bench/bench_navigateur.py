@@ -301,10 +301,6 @@ QUICK_PAGES = ("Vue d'ensemble", "Actions et financements")
 QUICK_INTERACTIONS = ("financements : exercice", "indicateurs : onglet")
 
 
-class _Skipped(Exception):
-    """No page visit asked (`--interactions`)."""
-
-
 def run_selection(browser, base: str, scale: str, selection: str, args, out: list[Measure]) -> None:
     """Every view of one selection (a contract code, or `tous`), `args.repeat` times, into `out`."""
     query, t = f"?contrat={selection}", args.timeout
@@ -318,20 +314,17 @@ def run_selection(browser, base: str, scale: str, selection: str, args, out: lis
             measure(page, frames, partial(goto, page, f"{base}/{_path(spec)}{query}", t), m, t, link=True)
             out.append(m)
             page.context.close()
-        page, frames = new_page(browser, t)  # b) the sidebar, in one session
-        try:
-            if not pages:
-                raise _Skipped
-            open_settled(page, frames, f"{base}/{_path(pages[-1])}{query}", t)
-            for spec in pages:
-                m = Measure(scale, selection, f"barre latérale : {spec.title}", rep)
-                measure(page, frames, sidebar_link(page, spec), m, t)
-                out.append(m)
-        except _Skipped:
-            pass
-        except Exception as exc:
-            out.append(Measure(scale, selection, "barre latérale", rep, ok=False, detail=str(exc)[:120]))
-        page.context.close()
+        if pages:  # b) the sidebar, in one session
+            page, frames = new_page(browser, t)
+            try:
+                open_settled(page, frames, f"{base}/{_path(pages[-1])}{query}", t)
+                for spec in pages:
+                    m = Measure(scale, selection, f"barre latérale : {spec.title}", rep)
+                    measure(page, frames, sidebar_link(page, spec), m, t)
+                    out.append(m)
+            except Exception as exc:
+                out.append(Measure(scale, selection, "barre latérale", rep, ok=False, detail=str(exc)[:120]))
+            page.context.close()
         for name, (title, prepare) in INTERACTIONS.items():  # c) from a fresh deep link each time
             if (args.quick and name not in QUICK_INTERACTIONS) or (selection == ALL and title == "Séance et exports"):
                 continue  # a séance is led for one contract
