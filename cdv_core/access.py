@@ -248,11 +248,11 @@ _CONTRACT_OF: dict[str, str] = {
 def contracts_of(cur: duckdb.DuckDBPyConnection, table: str, rel: str) -> set[str | None]:
     """The contracts of the rows of `rel` (rows of `table`); a table this module does not know
     counts as national (`{None}`: only an administrator writes it)."""
-    store.check_identifier(table, *rel.split("."))
-    sql = _CONTRACT_OF.get(table)
-    if sql is None:
+    template = _CONTRACT_OF.get(table)
+    if template is None:
         return {None}
-    return {r[0] for r in cur.execute(f"SELECT DISTINCT * FROM ({sql.format(rel=rel)})").fetchall()} - {None}
+    rows = store.sql("SELECT DISTINCT * FROM ({rows})", rows=store.sql(template, rel=rel))
+    return {r[0] for r in cur.execute(rows).fetchall()} - {None}
 
 
 def is_contract_table(table: str) -> bool:

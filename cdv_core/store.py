@@ -842,6 +842,37 @@ def check_identifier(*names: str) -> None:
         raise StoreError(f"Nom de table ou de colonne refusé : {', '.join(bad)}")
 
 
+class Sql(str):
+    """SQL text composed by `sql` (or `matching`, `assignments`) from a template and checked
+    names: it may go into another template as is."""
+
+
+def sql(template: str, **names: str | Iterable[str]) -> Sql:
+    """`template` with its `{placeholders}` filled with names, never values (values stay bound
+    parameters): a name (`table`, or qualified `schema.table`) is checked by `check_identifier`,
+    several names are checked and joined with ', ', and text that `sql` composed (`Sql`) goes in
+    as is. The one way to put a table or column name into a statement."""
+    filled: dict[str, str] = {}
+    for placeholder, value in names.items():
+        if isinstance(value, Sql):
+            filled[placeholder] = value
+            continue
+        listed = [value] if isinstance(value, str) else list(value)
+        check_identifier(*(part for name in listed for part in name.split(".")))
+        filled[placeholder] = ", ".join(listed)
+    return Sql(template.format(**filled))
+
+
+def matching(columns: Iterable[str], left: str, right: str) -> Sql:
+    """`left.c = right.c AND …` over `columns` (a join or delete condition on a key)."""
+    return Sql(" AND ".join(sql("{l}.{c} = {r}.{c}", l=left, r=right, c=c) for c in columns))
+
+
+def assignments(columns: Iterable[str], source: str) -> Sql:
+    """`c = source.c, …` over `columns` (an UPDATE's SET list)."""
+    return Sql(", ".join(sql("{c} = {s}.{c}", s=source, c=c) for c in columns))
+
+
 @contextmanager
 def plain_transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN … COMMIT on `cur`, rolled back on any error, with no rule, version bump or log

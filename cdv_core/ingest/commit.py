@@ -176,39 +176,64 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
     0005), else their keys go to `annulation.i<id>_<table>_nouveaux`."""
     types, fresh = stage(cur, load)
     marked = TRACKING_COLUMN in types
-    keys = ", ".join(load.key)
     avant, nouveaux = (
         snapshot_table("avant", id_import, load.table, order),
         snapshot_table("nouveaux", id_import, load.table, order),
     )
     absent_sql, deleted = absent_rows_sql(load, replace_scope, fresh)
-    gone = absent_sql if deleted else f"SELECT * FROM ({absent_sql}) WHERE false"
+    gone = absent_sql if deleted else store.sql("SELECT * FROM ({absent}) WHERE false", absent=absent_sql)
     cascaded = _write_cascade(cur, load, gone, id_import, order) if deleted else {}
+    names = {"table": load.table, "staged": STAGED, "keys": load.key, "cols": load.frame.columns}
     cur.execute(
-        f"CREATE TABLE {avant} AS "
-        f"SELECT t.* FROM {load.table} t SEMI JOIN (SELECT {keys} FROM {STAGED} WHERE _etat = 'modifié') s "
-        f"USING ({keys}) UNION ALL {gone}"
+        store.sql(
+            "CREATE TABLE {avant} AS SELECT t.* FROM {table} t "
+            "SEMI JOIN (SELECT {keys} FROM {staged} WHERE _etat = 'modifié') s USING ({keys}) UNION ALL {gone}",
+            avant=avant,
+            gone=gone,
+            **names,
+        )
     )
     if not marked:
-        cur.execute(f"CREATE TABLE {nouveaux} AS SELECT {keys} FROM {STAGED} WHERE _etat = 'nouveau'")
-    on = " AND ".join(f"{load.table}.{k} = s.{k}" for k in load.key)
+        cur.execute(
+            store.sql(
+                "CREATE TABLE {nouveaux} AS SELECT {keys} FROM {staged} WHERE _etat = 'nouveau'",
+                nouveaux=nouveaux,
+                **names,
+            )
+        )
     if load.update_cols:
-        sets = ", ".join(f"{c} = s.{c}" for c in load.update_cols)
-        cur.execute(f"UPDATE {load.table} SET {sets} FROM {STAGED} s WHERE {on} AND s._etat = 'modifié'")
+        cur.execute(
+            store.sql(
+                "UPDATE {table} SET {sets} FROM {staged} s WHERE {on} AND s._etat = 'modifié'",
+                sets=store.assignments(load.update_cols, "s"),
+                on=store.matching(load.key, load.table, "s"),
+                **names,
+            )
+        )
     if deleted:
-        on_gone = " AND ".join(f"{load.table}.{k} = g.{k}" for k in load.key)
-        cur.execute(f"DELETE FROM {load.table} USING ({gone}) g WHERE {on_gone}")
-    cols = ", ".join(load.frame.columns)
+        cur.execute(
+            store.sql(
+                "DELETE FROM {table} USING ({gone}) g WHERE {on}",
+                gone=gone,
+                on=store.matching(load.key, load.table, "g"),
+                **names,
+            )
+        )
     if marked:
         cur.execute(
-            f"INSERT INTO {load.table} ({cols}, {TRACKING_COLUMN}) SELECT {cols}, $id FROM {STAGED} "
-            "WHERE _etat = 'nouveau'",
+            store.sql(
+                "INSERT INTO {table} ({cols}, {tracking}) SELECT {cols}, $id FROM {staged} WHERE _etat = 'nouveau'",
+                tracking=TRACKING_COLUMN,
+                **names,
+            ),
             {"id": id_import},
         )
     else:
-        cur.execute(f"INSERT INTO {load.table} ({cols}) SELECT {cols} FROM {STAGED} WHERE _etat = 'nouveau'")
-    n = dict(cur.execute(f"SELECT _etat, count(*) FROM {STAGED} GROUP BY 1").fetchall())
-    n_avant = store.scalar(cur, f"SELECT count(*) FROM {avant}")
+        cur.execute(
+            store.sql("INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged} WHERE _etat = 'nouveau'", **names)
+        )
+    n = dict(cur.execute(store.sql("SELECT _etat, count(*) FROM {staged} GROUP BY 1", **names)).fetchall())
+    n_avant = store.scalar(cur, store.sql("SELECT count(*) FROM {avant}", avant=avant))
     n_new = n.get("nouveau", 0)
     n_gone = n_avant - n.get("modifié", 0)
     cur.execute(
@@ -225,16 +250,22 @@ def _write(cur, load: Load, id_import: int, order: int, replace_scope: bool) -> 
     }
 
 
-def _write_cascade(cur, load: Load, gone_sql: str, id_import: int, order: int) -> dict:
+def _write_cascade(cur, load: Load, gone_sql: store.Sql, id_import: int, order: int) -> dict:
     """Save then delete the rows of the dependent tables that hang on the rows about to be
     deleted (each in its own rollback table, with the orders just after the load's)."""
     done = {}
     for i, (dep, child_sql) in enumerate(cascade_rows_sql(load, gone_sql), start=1):
         avant = snapshot_table("avant", id_import, dep.table, order + i)
-        cur.execute(f"CREATE TABLE {avant} AS {child_sql}")
-        n = store.scalar(cur, f"SELECT count(*) FROM {avant}")
-        on = " AND ".join(f"{dep.table}.{k} = a.{k}" for k in dep.key)
-        cur.execute(f"DELETE FROM {dep.table} USING {avant} a WHERE {on}")
+        cur.execute(store.sql("CREATE TABLE {avant} AS {rows}", avant=avant, rows=child_sql))
+        n = store.scalar(cur, store.sql("SELECT count(*) FROM {avant}", avant=avant))
+        cur.execute(
+            store.sql(
+                "DELETE FROM {table} USING {avant} a WHERE {on}",
+                table=dep.table,
+                avant=avant,
+                on=store.matching(dep.key, dep.table, "a"),
+            )
+        )
         cur.execute(
             "INSERT INTO import_annulation VALUES ($id, $o, $t, $k, $a, 0)",
             {"id": id_import, "o": order + i, "t": dep.table, "k": ",".join(dep.key), "a": n},
@@ -318,29 +349,30 @@ def rollback(
             cols = table_columns(cur, table)
             if not all(k in cols for k in key):
                 raise store.StoreError(f"Clé inconnue pour {table} : {cle}")
-            store.check_identifier(table, *key)
             avant, nouveaux = (snapshot_table(kind, id_import, table, ordre) for kind in ("avant", "nouveaux"))
             if avant.split(".")[1] not in snapshots:  # imports made before the order was in the names
                 avant, nouveaux = (
                     snapshot_table("avant", id_import, table),
                     snapshot_table("nouveaux", id_import, table),
                 )
-            on_new = " AND ".join(f"{table}.{k} = n.{k}" for k in key)
-            on_old = " AND ".join(f"{table}.{k} = a.{k}" for k in key)
+            names = {"table": table, "avant": avant, "nouveaux": nouveaux, "tracking": TRACKING_COLUMN}
             removed = 0
             if TRACKING_COLUMN in cols:  # rows this import inserted (migration 0005 and later)
+                mine = {"id": id_import}
                 removed += store.scalar(
-                    cur, f"SELECT count(*) FROM {table} WHERE {TRACKING_COLUMN} = $id", {"id": id_import}
+                    cur, store.sql("SELECT count(*) FROM {table} WHERE {tracking} = $id", **names), mine
                 )
-                cur.execute(f"DELETE FROM {table} WHERE {TRACKING_COLUMN} = $id", {"id": id_import})
+                cur.execute(store.sql("DELETE FROM {table} WHERE {tracking} = $id", **names), mine)
             if nouveaux.split(".")[1] in snapshots:  # keys of inserted rows (other tables; imports before 0005)
-                removed += store.scalar(cur, f"SELECT count(*) FROM {nouveaux}")
-                cur.execute(f"DELETE FROM {table} USING {nouveaux} n WHERE {on_new}")
-                cur.execute(f"DROP TABLE {nouveaux}")
-            cur.execute(f"DELETE FROM {table} USING {avant} a WHERE {on_old}")
-            restored = store.scalar(cur, f"SELECT count(*) FROM {avant}")
-            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {avant}")
-            cur.execute(f"DROP TABLE {avant}")
+                removed += store.scalar(cur, store.sql("SELECT count(*) FROM {nouveaux}", **names))
+                on_new = store.matching(key, table, "n")
+                cur.execute(store.sql("DELETE FROM {table} USING {nouveaux} n WHERE {on}", on=on_new, **names))
+                cur.execute(store.sql("DROP TABLE {nouveaux}", **names))
+            on_old = store.matching(key, table, "a")
+            cur.execute(store.sql("DELETE FROM {table} USING {avant} a WHERE {on}", on=on_old, **names))
+            restored = store.scalar(cur, store.sql("SELECT count(*) FROM {avant}", **names))
+            cur.execute(store.sql("INSERT INTO {table} BY NAME SELECT * FROM {avant}", **names))
+            cur.execute(store.sql("DROP TABLE {avant}", **names))
             before = done.get(table, {"lignes retirées": 0, "lignes restaurées": 0})  # a table may come twice
             done[table] = {
                 "lignes retirées": before["lignes retirées"] + removed,

@@ -153,28 +153,46 @@ def unstage(cur: duckdb.DuckDBPyConnection) -> None:
     cur.unregister(_INPUT)
 
 
-def absent_rows_sql(load: Load, replace_scope: bool, fresh: bool) -> tuple[str, bool]:
+def absent_rows_sql(load: Load, replace_scope: bool, fresh: bool) -> tuple[store.Sql, bool]:
     """SELECT of the store rows the file does not contain, within the load's scope; and whether
     they will be deleted (link tables: always; others: only when replacing the scope). `fresh`:
     no key of the file is in the table (see `stage`), so every store row is absent from it."""
-    on = " AND ".join(f"s.{k} = t.{k}" for k in load.key)
-    scope = scope_columns(load)
-    sql = f"SELECT t.* FROM {load.table} t WHERE " + (
-        "true" if fresh else f"NOT EXISTS (SELECT 1 FROM {STAGED} s WHERE {on})"
+    names = {"table": load.table, "staged": STAGED}
+    absent = (
+        store.sql("SELECT t.* FROM {table} t WHERE true", **names)
+        if fresh
+        else store.sql(
+            "SELECT t.* FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {staged} s WHERE {on})",
+            on=store.matching(load.key, "s", "t"),
+            **names,
+        )
     )
+    scope = scope_columns(load)
     if len(scope) == 1:
         # no DISTINCT: DuckDB then hashes the (usually smaller) store side of this semi-join
-        sql += f" AND t.{scope[0]} IN (SELECT {scope[0]} FROM {STAGED})"
+        absent = store.sql("{absent} AND t.{c} IN (SELECT {c} FROM {staged})", absent=absent, c=scope[0], staged=STAGED)
     elif scope:
-        same = " AND ".join(f"g.{c} = t.{c}" for c in scope)
-        sql += f" AND EXISTS (SELECT 1 FROM {STAGED} g WHERE {same})"
-    return sql, bool(load.replace_group) or replace_scope
+        absent = store.sql(
+            "{absent} AND EXISTS (SELECT 1 FROM {staged} g WHERE {same})",
+            absent=absent,
+            staged=STAGED,
+            same=store.matching(scope, "g", "t"),
+        )
+    return absent, bool(load.replace_group) or replace_scope
 
 
-def cascade_rows_sql(load: Load, gone_sql: str) -> list[tuple[Dependent, str]]:
+def cascade_rows_sql(load: Load, gone_sql: store.Sql) -> list[tuple[Dependent, store.Sql]]:
     """(dependent table, SELECT of its rows hanging on the rows `gone_sql` deletes)."""
     return [
-        (d, f"SELECT c.* FROM {d.table} c WHERE c.{d.fk} IN (SELECT {d.fk} FROM ({gone_sql}))")
+        (
+            d,
+            store.sql(
+                "SELECT c.* FROM {table} c WHERE c.{fk} IN (SELECT {fk} FROM ({gone}))",
+                table=d.table,
+                fk=d.fk,
+                gone=gone_sql,
+            ),
+        )
         for d in CASCADE.get(load.table, ())
     ]
 

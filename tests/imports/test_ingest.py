@@ -613,6 +613,30 @@ def test_sql_identifiers_must_be_plain_names():
         store.check_identifier("action; DROP TABLE contrat")
 
 
+def test_statements_take_checked_names_and_composed_text_only():
+    """`store.sql` puts names into a statement, never values: a qualified name, a list of names
+    and text it composed itself go in; anything that is not a plain name is refused."""
+    import pytest
+
+    from cdv_core import store
+
+    keys = store.matching(["code_action", "annee"], "action", "s")
+    assert keys == "action.code_action = s.code_action AND action.annee = s.annee"
+    inner = store.sql("SELECT {cols} FROM {t}", cols=["a", "b"], t="annulation.i3_1_action_avant")
+    assert store.sql("DELETE FROM {t} USING ({rows}) s WHERE {on}", t="action", rows=inner, on=keys) == (
+        "DELETE FROM action USING (SELECT a, b FROM annulation.i3_1_action_avant) s "
+        "WHERE action.code_action = s.code_action AND action.annee = s.annee"
+    )
+    assert store.assignments(["libelle"], "s") == "libelle = s.libelle"
+    for hostile in ("x' OR '1'='1", "action; DROP TABLE contrat", "a.b c", ""):
+        with pytest.raises(store.StoreError, match="refusé"):
+            store.sql("SELECT * FROM {t}", t=hostile)
+    with pytest.raises(store.StoreError, match="refusé"):
+        store.sql("SELECT {cols} FROM action", cols=["code_action", "1; --"])
+    with pytest.raises(store.StoreError, match="refusé"):  # plain text is not composed text
+        store.sql("SELECT * FROM ({rows})", rows="SELECT 1")
+
+
 def test_bulk_rows_carry_their_import_and_roll_back_without_key_copies(demo_store):
     """Migration 0005: rows an import inserts into the bulk tables carry its number (no copy of
     their keys in `annulation`); the smaller tables keep their key copies."""
