@@ -9,6 +9,10 @@ Real servers (`streamlit run app.py`, headless, 127.0.0.1, free ports, the repos
   instance, so `2xN` is refused);
 - `lake`: the national DuckLake shared by every instance (lake_setup.py: catalog in a throwaway
   PostgreSQL under bench/out/lake/).
+Each configuration's servers start with an empty read cache on disk (`CDV_CACHE_DISQUE`, a new
+folder under bench/out/sessions/ shared by the configuration's instances, as on one machine);
+`--cache-disque DOSSIER` keeps one folder across runs (a second run then measures servers that
+restart on the results of the first), `--cache-disque non` turns it off.
 
 Each session opens the app by a link to its selection, then visits every page through the
 sidebar, `--rounds` times (round 1: the selection's queries not cached yet; round 2: cached in the
@@ -76,6 +80,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -180,10 +185,20 @@ def descendants(root: int) -> set[int]:
     return found
 
 
-class Instance:
-    """`streamlit run app.py` on the shared store, on a free loopback port, in its own process group."""
+def fresh_cache_folder(name: str) -> str:
+    """An empty folder for the read cache on disk (`CDV_CACHE_DISQUE`), private to this user."""
+    folder = Path(tempfile.mkdtemp(prefix=f"cache-{_slug(name)}-", dir=LOG_DIR))
+    folder.chmod(0o700)
+    return str(folder)
 
-    def __init__(self, store_url: str, name: str):
+
+class Instance:
+    """`streamlit run app.py` on the shared store, on a free loopback port, in its own process group.
+    `cache`: the read cache on disk's folder (`CDV_CACHE_DISQUE`: a folder or `non`); by default an
+    empty one of its own, so that a new instance starts with every cache empty."""
+
+    def __init__(self, store_url: str, name: str, cache: str | None = None):
+        self.cache = cache or fresh_cache_folder(name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = LOG_DIR / f"{name}.log"
@@ -207,7 +222,7 @@ class Instance:
                 "false",
             ],
             cwd=ROOT,
-            env={**os.environ, "CDV_STORE": store_url},
+            env={**os.environ, "CDV_STORE": store_url, "CDV_CACHE_DISQUE": self.cache},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -577,13 +592,17 @@ def run_config(
     timeout_s: float,
     deadline: float,
     think_s: float = 0.0,
+    cache: str | None = None,
 ) -> Result:
+    """`cache`: the read cache on disk's folder, shared by the instances (as on one machine); by
+    default an empty one for this configuration."""
     print(f"  {label} ({client})…", file=sys.stderr, flush=True)
     instances: list[Instance] = []
     result = Result(label, n_instances, sessions, planned=sessions * rounds * len(PAGES))
+    cache = cache or fresh_cache_folder(label)
     try:
         for i in range(n_instances):
-            instances.append(Instance(store_url, f"{_slug(label)}_{client}_{i + 1}"))
+            instances.append(Instance(store_url, f"{_slug(label)}_{client}_{i + 1}", cache))
         for inst in instances:
             inst.wait_healthy()
         plan = Plan(label, rounds, timeout_s, deadline, think_s)
@@ -677,7 +696,7 @@ def merge(results: list[Result]) -> list[Result]:
     return out
 
 
-def _run_settings() -> str:
+def _run_settings(cache: str | None = None) -> str:
     """What the measure depends on besides the code: Streamlit's postScriptGC and the warm-up."""
     import tomllib
 
@@ -694,7 +713,8 @@ def _run_settings() -> str:
         commit += " + modifications non validées"
     return (
         f"commit {commit or '?'} · runner.postScriptGC = {str(gc).lower()} · "
-        f"CDV_PRECALCUL = {os.environ.get('CDV_PRECALCUL', 'oui (défaut)')}"
+        f"CDV_PRECALCUL = {os.environ.get('CDV_PRECALCUL', 'oui (défaut)')} · "
+        f"cache sur disque : {cache or 'dossier vide par configuration'}"
     )
 
 
@@ -731,7 +751,7 @@ def report(results: list[Result], args, load_before: float, seconds: float) -> N
         f"{fmt.number(1.5 * args.think, 1)} s (graine fixe), hors temps de page"
     )
     print(
-        f"Mesure du {time.strftime('%d/%m/%Y %H:%M', time.gmtime())} UTC · {_run_settings()}\n\n"
+        f"Mesure du {time.strftime('%d/%m/%Y %H:%M', time.gmtime())} UTC · {_run_settings(args.cache_disque)}\n\n"
         f"Machine : {os.cpu_count()} cœurs · Python {sys.version.split()[0]} · {backend} · {client}"
     )
     print(
@@ -912,8 +932,17 @@ def main() -> int:
         default=10,
         help="for all the sessions of all configurations; past it no new visit starts",
     )
+    parser.add_argument(
+        "--cache-disque",
+        help="the read cache on disk's folder (CDV_CACHE_DISQUE), or non; by default an empty folder per "
+        "configuration, shared by its instances. Give the same folder to two runs to measure servers "
+        "that restart on a cache the previous ones filled",
+    )
     parser.add_argument("--json", help="also write the raw visits to this file")
     args = parser.parse_args()
+    if args.cache_disque and args.cache_disque != "non":
+        Path(args.cache_disque).mkdir(parents=True, exist_ok=True, mode=0o700)
+        args.cache_disque = str(Path(args.cache_disque).resolve())
     if args.client == "chromium" and not os.path.exists(CHROMIUM):
         raise SystemExit(f"Chromium est absent ({CHROMIUM}) : apt-get install -y chromium")
     if args.configs is None:
@@ -956,6 +985,7 @@ def main() -> int:
                         args.page_timeout,
                         deadline,
                         args.think,
+                        args.cache_disque,
                     )
                 )
     report(results, args, load_before, time.perf_counter() - started)

@@ -121,6 +121,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Après chaque modification de la base, recalculer aussitôt, en arrière-plan, les chiffres que les pages "
         "ont affichés récemment (oui ou non) : les visiteurs suivants trouvent leurs pages prêtes.",
     ),
+    Setting(
+        "CDV_CACHE_DISQUE",
+        "oui",
+        "Garder aussi sur disque les chiffres calculés pour les pages (oui, non, ou le chemin absolu d'un dossier ; "
+        "oui : ~/.cache/cdv-pilotage) : un serveur qui redémarre, ou une autre instance de l'application sur cette "
+        "machine et la même base, les relit au lieu de les recalculer. Chaque chiffre y est rangé avec l'identité "
+        "de la base, sa version et celle de l'application : il n'est relu que pour les mêmes données. Le dossier "
+        "doit appartenir à l'utilisateur qui lance l'application et être fermé aux autres (chmod 700).",
+    ),
 )
 AUTH_MODES = ("aucune", "oidc", "entete")
 UPLOAD_CEILING_MB = 200  # .streamlit/config.toml server.maxUploadSize: the server refuses above, in English
@@ -148,6 +157,8 @@ class Settings:
     map_tiles: str = field(default_factory=lambda: _tiles("CDV_FOND_TUILES"))
     slow_query_seconds: float = field(default_factory=lambda: _seconds("CDV_SLOW_QUERY_SECONDS", 3600))
     warm_up: bool = field(default_factory=lambda: _choice("CDV_PRECALCUL", ("oui", "non")) == "oui")
+    # the read cache's folder on disk: "" for the default one, None when off (`cdv_core.read_cache`)
+    read_cache_folder: str | None = field(default_factory=lambda: _folder_or_switch("CDV_CACHE_DISQUE"))
 
 
 def _get(env: str) -> str:
@@ -207,6 +218,19 @@ def _tiles(env: str) -> str:
             f"Réglage {env} : « {text} » n'est pas accepté ; attendu une adresse https de tuiles "
             "contenant {z}, {x} et {y}, ou rien pour s'en passer. Corrigez la variable "
             "d'environnement puis relancez l'application."
+        )
+    return text
+
+
+def _folder_or_switch(env: str) -> str | None:
+    """« oui » → "" (the default folder), « non » → None, else an absolute folder path."""
+    text = _get(env).strip()
+    if text.lower() in ("oui", "non"):
+        return "" if text.lower() == "oui" else None
+    if not os.path.isabs(text):
+        raise SettingError(
+            f"Réglage {env} : « {text} » n'est pas accepté ; attendu oui, non ou le chemin absolu d'un "
+            "dossier. Corrigez la variable d'environnement puis relancez l'application."
         )
     return text
 

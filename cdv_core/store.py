@@ -761,9 +761,11 @@ def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 
 def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
+    """Move the store version, and draw its token anew (migration 0017; none before it)."""
     cur.execute(
         "UPDATE store_meta SET valeur = CAST(CAST(valeur AS INTEGER) + 1 AS VARCHAR) WHERE cle = 'store_version'"
     )
+    cur.execute("UPDATE store_meta SET valeur = CAST(uuid() AS VARCHAR) WHERE cle = 'version_token'")
 
 
 # Bookkeeping tables: writing them does not change what an import's rollback would restore.

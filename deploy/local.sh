@@ -165,10 +165,11 @@ start_instance() {
   port="$(app_port "$i")"
   say "Instance $i de l'application sur 127.0.0.1:$port…"
   # Same store and the same cookie secret on every instance (signed cookies such as the XSRF
-  # token of an upload stay valid if nginx has to send a user to the other instance).
+  # token of an upload stay valid if nginx has to send a user to the other instance), and the
+  # same read cache on disk: what one instance computed, the other reads back.
   (
     cd "$ROOT"
-    export CDV_STORE="$LAKE" CDV_DATA_PATH="$RUN/donnees"
+    export CDV_STORE="$LAKE" CDV_DATA_PATH="$RUN/donnees" CDV_CACHE_DISQUE="$RUN/cache"
     STREAMLIT_SERVER_COOKIE_SECRET="$(cat "$RUN/cookie_secret")"
     export STREAMLIT_SERVER_COOKIE_SECRET
     exec setsid "$PYTHON" -m streamlit run app.py --server.address 127.0.0.1 --server.port "$port" \

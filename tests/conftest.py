@@ -35,6 +35,9 @@ def pytest_configure(config):
     # AppTest runs share this process: a warm-up thread left by one test would reopen its store
     # during the next. tests/core/test_warm.py turns it on; the browser tests' servers have it on.
     os.environ["CDV_PRECALCUL"] = "non"
+    # nor write the read cache to the user's folder: tests/core/test_read_cache.py turns it on in a
+    # temporary one; the browser tests' servers have it on, each in its own
+    os.environ["CDV_CACHE_DISQUE"] = "non"
 
 
 def pytest_generate_tests(metafunc):

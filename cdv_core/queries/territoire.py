@@ -16,6 +16,7 @@ class StoreContext(TypedDict):
     demo: str | None  # the demo's name when the store is the demo territory
     donnees_au: date | None  # the store's « données au »
     version: int  # the data version (bumped by every write)
+    version_token: str | None  # drawn anew with each version (migration 0017): the read cache on disk's key
 
 
 class TerritoryFigures(TypedDict):
@@ -49,11 +50,12 @@ def quartiers(
 
 def store_context(cur: duckdb.DuckDBPyConnection) -> StoreContext:
     """What the sidebar needs to know about the store: demo or not, and its data date."""
-    found = store.metas(cur, "demo", "donnees_au", "store_version")  # one query: read at every rerun
+    found = store.metas(cur, "demo", "donnees_au", "store_version", "version_token")  # one query: read at every rerun
     return {
         "demo": found["demo"],
         "donnees_au": date.fromisoformat(found["donnees_au"]) if found["donnees_au"] else None,
         "version": int(found["store_version"] or 0),  # set when the store is opened
+        "version_token": found["version_token"],
     }
 
 

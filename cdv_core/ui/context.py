@@ -20,7 +20,7 @@ from datetime import date
 import duckdb
 import streamlit as st
 
-from cdv_core import access, demo, fmt, links, store
+from cdv_core import access, demo, fmt, links, read_cache, store
 from cdv_core import settings as settings_mod
 from cdv_core.edits import historique
 from cdv_core.queries import territoire
@@ -49,6 +49,7 @@ class Context:
     demo: str | None
     settings: settings_mod.Settings
     user: access.User
+    version_token: str | None = None  # the version's token (migration 0017): the read cache on disk's key
 
     @property
     def perimetre(self) -> tuple[str, ...] | None:
@@ -102,16 +103,26 @@ def _cached_call(
     _fn,
     _perimetre=None,
     _slow: float | None = None,
+    _disk: tuple[read_cache.Shelf, str] | None = None,
 ):
     """`scope`: None when `_fn` takes no périmètre, else `_scope_key(_perimetre)` — the cache
     hashes that short key, not the périmètre itself (hundreds of codes, on every call). Runs only
-    on a cache miss: that is where a query is timed (`_slow`, see `_timed`)."""
+    on a cache miss: that is where a query is timed (`_slow`, see `_timed`). With `_disk` (the
+    store's shelf of the read cache on disk, `cdv_core.read_cache`, and the version's token), a
+    result this or another process filed for the same data and code is read back instead of
+    computed; one computed is filed."""
+    key = (name, kwargs, scope)
+    if _disk is not None and (found := _disk[0].get(_disk[1], key)) is not read_cache.MISSING:
+        return found
     cur = connection(store_path).cursor()
     try:
         with _timed(name, kwargs, _slow):
-            return _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
+            result = _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
     finally:
         cur.close()
+    if _disk is not None:
+        _disk[0].put(_disk[1], key, result)
+    return result
 
 
 @contextmanager
@@ -153,10 +164,14 @@ def cached(ctx: Context, fn, /, **kwargs):
     name = f"{fn.__module__}.{fn.__qualname__}"
     scope = _scope_key(ctx.perimetre) if _takes_perimetre(fn) else None
     args = tuple(sorted(kwargs.items()))
-    call = (name, args, scope, fn, ctx.perimetre, ctx.settings.slow_query_seconds)
+    folder = ctx.settings.read_cache_folder
+    # on disk only what cdv_core computes: its source is the code digest the files are filed under
+    on_disk = folder is not None and name.startswith("cdv_core.")
+    shelf = read_cache.shelf(folder, ctx.store_path) if on_disk else None
+    call = (name, args, scope, fn, ctx.perimetre, ctx.settings.slow_query_seconds, shelf)
     _warmer.note(ctx.store_path, (name, args, scope), call)
     try:
-        return _replay(ctx.store_path, call, ctx.version)
+        return _replay(ctx.store_path, call, ctx.version, ctx.version_token)
     except duckdb.Error as exc:  # e.g. the shared store's PostgreSQL stopped answering
         _store_unreachable(ctx.store_path, exc)
 
@@ -166,9 +181,10 @@ def cached(ctx: Context, fn, /, **kwargs):
 _warmer = warm.Warmer()
 
 
-def _replay(store_path: str, call: tuple, version: int):
-    name, args, scope, fn, perimetre, slow = call
-    return _cached_call(name, store_path, version, args, scope, fn, perimetre, _slow=slow)
+def _replay(store_path: str, call: tuple, version: int, token: str | None = None):
+    name, args, scope, fn, perimetre, slow, shelf = call
+    disk = None if shelf is None or token is None else (shelf, token)
+    return _cached_call(name, store_path, version, args, scope, fn, perimetre, _slow=slow, _disk=disk)
 
 
 def deferred(ctx: Context, fn, /, **kwargs):
@@ -241,7 +257,7 @@ def bootstrap(page_title: str) -> Context:
     finally:
         cur.close()
     if cfg.warm_up:
-        _warmer.seen(store_path, info["version"], functools.partial(_replay, store_path))
+        _warmer.seen(store_path, info["version"], functools.partial(_replay, store_path, token=info["version_token"]))
     probe = Context(
         store_path,
         info["version"],
@@ -251,11 +267,14 @@ def bootstrap(page_title: str) -> Context:
         info["demo"],
         cfg,
         access.local_user(""),
+        info["version_token"],
     )
     user = identity.identify(cfg, lambda email: cached(probe, access.load_user, email=email), con.cursor)
     if nav.remember(user):  # app.py drew the menu before knowing the user (an administrator's first run)
         st.rerun()
-    probe = Context(store_path, info["version"], None, "", probe.donnees_au, info["demo"], cfg, user)
+    probe = Context(
+        store_path, info["version"], None, "", probe.donnees_au, info["demo"], cfg, user, info["version_token"]
+    )
     contracts = cached(probe, territoire.contracts)
     codes = contracts["code_contrat"].to_list()
     labels = dict(zip(codes, contracts["libelle"].to_list()))
@@ -330,6 +349,7 @@ def bootstrap(page_title: str) -> Context:
         info["demo"],
         cfg,
         user,
+        info["version_token"],
     )
 
 

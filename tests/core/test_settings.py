@@ -30,6 +30,7 @@ def test_an_unusable_setting_is_a_french_error_naming_it(monkeypatch):
         ("CDV_UNPAID_MONTHS", "abc"),
         ("CDV_CADENCE_TOLERANCE_DAYS", "-3"),
         ("CDV_MAX_UPLOAD_MB", "500"),
+        ("CDV_CACHE_DISQUE", "cache/relatif"),
     ):
         monkeypatch.setenv(env, value)
         with pytest.raises(settings.SettingError, match=f"Réglage {env} : « {value} » n'est pas accepté"):
@@ -71,3 +72,12 @@ def test_the_app_shows_a_bad_setting_in_french(app_env, monkeypatch):
     at = run_app()
     assert not at.exception
     assert any(fmt.md("Réglage CDV_UNPAID_MONTHS : « trois »") in e.value for e in at.error)  # the value as text
+
+
+def test_the_read_cache_on_disk_is_on_by_default_off_or_in_a_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("CDV_CACHE_DISQUE")
+    assert settings.load().read_cache_folder == ""  # on, in the default folder
+    monkeypatch.setenv("CDV_CACHE_DISQUE", "Non")
+    assert settings.load().read_cache_folder is None
+    monkeypatch.setenv("CDV_CACHE_DISQUE", str(tmp_path))
+    assert settings.load().read_cache_folder == str(tmp_path)

@@ -77,5 +77,5 @@ def test_after_a_write_the_pages_reads_are_ready_for_the_new_version(app_env, mo
     # the financements reads, that the other page did not make, are now hits for the new version
     own = [call for call in served if call[0].startswith("cdv_core.queries.financements.")]
     assert len(own) >= 5
-    for name, args, scope, _fn, perimetre, _slow in own:
+    for name, args, scope, _fn, perimetre, _slow, _shelf in own:
         context._cached_call(name, path, after, args, scope, not_cached, perimetre)

@@ -102,8 +102,16 @@ class LiveServer:
     def __init__(self, store_path: Path | str, log_path: Path, *, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # the warm-up after a write is on, as in service (the AppTest runs turn it off)
-        env = {**os.environ, "CDV_PRECALCUL": "oui", **(env or {}), "CDV_STORE": str(store_path)}
+        # the warm-up after a write and the read cache on disk are on, as in service (the AppTest
+        # runs turn them off); the cache in a folder of this server's own
+        cache = log_path.parent / f"cache-{self.port}"
+        env = {
+            **os.environ,
+            "CDV_PRECALCUL": "oui",
+            "CDV_CACHE_DISQUE": str(cache),
+            **(env or {}),
+            "CDV_STORE": str(store_path),
+        }
         self._log = open(log_path, "w")  # noqa: SIM115 (open while the server runs; closed in stop())
         self.proc = subprocess.Popen(
             [
