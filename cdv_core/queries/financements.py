@@ -371,6 +371,13 @@ def hors_qpv_by_departement(
     ).pl()
 
 
+def hors_qpv_of_year(deps: pl.DataFrame, annee: int | None) -> pl.DataFrame:
+    """The rows of `hors_qpv_by_departement(annee=None)` for one exercice (all when None): the
+    same rows, in the same order, as `hors_qpv_by_departement(annee=annee)`. The page reads every
+    exercice once, so that choosing another year reads nothing again."""
+    return deps if annee is None else deps.filter(pl.col("annee") == annee)
+
+
 class HorsQpvSummary(TypedDict):
     departements: int
     departements_depasse: int

@@ -148,3 +148,16 @@ def test_action_detail_texts_and_tables(demo_cur):
     ]
     assert fig.action_quartiers(detail["quartiers"]).columns == ["QPV", "Quartier", "Part déclarée", "Part retenue"]
     assert fig.action_objectifs(detail["objectifs"]).columns == ["Code", "Axe", "Objectif", "QPV"]
+
+
+def test_the_page_reads_the_departements_rule_once_for_every_exercice(demo_cur):
+    """Choosing another year on the page filters the rows of every exercice, read once: the same
+    rows, in the same order, as reading that exercice."""
+    every = fin.hors_qpv_by_departement(demo_cur, contrat=None, annee=None)
+    assert every["annee"].n_unique() > 1
+    for contrat in (None, "CV-DEMO-VERM"):
+        every = fin.hors_qpv_by_departement(demo_cur, contrat=contrat, annee=None)
+        for annee in (None, *range(2024, 2031)):
+            assert fin.hors_qpv_of_year(every, annee).equals(
+                fin.hors_qpv_by_departement(demo_cur, contrat=contrat, annee=annee)
+            ), (contrat, annee)
