@@ -126,9 +126,10 @@ SETTINGS: tuple[Setting, ...] = (
         "oui",
         "Garder aussi sur disque les chiffres calculés pour les pages (oui, non, ou le chemin absolu d'un dossier ; "
         "oui : ~/.cache/cdv-pilotage) : un serveur qui redémarre, ou une autre instance de l'application sur cette "
-        "machine et la même base, les relit au lieu de les recalculer. Chaque chiffre y est rangé avec l'identité "
-        "de la base, sa version et celle de l'application : il n'est relu que pour les mêmes données. Le dossier "
-        "doit appartenir à l'utilisateur qui lance l'application et être fermé aux autres (chmod 700).",
+        "machine et la même base, les relit au lieu de les recalculer. Chaque chiffre y est rangé avec le jeton "
+        "de la version des données (tiré au hasard à chaque écriture) et l'empreinte de l'application : il n'est "
+        "relu que pour les mêmes données et le même code. Le dossier doit appartenir à l'utilisateur qui lance "
+        "l'application et être fermé aux autres (chmod 700).",
     ),
 )
 AUTH_MODES = ("aucune", "oidc", "entete")

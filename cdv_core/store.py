@@ -853,7 +853,8 @@ def sql(template: str, **names: str | Iterable[str]) -> Sql:
     """`template` with its `{placeholders}` filled with names, never values (values stay bound
     parameters): a name (`table`, or qualified `schema.table`) is checked by `check_identifier`,
     several names are checked and joined with ', ', and text that `sql` composed (`Sql`) goes in
-    as is. The one way to put a table or column name into a statement."""
+    as is. The import's write and rollback use it; docs/architecture.md (« Rules ») lists the
+    statements that still format names checked by `check_identifier` directly."""
     filled: dict[str, str] = {}
     for placeholder, value in names.items():
         if isinstance(value, Sql):

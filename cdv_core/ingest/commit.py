@@ -358,11 +358,11 @@ def rollback(
             names = {"table": table, "avant": avant, "nouveaux": nouveaux, "tracking": TRACKING_COLUMN}
             removed = 0
             if TRACKING_COLUMN in cols:  # rows this import inserted (migration 0005 and later)
-                mine = {"id": id_import}
+                this_import = {"id": id_import}
                 removed += store.scalar(
-                    cur, store.sql("SELECT count(*) FROM {table} WHERE {tracking} = $id", **names), mine
+                    cur, store.sql("SELECT count(*) FROM {table} WHERE {tracking} = $id", **names), this_import
                 )
-                cur.execute(store.sql("DELETE FROM {table} WHERE {tracking} = $id", **names), mine)
+                cur.execute(store.sql("DELETE FROM {table} WHERE {tracking} = $id", **names), this_import)
             if nouveaux.split(".")[1] in snapshots:  # keys of inserted rows (other tables; imports before 0005)
                 removed += store.scalar(cur, store.sql("SELECT count(*) FROM {nouveaux}", **names))
                 on_new = store.matching(key, table, "n")
