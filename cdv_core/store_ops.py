@@ -63,7 +63,7 @@ def copy_store(source: Path | str, target: Path | str) -> dict[str, int]:
             try:
                 copied = _copy_tables(cur)
             finally:
-                cur.execute(f"DETACH {_SOURCE}")
+                cur.execute(store.sql("DETACH {source}", source=_SOURCE))
         finally:
             con.close()
     except BaseException as exc:

@@ -148,8 +148,8 @@ def _all_new(cur: duckdb.DuckDBPyConnection, load: Load, types: dict[str, str]) 
 def unstage(cur: duckdb.DuckDBPyConnection) -> None:
     """Drop _import_staged (view or table) and the registered rows."""
     if store.scalar(cur, "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = $n", {"n": STAGED}):
-        cur.execute(f"DROP VIEW {STAGED}")
-    cur.execute(f"DROP TABLE IF EXISTS {STAGED}")
+        cur.execute(store.sql("DROP VIEW {staged}", staged=STAGED))
+    cur.execute(store.sql("DROP TABLE IF EXISTS {staged}", staged=STAGED))
     cur.unregister(_INPUT)
 
 
@@ -223,7 +223,7 @@ def diff(
     counts, details = [], []
     for load in loads:
         types, fresh = stage(cur, load, slim=True)
-        n = dict(cur.execute(f"SELECT _etat, count(*) FROM {STAGED} GROUP BY 1").fetchall())
+        n = dict(cur.execute(store.sql("SELECT _etat, count(*) FROM {staged} GROUP BY 1", staged=STAGED)).fetchall())
         absent_sql, deleted = absent_rows_sql(load, replace_scope, fresh)
         n_absent = store.scalar(cur, f"SELECT count(*) FROM ({absent_sql})")
         counts.append(
