@@ -2,14 +2,18 @@
 drives every page over Streamlit's websocket, as a browser does.
 
 A server (`streamlit run app.py`, headless, loopback) is started on a copy of the store; one
-unmeasured tour opens the store and fills the read cache (`--froid` skips it: then the first visits
-are profiled); then py-spy samples the server (`--rate` per second) while one websocket session
-visits every page `--rounds` times, for one contract and then « Tous les contrats ». Only the
-samples of script runs count (Streamlit's script thread). Each sample is given to one category
+unmeasured tour of both selections opens the store and fills the read cache and the figures kept
+by content (`--froid` skips it: then the first visits are profiled); then py-spy samples the
+server (`--rate` per second) while one websocket session visits every page `--rounds` times, for
+one contract and then « Tous les contrats ». Only the samples of script runs count (Streamlit's script thread). Each sample is given to one category
 (`CATEGORIES`, in order of precedence), so the shares add up to 100 %.
 
     pip install -r bench/requirements.txt   # py-spy
     python bench/profil_relance.py [--store bench/out/national.duckdb] [--rounds 4] [--froid] [--gc]
+                                   [--fonctions 30] [--brut samples.txt]
+
+`--fonctions N` adds the N application functions with the most samples (inclusive: a function
+counts every sample where it is on the stack); `--brut` keeps py-spy's raw samples.
 
 `--gc` turns Streamlit's full `gc.collect()` after every script run back on (the project turns it
 off in `.streamlit/config.toml`), to see what it cost.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +77,27 @@ def categorize(raw: str) -> tuple[Counter, int]:
     return counts, total
 
 
+def by_function(raw: str, top: int) -> list[tuple[str, int]]:
+    """The application's functions (`module/path.function`) by inclusive samples of the script thread:
+    each sample counts once for every distinct application function on its stack."""
+    counts: Counter = Counter()
+    for line in raw.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if SCRIPT_THREAD not in stack or not n.isdigit():
+            continue
+        names = {f"{m[2] or 'pages/' + m[3]}.{m[1]}" for m in map(APP_FRAME.search, stack.split(";")) if m}
+        for name in names:
+            counts[name] += int(n)
+    return counts.most_common(top)
+
+
+# py-spy's frame text: `function (path/to/file.py:line)`; the application's are under cdv_core/, or
+# pages' files (which py-spy names without their folder)
+APP_FRAME = re.compile(
+    r"^(\S+) \((?:(?:\S*/)?(cdv_core/\S+?)|(" + "|".join(p.stem for p in (ROOT / "pages").glob("*.py")) + r"))\.py:"
+)
+
+
 async def tour(url: str, contract: str, rounds: int) -> list[tuple[str, float]]:
     """One session: a link to `contract`, then every page `rounds` times (page, seconds)."""
     from websockets.asyncio.client import connect
@@ -98,6 +124,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
     parser.add_argument("--froid", action="store_true", help="profile the first visits (no warming tour)")
+    parser.add_argument("--fonctions", type=int, default=0, help="also list the N costliest application functions")
+    parser.add_argument("--brut", help="also keep py-spy's raw samples in this file")
     parser.add_argument("--gc", action="store_true", help="Streamlit's gc.collect() after every run, as by default")
     args = parser.parse_args()
     if not shutil.which("py-spy"):
@@ -114,7 +142,9 @@ def main() -> int:
         server = bench_sessions.Instance(str(copy), "profil")
         try:
             server.wait_healthy()
-            asyncio.run(tour(server.url, "tous", 1 if args.froid else 2))  # opens the store (and fills the cache)
+            # opens the store; unless --froid, fills the cache for both selections profiled
+            for selection in ("tous",) if args.froid else (contract, "tous"):
+                asyncio.run(tour(server.url, selection, 1 if args.froid else 2))
             if args.froid:
                 server.stop()
                 server = bench_sessions.Instance(str(copy), "profil")
@@ -131,7 +161,10 @@ def main() -> int:
                 times += asyncio.run(tour(server.url, selection, args.rounds))
             spy.send_signal(2)  # SIGINT: py-spy writes its file
             spy.wait(timeout=60)
-            counts, total = categorize(out.read_text())
+            raw = out.read_text()
+            if args.brut:
+                Path(args.brut).write_text(raw)
+            counts, total = categorize(raw)
         finally:
             server.stop()
     print(f"Profil d'une relance — {time.strftime('%d/%m/%Y %H:%M')}, charge {os.getloadavg()[0]:.1f}")
@@ -146,6 +179,11 @@ def main() -> int:
     for label, n in counts.most_common():
         share = f"{100 * n / total:.1f}".replace(".", ",")
         print(f"| {label} | {share} % |")
+    if args.fonctions:
+        print("\n| fonction de l'application (échantillons inclusifs) | part |\n|---|---:|")
+        for name, n in by_function(raw, args.fonctions):
+            share = f"{100 * n / total:.1f}".replace(".", ",")
+            print(f"| `{name}` | {share} % |")
     return 0
 
 

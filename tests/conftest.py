@@ -220,11 +220,15 @@ def minimal_contract(con: duckdb.DuckDBPyConnection, code: str = "CV-T", qpv: tu
 def _clear_streamlit_caches():
     import streamlit as st
 
+    from cdv_core import memo
+
     st.cache_data.clear()
     st.cache_resource.clear()
+    memo.clear()
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+    memo.clear()
 
 
 @pytest.fixture

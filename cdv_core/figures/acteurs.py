@@ -11,6 +11,7 @@ import polars as pl
 
 from cdv_core import charts, fmt
 from cdv_core.figures.cards import Card
+from cdv_core.memo import by_content
 from cdv_core.queries import acteurs as q
 
 TABLE_CAP = 200  # rows of the committee's tables (dependency, CPO candidates, gaps, roadmap)
@@ -140,6 +141,7 @@ def actor_cards(headline: dict[str, Any], dependency: dict[str, Any], small: dic
 # --- système d'acteurs: typologies, directory, fiche ------------------------------------------------
 
 
+@by_content
 def typology_chart(counts: pl.DataFrame, typologie: str) -> alt.Chart | None:
     """Actors per value of one typology (`typology_counts`), longest bar first; None without actor."""
     part = counts.filter(pl.col("typologie") == typologie).select("valeur", "nb_acteurs")
@@ -160,6 +162,7 @@ def typology_chart(counts: pl.DataFrame, typologie: str) -> alt.Chart | None:
     )
 
 
+@by_content
 def directory_table(directory: pl.DataFrame, year: int) -> pl.DataFrame:
     """The first `DIRECTORY_CAP` actors of `directory`, French headers."""
     return directory.head(q.DIRECTORY_CAP).select(
@@ -191,6 +194,7 @@ def directory_note(nb_acteurs: int, year: int) -> str | None:
     )
 
 
+@by_content
 def map_frame(qpv: pl.DataFrame) -> pl.DataFrame:
     """`actors_by_qpv` with the colour of each QPV and « oui »/« non » for the chosen actor (tooltip)."""
     return qpv.with_columns(
@@ -226,6 +230,7 @@ def actor_card(detail: dict[str, pl.DataFrame], qpv: pl.DataFrame) -> ActorCard:
     )
 
 
+@by_content
 def funding_chart(financement: pl.DataFrame) -> alt.Chart:
     """The chosen actor's amounts per year, CPO or annual (`actor_detail(...)["financement"]`)."""
     return charts.french(
@@ -245,6 +250,7 @@ def funding_chart(financement: pl.DataFrame) -> alt.Chart:
     )
 
 
+@by_content
 def actions_table(actions: pl.DataFrame) -> pl.DataFrame:
     """The chosen actor's funded actions (`actor_detail(...)["actions"]`), French headers."""
     return actions.select(
@@ -268,11 +274,13 @@ def gaps_title(seuil: int) -> str:
     )
 
 
+@by_content
 def weak_priorities(coverage: dict[str, Any]) -> pl.DataFrame:
     """The priorities served by too few actors (`coverage_summary`)."""
     return coverage["priorites"].filter(pl.col("peu_couvert"))
 
 
+@by_content
 def gaps_table(weak: pl.DataFrame) -> pl.DataFrame:
     return weak.head(TABLE_CAP).select(
         pl.col("quartier").alias("Quartier"),
@@ -293,11 +301,13 @@ def dependency_title() -> str:
     return f"**Dépendance à un financeur** (≥ {fmt.percent(q.SEUIL_DEPENDANCE, 0)} des montants)"
 
 
+@by_content
 def dependants(dependency: dict[str, Any]) -> pl.DataFrame:
     """The actors that depend on one funder (`dependency_summary`)."""
     return dependency["acteurs"].filter(pl.col("dependant"))
 
 
+@by_content
 def dependency_table(dependants: pl.DataFrame) -> pl.DataFrame:
     return dependants.head(TABLE_CAP).select(
         pl.col("nom").alias("Acteur"),
@@ -312,6 +322,7 @@ def most_funded_note(total: int) -> str | None:
     return f"{_first(TABLE_CAP, total)} (les plus financés d'abord)." if total > TABLE_CAP else None
 
 
+@by_content
 def small_associations_chart(par_annee: pl.DataFrame) -> alt.Chart:
     """The share of the amounts that goes to associations without employees, per year
     (`small_association_summary(...)["par_annee"]`)."""
@@ -340,6 +351,7 @@ def cpo_title() -> str:
     )
 
 
+@by_content
 def cpo_table(candidates: pl.DataFrame) -> pl.DataFrame:
     return candidates.head(TABLE_CAP).select(
         pl.col("nom").alias("Acteur"),
@@ -392,6 +404,7 @@ def team_title(year: int) -> str:
     return f"L'équipe en {year}"
 
 
+@by_content
 def summary_table(summary: pl.DataFrame, *, publishable_only: bool) -> pl.DataFrame:
     """Posts per kind (`posts_summary`, masked for a partenaire), French headers; for a partenaire
     without ETP nor reference aid (per post, they would give back a masked count)."""
@@ -409,6 +422,7 @@ def summary_table(summary: pl.DataFrame, *, publishable_only: bool) -> pl.DataFr
     return table.drop("ETP", "Aide de référence") if publishable_only else table
 
 
+@by_content
 def posts_table(team: pl.DataFrame, year: int, names: dict[str, str]) -> pl.DataFrame:
     """The first `POSTS_CAP` posts (`posts`), contracts by name, French headers."""
     return team.head(POSTS_CAP).select(
@@ -431,6 +445,7 @@ def posts_note(total: int) -> str | None:
     return f"{_first(POSTS_CAP, total, 'postes')} ; le téléchargement contient tout." if total > POSTS_CAP else None
 
 
+@by_content
 def relay_table(relay: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
     """Adultes-relais and FONJEP posts per contract and QPV (`relay_posts_by_qpv`), French headers."""
     return relay.head(POSTS_CAP).select(
@@ -448,6 +463,7 @@ def roadmap_title(counts: dict[str, Any]) -> str:
     return f"**Actions de la feuille de route** — {late}"
 
 
+@by_content
 def roadmap_table(roadmap: pl.DataFrame) -> pl.DataFrame:
     return roadmap.head(TABLE_CAP).select(
         pl.col("libelle").alias("Action"),
@@ -462,6 +478,7 @@ def decisions_title(decisions: pl.DataFrame) -> str:
     return f"**Décisions de gouvernance à suivre** — {fmt.integer(decisions.height)} ouvertes"
 
 
+@by_content
 def decisions_table(decisions: pl.DataFrame) -> pl.DataFrame:
     return decisions.head(TABLE_CAP).select(
         pl.col("libelle").alias("Décision"),

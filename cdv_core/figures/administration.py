@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from cdv_core import access, fmt
+from cdv_core.memo import by_content
 
 AUTH_OFF = (
     "L'identification est désactivée (CDV_AUTH=aucune) : toute personne qui ouvre l'application peut tout "
@@ -24,6 +25,7 @@ def accounts_caption(nb_accounts: int) -> str:
     return f"{fmt.plural(nb_accounts, 'compte')} · un administrateur a accès à tous les contrats."
 
 
+@by_content
 def accounts_table(accounts: pl.DataFrame) -> pl.DataFrame:
     """The accounts (`access.users`) with French headers: roles by name, « tous » as the contracts of
     an administrator; « Actif » stays a boolean and the dates stay dates (the page formats them)."""

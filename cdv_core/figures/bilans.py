@@ -9,6 +9,7 @@ import polars as pl
 
 from cdv_core import fmt
 from cdv_core.figures.cards import Card
+from cdv_core.memo import by_content
 from cdv_core.queries import bilans as q
 
 CONTACT_COLUMNS = ("Contact", "Adresse électronique", "Téléphone")
@@ -60,6 +61,7 @@ def _counts() -> list[pl.Expr]:
     ]
 
 
+@by_content
 def late_table(late: pl.DataFrame) -> pl.DataFrame:
     """`q.late`: what is late first (in view on a projector), then whom to remind."""
     return late.select(
@@ -75,6 +77,7 @@ def late_table(late: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def porteurs_table(porteurs: pl.DataFrame) -> pl.DataFrame:
     """`q.by_porteur`: each porteur, its contact and its counts."""
     return porteurs.select(
@@ -85,6 +88,7 @@ def porteurs_table(porteurs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def qpv_table(qpv: pl.DataFrame) -> pl.DataFrame:
     """`q.by_qpv`: each quartier (or « sans QPV ») and its counts."""
     return qpv.select(
@@ -92,6 +96,7 @@ def qpv_table(qpv: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def years_table(years: pl.DataFrame) -> pl.DataFrame:
     """`q.by_year`: each exercice, its due date and its counts."""
     return years.select(

@@ -12,6 +12,7 @@ import polars as pl
 from cdv_core import charts, fmt
 from cdv_core.domain import model
 from cdv_core.figures.cards import Card
+from cdv_core.memo import by_content
 
 EMPTY = "Aucun financement pour cette sélection."
 ALERT_CAP = 100  # rows shown in an alert's table
@@ -185,6 +186,7 @@ def hors_qpv_selection_caption(totals: dict, hq_sum: dict) -> str | None:
 # --- charts -------------------------------------------------------------------------------------
 
 
+@by_content
 def funder_year_chart(by_year: pl.DataFrame) -> alt.Chart:
     """Accordé per exercice, stacked by funder (`fin.funding_by_funder_year`)."""
     return charts.french(
@@ -211,6 +213,7 @@ def funder_year_chart(by_year: pl.DataFrame) -> alt.Chart:
     )
 
 
+@by_content
 def thematique_chart(by_them: pl.DataFrame) -> alt.Chart:
     """Accordé per P147 thématique, in the query's order (`fin.funding_by_thematique`)."""
     return charts.french(
@@ -236,6 +239,7 @@ def thematique_chart(by_them: pl.DataFrame) -> alt.Chart:
     )
 
 
+@by_content
 def funnel_chart(totals: dict) -> alt.LayerChart | None:
     """Demandé → accordé → versé bars, each labelled with its amount and its rate to the step before
     (None when all three are zero)."""
@@ -269,6 +273,7 @@ def funnel_chart(totals: dict) -> alt.LayerChart | None:
     return charts.french(chart)
 
 
+@by_content
 def cpo_chart(cpo: pl.DataFrame) -> alt.Chart:
     """CPO accordé and versé per exercice, side by side (`fin.cpo_commitments`)."""
     cpo_long = cpo.unpivot(
@@ -328,6 +333,7 @@ ENDED_COLUMNS = {
 SIRET_COLUMNS = {"porteur": "Porteur", "siret": "SIRET", "rna": "RNA", "type_structure": "Type", "actions": "Actions"}
 
 
+@by_content
 def alert_table(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     """An alert's first `ALERT_CAP` rows, columns → French headers: amounts in euros, dates as days."""
 
@@ -427,6 +433,7 @@ def missing_link_text(hq_sum: dict) -> str | None:
     )
 
 
+@by_content
 def hors_qpv_table(hors_qpv: pl.DataFrame) -> pl.DataFrame:
     """Each département and exercice against the hors-QPV cap (`fin.hors_qpv_by_departement`)."""
     return hors_qpv.head(ALERT_CAP).select(
@@ -443,6 +450,7 @@ def hors_qpv_table(hors_qpv: pl.DataFrame) -> pl.DataFrame:
 # --- table of actions ---------------------------------------------------------------------------
 
 
+@by_content
 def actions_table(rows: pl.DataFrame) -> pl.DataFrame:
     """`fin.action_rows` with French headers, the thématique with its label, typed values: the
     downloads as they are, and what `actions_display` formats for the screen."""
@@ -473,6 +481,7 @@ def actions_table(rows: pl.DataFrame) -> pl.DataFrame:
 _AMOUNTS = {"Demandé (€)": "Demandé", "Accordé (€)": "Accordé", "Versé (€)": "Versé"}
 
 
+@by_content
 def actions_display(shown: pl.DataFrame, *, by_qpv: bool) -> pl.DataFrame:
     """`actions_table` on screen: French formats, the euros without « (€) », the part retained
     only when QPV are chosen; the status and the euros right after the action's title (at 1280 px

@@ -12,6 +12,7 @@ import polars as pl
 from cdv_core import charts, fmt
 from cdv_core.domain import cadence, model
 from cdv_core.figures.cards import Card
+from cdv_core.memo import by_content
 from cdv_core.queries import gouvernance as gouv
 
 RECENT = f"{gouv.RECENT_MONTHS} derniers mois"  # the window of the meetings held and residents present
@@ -87,6 +88,7 @@ def types_title(donnees_au: date) -> str:
     )
 
 
+@by_content
 def types_table(by_type: pl.DataFrame, *, year: int) -> pl.DataFrame:
     """`cadence_by_type` (as this reader may see it) with French headers."""
     return by_type.select(
@@ -111,6 +113,7 @@ def cadence_rule(tolerance: int) -> str:
     )
 
 
+@by_content
 def meetings_per_year(
     yearly: pl.DataFrame, *, series: Mapping[str, str] = YEAR_SERIES, until: int | None = None
 ) -> pl.DataFrame:
@@ -127,6 +130,7 @@ def meetings_per_year(
     )
 
 
+@by_content
 def meetings_per_year_chart(yearly: pl.DataFrame) -> alt.Chart:
     """Meetings expected by cadence, held, planned, cancelled or postponed, per year, 2024–2030."""
     chart = (
@@ -162,6 +166,7 @@ def _au_rule(donnees_au: date) -> alt.Chart:
     )
 
 
+@by_content
 def calendar_chart(timeline: pl.DataFrame, *, donnees_au: date, people: bool) -> alt.LayerChart:
     """Each meeting of `meetings_timeline` on its instance's row, coloured by status, with « données
     au » as a dotted line; `people`: attendance in the tooltips (not for a partenaire)."""
@@ -196,6 +201,7 @@ def calendar_chart(timeline: pl.DataFrame, *, donnees_au: date, people: bool) ->
     return charts.french((points + _au_rule(donnees_au)).properties(height=height))
 
 
+@by_content
 def monthly_chart(monthly: pl.DataFrame, *, donnees_au: date) -> alt.LayerChart:
     """Meetings per month and status, every instance (`meetings_by_month`), « données au » dotted."""
     bars = (
@@ -240,6 +246,7 @@ def residents_cards(residents: gouv.ResidentsSummary) -> list[Card]:
     ]
 
 
+@by_content
 def participation_chart(part: pl.DataFrame) -> alt.Chart:
     """Residents present per meeting held, per type of instance and year (`participation_by_type`)."""
     chart = (
@@ -264,6 +271,7 @@ def participation_chart(part: pl.DataFrame) -> alt.Chart:
     return charts.french(chart)
 
 
+@by_content
 def residents_chart(per_meeting: pl.DataFrame) -> alt.Chart:
     """Residents present at each meeting held (`residents_per_meeting`)."""
     dots = (
@@ -314,6 +322,7 @@ def instance_labels(choices: pl.DataFrame) -> dict[str, str]:
     }
 
 
+@by_content
 def instances_table(instances: pl.DataFrame, *, annee: int, with_contract: bool = True) -> pl.DataFrame:
     """`instance_cadence` with French column names, for the table and its download (every row)."""
     table = instances.select(
@@ -335,6 +344,7 @@ def instances_table(instances: pl.DataFrame, *, annee: int, with_contract: bool 
     return table if with_contract else table.drop("Contrat")
 
 
+@by_content
 def bodies_table(bodies: pl.DataFrame) -> pl.DataFrame:
     """`residents_bodies` with French column names (every QPV)."""
     return bodies.select(
@@ -356,6 +366,7 @@ def bodies_table(bodies: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def decisions_table(log: pl.DataFrame) -> pl.DataFrame:
     """`decision_log` with French column names (every decision)."""
     return log.select(
@@ -374,6 +385,7 @@ def decisions_table(log: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def obligations_table(obligations: pl.DataFrame) -> pl.DataFrame:
     """`annual_obligations` rows with French column names."""
     return obligations.select(

@@ -12,6 +12,7 @@ import polars as pl
 from cdv_core import charts, fmt
 from cdv_core.domain import gaps, model
 from cdv_core.figures.cards import Card, DeltaColor
+from cdv_core.memo import by_content
 from cdv_core.queries import indicateurs as ind
 
 SHAPES = {"Point de départ": "circle", "Cible intermédiaire": "triangle", "Cible": "diamond"}  # chart marks
@@ -112,6 +113,7 @@ def trajectory_cards(row: dict, meta: dict, *, reference: str, vintage: date | N
     ]
 
 
+@by_content
 def trajectory_lines(traj: pl.DataFrame, aggregate: pl.DataFrame, *, method: str) -> pl.DataFrame:
     """The series drawn (`ind.plotted`), with the selection's aggregate unless it is a sum (a sum of
     several QPV is not comparable to one QPV: not drawn beside it)."""
@@ -130,6 +132,7 @@ def trajectory_lines(traj: pl.DataFrame, aggregate: pl.DataFrame, *, method: str
     return lines
 
 
+@by_content
 def trajectory_chart(lines: pl.DataFrame, marks: pl.DataFrame, *, unite: str) -> alt.LayerChart:
     """The QPV's values over time beside the compared QPV, territories and selection (line style per
     kind of series), with the baseline and targets (`ind.markers`) as shapes."""
@@ -175,6 +178,7 @@ def trajectory_chart(lines: pl.DataFrame, marks: pl.DataFrame, *, unite: str) ->
     return charts.french(alt.LayerChart(layer=layers).properties(height=360))
 
 
+@by_content
 def missing_table(missing: pl.DataFrame) -> pl.DataFrame:
     """`ind.secret_summary`: the values not drawn, with their reason."""
     return missing.select(
@@ -184,6 +188,7 @@ def missing_table(missing: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def gap_chart(series: pl.DataFrame, row: dict, *, gap_unit: str) -> alt.LayerChart:
     """The QPV's gap to its reference territory per year (`ind.gap_series`), coloured by its trend,
     with the gap at the baseline as a dashed rule."""
@@ -235,6 +240,7 @@ def aggregate_caption(aggregate: pl.DataFrame, *, vintage: date | None, method: 
     return None
 
 
+@by_content
 def ranked(comparison: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(known, shown): the QPV with a value, highest first, and those drawn — all of them, or the
     `DOT_PLOT_HALF` highest and lowest."""
@@ -248,6 +254,7 @@ def comparison_height(shown: pl.DataFrame) -> int:
     return max(160, 22 * shown.height)
 
 
+@by_content
 def comparison_chart(shown: pl.DataFrame, *, unite: str, reference: str) -> alt.LayerChart:
     """One dot per QPV coloured by its trend, its reference territory as a black tick."""
     gap_unit = gaps.gap_unit(unite)
@@ -322,6 +329,7 @@ def without_value_caption(comparison: pl.DataFrame, *, vintage: date | None) -> 
 # --- breakdowns by sexe and by âge ------------------------------------------------------------------
 
 
+@by_content
 def breakdown_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """`ind.breakdowns` (once made publishable) ready to draw: the selection first, then the QPV, then
     the territories (`rang`), and the femmes − hommes gap as `ecart`."""
@@ -337,6 +345,7 @@ def _modalites(part: pl.DataFrame) -> list[str]:
     return part.select("modalite", "ordre").unique().sort("ordre", "modalite")["modalite"].to_list()
 
 
+@by_content
 def breakdown_table(part: pl.DataFrame, *, unite: str, decimals: int) -> pl.DataFrame:
     """One row per territory, its modalités side by side: French headers and values."""
     cell = pl.coalesce(
@@ -368,6 +377,7 @@ def breakdown_table(part: pl.DataFrame, *, unite: str, decimals: int) -> pl.Data
     return wide.select(columns)
 
 
+@by_content
 def breakdown_drawn(part: pl.DataFrame, *, method: str) -> tuple[pl.DataFrame, int]:
     """The rows a breakdown chart draws (known values; the selection's unless it is a sum; the first
     `MAX_CHART_QPV` QPV), and how many QPV that keeps."""
@@ -379,6 +389,7 @@ def breakdown_drawn(part: pl.DataFrame, *, method: str) -> tuple[pl.DataFrame, i
     return drawn.filter((pl.col("type_territoire") != "QPV") | pl.col("territoire").is_in(keep.to_list())), keep.len()
 
 
+@by_content
 def breakdown_chart(part: pl.DataFrame, *, unite: str, dimension: str, decimals: int) -> alt.Chart:
     """A grouped bar per territory, one bar per modalité."""
     order = _modalites(part)
@@ -466,6 +477,7 @@ def _with_unit(expr: pl.Expr, unite: str, decimals: int = 1, *, signed: bool = F
     return fmt.number_expr(expr, decimals, signed=signed) + pl.lit(ind.display_unit(unite))
 
 
+@by_content
 def comparison_table(frame: pl.DataFrame, *, unite: str) -> pl.DataFrame:
     """The comparison frame with French column names and formatted values: a suppressed value
     reads as its reason (« secret statistique »), never as 0."""
@@ -545,6 +557,7 @@ def trajectory_export(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def source_rules_table(frame: pl.DataFrame) -> pl.DataFrame:
     """`source_rules` with French headers."""
     return frame.select(
@@ -557,6 +570,7 @@ def source_rules_table(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def dictionary_table(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
         pl.col("libelle").alias("Libellé"),

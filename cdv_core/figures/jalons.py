@@ -13,6 +13,7 @@ from cdv_core.domain import model
 from cdv_core.domain import readiness as rd
 from cdv_core.figures.cards import Card
 from cdv_core.figures.vue_ensemble import countdown_card
+from cdv_core.memo import by_content
 from cdv_core.queries import jalons
 from cdv_core.queries.overview import Actualisation
 
@@ -69,6 +70,7 @@ def contracts_caption(ready: jalons.Readiness, *, shown: int) -> str:
     )
 
 
+@by_content
 def contracts_table(per: pl.DataFrame, *, total: int) -> pl.DataFrame:
     """Readiness per contract (`readiness()["contrats"]`) as shown."""
     return per.select(
@@ -90,6 +92,7 @@ def contracts_export(per: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def timeline_chart(
     points: pl.DataFrame, *, donnees_au: date, actualisation: date, every_contract: bool
 ) -> alt.LayerChart:
@@ -154,6 +157,7 @@ def timeline_caption(*, every_contract: bool) -> str:
     )
 
 
+@by_content
 def late_table(late: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
     """Late milestones (`milestones(statut=en retard)`), the latest first."""
     return late.sort("jours_retard", descending=True).select(
@@ -172,6 +176,7 @@ def late_cap_note(shown: int, total: int) -> str:
     )
 
 
+@by_content
 def milestones_table(every: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
     """Every milestone (`milestones`) as shown."""
     return every.select(
@@ -221,6 +226,7 @@ def changes_line(changes: dict[str, int]) -> str:
     return " · ".join(f"**{fmt.integer(c)}** {k}" for k, c in changes.items())
 
 
+@by_content
 def objectives_table(objectifs: pl.DataFrame) -> pl.DataFrame:
     """Objectives added, removed or renamed since the baseline."""
     return objectifs.select(
@@ -238,6 +244,7 @@ def period_labels(diff: jalons.BaselineDiff) -> tuple[str, str]:
     return f"{diff['gel']['annee_programmation']} (référence)", f"{diff['annee_maintenant']} (aujourd'hui)"
 
 
+@by_content
 def thematiques_chart(th: pl.DataFrame, *, then_label: str, now_label: str) -> alt.Chart:
     """Amount granted per thématique at the baseline and today (`baseline_diff()["thematiques"]`)."""
     bars = pl.concat(
@@ -292,11 +299,13 @@ def evolutions_line(evolutions: dict[str, int], *, pairs: int) -> str:
     )
 
 
+@by_content
 def rapports_summary_table(reports: pl.DataFrame) -> pl.DataFrame:
     """`rapports_annuels` of every contract (contracts per year and statut) with French headers."""
     return reports.select(pl.col("annee").alias("Exercice"), pl.exclude("annee"))
 
 
+@by_content
 def rapport_votes_table(votes: pl.DataFrame) -> pl.DataFrame:
     """The votes of the rapport annuel (`rapport_votes`) as recorded."""
     return votes.select(
@@ -309,6 +318,7 @@ def rapport_votes_table(votes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def rapport_contributions_table(contributions: pl.DataFrame) -> pl.DataFrame:
     """The conseils citoyens' contributions (`rapport_contributions`) as recorded."""
     return contributions.select(
@@ -319,6 +329,7 @@ def rapport_contributions_table(contributions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def rapport_cycle_table(reports: pl.DataFrame) -> pl.DataFrame:
     """`rapports_annuels` of one contract for the screen: each step of the life cycle in words
     (recorded in the report's life cycle, else read from its jalon), the statut and the missing
@@ -369,6 +380,7 @@ def rapport_cycle_table(reports: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def thematiques_table(thematiques: pl.DataFrame, *, then_label: str, now_label: str) -> pl.DataFrame:
     """`baseline_diff`'s thématiques with French headers and amounts in euros."""
     return thematiques.select(
@@ -382,6 +394,7 @@ def thematiques_table(thematiques: pl.DataFrame, *, then_label: str, now_label: 
     )
 
 
+@by_content
 def indicator_diff_table(indicateurs: pl.DataFrame) -> pl.DataFrame:
     """`baseline_diff`'s indicators for the screen: French headers, values formatted (a suppressed
     value reads as its secret marker, never as 0)."""

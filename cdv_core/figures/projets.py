@@ -14,6 +14,7 @@ import polars as pl
 from cdv_core import charts, fmt
 from cdv_core.domain import progress
 from cdv_core.figures.cards import Card
+from cdv_core.memo import by_content
 from cdv_core.queries import projets
 
 PERIODE = "toutes années"  # the amounts cards sum every funding year (as « Financements » says it)
@@ -102,6 +103,7 @@ def summary(qpv: dict) -> Summary:
     )
 
 
+@by_content
 def status_history_chart(history: pl.DataFrame, *, until: date, colors: dict[str, str]) -> alt.Chart:
     """The quartier's recorded statuses as coloured stretches (`projets.status_history`)."""
     return charts.french(charts.status_timeline(history, until=until, colors=colors))
@@ -119,6 +121,7 @@ def table_cap_note(shown: int, total: int) -> str | None:
 # --- objectives, their actions and indicators --------------------------------------------------------
 
 
+@by_content
 def ordered_objectives(objectives: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(quartier, transversal): the objectives (`projets.qpv_objectives`), most serious status first."""
     by_gravity = pl.col("statut").replace_strict(progress.STATUT_GRAVITE, return_dtype=pl.Int64)
@@ -130,6 +133,7 @@ def objective_title(obj: dict) -> str:
     return f"{fmt.md(obj['axe'])} — {fmt.md(obj['libelle'])} · {obj['statut']}"
 
 
+@by_content
 def trajectory_chart(ind: dict, values: pl.DataFrame) -> alt.Chart:
     """Known values (`projets.indicator_series` of one indicator), and the path from baseline to
     target (dashed), through the intermediate target (`ind`: its row of `projets.qpv_indicators`)."""
@@ -163,6 +167,7 @@ def trajectory_chart(ind: dict, values: pl.DataFrame) -> alt.Chart:
     return charts.french(base.mark_line(point=True).properties(title=ind["indicateur"]))
 
 
+@by_content
 def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
     """The QPV table as shown: French headers and formats, most serious status first; the figures
     before the long texts (motif, projet), so they stay on screen without scrolling sideways."""
@@ -215,6 +220,7 @@ def qpv_export(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def actions_display(frame: pl.DataFrame) -> pl.DataFrame:
     """Actions of one objective as shown."""
     return frame.select(
@@ -241,6 +247,7 @@ def actions_display(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def indicators_display(frame: pl.DataFrame) -> pl.DataFrame:
     """Indicators of one objective (one row per indicator × QPV) as shown."""
     sens = pl.col("sens").replace_strict(

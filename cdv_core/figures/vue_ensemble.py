@@ -8,6 +8,7 @@ import polars as pl
 from cdv_core import fmt
 from cdv_core.domain import model
 from cdv_core.figures.cards import Card
+from cdv_core.memo import by_content
 from cdv_core.queries.overview import Actualisation
 
 
@@ -92,6 +93,7 @@ def demo_origin(demo: str) -> str:
     )
 
 
+@by_content
 def imports_table(imports: pl.DataFrame) -> pl.DataFrame:
     """The last imports (`overview.provenance`) with French headers."""
     return imports.select(

@@ -9,18 +9,34 @@ from collections.abc import Sequence
 import polars as pl
 import streamlit as st
 
+# Streamlit's own conversion, the one `st.altair_chart` runs (datasets as Arrow, theme « none »);
+# tests/core/test_memo.py checks that `chart` sends what `st.altair_chart` sends.
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
 from cdv_core.figures.cards import Card, DeltaArrow, DeltaColor
 
 __all__ = ["DeltaArrow", "DeltaColor", "card", "card_row", "chart", "kpi", "table"]
 
 
 def chart(c, **kwargs):
-    """`st.altair_chart` of a figures chart, without Altair's JSON-schema validation of the whole
-    spec, which Streamlit's conversion runs at every run: ≈ 12 % of a warm rerun's CPU
-    (docs/performance.md). The charts are built by fixed code in `cdv_core.figures`, and their
-    tests validate each one (`to_dict()` in tests/queries/test_figures_*.py)."""
-    object.__setattr__(c, "to_dict", functools.partial(type(c).to_dict, c, validate=False))
-    return st.altair_chart(c, **kwargs)
+    """A figures chart drawn as `st.altair_chart` draws it, with two savings:
+
+    - no Altair JSON-schema validation of the whole spec, which Streamlit's conversion runs at
+      every run (≈ 12 % of a warm rerun's CPU, docs/performance.md): the charts are built by fixed
+      code in `cdv_core.figures`, and their tests validate each one (`to_dict()` in
+      tests/queries/test_figures_*.py);
+    - the conversion to a Vega-Lite spec (its data as Arrow) is kept on the chart: a chart that
+      `cdv_core.memo.by_content` kept from an earlier run is not converted again."""
+    spec = c.__dict__.get(_SPEC)
+    if spec is None:
+        object.__setattr__(c, "to_dict", functools.partial(type(c).to_dict, c, validate=False))
+        spec = _convert_altair_to_vega_lite_spec(c)
+        object.__setattr__(c, _SPEC, spec)
+    # Streamlit copies the spec's top level before taking its datasets out: the kept one stays whole
+    return st.vega_lite_chart(spec=spec, **kwargs)
+
+
+_SPEC = "_cdv_vega_lite_spec"
 
 
 def table(data, **kwargs):

@@ -1,0 +1,127 @@
+"""Figures built once per content (`cdv_core.memo.by_content`) and the chart conversion kept on the
+chart (`ui.chart`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cdv_core import memo
+from cdv_core.figures import financements as fig
+
+
+def _counted():
+    calls = []
+
+    @memo.by_content
+    def build(frame, *, label="x"):
+        calls.append(1)
+        return frame.with_columns(pl.lit(str(label)).alias("label"))
+
+    return build, calls
+
+
+def test_same_content_is_built_once_and_any_change_builds_again():
+    build, calls = _counted()
+    frame = pl.DataFrame({"code": ["A", "B"], "montant": [1.5, None]})
+    first = build(frame)
+    again = build(pl.DataFrame({"code": ["A", "B"], "montant": [1.5, None]}))  # equal content, another object
+    assert again is first and len(calls) == 1
+    changed = [
+        pl.DataFrame({"code": ["A", "B"], "montant": [1.5, 0.0]}),  # a null became a value
+        pl.DataFrame({"code": ["B", "A"], "montant": [None, 1.5]}),  # same rows, other order
+        pl.DataFrame({"code": ["A", "B"], "montant": [1, None]}),  # another dtype
+        pl.DataFrame({"code": ["A", "B"], "total": [1.5, None]}),  # another column name
+        pl.DataFrame({"code": ["A"], "montant": [1.5]}),
+    ]
+    for other in changed:
+        assert build(other)["code"].to_list() == other["code"].to_list()
+    assert len(calls) == 1 + len(changed)
+    build(frame, label="y")
+    assert len(calls) == 2 + len(changed)
+    assert build(frame, label="y")["label"].to_list() == ["y", "y"]
+    assert len(calls) == 2 + len(changed)
+
+
+def test_plain_values_containers_and_dataclasses_are_told_apart():
+    @dataclasses.dataclass(frozen=True)
+    class Sel:
+        annee: int | None
+        flag: bool
+
+    seen = []
+
+    @memo.by_content
+    def echo(value):
+        seen.append(value)
+        return value
+
+    values = [1, True, 1.0, "1", None, date(2024, 1, 1), (1,), [1], {"a": 1}, {"a": "1"}, Sel(1, True), Sel(1, False)]
+    for value in values + values:
+        assert echo(value) == value
+    assert seen == values  # the second pass built nothing, and no two values shared a result
+
+
+def test_an_argument_without_digest_runs_the_function_every_time():
+    build, calls = _counted()
+
+    class Opaque:
+        pass
+
+    frame = pl.DataFrame({"code": ["A"]})
+    build(frame, label=Opaque())
+    build(frame, label=Opaque())
+    objects = pl.DataFrame({"o": [Opaque()]}, schema={"o": pl.Object})
+    build(objects)
+    build(objects)
+    assert len(calls) == 4
+
+
+def test_the_oldest_results_go_beyond_the_budget(monkeypatch):
+    build, calls = _counted()
+    frames = [pl.DataFrame({"n": list(range(1000))}).with_columns(pl.col("n") + i) for i in range(3)]
+    monkeypatch.setattr(memo, "BUDGET_BYTES", int(frames[0].estimated_size() * 2.5))
+    for frame in frames:
+        build(frame)
+    build(frames[2])
+    build(frames[1])
+    assert len(calls) == 3
+    build(frames[0])  # dropped when the third came in
+    assert len(calls) == 4
+
+
+def test_a_figure_function_returns_the_same_chart_for_the_same_rows():
+    rows = {"financeur": ["État", "Ville"], "annee": [2024, 2025], "accorde": [1000.0, 2500.0]}
+    by_year = pl.DataFrame(rows)
+    chart = fig.funder_year_chart(by_year)
+    assert fig.funder_year_chart(pl.DataFrame(rows)) is chart
+    assert fig.funder_year_chart.uncached(by_year) is not chart
+
+
+def _two_charts():
+    import polars as pl
+    import streamlit as st
+
+    from cdv_core import ui
+    from cdv_core.figures import financements as fig
+
+    by_year = pl.DataFrame({"financeur": ["État", "Ville"], "annee": [2024, 2025], "accorde": [1000.0, 2500.0]})
+    st.altair_chart(fig.funder_year_chart.uncached(by_year), width="stretch")
+    ui.chart(fig.funder_year_chart(by_year), width="stretch", key="kept")
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_ui_chart_sends_what_streamlit_sends_for_the_chart_also_when_kept(runs):
+    at = AppTest.from_function(_two_charts, default_timeout=30)
+    for _ in range(runs):  # the second run draws the kept chart from its kept conversion
+        at.run()
+    assert not at.exception
+    plain, kept = at.get("vega_lite_chart")
+    assert json.loads(kept.proto.spec) == json.loads(plain.proto.spec)
+    assert [(d.name, d.data.data) for d in kept.proto.datasets] == [(d.name, d.data.data) for d in plain.proto.datasets]
+    assert kept.proto.datasets and kept.proto.theme == plain.proto.theme == "streamlit"
