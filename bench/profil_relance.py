@@ -5,8 +5,9 @@ A server (`streamlit run app.py`, headless, loopback) is started on a copy of th
 unmeasured tour of both selections opens the store and fills the read cache and the figures kept
 by content (`--froid` skips it: then the first visits are profiled); then py-spy samples the
 server (`--rate` per second) while one websocket session visits every page `--rounds` times, for
-one contract and then « Tous les contrats ». Only the samples of script runs count (Streamlit's script thread). Each sample is given to one category
-(`CATEGORIES`, in order of precedence), so the shares add up to 100 %.
+one contract and then « Tous les contrats ». Only the samples of script runs count (Streamlit's
+script thread). Each sample is given to one category (`CATEGORIES`, in order of precedence), so
+the shares add up to 100 %.
 
     pip install -r bench/requirements.txt   # py-spy
     python bench/profil_relance.py [--store bench/out/national.duckdb] [--rounds 4] [--froid] [--gc]

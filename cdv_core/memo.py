@@ -11,6 +11,13 @@ methods return copies, Polars frames do not change in place).
 
 A call whose arguments the digest cannot take (an object other than frames, series, plain values,
 dataclasses and containers of them) simply runs the function.
+
+Hashing rows costs in proportion to the cells. A frame whose content is already named needs none:
+`tag` marks a frame with a token that names its content — `ui.cached` tags what a read returns
+with the read's key (function, store, data version and its token, arguments, périmètre), and
+`by_content` tags the frames it returns with its own key — and the digest takes the token instead
+of the rows. A tag lives on that frame object only: Polars never copies it to a derived frame, and
+the project never changes a frame in place.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import polars as pl
 
 BUDGET_BYTES = 96 * 1024 * 1024  # input frames' size of the kept results, the oldest dropped first
 _PLAIN = (str, int, float, type(None), date, datetime, time, timedelta, Decimal)  # bool is an int
+
+_TAG = "_cdv_content"  # the attribute holding a frame's content token (see `tag`)
 
 _lock = threading.Lock()
 _kept: OrderedDict[tuple[str, bytes], tuple[object, int]] = OrderedDict()  # key → (result, weight)
@@ -53,11 +62,38 @@ def by_content(fn):
                 _kept.move_to_end(key)
                 return _kept[key][0]
         result = fn(*args, **kwargs)  # outside the lock: two sessions may build it at once, both right
+        tag(result, name.encode() + digest)
         _keep(key, result, weight)
         return result
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
     return wrapper
+
+
+def tag(value: object, token: bytes) -> None:
+    """Name the content of the frames in `value` (a frame, or a dict, list, tuple or dataclass
+    holding frames) by `token`, each with its place in `value`: their digest is then the token,
+    not their rows'. `token` must change whenever the content can (see the module's docstring)."""
+    if isinstance(value, pl.DataFrame):
+        value.__dict__[_TAG] = token
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            tag(v, token + f"[{k!r}]".encode())
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            tag(v, token + f"[{i}]".encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            tag(getattr(value, f.name), token + f".{f.name}".encode())
+
+
+def token_of(key: object) -> bytes | None:
+    """A content token for `tag` made of `key` (plain values and containers of them, e.g. a read's
+    function, store, version and arguments), or None when the digest cannot take it."""
+    try:
+        return _digest(key)[0]
+    except _NoDigest:
+        return None
 
 
 def clear() -> None:
@@ -93,6 +129,9 @@ def _feed(h, value: object) -> int:
     ):
         raise _NoDigest  # Python objects: Polars hashes them by identity, not by what they hold
     if isinstance(value, pl.DataFrame):
+        if (token := value.__dict__.get(_TAG)) is not None:
+            h.update(b"T%d(" % len(token) + token + b")")
+            return int(value.estimated_size())
         h.update(f"F{value.height}{value.schema!r}(".encode())
         if value.width:
             h.update(_hashes(value.hash_rows))

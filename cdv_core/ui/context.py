@@ -20,7 +20,7 @@ from datetime import date
 import duckdb
 import streamlit as st
 
-from cdv_core import access, demo, fmt, links, read_cache, store
+from cdv_core import access, demo, fmt, links, memo, read_cache, store
 from cdv_core import settings as settings_mod
 from cdv_core.edits import historique
 from cdv_core.queries import territoire
@@ -171,9 +171,19 @@ def cached(ctx: Context, fn, /, **kwargs):
     call = (name, args, scope, fn, ctx.perimetre, ctx.settings.slow_query_seconds, shelf)
     _warmer.note(ctx.store_path, (name, args, scope), call)
     try:
-        return _replay(ctx.store_path, call, ctx.version, ctx.version_token)
+        result = _replay(ctx.store_path, call, ctx.version, ctx.version_token)
     except duckdb.Error as exc:  # e.g. the shared store's PostgreSQL stopped answering
         _store_unreachable(ctx.store_path, exc)
+    if (token := read_token(ctx, name, args, scope)) is not None:
+        memo.tag(result, token)  # the figures built from these frames hash this key, not their rows
+    return result
+
+
+def read_token(ctx: Context, name: str, args: tuple, scope: str | None) -> bytes | None:
+    """The token naming the content of a read (`cdv_core.memo.tag`): its function, arguments and
+    périmètre, the store, and the data version with its token, which every write changes."""
+    token = memo.token_of((name, ctx.store_path, ctx.version, ctx.version_token, args, scope))
+    return None if token is None else b"read:" + token
 
 
 # The reads served recently, recomputed for a newer store version as soon as a session sees it
@@ -184,7 +194,19 @@ _warmer = warm.Warmer()
 def _replay(store_path: str, call: tuple, version: int, token: str | None = None):
     name, args, scope, fn, perimetre, slow, shelf = call
     disk = None if shelf is None or token is None else (shelf, token)
-    return _cached_call(name, store_path, version, args, scope, fn, perimetre, _slow=slow, _disk=disk)
+    # by keyword: Streamlit names a positional argument through `inspect.signature` at every call
+    # (≈ 3 % of a warm rerun's CPU); the key is the same either way (names and values, in order)
+    return _cached_call(
+        name=name,
+        store_path=store_path,
+        version=version,
+        kwargs=args,
+        scope=scope,
+        _fn=fn,
+        _perimetre=perimetre,
+        _slow=slow,
+        _disk=disk,
+    )
 
 
 def deferred(ctx: Context, fn, /, **kwargs):

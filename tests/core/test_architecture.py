@@ -98,3 +98,38 @@ def test_frames_are_read_with_execute_not_through_a_relation(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("def f(cur):\n    return cur.sql('SELECT 1', params={}).pl()\n", encoding="utf-8")
     assert _relation_frames(sample) == [2]
+
+
+IN_PLACE = {"insert_column", "replace_column"}  # Polars frame methods that only change the frame in place
+
+
+def _in_place_changes(path: Path) -> list[int]:
+    """Lines that change a Polars frame in place: its in-place methods, `in_place=True`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr in IN_PLACE)
+            or any(
+                k.arg == "in_place" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in node.keywords
+            )
+        )
+    )
+
+
+def test_no_frame_is_changed_in_place(tmp_path):
+    """A read's frames and the figures kept by `cdv_core.memo` are shared by the sessions and
+    named by a content tag (docs/architecture.md, « How a figure travels »): a frame changed in
+    place would show another session stale or foreign figures."""
+    files = [ROOT / "app.py", *_python_files("pages"), *_python_files("cdv_core")]
+    found = {str(p.relative_to(ROOT)): lines for p in files if (lines := _in_place_changes(p))}
+    assert found == {}
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(a, b):\n    a.insert_column(0, b)\n    a.vstack(b, in_place=True)\n    return a.vstack(b)\n",
+        encoding="utf-8",
+    )
+    assert _in_place_changes(sample) == [2, 3]

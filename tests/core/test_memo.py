@@ -95,6 +95,76 @@ def test_the_oldest_results_go_beyond_the_budget(monkeypatch):
     assert len(calls) == 4
 
 
+def test_a_tagged_frame_is_known_by_its_tag_and_a_derived_frame_by_its_rows():
+    build, calls = _counted()
+    read = pl.DataFrame({"code": ["A", "B"]})
+    memo.tag(read, b"read:v1")
+    same_read = pl.DataFrame({"code": ["A", "B"]})
+    memo.tag(same_read, b"read:v1")
+    assert build(same_read) is build(read) and len(calls) == 1
+    rewritten = pl.DataFrame({"code": ["A", "B"]})  # the same rows read at another data version
+    memo.tag(rewritten, b"read:v2")
+    build(rewritten)
+    assert len(calls) == 2
+    derived = read.filter(pl.col("code") == "A")  # Polars gives a derived frame no tag
+    assert memo._TAG not in derived.__dict__
+    assert build(derived)["code"].to_list() == ["A"] and len(calls) == 3
+    assert build(pl.DataFrame({"code": ["A"]})) is build(derived) and len(calls) == 3  # by its rows
+
+
+def test_tags_reach_the_frames_inside_a_result_each_by_its_place():
+    @dataclasses.dataclass
+    class Detail:
+        actions: pl.DataFrame
+
+    frames = [pl.DataFrame({"n": [i]}) for i in range(4)]
+    memo.tag({"a": frames[0], "b": [frames[1], (frames[2],)], "c": Detail(frames[3]), "d": 1}, b"read:k")
+    tags = [f.__dict__[memo._TAG] for f in frames]
+    assert len(set(tags)) == 4 and all(t.startswith(b"read:k") for t in tags)
+
+
+def test_a_kept_frame_is_tagged_so_the_next_figure_does_not_hash_it(monkeypatch):
+    build, calls = _counted()
+    table = build(pl.DataFrame({"code": ["A", "B"]}))
+    assert table.__dict__[memo._TAG].startswith(f"{build.__module__}.".encode())
+    hashed = []
+    monkeypatch.setattr(memo, "_hashes", lambda method: hashed.append(method) or b"")
+    build(table)
+    assert not hashed and len(calls) == 2
+
+
+def test_a_read_is_named_by_its_function_arguments_store_and_data_version():
+    """`ui.cached` tags what a read returns with this token: any write (a new version and version
+    token) names its frames anew. tests/pages/test_gouvernance.py sees a figure follow a write."""
+    from cdv_core import access, settings
+    from cdv_core.ui.context import Context, read_token
+
+    ctx = Context(
+        "/base.duckdb",
+        7,
+        None,
+        "Tous les contrats",
+        date(2026, 11, 15),
+        None,
+        settings.load(),
+        access.local_user("test"),
+        "jeton",
+    )
+    args = (("contrat", "CV-1"), ("annee", 2026))
+    token = read_token(ctx, "cdv_core.queries.x.f", args, None)
+    assert token == read_token(dataclasses.replace(ctx), "cdv_core.queries.x.f", args, None)
+    others = [
+        read_token(dataclasses.replace(ctx, version=ctx.version + 1), "cdv_core.queries.x.f", args, None),
+        read_token(dataclasses.replace(ctx, version_token="autre"), "cdv_core.queries.x.f", args, None),
+        read_token(dataclasses.replace(ctx, store_path="/autre.duckdb"), "cdv_core.queries.x.f", args, None),
+        read_token(ctx, "cdv_core.queries.x.g", args, None),
+        read_token(ctx, "cdv_core.queries.x.f", (("contrat", "CV-2"), ("annee", 2026)), None),
+        read_token(ctx, "cdv_core.queries.x.f", args, "a1b2"),
+    ]
+    assert None not in others and len({token, *others}) == 1 + len(others)
+    assert read_token(ctx, "cdv_core.queries.x.f", (("objet", object()),), None) is None
+
+
 def test_a_figure_function_returns_the_same_chart_for_the_same_rows():
     rows = {"financeur": ["État", "Ville"], "annee": [2024, 2025], "accorde": [1000.0, 2500.0]}
     by_year = pl.DataFrame(rows)

@@ -6,6 +6,7 @@ import json
 
 import polars as pl
 
+from cdv_core.domain import progress
 from cdv_core.ui import maps
 
 SQUARE = json.dumps(
@@ -127,3 +128,27 @@ def test_no_basemap_by_default_and_the_optional_tiles_as_a_raster_style():
     )
     assert maps.attribution(tiles).endswith("· tuiles : tuiles.test")
     assert maps.attribution() == maps.ATTRIBUTION
+
+
+def test_the_same_rows_give_the_same_deck_and_its_json_is_written_once():
+    # as Projets de quartier draws it: the statuses' colours are an [r, g, b] list column
+    frame = maps.with_status_color(_frame(statut=[progress.EN_BONNE_VOIE, progress.EN_RETARD]))
+    deck = maps.qpv_map(frame, color_column="couleur", tooltip_html="{libelle}")
+    text = deck.to_json()
+    again = maps.qpv_map(
+        maps.with_status_color(_frame(statut=[progress.EN_BONNE_VOIE, progress.EN_RETARD])),
+        color_column="couleur",
+        tooltip_html="{libelle}",
+    )
+    assert again is deck and again.to_json() is text  # kept by content, not serialised again
+    assert json.loads(text) == json.loads(
+        maps.qpv_map.uncached(frame, color_column="couleur", tooltip_html="{libelle}").to_json()
+    )
+    chosen = maps.qpv_map(frame, color_column="couleur", tooltip_html="{libelle}", chosen="QN06901M")
+    moved = maps.qpv_map(
+        maps.with_status_color(_frame(statut=[progress.EN_RETARD, progress.EN_RETARD])),
+        color_column="couleur",
+        tooltip_html="{libelle}",
+    )
+    assert chosen is not deck and "qpv-choisi" in _layers(chosen) and "qpv-choisi" not in _layers(deck)
+    assert moved is not deck and _layers(moved)["qpv-contours"] != _layers(deck)["qpv-contours"]
