@@ -33,6 +33,7 @@ from decimal import Decimal
 import polars as pl
 
 BUDGET_BYTES = 96 * 1024 * 1024  # input frames' size of the kept results, the oldest dropped first
+MAX_KEPT = 4096  # and at most this many results (those built from plain values only weigh nothing)
 _PLAIN = (str, int, float, type(None), date, datetime, time, timedelta, Decimal)  # bool is an int
 
 _TAG = "_cdv_content"  # the attribute holding a frame's content token (see `tag`)
@@ -111,7 +112,7 @@ def _keep(key: tuple[str, bytes], result: object, weight: int) -> None:
             return
         _kept[key] = (result, weight)
         _weight += weight
-        while _weight > BUDGET_BYTES and len(_kept) > 1:
+        while (_weight > BUDGET_BYTES or len(_kept) > MAX_KEPT) and len(_kept) > 1:
             _, (_, dropped) = _kept.popitem(last=False)
             _weight -= dropped
 

@@ -344,9 +344,8 @@ class CompactDeck(pdk.Deck):
         return text
 
 
-_DECK_JSON: weakref.WeakKeyDictionary[CompactDeck, str] = (
-    weakref.WeakKeyDictionary()
-)  # outside the deck's attributes, which are its JSON
+# a deck's JSON, kept outside the deck: every attribute of a deck is serialised into its JSON
+_DECK_JSON: weakref.WeakKeyDictionary[CompactDeck, str] = weakref.WeakKeyDictionary()
 
 
 # deck.gl places its tooltip at the pointer (`transform: translate(x, y)`) inside the map's box,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import polars as pl
 import streamlit as st
 
-# Streamlit's own conversion, the one `st.altair_chart` runs (datasets as Arrow, theme « none »);
+# Streamlit's own conversion, the one `st.altair_chart` runs (the spec, its datasets as Arrow);
 # tests/core/test_memo.py checks that `chart` sends what `st.altair_chart` sends.
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 

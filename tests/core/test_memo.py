@@ -95,6 +95,22 @@ def test_the_oldest_results_go_beyond_the_budget(monkeypatch):
     assert len(calls) == 4
 
 
+def test_results_of_plain_values_are_kept_up_to_a_count(monkeypatch):
+    seen = []
+
+    @memo.by_content
+    def label(year):
+        seen.append(year)
+        return f"Exercice {year}"
+
+    monkeypatch.setattr(memo, "MAX_KEPT", 2)
+    for year in (2024, 2025, 2026, 2026, 2025):
+        label(year)
+    assert seen == [2024, 2025, 2026]
+    label(2024)  # dropped when 2026 came in: weightless results do not pile up
+    assert seen == [2024, 2025, 2026, 2024]
+
+
 def test_a_tagged_frame_is_known_by_its_tag_and_a_derived_frame_by_its_rows():
     build, calls = _counted()
     read = pl.DataFrame({"code": ["A", "B"]})
