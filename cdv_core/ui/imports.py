@@ -40,7 +40,7 @@ def templates_expander(ctx: Context) -> None:
         with buttons[0]:
             st.download_button(
                 "Modèle CSV",
-                data=templates.template_csv(tpl),
+                data=lambda: templates.template_csv(tpl),  # built on click (docs/performance.md, item 9)
                 file_name=f"modele_{tpl}.csv",
                 mime="text/csv",
                 key="maj_modele_csv",
@@ -49,7 +49,7 @@ def templates_expander(ctx: Context) -> None:
         with buttons[1]:
             st.download_button(
                 "Modèle Excel",
-                data=templates.template_xlsx(tpl),
+                data=lambda: templates.template_xlsx(tpl),
                 file_name=f"modele_{tpl}.xlsx",
                 mime=tables.XLSX_MIME,
                 key="maj_modele_xlsx",

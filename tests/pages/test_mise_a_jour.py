@@ -106,6 +106,27 @@ def test_a_file_over_the_configured_size_gets_a_french_message(app_env, monkeypa
     assert not [b for b in at.button if b.key == "maj_valider"]
 
 
+def test_the_templates_are_built_on_click_and_are_the_templates(app_env, deferred):
+    """The « Modèle CSV / Excel » buttons make their file when clicked (not at every run of the page),
+    for the kind chosen at that run."""
+    import io
+
+    import openpyxl
+
+    from cdv_core.ingest import templates
+
+    at = run_app("mise_a_jour")
+    for kind in ("actions", "financements"):
+        at.selectbox(key="maj_modele").set_value(kind).run()
+        assert not at.exception
+        buttons = {b.proto.id.rsplit("-", 1)[-1]: b for b in at.get("download_button")}
+        assert buttons["maj_modele_csv"].proto.deferred_file_id  # a callable: nothing built yet
+        assert deferred(buttons["maj_modele_csv"]) == templates.template_csv(kind)
+        sheet = openpyxl.load_workbook(io.BytesIO(deferred(buttons["maj_modele_xlsx"]))).worksheets[0]
+        header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+        assert header == templates.template_csv(kind).decode("utf-8-sig").splitlines()[0].split(";")
+
+
 def test_current_data_in_the_template_format_reimports_as_no_change(app_env, deferred):
     """« Données actuelles » of the selected contract: the template's columns, that contract's rows,
     and the file, imported back as is, changes nothing (CSV and Excel)."""
