@@ -22,14 +22,14 @@ installed before Streamlit's code: it wraps `WebSocket` and listens to pointer a
 Views, for two selections (one contract: the first demo contract, or the national contract with
 the most QPV; and « Tous les contrats »): the 1re visite of each page by a deep link (a new
 session); each page reached through the sidebar (second visit, caches warm); then interactions,
-each from a fresh deep link to its page: the year and a financeur on « Actions et financements »,
+each from a fresh deep link to its page: the year, a financeur and an alert tab on « Actions et financements »,
 the quartier on « Projets de quartier », the contract in the sidebar, a tab of « Indicateurs »,
 starting a séance and « Suivant » (for the contract only). Each view `--repeat` times; median and
 max are reported. A view past `--timeout` counts as failed (its screenshot under bench/out/navigateur/);
 Ctrl-C reports the views measured so far. The server is stopped at the end, even on error.
 
     python bench/bench_navigateur.py [--scale demo|national|both] [--repeat 5] [--quick]
-                                     [--interactions financements séance]
+                                     [--interactions financements séance] [--cache-disque non]
                                      [--timeout 90] [--json FILE]
 """
 
@@ -291,6 +291,7 @@ def seance_next(page, frames: Frames, rep: int, timeout_s: float) -> Callable[[]
 INTERACTIONS: dict[str, tuple[str, Callable]] = {
     "financements : exercice": ("Actions et financements", partial(pick, root=".st-key-fin_annee")),
     "financements : financeur": ("Actions et financements", partial(pick, root=".st-key-fin_fin")),
+    "financements : onglet d'alerte": ("Actions et financements", partial(tab, name="Versé > accordé")),
     "projets : quartier": ("Projets de quartier", partial(pick, root="[class*='st-key-projets_qpv_']")),
     "barre latérale : contrat": ("Vue d'ensemble", partial(pick, root=".st-key-sidebar_contrat")),
     "indicateurs : onglet": ("Indicateurs", partial(tab, name="Comparaison des quartiers")),
@@ -373,7 +374,7 @@ def run_scale(browser, scale: str, folder: Path, args, measures: list[Measure], 
     """The views of a scale into `measures`, on a server of its own; its peak memory (MB) into `peaks`."""
     store = store_for(scale, folder)
     contract = first_contract(store, scale)
-    server = Instance(str(store), f"navigateur_{scale}")
+    server = Instance(str(store), f"navigateur_{scale}", cache=args.cache_disque)
     try:
         server.wait_healthy()
         page, frames = new_page(browser, args.timeout)
@@ -449,6 +450,10 @@ def main() -> int:
         nargs="*",
         default=[],
         help="only the interactions whose name holds one of these, no page visit",
+    )
+    parser.add_argument(
+        "--cache-disque",
+        help="the read cache on disk's folder (CDV_CACHE_DISQUE), or non; by default an empty folder of its own",
     )
     args = parser.parse_args()
     if args.quick:

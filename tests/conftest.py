@@ -260,6 +260,16 @@ def run_app(page: str | None = None, *, query: dict | None = None, timeout: floa
     return at
 
 
+def open_alert_tab(at, start: str):
+    """On « Actions et financements », open the alert tab whose label starts with `start` (the
+    tabs are lazy: only the open one is built) and rerun; returns the AppTest."""
+    label = next(t.label for t in at.tabs if t.label.startswith(start))
+    at.session_state["fin_alertes"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def _kept(monkeypatch, name: str) -> list:
     """The instances AppTest's mock runtime creates of its class `name`, kept for the test."""
     import streamlit.testing.v1.app_test as app_test

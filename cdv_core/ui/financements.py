@@ -183,11 +183,19 @@ def _restore(multi: dict, years: list[str], default_year: str) -> dict:
 # --- alerts -----------------------------------------------------------------------------------------
 
 
+ALERT_TABS = "fin_alertes"  # the tabs' key: the open tab's label
+ALERT_TAB_POSITION = "fin_alerte_position"  # the open tab's position, which a change of counts keeps
+
+
+@st.fragment
 def alerts(ctx: Context, sel: Selection, hors_qpv: pl.DataFrame, hq_sum: dict) -> None:
     """The « Alertes » tabs. Alerts look at every exercice (an old unpaid grant matters most); the
-    other filters apply; the hors-QPV cap is judged on whole départemental envelopes."""
+    other filters apply; the hors-QPV cap is judged on whole départemental envelopes.
+
+    A fragment with lazy tabs: choosing a tab reruns this block only, and only the open tab's
+    message and table are built and sent. The labels carry the counts, so a filter changes them:
+    the open tab is then found again by its position (`open_alert_tab`)."""
     months, args = ctx.settings.unpaid_months, dict(contrat=ctx.contrat, **sel.filters)
-    unpaid = cached(ctx, fin.unpaid_grants, donnees_au=ctx.donnees_au, months=months, **args)
     unpaid_total = cached(ctx, fin.unpaid_summary, donnees_au=ctx.donnees_au, months=months, **args)
     overpaid = cached(ctx, fin.overpaid_lines, **args)
     ended = cached(ctx, fin.ended_without_status, donnees_au=ctx.donnees_au, **args)
@@ -200,46 +208,65 @@ def alerts(ctx: Context, sel: Selection, hors_qpv: pl.DataFrame, hq_sum: dict) -
         "pour l'exercice sélectionné, porte sur toute l'enveloppe P147 de chaque département, quels que "
         "soient les filtres."
     )
-    tabs = st.tabs(
-        fig.alert_tab_labels(
-            months=months,
-            unpaid=unpaid_total["lignes"],
-            overpaid=overpaid.height,
-            ended=ended.height,
-            bad_siret=bad_siret.height,
-            over=over.height,
-        ),
-        key="fin_alertes",
+    labels = fig.alert_tab_labels(
+        months=months,
+        unpaid=unpaid_total["lignes"],
+        overpaid=overpaid.height,
+        ended=ended.height,
+        bad_siret=bad_siret.height,
+        over=over.height,
     )
-    with tabs[0]:
-        _alert(
-            unpaid_total["lignes"],
-            fig.unpaid_text(unpaid_total, months=months),
-            unpaid,
-            fig.UNPAID_COLUMNS,
-            key="fin_alerte_impayes",
-        )
-    with tabs[1]:
-        _alert(
-            overpaid.height, fig.overpaid_text(overpaid), overpaid, fig.OVERPAID_COLUMNS, key="fin_alerte_trop_verse"
-        )
-        if overpaid.height:
-            download_buttons(
-                fig.overpaid_export(overpaid),
-                basename="verse_au_dela_accorde_" + (ctx.contrat or "tous"),
-                key="fin_dl_trop_verse",
-                sheet="Versé au-delà",
+    open_alert_tab(labels)
+    tabs = st.tabs(labels, key=ALERT_TABS, on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            unpaid = cached(ctx, fin.unpaid_grants, donnees_au=ctx.donnees_au, months=months, **args)
+            _alert(
+                unpaid_total["lignes"],
+                fig.unpaid_text(unpaid_total, months=months),
+                unpaid,
+                fig.UNPAID_COLUMNS,
+                key="fin_alerte_impayes",
             )
-    with tabs[2]:
-        _alert(ended.height, fig.ended_text(ended), ended, fig.ENDED_COLUMNS, key="fin_alerte_statut")
-    with tabs[3]:
-        _alert(bad_siret.height, fig.siret_text(bad_siret), bad_siret, fig.SIRET_COLUMNS, key="fin_alerte_siret")
-    with tabs[4]:
-        _alert(over.height, fig.hors_qpv_text(over), None, {}, key="")
-        if missing := fig.missing_link_text(hq_sum):
-            st.warning(missing, icon=":material/link_off:")
-        if not hors_qpv.is_empty():
-            table(fig.hors_qpv_table(hors_qpv), key="fin_alerte_hors_qpv")
+    if tabs[1].open:
+        with tabs[1]:
+            _alert(
+                overpaid.height,
+                fig.overpaid_text(overpaid),
+                overpaid,
+                fig.OVERPAID_COLUMNS,
+                key="fin_alerte_trop_verse",
+            )
+            if overpaid.height:
+                download_buttons(
+                    fig.overpaid_export(overpaid),
+                    basename="verse_au_dela_accorde_" + (ctx.contrat or "tous"),
+                    key="fin_dl_trop_verse",
+                    sheet="Versé au-delà",
+                )
+    if tabs[2].open:
+        with tabs[2]:
+            _alert(ended.height, fig.ended_text(ended), ended, fig.ENDED_COLUMNS, key="fin_alerte_statut")
+    if tabs[3].open:
+        with tabs[3]:
+            _alert(bad_siret.height, fig.siret_text(bad_siret), bad_siret, fig.SIRET_COLUMNS, key="fin_alerte_siret")
+    if tabs[4].open:
+        with tabs[4]:
+            _alert(over.height, fig.hors_qpv_text(over), None, {}, key="")
+            if missing := fig.missing_link_text(hq_sum):
+                st.warning(missing, icon=":material/link_off:")
+            if not hors_qpv.is_empty():
+                table(fig.hors_qpv_table(hors_qpv), key="fin_alerte_hors_qpv")
+
+
+def open_alert_tab(labels: list[str]) -> None:
+    """Keep the alert tab the user opened across a change of its label (its count): its label, when
+    it is still one of `labels`, gives its position; else the tab at the kept position opens."""
+    chosen = st.session_state.get(ALERT_TABS)
+    if chosen in labels:
+        st.session_state[ALERT_TAB_POSITION] = labels.index(chosen)
+    elif chosen is not None:
+        st.session_state[ALERT_TABS] = labels[st.session_state.get(ALERT_TAB_POSITION, 0)]
 
 
 def _alert(count: int, text: str, frame: pl.DataFrame | None, columns: dict[str, str], *, key: str) -> None:

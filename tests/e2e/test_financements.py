@@ -1,4 +1,5 @@
-"""« Actions et financements » in a real browser: a shared link with filters, then a download."""
+"""« Actions et financements » in a real browser: a shared link with filters, then a download; the
+alert tab the user opened stays open when a filter changes its count."""
 
 from __future__ import annotations
 
@@ -26,3 +27,30 @@ def test_shared_link_filters_and_csv_download(live_server, browser_page):
     frame = pl.read_csv(io.BytesIO(data), separator=";", decimal_comma=True)
     assert frame.height > 0 and set(frame["Mode"].unique().to_list()) == {"CPO"}
     shot(page, "financements")
+
+
+def test_the_alert_tab_chosen_stays_open_when_a_filter_changes_its_count(live_server, browser_page):
+    page = browser_page
+    page.goto(live_server.url + "/financements?contrat=CV-DEMO-VERM")
+    settle(page)
+    tabs = page.locator(".st-key-fin_alertes [role='tab']")
+    labels = tabs.all_inner_texts()
+    assert len(labels) == 5 and labels[2].startswith("Terminées sans statut final")
+    tabs.nth(2).click()
+    settle(page)
+    assert tabs.nth(2).get_attribute("aria-selected") == "true"
+    # one financeur: the counts in the labels change (the alerts look at its lines only)
+    funder = page.locator(".st-key-fin_fin [role='combobox']")
+    funder.scroll_into_view_if_needed()
+    funder.click()
+    page.locator("[role='option']").filter(has_text="CAF").click()
+    page.keyboard.press("Escape")
+    settle(page)
+    assert "fin_fin=CAF" in page.url
+    assert tabs.all_inner_texts() != labels
+    assert tabs.nth(2).get_attribute("aria-selected") == "true"
+    shown = page.locator(".st-key-fin_alertes").get_by_test_id("stAlert")
+    assert shown.count() == 1  # the open tab's message only: a closed tab's is not built
+    assert "déclarez-les réalisées ou abandonnées" in shown.inner_text()
+    assert page.locator(".st-key-fin_alertes").get_by_test_id("stDataFrame").count() == 1
+    assert page.get_by_test_id("stException").count() == 0

@@ -15,7 +15,7 @@ from cdv_core import fmt
 from cdv_core.figures import financements as fig_fin
 from cdv_core.queries import financements as fin
 from cdv_core.queries import overview
-from tests.conftest import insert, minimal_contract, run_app
+from tests.conftest import insert, minimal_contract, open_alert_tab, run_app
 
 VERM = "CV-DEMO-VERM"
 OVERPAID = "Lignes de financement dont le versé dépasse l'accordé"
@@ -56,6 +56,7 @@ def test_empty_text_cells_show_a_dash_not_none(app_env, deferred):
     _sql(app_env, "UPDATE porteur SET siret = '12345678901234', rna = NULL WHERE id_porteur = ?", [bad])
     at = run_app("financements", query={"contrat": VERM})
     assert not at.exception, at.exception
+    open_alert_tab(at, "SIRET invalides")
     for shown in at.dataframe:  # no table of the page shows a raw empty cell (« None »)
         assert not shown.value.isna().any().any(), shown.value.columns.tolist()
     sirets = _table_with(at, "RNA")  # alert « SIRET invalides »: the demo porteur has no RNA
@@ -74,6 +75,21 @@ def test_empty_text_cells_show_a_dash_not_none(app_env, deferred):
     )
     csv = pl.read_csv(io.BytesIO(deferred(button)), separator=";", decimal_comma=True, infer_schema_length=None)
     assert csv.filter(pl.col("Code action") == no_siret)["SIRET"].to_list() == [None]
+
+
+def test_the_open_alert_tab_stays_open_when_a_filter_changes_its_count(app_env):
+    at = run_app("financements", query={"contrat": VERM})
+    assert not any("Fin prévue" in d.value.columns for d in at.dataframe)  # the first tab opens
+    open_alert_tab(at, "Terminées sans statut final")
+    before = [t.label for t in at.tabs]
+    assert _table_with(at, "Fin prévue").shape[0] > 0
+    at.multiselect(key="fin_fin").set_value(["CAF"]).run()
+    assert not at.exception, at.exception
+    labels = [t.label for t in at.tabs]
+    assert labels != before and labels[2].startswith("Terminées sans statut final")
+    assert at.session_state["fin_alertes"] == labels[2]  # the same tab, under its new count
+    assert not any("Code action" in d.value.columns and "Financeur" in d.value.columns for d in at.dataframe)
+    _table_with(at, "Fin prévue")
 
 
 # --- 2. versé above accordé: one function for the overview's count and the page's list ---------
@@ -175,6 +191,8 @@ def test_page_lists_the_overpaid_lines(app_env, deferred):
     )
     assert len(expected) == 4
     assert f"Versé > accordé ({len(expected)})" in [t.label for t in at.tabs]
+    assert not any("Écart" in d.value.columns for d in at.dataframe)  # lazy tabs: not built while closed
+    open_alert_tab(at, "Versé > accordé")
     shown = _table_with(at, "Écart")
     assert shown["Code action"].tolist() == [r[0] for r in expected]
     assert shown["Exercice"].tolist() == [str(r[2]) for r in expected]

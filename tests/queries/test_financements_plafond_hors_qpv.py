@@ -23,7 +23,7 @@ import pytest
 from cdv_core import store
 from cdv_core.domain import model
 from cdv_core.queries import financements as fin
-from tests.conftest import insert, run_app
+from tests.conftest import insert, open_alert_tab, run_app
 
 P147 = model.CREDITS_SPECIFIQUES
 CONTRACTS = {"CV-A": ("60", "QN06001M"), "CV-B": ("60", "QN06002M"), "CV-C": ("80", "QN08001M")}
@@ -294,6 +294,8 @@ def test_the_card_and_the_alert_of_a_departement_above_the_cap(hand_app):
     assert not at.exception, at.exception
     value, delta, _ = _card(at)
     assert value == "5,0 %" and delta == "plafond 2,5 % dépassé"
+    assert any(t.label.startswith("Hors QPV") and t.label.endswith("(1)") for t in at.tabs)
+    open_alert_tab(at, "Hors QPV")
     assert any("1 département au-delà du plafond" in w.value for w in at.warning)
 
 
@@ -302,6 +304,7 @@ def test_all_contracts_count_departements_and_flag_the_missing_link(hand_app):
     assert not at.exception, at.exception
     value, delta, _ = _card(at)
     assert value == "1 sur 2" and delta == "départements au-delà de 2,5 %"
+    open_alert_tab(at, "Hors QPV")
     gap = [_plain(w.value) for w in at.warning if "un lien QPV manque" in w.value]
     assert len(gap) == 1 and "700" in gap[0]
     table = next(t.value for t in at.dataframe if "Sans lien QPV (à compléter)" in t.value.columns)
