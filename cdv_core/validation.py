@@ -55,7 +55,7 @@ from cdv_core.settings import Settings
 TABLES = frozenset({"validation", "validation_chiffre"})
 
 
-class ValidatedFiguresChanged(store.StoreError):
+class ValidatedFiguresChanged(store.WriteRefused):
     """An import would change rows of a validated period and was not confirmed: nothing written."""
 
 

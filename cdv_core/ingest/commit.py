@@ -296,7 +296,7 @@ def rollback(
             "SELECT statut, type_import, contrats FROM import_log WHERE id_import = $id", {"id": id_import}
         ).fetchall()
         if not status:
-            raise store.StoreError(f"L'import n° {id_import} est introuvable.")
+            raise store.WriteRefused(f"L'import n° {id_import} est introuvable.")
         _, kind, contrats = status[0]
         if kind in NATIONAL_KINDS or contrats is None:
             access.require(cur, user, access.NATIONAL)
@@ -304,7 +304,7 @@ def rollback(
             audit.contrats = set(contrats.split(",")) - {""}
             access.require(cur, user, access.WRITE, contrats=audit.contrats)
         if status[0][0] == "annulé":
-            raise store.StoreError(f"L'import n° {id_import} a déjà été annulé.")
+            raise store.WriteRefused(f"L'import n° {id_import} a déjà été annulé.")
         entries = cur.execute(
             "SELECT ordre, nom_table, cle FROM import_annulation WHERE id_import = $id ORDER BY ordre DESC",
             {"id": id_import},
@@ -316,7 +316,7 @@ def rollback(
             {"id": id_import},
         ).fetchall()
         if not entries:
-            raise store.StoreError(
+            raise store.WriteRefused(
                 f"L'import n° {id_import} ne peut pas être annulé : il n'a pas gardé l'état antérieur des données "
                 "(import fait avant que l'application ne le garde pour ce type de fichier). Rien n'a été modifié."
             )
@@ -327,7 +327,7 @@ def rollback(
                 if len(ids) == 1
                 else f"les imports {', '.join(ids[:-1])} et {ids[-1]}, plus récents, ont modifié"
             )
-            raise store.StoreError(
+            raise store.WriteRefused(
                 f"Impossible d'annuler l'import n° {id_import} : {who} les mêmes données. Annulez d'abord "
                 "l'import le plus récent. Rien n'a été modifié."
             )
@@ -401,7 +401,7 @@ def _refuse_if_edited_since(cur: duckdb.DuckDBPyConnection, id_import: int) -> N
     if not edits:
         return
     if any(before_log for _, _, before_log in edits):  # the row of migration 0006: earlier writes are unknown
-        raise store.StoreError(
+        raise store.WriteRefused(
             f"Impossible d'annuler l'import n° {id_import} : il a été fait avant que la base ne tienne le journal de "
             "ses écritures, et l'application ne peut pas vérifier qu'aucune saisie faite depuis ne serait effacée. "
             "Rien n'a été modifié."
@@ -413,7 +413,7 @@ def _refuse_if_edited_since(cur: duckdb.DuckDBPyConnection, id_import: int) -> N
         what = "les tables " + ", ".join(f"« {table} »" for table, _, _ in edits) + " ont été modifiées"
     else:
         what = f"la table « {edits[0][0]} » a été modifiée"
-    raise store.StoreError(
+    raise store.WriteRefused(
         f"Impossible d'annuler l'import n° {id_import} : {what} depuis dans l'application (dernière saisie le "
         f"{when}). L'annuler effacerait ces saisies. Rien n'a été modifié."
     )

@@ -215,6 +215,20 @@ def test_an_integrity_refusal_logs_a_warning_with_every_problem(con, caplog):
     )  # every problem, not the first five
 
 
+def test_a_refused_rollback_logs_a_warning_with_its_reason(con, caplog):
+    from cdv_core import ingest
+
+    caplog.set_level(logging.INFO, logger="cdv_core")
+    with pytest.raises(store.WriteRefused, match="introuvable"):
+        ingest.rollback(con, 987, user=LOCAL)
+    assert not _records(caplog, logging.INFO)  # nothing committed
+    [record] = _records(caplog, logging.WARNING)
+    assert record.getMessage() == (
+        "Write refused (WriteRefused): Import n° 987 annulé by test du journal, contracts -: "
+        "L'import n° 987 est introuvable."
+    )
+
+
 def _context(tmp_path, user=LOCAL):
     from cdv_core.ui import context
 
