@@ -18,17 +18,26 @@ with the read's key (function, store, data version and its token, arguments, pé
 `by_content` tags the frames it returns with its own key — and the digest takes the token instead
 of the rows. A tag lives on that frame object only: Polars never copies it to a derived frame, and
 the project never changes a frame in place.
+
+Reads share too: several reads call the same query function with the same arguments (the instances'
+cadence feeds the readiness checklist, the overview's alerts and the Gouvernance page). Within
+`reading` — `ui.cached` computing a read of one data version — a `@per_version` function's result
+is kept under that version and its arguments, so the reads of a version compute it once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import ParamSpec, TypeVar, cast
 
 import polars as pl
 
@@ -41,6 +50,12 @@ _TAG = "_cdv_content"  # the attribute holding a frame's content token (see `tag
 _lock = threading.Lock()
 _kept: OrderedDict[tuple[str, bytes], tuple[object, int]] = OrderedDict()  # key → (result, weight)
 _weight = 0
+_MISSING = object()
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+# The data version of the read being computed in this thread (`reading`), for `per_version`.
+_version: ContextVar[bytes | None] = ContextVar("cdv_data_version", default=None)
 
 
 class _NoDigest(Exception):
@@ -58,10 +73,8 @@ def by_content(fn):
         except _NoDigest:
             return fn(*args, **kwargs)
         key = (name, digest)
-        with _lock:
-            if key in _kept:
-                _kept.move_to_end(key)
-                return _kept[key][0]
+        if (found := _found(key)) is not _MISSING:
+            return found
         result = fn(*args, **kwargs)  # outside the lock: two sessions may build it at once, both right
         tag(result, name.encode() + digest)
         _keep(key, result, weight)
@@ -69,6 +82,45 @@ def by_content(fn):
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
     return wrapper
+
+
+@contextlib.contextmanager
+def reading(version: bytes | None) -> Iterator[None]:
+    """Within it, this thread computes a read of the data version `version` (a token of the
+    store, its version and the version's token, which every write changes; None: share nothing):
+    `per_version` functions keep their results for it."""
+    reset = _version.set(version)
+    try:
+        yield
+    finally:
+        _version.reset(reset)
+
+
+def per_version(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A query function `fn(cur, **kwargs)` that several reads call with the same arguments: within
+    `reading`, its result is kept under the data version and the arguments, so the reads of one
+    version compute it once (see the module's docstring); elsewhere (imports, exports, reports,
+    tests) it simply runs. Its result is shared: callers treat it as read-only."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    call = cast(Callable[..., _R], fn)
+
+    @functools.wraps(fn)
+    def wrapper(cur, /, **kwargs) -> _R:
+        version = _version.get()
+        if version is None:
+            return call(cur, **kwargs)
+        try:
+            digest, _ = _digest(sorted(kwargs.items()))
+        except _NoDigest:
+            return call(cur, **kwargs)
+        key = (name, version + digest)
+        if (found := _found(key)) is not _MISSING:
+            return cast(_R, found)
+        result = call(cur, **kwargs)
+        _keep(key, result, _size(result))
+        return result
+
+    return cast(Callable[_P, _R], wrapper)
 
 
 def tag(value: object, token: bytes) -> None:
@@ -103,6 +155,26 @@ def clear() -> None:
     with _lock:
         _kept.clear()
         _weight = 0
+
+
+def _found(key: tuple[str, bytes]) -> object:
+    """The result kept under `key` (now the most recently used), or `_MISSING`."""
+    with _lock:
+        if key not in _kept:
+            return _MISSING
+        _kept.move_to_end(key)
+        return _kept[key][0]
+
+
+def _size(value: object) -> int:
+    """The estimated size of the frames in `value` (a frame, or a dict, list or tuple of values)."""
+    if isinstance(value, pl.DataFrame):
+        return int(value.estimated_size())
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value)
+    return 0
 
 
 def _keep(key: tuple[str, bytes], result: object, weight: int) -> None:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from cdv_core import fmt
+from cdv_core import fmt, memo
 from cdv_core.perimetre import bind
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ RULE = ProgressRule()
 # --- inputs: one row per (objective, action) and per (objective, indicator, QPV) -------------
 
 
+@memo.per_version
 def action_rows(
     cur: duckdb.DuckDBPyConnection,
     *,
@@ -156,6 +157,7 @@ def score_action_rows(frame: pl.DataFrame, *, donnees_au: date, rule: ProgressRu
     )
 
 
+@memo.per_version
 def indicator_rows(
     cur: duckdb.DuckDBPyConnection,
     *,

@@ -53,7 +53,12 @@ _ALIASES = ("a", "s")  # the action aliases of the callers' queries
 
 
 def hors_qpv_sql(alias: str = "a") -> str:
-    """Boolean SQL expression: the action `alias` (from a fixed allow-list) serves no QPV."""
+    """Boolean SQL expression: the action `alias` (from a fixed allow-list) serves no QPV.
+
+    Correlated (`NOT EXISTS`), not `NOT IN (SELECT code_action FROM action_quartier)`: DuckDB then
+    looks up only the selection's actions, where `NOT IN` hashed every link of the store at each
+    query (15 of the 20 ms of a contract's funding totals, national store). The same rows either
+    way: `action_quartier.code_action` is NOT NULL."""
     if alias not in _ALIASES:
         raise ValueError(f"alias non prévu : {alias}")
-    return f"({alias}.code_action NOT IN (SELECT code_action FROM action_quartier))"
+    return f"(NOT EXISTS (SELECT 1 FROM action_quartier hq WHERE hq.code_action = {alias}.code_action))"

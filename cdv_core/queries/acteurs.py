@@ -92,16 +92,21 @@ WITH acteur_all AS (
 acteur_contrat AS ("""
     + _ACTEUR_CONTRAT
     + """),
+in_scope AS (
+    SELECT * FROM acteur_all a
+    WHERE ($contrat IS NULL AND $perimetre IS NULL)
+       OR a.id_acteur IN (SELECT id_acteur FROM acteur_contrat
+                          WHERE ($contrat IS NULL OR code_contrat = $contrat)
+                            AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat)))),
+-- the domains of the actors in scope only: listing every actor's took 20 ms of a contract's 45
 domaines AS (
-    SELECT id_acteur, list(domaine ORDER BY domaine) AS domaines FROM acteur_domaine GROUP BY id_acteur),
+    SELECT id_acteur, list(domaine ORDER BY domaine) AS domaines FROM acteur_domaine
+    WHERE ($contrat IS NULL AND $perimetre IS NULL) OR id_acteur IN (SELECT id_acteur FROM in_scope)
+    GROUP BY id_acteur),
 sel AS (
     SELECT a.*, coalesce(d.domaines, []::VARCHAR[]) AS domaines
-    FROM acteur_all a LEFT JOIN domaines d USING (id_acteur)
-    WHERE (($contrat IS NULL AND $perimetre IS NULL)
-           OR a.id_acteur IN (SELECT id_acteur FROM acteur_contrat
-                              WHERE ($contrat IS NULL OR code_contrat = $contrat)
-                                AND ($perimetre IS NULL OR list_contains($perimetre, code_contrat))))
-      AND ($modes::VARCHAR[] IS NULL OR list_contains($modes::VARCHAR[], a.mode_intervention))
+    FROM in_scope a LEFT JOIN domaines d USING (id_acteur)
+    WHERE ($modes::VARCHAR[] IS NULL OR list_contains($modes::VARCHAR[], a.mode_intervention))
       AND ($types::VARCHAR[] IS NULL OR list_contains($types::VARCHAR[], a.type_structure))
       AND ($domaines::VARCHAR[] IS NULL OR list_has_any($domaines::VARCHAR[], coalesce(d.domaines, []::VARCHAR[])))),
 acteur_qp AS (

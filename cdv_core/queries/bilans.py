@@ -28,6 +28,7 @@ from typing import TypedDict
 import duckdb
 import polars as pl
 
+from cdv_core import memo
 from cdv_core.perimetre import bind
 
 DEFAULT_DELAI_MOIS = 6
@@ -121,6 +122,7 @@ class Summary(TypedDict):
     part: float | None  # None: none due
 
 
+@memo.per_version
 def summary(
     cur: duckdb.DuckDBPyConnection,
     *,

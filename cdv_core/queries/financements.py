@@ -27,6 +27,7 @@ from typing import Any, TypedDict
 import duckdb
 import polars as pl
 
+from cdv_core import memo
 from cdv_core.domain import identifiers, model, shares
 from cdv_core.perimetre import bind
 
@@ -233,6 +234,7 @@ class FundingTotals(TypedDict):
     hors_qpv_declare_p147_accorde: float
 
 
+@memo.per_version
 def funding_totals(
     cur: duckdb.DuckDBPyConnection,
     *,

@@ -13,6 +13,7 @@ from typing import TypedDict
 import duckdb
 import polars as pl
 
+from cdv_core import memo
 from cdv_core.domain import cadence, model, readiness
 from cdv_core.perimetre import bind
 
@@ -37,6 +38,7 @@ _INSTANCES = """
 """
 
 
+@memo.per_version
 def instance_cadence(
     cur: duckdb.DuckDBPyConnection,
     *,
@@ -339,6 +341,7 @@ def decision_counts(
     return {"total": total, "ouvertes": ouvertes, "en_retard": en_retard, "faites": faites}
 
 
+@memo.per_version
 def annual_obligations(
     cur: duckdb.DuckDBPyConnection,
     *,

@@ -104,19 +104,21 @@ def _cached_call(
     _perimetre=None,
     _slow: float | None = None,
     _disk: tuple[read_cache.Shelf, str] | None = None,
+    _reading: bytes | None = None,
 ):
     """`scope`: None when `_fn` takes no périmètre, else `_scope_key(_perimetre)` — the cache
     hashes that short key, not the périmètre itself (hundreds of codes, on every call). Runs only
     on a cache miss: that is where a query is timed (`_slow`, see `_timed`). With `_disk` (the
     store's shelf of the read cache on disk, `cdv_core.read_cache`, and the version's token), a
     result this or another process filed for the same data and code is read back instead of
-    computed; one computed is filed."""
+    computed; one computed is filed. `_reading`: the data version's token (`memo.reading`), under
+    which the query functions several reads call share their results."""
     key = (name, kwargs, scope)
     if _disk is not None and (found := _disk[0].get(_disk[1], key)) is not read_cache.MISSING:
         return found
     cur = connection(store_path).cursor()
     try:
-        with _timed(name, kwargs, _slow):
+        with _timed(name, kwargs, _slow), memo.reading(_reading):
             result = _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
     finally:
         cur.close()
@@ -206,6 +208,7 @@ def _replay(store_path: str, call: tuple, version: int, token: str | None = None
         _perimetre=perimetre,
         _slow=slow,
         _disk=disk,
+        _reading=memo.token_of((store_path, version, token)),
     )
 
 

@@ -211,3 +211,28 @@ def test_ui_chart_sends_what_streamlit_sends_for_the_chart_also_when_kept(runs):
     assert json.loads(kept.proto.spec) == json.loads(plain.proto.spec)
     assert [(d.name, d.data.data) for d in kept.proto.datasets] == [(d.name, d.data.data) for d in plain.proto.datasets]
     assert kept.proto.datasets and kept.proto.theme == plain.proto.theme == "streamlit"
+
+
+def test_a_query_several_reads_call_runs_once_per_data_version():
+    calls = []
+
+    @memo.per_version
+    def cadence(cur, *, contrat, annee=None):
+        calls.append((contrat, annee))
+        return pl.DataFrame({"contrat": [contrat]})
+
+    cadence(None, contrat="CV-1")
+    cadence(None, contrat="CV-1")
+    assert len(calls) == 2  # outside a read (imports, exports, reports): it simply runs
+    with memo.reading(b"v1"):
+        first = cadence(None, contrat="CV-1")
+        assert cadence(None, contrat="CV-1") is first and len(calls) == 3
+        cadence(None, contrat="CV-1", annee=2026)
+        cadence(None, contrat="CV-2")
+        assert len(calls) == 5
+    with memo.reading(b"v2"):  # a write: another version computes it anew
+        assert cadence(None, contrat="CV-1") is not first and len(calls) == 6
+    with memo.reading(None):
+        cadence(None, contrat="CV-1")
+    assert len(calls) == 7
+

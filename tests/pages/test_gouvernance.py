@@ -100,7 +100,12 @@ def test_all_contracts_view_renders(app_env):
 
 
 def test_recording_a_held_meeting_removes_the_flag_everywhere(app_env):
-    at = run_app("gouvernance", query={"contrat": CONTRAT})
+    # the overview first: its alerts and the Gouvernance page share the cadence computed for this
+    # data version (`memo.per_version`), which the write must not leave behind
+    at = run_app("vue_ensemble", query={"contrat": CONTRAT})
+    assert LATE_LABEL in _late_warning(at)
+    at.switch_page("pages/gouvernance.py")
+    at.run()
     before = _counts(app_env)
     late = _late_instances(app_env)
     assert late >= 2
