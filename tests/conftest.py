@@ -263,8 +263,14 @@ def run_app(page: str | None = None, *, query: dict | None = None, timeout: floa
 def open_alert_tab(at, start: str):
     """On « Actions et financements », open the alert tab whose label starts with `start` (the
     tabs are lazy: only the open one is built) and rerun; returns the AppTest."""
+    return open_tab(at, "fin_alertes", start)
+
+
+def open_tab(at, key: str, start: str):
+    """Open the tab whose label starts with `start` among the lazy tabs of key `key` (only the open
+    one is built) and rerun; returns the AppTest."""
     label = next(t.label for t in at.tabs if t.label.startswith(start))
-    at.session_state["fin_alertes"] = label
+    at.session_state[key] = label
     at.run()
     assert not at.exception, at.exception
     return at

@@ -31,8 +31,17 @@ def _show(frame: pl.DataFrame, key: str) -> None:
         st.caption(fmt.capped_note(TABLE_CAP, frame.height))
 
 
+TABS = ("En retard", "Par porteur", "Par quartier", "Par exercice", "Enregistrer un bilan")
+TABS_KEY = "bilans_onglets"  # the open tab's label
+
+
+@st.fragment
 def section(ctx: Context) -> None:
-    """The « Bilans des porteurs » block of the page."""
+    """The « Bilans des porteurs » block of the page.
+
+    A fragment with lazy tabs, as the alerts: choosing a tab reruns this block only, and only the
+    open tab is read and built (the four lists were four reads over the funding lines on every
+    first visit, ≈ 0,4 s for « Tous les contrats »; docs/performance.md, item 22)."""
     st.subheader("Bilans des porteurs")
     delai = ctx.settings.bilan_delai_mois
     args = dict(contrat=ctx.contrat, donnees_au=ctx.donnees_au, delai_mois=delai)
@@ -47,31 +56,36 @@ def section(ctx: Context) -> None:
     if upcoming := fig.upcoming_caption(summary):
         st.caption(upcoming)
 
-    tab_late, tab_porteur, tab_qpv, tab_year, tab_form = st.tabs(
-        ["En retard", "Par porteur", "Par quartier", "Par exercice", "Enregistrer un bilan"], key="bilans_onglets"
-    )
-    with tab_late:
-        _late(ctx, args)
-    with tab_porteur:
-        shown = pub.publishable(ctx, fig.porteurs_table(cached(ctx, q.by_porteur, **args)), names=fig.CONTACT_COLUMNS)
-        _show(shown, "bilans_porteurs")
-        download_buttons(
-            shown,
-            basename="bilans_par_porteur_" + (ctx.contrat or "tous"),
-            key="bilans_porteurs_dl",
-            sheet="Bilans par porteur",
-            ctx=ctx,
-        )
-    with tab_qpv:
-        _show(fig.qpv_table(cached(ctx, q.by_qpv, **args)), "bilans_qpv")
-        st.caption(
-            "Une action qui sert plusieurs quartiers compte dans chacun : les lignes ne s'additionnent pas. "
-            f"« {q.SANS_QPV} » : actions rattachées à aucun quartier."
-        )
-    with tab_year:
-        _show(fig.years_table(cached(ctx, q.by_year, **args)), "bilans_exercices")
-    with tab_form:
-        _form(ctx, args)
+    tab_late, tab_porteur, tab_qpv, tab_year, tab_form = st.tabs(list(TABS), key=TABS_KEY, on_change="rerun")
+    if tab_late.open:
+        with tab_late:
+            _late(ctx, args)
+    if tab_porteur.open:
+        with tab_porteur:
+            shown = pub.publishable(
+                ctx, fig.porteurs_table(cached(ctx, q.by_porteur, **args)), names=fig.CONTACT_COLUMNS
+            )
+            _show(shown, "bilans_porteurs")
+            download_buttons(
+                shown,
+                basename="bilans_par_porteur_" + (ctx.contrat or "tous"),
+                key="bilans_porteurs_dl",
+                sheet="Bilans par porteur",
+                ctx=ctx,
+            )
+    if tab_qpv.open:
+        with tab_qpv:
+            _show(fig.qpv_table(cached(ctx, q.by_qpv, **args)), "bilans_qpv")
+            st.caption(
+                "Une action qui sert plusieurs quartiers compte dans chacun : les lignes ne s'additionnent pas. "
+                f"« {q.SANS_QPV} » : actions rattachées à aucun quartier."
+            )
+    if tab_year.open:
+        with tab_year:
+            _show(fig.years_table(cached(ctx, q.by_year, **args)), "bilans_exercices")
+    if tab_form.open:
+        with tab_form:
+            _form(ctx, args)
 
 
 def _late(ctx: Context, args: dict) -> None:

@@ -235,4 +235,3 @@ def test_a_query_several_reads_call_runs_once_per_data_version():
     with memo.reading(None):
         cadence(None, contrat="CV-1")
     assert len(calls) == 7
-

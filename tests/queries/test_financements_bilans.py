@@ -15,9 +15,10 @@ import pytest
 from cdv_core import access, fmt, ingest, settings, store, tables
 from cdv_core.access import local_user
 from cdv_core.edits import bilans as edits
+from cdv_core.figures import bilans as fig
 from cdv_core.queries import bilans as q
 from cdv_core.queries import overview
-from tests.conftest import DEMO_AU, insert, minimal_contract, run_app
+from tests.conftest import DEMO_AU, insert, minimal_contract, open_tab, run_app
 from tests.pages.test_secret import accounts  # noqa: F401 (a fixture)
 
 LOCAL = local_user("test")
@@ -609,6 +610,38 @@ def test_financements_page_shows_the_bilans(app_env, deferred):
     assert frame["Code de l'action"].to_list() == late["code_action"].to_list()
 
 
+def test_only_the_open_bilans_tab_is_built(app_env):
+    """The tabs are lazy: a first visit reads and shows the late list only; each tab opened shows
+    its own table (the same rows as its query) and drops the others."""
+    at = run_app("financements", query={"contrat": "CV-DEMO-BRE"})
+    con = duckdb.connect(str(app_env))
+    try:
+        args = dict(contrat="CV-DEMO-BRE", donnees_au=DEMO_AU)
+        expected = {
+            "En retard": fig.late_table(q.late(con.cursor(), **args)),
+            "Par porteur": fig.porteurs_table(q.by_porteur(con.cursor(), **args)),
+            "Par quartier": fig.qpv_table(q.by_qpv(con.cursor(), **args)),
+            "Par exercice": fig.years_table(q.by_year(con.cursor(), **args)),
+        }
+    finally:
+        con.close()
+
+    def shown() -> dict[str, int]:
+        heights = {}
+        for label, frame in expected.items():
+            found = [d.value for d in at.dataframe if list(d.value.columns) == frame.columns]
+            if found:
+                heights[label] = found[0].shape[0]
+        return heights
+
+    assert shown() == {"En retard": min(expected["En retard"].height, 200)}
+    for label in ("Par porteur", "Par quartier", "Par exercice", "En retard"):
+        open_tab(at, "bilans_onglets", label)
+        assert shown() == {label: min(expected[label].height, 200)}, label
+    open_tab(at, "bilans_onglets", "Enregistrer un bilan")
+    assert not shown() and at.selectbox(key="bilans_choix").options
+
+
 def test_demo_bilans_show_late_ones_and_round_numbers(demo_cur):
     s = q.summary(demo_cur, contrat=None, donnees_au=DEMO_AU)
     assert s["dus"] > 0 and 0.05 <= s["en_retard"] / s["dus"] <= 0.15
@@ -628,9 +661,6 @@ def test_partenaire_sees_no_contact(accounts, app_env):  # noqa: F811 (the fixtu
 
     at = _run(PARTENAIRE, "financements")
     assert "Bilans des porteurs" in [h.value for h in at.subheader]
-    shown = " ".join(" ".join(f.columns) for f in _frames(at).values())
-    assert "Adresse électronique" not in shown and "Contact" not in shown and "Téléphone" not in shown
-    assert not [b for b in at.get("download_button") if b.proto.id.endswith("bilans_publipostage")]
     con = duckdb.connect(str(app_env))
     try:
         emails = {
@@ -638,5 +668,11 @@ def test_partenaire_sees_no_contact(accounts, app_env):  # noqa: F811 (the fixtu
         }
     finally:
         con.close()
-    cells = {str(v) for f in _frames(at).values() for c in f.columns for v in f[c].to_list()}
-    assert not cells & emails
+    for tab in ("En retard", "Par porteur"):  # the two tabs that list porteurs (lazy: one built at a time)
+        open_tab(at, "bilans_onglets", tab)
+        shown = " ".join(" ".join(f.columns) for f in _frames(at).values())
+        assert "Porteur" in shown, tab
+        assert "Adresse électronique" not in shown and "Contact" not in shown and "Téléphone" not in shown
+        assert not [b for b in at.get("download_button") if b.proto.id.endswith("bilans_publipostage")]
+        cells = {str(v) for f in _frames(at).values() for c in f.columns for v in f[c].to_list()}
+        assert not cells & emails
