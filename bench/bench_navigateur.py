@@ -22,8 +22,9 @@ installed before Streamlit's code: it wraps `WebSocket` and listens to pointer a
 Views, for two selections (one contract: the first demo contract, or the national contract with
 the most QPV; and « Tous les contrats »): the 1re visite of each page by a deep link (a new
 session); each page reached through the sidebar (second visit, caches warm); then interactions,
-each from a fresh deep link to its page: the year, a financeur and an alert tab on « Actions et financements »,
-the quartier on « Projets de quartier », the contract in the sidebar, a tab of « Indicateurs »,
+each from a fresh deep link to its page: the year, a financeur, an alert tab and a bilans tab on
+« Actions et financements », the quartier on « Projets de quartier », the contract in the sidebar,
+a tab of « Indicateurs »,
 starting a séance and « Suivant » (for the contract only). Each view `--repeat` times; median and
 max are reported. A view past `--timeout` counts as failed (its screenshot under bench/out/navigateur/);
 Ctrl-C reports the views measured so far. The server is stopped at the end, even on error.
@@ -292,6 +293,7 @@ INTERACTIONS: dict[str, tuple[str, Callable]] = {
     "financements : exercice": ("Actions et financements", partial(pick, root=".st-key-fin_annee")),
     "financements : financeur": ("Actions et financements", partial(pick, root=".st-key-fin_fin")),
     "financements : onglet d'alerte": ("Actions et financements", partial(tab, name="Versé > accordé")),
+    "financements : onglet des bilans": ("Actions et financements", partial(tab, name="Par porteur")),
     "projets : quartier": ("Projets de quartier", partial(pick, root="[class*='st-key-projets_qpv_']")),
     "barre latérale : contrat": ("Vue d'ensemble", partial(pick, root=".st-key-sidebar_contrat")),
     "indicateurs : onglet": ("Indicateurs", partial(tab, name="Comparaison des quartiers")),
