@@ -54,3 +54,38 @@ def test_the_alert_tab_chosen_stays_open_when_a_filter_changes_its_count(live_se
     assert "déclarez-les réalisées ou abandonnées" in shown.inner_text()
     assert page.locator(".st-key-fin_alertes").get_by_test_id("stDataFrame").count() == 1
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_a_bilans_tab_opens_with_its_table_only_and_stays_open_when_a_filter_changes(live_server, browser_page):
+    page = browser_page
+    page.goto(live_server.url + "/financements?contrat=CV-DEMO-BRE")
+    settle(page)
+    block = page.locator(".st-key-bilans_onglets")
+    tabs = block.locator("[role='tab']")
+    assert tabs.all_inner_texts() == [
+        "En retard",
+        "Par porteur",
+        "Par quartier",
+        "Par exercice",
+        "Enregistrer un bilan",
+    ]
+    assert block.get_by_test_id("stDataFrame").count() == 1  # the late list: the closed tabs are not built
+    tabs.nth(1).scroll_into_view_if_needed()
+    tabs.nth(1).click()
+    settle(page)
+    assert tabs.nth(1).get_attribute("aria-selected") == "true"
+    assert block.get_by_test_id("stDataFrame").count() == 1
+    assert page.locator("[class*='st-key-bilans_porteurs_dl']").count() >= 1  # the porteurs' table downloads
+    assert page.locator(".st-key-bilans_publipostage").count() == 0  # the late list's is not built
+    # a filter reruns the page: the bilans (not filtered) keep the tab the user opened
+    funder = page.locator(".st-key-fin_fin [role='combobox']")
+    funder.scroll_into_view_if_needed()
+    funder.click()
+    page.locator("[role='option']").first.click()
+    page.keyboard.press("Escape")
+    settle(page)
+    assert "fin_fin=" in page.url
+    assert tabs.nth(1).get_attribute("aria-selected") == "true"
+    assert block.get_by_test_id("stDataFrame").count() == 1
+    assert page.locator("[class*='st-key-bilans_porteurs_dl']").count() >= 1
+    assert page.get_by_test_id("stException").count() == 0
