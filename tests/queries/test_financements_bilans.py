@@ -612,7 +612,7 @@ def test_financements_page_shows_the_bilans(app_env, deferred):
 
 def test_only_the_open_bilans_tab_is_built(app_env):
     """The tabs are lazy: a first visit reads and shows the late list only; each tab opened shows
-    its own table (the same rows as its query) and drops the others."""
+    its own table (as many rows as its query, up to the 200 shown) and drops the others."""
     at = run_app("financements", query={"contrat": "CV-DEMO-BRE"})
     con = duckdb.connect(str(app_env))
     try:
