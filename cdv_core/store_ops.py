@@ -96,23 +96,30 @@ def _copy_tables(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
     with store.plain_transaction(cur) as tx:  # not `store.transaction`: the copy logs nothing
         version = max(
             store.store_version(tx),
-            int(store.scalar(tx, f"SELECT valeur FROM {_SOURCE}.main.store_meta WHERE cle = 'store_version'")),
+            int(
+                store.scalar(
+                    tx, store.sql("SELECT valeur FROM {src}.main.store_meta WHERE cle = 'store_version'", src=_SOURCE)
+                )
+            ),
         )
         for schema, table in tx.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = $c "
             "AND table_schema IN ('main', $r) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
             {"c": _SOURCE, "r": ROLLBACK_SCHEMA},
         ).fetchall():
-            store.check_identifier(schema, table)
+            name, source = (
+                store.sql("{s}.{t}", s=schema, t=table),
+                store.sql("{src}.{s}.{t}", src=_SOURCE, s=schema, t=table),
+            )
             if schema == "main" and table not in ours:
                 raise store.StoreError(f"Table {table} de la source inconnue de cette version de l'application.")
             if schema == "main":
-                tx.execute(f"DELETE FROM main.{table}")  # bookkeeping rows the new schema wrote
-                tx.execute(f"INSERT INTO main.{table} BY NAME SELECT * FROM {_SOURCE}.main.{table}")
+                tx.execute(store.sql("DELETE FROM {n}", n=name))  # bookkeeping rows the new schema wrote
+                tx.execute(store.sql("INSERT INTO {n} BY NAME SELECT * FROM {src}", n=name, src=source))
             else:
-                tx.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                tx.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM {_SOURCE}.{schema}.{table}")
-            copied[f"{schema}.{table}"] = store.scalar(tx, f"SELECT count(*) FROM {schema}.{table}")
+                tx.execute(store.sql("CREATE SCHEMA IF NOT EXISTS {s}", s=schema))
+                tx.execute(store.sql("CREATE TABLE {n} AS SELECT * FROM {src}", n=name, src=source))
+            copied[f"{schema}.{table}"] = store.scalar(tx, store.sql("SELECT count(*) FROM {n}", n=name))
         # never below what an instance already open on the target has cached
         tx.execute("UPDATE main.store_meta SET valeur = $v WHERE cle = 'store_version'", {"v": str(version + 1)})
         theirs, ours_now = digest(tx, _SOURCE), digest(tx)
