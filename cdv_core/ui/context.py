@@ -104,21 +104,22 @@ def _cached_call(
     _perimetre=None,
     _slow: float | None = None,
     _disk: tuple[read_cache.Shelf, str] | None = None,
-    _reading: bytes | None = None,
+    _token: str | None = None,
 ):
     """`scope`: None when `_fn` takes no périmètre, else `_scope_key(_perimetre)` — the cache
     hashes that short key, not the périmètre itself (hundreds of codes, on every call). Runs only
     on a cache miss: that is where a query is timed (`_slow`, see `_timed`). With `_disk` (the
     store's shelf of the read cache on disk, `cdv_core.read_cache`, and the version's token), a
     result this or another process filed for the same data and code is read back instead of
-    computed; one computed is filed. `_reading`: the data version's token (`memo.reading`), under
-    which the query functions several reads call share their results."""
+    computed; one computed is filed. `_token`: the version's token; with the store and the version,
+    it names the data version (`memo.reading`) under which the query functions several reads call
+    share their results (digested here, on a miss only)."""
     key = (name, kwargs, scope)
     if _disk is not None and (found := _disk[0].get(_disk[1], key)) is not read_cache.MISSING:
         return found
     cur = connection(store_path).cursor()
     try:
-        with _timed(name, kwargs, _slow), memo.reading(_reading):
+        with _timed(name, kwargs, _slow), memo.reading(memo.token_of((store_path, version, _token))):
             result = _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
     finally:
         cur.close()
@@ -208,7 +209,7 @@ def _replay(store_path: str, call: tuple, version: int, token: str | None = None
         _perimetre=perimetre,
         _slow=slow,
         _disk=disk,
-        _reading=memo.token_of((store_path, version, token)),
+        _token=token,
     )
 
 
