@@ -12,7 +12,9 @@ Real servers (`streamlit run app.py`, headless, 127.0.0.1, free ports, the repos
 Each configuration's servers start with an empty read cache on disk (`CDV_CACHE_DISQUE`, a new
 folder under bench/out/sessions/ shared by the configuration's instances, as on one machine);
 `--cache-disque DOSSIER` keeps one folder across runs (a second run then measures servers that
-restart on the results of the first), `--cache-disque non` turns it off.
+restart on the results of the first), `--cache-disque non` turns it off. `--precalcul` runs
+`python -m cdv_core precalcul` on the configuration's store into its folder before its servers
+start (a store precomputed after its last write, every selection; its duration is printed).
 
 Each session opens the app by a link to its selection, then visits every page through the
 sidebar, `--rounds` times (round 1: the selection's queries not cached yet; round 2: cached in the
@@ -579,6 +581,7 @@ class Result:
     client_cpu_s: float = 0.0
     wall_s: float = 0.0
     repetitions: int = 1
+    precalcul_s: float | None = None  # `python -m cdv_core precalcul` before the servers started (--precalcul)
 
 
 def run_config(
@@ -593,13 +596,25 @@ def run_config(
     deadline: float,
     think_s: float = 0.0,
     cache: str | None = None,
+    precompute: bool = False,
 ) -> Result:
     """`cache`: the read cache on disk's folder, shared by the instances (as on one machine); by
-    default an empty one for this configuration."""
+    default an empty one for this configuration. `precompute`: run `python -m cdv_core precalcul`
+    on the store into that folder first, as after a write made while the servers were stopped."""
     print(f"  {label} ({client})…", file=sys.stderr, flush=True)
     instances: list[Instance] = []
     result = Result(label, n_instances, sessions, planned=sessions * rounds * len(PAGES))
     cache = cache or fresh_cache_folder(label)
+    if precompute:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "cdv_core", "precalcul", "--store", store_url],
+            cwd=ROOT,
+            env={**os.environ, "CDV_STORE": store_url, "CDV_CACHE_DISQUE": cache},
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+        result.precalcul_s = time.perf_counter() - start
     try:
         for i in range(n_instances):
             instances.append(Instance(store_url, f"{_slug(label)}_{client}_{i + 1}", cache))
@@ -692,6 +707,8 @@ def merge(results: list[Result]) -> list[Result]:
         m.client_cpu_s = statistics.mean(r.client_cpu_s for r in reps)
         m.wall_s = statistics.mean(r.wall_s for r in reps)
         m.repetitions = len(reps)
+        done = [r.precalcul_s for r in reps if r.precalcul_s is not None]
+        m.precalcul_s = statistics.mean(done) if done else None
         out.append(m)
     return out
 
@@ -834,6 +851,12 @@ def report(results: list[Result], args, load_before: float, seconds: float) -> N
                     rows.append([r.label, words, *row(visits), failures(visits)])
         table(["configuration", "sélection", *timing, "causes des échecs"], rows, text)
 
+    for r in results:
+        if r.precalcul_s is not None:
+            print(
+                f"\nPrécalcul avant le démarrage ({r.label}) : `python -m cdv_core precalcul`, « Tous les contrats » "
+                f"et chaque contrat, en {fmt.number(r.precalcul_s, 0)} s (moyenne par passage), hors temps de page."
+            )
     print(
         "\nMémoire après tous les écrans (RSS de chaque instance une fois chaque page servie avec un contrat "
         "et avec « Tous les contrats ») :\n"
@@ -938,8 +961,17 @@ def main() -> int:
         "configuration, shared by its instances. Give the same folder to two runs to measure servers "
         "that restart on a cache the previous ones filled",
     )
+    parser.add_argument(
+        "--precalcul",
+        action="store_true",
+        help="before each configuration's servers start, run `python -m cdv_core precalcul` on its store "
+        "(every selection's pages into the cache on disk: a store precomputed after its last write); its "
+        "duration is printed. Not with --cache-disque non",
+    )
     parser.add_argument("--json", help="also write the raw visits to this file")
     args = parser.parse_args()
+    if args.precalcul and args.cache_disque == "non":
+        raise SystemExit("--precalcul range ses résultats dans le cache sur disque : pas avec --cache-disque non")
     if args.cache_disque and args.cache_disque != "non":
         Path(args.cache_disque).mkdir(parents=True, exist_ok=True, mode=0o700)
         args.cache_disque = str(Path(args.cache_disque).resolve())
@@ -986,6 +1018,7 @@ def main() -> int:
                         deadline,
                         args.think,
                         args.cache_disque,
+                        args.precalcul,
                     )
                 )
     report(results, args, load_before, time.perf_counter() - started)

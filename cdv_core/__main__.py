@@ -1,5 +1,5 @@
-"""Command line: `python -m cdv_core demo|info|export|rapport|publication|import|copier|maintenance|utilisateurs …`
-(French messages; exit 0 ok, 1 refused, 2 usage)."""
+"""Command line: `python -m cdv_core demo|info|export|rapport|publication|import|copier|maintenance|precalcul|…`
+(`utilisateurs` too; French messages; exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
@@ -88,6 +88,35 @@ def _maintenance(args: argparse.Namespace) -> int:
     for line in done:
         print(f"  - {line}")
     return 0
+
+
+def _precalcul(args: argparse.Namespace) -> int:
+    from cdv_core.ui import precalcul
+
+    con = store.connect_for_command(args.store)  # refuses a missing, locked or damaged store in French
+    if con is None:
+        return 1
+    con.close()  # the pages open it themselves (one process, one connection to a file)
+    codes = [c.strip() for c in args.contrat.split(",") if c.strip()] if args.contrat else None
+
+    def progress(done: int, total: int, code: str | None) -> None:
+        print(f"  {done + 1}/{total} {code or 'Tous les contrats'}", flush=True)
+
+    import os
+
+    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # its "no runtime" notices: headless on purpose
+    try:
+        report = precalcul.run(args.store, contrats=codes, tous=not args.sans_tous, progress=progress)
+    except precalcul.PrecalculError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    pages = fmt.plural(len(report.selections), "sélection", "sélections")
+    print(f"Précalcul de {store.describe(args.store)} : {pages} en {fmt.integer(round(report.seconds))} s.")
+    if report.stopped:
+        print(f"Arrêté avant la fin : {report.stopped}. Relancez la commande.", file=sys.stderr)
+    for code, page, message in report.failures:
+        print(f"Erreur sur la page « {page} » ({code or 'Tous les contrats'}) : {message}", file=sys.stderr)
+    return 1 if report.failures or report.stopped else 0
 
 
 def _au_option(text: str | None):
@@ -346,6 +375,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="garder les versions de la base partagée des N derniers jours (défaut : 7)",
     )
     p.set_defaults(func=_maintenance)
+    p = sub.add_parser(
+        "precalcul",
+        help="calculer d'avance les pages de chaque contrat dans le cache sur disque (serveur arrêté, "
+        "ou base partagée)",
+    )
+    p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à précalculer (défaut : {shown})")
+    p.add_argument(
+        "--contrat",
+        metavar="CODES",
+        help="codes des contrats, séparés par des virgules (défaut : tous, les plus grands d'abord)",
+    )
+    p.add_argument("--sans-tous", action="store_true", help="sans la sélection « Tous les contrats »")
+    p.set_defaults(func=_precalcul)
     p = sub.add_parser("statuts", help="relever les statuts des QPV dans leur historique (chaque mois, par cron)")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à relever (défaut : {shown})")
     p.add_argument("--au", help="date « données au » (AAAA-MM-JJ) ; par défaut celle de la base, sinon aujourd'hui")

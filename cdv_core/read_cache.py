@@ -47,7 +47,8 @@ import polars as pl
 
 _log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent
-MAX_FILES_PER_TOKEN = 20_000  # beyond, results stay in memory only (a bound on the folder)
+MAX_FILES_PER_TOKEN = 50_000  # beyond, results stay in memory only (a bound on the folder; `precalcul` of
+# the national store's 400 contracts files ≈ 25 000)
 STALE_SECONDS = 300  # other tokens' folders of a store untouched for this long are removed
 STALE_CODE_SECONDS = 24 * 3600  # other code's folders untouched for this long are removed
 MISSING = object()  # what `Shelf.get` returns for a result not on disk
@@ -72,6 +73,7 @@ class Shelf:
         self.store = root / hashlib.sha256(store_path.encode()).hexdigest()[:16]
         self.folder = self.store / code_digest()
         self._pruned: set[str] = set()
+        self._counts: dict[str, int] = {}  # files per token folder: counted once, then as this process adds
 
     def _file(self, token: str, key: tuple) -> Path:
         """The file of `key` under `token`, a uuid (ValueError otherwise: it names a folder)."""
@@ -96,8 +98,11 @@ class Shelf:
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if target.parent.name not in self._pruned:
                 self._prune(target.parent.name)
-            if sum(1 for _ in os.scandir(target.parent)) >= MAX_FILES_PER_TOKEN:
+            if (count := self._counts.get(target.parent.name)) is None:
+                count = sum(1 for _ in os.scandir(target.parent))
+            if count >= MAX_FILES_PER_TOKEN:
                 return
+            self._counts[target.parent.name] = count + 1
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:

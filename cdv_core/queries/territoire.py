@@ -34,6 +34,15 @@ def contracts(cur: duckdb.DuckDBPyConnection, *, perimetre: tuple[str, ...] | No
     ).pl()
 
 
+def contracts_by_size(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every contract's code, those with the most QPV first (then by code)."""
+    rows = cur.execute(
+        """SELECT c.code_contrat FROM contrat c LEFT JOIN quartier q USING (code_contrat)
+           GROUP BY c.code_contrat ORDER BY count(q.code_qp) DESC, c.code_contrat"""
+    ).fetchall()
+    return [code for (code,) in rows]
+
+
 def quartiers(
     cur: duckdb.DuckDBPyConnection, *, contrat: str | None, perimetre: tuple[str, ...] | None = None
 ) -> pl.DataFrame:

@@ -66,6 +66,18 @@ def test_other_tokens_folders_are_removed_once_left_alone(folder):
     assert shelf.get(RECENT, KEY) == 2 and shelf.get(NEW, KEY) == 3
 
 
+def test_a_token_folder_holds_at_most_its_bound_of_files(folder, monkeypatch, caplog):
+    monkeypatch.setattr(read_cache, "MAX_FILES_PER_TOKEN", 3)
+    shelf = read_cache.shelf(str(folder), "/bases/cdv.duckdb")
+    shelf.put(T1, (*KEY[:2], "déjà là"), 0)
+    again = read_cache.Shelf(folder, "/bases/cdv.duckdb")  # another process: counts what is there
+    for i in range(5):
+        again.put(T1, (*KEY[:2], f"périmètre {i}"), i)
+    assert len(list((again.folder / T1).glob("*.pkl"))) == 3
+    assert again.get(T1, (*KEY[:2], "périmètre 1")) == 1
+    assert again.get(T1, (*KEY[:2], "périmètre 2")) is read_cache.MISSING  # kept in memory only
+
+
 def test_a_folder_open_to_others_is_not_used(folder, caplog):
     folder.mkdir(mode=0o777)
     folder.chmod(0o777)

@@ -1,0 +1,124 @@
+"""Compute every selection's pages ahead of the visitors, into the read cache on disk.
+
+The read cache on disk (`cdv_core.read_cache`) keeps what a page's query returned under the data
+version's token: a server that starts on data whose results are already filed reads them back
+instead of computing them. After a write made while no server runs (an import by the command
+line, a store just built, a deployment), nobody has viewed the new data yet: the first visitors of
+each selection pay for all its queries at once, twenty people opening the dashboard in the same
+minute queue on the same cores (ticket #22: a p95 of 3,5 s in the stress test on a fresh server,
+1,4–1,6 s on one restarted over filed results).
+
+`run` visits every page of « Tous les contrats » then of each contract (largest first), as a
+visitor who opens them does, headless (Streamlit's `AppTest`, in this process): the results are
+filed exactly under the keys the pages will ask for, with the settings of the environment (the
+same `CDV_*` as the server's give the same keys). It sees the store as the administrator does
+(`CDV_AUTH=aucune`, no périmètre): what people whose account is limited to some contracts read
+is filed under their périmètre, and computed at their first visit.
+
+A DuckDB file is opened by one process only: run this while the server is stopped (the server's
+own warm-up, `cdv_core.ui.warm`, recomputes after the writes made through it). A shared store
+(DuckLake) can be precomputed at any time, from any machine sharing the cache's folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cdv_core import settings as settings_mod
+from cdv_core.queries import territoire
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+_log = logging.getLogger(__name__)
+
+
+class PrecalculError(ValueError):
+    """The precompute cannot run; the message is French."""
+
+
+@dataclass
+class Report:
+    """What a precompute did: selections done (`None` for « Tous les contrats »), the pages that
+    raised (selection, page, message), and why it stopped early (None: it went through)."""
+
+    selections: list[str | None] = field(default_factory=list)
+    failures: list[tuple[str | None, str, str]] = field(default_factory=list)
+    stopped: str | None = None
+    seconds: float = 0.0
+
+
+@contextmanager
+def _environment(store_path: str) -> Iterator[None]:
+    """The server's settings, but this store, no warm-up (nothing to replay here) and the
+    administrator's view (every contract)."""
+    forced = {"CDV_STORE": store_path, "CDV_PRECALCUL": "non", "CDV_AUTH": "aucune", "CDV_UTILISATEUR": ""}
+    saved = {k: os.environ.get(k) for k in forced}
+    os.environ.update(forced)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run(
+    store_path: str,
+    *,
+    contrats: list[str] | None = None,
+    tous: bool = True,
+    progress: Callable[[int, int, str | None], None] | None = None,
+) -> Report:
+    """Visit every page of « Tous les contrats » (`tous`) then of `contrats` (default: every
+    contract, those with the most QPV first), filing their reads in the cache on disk. Stops when
+    the store's data version moves (a write: the server that sees it recomputes what it served).
+    `progress(done, total, selection)` is called before each selection."""
+    from streamlit.testing.v1 import AppTest
+
+    from cdv_core.ui import context
+    from cdv_core.ui.nav import PAGES
+
+    start = time.perf_counter()
+    report = Report()
+    with _environment(store_path):
+        cfg = settings_mod.load()
+        if cfg.read_cache_folder is None:
+            raise PrecalculError(
+                "Le précalcul range les chiffres des pages dans le cache sur disque, qui est désactivé "
+                "(CDV_CACHE_DISQUE=non) : réglez CDV_CACHE_DISQUE à oui ou au dossier du serveur, puis relancez."
+            )
+        at = AppTest.from_file(str(APP), default_timeout=600)
+        at.run()  # opens the store (and migrates it), as the server's first run does
+        if at.exception:
+            raise PrecalculError(f"L'application ne s'ouvre pas sur cette base : {at.exception[0].value}")
+        con = context.connection(store_path)
+        first = territoire.store_context(con.cursor())["version_token"]
+        known = territoire.contracts_by_size(con.cursor())
+        if contrats is None:
+            contrats = known
+        elif unknown := sorted(set(contrats) - set(known)):
+            raise PrecalculError(f"Contrat(s) absent(s) de la base : {', '.join(unknown)}.")
+        selections: list[str | None] = ([None] if tous else []) + list(contrats)
+        for done, code in enumerate(selections):
+            if progress is not None:
+                progress(done, len(selections), code)
+            at.sidebar.selectbox(key="sidebar_contrat").set_value(code or context.ALL_CONTRACTS)
+            at.run()
+            for spec in PAGES:
+                at.switch_page(spec.path)
+                at.run()
+                if at.exception:
+                    report.failures.append((code, spec.title, str(at.exception[0].value)[:300]))
+            report.selections.append(code)
+            if territoire.store_context(con.cursor())["version_token"] != first:
+                report.stopped = "les données ont changé pendant le précalcul"
+                break
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,106 @@
+"""`python -m cdv_core precalcul`: every selection's pages computed ahead of the visitors, into
+the read cache on disk, under the keys the pages then ask for."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import streamlit as st
+
+from cdv_core import read_cache, store
+from cdv_core.queries import territoire
+from cdv_core.ui import context, precalcul
+from cdv_core.ui.nav import PAGES
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.both_backends
+
+
+def _command(store_path, folder, *extra):
+    env = {**os.environ, "CDV_STORE": "", "CDV_CACHE_DISQUE": str(folder)}
+    return subprocess.run(
+        [sys.executable, "-m", "cdv_core", "precalcul", "--store", str(store_path), *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def folder(tmp_path):
+    read_cache.shelf.cache_clear()
+    yield tmp_path / "cache"
+    read_cache.shelf.cache_clear()
+
+
+def test_after_the_precompute_no_page_of_any_selection_computes_a_read(app_env, folder, monkeypatch):
+    done = _command(app_env, folder)
+    assert done.returncode == 0, done.stderr
+    con = store.connect(app_env)
+    codes = territoire.contracts_by_size(con.cursor())
+    con.close()
+    assert len(codes) == 3
+    assert f"{len(codes) + 1} sélections" in done.stdout and "Tous les contrats" in done.stdout
+
+    # a server starting on the store (this process: empty memory), the same cache folder
+    monkeypatch.setenv("CDV_CACHE_DISQUE", str(folder))
+    st.cache_data.clear()
+    filed = []
+    original = read_cache.Shelf.put
+    monkeypatch.setattr(read_cache.Shelf, "put", lambda self, token, key, value: filed.append(key[0]))
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    visits = 0
+    for code in [context.ALL_CONTRACTS, *codes]:
+        at.sidebar.selectbox(key="sidebar_contrat").set_value(code)
+        at.run()
+        for spec in PAGES:
+            at.switch_page(spec.path)
+            at.run()
+            assert not at.exception, (code, spec.path, at.exception)
+            visits += 1
+    assert visits == 4 * len(PAGES)
+    assert filed == []  # every read the pages asked for was on disk
+
+    # a read not precomputed (another year's Financements) is computed and filed as before
+    monkeypatch.setattr(read_cache.Shelf, "put", original)
+    at.switch_page("pages/financements.py")
+    at.run()
+    monkeypatch.setattr(read_cache.Shelf, "put", lambda self, token, key, value: filed.append(key[0]))
+    years = at.selectbox(key="fin_annee").options
+    at.selectbox(key="fin_annee").set_value(years[-1] if at.selectbox(key="fin_annee").value != years[-1] else years[0])
+    at.run()
+    assert not at.exception
+    assert filed  # the pages' cache still computes what was not precomputed
+
+
+def test_the_precompute_refuses_without_the_cache_on_disk_or_a_store(demo_store, folder, tmp_path):
+    off = _command(demo_store, "non")
+    assert off.returncode == 1
+    assert "cache sur disque" in off.stderr and "CDV_CACHE_DISQUE" in off.stderr
+    unknown = _command(demo_store, folder, "--contrat", "CV-INCONNU")
+    assert unknown.returncode == 1 and "Contrat(s) absent(s) de la base : CV-INCONNU." in unknown.stderr
+    missing = tmp_path / "absente.duckdb"
+    gone = _command(missing, folder)
+    assert gone.returncode == 1 and gone.stderr.strip()
+    assert not missing.exists()  # not created as a demo
+
+
+def test_the_precompute_stops_when_the_data_changes(app_env, folder, monkeypatch):
+    monkeypatch.setenv("CDV_CACHE_DISQUE", str(folder))
+    st.cache_data.clear()
+
+    def write_at_second(done, total, code):
+        if done == 1:  # someone imports while the precompute runs
+            con = context.connection(str(app_env))
+            with store.transaction(con, written=[], audit=store.Audit("test", "Écriture de test")):
+                pass
+
+    report = precalcul.run(str(app_env), progress=write_at_second)
+    assert report.stopped == "les données ont changé pendant le précalcul"
+    assert report.selections == [None, report.selections[1]] and report.failures == []
