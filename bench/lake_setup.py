@@ -13,9 +13,11 @@ One bench at a time: two would start the same cluster folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -71,7 +73,7 @@ def national_lake(file: Path) -> Iterator[str]:
     """Start the benches' PostgreSQL, make sure it holds a current copy of `file`, yield the
     DuckLake URL (`ducklake:postgres:…`); stop PostgreSQL at the end, whatever happens."""
     marker, data_path = LAKE_DIR / "copie.json", LAKE_DIR / "donnees"
-    cluster = pg_local.start(LAKE_DIR / "pg")
+    cluster = pg_local.start(LAKE_DIR / "pg", port=_same_port_if_free(LAKE_DIR / "port"))
     try:
         wanted = _source_id(file)
         current = json.loads(marker.read_text()) if marker.exists() else None
@@ -85,6 +87,21 @@ def national_lake(file: Path) -> Iterator[str]:
         yield cluster.lake_url(DB_NAME)
     finally:
         cluster.stop()
+
+
+def _same_port_if_free(saved: Path) -> int:
+    """The port of the previous run when it is free (the lake's URL names it: the same URL files
+    the read cache on disk under the same store, so `bench_sessions --cache-disque DOSSIER
+    --precalcul` precomputes once for several runs), else a free one; kept for the next run."""
+    with contextlib.suppress(OSError, ValueError):
+        port = int(saved.read_text())
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+        return port
+    port = pg_local.free_port()
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(str(port))
+    return port
 
 
 def lake_data_mb() -> float:

@@ -232,6 +232,17 @@ def _clear_streamlit_caches():
 
 
 @pytest.fixture
+def cache_folder(tmp_path) -> Iterable[Path]:
+    """A folder for the read cache on disk (`cdv_core.read_cache`), not created yet; the shelves
+    of other tests' folders forgotten before and after."""
+    from cdv_core import read_cache
+
+    read_cache.shelf.cache_clear()
+    yield tmp_path / "cache"
+    read_cache.shelf.cache_clear()
+
+
+@pytest.fixture
 def app_env(demo_store, monkeypatch) -> Path:
     """Point the app at a private copy of the demo store."""
     monkeypatch.setenv("CDV_STORE", str(demo_store))

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cdv_core import memo
 from cdv_core import settings as settings_mod
 from cdv_core.queries import territoire
 
@@ -80,6 +81,7 @@ def run(
     contract, those with the most QPV first), filing their reads in the cache on disk. Stops when
     the store's data version moves (a write: the server that sees it recomputes what it served).
     `progress(done, total, selection)` is called before each selection."""
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from cdv_core.ui import context
@@ -117,6 +119,8 @@ def run(
                 if at.exception:
                     report.failures.append((code, spec.title, str(at.exception[0].value)[:300]))
             report.selections.append(code)
+            st.cache_data.clear()  # filed on disk: the memory of one selection's results is not needed for the next
+            memo.clear()
             if territoire.store_context(con.cursor())["version_token"] != first:
                 report.stopped = "les données ont changé pendant le précalcul"
                 break

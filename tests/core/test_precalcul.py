@@ -30,10 +30,8 @@ def _command(store_path, folder, *extra):
 
 
 @pytest.fixture
-def folder(tmp_path):
-    read_cache.shelf.cache_clear()
-    yield tmp_path / "cache"
-    read_cache.shelf.cache_clear()
+def folder(cache_folder):
+    return cache_folder
 
 
 def test_after_the_precompute_no_page_of_any_selection_computes_a_read(app_env, folder, monkeypatch):

@@ -20,10 +20,8 @@ KEY = ("cdv_core.queries.financements.funding_totals", (("annee", 2025), ("contr
 
 
 @pytest.fixture
-def folder(tmp_path):
-    read_cache.shelf.cache_clear()
-    yield tmp_path / "cache"
-    read_cache.shelf.cache_clear()
+def folder(cache_folder):
+    return cache_folder
 
 
 def test_a_result_is_read_back_for_the_same_store_token_and_code_only(folder, monkeypatch, caplog):
