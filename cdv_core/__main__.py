@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import time
@@ -91,8 +92,6 @@ def _maintenance(args: argparse.Namespace) -> int:
 
 
 def _precalcul(args: argparse.Namespace) -> int:
-    from cdv_core.ui import precalcul
-
     con = store.connect_for_command(args.store)  # refuses a missing, locked or damaged store in French
     if con is None:
         return 1
@@ -102,9 +101,14 @@ def _precalcul(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, code: str | None) -> None:
         print(f"  {done + 1}/{total} {code or 'Tous les contrats'}", flush=True)
 
-    import os
+    from streamlit import logger as st_logger
 
-    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # its "no runtime" notices: headless on purpose
+    # Streamlit's notices of a run without a server (headless on purpose): now, and after AppTest
+    # reads its configuration again
+    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
+    st_logger.set_log_level("error")
+    from cdv_core.ui import precalcul  # after: importing the pages' module logs such a notice
+
     try:
         report = precalcul.run(args.store, contrats=codes, tous=not args.sans_tous, progress=progress)
     except precalcul.PrecalculError as exc:

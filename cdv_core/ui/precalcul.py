@@ -33,6 +33,8 @@ from pathlib import Path
 from cdv_core import memo
 from cdv_core import settings as settings_mod
 from cdv_core.queries import territoire
+from cdv_core.ui import context
+from cdv_core.ui.nav import PAGES
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 _log = logging.getLogger(__name__)
@@ -84,9 +86,6 @@ def run(
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from cdv_core.ui import context
-    from cdv_core.ui.nav import PAGES
-
     start = time.perf_counter()
     report = Report()
     with _environment(store_path):
@@ -119,10 +118,22 @@ def run(
                 if at.exception:
                     report.failures.append((code, spec.title, str(at.exception[0].value)[:300]))
             report.selections.append(code)
-            st.cache_data.clear()  # filed on disk: the memory of one selection's results is not needed for the next
-            memo.clear()
+            _forget(st)  # filed on disk: the memory of one selection's results is not needed for the next
             if territoire.store_context(con.cursor())["version_token"] != first:
                 report.stopped = "les données ont changé pendant le précalcul"
                 break
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _forget(st) -> None:
+    """Empty the read cache in memory (between two runs: Streamlit says, each time, that it found
+    no runtime — headless on purpose) and the figures kept by content."""
+    quiet = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        st.cache_data.clear()
+    finally:
+        quiet.setLevel(level)
+    memo.clear()
