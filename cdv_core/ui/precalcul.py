@@ -37,7 +37,6 @@ from cdv_core.ui import context
 from cdv_core.ui.nav import PAGES
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-_log = logging.getLogger(__name__)
 
 
 class PrecalculError(ValueError):
@@ -100,8 +99,12 @@ def run(
         if at.exception:
             raise PrecalculError(f"L'application ne s'ouvre pas sur cette base : {at.exception[0].value}")
         con = context.connection(store_path)
-        first = territoire.store_context(con.cursor())["version_token"]
-        known = territoire.contracts_by_size(con.cursor())
+        first = _token(con)
+        cur = con.cursor()
+        try:
+            known = territoire.contracts_by_size(cur)
+        finally:
+            cur.close()
         if contrats is None:
             contrats = known
         elif unknown := sorted(set(contrats) - set(known)):
@@ -119,11 +122,20 @@ def run(
                     report.failures.append((code, spec.title, str(at.exception[0].value)[:300]))
             report.selections.append(code)
             _forget(st)  # filed on disk: the memory of one selection's results is not needed for the next
-            if territoire.store_context(con.cursor())["version_token"] != first:
+            if _token(con) != first:
                 report.stopped = "les données ont changé pendant le précalcul"
                 break
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _token(con) -> str | None:
+    """The store's data version token, read now (another instance's write on a shared store moves it)."""
+    cur = con.cursor()
+    try:
+        return territoire.store_context(cur)["version_token"]
+    finally:
+        cur.close()
 
 
 def _forget(st) -> None:
