@@ -96,6 +96,7 @@ def _same_port_if_free(saved: Path) -> int:
     with contextlib.suppress(OSError, ValueError):
         port = int(saved.read_text())
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as PostgreSQL: a port just freed is reusable
             s.bind(("127.0.0.1", port))
         return port
     port = pg_local.free_port()
