@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 import time
@@ -101,13 +100,9 @@ def _precalcul(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, code: str | None) -> None:
         print(f"  {done + 1}/{total} {code or 'Tous les contrats'}", flush=True)
 
-    from streamlit import logger as st_logger
+    from cdv_core.ui import precalcul
 
-    # Streamlit's notices of a run without a server (headless on purpose): now, and after AppTest
-    # reads its configuration again
-    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
-    st_logger.set_log_level("error")
-    from cdv_core.ui import precalcul  # after: importing the pages' module logs such a notice
+    precalcul.headless_logging()
 
     try:
         report = precalcul.run(args.store, contrats=codes, tous=not args.sans_tous, progress=progress)

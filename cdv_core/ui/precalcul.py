@@ -33,8 +33,6 @@ from pathlib import Path
 from cdv_core import memo
 from cdv_core import settings as settings_mod
 from cdv_core.queries import territoire
-from cdv_core.ui import context
-from cdv_core.ui.nav import PAGES
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -52,6 +50,15 @@ class Report:
     failures: list[tuple[str | None, str, str]] = field(default_factory=list)
     stopped: str | None = None
     seconds: float = 0.0
+
+
+def headless_logging() -> None:
+    """Silence Streamlit's notices of a run without a server (headless on purpose), for a command.
+    Call before `run`."""
+    from streamlit import logger as st_logger
+    from streamlit.testing.v1 import AppTest  # noqa: F401 (importing it reads the configuration, which sets the level)
+
+    st_logger.set_log_level("error")
 
 
 @contextmanager
@@ -84,6 +91,9 @@ def run(
     `progress(done, total, selection)` is called before each selection."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
+
+    from cdv_core.ui import context  # here: importing it logs Streamlit's notices (`headless_logging`)
+    from cdv_core.ui.nav import PAGES
 
     start = time.perf_counter()
     report = Report()
