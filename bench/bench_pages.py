@@ -77,10 +77,11 @@ def largest_contract(store: Path | str) -> str:
     """The contract with the most QPV (the selection a change of contract picks): the heaviest
     single-contract view, the same on every backend since the lake is a copy of the file."""
     from cdv_core import store as store_mod
+    from cdv_core.queries import territoire
 
     con = store_mod.open_store(store, read_only=True)
     try:
-        return store_mod.scalar(con, "SELECT code_contrat FROM quartier GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+        return territoire.contracts_by_size(con.cursor())[0]
     finally:
         con.close()
 

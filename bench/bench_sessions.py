@@ -655,21 +655,17 @@ def largest_contracts(store: Path, n: int) -> list[str]:
     """The `n` contracts with the most QPV, most first (again from the first when the store has
     fewer than `n`)."""
     from cdv_core import store as store_mod
+    from cdv_core.queries import territoire
 
     if n <= 0:
         return []
     con = store_mod.open_store(store, read_only=True)
     try:
-        codes = [
-            r[0]
-            for r in con.execute(
-                "SELECT code_contrat FROM quartier GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?", [n]
-            ).fetchall()
-        ]
+        codes = territoire.contracts_by_size(con.cursor())[:n]
     finally:
         con.close()
     if not codes:
-        raise SystemExit(f"aucun contrat avec des quartiers dans {store}")
+        raise SystemExit(f"aucun contrat dans {store}")
     return [codes[i % len(codes)] for i in range(n)]
 
 
