@@ -332,6 +332,18 @@ def test_invalid_sirets(hand):
     bad = fin.invalid_sirets(hand, contrat="CV-T")
     assert bad["siret"].to_list() == [INVALID_SIRET]
     assert bad["actions"].to_list() == [2]
+    # the other filters apply: only A3 has CAF lines; the commune funds neither of its actions
+    assert fin.invalid_sirets(hand, contrat="CV-T", financeurs=("CAF",))["actions"].to_list() == [1]
+    assert fin.invalid_sirets(hand, contrat="CV-T", modes=("investissement",)).is_empty()
+
+
+def test_invalid_sirets_without_any_invalid_siret_has_the_same_columns(hand):
+    found = fin.invalid_sirets(hand, contrat="CV-T")
+    hand.execute("UPDATE porteur SET siret = NULL WHERE id_porteur = ?", [INVALID_SIRET])
+    none = fin.invalid_sirets(hand, contrat="CV-T")
+    assert none.is_empty() and none.schema == found.schema
+    with pytest.raises(TypeError, match="inconnu"):
+        fin.invalid_sirets(hand, contrat="CV-T", bailleur=("x",))
 
 
 def test_action_detail(hand):
