@@ -7,6 +7,10 @@ installed before Streamlit's code: it wraps `WebSocket` and listens to pointer a
 - temps serveur: from the moment the browser sends the `rerun_script` BackMsg that the view
   triggers to the moment it receives the ForwardMsg `script_finished` that ends it
   (FINISHED_SUCCESSFULLY, or of a fragment; a run stopped early by `st.rerun()` is not the end);
+  « dont serveur seul »: the same run in the server's journal (`serveur_chronometre.py`, through
+  which the server is started), from the `rerun_script` received to the `script_finished` sent.
+  The page stamps both ends on its main thread, which may still be drawing what the run sent
+  before: the difference is the time the last messages waited for the page;
 - écran prêt: from the user's gesture (the press on the link, tab, option or button; for a deep
   link, the navigation's start) until the run has ended and the page is settled:
   `[data-testid='stApp'][data-test-script-state='notRunning']`, no skeleton, no element still
@@ -56,6 +60,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_pages  # noqa: E402
 import bench_sessions  # noqa: E402
+import serveur_chronometre  # noqa: E402
 from bench_sessions import CHROMIUM, CHROMIUM_ARGS, Instance, _path  # noqa: E402
 
 from cdv_core.ui.nav import PAGES  # noqa: E402
@@ -136,6 +141,7 @@ class Measure:
     interaction: str
     rep: int
     server_s: float | None = None
+    server_side_s: float | None = None  # the same run in the server's journal (`serveur_chronometre`)
     ready_s: float | None = None
     received_bytes: int = 0
     frames: int = 0
@@ -179,9 +185,19 @@ def new_page(browser, timeout_s: float):
     return page, frames
 
 
-def measure(page, frames: Frames, gesture: Callable[[], None], m: Measure, timeout_s: float, *, link: bool = False):
+def measure(
+    page,
+    frames: Frames,
+    gesture: Callable[[], None],
+    m: Measure,
+    timeout_s: float,
+    *,
+    link: bool = False,
+    journal: Path | None = None,
+):
     """Fill `m` with one view: `gesture` is the user's (a goto when `link`, timed from the navigation's
-    start; otherwise timed from its press); then wait until the page is settled."""
+    start; otherwise timed from its press); then wait until the page is settled. `journal`: the
+    server's (`serveur_chronometre`), for the run's time on the server's side."""
     first_frame, first_exc = len(frames.sizes), len(frames.exceptions)
     try:
         if not link:
@@ -199,6 +215,11 @@ def measure(page, frames: Frames, gesture: Callable[[], None], m: Measure, timeo
     m.ready_s = (r["shown"] - r["start"]) / 1000
     if r["send"] is not None and r["finished"] is not None:
         m.server_s = (r["finished"] - r["send"]) / 1000
+        if journal is not None:  # the page's clock as seconds since the epoch, as the journal's
+            origin = page.evaluate("() => performance.timeOrigin")
+            m.server_side_s = serveur_chronometre.server_seconds(
+                serveur_chronometre.read(str(journal)), (origin + r["send"]) / 1000, (origin + r["finished"]) / 1000
+            )
     if link:
         m.asset_bytes = page.evaluate(ASSETS_JS)
     m.received_bytes = sum(frames.sizes[first_frame:])
@@ -304,8 +325,11 @@ QUICK_PAGES = ("Vue d'ensemble", "Actions et financements")
 QUICK_INTERACTIONS = ("financements : exercice", "indicateurs : onglet")
 
 
-def run_selection(browser, base: str, scale: str, selection: str, args, out: list[Measure]) -> None:
-    """Every view of one selection (a contract code, or `tous`), `args.repeat` times, into `out`."""
+def run_selection(
+    browser, base: str, scale: str, selection: str, args, out: list[Measure], journal: Path | None = None
+) -> None:
+    """Every view of one selection (a contract code, or `tous`), `args.repeat` times, into `out`;
+    `journal`: the server's (`serveur_chronometre`)."""
     query, t = f"?contrat={selection}", args.timeout
     pages = [p for p in PAGES if not args.quick or p.title in QUICK_PAGES]
     if args.interactions:  # only the interactions named (e.g. to measure a change), no page visit
@@ -314,7 +338,9 @@ def run_selection(browser, base: str, scale: str, selection: str, args, out: lis
         for spec in pages:  # a) 1re visite: a deep link in a new session
             page, frames = new_page(browser, t)
             m = Measure(scale, selection, f"1re visite : {spec.title}", rep)
-            measure(page, frames, partial(goto, page, f"{base}/{_path(spec)}{query}", t), m, t, link=True)
+            measure(
+                page, frames, partial(goto, page, f"{base}/{_path(spec)}{query}", t), m, t, link=True, journal=journal
+            )
             out.append(m)
             page.context.close()
         if pages:  # b) the sidebar, in one session
@@ -323,7 +349,7 @@ def run_selection(browser, base: str, scale: str, selection: str, args, out: lis
                 open_settled(page, frames, f"{base}/{_path(pages[-1])}{query}", t)
                 for spec in pages:
                     m = Measure(scale, selection, f"barre latérale : {spec.title}", rep)
-                    measure(page, frames, sidebar_link(page, spec), m, t)
+                    measure(page, frames, sidebar_link(page, spec), m, t, journal=journal)
                     out.append(m)
             except Exception as exc:
                 out.append(Measure(scale, selection, "barre latérale", rep, ok=False, detail=str(exc)[:120]))
@@ -337,7 +363,7 @@ def run_selection(browser, base: str, scale: str, selection: str, args, out: lis
             m = Measure(scale, selection, name, rep)
             try:
                 open_settled(page, frames, f"{base}/{_path(by_title(title))}{query}", t)
-                measure(page, frames, prepare(page, frames, rep, t), m, t)
+                measure(page, frames, prepare(page, frames, rep, t), m, t, journal=journal)
             except Exception as exc:
                 m.ok, m.detail = False, "préparation impossible : " + str(exc).splitlines()[0][:100]
                 _screenshot(page, m)
@@ -376,7 +402,8 @@ def run_scale(browser, scale: str, folder: Path, args, measures: list[Measure], 
     """The views of a scale into `measures`, on a server of its own; its peak memory (MB) into `peaks`."""
     store = store_for(scale, folder)
     contract = first_contract(store, scale)
-    server = Instance(str(store), f"navigateur_{scale}", cache=args.cache_disque)
+    journal = folder / f"journal_{scale}.txt"
+    server = Instance(str(store), f"navigateur_{scale}", cache=args.cache_disque, journal=journal)
     try:
         server.wait_healthy()
         page, frames = new_page(browser, args.timeout)
@@ -384,7 +411,7 @@ def run_scale(browser, scale: str, folder: Path, args, measures: list[Measure], 
         page.context.close()
         for selection in (contract, ALL):
             print(f"  {scale} : {selection}…", file=sys.stderr, flush=True)
-            run_selection(browser, server.url, scale, selection, args, measures)
+            run_selection(browser, server.url, scale, selection, args, measures, journal)
     finally:
         peaks[scale] = server.peak_rss_mb()
         server.stop()
@@ -397,18 +424,21 @@ def _n(value: float | None, digits: int = 2) -> str:
 
 
 def table(measures: list[Measure]) -> list[str]:
-    head = ["interaction", "temps serveur, médiane / max (s)", "écran prêt, médiane / max (s)"]
+    head = ["interaction", "temps serveur, médiane / max (s)", "dont serveur seul, médiane / max (s)"]
+    head += ["écran prêt, médiane / max (s)"]
     head += ["octets reçus, médiane (Ko)", "réf. en cache", "échecs"]
-    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---:|---:|---|"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---:|---:|---:|---|"]
     for name in dict.fromkeys(m.interaction for m in measures):
         ms = [m for m in measures if m.interaction == name]
         ok = [m for m in ms if m.ok]
         server = [m.server_s for m in ok if m.server_s is not None]
+        own = [m.server_side_s for m in ok if m.server_side_s is not None]
         ready = [m.ready_s for m in ok]
         fails = [m for m in ms if not m.ok]
         cells = [
             name,
             f"{_n(statistics.median(server))} / {_n(max(server))}" if server else "— (pas d'exécution)",
+            f"{_n(statistics.median(own))} / {_n(max(own))}" if own else "—",
             f"{_n(statistics.median(ready))} / {_n(max(ready))}" if ready else "—",
             _n(statistics.median(m.received_bytes for m in ok) / 1024, 1) if ok else "—",
             _n(statistics.median(m.cached_refs for m in ok), 0) if ok else "—",

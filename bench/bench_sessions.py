@@ -197,19 +197,21 @@ def fresh_cache_folder(name: str) -> str:
 class Instance:
     """`streamlit run app.py` on the shared store, on a free loopback port, in its own process group.
     `cache`: the read cache on disk's folder (`CDV_CACHE_DISQUE`: a folder or `non`); by default an
-    empty one of its own, so that a new instance starts with every cache empty."""
+    empty one of its own, so that a new instance starts with every cache empty. `journal`: a file
+    where the server notes when each run is asked and ends (`serveur_chronometre.py`)."""
 
-    def __init__(self, store_url: str, name: str, cache: str | None = None):
+    def __init__(self, store_url: str, name: str, cache: str | None = None, journal: Path | None = None):
         self.cache = cache or fresh_cache_folder(name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = LOG_DIR / f"{name}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")  # noqa: SIM115 (open while the server runs; closed in stop())
+        start = [str(ROOT / "bench" / "serveur_chronometre.py")] if journal else ["-m", "streamlit"]
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
+                *start,
                 "run",
                 "app.py",
                 "--server.headless",
@@ -224,7 +226,12 @@ class Instance:
                 "false",
             ],
             cwd=ROOT,
-            env={**os.environ, "CDV_STORE": store_url, "CDV_CACHE_DISQUE": self.cache},
+            env={
+                **os.environ,
+                "CDV_STORE": store_url,
+                "CDV_CACHE_DISQUE": self.cache,
+                **({"CDV_BANC_JOURNAL": str(journal)} if journal else {}),
+            },
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
