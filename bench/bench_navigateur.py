@@ -215,8 +215,9 @@ def measure(
     m.ready_s = (r["shown"] - r["start"]) / 1000
     if r["send"] is not None and r["finished"] is not None:
         m.server_s = (r["finished"] - r["send"]) / 1000
-        if journal is not None:  # the page's clock as seconds since the epoch, as the journal's
-            origin = page.evaluate("() => performance.timeOrigin")
+        if journal is not None:  # the page's clock as seconds since the epoch, as the journal's (taken
+            # at each view: the page's monotonic clock and the wall clock may drift apart over a session)
+            origin = page.evaluate("() => Date.now() - performance.now()")
             m.server_side_s = serveur_chronometre.server_seconds(
                 serveur_chronometre.read(str(journal)), (origin + r["send"]) / 1000, (origin + r["finished"]) / 1000
             )

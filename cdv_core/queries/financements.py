@@ -633,7 +633,7 @@ def invalid_sirets(
         """
         SELECT id_porteur, any_value(porteur) AS porteur, any_value(type_structure) AS type_structure,
                any_value(siret) AS siret, any_value(rna) AS rna, count(*) AS actions
-        FROM acts WHERE list_contains($invalides, id_porteur) GROUP BY id_porteur""",
+        FROM acts WHERE id_porteur IN (SELECT unnest($invalides)) GROUP BY id_porteur""",
         params,
     )
     return porteurs.sort("porteur", "id_porteur")

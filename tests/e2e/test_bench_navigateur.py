@@ -69,3 +69,9 @@ def test_the_server_side_of_a_run_is_found_between_the_page_clocks():
     assert serveur_chronometre.server_seconds(journal, sent=10.0, received=10.8) == 10.7 - 10.02
     assert serveur_chronometre.server_seconds(journal, sent=10.5, received=10.8) is None  # no run asked
     assert serveur_chronometre.server_seconds([(10.02, "relance")], sent=10.0, received=10.8) is None  # no end
+
+
+def test_a_line_the_server_is_still_writing_is_left_for_the_next_read(tmp_path):
+    journal = tmp_path / "journal.txt"
+    journal.write_text("10.0200 relance\n10.7000 fin 0\n10.9")
+    assert serveur_chronometre.read(str(journal)) == [(10.02, "relance"), (10.7, "fin 0")]
