@@ -58,9 +58,8 @@ class Cluster:
             con.execute(statement)
 
     def create_database(self, name: str, *, template: str | None = None) -> None:
-        if not name.replace("_", "").isalnum():
-            raise ValueError(name)
-        self.sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        statement = "CREATE DATABASE {name}" + (" TEMPLATE {source}" if template else "")
+        self.sql(store.sql(statement, name=name, **({"source": template} if template else {})))
 
     def stop(self) -> None:
         _run([str(binaries() / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"], check=False)

@@ -658,7 +658,7 @@ def _reference() -> _Reference:
             ).fetchall()
         )
         seed = {
-            t: ref.sql(f"SELECT * FROM {t}").to_arrow_table()
+            t: ref.sql(sql("SELECT * FROM {t}", t=t)).to_arrow_table()
             for t in ("store_meta", "schema_migration", "journal_ecriture")
         }
         return _Reference(schemas, ddl, _constraint_rules(ref), seed)
@@ -728,13 +728,12 @@ def _create_lake_schema(cur: duckdb.DuckDBPyConnection) -> None:
     reference = _reference()
     with plain_transaction(cur):
         for schema in reference.schemas:
-            check_identifier(schema)
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            cur.execute(sql("CREATE SCHEMA IF NOT EXISTS {schema}", schema=schema))
         for ddl in reference.ddl:
             cur.execute(ddl)
         for table, rows in reference.seed.items():
             cur.register("_seed", rows)
-            cur.execute(f"INSERT INTO {table} SELECT * FROM _seed")
+            cur.execute(sql("INSERT INTO {table} SELECT * FROM _seed", table=table))
             cur.unregister("_seed")
 
 
