@@ -16,7 +16,7 @@ TABLE_CAP = 200  # rows shown; the downloads hold the whole table
 
 
 def headline(sel: view.Selection, counts: dict, totals: dict, hq_sum: dict) -> None:
-    st.caption(fig.selection_caption(sel.annee, sel.active, by_qpv=bool(sel.filters["qpv"])))
+    st.caption(fig.selection_caption(sel.annee, sel.active, by_qpv="qpv" in sel.filters))
     with st.container(key="fin_chiffres"):
         for row in fig.headline_cards(counts, totals, hq_sum, annee=sel.annee):
             ui.card_row(row)
@@ -74,7 +74,7 @@ def actions_table(sel: view.Selection, n_rows: int) -> pl.DataFrame:
     saved["fin_tri"] = sort_col
     table_args = dict(contrat=ctx.contrat, annee=sel.annee, sort=sort_col, **sel.filters)
     shown = fig.actions_table(ui.cached(ctx, fin.action_rows, limit=TABLE_CAP, **table_args))
-    by_qpv = bool(sel.filters["qpv"])
+    by_qpv = "qpv" in sel.filters
     view.table(fig.actions_display(shown, by_qpv=by_qpv), key="fin_table", height=380)
     st.caption(fig.actions_caption(n_rows, cap=TABLE_CAP, sort=sort_col, by_qpv=by_qpv))
     basename = "actions_financements_" + (ctx.contrat or "tous") + ("" if sel.annee is None else f"_{sel.annee}")

@@ -170,6 +170,7 @@ class ActionCounts(TypedDict):
     lignes_tableau: int  # rows of `action_rows`
 
 
+@memo.per_version
 def action_counts(
     cur: duckdb.DuckDBPyConnection,
     *,
@@ -523,6 +524,7 @@ class UnpaidSummary(TypedDict):
     montant: float
 
 
+@memo.per_version
 def unpaid_summary(
     cur: duckdb.DuckDBPyConnection,
     *,
@@ -546,6 +548,7 @@ def unpaid_summary(
     return {"lignes": int(count), "montant": float(total)}
 
 
+@memo.per_version
 def overpaid_lines(
     cur: duckdb.DuckDBPyConnection,
     *,
@@ -586,6 +589,7 @@ def action_in_selection(
     return bool(_row(cur, "SELECT count(*) FROM acts WHERE code_action = $code_action", params)[0])
 
 
+@memo.per_version
 def ended_without_status(
     cur: duckdb.DuckDBPyConnection,
     *,

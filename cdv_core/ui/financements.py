@@ -33,7 +33,10 @@ def table(frame: pl.DataFrame, **kwargs) -> None:
 
 @dataclass
 class Selection:
-    """The chosen exercice (None: all years) and filters, and the session's saved choices (`fin_saved`)."""
+    """The chosen exercice (None: all years) and filters, and the session's saved choices (`fin_saved`).
+    `filters` holds the filters with a value chosen only: the query functions take a filter left out
+    as « no filter », and their results are then shared with the calls that pass none (the overview's
+    totals and alerts, `memo.per_version`) instead of computed again under another spelling."""
 
     annee: int | None
     filters: dict[str, tuple]
@@ -146,7 +149,11 @@ def filters(ctx: Context, options: dict) -> Selection:
         elif key in st.query_params:
             del st.query_params[key]
     st.query_params["fin_annee"] = annee_choice
-    return Selection(annee=None if annee_choice == ALL_YEARS else int(annee_choice), filters=chosen, saved=saved)
+    return Selection(
+        annee=None if annee_choice == ALL_YEARS else int(annee_choice),
+        filters={name: values for name, values in chosen.items() if values},
+        saved=saved,
+    )
 
 
 def _restore(multi: dict, years: list[str], default_year: str) -> dict:

@@ -55,6 +55,52 @@ def test_filters_change_figures_and_go_to_the_url(app_env):
     assert "contrat" in at.query_params and "au" in at.query_params  # bootstrap's keys untouched
 
 
+class _Recording:
+    """A connection whose cursors note every statement they run (`statements`)."""
+
+    def __init__(self, con, statements: list[str]):
+        self._con, self._statements = con, statements
+
+    def cursor(self):
+        return _RecordingCursor(self._con.cursor(), self._statements)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+class _RecordingCursor(_Recording):
+    def execute(self, query, *args, **kwargs):
+        self._statements.append(str(query))
+        return self._con.execute(query, *args, **kwargs)
+
+
+def test_with_no_filter_the_page_reuses_the_overviews_totals_and_alerts(app_env, monkeypatch):
+    """The overview asks the funding totals, the action count and three alert lists with no filter;
+    the page, with none chosen, asks them under the same spelling (filters left out, not empty), so
+    that they are computed once per data version for both (`memo.per_version`)."""
+    from cdv_core.ui import context
+
+    statements: list[str] = []
+    real = context.connection
+    monkeypatch.setattr(context, "connection", lambda path: _Recording(real(path), statements))
+    at = run_app()  # the overview
+    assert not at.exception, at.exception
+    overview = len(statements)
+    at.switch_page("pages/financements.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert len(statements) > overview  # the page read its own figures (charts, table)
+    bodies = {  # a phrase of each function's statement, found in no other
+        "funding_totals": "s.mode_financement = 'CPO'), 0)",
+        "action_counts": "count(DISTINCT id_porteur) FILTER",
+        "unpaid_summary": "FROM lignes l WHERE",
+        "overpaid_lines": "l.montant_verse > l.montant_accorde",
+        "ended_without_status": "statut IN ('accordée', 'en cours') AND date_fin < $au",
+    }
+    runs = {name: sum(phrase in s for s in statements) for name, phrase in bodies.items()}
+    assert runs == dict.fromkeys(bodies, 1)
+
+
 def test_shared_link_sets_the_filters(app_env):
     at = run_app(
         "financements", query={"fin_annee": "2025", "fin_mode": "AAP", "fin_them": "1.1", "contrat": "CV-DEMO-VERM"}
