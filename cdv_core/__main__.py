@@ -97,20 +97,27 @@ def _precalcul(args: argparse.Namespace) -> int:
     con.close()  # the pages open it themselves (one process, one connection to a file)
     codes = [c.strip() for c in args.contrat.split(",") if c.strip()] if args.contrat else None
 
-    def progress(done: int, total: int, code: str | None) -> None:
-        print(f"  {done + 1}/{total} {code or 'Tous les contrats'}", flush=True)
+    def progress(done: int, total: int, label: str) -> None:
+        print(f"  {done + 1}/{total} {label}", flush=True)
 
     from cdv_core.ui import precalcul
 
     precalcul.headless_logging()
 
     try:
-        report = precalcul.run(args.store, contrats=codes, tous=not args.sans_tous, progress=progress)
+        report = precalcul.run(
+            args.store, contrats=codes, tous=not args.sans_tous, comptes=not args.sans_comptes, progress=progress
+        )
     except precalcul.PrecalculError as exc:
         print(exc, file=sys.stderr)
         return 1
     pages = fmt.plural(len(report.selections), "sélection", "sélections")
-    print(f"Précalcul de {store.describe(args.store)} : {pages} en {fmt.integer(round(report.seconds))} s.")
+    accounts = (
+        f" (dont les vues de {fmt.plural(report.comptes, 'compte limité', 'comptes limités')})"
+        if report.comptes
+        else ""
+    )
+    print(f"Précalcul de {store.describe(args.store)} : {pages}{accounts} en {fmt.integer(round(report.seconds))} s.")
     if report.stopped:
         print(f"Arrêté avant la fin : {report.stopped}. Relancez la commande.", file=sys.stderr)
     for code, page, message in report.failures:
@@ -386,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="codes des contrats, séparés par des virgules (défaut : tous, les plus grands d'abord)",
     )
     p.add_argument("--sans-tous", action="store_true", help="sans la sélection « Tous les contrats »")
+    p.add_argument(
+        "--sans-comptes",
+        action="store_true",
+        help="sans les vues des comptes limités à certains contrats (par défaut, avec CDV_AUTH oidc ou entete, "
+        "chaque périmètre différent est aussi précalculé)",
+    )
     p.set_defaults(func=_precalcul)
     p = sub.add_parser("statuts", help="relever les statuts des QPV dans leur historique (chaque mois, par cron)")
     p.add_argument("--store", default=default_store, metavar="BASE", help=f"base à relever (défaut : {shown})")

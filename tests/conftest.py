@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import polars as pl
@@ -255,6 +256,18 @@ def metric(at, label: str, *, prefix: bool = False):
     found = [m for m in at.metric if (m.label.startswith(label) if prefix else m.label == label)]
     assert len(found) == 1, f"carte « {label} » : {[m.label for m in at.metric]}"
     return found[0]
+
+
+@pytest.fixture
+def headers(monkeypatch):
+    """The request headers st.context.headers reads (AppTest's client sends none)."""
+    import streamlit.runtime.context as st_context
+
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        st_context, "_get_client_context", lambda: SimpleNamespace(headers=sent, cookies={}, remote_ip="127.0.0.1")
+    )
+    return sent
 
 
 def run_app(page: str | None = None, *, query: dict | None = None, timeout: float = 30):

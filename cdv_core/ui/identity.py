@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import duckdb
@@ -27,6 +28,24 @@ _log = logging.getLogger(__name__)
 # whichever is later; then a new login is asked for.
 SESSION_HOURS = 12
 
+# The account every session of this process logs in as, while `precomputing_as` holds (None: each its own).
+_precomputing: str | None = None
+
+
+@contextmanager
+def precomputing_as(email: str) -> Iterator[None]:
+    """Within it, every session of this process logs in as the account `email`, whatever CDV_AUTH
+    (the account is looked up as for a login: it must exist and be active): `cdv_core.ui.precalcul`
+    visits the pages headless as an account limited to some contracts, so that what it reads is
+    filed under that account's périmètre. Only code enters it (a command's process); no setting
+    and no request can."""
+    global _precomputing
+    _precomputing = email
+    try:
+        yield
+    finally:
+        _precomputing = None
+
 
 def identify(
     cfg: settings_mod.Settings,
@@ -35,9 +54,12 @@ def identify(
 ) -> access.User:
     """The session's user, or a French page then `st.stop()`. `lookup(email)`: the active account
     (cached on the store version); `cur_factory()`: a cursor, only for the no-access page."""
-    if cfg.auth == "aucune":
+    if _precomputing is not None:
+        email = _precomputing
+    elif cfg.auth == "aucune":
         return access.local_user(access.local_name(cfg.local_user))
-    email = _oidc_email() if cfg.auth == "oidc" else _header_email(cfg.auth_header)
+    else:
+        email = _oidc_email() if cfg.auth == "oidc" else _header_email(cfg.auth_header)
     user = lookup(email)
     if user is None or (user.role != access.ADMIN and not user.contrats):
         _no_access(cfg, email, cur_factory)

@@ -12,8 +12,10 @@ minute queue on the same cores (ticket #22: a p95 of 3,5 s in the stress test on
 visitor who opens them does, headless (Streamlit's `AppTest`, in this process): the results are
 filed exactly under the keys the pages will ask for, with the settings of the environment (the
 same `CDV_*` as the server's give the same keys). It sees the store as the administrator does
-(`CDV_AUTH=aucune`, no périmètre): what people whose account is limited to some contracts read
-is filed under their périmètre, and computed at their first visit.
+(no périmètre); then, when people log in (CDV_AUTH `oidc` or `entete`), as each account limited to
+some contracts (one per role and set of contracts: `account_views`), whose reads are filed under
+its périmètre — « Tous mes contrats » and each of its contracts — since a chef de projet's first
+visit asks for those keys, not the administrator's.
 
 A DuckDB file is opened by one process only: run this while the server is stopped (the server's
 own warm-up, `cdv_core.ui.warm`, recomputes after the writes made through it). A shared store
@@ -26,11 +28,13 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdv_core import memo
+import polars as pl
+
+from cdv_core import access, fmt, memo
 from cdv_core import settings as settings_mod
 from cdv_core.queries import territoire
 
@@ -50,6 +54,7 @@ class Report:
     failures: list[tuple[str | None, str, str]] = field(default_factory=list)
     stopped: str | None = None
     seconds: float = 0.0
+    comptes: int = 0  # accounts limited to some contracts whose view was visited (`account_views`)
 
 
 def headless_logging() -> None:
@@ -83,20 +88,28 @@ def run(
     *,
     contrats: list[str] | None = None,
     tous: bool = True,
-    progress: Callable[[int, int, str | None], None] | None = None,
+    comptes: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> Report:
     """Visit every page of « Tous les contrats » (`tous`) then of `contrats` (default: every
-    contract, those with the most QPV first), filing their reads in the cache on disk. Stops when
-    the store's data version moves (a write: the server that sees it recomputes what it served).
-    `progress(done, total, selection)` is called before each selection."""
+    contract, those with the most QPV first), filing their reads in the cache on disk; then, when
+    people log in (CDV_AUTH `oidc` or `entete`) and `comptes`, the same as each account limited to
+    some contracts sees them (`account_views`): « Tous mes contrats » and each of its contracts
+    among `contrats`. Stops when the store's data version moves (a write: the server that sees it
+    recomputes what it served). `progress(done, total, label)` is called before each selection,
+    `label` naming it in French."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from cdv_core.ui import context  # here: importing it logs Streamlit's notices (`headless_logging`)
-    from cdv_core.ui.nav import PAGES
+    # here: importing them logs Streamlit's notices (`headless_logging`)
+    from cdv_core.ui import context, identity, nav
 
     start = time.perf_counter()
     report = Report()
+    try:
+        people_log_in = settings_mod.load().auth != "aucune"
+    except settings_mod.SettingError as exc:
+        raise PrecalculError(str(exc)) from exc
     with _environment(store_path):
         cfg = settings_mod.load()
         if cfg.read_cache_folder is None:
@@ -113,30 +126,72 @@ def run(
         cur = con.cursor()
         try:
             known = territoire.contracts_by_size(cur)
+            accounts = account_views(cur) if people_log_in and comptes else []
         finally:
             cur.close()
         if contrats is None:
             contrats = known
         elif unknown := sorted(set(contrats) - set(known)):
             raise PrecalculError(f"Contrat(s) absent(s) de la base : {', '.join(unknown)}.")
-        selections: list[str | None] = ([None] if tous else []) + list(contrats)
-        for done, code in enumerate(selections):
+        visits: list[tuple[access.User | None, str | None]] = [(None, None)] if tous else []
+        visits += [(None, code) for code in contrats]
+        for account in accounts:
+            visits += [(account, None)] if tous else []
+            visits += [(account, code) for code in contrats if code in account.contrats]
+        viewer: access.User | None = None
+        for done, (user, code) in enumerate(visits):
             if progress is not None:
-                progress(done, len(selections), code)
-            at.sidebar.selectbox(key="sidebar_contrat").set_value(code or context.ALL_CONTRACTS)
-            at.run()
-            for spec in PAGES:
-                at.switch_page(spec.path)
+                progress(done, len(visits), _label(user, code, accounts))
+            with _as(identity, user):
+                if user is not viewer:  # an account: a new session, seeing what that account sees
+                    viewer = user
+                    at = AppTest.from_file(str(APP), default_timeout=600)
+                    at.run()
+                at.sidebar.selectbox(key="sidebar_contrat").set_value(code or context.ALL_CONTRACTS)
                 at.run()
-                if at.exception:
-                    report.failures.append((code, spec.title, str(at.exception[0].value)[:300]))
+                for spec in nav.pages_for(user or access.local_user("")):
+                    at.switch_page(spec.path)
+                    at.run()
+                    if at.exception:
+                        report.failures.append((code, spec.title, str(at.exception[0].value)[:300]))
             report.selections.append(code)
             _forget(st)  # filed on disk: the memory of one selection's results is not needed for the next
             if _token(con) != first:
                 report.stopped = "les données ont changé pendant le précalcul"
                 break
+        report.comptes = len({user for user, _ in visits[: len(report.selections)] if user is not None})
     report.seconds = time.perf_counter() - start
     return report
+
+
+def account_views(cur) -> list[access.User]:
+    """One active account for each different view of the store among those limited to some
+    contracts (an administrator sees what `run`'s first pass visits): the same role and the same
+    contracts read the same figures under the same keys."""
+    accounts = (
+        access.users(cur)
+        .filter(pl.col("actif") & (pl.col("role") != access.ADMIN) & (pl.col("contrats") != ""))
+        .unique(["role", "contrats"], keep="first", maintain_order=True)
+    )
+    found = (access.load_user(cur, email) for email in accounts["email"].to_list())
+    return [user for user in found if user is not None and user.contrats]
+
+
+def _as(identity, user: access.User | None):
+    """The administrator's pass runs as the environment's local user; an account's, logged in as it."""
+    return nullcontext() if user is None else identity.precomputing_as(user.email)
+
+
+def _label(user: access.User | None, code: str | None, accounts: list[access.User]) -> str:
+    """How the progress names a selection: « CV-001 », « Tous les contrats », and for an account
+    « CV-001 (compte limité n° 2 sur 5, 3 contrats) » — no email in a cron's log."""
+    what = code or ("Tous les contrats" if user is None else "Tous mes contrats")
+    if user is None:
+        return what
+    return (
+        f"{what} (compte limité n° {accounts.index(user) + 1} sur {len(accounts)}, "
+        f"{fmt.plural(len(user.contrats), 'contrat', 'contrats')})"
+    )
 
 
 def _token(con) -> str | None:

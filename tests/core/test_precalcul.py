@@ -8,9 +8,9 @@ import sys
 import pytest
 import streamlit as st
 
-from cdv_core import read_cache, store
+from cdv_core import access, read_cache, store
 from cdv_core.queries import territoire
-from cdv_core.ui import context, precalcul
+from cdv_core.ui import context, nav, precalcul
 from cdv_core.ui.nav import PAGES
 from tests.conftest import ROOT
 
@@ -102,3 +102,49 @@ def test_the_precompute_stops_when_the_data_changes(app_env, folder, monkeypatch
     report = precalcul.run(str(app_env), progress=write_at_second)
     assert report.stopped == "les données ont changé pendant le précalcul"
     assert report.selections == [None, report.selections[1]] and report.failures == []
+
+
+def test_an_account_limited_to_one_contract_finds_its_pages_precomputed(app_env, folder, monkeypatch, headers):
+    """People log in through a proxy (CDV_AUTH=entete): a chef de projet's reads are filed under
+    their périmètre, which the administrator's pass does not cover; the command visits it too."""
+    con = store.connect(app_env)
+    codes = territoire.contracts_by_size(con.cursor())
+    local = access.local_user("test")
+    access.add_user(con, user=local, email="admin@ville.fr", role=access.ADMIN)
+    access.add_user(con, user=local, email="chef@ville.fr", role="chef_de_projet", contrats=[codes[-1]])
+    # the same view as the chef's, after it in the accounts' order: not visited again
+    access.add_user(con, user=local, email="zoe@ville.fr", role="chef_de_projet", contrats=[codes[-1]])
+    con.close()
+    monkeypatch.setenv("CDV_AUTH", "entete")
+    monkeypatch.setenv("CDV_AUTH_ENTETE", "X-Auth-Request-Email")
+    without = _command(app_env, folder, "--sans-comptes")
+    assert without.returncode == 0, without.stderr
+    assert "4 sélections en" in without.stdout and "Tous mes contrats" not in without.stdout
+    done = _command(app_env, folder)
+    assert done.returncode == 0, done.stderr
+    # the administrator's four selections, then the chef's two (one view for two accounts alike)
+    assert "6 sélections (dont les vues de 1 compte limité)" in done.stdout
+    assert "Tous mes contrats (compte limité n° 1 sur 1, 1 contrat)" in done.stdout
+    assert "chef@ville.fr" not in done.stdout  # no email in a cron's log
+
+    # the chef's session on a server starting over the same folder computes nothing
+    monkeypatch.setenv("CDV_CACHE_DISQUE", str(folder))
+    st.cache_data.clear()
+    headers.append(("x-auth-request-email", "chef@ville.fr"))
+    filed = []
+    monkeypatch.setattr(read_cache.Shelf, "put", lambda self, token, key, value: filed.append(key[0]))
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    options = at.sidebar.selectbox(key="sidebar_contrat").options
+    assert options[0] == "Tous mes contrats" and len(options) == 2  # the chef's view, not the administrator's
+    chef = access.User(email="chef@ville.fr", role="chef_de_projet", contrats=(codes[-1],))
+    for code in [context.ALL_CONTRACTS, codes[-1]]:
+        at.sidebar.selectbox(key="sidebar_contrat").set_value(code)
+        at.run()
+        for spec in nav.pages_for(chef):
+            at.switch_page(spec.path)
+            at.run()
+            assert not at.exception, (code, spec.path, at.exception)
+    assert filed == []

@@ -234,18 +234,6 @@ def test_oidc_without_administrator_says_how_to_create_one(app_store, monkeypatc
 # --- entete ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def headers(monkeypatch):
-    """The request headers st.context.headers reads (AppTest's client sends none)."""
-    import streamlit.runtime.context as st_context
-
-    sent: list[tuple[str, str]] = []
-    monkeypatch.setattr(
-        st_context, "_get_client_context", lambda: SimpleNamespace(headers=sent, cookies={}, remote_ip="127.0.0.1")
-    )
-    return sent
-
-
 def test_entete_reads_the_configured_header(app_store, monkeypatch, headers):
     monkeypatch.setenv("CDV_AUTH", "entete")
     monkeypatch.setenv("CDV_AUTH_ENTETE", "X-Auth-Request-Email")
