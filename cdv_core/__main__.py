@@ -120,8 +120,8 @@ def _precalcul(args: argparse.Namespace) -> int:
     print(f"Précalcul de {store.describe(args.store)} : {pages}{accounts} en {fmt.integer(round(report.seconds))} s.")
     if report.stopped:
         print(f"Arrêté avant la fin : {report.stopped}. Relancez la commande.", file=sys.stderr)
-    for code, page, message in report.failures:
-        print(f"Erreur sur la page « {page} » ({code or 'Tous les contrats'}) : {message}", file=sys.stderr)
+    for label, page, message in report.failures:
+        print(f"Erreur sur la page « {page} » ({label}) : {message}", file=sys.stderr)
     return 1 if report.failures or report.stopped else 0
 
 
@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sans-comptes",
         action="store_true",
         help="sans les vues des comptes limités à certains contrats (par défaut, avec CDV_AUTH oidc ou entete, "
-        "chaque périmètre différent est aussi précalculé)",
+        "les pages de chaque périmètre différent sont aussi précalculées)",
     )
     p.set_defaults(func=_precalcul)
     p = sub.add_parser("statuts", help="relever les statuts des QPV dans leur historique (chaque mois, par cron)")

@@ -47,8 +47,9 @@ import polars as pl
 
 _log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent
-MAX_FILES_PER_TOKEN = 50_000  # beyond, results stay in memory only (a bound on the folder; `precalcul` of
-# the national store's 400 contracts files ≈ 25 000)
+MAX_FILES_PER_TOKEN = 200_000  # beyond, results stay in memory only (a bound on the folder; `precalcul` of
+# the national store's 400 contracts files ≈ 26 000, ≈ 200 Mo; each account view limited to one contract
+# adds ≈ 130: 400 such accounts ≈ 52 000 more)
 STALE_SECONDS = 300  # other tokens' folders of a store untouched for this long are removed
 STALE_CODE_SECONDS = 24 * 3600  # other code's folders untouched for this long are removed
 MISSING = object()  # what `Shelf.get` returns for a result not on disk
@@ -74,6 +75,7 @@ class Shelf:
         self.folder = self.store / code_digest()
         self._pruned: set[str] = set()
         self._counts: dict[str, int] = {}  # files per token folder: counted once, then as this process adds
+        self._full: set[str] = set()  # token folders found at the bound (said once in the log)
 
     def _file(self, token: str, key: tuple) -> Path:
         """The file of `key` under `token`, a uuid (ValueError otherwise: it names a folder)."""
@@ -101,6 +103,11 @@ class Shelf:
             if (count := self._counts.get(target.parent.name)) is None:
                 count = sum(1 for _ in os.scandir(target.parent))
             if count >= MAX_FILES_PER_TOKEN:
+                if target.parent.name not in self._full:
+                    self._full.add(target.parent.name)
+                    _log.warning(
+                        "Read cache: %s holds %d results, the bound: later ones stay in memory", target.parent, count
+                    )
                 return
             self._counts[target.parent.name] = count + 1
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")

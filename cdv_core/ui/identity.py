@@ -37,14 +37,18 @@ def precomputing_as(email: str) -> Iterator[None]:
     """Within it, every session of this process logs in as the account `email`, whatever CDV_AUTH
     (the account is looked up as for a login: it must exist and be active): `cdv_core.ui.precalcul`
     visits the pages headless as an account limited to some contracts, so that what it reads is
-    filed under that account's périmètre. Only code enters it (a command's process); no setting
-    and no request can."""
+    filed under that account's périmètre. Only code enters it, in a command's process (refused
+    where a Streamlit server runs); no setting and no request can."""
+    from streamlit.runtime import Runtime
+
+    if Runtime.exists():  # a server's process: every session would log in as this account
+        raise RuntimeError("precomputing_as is for a command's process, never a server's")
     global _precomputing
-    _precomputing = email
+    previous, _precomputing = _precomputing, email
     try:
         yield
     finally:
-        _precomputing = None
+        _precomputing = previous
 
 
 def identify(

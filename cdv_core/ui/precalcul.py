@@ -51,7 +51,7 @@ class Report:
     raised (selection, page, message), and why it stopped early (None: it went through)."""
 
     selections: list[str | None] = field(default_factory=list)
-    failures: list[tuple[str | None, str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (selection's label, page, message)
     stopped: str | None = None
     seconds: float = 0.0
     comptes: int = 0  # accounts limited to some contracts whose view was visited (`account_views`)
@@ -107,7 +107,7 @@ def run(
     start = time.perf_counter()
     report = Report()
     try:
-        people_log_in = settings_mod.load().auth != "aucune"
+        people_log_in = comptes and settings_mod.load().auth != "aucune"
     except settings_mod.SettingError as exc:
         raise PrecalculError(str(exc)) from exc
     with _environment(store_path):
@@ -126,55 +126,89 @@ def run(
         cur = con.cursor()
         try:
             known = territoire.contracts_by_size(cur)
-            accounts = account_views(cur) if people_log_in and comptes else []
+            accounts = account_views(cur) if people_log_in else []
         finally:
             cur.close()
         if contrats is None:
             contrats = known
         elif unknown := sorted(set(contrats) - set(known)):
             raise PrecalculError(f"Contrat(s) absent(s) de la base : {', '.join(unknown)}.")
+        else:  # limited to some contracts: the accounts that see one of them
+            accounts = [account for account in accounts if set(account.contrats) & set(contrats)]
         visits: list[tuple[access.User | None, str | None]] = [(None, None)] if tous else []
         visits += [(None, code) for code in contrats]
         for account in accounts:
             visits += [(account, None)] if tous else []
             visits += [(account, code) for code in contrats if code in account.contrats]
         viewer: access.User | None = None
+        refused: set[access.User] = set()
+        viewed: set[access.User | None] = set()
         for done, (user, code) in enumerate(visits):
+            label = _label(user, code, accounts)
             if progress is not None:
-                progress(done, len(visits), _label(user, code, accounts))
+                progress(done, len(visits), label)
+            if user in refused:
+                continue
             with _as(identity, user):
                 if user is not viewer:  # an account: a new session, seeing what that account sees
                     viewer = user
                     at = AppTest.from_file(str(APP), default_timeout=600)
                     at.run()
+                    if user is not None and not _logged_in(at):  # deactivated or emptied meanwhile
+                        refused.add(user)
+                        report.failures.append((label, "connexion", "compte refusé (désactivé ou sans contrat)"))
+                        continue
                 at.sidebar.selectbox(key="sidebar_contrat").set_value(code or context.ALL_CONTRACTS)
                 at.run()
                 for spec in nav.pages_for(user or access.local_user("")):
                     at.switch_page(spec.path)
                     at.run()
                     if at.exception:
-                        report.failures.append((code, spec.title, str(at.exception[0].value)[:300]))
+                        report.failures.append((label, spec.title, str(at.exception[0].value)[:300]))
             report.selections.append(code)
+            viewed.add(user)
             _forget(st)  # filed on disk: the memory of one selection's results is not needed for the next
             if _token(con) != first:
                 report.stopped = "les données ont changé pendant le précalcul"
                 break
-        report.comptes = len({user for user, _ in visits[: len(report.selections)] if user is not None})
+        report.comptes = len({user for user in viewed if user is not None})
     report.seconds = time.perf_counter() - start
     return report
 
 
 def account_views(cur) -> list[access.User]:
-    """One active account for each different view of the store among those limited to some
-    contracts (an administrator sees what `run`'s first pass visits): the same role and the same
-    contracts read the same figures under the same keys."""
-    accounts = (
-        access.users(cur)
-        .filter(pl.col("actif") & (pl.col("role") != access.ADMIN) & (pl.col("contrats") != ""))
-        .unique(["role", "contrats"], keep="first", maintain_order=True)
-    )
-    found = (access.load_user(cur, email) for email in accounts["email"].to_list())
-    return [user for user in found if user is not None and user.contrats]
+    """One active account for each different périmètre among the accounts limited to some
+    contracts (an administrator sees what `run`'s first pass visits): the same contracts read the
+    same figures under the same keys, whatever the role; of those accounts, the one whose role
+    reads the most (`_reach`)."""
+    emails = access.users(cur).filter(pl.col("actif") & (pl.col("role") != access.ADMIN) & (pl.col("contrats") != ""))[
+        "email"
+    ]
+    views: dict[tuple[str, ...], access.User] = {}
+    for user in (access.load_user(cur, email) for email in emails.to_list()):
+        if user is None or not user.contrats:
+            continue
+        kept = views.get(user.contrats)
+        if kept is None or _reach(user) > _reach(kept):
+            views[user.contrats] = user
+    return list(views.values())
+
+
+def _reach(user: access.User) -> tuple[bool, int]:
+    """What a role reads, to choose among accounts of one périmètre: one who may write sees every
+    section a reader does and the forms' own lists; then the pages it opens."""
+    from cdv_core.ui import nav
+
+    return user.can(access.WRITE), len(nav.pages_for(user))
+
+
+def _logged_in(at) -> bool:
+    """Whether the session's first run went past the login (the account was not refused)."""
+    try:
+        at.sidebar.selectbox(key="sidebar_contrat")
+    except KeyError:
+        return False
+    return True
 
 
 def _as(identity, user: access.User | None):

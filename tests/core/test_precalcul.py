@@ -112,8 +112,8 @@ def test_an_account_limited_to_one_contract_finds_its_pages_precomputed(app_env,
     local = access.local_user("test")
     access.add_user(con, user=local, email="admin@ville.fr", role=access.ADMIN)
     access.add_user(con, user=local, email="chef@ville.fr", role="chef_de_projet", contrats=[codes[-1]])
-    # the same view as the chef's, after it in the accounts' order: not visited again
-    access.add_user(con, user=local, email="zoe@ville.fr", role="chef_de_projet", contrats=[codes[-1]])
+    # the same périmètre as the chef's, another role, listed first: one view, the chef's (who reads more)
+    access.add_user(con, user=local, email="alice@ville.fr", role="lecteur", contrats=[codes[-1]])
     con.close()
     monkeypatch.setenv("CDV_AUTH", "entete")
     monkeypatch.setenv("CDV_AUTH_ENTETE", "X-Auth-Request-Email")
@@ -126,6 +126,9 @@ def test_an_account_limited_to_one_contract_finds_its_pages_precomputed(app_env,
     assert "6 sélections (dont les vues de 1 compte limité)" in done.stdout
     assert "Tous mes contrats (compte limité n° 1 sur 1, 1 contrat)" in done.stdout
     assert "chef@ville.fr" not in done.stdout  # no email in a cron's log
+    other = _command(app_env, folder, "--contrat", codes[0])  # a limit: the chef's contract is not in it
+    assert other.returncode == 0, other.stderr
+    assert "2 sélections en" in other.stdout and "compte limité" not in other.stdout
 
     # the chef's session on a server starting over the same folder computes nothing
     monkeypatch.setenv("CDV_CACHE_DISQUE", str(folder))
@@ -148,3 +151,35 @@ def test_an_account_limited_to_one_contract_finds_its_pages_precomputed(app_env,
             at.run()
             assert not at.exception, (code, spec.path, at.exception)
     assert filed == []
+
+
+def test_a_refused_account_is_reported_by_its_number(app_env, folder, monkeypatch):
+    """An account refused at its login (deactivated since the list was read) stops its own visits
+    only, reported without its email; the others go on."""
+    monkeypatch.setenv("CDV_CACHE_DISQUE", str(folder))
+    monkeypatch.setenv("CDV_AUTH", "entete")
+    st.cache_data.clear()
+    con = context.connection(str(app_env))
+    codes = territoire.contracts_by_size(con.cursor())
+    gone = access.User(email="parti@ville.fr", role="chef_de_projet", contrats=(codes[-1],))  # no such account
+    monkeypatch.setattr(precalcul, "account_views", lambda cur: [gone])
+    report = precalcul.run(str(app_env), contrats=[codes[-1]], tous=False)
+    assert report.selections == [codes[-1]]  # the administrator's view of the contract
+    assert report.failures == [
+        (f"{codes[-1]} (compte limité n° 1 sur 1, 1 contrat)", "connexion", "compte refusé (désactivé ou sans contrat)")
+    ]
+    assert report.comptes == 0
+
+
+def test_only_a_command_may_log_every_session_in_as_an_account(monkeypatch):
+    from streamlit.runtime import Runtime
+
+    from cdv_core.ui import identity
+
+    with identity.precomputing_as("chef@ville.fr"):
+        assert identity._precomputing == "chef@ville.fr"
+    assert identity._precomputing is None
+    monkeypatch.setattr(Runtime, "exists", staticmethod(lambda: True))  # a server's process
+    with pytest.raises(RuntimeError), identity.precomputing_as("chef@ville.fr"):
+        pass
+    assert identity._precomputing is None

@@ -69,9 +69,12 @@ def test_a_token_folder_holds_at_most_its_bound_of_files(folder, monkeypatch, ca
     shelf = read_cache.shelf(str(folder), "/bases/cdv.duckdb")
     shelf.put(T1, (*KEY[:2], "déjà là"), 0)
     again = read_cache.Shelf(folder, "/bases/cdv.duckdb")  # another process: counts what is there
-    for i in range(5):
-        again.put(T1, (*KEY[:2], f"périmètre {i}"), i)
+    with caplog.at_level(logging.WARNING, logger="cdv_core"):
+        for i in range(5):
+            again.put(T1, (*KEY[:2], f"périmètre {i}"), i)
     assert len(list((again.folder / T1).glob("*.pkl"))) == 3
+    [said] = [r.getMessage() for r in caplog.records if "the bound" in r.getMessage()]  # once, not per result
+    assert said.endswith("holds 3 results, the bound: later ones stay in memory")
     assert again.get(T1, (*KEY[:2], "périmètre 1")) == 1
     assert again.get(T1, (*KEY[:2], "périmètre 2")) is read_cache.MISSING  # kept in memory only
 
