@@ -100,6 +100,9 @@ def _precalcul(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, label: str) -> None:
         print(f"  {done + 1}/{total} {label}", flush=True)
 
+    from streamlit import logger as st_logger
+
+    st_logger.set_log_level("error")  # before cdv_core.ui makes its caches, which no server runs: headless
     from cdv_core.ui import precalcul
 
     precalcul.headless_logging()

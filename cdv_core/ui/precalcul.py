@@ -117,7 +117,7 @@ def run(
                 "Le précalcul range les chiffres des pages dans le cache sur disque, qui est désactivé "
                 "(CDV_CACHE_DISQUE=non) : réglez CDV_CACHE_DISQUE à oui ou au dossier du serveur, puis relancez."
             )
-        at = AppTest.from_file(str(APP), default_timeout=600)
+        at = _session(AppTest)
         at.run()  # opens the store (and migrates it), as the server's first run does
         if at.exception:
             raise PrecalculError(f"L'application ne s'ouvre pas sur cette base : {at.exception[0].value}")
@@ -152,7 +152,7 @@ def run(
             with _as(identity, user):
                 if user is not viewer:  # an account: a new session, seeing what that account sees
                     viewer = user
-                    at = AppTest.from_file(str(APP), default_timeout=600)
+                    at = _session(AppTest)
                     at.run()
                     if user is not None and not _logged_in(at):  # deactivated or emptied meanwhile
                         refused.add(user)
@@ -240,11 +240,25 @@ def _token(con) -> str | None:
 def _forget(st) -> None:
     """Empty the read cache in memory (between two runs: Streamlit says, each time, that it found
     no runtime — headless on purpose) and the figures kept by content."""
-    quiet = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    with _quiet("streamlit.runtime.caching.cache_data_api"):
+        st.cache_data.clear()
+    memo.clear()
+
+
+def _session(app_test):
+    """A new headless session of the app (`AppTest`): outside a run, Streamlit says it has no script
+    context — headless on purpose, and once per account in a cron's log without this."""
+    with _quiet("streamlit.runtime.scriptrunner_utils.script_run_context"):
+        return app_test.from_file(str(APP), default_timeout=600)
+
+
+@contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Streamlit's notices of `logger` below ERROR silenced for the block."""
+    quiet = logging.getLogger(logger)
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        st.cache_data.clear()
+        yield
     finally:
         quiet.setLevel(level)
-    memo.clear()

@@ -126,6 +126,8 @@ def test_an_account_limited_to_one_contract_finds_its_pages_precomputed(app_env,
     assert "6 sélections (dont les vues de 1 compte limité)" in done.stdout
     assert "Tous mes contrats (compte limité n° 1 sur 1, 1 contrat)" in done.stdout
     assert "chef@ville.fr" not in done.stdout  # no email in a cron's log
+    notices = done.stdout + done.stderr  # Streamlit's notices of a run without a server: none in a cron's log
+    assert "No runtime found" not in notices and "ScriptRunContext" not in notices
     other = _command(app_env, folder, "--contrat", codes[0])  # a limit: the chef's contract is not in it
     assert other.returncode == 0, other.stderr
     assert "2 sélections en" in other.stdout and "compte limité" not in other.stdout
