@@ -100,9 +100,10 @@ def _precalcul(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, label: str) -> None:
         print(f"  {done + 1}/{total} {label}", flush=True)
 
-    from streamlit import logger as st_logger
-
-    st_logger.set_log_level("error")  # before cdv_core.ui makes its caches, which no server runs: headless
+    # cdv_core.ui makes its caches on import, without a server (headless on purpose): Streamlit's notice of it
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").addFilter(
+        lambda record: "No runtime found" not in record.getMessage()
+    )
     from cdv_core.ui import precalcul
 
     precalcul.headless_logging()
