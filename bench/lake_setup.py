@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cdv_core import pg_local  # noqa: E402
+from cdv_core import pg_local, store  # noqa: E402
 
 LAKE_DIR = ROOT / "bench" / "out" / "lake"
 DB_NAME = "cdv_national"
@@ -63,7 +63,7 @@ def copy_into_new_lake(cluster: pg_local.Cluster, name: str, source: Path, data_
 
 
 def drop_lake(cluster: pg_local.Cluster, name: str, data_path: Path | None) -> None:
-    cluster.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    cluster.sql(store.sql("DROP DATABASE IF EXISTS {name} WITH (FORCE)", name=name))
     if data_path is not None:
         shutil.rmtree(data_path, ignore_errors=True)
 

@@ -848,6 +848,17 @@ class Sql(str):
     names: it may go into another template as is."""
 
 
+_SQL_TYPE = re.compile(r"[A-Z]+(?: [A-Z]+)*(?:\(\d+(?:, ?\d+)?\))?")
+
+
+def sql_type(name: str) -> Sql:
+    """A column's type as the store's catalog names it (`VARCHAR`, `DECIMAL(14,2)`), checked:
+    capital words and a precision only, so it can carry no SQL; it may go into a `sql` template."""
+    if not _SQL_TYPE.fullmatch(name):
+        raise StoreError(f"Type de colonne refusé : {name}")
+    return Sql(name)
+
+
 def sql(template: str, **names: str | Iterable[str]) -> Sql:
     """`template` with its `{placeholders}` filled with names, never values (values stay bound
     parameters): a name (`table`, or qualified `schema.table`) is checked by `check_identifier`,
@@ -1256,7 +1267,10 @@ def integrity_errors(
         # sorted: the same store gives the same message (a parallel scan returns rows in any order)
         try:
             problems += [
-                row[0] for row in cur.execute(f"SELECT * FROM ({rule}) ORDER BY 1 LIMIT {int(limit)}").fetchall()
+                row[0]
+                for row in cur.execute(
+                    "SELECT * FROM (" + rule + ") ORDER BY 1 LIMIT $limit", {"limit": limit}
+                ).fetchall()
             ]
         except duckdb.CatalogException as exc:
             # a rule of a later migration on a store not migrated that far (tests of migrations

@@ -8,7 +8,7 @@ catalogue (allow-list); values only ever travel as registered frames or paramete
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 import duckdb
@@ -83,6 +83,11 @@ CASCADE: dict[str, tuple[Dependent, ...]] = {
 }
 
 
+def _casts(columns: Iterable[str], types: dict[str, str]) -> store.Sql:
+    """`CAST(c AS type) AS c` for each column, to the store's type of it (checked: `store.sql_type`)."""
+    return store.Sql(", ".join(store.sql("CAST({c} AS {t}) AS {c}", c=c, t=store.sql_type(types[c])) for c in columns))
+
+
 def _check_names(cur, load: Load) -> dict[str, str]:
     if load.table not in store.table_names(cur):
         raise store.StoreError(f"Table inconnue : {load.table}")
@@ -111,10 +116,17 @@ def stage(cur: duckdb.DuckDBPyConnection, load: Load, *, slim: bool = False) -> 
     # plain strings, not Polars' string views: DuckDB 1.5 pushes join filters down to pyarrow,
     # which has no `string_view = string` kernel (« Function 'equal' has no kernel… »)
     cur.register(_INPUT, load.frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
-    casts = ", ".join(f"CAST({c} AS {types[c]}) AS {c}" for c in cols)
+    casts = _casts(cols, types)
     on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
     if _all_new(cur, load, types):
-        cur.execute(f"CREATE TEMP VIEW {STAGED} AS SELECT {casts}, 'nouveau' AS _etat FROM {_INPUT}")
+        cur.execute(
+            store.sql(
+                "CREATE TEMP VIEW {view} AS SELECT {casts}, 'nouveau' AS _etat FROM {rows}",
+                view=STAGED,
+                casts=casts,
+                rows=_INPUT,
+            )
+        )
         return types, True
     changed = " OR ".join(f"i.{c} IS DISTINCT FROM t.{c}" for c in load.update_cols) or "false"
     kept = {*load.key, *scope_columns(load)}
@@ -138,7 +150,7 @@ def stage(cur: duckdb.DuckDBPyConnection, load: Load, *, slim: bool = False) -> 
 
 def _all_new(cur: duckdb.DuckDBPyConnection, load: Load, types: dict[str, str]) -> bool:
     """Whether no key of the registered rows is in the load's table (stops at the first one found)."""
-    key_casts = ", ".join(f"CAST({k} AS {types[k]}) AS {k}" for k in load.key)
+    key_casts = _casts(load.key, types)
     on = " AND ".join(f"i.{k} = t.{k}" for k in load.key)
     return not store.scalar(
         cur, f"SELECT EXISTS (SELECT 1 FROM (SELECT {key_casts} FROM {_INPUT}) i JOIN {load.table} t ON {on})"

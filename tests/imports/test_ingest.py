@@ -635,6 +635,12 @@ def test_statements_take_checked_names_and_composed_text_only():
         store.sql("SELECT {cols} FROM action", cols=["code_action", "1; --"])
     with pytest.raises(store.StoreError, match="refusé"):  # plain text is not composed text
         store.sql("SELECT * FROM ({rows})", rows="SELECT 1")
+    cast = store.sql("CAST({c} AS {t})", c="montant_accorde", t=store.sql_type("DECIMAL(14,2)"))
+    assert cast == "CAST(montant_accorde AS DECIMAL(14,2))"
+    assert store.sql_type("TIMESTAMP WITH TIME ZONE") == "TIMESTAMP WITH TIME ZONE"
+    for hostile in ("VARCHAR) AS x FROM contrat --", "DECIMAL(14,2); DROP TABLE contrat", "varchar", ""):
+        with pytest.raises(store.StoreError, match="Type de colonne refusé"):
+            store.sql_type(hostile)
 
 
 def test_bulk_rows_carry_their_import_and_roll_back_without_key_copies(demo_store):
