@@ -30,11 +30,15 @@ each from a fresh deep link to its page: the year, a financeur, an alert tab and
 « Actions et financements », the quartier on « Projets de quartier », the contract in the sidebar,
 a tab of « Indicateurs »,
 starting a séance and « Suivant » (for the contract only). Each view `--repeat` times; median and
-max are reported. A view past `--timeout` counts as failed (its screenshot under bench/out/navigateur/);
-Ctrl-C reports the views measured so far. The server is stopped at the end, even on error.
+max are reported. `--precalcul` runs `python -m cdv_core precalcul` on the two selections before the
+server starts, as after a write made while it was stopped (every read of a first visit, and the
+first filter on « Actions et financements » for « Tous les contrats », then filed on disk).
+A view past `--timeout` counts as failed (its screenshot under bench/out/navigateur/); Ctrl-C
+reports the views measured so far. The server is stopped at the end, even on error.
 
     python bench/bench_navigateur.py [--scale demo|national|both] [--repeat 5] [--quick]
                                      [--interactions financements séance] [--cache-disque non]
+                                     [--precalcul]
                                      [--timeout 90] [--json FILE]
 """
 
@@ -404,7 +408,18 @@ def run_scale(browser, scale: str, folder: Path, args, measures: list[Measure], 
     store = store_for(scale, folder)
     contract = first_contract(store, scale)
     journal = folder / f"journal_{scale}.txt"
-    server = Instance(str(store), f"navigateur_{scale}", cache=args.cache_disque, journal=journal)
+    cache = args.cache_disque
+    if args.precalcul:
+        cache = cache or bench_sessions.fresh_cache_folder(f"navigateur_{scale}")
+        print(f"  {scale} : précalcul…", file=sys.stderr, flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "cdv_core", "precalcul", "--store", str(store), "--contrat", contract],
+            cwd=ROOT,
+            env={**os.environ, "CDV_STORE": str(store), "CDV_CACHE_DISQUE": cache},
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+    server = Instance(str(store), f"navigateur_{scale}", cache=cache, journal=journal)
     try:
         server.wait_healthy()
         page, frames = new_page(browser, args.timeout)
@@ -456,7 +471,8 @@ def report(measures: list[Measure], peaks: dict[str, float], load: tuple[float, 
         f"Banc navigateur : Chromium sans tête ({CHROMIUM}), 1400×1000, un utilisateur à la fois ; "
         f"{args.repeat} passage(s) ; commit {commit or '?'} ; "
         f"{time.strftime('%d/%m/%Y %H:%M', time.gmtime())} UTC ; {os.cpu_count()} cœurs ; charge moyenne (1 min) "
-        f"{fmt.number(load[0], 2)} avant, {fmt.number(load[1], 2)} après\n"
+        f"{fmt.number(load[0], 2)} avant, {fmt.number(load[1], 2)} après ; "
+        + ("base précalculée avant le démarrage du serveur\n" if args.precalcul else "sans précalcul\n")
     )
     for scale, peak in peaks.items():
         for selection in dict.fromkeys(m.selection for m in measures if m.scale == scale):
@@ -488,7 +504,14 @@ def main() -> int:
         "--cache-disque",
         help="the read cache on disk's folder (CDV_CACHE_DISQUE), or non; by default an empty folder of its own",
     )
+    parser.add_argument(
+        "--precalcul",
+        action="store_true",
+        help="run `python -m cdv_core precalcul` on the two selections into the cache folder before the server starts",
+    )
     args = parser.parse_args()
+    if args.precalcul and args.cache_disque == "non":
+        raise SystemExit("--precalcul range ses résultats dans le cache sur disque : pas avec --cache-disque non")
     if args.quick:
         args.repeat = 1
     if not os.path.exists(CHROMIUM):

@@ -110,7 +110,12 @@ def _precalcul(args: argparse.Namespace) -> int:
 
     try:
         report = precalcul.run(
-            args.store, contrats=codes, tous=not args.sans_tous, comptes=not args.sans_comptes, progress=progress
+            args.store,
+            contrats=codes,
+            tous=not args.sans_tous,
+            comptes=not args.sans_comptes,
+            filtres=not args.sans_filtres,
+            progress=progress,
         )
     except precalcul.PrecalculError as exc:
         print(exc, file=sys.stderr)
@@ -121,7 +126,13 @@ def _precalcul(args: argparse.Namespace) -> int:
         if report.comptes
         else ""
     )
-    print(f"Précalcul de {store.describe(args.store)} : {pages}{accounts} en {fmt.integer(round(report.seconds))} s.")
+    choices = (
+        f", {fmt.plural(report.choix, 'filtre choisi', 'filtres choisis')} sur « Actions et financements »"
+        if report.choix
+        else ""
+    )
+    seconds = fmt.integer(round(report.seconds))
+    print(f"Précalcul de {store.describe(args.store)} : {pages}{accounts}{choices} en {seconds} s.")
     if report.stopped:
         print(f"Arrêté avant la fin : {report.stopped}. Relancez la commande.", file=sys.stderr)
     for label, page, message in report.failures:
@@ -402,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sans les vues des comptes limités à certains contrats (par défaut, avec CDV_AUTH oidc ou entete, "
         "les pages de chaque périmètre différent sont aussi précalculées)",
+    )
+    p.add_argument(
+        "--sans-filtres",
+        action="store_true",
+        help="sans les filtres d'« Actions et financements » choisis un à un sur « Tous les contrats » (exercice, "
+        "thématique, financeur, mode, type de porteur, statut)",
     )
     p.set_defaults(func=_precalcul)
     p = sub.add_parser("statuts", help="relever les statuts des QPV dans leur historique (chaque mois, par cron)")

@@ -19,6 +19,16 @@ from cdv_core.ui.context import Context, cached, deferred, url_warning
 from cdv_core.ui.downloads import download_buttons
 
 ALL_YEARS = "tous"
+# The filters whose values are the programme's lists, the same for every selection: widget key →
+# (filter name, values). The quartiers, axes and objectifs depend on the selection. `precalcul`
+# chooses each of these values in turn on the selections of several contracts.
+FIXED_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "fin_them": ("thematiques", tuple(model.THEMATIQUES_P147)),
+    "fin_fin": ("financeurs", tuple(model.FINANCEURS)),
+    "fin_mode": ("modes", tuple(model.MODES_FINANCEMENT)),
+    "fin_porteur": ("types_porteur", tuple(model.TYPES_STRUCTURE)),
+    "fin_statut": ("statuts", tuple(model.STATUTS_ACTION)),
+}
 BIG_DOWNLOAD = 1000  # rows: from there the page says the files take a while to build (an XLSX of 40 000: seconds)
 
 
@@ -60,14 +70,11 @@ def filters(ctx: Context, options: dict) -> Selection:
         else dict(zip(objectifs["code_objectif"].to_list(), objectifs["etiquette"].to_list()))
     )
     multi = {  # widget key → (filter name, allowed values)
-        "fin_them": ("thematiques", list(model.THEMATIQUES_P147)),
-        "fin_fin": ("financeurs", list(model.FINANCEURS)),
-        "fin_mode": ("modes", list(model.MODES_FINANCEMENT)),
-        "fin_porteur": ("types_porteur", list(model.TYPES_STRUCTURE)),
+        **{key: (name, list(values)) for key, (name, values) in FIXED_FILTERS.items() if key != "fin_statut"},
         "fin_qpv": ("qpv", list(qpv_labels)),
         "fin_axe": ("axes", list(options["axes"])),
         "fin_obj": ("objectifs", list(obj_labels)),
-        "fin_statut": ("statuts", list(model.STATUTS_ACTION)),
+        "fin_statut": ("statuts", list(FIXED_FILTERS["fin_statut"][1])),
     }
     default_year = str(ctx.donnees_au.year) if str(ctx.donnees_au.year) in years else ALL_YEARS
     saved = _restore(multi, years, default_year)

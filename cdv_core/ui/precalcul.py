@@ -24,10 +24,11 @@ own warm-up, `cdv_core.ui.warm`, recomputes after the writes made through it). A
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ class Report:
     stopped: str | None = None
     seconds: float = 0.0
     comptes: int = 0  # accounts limited to some contracts whose view was visited (`account_views`)
+    choix: int = 0  # Financements filter values chosen one at a time (`_filter_choices`)
 
 
 def headless_logging() -> None:
@@ -89,14 +91,17 @@ def run(
     contrats: list[str] | None = None,
     tous: bool = True,
     comptes: bool = True,
+    filtres: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> Report:
     """Visit every page of « Tous les contrats » (`tous`) then of `contrats` (default: every
     contract, those with the most QPV first), filing their reads in the cache on disk; then, when
     people log in (CDV_AUTH `oidc` or `entete`) and `comptes`, the same as each account limited to
     some contracts sees them (`account_views`): « Tous mes contrats » and each of its contracts
-    among `contrats`. Stops when the store's data version moves (a write: the server that sees it
-    recomputes what it served). `progress(done, total, label)` is called before each selection,
+    among `contrats`. On « Tous les contrats » (and on the « Tous mes contrats » of an account of
+    many contracts), unless `filtres` is false, a person's first filter on Financements
+    (`_filter_choices`). Stops when the store's data version moves (a write: the server that sees
+    it recomputes what it served). `progress(done, total, label)` is called before each selection,
     `label` naming it in French."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -160,11 +165,14 @@ def run(
                         continue
                 at.sidebar.selectbox(key="sidebar_contrat").set_value(code or context.ALL_CONTRACTS)
                 at.run()
-                for spec in nav.pages_for(user or access.local_user("")):
+                pages = nav.pages_for(user or access.local_user(""))
+                for spec in pages:
                     at.switch_page(spec.path)
                     at.run()
                     if at.exception:
                         report.failures.append((label, spec.title, str(at.exception[0].value)[:300]))
+                if filtres and code is None and (user is None or len(user.contrats) >= FILTER_CHOICES_MIN_CONTRACTS):
+                    report.choix += _filter_choices(AppTest, pages, label, report)
             report.selections.append(code)
             viewed.add(user)
             _forget(st)  # filed on disk: the memory of one selection's results is not needed for the next
@@ -174,6 +182,65 @@ def run(
         report.comptes = len({user for user in viewed if user is not None})
     report.seconds = time.perf_counter() - start
     return report
+
+
+FINANCEMENTS = "pages/financements.py"
+# From how many contracts an account's « Tous mes contrats » has its Financements filters chosen
+# ahead (`_filter_choices`), as the administrator's « Tous les contrats » always has: below, a
+# filter change reads about as much as one large contract's.
+FILTER_CHOICES_MIN_CONTRACTS = 20
+
+
+def _filter_choices(app_test, pages: Sequence, label: str, report: Report) -> int:
+    """On a selection of many contracts, a person's first gesture on the Financements page: each
+    exercice, then each value of the programme's lists (`FIXED_FILTERS`: thématique, financeur, mode,
+    type de porteur, statut) chosen alone, each in a new session opened on the page (a session keeps
+    its filters and its detailed action, whose own read depends on them). One contract's filter
+    changes read little (≈ 0,4 s at national scale); « Tous les contrats »' read every action of the
+    country (ticket #22: the financeur at 0,9–1,3 s of server time). Returns how many were chosen."""
+    from cdv_core.ui.financements import FIXED_FILTERS
+
+    if not any(spec.path == FINANCEMENTS for spec in pages):
+        return 0
+    first = _on_financements(app_test)
+    if first.exception:  # said with the page's own visit
+        return 0
+    year = first.selectbox(key="fin_annee")
+    choices = [
+        (functools.partial(_choose_year, index=i), f"exercice {shown}")
+        for i, shown in enumerate(year.options)
+        if i != year.index
+    ]
+    choices += [
+        (functools.partial(_choose_value, key=key, value=value), f"{name} {value}")
+        for key, (name, values) in FIXED_FILTERS.items()
+        for value in values
+    ]
+    for choose, what in choices:
+        at = _on_financements(app_test)
+        choose(at)
+        at.run()
+        if at.exception:
+            report.failures.append((label, f"Actions et financements ({what})", str(at.exception[0].value)[:300]))
+    return len(choices)
+
+
+def _on_financements(app_test):
+    """A new session opened by a link on the Financements page of the selection of every contract
+    it sees (« Tous les contrats », or « Tous mes contrats » for an account)."""
+    at = _session(app_test)
+    at.query_params["contrat"] = "tous"
+    at.switch_page(FINANCEMENTS)
+    at.run()
+    return at
+
+
+def _choose_year(at, *, index: int) -> None:
+    at.selectbox(key="fin_annee").select_index(index)
+
+
+def _choose_value(at, *, key: str, value: str) -> None:
+    at.multiselect(key=key).set_value([value])
 
 
 def account_views(cur) -> list[access.User]:

@@ -2,6 +2,7 @@
 the read cache on disk, under the keys the pages then ask for."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import streamlit as st
 from cdv_core import access, read_cache, store
 from cdv_core.queries import territoire
 from cdv_core.ui import context, nav, precalcul
+from cdv_core.ui.financements import FIXED_FILTERS
 from cdv_core.ui.nav import PAGES
 from tests.conftest import ROOT
 
@@ -27,6 +29,11 @@ def _command(store_path, folder, *extra):
         text=True,
         timeout=600,
     )
+
+
+def _choices(stdout: str) -> int:
+    found = re.search(r"([\d\u202f]+) filtres? choisis? sur « Actions et financements »", stdout)
+    return 0 if found is None else int(found.group(1).replace("\u202f", ""))
 
 
 @pytest.fixture
@@ -65,6 +72,29 @@ def test_after_the_precompute_no_page_of_any_selection_computes_a_read(app_env, 
     assert visits == 4 * len(PAGES)
     assert filed == []  # every read the pages asked for was on disk
 
+    # on « Tous les contrats », a person's first filter on Financements: one exercice, one value of a list
+    def first_visit():
+        session = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        session.query_params["contrat"] = "tous"
+        session.switch_page("pages/financements.py")
+        session.run()
+        assert not session.exception
+        return session
+
+    tous = first_visit()
+    assert tous.selectbox(key="fin_annee").index != 0
+    tous.selectbox(key="fin_annee").select_index(0)  # toutes les années
+    tous.run()
+    tous = first_visit()
+    tous.multiselect(key="fin_fin").set_value([FIXED_FILTERS["fin_fin"][1][-1]])
+    tous.run()
+    assert not tous.exception
+    assert filed == []
+    tous.multiselect(key="fin_statut").set_value([FIXED_FILTERS["fin_statut"][1][0]])  # two filters: not ahead
+    tous.run()
+    assert "cdv_core.queries.financements.funding_totals" in filed
+    filed.clear()
+
     # a read not precomputed (another year's Financements) is computed and filed as before
     monkeypatch.setattr(read_cache.Shelf, "put", original)
     at.switch_page("pages/financements.py")
@@ -99,7 +129,7 @@ def test_the_precompute_stops_when_the_data_changes(app_env, folder, monkeypatch
             with store.transaction(con, written=[], audit=store.Audit("test", "Écriture de test")):
                 pass
 
-    report = precalcul.run(str(app_env), progress=write_at_second)
+    report = precalcul.run(str(app_env), filtres=False, progress=write_at_second)
     assert report.stopped == "les données ont changé pendant le précalcul"
     assert report.selections == [None, report.selections[1]] and report.failures == []
 
@@ -119,16 +149,18 @@ def test_an_account_limited_to_one_contract_finds_its_pages_precomputed(app_env,
     monkeypatch.setenv("CDV_AUTH_ENTETE", "X-Auth-Request-Email")
     without = _command(app_env, folder, "--sans-comptes")
     assert without.returncode == 0, without.stderr
-    assert "4 sélections en" in without.stdout and "Tous mes contrats" not in without.stdout
+    assert "4 sélections, " in without.stdout and "Tous mes contrats" not in without.stdout
     done = _command(app_env, folder)
     assert done.returncode == 0, done.stderr
     # the administrator's four selections, then the chef's two (one view for two accounts alike)
-    assert "6 sélections (dont les vues de 1 compte limité)" in done.stdout
+    assert "6 sélections (dont les vues de 1 compte limité), " in done.stdout
+    # the filters chosen on « Tous les contrats » only: one contract's « Tous mes contrats » reads little
+    assert _choices(done.stdout) == _choices(without.stdout) > 0
     assert "Tous mes contrats (compte limité n° 1 sur 1, 1 contrat)" in done.stdout
     assert "chef@ville.fr" not in done.stdout  # no email in a cron's log
     notices = done.stdout + done.stderr  # Streamlit's notices of a run without a server: none in a cron's log
     assert "No runtime found" not in notices and "ScriptRunContext" not in notices
-    other = _command(app_env, folder, "--contrat", codes[0])  # a limit: the chef's contract is not in it
+    other = _command(app_env, folder, "--contrat", codes[0], "--sans-filtres")  # the chef's contract is not in it
     assert other.returncode == 0, other.stderr
     assert "2 sélections en" in other.stdout and "compte limité" not in other.stdout
 
@@ -152,6 +184,41 @@ def test_an_account_limited_to_one_contract_finds_its_pages_precomputed(app_env,
             at.switch_page(spec.path)
             at.run()
             assert not at.exception, (code, spec.path, at.exception)
+    assert filed == []
+
+
+def test_an_account_of_many_contracts_finds_its_first_filter_precomputed(app_env, folder, monkeypatch, headers):
+    """An account seeing many contracts (a préfecture de région's) has the Financements filters of
+    its « Tous mes contrats » chosen ahead, as the administrator's « Tous les contrats »."""
+    monkeypatch.setenv("CDV_CACHE_DISQUE", str(folder))
+    monkeypatch.setenv("CDV_AUTH", "entete")
+    monkeypatch.setenv("CDV_AUTH_ENTETE", "X-Auth-Request-Email")
+    monkeypatch.setattr(precalcul, "FILTER_CHOICES_MIN_CONTRACTS", 2)  # the demo has three contracts
+    st.cache_data.clear()
+    con = context.connection(str(app_env))
+    codes = territoire.contracts_by_size(con.cursor())
+    access.add_user(con, user=access.local_user("test"), email="region@ville.fr", role="lecteur", contrats=codes[-2:])
+    report = precalcul.run(str(app_env), contrats=[codes[-1]])
+    assert report.failures == [] and report.comptes == 1
+    assert report.selections == [None, codes[-1], None, codes[-1]]
+
+    st.cache_data.clear()
+    headers.append(("x-auth-request-email", "region@ville.fr"))
+    filed = []
+    monkeypatch.setattr(read_cache.Shelf, "put", lambda self, token, key, value: filed.append(key[0]))
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["contrat"] = "tous"
+    at.switch_page("pages/financements.py")
+    at.run()
+    assert at.sidebar.selectbox(key="sidebar_contrat").options[0] == "Tous mes contrats"
+    # each exercice but the default, each value of each list: for the administrator and for the account
+    other_years = len(at.selectbox(key="fin_annee").options) - 1
+    assert report.choix == 2 * (other_years + sum(len(values) for _, values in FIXED_FILTERS.values()))
+    at.multiselect(key="fin_them").set_value([FIXED_FILTERS["fin_them"][1][0]])
+    at.run()
+    assert not at.exception
     assert filed == []
 
 
