@@ -472,7 +472,7 @@ def report(measures: list[Measure], peaks: dict[str, float], load: tuple[float, 
         f"{args.repeat} passage(s) ; commit {commit or '?'} ; "
         f"{time.strftime('%d/%m/%Y %H:%M', time.gmtime())} UTC ; {os.cpu_count()} cœurs ; charge moyenne (1 min) "
         f"{fmt.number(load[0], 2)} avant, {fmt.number(load[1], 2)} après ; "
-        + ("base précalculée avant le démarrage du serveur\n" if args.precalcul else "sans précalcul\n")
+        + ("base précalculée avant le démarrage du serveur\n" if args.precalcul else "sans --precalcul\n")
     )
     for scale, peak in peaks.items():
         for selection in dict.fromkeys(m.selection for m in measures if m.scale == scale):

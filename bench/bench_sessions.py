@@ -859,7 +859,8 @@ def report(results: list[Result], args, load_before: float, seconds: float) -> N
         if r.precalcul_s is not None:
             print(
                 f"\nPrécalcul avant le démarrage ({r.label}) : `python -m cdv_core precalcul`, « Tous les contrats » "
-                f"et chaque contrat, en {fmt.number(r.precalcul_s, 0)} s (moyenne par passage), hors temps de page."
+                f"et chaque contrat, et les premiers filtres d'« Actions et financements » sur « Tous les contrats », "
+                f"en {fmt.number(r.precalcul_s, 0)} s (moyenne par passage), hors temps de page."
             )
     print(
         "\nMémoire après tous les écrans (RSS de chaque instance une fois chaque page servie avec un contrat "

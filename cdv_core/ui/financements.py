@@ -21,7 +21,7 @@ from cdv_core.ui.downloads import download_buttons
 ALL_YEARS = "tous"
 # The filters whose values are the programme's lists, the same for every selection: widget key →
 # (filter name, values). The quartiers, axes and objectifs depend on the selection. `precalcul`
-# chooses each of these values in turn on the selections of several contracts.
+# chooses each of these values in turn on « Tous les contrats » (`ui.precalcul._filter_choices`).
 FIXED_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fin_them": ("thematiques", tuple(model.THEMATIQUES_P147)),
     "fin_fin": ("financeurs", tuple(model.FINANCEURS)),

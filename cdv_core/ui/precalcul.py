@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cdv_core import access, fmt, memo
+from cdv_core import access, fmt, links, memo
 from cdv_core import settings as settings_mod
 from cdv_core.queries import territoire
 
@@ -202,26 +202,29 @@ def _filter_choices(app_test, pages: Sequence, label: str, report: Report) -> in
 
     if not any(spec.path == FINANCEMENTS for spec in pages):
         return 0
+    page = "Actions et financements"
     first = _on_financements(app_test)
-    if first.exception:  # said with the page's own visit
+    if not _has_filters(first):
+        report.failures.append((label, f"{page} (ouverte par un lien)", _problem(first)))
         return 0
     year = first.selectbox(key="fin_annee")
     choices = [
-        (functools.partial(_choose_year, index=i), f"exercice {shown}")
+        (functools.partial(_choose_year, index=i), f"{year.label} : {shown}")
         for i, shown in enumerate(year.options)
         if i != year.index
     ]
     choices += [
-        (functools.partial(_choose_value, key=key, value=value), f"{name} {value}")
-        for key, (name, values) in FIXED_FILTERS.items()
+        (functools.partial(_choose_value, key=key, value=value), f"{first.multiselect(key=key).label} : {value}")
+        for key, (_, values) in FIXED_FILTERS.items()
         for value in values
     ]
     for choose, what in choices:
         at = _on_financements(app_test)
-        choose(at)
-        at.run()
-        if at.exception:
-            report.failures.append((label, f"Actions et financements ({what})", str(at.exception[0].value)[:300]))
+        if _has_filters(at):
+            choose(at)
+            at.run()
+        if at.exception or not _has_filters(at):
+            report.failures.append((label, f"{page} ({what})", _problem(at)))
     return len(choices)
 
 
@@ -229,10 +232,27 @@ def _on_financements(app_test):
     """A new session opened by a link on the Financements page of the selection of every contract
     it sees (« Tous les contrats », or « Tous mes contrats » for an account)."""
     at = _session(app_test)
-    at.query_params["contrat"] = "tous"
+    at.query_params["contrat"] = links.ALL_CONTRACTS
     at.switch_page(FINANCEMENTS)
     at.run()
     return at
+
+
+def _has_filters(at) -> bool:
+    """Whether the run drew the Financements filters (not an exception, a login or an empty store)."""
+    if at.exception:
+        return False
+    try:
+        at.selectbox(key="fin_annee")
+    except KeyError:
+        return False
+    return True
+
+
+def _problem(at) -> str:
+    if at.exception:
+        return str(at.exception[0].value)[:300]
+    return "les filtres de la page ne s'affichent pas"
 
 
 def _choose_year(at, *, index: int) -> None:

@@ -85,6 +85,7 @@ def test_after_the_precompute_no_page_of_any_selection_computes_a_read(app_env, 
     assert tous.selectbox(key="fin_annee").index != 0
     tous.selectbox(key="fin_annee").select_index(0)  # toutes les années
     tous.run()
+    assert not tous.exception and tous.selectbox(key="fin_annee").index == 0
     tous = first_visit()
     tous.multiselect(key="fin_fin").set_value([FIXED_FILTERS["fin_fin"][1][-1]])
     tous.run()
