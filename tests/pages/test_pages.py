@@ -75,8 +75,10 @@ def test_no_multiselect_offers_streamlits_english_select_all():
     for path in [*sorted((ROOT / "pages").glob("*.py")), ROOT / "app.py", *sorted((ROOT / "cdv_core/ui").glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "multiselect":
-                found += 1
                 given = {k.arg: k.value for k in node.keywords}
+                if not node.args and "label" not in given:  # AppTest's lookup of a drawn one (`precalcul`)
+                    continue
+                found += 1
                 if not (isinstance(given.get("select_all"), ast.Constant) and given["select_all"].value is False):
                     missing.append(f"{path.name}:{node.lineno}")
     assert found >= 10 and missing == []
