@@ -1,25 +1,50 @@
 """The offline basemap shipped in `cdv_core/fonds/` (outlines of the départements and of the
 communes holding a QPV 2024; IGN Admin Express COG 2018 simplified, Licence Ouverte), read once
-per process, and a vectorised point-in-polygon test on those outlines."""
+per process — in the background when the app opens its store (`preload`) — and a vectorised
+point-in-polygon test on those outlines."""
 
 from __future__ import annotations
 
 import functools
 import gzip
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
 
 FONDS = Path(__file__).resolve().parent / "fonds"
+BASEMAPS = ("departements", "communes-avec-qpv")
 
 Box = tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
 
+_parsing = threading.Lock()  # each file parsed once, even when a map asks while `preload` parses it
+preloads: list[threading.Thread] = []  # the background parses started (tests join them)
 
-@functools.cache
+
 def read_outlines(name: str) -> tuple[tuple[Box, dict], ...]:
     """The features of `fonds/<name>.geojson.gz` (properties `code`, `nom`) with their bounding
     box, polygons as MultiPolygon. Read, parsed and measured once per process."""
+    with _parsing:
+        return _parse(name)
+
+
+def preload() -> threading.Thread | None:
+    """Parse the basemap in a background thread, unless this process already did: the app calls it
+    when it opens its store, so that the first map a person opens after the server started does
+    not wait for it (0,4–0,75 s of the first Projets de quartier visit, docs/performance.md)."""
+    if _parse.cache_info().currsize == len(BASEMAPS):
+        return None
+    thread = threading.Thread(
+        target=lambda: [read_outlines(n) for n in BASEMAPS], name="cdv-fond-de-carte", daemon=True
+    )
+    preloads.append(thread)
+    thread.start()
+    return thread
+
+
+@functools.cache
+def _parse(name: str) -> tuple[tuple[Box, dict], ...]:
     with gzip.open(FONDS / f"{name}.geojson.gz", "rt", encoding="utf-8") as f:
         features = json.load(f)["features"]
     out = []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import polars as pl
 
+from cdv_core import geo
 from cdv_core.domain import progress
 from cdv_core.ui import maps
+from tests.conftest import run_app
 
 SQUARE = json.dumps(
     {"type": "Polygon", "coordinates": [[[4.82, 45.74], [4.84, 45.74], [4.84, 45.76], [4.82, 45.76], [4.82, 45.74]]]}
@@ -152,3 +155,31 @@ def test_the_same_rows_give_the_same_deck_and_its_json_is_written_once():
     )
     assert chosen is not deck and "qpv-choisi" in _layers(chosen) and "qpv-choisi" not in _layers(deck)
     assert moved is not deck and _layers(moved)["qpv-contours"] != _layers(deck)["qpv-contours"]
+
+
+def test_the_basemap_is_parsed_when_the_store_opens_not_at_the_first_map(app_env, monkeypatch):
+    """The first map a person opens after the server started does not wait for the basemap: the
+    process parses it in the background as soon as it opens the store, here on the overview's
+    first run, which draws no map (`geo.preload`). A map asking meanwhile waits for that parse
+    rather than doing its own: each file is parsed once."""
+    parsed: list[str] = []
+    real = geo._parse.__wrapped__
+
+    @functools.cache
+    def parse(name):
+        parsed.append(name)
+        return real(name)
+
+    monkeypatch.setattr(geo, "_parse", parse)
+    at = run_app()  # the overview: the store opened, no map drawn
+    assert not at.exception, at.exception
+    assert not at.get("deck_gl_json_chart")
+    for thread in geo.preloads:
+        thread.join(timeout=60)
+    assert sorted(parsed) == sorted(geo.BASEMAPS)
+    assert geo.preload() is None  # once per process
+    at.switch_page("pages/projets_quartier.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("deck_gl_json_chart")  # the map, from the outlines already parsed
+    assert sorted(parsed) == sorted(geo.BASEMAPS)
