@@ -1,6 +1,6 @@
 """The offline basemap shipped in `cdv_core/fonds/` (outlines of the départements and of the
 communes holding a QPV 2024; IGN Admin Express COG 2018 simplified, Licence Ouverte), read once
-per process — in the background when the app opens its store (`preload`) — and a vectorised
+per process — in the background once the app has drawn its first page (`preload`) — and a vectorised
 point-in-polygon test on those outlines."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import functools
 import gzip
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,26 +19,34 @@ BASEMAPS = ("departements", "communes-avec-qpv")
 
 Box = tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
 
-_parsing = threading.Lock()  # each file parsed once, even when a map asks while `preload` parses it
+# each file parsed once, even when a map asks while `preload` parses it; one lock per file, so that
+# a map of the départements alone does not wait for the communes
+_parsing = {name: threading.Lock() for name in BASEMAPS}
 preloads: list[threading.Thread] = []  # the background parses started (tests join them)
 
 
 def read_outlines(name: str) -> tuple[tuple[Box, dict], ...]:
     """The features of `fonds/<name>.geojson.gz` (properties `code`, `nom`) with their bounding
     box, polygons as MultiPolygon. Read, parsed and measured once per process."""
-    with _parsing:
+    with _parsing[name]:
         return _parse(name)
 
 
-def preload() -> threading.Thread | None:
-    """Parse the basemap in a background thread, unless this process already did: the app calls it
-    when it opens its store, so that the first map a person opens after the server started does
-    not wait for it (0,4–0,75 s of the first Projets de quartier visit, docs/performance.md)."""
-    if _parse.cache_info().currsize == len(BASEMAPS):
+def preload(*, after: float = 0.0) -> threading.Thread | None:
+    """Parse the basemap in a background thread, `after` seconds from now, unless this process has
+    parsed it or is parsing it. The app calls it when a page has been drawn (`ui.nav.entrypoint`),
+    so that the first map a person opens after the server started does not wait for it (≈ 0,4 s of
+    the first Projets de quartier visit), nor the page that person reads first (parsing holds the
+    interpreter: at the store's opening it made the first page 0,4 s slower; docs/performance.md)."""
+    if _parse.cache_info().currsize == len(BASEMAPS) or any(t.is_alive() for t in preloads):
         return None
-    thread = threading.Thread(
-        target=lambda: [read_outlines(n) for n in BASEMAPS], name="cdv-fond-de-carte", daemon=True
-    )
+
+    def parse() -> None:
+        time.sleep(after)
+        for name in BASEMAPS:
+            read_outlines(name)
+
+    thread = threading.Thread(target=parse, name="cdv-fond-de-carte", daemon=True)
     preloads.append(thread)
     thread.start()
     return thread

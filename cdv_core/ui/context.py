@@ -20,7 +20,7 @@ from datetime import date
 import duckdb
 import streamlit as st
 
-from cdv_core import access, demo, fmt, geo, links, memo, read_cache, store
+from cdv_core import access, demo, fmt, links, memo, read_cache, store
 from cdv_core import settings as settings_mod
 from cdv_core.edits import historique
 from cdv_core.queries import territoire
@@ -67,7 +67,6 @@ def _open(store_path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
     con, created = demo.open_or_create(store_path)
     if created:
         _CREATED_AT[store_path] = time.monotonic()
-    geo.preload()  # the maps' basemap, parsed while the first visitor reads the first page
     return con, created
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from cdv_core import access
+from cdv_core import access, geo
 from cdv_core import settings as settings_mod
 
 _FROM_ENTRYPOINT = contextvars.ContextVar("cdv_from_entrypoint", default=False)
@@ -19,12 +19,18 @@ _FROM_ENTRYPOINT = contextvars.ContextVar("cdv_from_entrypoint", default=False)
 
 @contextmanager
 def entrypoint() -> Iterator[None]:
-    """Mark the page run as started by app.py (st.navigation draws the menu)."""
+    """Mark the page run as started by app.py (st.navigation draws the menu). Once a page is drawn
+    (a run that ends normally), the maps' basemap is parsed in the background if this process has
+    not yet done it, while the person reads the page (`geo.preload`)."""
     token = _FROM_ENTRYPOINT.set(True)
     try:
         yield
     finally:
         _FROM_ENTRYPOINT.reset(token)
+    geo.preload(after=PRELOAD_AFTER_S)
+
+
+PRELOAD_AFTER_S = 0.5  # the run's last messages leave the server first
 
 
 def from_entrypoint() -> bool:
