@@ -412,13 +412,7 @@ def run_scale(browser, scale: str, folder: Path, args, measures: list[Measure], 
     if args.precalcul:
         cache = cache or bench_sessions.fresh_cache_folder(f"navigateur_{scale}")
         print(f"  {scale} : précalcul…", file=sys.stderr, flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "cdv_core", "precalcul", "--store", str(store), "--contrat", contract],
-            cwd=ROOT,
-            env={**os.environ, "CDV_STORE": str(store), "CDV_CACHE_DISQUE": cache},
-            stdout=subprocess.DEVNULL,
-            check=True,
-        )
+        bench_sessions.precalcul(str(store), cache, [contract])
     server = Instance(str(store), f"navigateur_{scale}", cache=cache, journal=journal)
     try:
         server.wait_healthy()

@@ -15,6 +15,7 @@ from cdv_core import access, geo
 from cdv_core import settings as settings_mod
 
 _FROM_ENTRYPOINT = contextvars.ContextVar("cdv_from_entrypoint", default=False)
+PRELOAD_AFTER_S = 0.5  # the basemap's parse waits for a run's last messages to leave the server
 
 
 @contextmanager
@@ -28,9 +29,6 @@ def entrypoint() -> Iterator[None]:
     finally:
         _FROM_ENTRYPOINT.reset(token)
     geo.preload(after=PRELOAD_AFTER_S)
-
-
-PRELOAD_AFTER_S = 0.5  # the run's last messages leave the server first
 
 
 def from_entrypoint() -> bool:
