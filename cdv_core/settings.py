@@ -122,6 +122,13 @@ SETTINGS: tuple[Setting, ...] = (
         "ont affichés récemment (oui ou non) : les visiteurs suivants trouvent leurs pages prêtes.",
     ),
     Setting(
+        "CDV_EXECUTIONS_SIMULTANEES",
+        "auto",
+        "Nombre de pages calculées en même temps par un serveur (auto : autant que de cœurs du processeur) ; "
+        "les autres attendent leur tour, dans l'ordre d'arrivée. Quand vingt personnes cliquent ensemble, "
+        "chacune attend à peu près autant, au lieu que les pages les plus lourdes s'éternisent.",
+    ),
+    Setting(
         "CDV_CACHE_DISQUE",
         "oui",
         "Garder aussi sur disque les chiffres calculés pour les pages (oui, non, ou le chemin absolu d'un dossier ; "
@@ -160,6 +167,7 @@ class Settings:
     warm_up: bool = field(default_factory=lambda: _choice("CDV_PRECALCUL", ("oui", "non")) == "oui")
     # the read cache's folder on disk: "" for the default one, None when off (`cdv_core.read_cache`)
     read_cache_folder: str | None = field(default_factory=lambda: _folder_or_switch("CDV_CACHE_DISQUE"))
+    runs_at_once: int = field(default_factory=lambda: _runs_at_once("CDV_EXECUTIONS_SIMULTANEES"))
 
 
 def _get(env: str) -> str:
@@ -234,6 +242,24 @@ def _folder_or_switch(env: str) -> str | None:
             "dossier. Corrigez la variable d'environnement puis relancez l'application."
         )
     return text
+
+
+def default_runs_at_once() -> int:
+    """« auto »: as many page runs at once as the machine has cores."""
+    return max(1, os.cpu_count() or 1)
+
+
+def _runs_at_once(env: str) -> int:
+    """« auto » → `default_runs_at_once()`, else a whole number from 1 to 256."""
+    if _get(env).strip().lower() == "auto":
+        return default_runs_at_once()
+    try:
+        return _int(env, 1, 256)
+    except SettingError:
+        raise SettingError(
+            f"Réglage {env} : « {_get(env).strip()} » n'est pas accepté ; attendu auto ou un nombre entier de "
+            "1 à 256. Corrigez la variable d'environnement puis relancez l'application."
+        ) from None
 
 
 def load() -> Settings:

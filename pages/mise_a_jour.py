@@ -5,7 +5,7 @@ import streamlit as st
 
 from cdv_core import access, fmt, ingest, ui, validation
 from cdv_core.ingest.spec import KINDS
-from cdv_core.ui import imports
+from cdv_core.ui import imports, runs
 from cdv_core.ui.historique import history_view
 from cdv_core.ui.historique import may_see as may_see_history
 from cdv_core.ui.widgets import french_uploader_style
@@ -93,7 +93,8 @@ else:
             signature = (uploaded.name, len(data), hash(data), ctx.version, repr(sorted(options.items(), key=str)))
             cached_sig, analysis = state.get("maj_analysis", (None, None))
             if cached_sig != signature:
-                with st.status("Analyse du fichier…", expanded=False) as status:
+                # a long read: the other sessions' pages run meanwhile (`runs.aside`)
+                with st.status("Analyse du fichier…", expanded=False) as status, runs.aside():
                     cur = ui.connection(ctx.store_path).cursor()
                     try:
                         analysis = ingest.analyse(cur, data, uploaded.name, **options)
@@ -147,7 +148,7 @@ else:
                         state.pop(key, None)
                     state["maj_mapping"] = {}
 
-                with st.status("Écriture dans la base…", expanded=False) as status:
+                with st.status("Écriture dans la base…", expanded=False) as status, runs.aside():
                     ui.write(
                         ctx,
                         ingest.commit,

@@ -15,7 +15,7 @@ from cdv_core.edits import seance as seance_edits
 from cdv_core.figures import seance as fig
 from cdv_core.queries import territoire
 from cdv_core.ui import publishable as pub
-from cdv_core.ui import widgets
+from cdv_core.ui import runs, widgets
 from cdv_core.ui.context import Context, cached, own, write
 from cdv_core.ui.widgets import kpi
 
@@ -163,7 +163,10 @@ def exports_block(
     files = built[1] if built and built[0] == signature else None
     if st.button("Préparer les exports", key=f"{key}_build", icon=":material/file_export:"):
         files = {}
-        with st.status("Préparation des exports…", expanded=True) as status:
+        with (
+            st.status("Préparation des exports…", expanded=True) as status,
+            runs.aside(),
+        ):  # others' pages run meanwhile
             if callable(sections):
                 st.write("Calcul des sections…")
                 sections = sections()
