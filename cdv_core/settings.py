@@ -124,9 +124,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CDV_EXECUTIONS_SIMULTANEES",
         "auto",
-        "Nombre de pages calculées en même temps par un serveur (auto : autant que de cœurs du processeur) ; "
-        "les autres attendent leur tour, dans l'ordre d'arrivée. Quand vingt personnes cliquent ensemble, "
-        "chacune attend à peu près autant, au lieu que les pages les plus lourdes s'éternisent.",
+        "Nombre de pages calculées en même temps par chaque processus du serveur : auto (autant que de cœurs "
+        "dont il dispose) ou un nombre entier de 1 à 256. Les autres attendent leur tour dans l'ordre d'arrivée "
+        "(60 s au plus : au-delà, la page est calculée quand même). Quand vingt personnes cliquent ensemble, "
+        "chacune attend à peu près le même temps, plutôt que de voir les pages les plus lourdes s'éterniser.",
     ),
     Setting(
         "CDV_CACHE_DISQUE",
@@ -245,8 +246,9 @@ def _folder_or_switch(env: str) -> str | None:
 
 
 def default_runs_at_once() -> int:
-    """« auto »: as many page runs at once as the machine has cores."""
-    return max(1, os.cpu_count() or 1)
+    """« auto »: as many page runs at once as this process may use cores (a container's or
+    `taskset`'s share, not the host's; a CPU quota set by cgroups is not seen: then set a number)."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def _runs_at_once(env: str) -> int:

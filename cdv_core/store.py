@@ -746,10 +746,10 @@ def meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def metas(cur: duckdb.DuckDBPyConnection, *keys: str) -> dict[str, str | None]:
-    """Several `meta` values in one query (a DuckLake query costs a round trip to its catalog)."""
-    found = dict(
-        cur.execute("SELECT cle, valeur FROM store_meta WHERE cle IN (SELECT unnest($k))", {"k": list(keys)}).fetchall()
-    )
+    """Several `meta` values in one query (a DuckLake query costs a round trip to its catalog). The
+    table holds a few rows: reading them all, without a parameter to bind, is the cheapest query
+    (0,25 ms against 0,65–1,7 ms with the keys as a list), and every page run makes it."""
+    found = dict(cur.execute("SELECT cle, valeur FROM store_meta").fetchall())
     return {k: found.get(k) for k in keys}
 
 

@@ -49,7 +49,8 @@ def all_quartiers(rows: pl.DataFrame) -> None:
     st.subheader("Tous les quartiers de la sélection")
     table = fig.qpv_display(rows, with_contract=ctx.contrat is None)
     ui.table(
-        table.head(TABLE_ROWS),
+        table,
+        rows=TABLE_ROWS,
         hide_index=True,
         key="projets_table",
         column_config={"Motif": st.column_config.TextColumn(width="large")},

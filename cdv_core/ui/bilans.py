@@ -24,9 +24,7 @@ TABLE_CAP = 200  # rows shown; the downloads hold every row
 
 
 def _show(frame: pl.DataFrame, key: str) -> None:
-    widgets.table(
-        frame.head(TABLE_CAP).with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, width="stretch", key=key
-    )
+    widgets.table(frame, rows=TABLE_CAP, dash_empty=True, hide_index=True, width="stretch", key=key)
     if frame.height > TABLE_CAP:
         st.caption(fmt.capped_note(TABLE_CAP, frame.height))
 

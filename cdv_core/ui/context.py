@@ -24,7 +24,7 @@ from cdv_core import access, demo, fmt, links, memo, read_cache, store
 from cdv_core import settings as settings_mod
 from cdv_core.edits import historique
 from cdv_core.queries import territoire
-from cdv_core.ui import francais, identity, nav, warm
+from cdv_core.ui import francais, identity, nav, runs, warm
 from cdv_core.ui.widgets import base_style
 
 ALL_CONTRACTS = "__tous__"
@@ -456,7 +456,7 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
     if _takes_warnings(fn):
         kwargs["warnings"] = warnings
     try:
-        with _write_lock:
+        with _writing():
             result = fn(connection(ctx.store_path), *args, user=ctx.user, **kwargs)
     except (store.StoreError, duckdb.Error, OSError) as exc:
         error = store.write_error(exc)
@@ -476,6 +476,19 @@ def write(ctx: Context, fn, /, *args, success, on_success=None, rerun: bool = Tr
     if rerun:
         st.rerun()
     return result
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """The write lock. When another write holds it (an import, a rollback), it is waited for aside
+    from the run's turn (`runs.aside`): the runs holding the turns are never all stuck behind it."""
+    if not _write_lock.acquire(blocking=False):
+        with runs.aside():
+            _write_lock.acquire()
+    try:
+        yield
+    finally:
+        _write_lock.release()
 
 
 def refusal_text(error: store.StoreError) -> str:

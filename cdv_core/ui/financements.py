@@ -35,7 +35,7 @@ BIG_DOWNLOAD = 1000  # rows: from there the page says the files take a while to 
 def table(frame: pl.DataFrame, **kwargs) -> None:
     """`st.dataframe` with empty text cells shown as « — » rather than « None » (downloads keep
     real empty cells: they are built from the query's frame, not from this one)."""
-    widgets.table(frame.with_columns(pl.col(pl.String).fill_null("—")), hide_index=True, width="stretch", **kwargs)
+    widgets.table(frame, dash_empty=True, hide_index=True, width="stretch", **kwargs)
 
 
 # --- filters, mirrored in the URL (keys fin_*) and kept across page changes -------------------------

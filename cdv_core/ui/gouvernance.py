@@ -34,7 +34,7 @@ def _capped_table(
     ctx: Context, table: pl.DataFrame, *, key: str, basename: str, dl_key: str, dates: Sequence[str] = ()
 ) -> None:
     """A table (its first TABLE_CAP rows, the rest said) and its download buttons."""
-    widgets.table(table.head(TABLE_CAP), hide_index=True, key=key, placeholder="—", column_config=_dates(*dates))
+    widgets.table(table, rows=TABLE_CAP, hide_index=True, key=key, placeholder="—", column_config=_dates(*dates))
     if table.height > TABLE_CAP:
         st.caption(fmt.capped_note(TABLE_CAP, table.height))
     downloads.download_buttons(table, basename=basename, key=dl_key, ctx=ctx)

@@ -92,7 +92,8 @@ def history_view(ctx: Context, *, key: str) -> None:
     st.caption(shown)
     with st.container(key=f"{key}_table"):
         widgets.table(
-            frame.head(1000),
+            frame,
+            rows=1000,
             hide_index=True,
             width="stretch",
             column_config={

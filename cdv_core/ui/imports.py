@@ -16,7 +16,7 @@ from cdv_core import access, fmt, ingest, tables, validation
 from cdv_core.ingest import templates
 from cdv_core.ingest.model import Analysis
 from cdv_core.ingest.spec import KINDS
-from cdv_core.ui import nav, widgets
+from cdv_core.ui import nav, runs, widgets
 from cdv_core.ui import publishable as pub
 from cdv_core.ui.context import Context, cached, deferred, write
 from cdv_core.ui.downloads import download_buttons
@@ -273,11 +273,12 @@ def _rollback(ctx: Context, active: dict[int, str]) -> None:
             icon=":material/undo:",
             disabled=not sure or bool(validees.height and not confirm_rollback),
         ):
-            write(
-                ctx,
-                ingest.rollback,
-                int(target),
-                confirm_validated=confirm_rollback,
-                success=f"Import n° {target} annulé : les données sont revenues à leur état antérieur.",
-                on_success=lambda _: st.session_state.pop("maj_analysis", None),
-            )
+            with runs.aside():  # a long write: the other sessions' pages run meanwhile
+                write(
+                    ctx,
+                    ingest.rollback,
+                    int(target),
+                    confirm_validated=confirm_rollback,
+                    success=f"Import n° {target} annulé : les données sont revenues à leur état antérieur.",
+                    on_success=lambda _: st.session_state.pop("maj_analysis", None),
+                )

@@ -87,7 +87,8 @@ def road(ctx: Context, countdown: Actualisation) -> None:
         st.success("Aucun jalon en retard à la date des données.", icon=":material/check_circle:")
     else:
         widgets.table(
-            fig.late_table(late, with_contract=every_contract).head(MAX_ROWS),
+            fig.late_table(late, with_contract=every_contract),
+            rows=MAX_ROWS,
             hide_index=True,
             key="jalons_table_retard",
             column_config={"Prévu le": _DAY},

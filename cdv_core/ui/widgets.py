@@ -13,6 +13,7 @@ import streamlit as st
 # tests/core/test_memo.py checks that `chart` sends what `st.altair_chart` sends.
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
+from cdv_core import memo
 from cdv_core.figures.cards import Card, DeltaArrow, DeltaColor
 
 __all__ = ["DeltaArrow", "DeltaColor", "card", "card_row", "chart", "kpi", "table"]
@@ -39,14 +40,29 @@ def chart(c, **kwargs):
 _SPEC = "_cdv_vega_lite_spec"
 
 
-def table(data, **kwargs):
+def table(data, *, rows: int | None = None, dash_empty: bool = False, **kwargs):
     """`st.dataframe` of a display table, a Polars frame handed over as Arrow. Given the frame
     itself, Streamlit converts it to pandas and then to Arrow at every run: ≈ 10 % of a warm
     rerun's CPU (docs/performance.md). Strings go as plain Arrow strings, which every browser's
-    Arrow reader knows."""
+    Arrow reader knows. `rows`: only the first rows shown; `dash_empty`: empty text cells shown as
+    « — » rather than « None ». Both are applied here, to the frame as given, so that a kept frame
+    is converted once (see `_arrow`)."""
     if isinstance(data, pl.DataFrame):
-        data = data.to_arrow(compat_level=pl.CompatLevel.oldest())
+        data = _arrow(data, rows, dash_empty)
     return st.dataframe(data, **kwargs)
+
+
+@memo.by_content
+def _arrow(frame: pl.DataFrame, rows: int | None, dash_empty: bool):
+    """`frame` as Arrow, converted once per content like the figures: a frame kept by `memo` or
+    returned by a read is known by its tag without hashing its rows, so a page's display tables
+    are converted once for every session (the conversion was ≈ 9 % of a warm rerun's CPU). Arrow
+    tables do not change: the one kept is shared."""
+    if rows is not None:
+        frame = frame.head(rows)
+    if dash_empty:
+        frame = frame.with_columns(pl.col(pl.String).fill_null("—"))
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def kpi(

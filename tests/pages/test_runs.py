@@ -16,8 +16,8 @@ from tests.conftest import run_app
 @pytest.fixture
 def one_turn(monkeypatch):
     """One page run at a time, whatever the machine."""
-    turns = threading.BoundedSemaphore(1)
-    monkeypatch.setattr(runs, "_turns", lambda: turns)
+    turns = runs.Turns(1)
+    monkeypatch.setattr(runs, "_made", turns)
     return turns
 
 
@@ -75,32 +75,32 @@ def test_a_long_operation_steps_aside_and_takes_a_turn_back(one_turn):
     for thread in (a, b):
         thread.join(10)
     assert events == ["a starts", "a aside", "b starts", "b ends", "a back", "a ends"]
-    assert one_turn.acquire(blocking=False)  # every turn given back, none twice (a BoundedSemaphore says)
+    assert one_turn.free == 1  # every turn given back, none twice (`give` would raise)
 
 
 def test_a_run_waits_a_bounded_time_then_runs_beside_the_others(one_turn, monkeypatch, caplog):
-    monkeypatch.setattr(runs, "MAX_WAIT_S", 0.1)
-    assert one_turn.acquire()  # a run that never ends
+    monkeypatch.setattr(runs, "MAX_WAIT_S", 0.3)
+    assert one_turn.take(0)  # a run that never ends
     events = []
     _run("late", events).join(10)
     assert events == ["late starts", "late ends"]
-    assert "waited" in caplog.text
-    one_turn.release()
-    assert one_turn.acquire(blocking=False)  # the late run gave back no turn it had not taken
+    assert "waited" in caplog.text and one_turn.waiting() == 0
+    one_turn.give()
+    assert one_turn.free == 1  # the late run gave back no turn it had not taken
 
 
 def test_a_page_of_the_app_waits_for_its_turn(one_turn):
-    one_turn.acquire()  # every turn taken
+    assert one_turn.take(0)  # every turn taken
     result = {}
     thread = threading.Thread(target=lambda: result.setdefault("at", run_app()))
     thread.start()
     _until(lambda: runs.waiting() == 1)
     assert thread.is_alive()
-    one_turn.release()
+    one_turn.give()
     thread.join(30)
     at = result["at"]
     assert not at.exception and at.title[0].value.startswith("Vue d'ensemble")
-    assert one_turn.acquire(blocking=False)
+    assert one_turn.free == 1
 
 
 def test_the_number_of_turns_is_a_setting(monkeypatch):
@@ -111,3 +111,68 @@ def test_the_number_of_turns_is_a_setting(monkeypatch):
         monkeypatch.setenv("CDV_EXECUTIONS_SIMULTANEES", wrong)
         with pytest.raises(settings.SettingError, match=f"CDV_EXECUTIONS_SIMULTANEES : « {wrong} » .* auto ou"):
             settings.load()
+
+
+def test_a_waiting_run_asked_to_stop_or_rerun_leaves_the_queue_and_keeps_no_turn(one_turn):
+    class Rerun(Exception):
+        pass
+
+    assert one_turn.take(0)
+    asked, outcome = threading.Event(), []
+
+    def yield_check():  # Streamlit's, which raises when the session asks for another run
+        if asked.is_set():
+            raise Rerun
+
+    def waiter():
+        try:
+            one_turn.take(10, yield_check)
+        except Rerun:
+            outcome.append("stopped waiting")
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    _until(lambda: one_turn.waiting() == 1)
+    asked.set()
+    thread.join(10)
+    assert outcome == ["stopped waiting"] and one_turn.waiting() == 0
+    one_turn.give()
+    assert one_turn.free == 1
+
+
+def test_a_run_ended_inside_a_turn_or_aside_gives_back_exactly_its_turn(one_turn):
+    with pytest.raises(RuntimeError), runs.turn():
+        raise RuntimeError("the page failed")  # or Streamlit's RerunException, StopException
+    assert one_turn.free == 1
+    with pytest.raises(RuntimeError), runs.turn(), runs.aside():
+        raise RuntimeError("st.rerun() after an import")  # ends the run: no turn taken back
+    assert one_turn.free == 1 and one_turn.waiting() == 0
+
+
+def test_a_write_waits_for_the_write_lock_aside_from_its_turn(one_turn):
+    from cdv_core.ui import context
+
+    events, release_b = [], threading.Event()
+    assert context._write_lock.acquire()  # a long import is writing
+    try:
+
+        def writer():
+            with runs.turn():
+                events.append("a starts")
+                with context._writing():
+                    events.append("a writes")
+                events.append("a ends")
+
+        a = threading.Thread(target=writer)
+        a.start()
+        _until(lambda: "a starts" in events)
+        b = _run("b", events, release_b)  # gets the turn a left while it waits for the lock
+        _until(lambda: "b starts" in events)
+    finally:
+        context._write_lock.release()
+    _until(lambda: one_turn.waiting() == 1)  # a has the lock, and waits for b's turn
+    release_b.set()
+    for thread in (a, b):
+        thread.join(10)
+    assert events == ["a starts", "b starts", "b ends", "a writes", "a ends"]
+    assert one_turn.free == 1
