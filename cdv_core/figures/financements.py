@@ -39,6 +39,7 @@ def formatted(column: str, kind: str) -> pl.Expr:
     return _EXPRS[kind](pl.col(column), missing="—").alias(column)
 
 
+@by_content
 def no_amount(frame: pl.DataFrame, *columns: str) -> bool:
     """Nothing to draw: no row, or only zero / missing amounts in `columns`."""
     return frame.is_empty() or all(not (frame[c].fill_null(0) != 0).any() for c in columns)
@@ -556,6 +557,7 @@ def action_identity(a: dict) -> tuple[str, str, str]:
     return who, what, where
 
 
+@by_content
 def action_quartiers(q: pl.DataFrame) -> pl.DataFrame:
     return q.select(
         pl.col("code_qp").alias("QPV"),
@@ -565,6 +567,7 @@ def action_quartiers(q: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def action_objectifs(o: pl.DataFrame) -> pl.DataFrame:
     return o.select(
         pl.col("code_objectif").alias("Code"),
@@ -574,6 +577,7 @@ def action_objectifs(o: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@by_content
 def action_lines(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.select(
         pl.col("annee").cast(pl.String).alias("Exercice"),

@@ -57,6 +57,7 @@ def status_cards(counts: dict[str, int], totals: dict, *, quartiers: int) -> lis
     return [by_status, amounts]
 
 
+@by_content
 def choice_labels(rows: pl.DataFrame) -> dict[str, str]:
     """« Statut — libellé (code) » per QPV, the most worrying first: the status first, so that a long
     name cuts the code at the end, never the status."""
@@ -196,6 +197,7 @@ def qpv_display(frame: pl.DataFrame, *, with_contract: bool) -> pl.DataFrame:
     return projets.most_worrying_first(frame).select(cols)
 
 
+@by_content
 def qpv_export(frame: pl.DataFrame) -> pl.DataFrame:
     """The QPV table for download: typed values, French headers."""
     return projets.most_worrying_first(frame).select(

@@ -374,6 +374,7 @@ def hors_qpv_by_departement(
     ).pl()
 
 
+@memo.by_content
 def hors_qpv_of_year(deps: pl.DataFrame, annee: int | None) -> pl.DataFrame:
     """The rows of `hors_qpv_by_departement(annee=None)` for one exercice (all when None): the
     same rows, in the same order, as `hors_qpv_by_departement(annee=annee)`. The page reads every

@@ -13,7 +13,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from cdv_core import fmt
+from cdv_core import fmt, memo
 from cdv_core.domain import freshness, gaps, model
 from cdv_core.perimetre import bind
 
@@ -653,6 +653,7 @@ def breakdowns(
     )
 
 
+@memo.by_content
 def secret_summary(trajectory_frame: pl.DataFrame) -> pl.DataFrame:
     """The suppressed points of a trajectory (never plotted), with their reason."""
     return (

@@ -12,7 +12,7 @@ from typing import TypedDict
 import duckdb
 import polars as pl
 
-from cdv_core import fmt
+from cdv_core import fmt, memo
 from cdv_core.domain import progress, shares
 from cdv_core.domain.shares import SHARES_SQL  # the allocation-share rule, shared with the funding queries
 from cdv_core.perimetre import bind
@@ -23,6 +23,7 @@ from cdv_core.perimetre import bind
 WORRY_ORDER: tuple[str, ...] = ("gravite", "ecart", "libelle", "code_qp")
 
 
+@memo.by_content
 def most_worrying_first(frame: pl.DataFrame) -> pl.DataFrame:
     """QPV rows (`qpv_overview`) sorted by `WORRY_ORDER`, missing values last."""
     return frame.sort(list(WORRY_ORDER), nulls_last=True)
@@ -194,6 +195,7 @@ def since_text(statut: str, depuis: date | None, premier: bool | None) -> str:
     return f"{statut} depuis {'au moins ' if premier else ''}{fmt.month(depuis)}"
 
 
+@memo.by_content
 def status_counts(frame: pl.DataFrame) -> dict[str, int]:
     """QPV (or objectives) per status, every status present (zeros included)."""
     counts = dict(frame.group_by("statut").len().iter_rows())
