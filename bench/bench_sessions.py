@@ -734,7 +734,8 @@ def merge(results: list[Result]) -> list[Result]:
 
 
 def _run_settings(cache: str | None = None) -> str:
-    """What the measure depends on besides the code: Streamlit's postScriptGC and the warm-up."""
+    """What the measure depends on besides the code: Streamlit's postScriptGC, the warm-up and the
+    page runs' turns."""
     import tomllib
 
     try:
@@ -751,8 +752,21 @@ def _run_settings(cache: str | None = None) -> str:
     return (
         f"commit {commit or '?'} · runner.postScriptGC = {str(gc).lower()} · "
         f"CDV_PRECALCUL = {os.environ.get('CDV_PRECALCUL', 'oui (défaut)')} · "
+        f"CDV_EXECUTIONS_SIMULTANEES = {_turns_setting()} · "
         f"cache sur disque : {cache or 'dossier vide par configuration'}"
     )
+
+
+def _turns_setting() -> str:
+    """The servers' `CDV_EXECUTIONS_SIMULTANEES` (they inherit this environment) and what it gives."""
+    from cdv_core import settings
+
+    try:
+        count = settings.load().runs_at_once
+    except settings.SettingError:
+        return "invalide"
+    given = os.environ.get("CDV_EXECUTIONS_SIMULTANEES")
+    return f"{given} ({count})" if given else f"auto (défaut : {count})"
 
 
 def report(results: list[Result], args, load_before: float, seconds: float) -> None:
