@@ -762,7 +762,7 @@ def _turns_setting() -> str:
     from cdv_core import settings
 
     try:
-        count = settings.load().runs_at_once
+        count = settings.load_runs_at_once()
     except settings.SettingError:
         return "invalide"
     given = os.environ.get("CDV_EXECUTIONS_SIMULTANEES")

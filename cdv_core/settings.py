@@ -168,7 +168,7 @@ class Settings:
     warm_up: bool = field(default_factory=lambda: _choice("CDV_PRECALCUL", ("oui", "non")) == "oui")
     # the read cache's folder on disk: "" for the default one, None when off (`cdv_core.read_cache`)
     read_cache_folder: str | None = field(default_factory=lambda: _folder_or_switch("CDV_CACHE_DISQUE"))
-    runs_at_once: int = field(default_factory=lambda: _runs_at_once("CDV_EXECUTIONS_SIMULTANEES"))
+    runs_at_once: int = field(default_factory=lambda: load_runs_at_once())
 
 
 def _get(env: str) -> str:
@@ -251,21 +251,33 @@ def default_runs_at_once() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _runs_at_once(env: str) -> int:
-    """« auto » → `default_runs_at_once()`, else a whole number from 1 to 256."""
-    if _get(env).strip().lower() == "auto":
+def load_runs_at_once() -> int:
+    """`CDV_EXECUTIONS_SIMULTANEES` alone (the page runs' turns are made before a page loads every
+    setting): « auto » → `default_runs_at_once()`, else a whole number from 1 to 256."""
+    env = "CDV_EXECUTIONS_SIMULTANEES"
+    text = _get(env).strip()
+    if text.lower() == "auto":
         return default_runs_at_once()
-    try:
-        return _int(env, 1, 256)
-    except SettingError:
-        raise SettingError(
-            f"Réglage {env} : « {_get(env).strip()} » n'est pas accepté ; attendu auto ou un nombre entier de "
-            "1 à 256. Corrigez la variable d'environnement puis relancez l'application."
-        ) from None
+    if text.isdigit() and 1 <= int(text) <= 256:
+        return int(text)
+    raise SettingError(
+        f"Réglage {env} : « {text} » n'est pas accepté ; attendu auto ou un nombre entier de 1 à 256. "
+        "Corrigez la variable d'environnement puis relancez l'application."
+    )
 
 
 def load() -> Settings:
     return Settings()
 
 
-__all__ = ["AUTH_MODES", "SETTINGS", "UPLOAD_CEILING_MB", "Setting", "SettingError", "Settings", "load"]
+__all__ = [
+    "AUTH_MODES",
+    "SETTINGS",
+    "UPLOAD_CEILING_MB",
+    "Setting",
+    "SettingError",
+    "Settings",
+    "default_runs_at_once",
+    "load",
+    "load_runs_at_once",
+]

@@ -101,7 +101,7 @@ def _turns() -> Turns:
         with _making:
             if _made is None:
                 try:
-                    count = settings_mod.load().runs_at_once
+                    count = settings_mod.load_runs_at_once()
                 except settings_mod.SettingError:
                     count = settings_mod.default_runs_at_once()  # the page's bootstrap says what is wrong
                 _made = Turns(count)
