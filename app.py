@@ -8,7 +8,7 @@ from cdv_core.ui.nav import PAGES, allowed, entrypoint, menu_user
 
 # Before st.navigation: a page's Material icon would otherwise become the favicon, which the
 # browser fetches from Google's font server (no outside request allowed).
-st.set_page_config(page_icon=str(FAVICON), layout="wide")
+st.set_page_config(page_icon=FAVICON, layout="wide")
 # A page the user may not use (Administration) is declared hidden, not left out: its address still
 # opens it, and the page itself says it is reserved.
 user = menu_user()

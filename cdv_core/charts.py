@@ -8,6 +8,14 @@ import altair as alt
 
 from cdv_core import fmt
 
+# Altair checks every schema object against the Vega-Lite JSON schema as it is made (its « debug
+# mode »): ≈ 1 % of the server's interpreter time under load, for charts built by fixed code. Their
+# tests check each whole spec (`to_dict()` validates), and so do the exports. For the same reason the
+# figures give encodings as channel objects (`alt.X("date:T")`, `alt.ColorValue(…)`), never as a
+# string or `alt.value`: Altair turns those through `from_dict`, which hashes its whole schema at
+# each call (≈ 2 ms each).
+alt.utils.schemapi.disable_debug_mode()
+
 FRENCH_LOCALE = alt.Locale(
     number={"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]},
     time={
@@ -69,7 +77,7 @@ def status_timeline(history, *, until, colors: dict[str, str], title: str = "Sta
         .mark_bar(height=22)
         .encode(
             x=alt.X("debut:T", title=None, axis=alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 3})),
-            x2="fin:T",
+            x2=alt.X2("fin:T"),
             y=alt.Y("ligne:N", title=None, axis=None),
             color=alt.Color(
                 "statut:N",

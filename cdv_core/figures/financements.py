@@ -269,7 +269,8 @@ def funnel_chart(totals: dict) -> alt.LayerChart | None:
         tooltip=[alt.Tooltip("etape:N", title="Étape"), alt.Tooltip("etiquette:N", title="Montant")],
     )
     chart = (
-        base.mark_bar(color="#3b6ea8") + base.mark_text(align="left", dx=4, color="#1f2937").encode(text="etiquette:N")
+        base.mark_bar(color="#3b6ea8")
+        + base.mark_text(align="left", dx=4, color="#1f2937").encode(text=alt.Text("etiquette:N"))
     ).properties(height=200)
     return charts.french(chart)
 

@@ -161,7 +161,7 @@ def trajectory_chart(lines: pl.DataFrame, marks: pl.DataFrame, *, unite: str) ->
             alt.Chart(marks)
             .mark_point(size=120, filled=False, strokeWidth=2)
             .encode(
-                x="date_valeur:T",
+                x=alt.X("date_valeur:T"),
                 y=alt.Y("valeur:Q", axis=charts.number_axis()),
                 color=alt.Color("serie:N"),
                 shape=alt.Shape(
@@ -202,7 +202,7 @@ def gap_chart(series: pl.DataFrame, row: dict, *, gap_unit: str) -> alt.LayerCha
                 alt.Tooltip("date_valeur:T", title="Date", format="%d/%m/%Y"),
                 alt.Tooltip("ecart:Q", title=f"Écart ({gap_unit})", format="+,.1f"),
             ],
-            color=alt.value(gaps.TREND_COLORS.get(row["tendance"] or "neutre", "#6e7781")),
+            color=alt.ColorValue(gaps.TREND_COLORS.get(row["tendance"] or "neutre", "#6e7781")),
         )
     )
     layers: list[alt.Chart] = [line]

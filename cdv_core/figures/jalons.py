@@ -132,7 +132,7 @@ def timeline_chart(
         alt.Chart(marks)
         .mark_rule(strokeDash=[4, 3], strokeWidth=2)
         .encode(
-            x="date:T",
+            x=alt.X("date:T"),
             color=alt.Color(
                 "repere:N",
                 title="Repères",

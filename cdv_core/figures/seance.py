@@ -54,7 +54,7 @@ def meetings_chart(yearly: pl.DataFrame, *, until: int) -> dict | None:
         .mark_bar()
         .encode(
             x=alt.X("annee:N", title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset="serie:N",
+            xOffset=alt.XOffset("serie:N"),
             y=alt.Y("reunions:Q", title="Réunions"),
             color=alt.Color(
                 "serie:N", title=None, sort=["attendues", "tenues"], scale=alt.Scale(range=["#b8c7d9", "#1f4e79"])
@@ -107,7 +107,7 @@ def objectives_chart(objectives: pl.DataFrame) -> dict | None:
             scale=alt.Scale(domain=list(progress.STATUTS), range=["#2e7d32", "#f9a825", "#c62828", "#9e9e9e"]),
         )
     )
-    counts = base.mark_text(align="left", dx=6, fontSize=CHART_FONT["mark"]).encode(text="nombre:N")
+    counts = base.mark_text(align="left", dx=6, fontSize=CHART_FONT["mark"]).encode(text=alt.Text("nombre:N"))
     return projector_spec(
         (bars + counts).properties(width=520, height={"step": 44}, title="Objectifs du quartier par statut")
     )

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import inspect
@@ -28,7 +29,11 @@ from cdv_core.ui import francais, identity, nav, runs, warm
 from cdv_core.ui.widgets import base_style
 
 ALL_CONTRACTS = "__tous__"
-FAVICON = settings_mod.PROJECT_ROOT / "static" / "favicon.png"
+# The app's own icon, as a data URL: given the file, Streamlit reads it, converts it and files it
+# with its media again at every run (≈ 1 % of the server's interpreter time under load).
+FAVICON = "data:image/png;base64," + base64.b64encode(
+    (settings_mod.PROJECT_ROOT / "static" / "favicon.png").read_bytes()
+).decode("ascii")
 _CTX_CONTRAT = "ctx_contrat"  # non-widget keys: they survive page changes
 _CTX_AU = "ctx_donnees_au"
 _FLASH = "ui_flash"  # the success message of the last write, shown after its rerun
@@ -67,7 +72,38 @@ def _open(store_path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
     con, created = demo.open_or_create(store_path)
     if created:
         _CREATED_AT[store_path] = time.monotonic()
+    alone = int(store.scalar(con.cursor(), "SELECT current_setting('threads')"))
+    _THREADS[store_path] = _Threads(alone=alone, now=alone)
     return con, created
+
+
+@dataclass
+class _Threads:
+    alone: int  # DuckDB's own choice when the store was opened: every core
+    now: int
+
+
+_THREADS: dict[str, _Threads] = {}
+_threads_lock = threading.Lock()
+
+
+def _share_cores(store_path: str, cur: duckdb.DuckDBPyConnection) -> None:
+    """Before a query: DuckDB on one thread while other page runs hold a turn or wait for one
+    (`runs.crowded`), on every core when a run is alone. Each of a few runs' queries spreading
+    over every core competed with the others' Python for the same cores, and the runs waiting
+    behind them waited longer; a person alone keeps the cores for the heaviest reads (« Tous les
+    contrats »). DuckDB's threads are its instance's: set only when the load crosses the line
+    (≈ 1 ms)."""
+    threads = _THREADS.get(store_path)
+    if threads is None:
+        return
+    wanted = 1 if runs.crowded() else threads.alone
+    if wanted == threads.now:
+        return
+    with _threads_lock:
+        if wanted != threads.now:
+            cur.execute(f"SET threads = {int(wanted)}")
+            threads.now = wanted
 
 
 _CREATED_AT: dict[str, float] = {}  # when this process created a store (the demo): said for a few minutes
@@ -119,6 +155,7 @@ def _cached_call(
         return found
     cur = connection(store_path).cursor()
     try:
+        _share_cores(store_path, cur)
         with _timed(name, kwargs, _slow), memo.reading(memo.token_of((store_path, version, _token))):
             result = _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
     finally:
@@ -261,7 +298,7 @@ def _store_unreachable(store_path: str, exc: Exception):
 def bootstrap(page_title: str) -> Context:
     """Page config, store, sidebar (contract, « données au »), URL sync. Call first on every page."""
     # A local favicon: a Material icon as page icon would make the browser fetch it from Google.
-    st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide", page_icon=str(FAVICON))
+    st.set_page_config(page_title=f"{page_title} · Contrats de ville", layout="wide", page_icon=FAVICON)
     store.configure_logging()  # writes, refused writes, slow queries: to stderr unless the host set up logging
     francais.inject()  # Streamlit's own strings (menus, tooltips, dialogs) in French, before anything can stop
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -32,6 +33,11 @@ from cdv_core import settings as settings_mod
 
 MAX_WAIT_S = 60.0
 POLL_S = 0.1  # how often a waiting run checks whether it was asked to stop or rerun
+# How long a thread of the server may keep the interpreter lock once another asks for it. With
+# Python's 5 ms, a run coming back from a DuckDB query (which ran without the lock), and the event
+# loop with the messages to send, waited up to that long behind another run's Python at every step:
+# 0,5 ms took ≈ 0,35 s off the stress test's p95 (docs/performance.md, item 34). Set by the first run.
+SWITCH_INTERVAL_S = 0.0005
 
 _log = logging.getLogger(__name__)
 _HOLDING = contextvars.ContextVar("cdv_run_holds_a_turn", default=False)
@@ -48,6 +54,10 @@ class Turns:
 
     def waiting(self) -> int:
         return len(self._queue)
+
+    def under_way(self) -> int:
+        """The runs holding a turn or waiting for one."""
+        return self.count - self.free + len(self._queue)
 
     def take(self, max_wait: float, yield_check=None) -> bool:
         """Take a turn, waiting `max_wait` seconds at most (False: none taken). `yield_check`, the
@@ -105,12 +115,19 @@ def _turns() -> Turns:
                 except settings_mod.SettingError:
                     count = settings_mod.default_runs_at_once()  # the page's bootstrap says what is wrong
                 _made = Turns(count)
+                sys.setswitchinterval(SWITCH_INTERVAL_S)
     return _made
 
 
 def waiting() -> int:
     """How many runs wait for their turn now."""
     return _turns().waiting()
+
+
+def crowded() -> bool:
+    """Whether other page runs hold a turn or wait for one besides a run of this process: then
+    each run's queries had better leave the other cores to them (`cdv_core.ui.context`)."""
+    return _turns().under_way() > 1
 
 
 def _take(what: str) -> bool:
