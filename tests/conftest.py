@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from datetime import date
@@ -226,10 +227,12 @@ def _clear_streamlit_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
     memo.clear()
+    switch_interval = sys.getswitchinterval()  # the app's first run shortens it (`runs.SWITCH_INTERVAL_S`)
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
     memo.clear()
+    sys.setswitchinterval(switch_interval)
 
 
 @pytest.fixture

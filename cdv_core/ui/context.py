@@ -72,38 +72,7 @@ def _open(store_path: str) -> tuple[duckdb.DuckDBPyConnection, bool]:
     con, created = demo.open_or_create(store_path)
     if created:
         _CREATED_AT[store_path] = time.monotonic()
-    alone = int(store.scalar(con.cursor(), "SELECT current_setting('threads')"))
-    _THREADS[store_path] = _Threads(alone=alone, now=alone)
     return con, created
-
-
-@dataclass
-class _Threads:
-    alone: int  # DuckDB's own choice when the store was opened: every core
-    now: int
-
-
-_THREADS: dict[str, _Threads] = {}
-_threads_lock = threading.Lock()
-
-
-def _share_cores(store_path: str, cur: duckdb.DuckDBPyConnection) -> None:
-    """Before a query: DuckDB on one thread while other page runs hold a turn or wait for one
-    (`runs.crowded`), on every core when a run is alone. Each of a few runs' queries spreading
-    over every core competed with the others' Python for the same cores, and the runs waiting
-    behind them waited longer; a person alone keeps the cores for the heaviest reads (« Tous les
-    contrats »). DuckDB's threads are its instance's: set only when the load crosses the line
-    (≈ 1 ms)."""
-    threads = _THREADS.get(store_path)
-    if threads is None:
-        return
-    wanted = 1 if runs.crowded() else threads.alone
-    if wanted == threads.now:
-        return
-    with _threads_lock:
-        if wanted != threads.now:
-            cur.execute(f"SET threads = {int(wanted)}")
-            threads.now = wanted
 
 
 _CREATED_AT: dict[str, float] = {}  # when this process created a store (the demo): said for a few minutes
@@ -155,7 +124,6 @@ def _cached_call(
         return found
     cur = connection(store_path).cursor()
     try:
-        _share_cores(store_path, cur)
         with _timed(name, kwargs, _slow), memo.reading(memo.token_of((store_path, version, _token))):
             result = _fn(cur, **dict(kwargs), **({} if scope is None else {"perimetre": _perimetre}))
     finally:

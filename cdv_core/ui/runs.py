@@ -55,10 +55,6 @@ class Turns:
     def waiting(self) -> int:
         return len(self._queue)
 
-    def under_way(self) -> int:
-        """The runs holding a turn or waiting for one."""
-        return self.count - self.free + len(self._queue)
-
     def take(self, max_wait: float, yield_check=None) -> bool:
         """Take a turn, waiting `max_wait` seconds at most (False: none taken). `yield_check`, the
         run's own, raises when the run is asked to stop or rerun: then no turn is kept."""
@@ -122,12 +118,6 @@ def _turns() -> Turns:
 def waiting() -> int:
     """How many runs wait for their turn now."""
     return _turns().waiting()
-
-
-def crowded() -> bool:
-    """Whether other page runs hold a turn or wait for one besides a run of this process: then
-    each run's queries had better leave the other cores to them (`cdv_core.ui.context`)."""
-    return _turns().under_way() > 1
 
 
 def _take(what: str) -> bool:

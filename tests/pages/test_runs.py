@@ -178,33 +178,6 @@ def test_a_write_waits_for_the_write_lock_aside_from_its_turn(one_turn):
     assert one_turn.free == 1
 
 
-def test_queries_leave_the_other_cores_to_the_other_runs_while_runs_are_under_way(app_env, monkeypatch):
-    import streamlit as st
-
-    from cdv_core import store
-    from cdv_core.ui import context
-
-    turns = runs.Turns(2)
-    monkeypatch.setattr(runs, "_made", turns)
-    assert not run_app().exception  # alone: DuckDB keeps its own choice
-    con = context.connection(str(settings.load().store_path))
-    threads = context._THREADS[str(settings.load().store_path)]
-
-    def duckdb_threads() -> int:
-        return int(store.scalar(con.cursor(), "SELECT current_setting('threads')"))
-
-    assert duckdb_threads() == threads.alone
-    threads.alone = 3  # whatever the cores of the machine running the tests
-    assert turns.take(0)  # another session's run holds a turn
-    st.cache_data.clear()  # the reads are computed again
-    assert not run_app().exception
-    assert duckdb_threads() == 1
-    turns.give()
-    st.cache_data.clear()
-    assert not run_app().exception
-    assert duckdb_threads() == 3
-
-
 def test_the_first_run_shortens_the_interpreter_switch_interval(app_env, monkeypatch):
     import sys
 
