@@ -9,7 +9,7 @@ import altair as alt
 from cdv_core import fmt
 
 # Altair checks every schema object against the Vega-Lite JSON schema as it is made (its « debug
-# mode »): ≈ 1 % of the server's interpreter time under load, for charts built by fixed code. Their
+# mode »): ≈ 3 % of the server's interpreter time under load, for charts built by fixed code. Their
 # tests check each whole spec (`to_dict()` validates), and so do the exports. For the same reason the
 # figures give encodings as channel objects (`alt.X("date:T")`, `alt.ColorValue(…)`), never as a
 # string or `alt.value`: Altair turns those through `from_dict`, which hashes its whole schema at

@@ -258,7 +258,7 @@ def load_runs_at_once() -> int:
     text = _get(env).strip()
     if text.lower() == "auto":
         return default_runs_at_once()
-    if text.isdigit() and 1 <= int(text) <= 256:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 256:  # not « ² », a digit int() refuses
         return int(text)
     raise SettingError(
         f"Réglage {env} : « {text} » n'est pas accepté ; attendu auto ou un nombre entier de 1 à 256. "

@@ -36,7 +36,7 @@ POLL_S = 0.1  # how often a waiting run checks whether it was asked to stop or r
 # How long a thread of the server may keep the interpreter lock once another asks for it. With
 # Python's 5 ms, a run coming back from a DuckDB query (which ran without the lock), and the event
 # loop with the messages to send, waited up to that long behind another run's Python at every step:
-# 0,5 ms took ≈ 0,35 s off the stress test's p95 (docs/performance.md, item 34). Set by the first run.
+# 0,5 ms took ≈ 0,35 s off the stress test's p95 (docs/performance.md, item 33). Set by the first run.
 SWITCH_INTERVAL_S = 0.0005
 
 _log = logging.getLogger(__name__)

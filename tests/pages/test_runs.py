@@ -107,7 +107,7 @@ def test_the_number_of_turns_is_a_setting(monkeypatch):
     assert settings.load().runs_at_once == settings.default_runs_at_once() >= 1  # « auto »: the cores
     monkeypatch.setenv("CDV_EXECUTIONS_SIMULTANEES", "3")
     assert settings.load().runs_at_once == 3
-    for wrong in ("0", "beaucoup", "2,5"):
+    for wrong in ("0", "beaucoup", "2,5", "²"):
         monkeypatch.setenv("CDV_EXECUTIONS_SIMULTANEES", wrong)
         with pytest.raises(settings.SettingError, match=f"CDV_EXECUTIONS_SIMULTANEES : « {wrong} » .* auto ou"):
             settings.load()
@@ -182,10 +182,6 @@ def test_the_first_run_shortens_the_interpreter_switch_interval(app_env, monkeyp
     import sys
 
     monkeypatch.setattr(runs, "_made", None)  # a fresh server process
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(0.005)  # Python's own
-    try:
-        assert not run_app().exception
-        assert sys.getswitchinterval() == pytest.approx(runs.SWITCH_INTERVAL_S)
-    finally:
-        sys.setswitchinterval(before)
+    sys.setswitchinterval(0.005)  # Python's own; the autouse fixture puts back the one before
+    assert not run_app().exception
+    assert sys.getswitchinterval() == pytest.approx(runs.SWITCH_INTERVAL_S)
