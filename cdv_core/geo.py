@@ -1,7 +1,10 @@
 """The offline basemap shipped in `cdv_core/fonds/` (outlines of the départements and of the
 communes holding a QPV 2024; IGN Admin Express COG 2018 simplified, Licence Ouverte), read once
-per process — in the background once the app has drawn its first page (`preload`) — and a vectorised
-point-in-polygon test on those outlines."""
+per process, and a vectorised point-in-polygon test on those outlines.
+
+The outlines are shipped packed (`pack`: the points as integers, the ends of rings, polygons and
+features, the bounding boxes), read back in ≈ 15 ms (`unpack`); `python -m cdv_core.geo DIR`
+packs them again from the GeoJSON files `DIR/<name>.geojson.gz` (the reference's `fonds/`)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import functools
 import gzip
 import json
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,57 +21,94 @@ BASEMAPS = ("departements", "communes-avec-qpv")
 
 Box = tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
 
-# each file parsed once, even when a map asks while `preload` parses it; one lock per file, so that
-# a map of the départements alone does not wait for the communes
+# each file read once, even when two first maps ask at once; one lock per file, so that a map of
+# the départements alone does not wait for the communes
 _parsing = {name: threading.Lock() for name in BASEMAPS}
-preloads: list[threading.Thread] = []  # the background parses started (tests join them)
 
 
 def read_outlines(name: str) -> tuple[tuple[Box, dict], ...]:
-    """The features of `fonds/<name>.geojson.gz` (properties `code`, `nom`) with their bounding
-    box, polygons as MultiPolygon. Read, parsed and measured once per process."""
+    """The features of `fonds/<name>` (properties `code`, `nom`) with their bounding box,
+    polygons as MultiPolygon, each ring an (n, 2) array of longitude, latitude. Read once per
+    process, at its first map."""
     with _parsing[name]:
         return _parse(name)
 
 
-def preload(*, after: float = 0.0) -> threading.Thread | None:
-    """Parse the basemap in a background thread, `after` seconds from now, unless this process has
-    parsed it or is parsing it. The app calls it when a page has been drawn (`ui.nav.entrypoint`),
-    so that the first map a person opens after the server started does not wait for it (≈ 0,4 s of
-    the first Projets de quartier visit), nor the page that person reads first (parsing holds the
-    interpreter: at the store's opening it made the first page 0,4 s slower; docs/performance.md)."""
-    if _parse.cache_info().currsize == len(BASEMAPS) or any(t.is_alive() for t in preloads):
-        return None
-
-    def parse() -> None:
-        time.sleep(after)
-        for name in BASEMAPS:
-            read_outlines(name)
-
-    thread = threading.Thread(target=parse, name="cdv-fond-de-carte", daemon=True)
-    preloads.append(thread)
-    thread.start()
-    return thread
-
-
 @functools.cache
 def _parse(name: str) -> tuple[tuple[Box, dict], ...]:
-    with gzip.open(FONDS / f"{name}.geojson.gz", "rt", encoding="utf-8") as f:
+    return unpack(FONDS / f"{name}.npz")
+
+
+def unpack(path: Path) -> tuple[tuple[Box, dict], ...]:
+    """A file written by `pack` back into features, each ring an (n, 2) array of longitude,
+    latitude: ≈ 15 ms for both files of the basemap, where parsing their GeoJSON took ≈ 0,35 s of
+    the interpreter, in the first visits after a server started (docs/performance.md, item 34)."""
+    with np.load(path, allow_pickle=False) as packed:
+        coords = packed["coords"] / COORD_SCALE  # the nearest doubles, as parsing the JSON gave them
+        ring_ends, polygon_ends, feature_ends = (
+            packed[k].tolist() for k in ("ring_ends", "polygon_ends", "feature_ends")
+        )
+        codes, names, boxes = (
+            packed["codes"].tolist(),
+            packed["noms"].tolist(),
+            (packed["boxes"] / COORD_SCALE).tolist(),
+        )
+    rings = np.split(coords, ring_ends[:-1])  # views: (n, 2) arrays of longitude, latitude
+    polygons = [rings[a:b] for a, b in zip([0, *polygon_ends[:-1]], polygon_ends, strict=True)]
+    return tuple(
+        (tuple(box), {"code": code, "nom": nom, "polygons": polygons[a:b]})
+        for box, code, nom, a, b in zip(boxes, codes, names, [0, *feature_ends[:-1]], feature_ends, strict=True)
+    )
+
+
+COORD_SCALE = 10_000  # the outlines have 4 decimals (≈ 10 m): kept as integers, exactly
+
+
+def from_geojson(path: Path) -> list[dict]:
+    """The features of a GeoJSON file (gzipped or not) of départements or communes (properties
+    `code`, `nom`), polygons as MultiPolygon; those without a point are left out."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
         features = json.load(f)["features"]
     out = []
     for feature in features:
         geometry = feature["geometry"]
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-        lons = [pt[0] for polygon in polygons for ring in polygon for pt in ring]
-        lats = [pt[1] for polygon in polygons for ring in polygon for pt in ring]
-        if lons:
+        if any(ring for polygon in polygons for ring in polygon):
             out.append(
-                (
-                    (min(lons), min(lats), max(lons), max(lats)),
-                    {"code": feature["properties"]["code"], "nom": feature["properties"]["nom"], "polygons": polygons},
-                )
+                {"code": feature["properties"]["code"], "nom": feature["properties"]["nom"], "polygons": polygons}
             )
-    return tuple(out)
+    return out
+
+
+def pack(features: list[dict], out: Path) -> None:
+    """Write `features` (as `from_geojson` gives them) as `unpack` reads them: every point as
+    integers (coordinates × `COORD_SCALE`, which must give whole numbers), the end of each ring,
+    polygon and feature, each feature's bounding box, codes and names; compressed."""
+    points = [pt for f in features for polygon in f["polygons"] for ring in polygon for pt in ring]
+    scaled = np.asarray(points, dtype=np.float64) * COORD_SCALE
+    coords = np.rint(scaled)
+    if not np.allclose(scaled, coords, rtol=0, atol=1e-6):
+        raise ValueError(f"coordinates with more than {len(str(COORD_SCALE)) - 1} decimals")
+    rings = [len(ring) for f in features for polygon in f["polygons"] for ring in polygon]
+    polygons = [len(polygon) for f in features for polygon in f["polygons"]]
+    feature_ends = np.cumsum([len(f["polygons"]) for f in features])
+    point_ends = np.cumsum(rings)[np.cumsum(polygons)[feature_ends - 1] - 1]  # each feature's last point
+    starts = np.concatenate([[0], point_ends[:-1]])
+    lon, lat = coords[:, 0], coords[:, 1]
+    boxes = np.stack(
+        [np.minimum.reduceat(lon, starts), np.minimum.reduceat(lat, starts),
+         np.maximum.reduceat(lon, starts), np.maximum.reduceat(lat, starts)], axis=1)  # fmt: skip
+    np.savez_compressed(
+        out,
+        coords=coords.astype(np.int32),
+        ring_ends=np.cumsum(rings),
+        polygon_ends=np.cumsum(polygons),
+        feature_ends=feature_ends,
+        boxes=boxes.astype(np.int32),
+        codes=np.array([f["code"] for f in features]),
+        noms=np.array([f["nom"] for f in features]),
+    )
 
 
 def inside(lon: np.ndarray, lat: np.ndarray, polygons: list) -> np.ndarray:
@@ -87,3 +126,10 @@ def inside(lon: np.ndarray, lat: np.ndarray, polygons: list) -> np.ndarray:
                 x_at = x0 + (lat[:, None] - y0) * (x1 - x0) / (y1 - y0)
             result ^= (crosses & (lon[:, None] < x_at)).sum(axis=1) % 2 == 1
     return result
+
+
+if __name__ == "__main__":  # python -m cdv_core.geo DIR: the basemap packed again from DIR/<name>.geojson.gz
+    import sys
+
+    for name in BASEMAPS:
+        pack(from_geojson(Path(sys.argv[1]) / f"{name}.geojson.gz"), FONDS / f"{name}.npz")

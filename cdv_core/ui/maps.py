@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
+import numpy as np
 import polars as pl
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
@@ -99,12 +100,13 @@ def background_features(
 _COARSE = 0.03  # degrees: the simplification of outlines outside the view
 
 
-def _simplify_ring(ring: list, box: tuple[float, float, float, float], tolerance: float, decimals: int) -> list:
-    """Radial-distance simplification, finer inside `box`; the ring stays closed."""
+def _simplify_ring(ring: np.ndarray, box: tuple[float, float, float, float], tolerance: float, decimals: int) -> list:
+    """Radial-distance simplification of an (n, 2) array of points, finer inside `box`; the ring
+    stays closed."""
     lon_min, lat_min, lon_max, lat_max = box
     out: list = []
     last_lon = last_lat = math.inf
-    for lon, lat in ring[:-1]:
+    for lon, lat in ring[:-1].tolist():
         tol = tolerance if lon_min <= lon <= lon_max and lat_min <= lat <= lat_max else _COARSE
         if abs(lon - last_lon) >= tol or abs(lat - last_lat) >= tol:
             out.append([round(lon, decimals), round(lat, decimals)])

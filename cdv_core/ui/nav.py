@@ -11,27 +11,23 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from cdv_core import access, geo
+from cdv_core import access
 from cdv_core import settings as settings_mod
 from cdv_core.ui import runs
 
 _FROM_ENTRYPOINT = contextvars.ContextVar("cdv_from_entrypoint", default=False)
-PRELOAD_AFTER_S = 0.5  # the basemap's parse waits for a run's last messages to leave the server
 
 
 @contextmanager
 def entrypoint() -> Iterator[None]:
     """Mark the page run as started by app.py (st.navigation draws the menu), and run it in its turn
-    (`runs.turn`: at most `CDV_EXECUTIONS_SIMULTANEES` page runs at once). Once a page is drawn
-    (a run that ends normally), the maps' basemap is parsed in the background if this process has
-    not yet done it, while the person reads the page (`geo.preload`)."""
+    (`runs.turn`: at most `CDV_EXECUTIONS_SIMULTANEES` page runs at once)."""
     token = _FROM_ENTRYPOINT.set(True)
     try:
         with runs.turn():  # at most a few page runs at once, the others in the order they came
             yield
     finally:
         _FROM_ENTRYPOINT.reset(token)
-    geo.preload(after=PRELOAD_AFTER_S)
 
 
 def from_entrypoint() -> bool:

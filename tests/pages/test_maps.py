@@ -10,7 +10,7 @@ import polars as pl
 
 from cdv_core import geo
 from cdv_core.domain import progress
-from cdv_core.ui import maps, nav
+from cdv_core.ui import maps
 from tests.conftest import run_app
 
 SQUARE = json.dumps(
@@ -158,63 +158,29 @@ def test_the_same_rows_give_the_same_deck_and_its_json_is_written_once():
     assert moved is not deck and _layers(moved)["qpv-contours"] != _layers(deck)["qpv-contours"]
 
 
-def test_the_basemap_is_parsed_after_the_first_page_not_at_the_first_map(app_env, monkeypatch):
-    """The first map a person opens after the server started does not wait for the basemap: once
-    the process has drawn a page, here the overview, which has no map, it parses it in the
-    background while the person reads (`geo.preload`, from `ui.nav.entrypoint`): after the run,
-    not during it, which it would slow down."""
-    parsed: list[str] = []
+def test_the_basemap_is_read_once_per_process_at_its_first_map(app_env, monkeypatch):
+    """The outlines are read when a map first needs them, not by a page without a map, and once
+    per process; two first maps asking at once read each file once."""
+    read: list[str] = []
     real = geo._parse.__wrapped__
 
     @functools.cache
     def parse(name):
-        parsed.append(name)
+        read.append(name)
         return real(name)
 
     monkeypatch.setattr(geo, "_parse", parse)
-    monkeypatch.setattr(nav, "PRELOAD_AFTER_S", 2.0)  # time enough to look before it parses
     at = run_app()  # the overview: no map drawn
     assert not at.exception, at.exception
-    assert not at.get("deck_gl_json_chart")
-    assert not parsed  # not during the page's run
-    assert geo.preloads and geo.preloads[-1].is_alive()
-    for thread in geo.preloads:
-        thread.join(timeout=60)
-        assert not thread.is_alive()
-    assert sorted(parsed) == sorted(geo.BASEMAPS)
-    assert geo.preload() is None  # once per process
+    assert not at.get("deck_gl_json_chart") and not read
+    askers = [threading.Thread(target=geo.read_outlines, args=("departements",)) for _ in range(4)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(timeout=60)
+    assert read == ["departements"]
     at.switch_page("pages/projets_quartier.py")
     at.run()
     assert not at.exception, at.exception
-    assert at.get("deck_gl_json_chart")  # the map, from the outlines already parsed
-    assert sorted(parsed) == sorted(geo.BASEMAPS)
-
-
-def test_a_map_asking_during_the_background_parse_waits_for_it(monkeypatch):
-    """A map that asks for the outlines while `preload` parses them waits for that parse instead
-    of doing its own: each file is parsed once."""
-    parsing, release = threading.Event(), threading.Event()
-    parsed: list[str] = []
-    real = geo._parse.__wrapped__
-
-    @functools.cache
-    def parse(name):
-        parsed.append(name)
-        parsing.set()
-        release.wait(timeout=30)
-        return real(name)
-
-    monkeypatch.setattr(geo, "_parse", parse)
-    preload = geo.preload()
-    assert preload is not None and parsing.wait(timeout=30)  # the départements, first, being parsed
-    got: list = []
-    asker = threading.Thread(target=lambda: got.append(geo.read_outlines("departements")))
-    asker.start()
-    asker.join(timeout=0.3)
-    assert asker.is_alive()  # waiting for the parse under way
-    release.set()
-    for thread in (asker, preload):
-        thread.join(timeout=60)
-        assert not thread.is_alive()
-    assert len(got[0]) == 101  # the départements
-    assert sorted(parsed) == sorted(geo.BASEMAPS)  # each once
+    assert at.get("deck_gl_json_chart")
+    assert read == ["departements"]  # not read again (« Tous les contrats »: the départements only)
