@@ -3,7 +3,7 @@ communes holding a QPV 2024; IGN Admin Express COG 2018 simplified, Licence Ouve
 per process, and a vectorised point-in-polygon test on those outlines.
 
 The outlines are shipped packed (`pack`: the points as integers, the ends of rings, polygons and
-features, the bounding boxes), read back in ≈ 15 ms (`unpack`); `python -m cdv_core.geo DIR`
+features, the bounding boxes), read back in ≈ 15–20 ms (`unpack`); `python -m cdv_core.geo DIR`
 packs them again from the GeoJSON files `DIR/<name>.geojson.gz` (the reference's `fonds/`)."""
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ def _parse(name: str) -> tuple[tuple[Box, dict], ...]:
 
 def unpack(path: Path) -> tuple[tuple[Box, dict], ...]:
     """A file written by `pack` back into features, each ring an (n, 2) array of longitude,
-    latitude: ≈ 15 ms for both files of the basemap, where parsing their GeoJSON took ≈ 0,35 s of
+    latitude: ≈ 15–20 ms for both files of the basemap, where parsing their GeoJSON took ≈ 0,35 s of
     the interpreter, in the first visits after a server started (docs/performance.md, item 34)."""
     with np.load(path, allow_pickle=False) as packed:
         coords = packed["coords"] / COORD_SCALE  # the nearest doubles, as parsing the JSON gave them
+        coords.flags.writeable = False  # every map of the process shares these rings: read only
         ring_ends, polygon_ends, feature_ends = (
             packed[k].tolist() for k in ("ring_ends", "polygon_ends", "feature_ends")
         )
@@ -83,12 +84,15 @@ def from_geojson(path: Path) -> list[dict]:
 
 def pack(features: list[dict], out: Path) -> None:
     """Write `features` (as `from_geojson` gives them) as `unpack` reads them: every point as
-    integers (coordinates × `COORD_SCALE`, which must give whole numbers), the end of each ring,
-    polygon and feature, each feature's bounding box, codes and names; compressed."""
-    points = [pt for f in features for polygon in f["polygons"] for ring in polygon for pt in ring]
-    scaled = np.asarray(points, dtype=np.float64) * COORD_SCALE
-    coords = np.rint(scaled)
-    if not np.allclose(scaled, coords, rtol=0, atol=1e-6):
+    integers (coordinates × `COORD_SCALE`: `unpack` must give back the same values), the end of
+    each ring, polygon and feature, each feature's bounding box, codes and names; compressed."""
+    if empty := [f["code"] for f in features if not any(len(ring) for p in f["polygons"] for ring in p)]:
+        raise ValueError(f"features without a point: {', '.join(empty)}")
+    points = np.asarray(
+        [pt for f in features for polygon in f["polygons"] for ring in polygon for pt in ring], dtype=np.float64
+    )
+    coords = np.rint(points * COORD_SCALE)
+    if not np.array_equal(coords / COORD_SCALE, points):  # -0.0 comes back 0.0: equal
         raise ValueError(f"coordinates with more than {len(str(COORD_SCALE)) - 1} decimals")
     rings = [len(ring) for f in features for polygon in f["polygons"] for ring in polygon]
     polygons = [len(polygon) for f in features for polygon in f["polygons"]]

@@ -34,7 +34,7 @@ def test_packed_outlines_read_back_as_the_geojson_gave_them(tmp_path):
             tmp_path,
             [
                 _feature("69", "Rhône", {"type": "Polygon", "coordinates": [SQUARE, HOLE]}),
-                _feature("971", "Guadeloupe", {"type": "MultiPolygon", "coordinates": [[ISLAND], [SQUARE]]}),
+                _feature("971", "Guadeloupe", {"type": "MultiPolygon", "coordinates": [[ISLAND, []], [SQUARE]]}),
                 _feature("00", "Vide", {"type": "Polygon", "coordinates": [[]]}),  # no point: left out
             ],
         )
@@ -44,17 +44,31 @@ def test_packed_outlines_read_back_as_the_geojson_gave_them(tmp_path):
     back = geo.unpack(tmp_path / "fond.npz")
     assert [box for box, _ in back] == [(4.82, 45.74, 4.84, 45.76), (-61.792, 16.1668, 4.84, 45.76)]
     assert [(f["code"], f["nom"]) for _, f in back] == [("69", "Rhône"), ("971", "Guadeloupe")]
+    assert all(type(v) is float for box, _ in back for v in box)
     assert [[[ring.tolist() for ring in polygon] for polygon in f["polygons"]] for _, f in back] == [
         [[SQUARE, HOLE]],
-        [[ISLAND], [SQUARE]],
-    ]  # the very doubles JSON parsed, each ring an (n, 2) array
+        [[ISLAND, []], [SQUARE]],
+    ]  # the very doubles JSON parsed, each ring an (n, 2) array, an empty ring kept
+    ring = back[0][1]["polygons"][0][0]
+    with pytest.raises(ValueError):
+        ring[0, 0] = 0.0  # shared by every map of the process: read only
     inside = geo.inside(np.array([4.825, 4.834, -61.791]), np.array([45.755, 45.746, 16.167]), back[0][1]["polygons"])
     assert inside.tolist() == [True, False, False]  # the hole counts out
 
 
-def test_packing_refuses_coordinates_it_would_round(tmp_path):
-    features = [{"code": "69", "nom": "Rhône", "polygons": [[[[4.82001, 45.74], [4.84, 45.74], [4.84, 45.76]]]]}]
+@pytest.mark.parametrize("lon", [4.82001, 0.1 + 0.2])  # a fifth decimal; a sum that is not 0.3 exactly
+def test_packing_refuses_coordinates_it_would_round(tmp_path, lon):
+    features = [{"code": "69", "nom": "Rhône", "polygons": [[[[lon, 45.74], [4.84, 45.74], [4.84, 45.76]]]]}]
     with pytest.raises(ValueError, match="decimals"):
+        geo.pack(features, tmp_path / "fond.npz")
+
+
+def test_packing_refuses_a_feature_without_a_point(tmp_path):
+    features = [
+        {"code": "69", "nom": "Rhône", "polygons": [[SQUARE]]},
+        {"code": "00", "nom": "Vide", "polygons": [[[]]]},
+    ]
+    with pytest.raises(ValueError, match="00"):
         geo.pack(features, tmp_path / "fond.npz")
 
 
