@@ -177,7 +177,7 @@ def directory(
                s.siret, s.rna
         FROM sel s LEFT JOIN qp USING (id_acteur) LEFT JOIN act USING (id_acteur) LEFT JOIN fin USING (id_acteur)
              LEFT JOIN inst USING (id_acteur)
-        ORDER BY accorde_annee DESC, s.nom""",
+        ORDER BY accorde_annee DESC, s.nom, s.id_acteur""",
         parameters=_params(contrat, modes, domaines, types, perimetre, annee=annee),
     ).pl()
     return frame.with_columns(

@@ -345,6 +345,26 @@ def test_directory_scopes_actors_and_their_qpv_to_the_contract(con):
     assert everywhere.row(by_predicate=pl.col("id_acteur") == "P1", named=True)["accorde_annee"] == 12000
 
 
+def test_directory_order_is_the_same_at_every_run_for_equal_names_and_amounts(con):
+    """Actors of the same name and amount come by identifier: the order, and which one is the
+    500th shown (`DIRECTORY_CAP`), no longer depend on the run (DuckDB's hash order)."""
+    twins = [
+        {
+            "id_acteur": f"Z{i:02d}",
+            "code_contrat": "CV-T",
+            "nom": "Amicale du quartier",
+            "type_structure": "association sans salarié",
+            "mode_intervention": "intervient sur le quartier",
+        }
+        for i in (7, 3, 11, 1, 5, 9, 2)
+    ]
+    insert(con, "acteur", twins)
+    for _ in range(5):
+        d = q.directory(con.cursor(), contrat="CV-T", annee=2026)
+        named = d.filter(pl.col("nom") == "Amicale du quartier")["id_acteur"].to_list()
+        assert named == sorted(t["id_acteur"] for t in twins)
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
