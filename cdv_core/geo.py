@@ -3,7 +3,7 @@ communes holding a QPV 2024; IGN Admin Express COG 2018 simplified, Licence Ouve
 per process, and a vectorised point-in-polygon test on those outlines.
 
 The outlines are shipped packed (`pack`: the points as integers, the ends of rings, polygons and
-features, the bounding boxes), read back in ≈ 15–20 ms (`unpack`); `python -m cdv_core.geo DIR`
+features), read back with each feature's bounding box in ≈ 15–20 ms (`unpack`); `python -m cdv_core.geo DIR`
 packs them again from the GeoJSON files `DIR/<name>.geojson.gz` (the reference's `fonds/`)."""
 
 from __future__ import annotations
@@ -46,18 +46,24 @@ def unpack(path: Path) -> tuple[tuple[Box, dict], ...]:
     with np.load(path, allow_pickle=False) as packed:
         coords = packed["coords"] / COORD_SCALE  # the nearest doubles, as parsing the JSON gave them
         coords.flags.writeable = False  # every map of the process shares these rings: read only
-        ring_ends, polygon_ends, feature_ends = (
-            packed[k].tolist() for k in ("ring_ends", "polygon_ends", "feature_ends")
-        )
-        codes, names, boxes = (
-            packed["codes"].tolist(),
-            packed["noms"].tolist(),
-            (packed["boxes"] / COORD_SCALE).tolist(),
-        )
-    rings = np.split(coords, ring_ends[:-1])  # views: (n, 2) arrays of longitude, latitude
+        ring_ends, polygon_ends, feature_ends = (packed[k] for k in ("ring_ends", "polygon_ends", "feature_ends"))
+        codes, names = packed["codes"].tolist(), packed["noms"].tolist()
+    # each feature's bounding box, over its points (every feature has some: `pack` checks it)
+    point_ends = ring_ends[polygon_ends[feature_ends - 1] - 1]
+    starts = np.concatenate([[0], point_ends[:-1]])
+    lon, lat = coords[:, 0], coords[:, 1]
+    boxes = zip(
+        *(
+            f.reduceat(c, starts).tolist()
+            for f, c in ((np.minimum, lon), (np.minimum, lat), (np.maximum, lon), (np.maximum, lat))
+        ),
+        strict=True,
+    )
+    rings = np.split(coords, ring_ends[:-1].tolist())  # views: (n, 2) arrays of longitude, latitude
+    polygon_ends, feature_ends = polygon_ends.tolist(), feature_ends.tolist()
     polygons = [rings[a:b] for a, b in zip([0, *polygon_ends[:-1]], polygon_ends, strict=True)]
     return tuple(
-        (tuple(box), {"code": code, "nom": nom, "polygons": polygons[a:b]})
+        (box, {"code": code, "nom": nom, "polygons": polygons[a:b]})
         for box, code, nom, a, b in zip(boxes, codes, names, [0, *feature_ends[:-1]], feature_ends, strict=True)
     )
 
@@ -66,10 +72,9 @@ COORD_SCALE = 10_000  # the outlines have 4 decimals (≈ 10 m): kept as integer
 
 
 def from_geojson(path: Path) -> list[dict]:
-    """The features of a GeoJSON file (gzipped or not) of départements or communes (properties
-    `code`, `nom`), polygons as MultiPolygon; those without a point are left out."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    """The features of a gzipped GeoJSON file of départements or communes (properties `code`,
+    `nom`), polygons as MultiPolygon; those without a point are left out."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
         features = json.load(f)["features"]
     out = []
     for feature in features:
@@ -85,7 +90,7 @@ def from_geojson(path: Path) -> list[dict]:
 def pack(features: list[dict], out: Path) -> None:
     """Write `features` (as `from_geojson` gives them) as `unpack` reads them: every point as
     integers (coordinates × `COORD_SCALE`: `unpack` must give back the same values), the end of
-    each ring, polygon and feature, each feature's bounding box, codes and names; compressed."""
+    each ring, polygon and feature, codes and names; compressed. The bounding boxes are `unpack`'s."""
     if empty := [f["code"] for f in features if not any(len(ring) for p in f["polygons"] for ring in p)]:
         raise ValueError(f"features without a point: {', '.join(empty)}")
     points = np.asarray(
@@ -96,20 +101,12 @@ def pack(features: list[dict], out: Path) -> None:
         raise ValueError(f"coordinates with more than {len(str(COORD_SCALE)) - 1} decimals")
     rings = [len(ring) for f in features for polygon in f["polygons"] for ring in polygon]
     polygons = [len(polygon) for f in features for polygon in f["polygons"]]
-    feature_ends = np.cumsum([len(f["polygons"]) for f in features])
-    point_ends = np.cumsum(rings)[np.cumsum(polygons)[feature_ends - 1] - 1]  # each feature's last point
-    starts = np.concatenate([[0], point_ends[:-1]])
-    lon, lat = coords[:, 0], coords[:, 1]
-    boxes = np.stack(
-        [np.minimum.reduceat(lon, starts), np.minimum.reduceat(lat, starts),
-         np.maximum.reduceat(lon, starts), np.maximum.reduceat(lat, starts)], axis=1)  # fmt: skip
     np.savez_compressed(
         out,
         coords=coords.astype(np.int32),
         ring_ends=np.cumsum(rings),
         polygon_ends=np.cumsum(polygons),
-        feature_ends=feature_ends,
-        boxes=boxes.astype(np.int32),
+        feature_ends=np.cumsum([len(f["polygons"]) for f in features]),
         codes=np.array([f["code"] for f in features]),
         noms=np.array([f["nom"] for f in features]),
     )
