@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
+import time
 
 import polars as pl
 
@@ -160,28 +160,33 @@ def test_the_same_rows_give_the_same_deck_and_its_json_is_written_once():
 
 def test_the_basemap_is_read_once_per_process_at_its_first_map(app_env, monkeypatch):
     """The outlines are read when a map first needs them, not by a page without a map, and once
-    per process; two first maps asking at once read each file once."""
+    per process (the real cache, emptied for the test); four first maps asking at once during a
+    slow read read the file once (the lock per file: without it, each would read it)."""
     read: list[str] = []
-    real = geo._parse.__wrapped__
+    real = geo.unpack
 
-    @functools.cache
-    def parse(name):
-        read.append(name)
-        return real(name)
+    def slow_unpack(path):
+        read.append(path.stem)
+        time.sleep(0.2)  # long enough for the four askers below to arrive during the read
+        return real(path)
 
-    monkeypatch.setattr(geo, "_parse", parse)
-    at = run_app()  # the overview: no map drawn
-    assert not at.exception, at.exception
-    assert not at.get("deck_gl_json_chart") and not read
-    askers = [threading.Thread(target=geo.read_outlines, args=("departements",)) for _ in range(4)]
-    for asker in askers:
-        asker.start()
-    for asker in askers:
-        asker.join(timeout=60)
-        assert not asker.is_alive()
-    assert read == ["departements"]  # once, though four asked at once (a lock per file)
-    at.switch_page("pages/projets_quartier.py")
-    at.run()
-    assert not at.exception, at.exception
-    assert at.get("deck_gl_json_chart")
-    assert read == ["departements"]  # not read again (« Tous les contrats »: the départements only)
+    monkeypatch.setattr(geo, "unpack", slow_unpack)
+    geo._parse.cache_clear()
+    try:
+        at = run_app()  # the overview: no map drawn
+        assert not at.exception, at.exception
+        assert not at.get("deck_gl_json_chart") and not read
+        askers = [threading.Thread(target=geo.read_outlines, args=("departements",)) for _ in range(4)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join(timeout=60)
+            assert not asker.is_alive()
+        assert read == ["departements"]  # once, though four asked at once
+        at.switch_page("pages/projets_quartier.py")
+        at.run()
+        assert not at.exception, at.exception
+        assert at.get("deck_gl_json_chart")
+        assert read == ["departements"]  # not read again (« Tous les contrats »: the départements only)
+    finally:
+        geo._parse.cache_clear()  # the next test reads the real files again
