@@ -12,6 +12,7 @@ import functools
 import gzip
 import json
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +61,10 @@ def unpack(path: Path) -> tuple[tuple[Box, dict], ...]:
         strict=True,
     )
     rings = np.split(coords, ring_ends[:-1].tolist())  # views: (n, 2) arrays of longitude, latitude
-    polygon_ends, feature_ends = polygon_ends.tolist(), feature_ends.tolist()
-    polygons = [rings[a:b] for a, b in zip([0, *polygon_ends[:-1]], polygon_ends, strict=True)]
+    polygons = [rings[a:b] for a, b in pairwise([0, *polygon_ends.tolist()])]
     return tuple(
         (box, {"code": code, "nom": nom, "polygons": polygons[a:b]})
-        for box, code, nom, a, b in zip(boxes, codes, names, [0, *feature_ends[:-1]], feature_ends, strict=True)
+        for box, code, nom, (a, b) in zip(boxes, codes, names, pairwise([0, *feature_ends.tolist()]), strict=True)
     )
 
 
